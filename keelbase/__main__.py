@@ -1,0 +1,3 @@
+from keelbase.cli import main
+
+raise SystemExit(main())

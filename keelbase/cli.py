@@ -1,0 +1,91 @@
+"""The ``keelbase`` command, shaped like PocketBase's."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from keelbase.config import Config, env_default
+
+
+def _version() -> str:
+    from keelbase import __version__
+
+    return __version__
+
+
+def _add_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        default=env_default("DIR", "kb_data"),
+        help="the data folder (default ./kb_data, env KEELBASE_DIR)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keelbase", description="Keelbase app backend.")
+    parser.add_argument("--version", action="version", version=f"keelbase {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the web server")
+    serve.add_argument(
+        "--http",
+        default=env_default("HTTP", "127.0.0.1:8090"),
+        help="HOST:PORT to listen on (default 127.0.0.1:8090, env KEELBASE_HTTP)",
+    )
+    serve.add_argument(
+        "--origins",
+        default=env_default("ORIGINS", "*"),
+        help="comma separated CORS allowed origins (default all)",
+    )
+    serve.add_argument(
+        "--publicDir",
+        dest="public_dir",
+        default=env_default("PUBLIC_DIR"),
+        help="folder of static files to serve (default ./kb_public beside the data folder)",
+    )
+    serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
+    _add_dir(serve)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from keelbase.app import App
+
+    config = Config(
+        data_dir=Path(args.dir),
+        http=args.http,
+        dev=args.dev,
+        origins=[o.strip() for o in args.origins.split(",") if o.strip()],
+        public_dir=Path(args.public_dir) if args.public_dir else None,
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if config.dev else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app = App(config)
+    print(f"Server started at http://{config.http}", flush=True)
+    print(f"├─ REST API:  http://{config.http}/api/", flush=True)
+    uvicorn.run(
+        app.asgi,
+        host=config.host,
+        port=config.port,
+        log_level="info" if config.dev else "warning",
+        access_log=config.dev,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    parser.print_help(sys.stderr)
+    return 2

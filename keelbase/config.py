@@ -1,0 +1,54 @@
+"""Start-up configuration: CLI flags, then ``KEELBASE_*`` variables, then defaults.
+
+Runtime settings that users edit while the server runs (batch, mail, ...) live
+in the store instead; see ``keelbase.services.settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+
+class Config(BaseModel):
+    """Everything one running instance needs to know before it starts."""
+
+    data_dir: Path = Path("kb_data")
+    http: str = "127.0.0.1:8090"
+    dev: bool = False
+    origins: list[str] = Field(default_factory=lambda: ["*"])
+    # Bodies above this size are refused before they are read in full.
+    max_body_size: int = 32 << 20
+    # Reader connections in the SQLite pool.
+    read_pool_size: int = 4
+    public_dir: Path | None = None
+
+    @property
+    def host(self) -> str:
+        return self.http.rsplit(":", 1)[0] or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return int(self.http.rsplit(":", 1)[1])
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "data.db"
+
+    @property
+    def aux_db_path(self) -> Path:
+        return self.data_dir / "auxiliary.db"
+
+    @property
+    def resolved_public_dir(self) -> Path:
+        """The folder of static files, beside the data folder unless set."""
+        if self.public_dir is not None:
+            return self.public_dir
+        return self.data_dir.resolve().parent / "kb_public"
+
+
+def env_default(name: str, default: str | None = None) -> str | None:
+    """The value of ``KEELBASE_<NAME>``, or ``default``."""
+    return os.environ.get(f"KEELBASE_{name}", default)

@@ -1,0 +1,33 @@
+"""Random identifiers in PocketBase's formats."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+
+ID_ALPHABET = string.ascii_lowercase + string.digits
+ID_LENGTH = 15
+ID_PATTERN = re.compile(r"^[a-z0-9]+$")
+
+
+def random_string(length: int, alphabet: str = ID_ALPHABET) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def new_record_id() -> str:
+    return random_string(ID_LENGTH)
+
+
+def new_collection_id() -> str:
+    """Collection ids look like ``pbc_1698396796``."""
+    return "pbc_" + str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
+
+
+def new_field_id(field_type: str) -> str:
+    """Field ids look like ``text724990059``."""
+    return field_type + str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
+
+
+def new_token_key() -> str:
+    return random_string(50, string.ascii_letters + string.digits)

@@ -1,0 +1,101 @@
+"""The one way Keelbase reports a failure to a client.
+
+Hierarchy::
+
+    ApiError(status, message, data)     any 4xx/5xx answer in PocketBase's shape
+    ├── BadRequestError   400
+    ├── UnauthorizedError 401
+    ├── ForbiddenError    403
+    ├── NotFoundError     404
+    └── TooLargeError     413
+
+``data`` maps a field name to ``{"code": ..., "message": ...}`` (or to a nested
+mapping of the same shape); the api layer serialises it unchanged. Any other
+exception is a bug and becomes a 500 with a generic message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Messages PocketBase gives for the common cases (checked against 0.40.6).
+MSG_BAD_REQUEST = "Something went wrong while processing your request."
+MSG_NOT_FOUND = "The requested resource wasn't found."
+MSG_FORBIDDEN = "You are not allowed to perform this request."
+MSG_SUPERUSER_ONLY = "Only superusers can perform this action."
+MSG_UNAUTHORIZED = "The request requires valid record authorization token."
+MSG_MISSING_COLLECTION = "Missing collection context."
+MSG_INTERNAL = "Something went wrong while processing your request."
+MSG_TOO_LARGE = "Request entity too large"
+
+# Field error codes, as PocketBase's validators name them.
+CODE_REQUIRED = "validation_required"
+CODE_NOT_UNIQUE = "validation_not_unique"
+CODE_INVALID_VALUE = "validation_invalid_value"
+
+
+def field_error(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
+
+
+class ApiError(Exception):
+    """An answer for the client: status, message and per-field errors."""
+
+    status: int = 400
+
+    def __init__(
+        self,
+        status: int | None = None,
+        message: str = MSG_BAD_REQUEST,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+        self.message = message
+        self.data: dict[str, Any] = data or {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"data": self.data, "message": self.message, "status": self.status}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.status}, {self.message!r}, {self.data!r})"
+
+
+class BadRequestError(ApiError):
+    status = 400
+
+    def __init__(self, message: str = MSG_BAD_REQUEST, data: dict[str, Any] | None = None) -> None:
+        super().__init__(400, message, data)
+
+
+class UnauthorizedError(ApiError):
+    status = 401
+
+    def __init__(self, message: str = MSG_UNAUTHORIZED, data: dict[str, Any] | None = None) -> None:
+        super().__init__(401, message, data)
+
+
+class ForbiddenError(ApiError):
+    status = 403
+
+    def __init__(self, message: str = MSG_FORBIDDEN, data: dict[str, Any] | None = None) -> None:
+        super().__init__(403, message, data)
+
+
+class NotFoundError(ApiError):
+    status = 404
+
+    def __init__(self, message: str = MSG_NOT_FOUND, data: dict[str, Any] | None = None) -> None:
+        super().__init__(404, message, data)
+
+
+class TooLargeError(ApiError):
+    status = 413
+
+    def __init__(self, message: str = MSG_TOO_LARGE, data: dict[str, Any] | None = None) -> None:
+        super().__init__(413, message, data)
+
+
+class ValidationError(BadRequestError):
+    """Field errors collected while validating input; ``data`` holds them."""
