@@ -1,0 +1,48 @@
+"""What the filter compiler and the services need to know of an SQL dialect.
+
+The store provides the implementations (SQLite, PostgreSQL); core only
+describes the questions, so it stays free of I/O and of dialect details.
+Placeholders are always ``?``; a store that needs another style rewrites them.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Dialect(Protocol):
+    name: str
+
+    def quote(self, identifier: str) -> str:
+        """An identifier, quoted. Callers pass only names from the validated schema."""
+        ...
+
+    def json_each(self, expr: str) -> str:
+        """A table expression yielding one row per item of a JSON array, column ``value``.
+
+        A value that is not a JSON array yields itself as the only item, as
+        PocketBase treats a single value of a multi-valued field.
+        """
+        ...
+
+    def json_array_length(self, expr: str) -> str: ...
+
+    def json_extract(self, expr: str, path_sql: str) -> str:
+        """The value at a JSON path (``path_sql`` is a bound ``$.a.b``), as text or number."""
+        ...
+
+    def like(self, left: str, right: str, negate: bool) -> str:
+        """A case-insensitive LIKE with ``\\`` as the escape character."""
+        ...
+
+    def random(self) -> str: ...
+
+    def rowid(self, table_alias: str) -> str: ...
+
+    def lower(self, expr: str) -> str: ...
+
+    def strftime(self, format_sql: str, time_sql: str) -> str: ...
+
+    def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
+        """Great-circle distance in kilometres."""
+        ...

@@ -1,0 +1,44 @@
+"""``select``: one or more values out of a fixed list."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from keelbase.core.fields.base import FieldInvalid
+from keelbase.core.fields.multivalue import MultiValueField
+
+
+class SelectField(MultiValueField):
+    type: ClassVar[str] = "select"
+
+    values: list[str] = []
+
+    def options_json(self) -> dict[str, Any]:
+        return {"maxSelect": self.maxSelect, "values": list(self.values)}
+
+    def definition_errors(self) -> dict[str, dict[str, Any]]:
+        errors: dict[str, dict[str, Any]] = {}
+        if not self.values:
+            errors["values"] = {"code": "validation_required", "message": "Cannot be blank."}
+        if self.maxSelect < 0 or (self.values and self.maxSelect > len(self.values)):
+            errors["maxSelect"] = {
+                "code": "validation_max_less_equal_than_required",
+                "message": f"Must be no greater than {len(self.values)}.",
+                "params": {"threshold": len(self.values)},
+            }
+        return errors
+
+    def validate_value(self, value: Any) -> None:
+        items = self.as_list(value)
+        limit = max(self.maxSelect, 1)
+        if len(items) > limit:
+            raise FieldInvalid(
+                "validation_too_many_values",
+                f"Select no more than {limit}.",
+                {"maxSelect": limit},
+            )
+        for item in items:
+            if item not in self.values:
+                raise FieldInvalid(
+                    "validation_invalid_value", f"Invalid value {item}.", {"value": item}
+                )

@@ -1,0 +1,1 @@
+"""SQL execution: connections, transactions, DDL and system tables, per dialect."""

@@ -1,0 +1,67 @@
+"""The small interface every store implements, and the errors it raises.
+
+SQL text uses ``?`` placeholders and is built only from validated schema
+names; every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from keelbase.core.dialect import Dialect
+
+Row = dict[str, Any]
+Params = Sequence[Any]
+
+
+class StoreError(Exception):
+    """A failure of the database that is not the client's fault."""
+
+
+class UniqueViolation(StoreError):
+    """An insert or update clashed with a unique index on these columns."""
+
+    def __init__(self, table: str, columns: list[str]) -> None:
+        super().__init__(f"unique constraint failed on {table}({', '.join(columns)})")
+        self.table = table
+        self.columns = columns
+
+
+class InvalidStatement(StoreError):
+    """SQL supplied by a user (a view query, an index) that the database refused."""
+
+
+class Connection(Protocol):
+    """One connection, inside a read or a transaction."""
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any: ...
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; the number of rows it changed."""
+        ...
+
+    def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``callback`` once the outermost transaction has committed (never on rollback)."""
+        ...
+
+
+class Store(Protocol):
+    dialect: Dialect
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for reads; inside a transaction, that transaction's connection."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """A write transaction; nested calls join the outer one through a savepoint."""
+        ...

@@ -1,0 +1,224 @@
+"""SQLite: WAL, one writer connection on its own thread, readers in a small pool.
+
+All writes queue on one connection, so writers wait in-process instead of
+failing with SQLITE_BUSY. Every call to sqlite3 runs on a worker thread, never
+on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import re
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from keelbase.store.base import InvalidStatement, Params, Row, StoreError, UniqueViolation
+from keelbase.store.sqlite_dialect import SqliteDialect
+
+log = logging.getLogger("keelbase.sql")
+T = TypeVar("T")
+
+_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA cache_size = -16000",
+    "PRAGMA temp_store = MEMORY",
+)
+
+
+def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = _row_factory
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def _translate(error: sqlite3.Error) -> Exception:
+    if isinstance(error, sqlite3.IntegrityError):
+        match = _UNIQUE.search(str(error))
+        if match:
+            targets = [part.strip() for part in match.group(1).split(",")]
+            table = targets[0].split(".", 1)[0]
+            columns = [t.split(".", 1)[-1] for t in targets]
+            return UniqueViolation(table, columns)
+    if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
+        return InvalidStatement(str(error))
+    return StoreError(str(error))
+
+
+class _Link:
+    """Runs statements of one sqlite3 connection on one executor."""
+
+    def __init__(
+        self, store: SqliteStore, conn: sqlite3.Connection | None, executor: ThreadPoolExecutor
+    ) -> None:
+        self.store = store
+        self.conn = conn
+        self.executor = executor
+        self.commit_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(fn, *args))
+
+    def _sync(self, mode: str, sql: str, params: Params) -> Any:
+        conn = self.conn if self.conn is not None else self.store._thread_reader()
+        if self.store.log_sql:
+            log.debug("%s  [%d params]", sql, len(params))
+        try:
+            cursor = conn.execute(sql, params)
+            if mode == "all":
+                return cursor.fetchall()
+            if mode == "one":
+                return cursor.fetchone()
+            if mode == "value":
+                row = cursor.fetchone()
+                return None if row is None else next(iter(row.values()))
+            return cursor.rowcount
+        except sqlite3.Error as error:
+            raise _translate(error) from error
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        result: list[Row] = await self._run(self._sync, "all", sql, params)
+        return result
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        result: Row | None = await self._run(self._sync, "one", sql, params)
+        return result
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        return await self._run(self._sync, "value", sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        result: int = await self._run(self._sync, "exec", sql, params)
+        return result
+
+    def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        self.commit_callbacks.append(callback)
+
+
+_current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
+    "keelbase_sqlite_tx", default=None
+)
+
+
+class SqliteStore:
+    def __init__(self, path: Path, read_pool_size: int = 4, log_sql: bool = False) -> None:
+        self.path = path
+        self.dialect = SqliteDialect()
+        self.log_sql = log_sql
+        self._read_pool_size = read_pool_size
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._savepoints = 0
+        self._writer_executor: ThreadPoolExecutor | None = None
+        self._reader_executor: ThreadPoolExecutor | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_executor = ThreadPoolExecutor(1, thread_name_prefix="kb-sqlite-writer")
+        self._reader_executor = ThreadPoolExecutor(
+            self._read_pool_size, thread_name_prefix="kb-sqlite-reader"
+        )
+        loop = asyncio.get_running_loop()
+        self._writer = await loop.run_in_executor(self._writer_executor, _connect, self.path)
+        self._write_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._writer_executor is not None and self._writer is not None:
+            writer = self._writer
+            await loop.run_in_executor(self._writer_executor, writer.execute, "PRAGMA optimize")
+            await loop.run_in_executor(self._writer_executor, writer.close)
+            self._writer_executor.shutdown(wait=True)
+        if self._reader_executor is not None:
+            self._reader_executor.shutdown(wait=True)
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._writer = None
+
+    def _thread_reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[_Link]:
+        current = _current.get()
+        if current is not None and current.store is self:
+            yield current
+            return
+        assert self._reader_executor is not None, "store is not open"
+        yield _Link(self, None, self._reader_executor)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Link]:
+        current = _current.get()
+        if current is not None and current.store is self:
+            self._savepoints += 1
+            name = f"sp{self._savepoints}"
+            await current.execute(f"SAVEPOINT {name}")
+            try:
+                yield current
+            except BaseException:
+                await current.execute(f"ROLLBACK TO {name}")
+                await current.execute(f"RELEASE {name}")
+                raise
+            await current.execute(f"RELEASE {name}")
+            return
+
+        assert self._writer_executor is not None, "store is not open"
+        async with self._write_lock:
+            link = _Link(self, self._writer, self._writer_executor)
+            token = _current.set(link)
+            try:
+                await link.execute("BEGIN IMMEDIATE")
+                try:
+                    yield link
+                except BaseException:
+                    await asyncio.shield(link.execute("ROLLBACK"))
+                    raise
+                await link.execute("COMMIT")
+            finally:
+                _current.reset(token)
+        for callback in link.commit_callbacks:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+
+    async def run_script(self, script: str) -> None:
+        """Several statements at once, outside any transaction (start-up only)."""
+        assert self._writer_executor is not None and self._writer is not None
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer_executor, self._writer.executescript, script)
+        except sqlite3.Error as error:
+            raise _translate(error) from error

@@ -1,0 +1,47 @@
+"""SQLite's answers to the questions of ``keelbase.core.dialect.Dialect``."""
+
+from __future__ import annotations
+
+
+class SqliteDialect:
+    name = "sqlite"
+
+    def quote(self, identifier: str) -> str:
+        return '"' + identifier.replace('"', '""') + '"'
+
+    def json_each(self, expr: str) -> str:
+        is_array = f"json_valid({expr}) AND json_type({expr}) = 'array'"
+        return f"json_each(CASE WHEN {is_array} THEN {expr} ELSE json_array({expr}) END)"
+
+    def json_array_length(self, expr: str) -> str:
+        is_array = f"json_valid({expr}) AND json_type({expr}) = 'array'"
+        return (
+            f"(CASE WHEN {is_array} THEN json_array_length({expr}) "
+            f"WHEN COALESCE({expr}, '') = '' THEN 0 ELSE 1 END)"
+        )
+
+    def json_extract(self, expr: str, path_sql: str) -> str:
+        return f"(CASE WHEN json_valid({expr}) THEN json_extract({expr}, {path_sql}) ELSE NULL END)"
+
+    def like(self, left: str, right: str, negate: bool) -> str:
+        op = "NOT LIKE" if negate else "LIKE"
+        return f"{left} {op} {right} ESCAPE '\\'"
+
+    def random(self) -> str:
+        return "RANDOM()"
+
+    def rowid(self, table_alias: str) -> str:
+        return f"{table_alias}._rowid_"
+
+    def lower(self, expr: str) -> str:
+        return f"LOWER({expr})"
+
+    def strftime(self, format_sql: str, time_sql: str) -> str:
+        return f"strftime({format_sql}, {time_sql})"
+
+    def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
+        return (
+            f"(6371 * acos(cos(radians({lat_a})) * cos(radians({lat_b})) * "
+            f"cos(radians({lon_b}) - radians({lon_a})) + "
+            f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
+        )
