@@ -25,6 +25,10 @@ class Dialect(Protocol):
         """
         ...
 
+    def json_each_join(self, expr: str, alias: str) -> str:
+        """A LEFT JOIN clause over ``json_each(expr)`` named ``alias`` (column ``value``)."""
+        ...
+
     def json_array_length(self, expr: str) -> str: ...
 
     def json_extract(self, expr: str, path_sql: str) -> str:

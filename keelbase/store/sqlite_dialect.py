@@ -13,6 +13,9 @@ class SqliteDialect:
         is_array = f"json_valid({expr}) AND json_type({expr}) = 'array'"
         return f"json_each(CASE WHEN {is_array} THEN {expr} ELSE json_array({expr}) END)"
 
+    def json_each_join(self, expr: str, alias: str) -> str:
+        return f"LEFT JOIN {self.json_each(expr)} {alias}"
+
     def json_array_length(self, expr: str) -> str:
         is_array = f"json_valid({expr}) AND json_type({expr}) = 'array'"
         return (

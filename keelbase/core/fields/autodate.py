@@ -28,5 +28,5 @@ class AutodateField(Field):
             }
         return {}
 
-    def validate(self, value: Any) -> None:
+    def check(self, value: Any) -> None:
         """Server-set; nothing a client sends can make it invalid."""

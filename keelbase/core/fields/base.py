@@ -123,7 +123,7 @@ class Field(BaseModel):
     def is_empty(self, value: Any) -> bool:
         return value in ("", None, 0, False, [], {})
 
-    def validate(self, value: Any) -> None:
+    def check(self, value: Any) -> None:
         """Raise ``FieldInvalid`` when ``value`` (already prepared) breaks a rule."""
         if self.required and self.is_empty(value):
             raise required_error()

@@ -38,7 +38,7 @@ class JsonField(Field):
     def is_empty(self, value: Any) -> bool:
         return value is None or value == "" or value == [] or value == {}
 
-    def validate(self, value: Any) -> None:
+    def check(self, value: Any) -> None:
         if self.required and self.is_empty(value):
             raise FieldInvalid("validation_required", "Cannot be blank.")
         if value is None:

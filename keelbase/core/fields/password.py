@@ -55,6 +55,6 @@ class PasswordField(Field):
         if self.pattern and not compiled(self.pattern).search(plain):
             raise FieldInvalid("validation_invalid_format", "Invalid value format.")
 
-    def validate(self, value: Any) -> None:
+    def check(self, value: Any) -> None:
         if self.required and not value:
             raise FieldInvalid("validation_required", "Cannot be blank.")

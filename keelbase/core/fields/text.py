@@ -62,7 +62,7 @@ class TextField(Field):
     def generate(self) -> str:
         return generate_from_pattern(self.autogeneratePattern) if self.autogeneratePattern else ""
 
-    def validate(self, value: Any) -> None:
+    def check(self, value: Any) -> None:
         if (self.required or self.primaryKey) and value == "":
             raise FieldInvalid("validation_required", "Cannot be blank.")
         if value != "":

@@ -1,0 +1,328 @@
+"""Checks a collection definition against itself and the rest of the schema.
+
+Answers are PocketBase's field errors, keyed the way it keys them (fields by
+their position, indexes by theirs). What needs the database (a view's query,
+an index that SQL refuses) is checked by the service when it runs the DDL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from keelbase.core.collection import AUTH, RULES, VIEW, Collection
+from keelbase.core.dialect import Dialect
+from keelbase.core.fields import FIELD_TYPES, RelationField, TextField
+from keelbase.core.fields.base import FIELD_NAME, RESERVED_NAMES
+from keelbase.core.filter import FilterError, parse
+from keelbase.core.filter.compiler import compile_filter
+from keelbase.core.indexes import column_name, parse_index
+from keelbase.core.records_resolver import RecordResolver
+from keelbase.core.schema import Schema
+
+INTERNAL_TABLES = frozenset(
+    {"_collections", "_params", "_migrations", "sqlite_master", "sqlite_sequence"}
+)
+ID_PATTERN = re.compile(r"^\w+$")
+AUTH_RESERVED = frozenset({"passwordconfirm", "oldpassword"})
+
+
+def err(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": code, "message": message}
+    if params is not None:
+        out["params"] = params
+    return out
+
+
+REQUIRED = err("validation_required", "Cannot be blank.")
+
+
+def validate_collection(
+    new: Collection, old: Collection | None, schema: Schema, dialect: Dialect
+) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
+    _check_id(new, old, schema, errors)
+    _check_name(new, old, schema, errors)
+    if old is not None and old.type != new.type:
+        errors["type"] = err(
+            "validation_collection_type_change", "Collection type cannot be changed."
+        )
+    if new.type != VIEW:
+        field_errors = _check_fields(new, old, schema)
+        if field_errors:
+            errors["fields"] = field_errors
+    index_errors = _check_indexes(new, schema)
+    if index_errors:
+        errors["indexes"] = index_errors
+    if not errors.get("fields"):
+        _check_rules(new, schema, dialect, errors)
+    if new.type == AUTH:
+        _check_auth(new, errors)
+    return errors
+
+
+def _check_id(
+    new: Collection, old: Collection | None, schema: Schema, errors: dict[str, Any]
+) -> None:
+    if old is not None:
+        return
+    if not new.id or len(new.id) > 100 or not ID_PATTERN.match(new.id) or schema.by_id(new.id):
+        errors["id"] = err(
+            "validation_invalid_or_existing_id", "The model id is invalid or already exists."
+        )
+
+
+def _check_name(
+    new: Collection, old: Collection | None, schema: Schema, errors: dict[str, Any]
+) -> None:
+    name = new.name
+    if not name:
+        errors["name"] = REQUIRED
+        return
+    if len(name) > 255:
+        errors["name"] = err(
+            "validation_length_too_long", "The length must be no more than 255.", {"max": 255}
+        )
+        return
+    if not FIELD_NAME.match(name):
+        errors["name"] = err("validation_match_invalid", "Must be in a valid format.")
+        return
+    if "_via_" in name.lower():
+        errors["name"] = err("validation_found_via", 'The value cannot contain "_via_".')
+        return
+    if old is not None and old.system and old.name != name:
+        errors["name"] = err(
+            "validation_collection_system_name_change", "System collection name cannot be changed."
+        )
+        return
+    for other in schema:
+        if other.id == new.id:
+            continue
+        if other.name.lower() == name.lower():
+            errors["name"] = err(
+                "validation_collection_name_exists",
+                "Collection name must be unique (case insensitive).",
+            )
+            return
+        if other.id.lower() == name.lower():
+            errors["name"] = err(
+                "validation_collection_name_id_duplicate",
+                "The name must not match an existing collection id.",
+            )
+            return
+    if name.lower() in INTERNAL_TABLES or name.lower().startswith("sqlite_"):
+        errors["name"] = err(
+            "validation_collection_name_invalid",
+            "The name shouldn't match with an existing internal table.",
+        )
+
+
+def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> dict[str, Any] | None:
+    if not any(isinstance(f, TextField) and f.primaryKey and f.name == "id" for f in new.fields):
+        return err("validation_missing_primary_key", 'Missing or invalid "id" PK field.')
+    old_fields = {f.id: f for f in old.fields} if old else {}
+    if old is not None:
+        new_ids = {f.id for f in new.fields}
+        for old_field in old.fields:
+            if old_field.system and old_field.id not in new_ids:
+                return err(
+                    "validation_system_field_change", "System fields cannot be deleted or renamed."
+                )
+    errors: dict[str, Any] = {}
+    seen_names: set[str] = set()
+    for index, field in enumerate(new.fields):
+        problems: dict[str, Any] = {}
+        name = field.name
+        if not name:
+            problems["name"] = REQUIRED
+        elif len(name) > 100:
+            problems["name"] = err(
+                "validation_length_too_long", "The length must be no more than 100.", {"max": 100}
+            )
+        elif not FIELD_NAME.match(name):
+            problems["name"] = err("validation_match_invalid", "Must be in a valid format.")
+        elif name.lower() in RESERVED_NAMES or (new.type == AUTH and name.lower() in AUTH_RESERVED):
+            problems["name"] = err("validation_not_in_invalid", "Must not be in list.")
+        elif "_via_" in name.lower():
+            problems["name"] = err("validation_found_via", 'The value cannot contain "_via_".')
+        elif name.lower() in seen_names:
+            problems["name"] = err(
+                "validation_duplicated_field_name",
+                f"Duplicated or invalid field name {name}.",
+                {"fieldName": name},
+            )
+        seen_names.add(name.lower())
+        previous = old_fields.get(field.id)
+        if previous is not None:
+            if previous.type != field.type:
+                problems["type"] = err(
+                    "validation_field_type_change", "Field type cannot be changed."
+                )
+            elif previous.system and previous.name != field.name:
+                problems["name"] = err(
+                    "validation_system_field_change", "System fields cannot be deleted or renamed."
+                )
+        if field.type not in FIELD_TYPES:
+            problems["type"] = err("validation_in_invalid", "Must be a valid value.")
+        problems.update({k: v for k, v in field.definition_errors().items() if k not in problems})
+        if (
+            isinstance(field, RelationField)
+            and field.collectionId
+            and "collectionId" not in problems
+        ):
+            target = schema.by_id(field.collectionId)
+            if target is None and field.collectionId != new.id:
+                problems["collectionId"] = err(
+                    "validation_field_relation_missing_collection",
+                    "The relation collection doesn't exist.",
+                )
+            elif (
+                isinstance(previous, RelationField) and previous.collectionId != field.collectionId
+            ):
+                problems["collectionId"] = err(
+                    "validation_field_relation_change", "The relation collection cannot be changed."
+                )
+            elif target is not None and target.type == VIEW and new.type != VIEW:
+                problems["collectionId"] = err(
+                    "validation_relation_field_non_view_base_collection",
+                    "Only view collections are allowed to have relations to other views.",
+                )
+        if problems:
+            errors[str(index)] = problems
+    return errors or None
+
+
+def _check_indexes(new: Collection, schema: Schema) -> dict[str, Any] | None:
+    if new.type == VIEW:
+        if new.indexes:
+            return err(
+                "validation_indexes_not_supported", "View collections don't support indexes."
+            )
+        return None
+    errors: dict[str, Any] = {}
+    names: set[str] = set()
+    definitions: set[str] = set()
+    other_indexes: dict[str, str] = {}
+    for other in schema:
+        if other.id == new.id:
+            continue
+        for sql in other.indexes:
+            parsed = parse_index(sql)
+            if parsed:
+                other_indexes[parsed.name.lower()] = other.name
+    field_names = {f.name for f in new.fields}
+    for position, sql in enumerate(new.indexes):
+        index = parse_index(sql)
+        if index is None:
+            errors[str(position)] = err(
+                "validation_invalid_index_expression", "Invalid CREATE INDEX expression."
+            )
+            continue
+        key = index.name.lower()
+        definition = (index.unique, index.columns, index.where)
+        if key in names:
+            errors[str(position)] = err(
+                "validation_duplicated_index_name", "The index name already exists."
+            )
+        elif key in other_indexes:
+            errors[str(position)] = err(
+                "validation_existing_index_name",
+                f"The index name is already used in {other_indexes[key]} collection.",
+                {"usedTableName": other_indexes[key]},
+            )
+        elif repr(definition) in definitions:
+            errors[str(position)] = err(
+                "validation_duplicated_index_definition", "The index definition already exists."
+            )
+        elif not all(_index_column_ok(c, field_names) for c in index.columns):
+            errors[str(position)] = err(
+                "validation_invalid_index_expression",
+                f"Failed to create index {index.name} - no such column.",
+            )
+        names.add(key)
+        definitions.add(repr(definition))
+    return errors or None
+
+
+def _index_column_ok(column: str, field_names: set[str]) -> bool:
+    """Plain column references must name a field; expressions are left to SQL to judge."""
+    name = column_name(column)
+    if not name or not FIELD_NAME.match(name):
+        return True
+    return name in field_names
+
+
+def _check_rules(new: Collection, schema: Schema, dialect: Dialect, errors: dict[str, Any]) -> None:
+    names = list(RULES)
+    if new.type == AUTH:
+        names += ["authRule", "manageRule"]
+    # Rules may name the collection itself, so resolve against a schema that includes it.
+    trial = schema.replaced([c for c in schema if c.id != new.id] + [new])
+    for rule_name in names:
+        rule = new.rule(rule_name)
+        if rule_name == "manageRule" and rule == "":
+            errors[rule_name] = err("validation_nil_or_not_empty_required", "Cannot be blank.")
+            continue
+        if not rule:
+            continue
+        problem = rule_error(rule, new, trial, dialect)
+        if problem:
+            errors[rule_name] = err(
+                "validation_invalid_rule", f"Invalid rule. Raw error: {problem}."
+            )
+
+
+def rule_error(rule: str, collection: Collection, schema: Schema, dialect: Dialect) -> str | None:
+    """Why ``rule`` cannot be compiled for ``collection``, or ``None``."""
+    try:
+        expr = parse(rule)
+        if expr is None:
+            return None
+        compile_filter(expr, RecordResolver(schema, collection, dialect, None))
+    except FilterError as error:
+        return str(error).rstrip(".")
+    return None
+
+
+def _check_auth(new: Collection, errors: dict[str, Any]) -> None:
+    assert new.auth is not None
+    options = new.auth
+    unique_columns: set[str] = set()
+    for sql in new.indexes:
+        index = parse_index(sql)
+        if (
+            index
+            and index.unique
+            and len(index.columns) == 1
+            and not index.where.strip().startswith("0")
+        ):
+            unique_columns.add(column_name(index.columns[0]))
+    identity_errors: dict[str, Any] = {}
+    for position, name in enumerate(options.passwordAuth.identityFields):
+        if new.field(name) is None or name not in unique_columns:
+            identity_errors[str(position)] = err(
+                "validation_missing_unique_constraint",
+                f"The field {name} doesn't have a UNIQUE constraint.",
+                {"fieldName": name},
+            )
+    if identity_errors:
+        errors["passwordAuth"] = {"identityFields": identity_errors}
+    for key in (
+        "authToken",
+        "passwordResetToken",
+        "emailChangeToken",
+        "verificationToken",
+        "fileToken",
+    ):
+        duration = getattr(options, key).duration
+        if not 10 <= duration <= 94670856:
+            errors[key] = {
+                "duration": err(
+                    "validation_min_greater_equal_than_required"
+                    if duration < 10
+                    else "validation_max_less_equal_than_required",
+                    "Must be no less than 10."
+                    if duration < 10
+                    else "Must be no greater than 94670856.",
+                )
+            }

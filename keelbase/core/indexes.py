@@ -1,0 +1,91 @@
+"""Reads ``CREATE [UNIQUE] INDEX`` statements as PocketBase stores them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_INDEX = re.compile(
+    r"(?is)^\s*create\s+(unique\s+)?\s*index\s*(if\s+not\s+exists\s+)?(\S*)\s+on\s+(\S*)\s*\(([\s\S]*)\)(?:\s*where\s+([\s\S]*))?\s*;?\s*$"
+)
+_QUOTES = "`\"'[]"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    unique: bool
+    columns: tuple[str, ...]
+    where: str
+    if_not_exists: bool = False
+
+    def to_sql(self, table: str) -> str:
+        """The statement for ``table`` (PocketBase always rewrites the table name)."""
+        head = "CREATE UNIQUE INDEX" if self.unique else "CREATE INDEX"
+        sql = f"{head} `{self.name}` ON `{table}` ({', '.join(self.columns)})"
+        if self.where:
+            sql += f" WHERE {self.where}"
+        return sql
+
+
+def unquote(name: str) -> str:
+    return name.strip().strip(_QUOTES)
+
+
+def _split_columns(text: str) -> list[str]:
+    columns: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            columns.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    if "".join(current).strip():
+        columns.append("".join(current).strip())
+    return columns
+
+
+def parse_index(sql: str) -> Index | None:
+    match = _INDEX.match(sql)
+    if not match:
+        return None
+    unique, if_not_exists, name, table, columns, where = match.groups()
+    name = unquote(name)
+    if not name:
+        return None
+    cols = tuple(_split_columns(columns))
+    if not cols:
+        return None
+    return Index(
+        name=name,
+        table=unquote(table),
+        unique=bool(unique),
+        columns=cols,
+        where=(where or "").strip().rstrip(";").strip(),
+        if_not_exists=bool(if_not_exists),
+    )
+
+
+def column_name(column: str) -> str:
+    """The bare column of an index column spec such as ``\\`email\\` COLLATE NOCASE``."""
+    return unquote(column.split()[0]) if column.split() else ""
+
+
+def has_single_unique_index(indexes: list[str], field: str) -> bool:
+    for sql in indexes:
+        index = parse_index(sql)
+        if (
+            index
+            and index.unique
+            and len(index.columns) == 1
+            and column_name(index.columns[0]) == field
+        ):
+            return True
+    return False

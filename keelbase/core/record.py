@@ -1,0 +1,26 @@
+"""A record: its collection and the values of its fields, as Python values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from keelbase.core.collection import Collection
+
+
+@dataclass
+class Record:
+    collection: Collection
+    data: dict[str, Any]
+    expand: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        value: str = self.data.get("id", "")
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name, default)
+
+    def copy(self) -> Record:
+        return Record(self.collection, dict(self.data), dict(self.expand))

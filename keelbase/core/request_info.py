@@ -1,0 +1,35 @@
+"""What a service needs to know of the request that called it; no HTTP types."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keelbase.core.record import Record
+
+SUPERUSERS = "_superusers"
+_SNAKE_BREAK = re.compile(r"[^a-zA-Z0-9]+")
+
+
+def header_key(name: str) -> str:
+    """Header names as rules see them: lower case, anything else as ``_``."""
+    return _SNAKE_BREAK.sub("_", name).strip("_").lower()
+
+
+@dataclass
+class RequestInfo:
+    auth: Record | None = None
+    method: str = "GET"
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+    context: str = "default"
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.auth is not None and self.auth.collection.name == SUPERUSERS
+
+    def with_body(self, body: dict[str, Any]) -> RequestInfo:
+        return RequestInfo(self.auth, self.method, self.query, self.headers, body, self.context)
