@@ -2,7 +2,7 @@
 
 The store provides the implementations (SQLite, PostgreSQL); core only
 describes the questions, so it stays free of I/O and of dialect details.
-Placeholders are always ``?``; a store that needs another style rewrites them.
+Placeholders are named (``:p0``); a store that needs another style rewrites them.
 """
 
 from __future__ import annotations

@@ -1,19 +1,19 @@
 """The small interface every store implements, and the errors it raises.
 
-SQL text uses ``?`` placeholders and is built only from validated schema
+SQL text uses named ``:name`` placeholders and is built only from validated schema
 names; every value is a bound parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from keelbase.core.dialect import Dialect
 
 Row = dict[str, Any]
-Params = Sequence[Any]
+Params = Sequence[Any] | Mapping[str, Any]
 
 
 class StoreError(Exception):
@@ -41,6 +41,10 @@ class Connection(Protocol):
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any: ...
+
+    async def fetch_columns(self, sql: str, params: Params = ()) -> list[str]:
+        """The names of the columns ``sql`` selects (the query runs with no rows wanted)."""
+        ...
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run a statement; the number of rows it changed."""

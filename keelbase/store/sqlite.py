@@ -89,6 +89,8 @@ class _Link:
                 return cursor.fetchall()
             if mode == "one":
                 return cursor.fetchone()
+            if mode == "columns":
+                return [col[0] for col in cursor.description or ()]
             if mode == "value":
                 row = cursor.fetchone()
                 return None if row is None else next(iter(row.values()))
@@ -106,6 +108,10 @@ class _Link:
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         return await self._run(self._sync, "value", sql, params)
+
+    async def fetch_columns(self, sql: str, params: Params = ()) -> list[str]:
+        result: list[str] = await self._run(self._sync, "columns", sql, params)
+        return result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         result: int = await self._run(self._sync, "exec", sql, params)

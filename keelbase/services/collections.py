@@ -1,0 +1,422 @@
+"""Collections: list, view, create, update, delete, import and scaffolds.
+
+Every change is one transaction: the DDL, the data migration and the
+``_collections`` row. The in-memory schema is replaced only after the commit.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from keelbase.core.collection import AUTH, BASE, VIEW, Collection, id_field
+from keelbase.core.collection_json import DefinitionError, collection_from_json
+from keelbase.core.collection_validation import err, validate_collection
+from keelbase.core.columns_resolver import ColumnsResolver
+from keelbase.core.dates import now_string
+from keelbase.core.fields import Field, JsonField, NumberField, TextField
+from keelbase.core.filter import FilterError, parse
+from keelbase.core.filter.compiler import compile_filter
+from keelbase.core.schema import Schema
+from keelbase.core.system_collections import initial_collections
+from keelbase.core.view_query import read_columns
+from keelbase.errors import ApiError, BadRequestError, NotFoundError
+from keelbase.services.listing import ListParams, invalid_query, page_result, parse_sort
+from keelbase.store import system
+from keelbase.store.base import Connection, InvalidStatement, Store, StoreError
+from keelbase.store.schema_sync import SchemaSync
+
+_LIST_COLUMNS = {
+    name: f'"{name}"'
+    for name in (
+        "id",
+        "name",
+        "type",
+        "system",
+        "listRule",
+        "viewRule",
+        "createRule",
+        "updateRule",
+        "deleteRule",
+        "created",
+        "updated",
+    )
+}
+
+Listener = Callable[[Schema], None]
+
+
+def _load_error(
+    message: str = "Failed to load the submitted data due to invalid formatting.",
+) -> ApiError:
+    return BadRequestError(message)
+
+
+class CollectionsService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.schema = Schema()
+        self._listeners: list[Listener] = []
+
+    def on_change(self, listener: Listener) -> None:
+        """Call ``listener`` with each new schema (caches keyed on the old one drop it)."""
+        self._listeners.append(listener)
+
+    def _publish(self, collections: list[Collection]) -> None:
+        self.schema = self.schema.replaced(collections)
+        for listener in self._listeners:
+            listener(self.schema)
+
+    # Start-up -------------------------------------------------------------
+
+    async def bootstrap(self) -> None:
+        """Create the system tables and collections of a new data folder, then load."""
+        async with self.store.transaction() as conn:
+            for statement in system.BOOTSTRAP.split(";"):
+                if statement.strip():
+                    await conn.execute(statement)
+            count = await conn.fetch_value('SELECT COUNT(*) FROM "_collections"')
+            if not count:
+                now = now_string()
+                for collection in initial_collections():
+                    collection.created = collection.updated = now
+                    await SchemaSync(conn, self.store.dialect.name).create(collection)
+                    await system.insert_collection(conn, collection)
+        await self.reload()
+
+    async def reload(self) -> None:
+        async with self.store.read() as conn:
+            collections = await system.load_collections(conn)
+        self._publish(collections)
+
+    # Reads ----------------------------------------------------------------
+
+    def get(self, id_or_name: str) -> Collection:
+        collection = self.schema.get(id_or_name)
+        if collection is None:
+            raise NotFoundError()
+        return collection
+
+    async def list_page(self, params: ListParams) -> dict[str, Any]:
+        resolver = ColumnsResolver(self.store.dialect, _LIST_COLUMNS)
+        where = "1=1"
+        try:
+            expr = parse(params.filter) if params.filter else None
+            if expr is not None:
+                where = compile_filter(expr, resolver)
+            order: list[str] = []
+            for name, direction in parse_sort(params.sort):
+                if name == "@random":
+                    order.append(self.store.dialect.random())
+                elif name == "@rowid":
+                    order.append(f'"_rowid_" {direction}')
+                else:
+                    order.append(f"{resolver.resolve(name).sql} {direction}")
+        except FilterError as error:
+            raise invalid_query("filter", str(error)) from error
+        order_sql = " ORDER BY " + ", ".join(order) if order else ' ORDER BY "_rowid_"'
+        values = dict(resolver.params.values, limit=params.per_page, offset=params.offset)
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(
+                f'SELECT "id" FROM "_collections" WHERE {where}{order_sql} LIMIT :limit OFFSET :offset',
+                values,
+            )
+            total = None
+            if not params.skip_total:
+                total = await conn.fetch_value(
+                    f'SELECT COUNT(*) FROM "_collections" WHERE {where}', resolver.params.values
+                )
+        items = [c.to_json() for row in rows if (c := self.schema.by_id(row["id"])) is not None]
+        return page_result(items, params, total)
+
+    def scaffolds(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for ctype in (AUTH, BASE, VIEW):
+            collection = collection_from_json({"name": "", "type": ctype})
+            collection.id = ""
+            if ctype == VIEW:
+                collection.fields = []
+            if ctype == AUTH:
+                collection.indexes = []
+            out[ctype] = collection.to_json()
+        return out
+
+    # Writes ---------------------------------------------------------------
+
+    async def create(self, data: Any) -> Collection:
+        try:
+            collection = collection_from_json(data)
+        except DefinitionError as error:
+            raise _definition_error(error, "Failed to create collection.") from error
+        async with self.store.transaction() as conn:
+            await self._save(conn, collection, None, "Failed to create collection.")
+        await self.reload()
+        return self.get(collection.id)
+
+    async def update(self, id_or_name: str, data: Any) -> Collection:
+        existing = self.get(id_or_name)
+        try:
+            collection = collection_from_json(data, existing)
+        except DefinitionError as error:
+            raise _definition_error(error, "Failed to update collection.") from error
+        async with self.store.transaction() as conn:
+            await self._save(conn, collection, existing, "Failed to update collection.")
+        await self.reload()
+        return self.get(collection.id)
+
+    async def _save(
+        self, conn: Connection, collection: Collection, existing: Collection | None, message: str
+    ) -> None:
+        if collection.is_view:
+            view_errors = await self._infer_view_fields(conn, collection, existing)
+        else:
+            view_errors = {}
+        errors = validate_collection(collection, existing, self.schema, self.store.dialect)
+        errors.update(view_errors)
+        if errors:
+            raise BadRequestError(message, errors)
+        now = now_string()
+        collection.updated = now
+        if existing is None:
+            collection.created = now
+        sync = SchemaSync(conn, self.store.dialect.name)
+        try:
+            if existing is None:
+                await sync.create(collection)
+            else:
+                await sync.update(existing, collection)
+        except StoreError as error:
+            raise BadRequestError(message, _ddl_errors(collection, error)) from error
+        if existing is None:
+            await system.insert_collection(conn, collection)
+        else:
+            await system.update_collection(conn, collection)
+            if existing.name != collection.name or _fields_changed(existing, collection):
+                await self._refresh_dependent_views(conn, collection)
+
+    async def _refresh_dependent_views(self, conn: Connection, changed: Collection) -> None:
+        """Views over a renamed table or column are recreated; a view that broke is reported."""
+        for other in self.schema:
+            if other.is_view and other.id != changed.id:
+                sync = SchemaSync(conn, self.store.dialect.name)
+                try:
+                    await sync.drop(other)
+                    await sync.create(other)
+                except StoreError:
+                    continue
+
+    async def _infer_view_fields(
+        self, conn: Connection, collection: Collection, existing: Collection | None
+    ) -> dict[str, Any]:
+        query = collection.viewQuery.strip().rstrip(";")
+        collection.viewQuery = query
+        if not query:
+            return {
+                "fields": err("validation_required", "Cannot be blank."),
+                "viewQuery": err("validation_required", "Cannot be blank."),
+            }
+        if not query.lower().startswith(("select", "with")) or ";" in query:
+            return {
+                "fields": err("validation_required", "Cannot be blank."),
+                "viewQuery": err(
+                    "validation_invalid_view_query",
+                    "Invalid query - only SELECT queries are allowed.",
+                ),
+            }
+        try:
+            names = await conn.fetch_columns(f"SELECT * FROM ({query}) LIMIT 0")
+        except StoreError as error:
+            return {
+                "fields": err("validation_required", "Cannot be blank."),
+                "viewQuery": err("validation_invalid_view_query", f"Invalid query - {error}."),
+            }
+        if "id" not in names:
+            return {
+                "fields": err(
+                    "validation_missing_primary_key", 'Missing or invalid "id" PK field.'
+                ),
+                "viewQuery": err(
+                    "validation_invalid_view_query",
+                    "Invalid query - missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one).",
+                ),
+            }
+        collection.fields = self._view_fields(query, names, existing)
+        collection.reindex()
+        return {}
+
+    def _view_fields(
+        self, query: str, names: list[str], existing: Collection | None
+    ) -> list[Field]:
+        columns, tables = read_columns(query)
+        by_name = {c.name: c for c in columns}
+        previous = {f.name: f for f in existing.fields} if existing else {}
+        default_table = next(iter(tables.values()), None)
+        fields: list[Field] = []
+        for name in names:
+            if name == "id":
+                view_id = id_field()
+                view_id.min = view_id.max = 0
+                view_id.autogeneratePattern = ""
+                fields.append(view_id)
+                continue
+            column = by_name.get(name)
+            field: Field | None = None
+            if column is not None and column.source_column:
+                table_name = (
+                    tables.get(column.source_table or "", default_table)
+                    if column.source_table
+                    else default_table
+                )
+                source = self.schema.get(table_name) if table_name else None
+                source_field = source.field(column.source_column) if source else None
+                if source_field is not None:
+                    field = source_field.model_copy(deep=True)
+                    field.name = name
+                    field.system = False
+                    if isinstance(field, TextField):
+                        field.primaryKey = False
+                    old = previous.get(name)
+                    field.id = old.id if old and old.type == field.type else "_clone_" + _random(4)
+            if field is None:
+                if column is not None and column.is_count:
+                    field = NumberField(name=name, onlyInt=True)
+                else:
+                    field = JsonField(name=name, maxSize=1)
+                field.id = f"{field.type}{_crc(name)}"
+            fields.append(field)
+        return fields
+
+    async def delete(self, id_or_name: str) -> None:
+        collection = self.get(id_or_name)
+        if collection.system:
+            raise BadRequestError("Failed to delete collection.")
+        references = sorted(
+            {
+                other.name
+                for other, _ in self.schema.referencing(collection)
+                if other.id != collection.id
+            }
+        )
+        if references:
+            raise BadRequestError(
+                f"Failed to delete collection probably due to existing reference in {', '.join(references)}."
+            )
+        async with self.store.transaction() as conn:
+            try:
+                await SchemaSync(conn, self.store.dialect.name).drop(collection)
+                await system.delete_collection(conn, collection.id)
+                await self._check_views_still_work(conn, collection)
+            except StoreError as error:
+                raise BadRequestError("Failed to delete collection.") from error
+        await self.reload()
+
+    async def _check_views_still_work(self, conn: Connection, removed: Collection) -> None:
+        for other in self.schema:
+            if other.is_view and other.id != removed.id:
+                try:
+                    await conn.fetch_columns(f'SELECT * FROM "{other.name}" LIMIT 0')
+                except StoreError as error:
+                    raise BadRequestError("Failed to delete collection.") from error
+
+    async def import_collections(self, data: Any) -> None:
+        """Create or replace many collections at once; all or nothing."""
+        if not isinstance(data, dict) or not isinstance(data.get("collections", []), list):
+            raise BadRequestError("An error occurred while loading the submitted data.")
+        items = data.get("collections") or []
+        if not items:
+            raise BadRequestError(
+                "An error occurred while validating the submitted data.",
+                {"collections": err("validation_required", "Cannot be blank.")},
+            )
+        delete_missing = bool(data.get("deleteMissing"))
+        try:
+            async with self.store.transaction() as conn:
+                imported_ids: set[str] = set()
+                for item in items:
+                    if not isinstance(item, dict):
+                        raise BadRequestError("An error occurred while loading the submitted data.")
+                    existing = self.schema.get(str(item.get("id") or "")) or self.schema.get(
+                        str(item.get("name") or "")
+                    )
+                    try:
+                        collection = collection_from_json(item, existing)
+                        if existing is None and item.get("id"):
+                            collection.id = str(item["id"])
+                        await self._save(
+                            conn, collection, existing, "Failed to import collections."
+                        )
+                    except (DefinitionError, ApiError) as error:
+                        raise _import_error(item, error) from error
+                    imported_ids.add(collection.id)
+                    # Later items may refer to earlier ones.
+                    async with self.store.read() as reader:
+                        self.schema = self.schema.replaced(await system.load_collections(reader))
+                if delete_missing:
+                    for other in list(self.schema):
+                        if other.id not in imported_ids and not other.system:
+                            await SchemaSync(conn, self.store.dialect.name).drop(other)
+                            await system.delete_collection(conn, other.id)
+        finally:
+            await self.reload()
+
+
+def _definition_error(error: DefinitionError, message: str) -> ApiError:
+    if error.errors:
+        return BadRequestError(message, error.errors)
+    return _load_error(
+        error.message or "Failed to load the submitted data due to invalid formatting."
+    )
+
+
+def _import_error(item: dict[str, Any], error: Exception) -> ApiError:
+    data: Any = getattr(error, "data", None) or getattr(error, "errors", None) or {}
+    name = item.get("name", "")
+    collection_id = item.get("id") or ""
+    detail = orjson.dumps(_flatten(data), option=orjson.OPT_INDENT_2).decode()
+    return BadRequestError(
+        "Failed to import collections.",
+        {
+            "collections": err(
+                "validation_collections_import_failure",
+                f'Data validations failed for collection "{name}" ({collection_id}):\n{detail}.',
+            )
+        },
+    )
+
+
+def _flatten(data: Any) -> Any:
+    """PocketBase shows nested field errors by message only in import failures."""
+    if isinstance(data, dict):
+        if "code" in data and "message" in data:
+            return str(data["message"]).rstrip(".")
+        return {k: _flatten(v) for k, v in data.items()}
+    return data
+
+
+def _ddl_errors(collection: Collection, error: StoreError) -> dict[str, Any]:
+    if isinstance(error, InvalidStatement) and collection.indexes:
+        return {
+            "indexes": {
+                str(len(collection.indexes) - 1): err(
+                    "validation_invalid_index_expression", f"Failed to create index - {error}."
+                )
+            }
+        }
+    return {}
+
+
+def _fields_changed(old: Collection, new: Collection) -> bool:
+    return [(f.id, f.name) for f in old.fields] != [(f.id, f.name) for f in new.fields]
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+def _crc(name: str) -> int:
+    return zlib.crc32(name.encode())

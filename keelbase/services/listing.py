@@ -1,0 +1,95 @@
+"""What every list endpoint shares: page, perPage, sort, filter and skipTotal."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from keelbase.errors import BadRequestError
+
+DEFAULT_PER_PAGE = 30
+MAX_PER_PAGE = 1000
+MAX_SORT_FIELDS = 8
+MAX_FILTER_LENGTH = 3500
+_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
+
+
+@dataclass(frozen=True)
+class ListParams:
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    sort: str = ""
+    filter: str = ""
+    skip_total: bool = False
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> ListParams:
+        """PocketBase's reading: bad numbers are a 400, out-of-range ones are clamped."""
+        try:
+            page = int(query.get("page") or 1)
+            per_page = int(query.get("perPage") or DEFAULT_PER_PAGE)
+        except ValueError as error:
+            raise BadRequestError(data=_detail("page", "Must be a whole number.")) from error
+        skip_raw = query.get("skipTotal", "")
+        if skip_raw and skip_raw not in _TRUE and skip_raw not in _FALSE:
+            raise BadRequestError(data=_detail("skipTotal", "Must be a boolean."))
+        filter_text = query.get("filter", "")
+        if len(filter_text) > MAX_FILTER_LENGTH:
+            raise BadRequestError(data=_detail("filter", "max filter length limit reached"))
+        return cls(
+            page=page if page > 0 else 1,
+            per_page=min(per_page, MAX_PER_PAGE) if per_page > 0 else DEFAULT_PER_PAGE,
+            sort=query.get("sort", ""),
+            filter=filter_text,
+            skip_total=skip_raw in _TRUE,
+        )
+
+
+def _detail(key: str, message: str) -> dict[str, Any]:
+    """Our addition to PocketBase's bare 400: which parameter is wrong, and why."""
+    return {key: {"code": "validation_invalid_value", "message": message}}
+
+
+def invalid_query(key: str, message: str) -> BadRequestError:
+    return BadRequestError(data=_detail(key, message))
+
+
+def page_result(items: list[Any], params: ListParams, total: int | None) -> dict[str, Any]:
+    if total is None:
+        total_items, total_pages = -1, -1
+    else:
+        total_items = total
+        total_pages = math.ceil(total / params.per_page) if params.per_page else 0
+    return {
+        "items": items,
+        "page": params.page,
+        "perPage": params.per_page,
+        "totalItems": total_items,
+        "totalPages": total_pages,
+    }
+
+
+def parse_sort(sort: str) -> list[tuple[str, str]]:
+    """``-a,+b,c`` → [("a", "DESC"), ("b", "ASC"), ("c", "ASC")]."""
+    out: list[tuple[str, str]] = []
+    for part in sort.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        direction = "ASC"
+        if part.startswith("-"):
+            direction, part = "DESC", part[1:]
+        elif part.startswith("+"):
+            part = part[1:]
+        if len(part) > 255:
+            raise invalid_query("sort", "max sort field length limit reached")
+        out.append((part, direction))
+    if len(out) > MAX_SORT_FIELDS:
+        raise invalid_query("sort", "max sort expressions limit reached")
+    return out

@@ -1,0 +1,115 @@
+"""Brings a collection's table in line with its definition, keeping the data.
+
+Runs inside the caller's transaction, so a failed change leaves nothing half
+done. Renames go through temporary names so that swapping two field names
+works; a field moving between one value and many converts its data the way
+PocketBase does (one value becomes a one-item list; a list keeps its last item).
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from keelbase.core.collection import Collection
+from keelbase.core.fields import Field
+from keelbase.core.indexes import parse_index
+from keelbase.store.base import Connection
+from keelbase.store.ddl import column_definition, create_table, index_statements
+
+
+def _suffix() -> str:
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
+
+
+class SchemaSync:
+    def __init__(self, conn: Connection, dialect_name: str) -> None:
+        self.conn = conn
+        self.dialect_name = dialect_name
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    async def create(self, collection: Collection) -> None:
+        if collection.is_view:
+            await self.conn.execute(
+                f"CREATE VIEW {self.quote(collection.name)} AS {collection.viewQuery}"
+            )
+            return
+        await self.conn.execute(create_table(collection, self.dialect_name))
+        await self.create_indexes(collection)
+
+    async def create_indexes(self, collection: Collection) -> None:
+        for statement in index_statements(collection, self.quote(collection.name)):
+            await self.conn.execute(statement)
+
+    async def drop_indexes(self, collection: Collection) -> None:
+        for sql in collection.indexes:
+            index = parse_index(sql)
+            if index is not None:
+                await self.conn.execute(f"DROP INDEX IF EXISTS {self.quote(index.name)}")
+
+    async def drop(self, collection: Collection) -> None:
+        kind = "VIEW" if collection.is_view else "TABLE"
+        await self.conn.execute(f"DROP {kind} IF EXISTS {self.quote(collection.name)}")
+
+    async def update(self, old: Collection, new: Collection) -> None:
+        if new.is_view:
+            await self.drop(old)
+            await self.create(new)
+            return
+        await self.drop_indexes(old)
+        table = self.quote(new.name)
+        if old.name != new.name:
+            await self.conn.execute(f"ALTER TABLE {self.quote(old.name)} RENAME TO {table}")
+        old_by_id = {f.id: f for f in old.fields}
+        new_ids = {f.id for f in new.fields}
+        for field in old.fields:
+            if field.id not in new_ids:
+                await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {self.quote(field.name)}")
+        renames: list[tuple[str, str]] = []
+        for field in new.fields:
+            previous = old_by_id.get(field.id)
+            temp = field.name + _suffix()
+            if previous is None:
+                await self._add_column(table, field, temp)
+                renames.append((temp, field.name))
+            elif previous.name != field.name:
+                await self.conn.execute(
+                    f"ALTER TABLE {table} RENAME COLUMN {self.quote(previous.name)} TO {self.quote(temp)}"
+                )
+                renames.append((temp, field.name))
+        for temp, final in renames:
+            await self.conn.execute(
+                f"ALTER TABLE {table} RENAME COLUMN {self.quote(temp)} TO {self.quote(final)}"
+            )
+        for field in new.fields:
+            previous = old_by_id.get(field.id)
+            if previous is not None and previous.multiple != field.multiple:
+                await self._convert(table, field, to_multiple=field.multiple)
+        await self.create_indexes(new)
+
+    async def _add_column(self, table: str, field: Field, column: str) -> None:
+        renamed = field.model_copy(update={"name": column})
+        definition = column_definition(renamed, self.dialect_name)
+        await self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+
+    async def _convert(self, table: str, field: Field, to_multiple: bool) -> None:
+        old_column = self.quote("_" + field.name + _suffix())
+        column = self.quote(field.name)
+        await self.conn.execute(f"ALTER TABLE {table} RENAME COLUMN {column} TO {old_column}")
+        await self._add_column(table, field, field.name)
+        is_array = f"json_valid({old_column}) AND json_type({old_column}) = 'array'"
+        if to_multiple:
+            value = (
+                f"CASE WHEN COALESCE({old_column}, '') = '' THEN '[]' "
+                f"ELSE (CASE WHEN {is_array} THEN {old_column} ELSE json_array({old_column}) END) END"
+            )
+        else:
+            value = (
+                f"CASE WHEN COALESCE({old_column}, '[]') = '[]' THEN '' "
+                f"ELSE (CASE WHEN {is_array} THEN COALESCE(json_extract({old_column}, '$[#-1]'), '') "
+                f"ELSE {old_column} END) END"
+            )
+        await self.conn.execute(f"UPDATE {table} SET {column} = {value}")
+        await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {old_column}")
