@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from keelbase.core.collection import Collection
@@ -12,7 +12,7 @@ from keelbase.core.collection import Collection
 class Record:
     collection: Collection
     data: dict[str, Any]
-    expand: dict[str, Any] = field(default_factory=dict)
+    expand: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -23,4 +23,6 @@ class Record:
         return self.data.get(name, default)
 
     def copy(self) -> Record:
-        return Record(self.collection, dict(self.data), dict(self.expand))
+        return Record(
+            self.collection, dict(self.data), None if self.expand is None else dict(self.expand)
+        )

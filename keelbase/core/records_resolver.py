@@ -143,7 +143,7 @@ class RecordResolver:
 
     def value(self, value: Any) -> Resolved:
         name = self.params.add(value)
-        return Resolved(name, [name[1:]])
+        return Resolved(name, [name[1:]], is_value=True)
 
     @property
     def has_joins(self) -> bool:
@@ -454,7 +454,7 @@ class RecordResolver:
 
     def static_value(self, value: Any, lower: bool = False, number_hint: bool = False) -> Resolved:
         if value is None:
-            return Resolved("NULL", raw_literal="NULL")
+            return Resolved("NULL", raw_literal="NULL", is_value=True)
         if isinstance(value, list | dict):
             value = orjson.dumps(value).decode()
         elif isinstance(value, bool):
@@ -478,7 +478,7 @@ class RecordResolver:
         if isinstance(field, RelationField) and len(props) > 1:
             ids = field.as_list(raw) if raw not in (None, "") else []
             if not ids:
-                return Resolved("NULL", raw_literal="NULL")
+                return Resolved("NULL", raw_literal="NULL", is_value=True)
             target = self.schema.by_id(field.collectionId)
             if target is None:
                 raise FilterError(f"missing relation collection of field {first!r}")
@@ -529,7 +529,7 @@ class RecordResolver:
     def resolve_auth(self, request: RequestInfo, path: str) -> Resolved:
         auth = request.auth
         if auth is None:
-            return Resolved("NULL", raw_literal="NULL")
+            return Resolved("NULL", raw_literal="NULL", is_value=True)
         props = path.split(".")
         first, _ = _split_modifier(props[0])
         if len(props) == 1 and first in _STATIC_AUTH_FIELDS:

@@ -70,6 +70,7 @@ class Resolved:
     multi: MultiMatch | None = None
     after_build: Callable[[str], str] | None = None
     raw_literal: str | None = None  # "NULL", "TRUE", "1", ... for raw SQL literals
+    is_value: bool = False  # a bound value (literal or request data), not a column
 
     def with_sql(self, sql: str) -> Resolved:
         return Resolved(sql, self.params, self.null_fallback, None, None, self.raw_literal)
@@ -138,7 +139,7 @@ class _Compiler:
         if isinstance(value, int | float):
             value = float(value)
         name = self.params.add(value)
-        return Resolved(name, [name[1:]])
+        return Resolved(name, [name[1:]], is_value=True)
 
     def function(self, node: Function) -> Resolved:
         if node.name == "geoDistance":
@@ -286,8 +287,7 @@ class _Compiler:
         if resolved.raw_literal in _NON_EMPTY_RAW:
             return True
         # Only a plain bound value (or its LOWER) is known; expressions with params are not.
-        is_value = resolved.sql.startswith((":", "LOWER(:"))
-        if resolved.params and resolved.multi is None and is_value:
+        if resolved.params and resolved.multi is None and resolved.is_value:
             return all(self.params.values.get(p) not in (None, "") for p in resolved.params)
         return False
 

@@ -1,0 +1,140 @@
+"""The ``fields`` query parameter: which keys of an answer a client wants.
+
+``id,title,expand.author.name,body:excerpt(200,true)``; ``*`` keeps every key
+at its level. ``:excerpt(max, withEllipsis)`` turns HTML into plain text and
+cuts it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from keelbase.core.filter.errors import FilterError
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    max: int
+    ellipsis: bool
+
+
+Tree = dict[str, Any]  # key -> Tree, or key -> Excerpt for a leaf with the modifier
+
+_EXCERPT = re.compile(r"^excerpt\(\s*(\d+)\s*(?:,\s*(\w+)\s*)?\)$")
+
+
+def _split(text: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+def parse_fields(text: str) -> Tree:
+    tree: Tree = {}
+    for item in _split(text):
+        path, _, modifier = item.partition(":")
+        leaf: Any = {}
+        if modifier:
+            match = _EXCERPT.match(modifier.strip())
+            if not match:
+                raise FilterError(f'missing or invalid modifier "{modifier}"')
+            maximum = int(match.group(1))
+            if maximum <= 0:
+                raise FilterError("max argument must be > 0")
+            ellipsis = (match.group(2) or "false").lower() in ("true", "1", "t")
+            leaf = Excerpt(maximum, ellipsis)
+        node = tree
+        keys = [k for k in path.split(".") if k]
+        for key in keys[:-1]:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = {}
+                node[key] = child
+            node = child
+        if keys:
+            existing = node.get(keys[-1])
+            if not (isinstance(existing, dict) and existing and leaf == {}):
+                node[keys[-1]] = leaf
+    return tree
+
+
+def pick(value: Any, tree: Tree) -> Any:
+    if not tree:
+        return value
+    if isinstance(value, list):
+        return [pick(item, tree) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    wildcard = "*" in tree
+    for key, item in value.items():
+        if key in tree:
+            sub = tree[key]
+            if isinstance(sub, Excerpt):
+                out[key] = excerpt(item, sub) if isinstance(item, str) else item
+            else:
+                out[key] = pick(item, sub)
+        elif wildcard:
+            out[key] = item
+    return out
+
+
+def pick_list_result(result: dict[str, Any], tree: Tree) -> dict[str, Any]:
+    """For list answers the paths apply to each item; the page keys stay."""
+    if not tree:
+        return result
+    return {**result, "items": pick(result["items"], tree)}
+
+
+_SKIPPED_TAGS = frozenset(
+    {"head", "style", "script", "iframe", "embed", "applet", "object", "svg", "img", "picture",
+     "dialog", "template", "button", "form", "textarea", "input", "select", "option"}
+)  # fmt: skip
+_WHITESPACE = re.compile(r"\s+")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            self.skipping += 1
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS and self.skipping:
+            self.skipping -= 1
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def excerpt(text: str, spec: Excerpt) -> str:
+    parser = _TextExtractor()
+    parser.feed(text)
+    parser.close()
+    plain = _WHITESPACE.sub(" ", "".join(parser.parts)).strip()
+    if len(plain) <= spec.max:
+        return plain
+    cut = plain[: spec.max].strip()
+    return cut + "..." if spec.ellipsis else cut
