@@ -59,5 +59,10 @@ def export(
         if not visible:
             del out["email"]
     if record.expand is not None:
-        out["expand"] = record.expand
+        out["expand"] = {
+            key: [export(v, info) for v in value]
+            if isinstance(value, list)
+            else export(value, info)
+            for key, value in record.expand.items()
+        }
     return dict(sorted(out.items()))

@@ -1,0 +1,532 @@
+"""Records: list, view, create, update and delete under the collection's rules.
+
+Rules follow PocketBase: a null rule is for superusers only (403 for everyone
+else), the list rule filters rows, a record the view/update/delete rule hides
+is a 404, and a create that fails its rule is a 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keelbase.core.collection import Collection
+from keelbase.core.dates import now_string
+from keelbase.core.fields import (
+    AutodateField,
+    FieldInvalid,
+    PasswordField,
+    RelationField,
+    TextField,
+)
+from keelbase.core.fields.relation import MISSING_RECORDS
+from keelbase.core.ids import new_record_id
+from keelbase.core.record import Record
+from keelbase.core.request_info import RequestInfo
+from keelbase.core.schema import Schema
+from keelbase.errors import (
+    MSG_MISSING_COLLECTION,
+    MSG_SUPERUSER_ONLY,
+    ApiError,
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+)
+from keelbase.services import record_codec
+from keelbase.services.collections import CollectionsService
+from keelbase.services.expand import Expander, parse_expand
+from keelbase.services.listing import ListParams, page_result
+from keelbase.services.passwords import (
+    constant_time_equal,
+    hash_password_async,
+    verify_password_async,
+)
+from keelbase.services.record_input import ResolvedInput, apply_body
+from keelbase.services.record_query import RecordQuery
+from keelbase.store.base import Connection, Store, UniqueViolation
+
+MSG_CREATE_FAILED = "Failed to create record."
+MSG_UPDATE_FAILED = "Failed to update record."
+MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not part of a required relation reference."
+MISMATCH = {"code": "validation_values_mismatch", "message": "Values don't match."}
+REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
+MAX_CASCADE_DEPTH = 32
+
+
+class RecordsService:
+    def __init__(self, store: Store, collections: CollectionsService) -> None:
+        self.store = store
+        self.collections = collections
+
+    @property
+    def schema(self) -> Schema:
+        return self.collections.schema
+
+    def collection(self, id_or_name: str) -> Collection:
+        collection = self.schema.get(id_or_name)
+        if collection is None:
+            raise NotFoundError(MSG_MISSING_COLLECTION)
+        return collection
+
+    # Reads ------------------------------------------------------------------
+
+    async def list_page(
+        self, collection: Collection, params: ListParams, info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        rule = collection.listRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.add_rule(rule)
+        query.add_client_filter(params.filter)
+        query.add_sort(params.sort)
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(query.select_sql(), query.page_params(params))
+            total = None
+            if not params.skip_total:
+                total = int(await conn.fetch_value(query.count_sql(), query.params) or 0)
+        records = [record_codec.from_row(collection, row) for row in rows]
+        items = await self.export_many(records, info, expand)
+        return page_result(items, params, total)
+
+    async def view(
+        self, collection: Collection, record_id: str, info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        rule = collection.viewRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        record = await self.find_with_rule(collection, record_id, rule, info)
+        if record is None:
+            raise NotFoundError()
+        return (await self.export_many([record], info, expand))[0]
+
+    async def find_with_rule(
+        self, collection: Collection, record_id: str, rule: str | None, info: RequestInfo
+    ) -> Record | None:
+        query = RecordQuery(self.store, self.schema, collection, info)
+        id_param = query.resolver.params.add(record_id)
+        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} = {id_param}")
+        query.add_rule(rule)
+        async with self.store.read() as conn:
+            row = await conn.fetch_one(query.select_sql(limit=False) + " LIMIT 1", query.params)
+        return record_codec.from_row(collection, row) if row else None
+
+    async def find_by_id(self, collection: Collection, record_id: str) -> Record | None:
+        async with self.store.read() as conn:
+            row = await conn.fetch_one(
+                f"SELECT * FROM {self._table(collection)} WHERE {self._q('id')} = :id LIMIT 1",
+                {"id": record_id},
+            )
+        return record_codec.from_row(collection, row) if row else None
+
+    async def find_first(self, collection: Collection, field: str, value: Any) -> Record | None:
+        if collection.field(field) is None:
+            return None
+        async with self.store.read() as conn:
+            row = await conn.fetch_one(
+                f"SELECT * FROM {self._table(collection)} WHERE {self._q(field)} = :value LIMIT 1",
+                {"value": value},
+            )
+        return record_codec.from_row(collection, row) if row else None
+
+    async def export_many(
+        self, records: list[Record], info: RequestInfo, expand: str = ""
+    ) -> list[dict[str, Any]]:
+        if expand and records:
+            await Expander(self.store, self.schema, info).expand(records, parse_expand(expand))
+        managed = await self._managed_ids(records, info)
+        return [record_codec.export(r, info, show_email=r.id in managed) for r in records]
+
+    async def _managed_ids(self, records: list[Record], info: RequestInfo) -> set[str]:
+        """Auth records the caller may manage (and so see the email of), in one query."""
+        if not records or info.auth is None or info.is_superuser:
+            return set()
+        collection = records[0].collection
+        if not collection.is_auth or collection.auth is None or not collection.auth.manageRule:
+            return set()
+        query = RecordQuery(self.store, self.schema, collection, info)
+        ids = ", ".join(query.resolver.params.add(r.id) for r in records)
+        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} IN ({ids})")
+        query.add_condition(collection.auth.manageRule, allow_hidden=True)
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
+        return {row["id"] for row in rows}
+
+    # Writes -----------------------------------------------------------------
+
+    async def create(
+        self, collection: Collection, body: dict[str, Any], info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        record = await self.create_record(collection, body, info)
+        return (await self.export_many([record], info, expand))[0]
+
+    async def create_record(
+        self, collection: Collection, body: dict[str, Any], info: RequestInfo
+    ) -> Record:
+        if collection.is_view:
+            raise BadRequestError("Unsupported collection type.")
+        rule = collection.createRule
+        superuser = info.is_superuser
+        if rule is None and not superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        empty = {f.name: f.empty() for f in collection.fields}
+        resolved = apply_body(collection, empty, body, superuser)
+        data = resolved.data
+        if not data.get("id"):
+            id_field = collection.field("id")
+            generated = id_field.generate() if isinstance(id_field, TextField) else ""
+            data["id"] = generated or new_record_id()
+        if collection.is_auth:
+            data["verified"] = bool(data.get("verified"))
+        record = Record(collection, data)
+        async with self.store.transaction() as conn:
+            manager = superuser
+            request = info.with_body(resolved.submitted)
+            if (
+                not superuser
+                and rule
+                and not await self._cte_rule_passes(conn, record, rule, request)
+            ):
+                raise BadRequestError(MSG_CREATE_FAILED)
+            if (
+                collection.is_auth
+                and not manager
+                and collection.auth
+                and collection.auth.manageRule
+            ):
+                manager = await self._cte_rule_passes(
+                    conn, record, collection.auth.manageRule, request
+                )
+            if collection.is_auth:
+                auth_errors = self._auth_create_errors(record, resolved, manager)
+                if auth_errors:
+                    raise BadRequestError(MSG_CREATE_FAILED, auth_errors)
+            await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
+            await self._finish_fields(record, resolved, new=True)
+            await self._insert(conn, record)
+        return record
+
+    async def update(
+        self,
+        collection: Collection,
+        record_id: str,
+        body: dict[str, Any],
+        info: RequestInfo,
+        expand: str = "",
+    ) -> dict[str, Any]:
+        record = await self.update_record(collection, record_id, body, info)
+        return (await self.export_many([record], info, expand))[0]
+
+    async def update_record(
+        self, collection: Collection, record_id: str, body: dict[str, Any], info: RequestInfo
+    ) -> Record:
+        if collection.is_view:
+            raise BadRequestError("Unsupported collection type.")
+        rule = collection.updateRule
+        superuser = info.is_superuser
+        if rule is None and not superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        async with self.store.transaction() as conn:
+            existing = await self.find_by_id(collection, record_id)
+            if existing is None:
+                raise NotFoundError()
+            resolved = apply_body(collection, existing.data, body, superuser)
+            request = info.with_body(resolved.submitted)
+            if (
+                not superuser
+                and rule
+                and await self.find_with_rule(collection, record_id, rule, request) is None
+            ):
+                raise NotFoundError()
+            manager = superuser or await self._manages(collection, existing, request)
+            record = Record(collection, resolved.data)
+            if collection.is_auth:
+                auth_errors = await self._auth_update_errors(existing, record, resolved, manager)
+                if auth_errors:
+                    raise BadRequestError(MSG_UPDATE_FAILED, auth_errors)
+            if resolved.data.get("id") != existing.id:
+                raise BadRequestError(
+                    MSG_UPDATE_FAILED,
+                    {
+                        "id": {
+                            "code": "validation_pk_change",
+                            "message": "The record primary key cannot be changed.",
+                        }
+                    },
+                )
+            await self._validate(conn, record, resolved, MSG_UPDATE_FAILED, new=False)
+            await self._finish_fields(record, resolved, new=False)
+            await self._update_row(conn, record, existing)
+        return record
+
+    async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
+        if collection.is_view:
+            raise BadRequestError("Unsupported collection type.")
+        rule = collection.deleteRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        async with self.store.transaction() as conn:
+            record = await self.find_with_rule(collection, record_id, rule, info)
+            if record is None:
+                raise NotFoundError()
+            await self.delete_record(conn, record)
+
+    async def delete_record(self, conn: Connection, record: Record, depth: int = 0) -> None:
+        """Delete ``record`` and settle every reference to it, as PocketBase does."""
+        if depth > MAX_CASCADE_DEPTH:
+            raise BadRequestError(MSG_DELETE_FAILED)
+        collection = record.collection
+        await conn.execute(
+            f"DELETE FROM {self._table(collection)} WHERE {self._q('id')} = :id", {"id": record.id}
+        )
+        references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
+        for other, field_name in references:
+            if other.is_view:
+                continue
+            field = other.field(field_name)
+            assert isinstance(field, RelationField)
+            for referrer in await self._referrers(conn, other, field, record.id):
+                remaining = [i for i in field.as_list(referrer.get(field.name)) if i != record.id]
+                if not remaining and field.cascadeDelete:
+                    await self.delete_record(conn, referrer, depth + 1)
+                elif not remaining and field.required:
+                    raise BadRequestError(MSG_DELETE_FAILED)
+                else:
+                    value = remaining if field.multiple else (remaining[-1] if remaining else "")
+                    await conn.execute(
+                        f"UPDATE {self._table(other)} SET {self._q(field.name)} = :value "
+                        f"WHERE {self._q('id')} = :id",
+                        {"value": field.to_db(value), "id": referrer.id},
+                    )
+
+    async def _referrers(
+        self, conn: Connection, collection: Collection, field: RelationField, target_id: str
+    ) -> list[Record]:
+        column = self._q(field.name)
+        if field.multiple:
+            where = f"EXISTS (SELECT 1 FROM {self.store.dialect.json_each(column)} __je WHERE __je.value = :id)"
+        else:
+            where = f"{column} = :id"
+        rows = await conn.fetch_all(
+            f"SELECT * FROM {self._table(collection)} WHERE {where} AND {self._q('id')} != :id",
+            {"id": target_id},
+        )
+        return [record_codec.from_row(collection, row) for row in rows]
+
+    async def truncate(self, collection: Collection) -> None:
+        if collection.is_view:
+            raise BadRequestError(
+                "View collections cannot be truncated since they don't store their own records."
+            )
+        async with self.store.transaction() as conn:
+            if not self.schema.referencing(collection):
+                await conn.execute(f"DELETE FROM {self._table(collection)}")
+                return
+            rows = await conn.fetch_all(f"SELECT * FROM {self._table(collection)}")
+            for row in rows:
+                await self.delete_record(conn, record_codec.from_row(collection, row))
+
+    # Save helpers -----------------------------------------------------------
+
+    async def save(self, conn: Connection, record: Record, changed: list[str]) -> None:
+        """Write the named fields of an existing record, without rules (for internal updates)."""
+        params = record_codec.to_params(record.collection, {k: record.data[k] for k in changed})
+        assignments = ", ".join(f"{self._q(k)} = :{k}" for k in params)
+        params["__id"] = record.id
+        await conn.execute(
+            f"UPDATE {self._table(record.collection)} SET {assignments} WHERE {self._q('id')} = :__id",
+            params,
+        )
+
+    async def insert_trusted(self, record: Record, plain_password: str | None = None) -> None:
+        """Insert without rules or client input rules (CLI and internal use)."""
+        resolved = ResolvedInput(
+            record.data, {}, {"password": plain_password} if plain_password else {}
+        )
+        async with self.store.transaction() as conn:
+            await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
+            await self._finish_fields(record, resolved, new=True)
+            await self._insert(conn, record)
+
+    def _q(self, name: str) -> str:
+        return self.store.dialect.quote(name)
+
+    def _table(self, collection: Collection) -> str:
+        return self._q(collection.name)
+
+    async def _cte_rule_passes(
+        self, conn: Connection, record: Record, rule: str, info: RequestInfo
+    ) -> bool:
+        """Evaluate ``rule`` against a record that is not stored yet, as a one-row CTE."""
+        collection = record.collection
+        cte = f"__kb_new_{collection.name}"
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.resolver.table = self._q(cte)
+        values = record_codec.to_params(collection, record.data)
+        columns = []
+        for field in collection.fields:
+            param = query.resolver.params.add(values.get(field.name, field.to_db(field.empty())))
+            columns.append(f"{param} AS {self._q(field.name)}")
+        query.add_condition(rule, allow_hidden=True)
+        sql = (
+            f"WITH {self._q(cte)} AS (SELECT {', '.join(columns)}) "
+            f"SELECT 1 FROM {self._q(cte)} {self._q(query.alias)} {query.resolver.join_sql()} "
+            f"WHERE {query.where_sql()} LIMIT 1"
+        )
+        return await conn.fetch_value(sql, query.params) is not None
+
+    async def _manages(self, collection: Collection, record: Record, info: RequestInfo) -> bool:
+        if not collection.is_auth or collection.auth is None or not collection.auth.manageRule:
+            return False
+        if info.auth is None:
+            return False
+        return (
+            await self.find_with_rule(collection, record.id, collection.auth.manageRule, info)
+            is not None
+        )
+
+    def _auth_create_errors(
+        self, record: Record, resolved: ResolvedInput, manager: bool
+    ) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        password = resolved.passwords.get("password", "")
+        confirm = resolved.passwords.get("passwordConfirm")
+        if not password:
+            errors["password"] = REQUIRED
+        if not confirm:
+            errors["passwordConfirm"] = REQUIRED
+        elif password and not constant_time_equal(password, confirm):
+            errors["passwordConfirm"] = MISMATCH
+        if not manager and record.get("verified"):
+            errors["verified"] = MISMATCH
+        return errors
+
+    async def _auth_update_errors(
+        self, existing: Record, record: Record, resolved: ResolvedInput, manager: bool
+    ) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        passwords = resolved.passwords
+        password = passwords.get("password")
+        wants_change = (
+            "password" in passwords or "passwordConfirm" in passwords or "oldPassword" in passwords
+        )
+        if wants_change:
+            if not password:
+                errors["password"] = REQUIRED
+            confirm = passwords.get("passwordConfirm")
+            if not confirm:
+                errors["passwordConfirm"] = REQUIRED
+            elif password and not constant_time_equal(password, confirm):
+                errors["passwordConfirm"] = MISMATCH
+            if not manager:
+                old = passwords.get("oldPassword", "")
+                if not old or not await verify_password_async(old, existing.get("password")):
+                    errors["oldPassword"] = {
+                        "code": "validation_invalid_old_password",
+                        "message": "Missing or invalid old password.",
+                    }
+        if not manager:
+            if record.get("email") != existing.get("email"):
+                errors["email"] = MISMATCH
+            if bool(record.get("verified")) != bool(existing.get("verified")):
+                errors["verified"] = MISMATCH
+        return errors
+
+    async def _validate(
+        self, conn: Connection, record: Record, resolved: ResolvedInput, message: str, new: bool
+    ) -> None:
+        errors: dict[str, Any] = {}
+        collection = record.collection
+        for field in collection.fields:
+            try:
+                if isinstance(field, PasswordField):
+                    plain = resolved.passwords.get(field.name)
+                    if plain:
+                        field.validate_plain(plain)
+                    elif field.required and not record.get(field.name):
+                        raise FieldInvalid("validation_required", "Cannot be blank.")
+                    continue
+                if isinstance(field, AutodateField):
+                    continue
+                if (
+                    isinstance(field, TextField)
+                    and field.name == "tokenKey"
+                    and not record.get("tokenKey")
+                ):
+                    continue  # generated below
+                field.check(record.get(field.name, field.empty()))
+            except FieldInvalid as error:
+                errors[field.name] = error.to_json()
+        for field in collection.relation_fields():
+            if field.name in errors:
+                continue
+            ids = field.as_list(record.get(field.name))
+            if ids and not await self._relations_exist(conn, field, ids):
+                errors[field.name] = {"code": MISSING_RECORDS[0], "message": MISSING_RECORDS[1]}
+        if errors:
+            raise BadRequestError(message, errors)
+
+    async def _relations_exist(
+        self, conn: Connection, field: RelationField, ids: list[str]
+    ) -> bool:
+        target = self.schema.by_id(field.collectionId)
+        if target is None:
+            return False
+        placeholders = ", ".join(f":r{i}" for i in range(len(ids)))
+        count = await conn.fetch_value(
+            f"SELECT COUNT(*) FROM {self._table(target)} WHERE {self._q('id')} IN ({placeholders})",
+            {f"r{i}": value for i, value in enumerate(ids)},
+        )
+        return int(count or 0) == len(set(ids))
+
+    async def _finish_fields(self, record: Record, resolved: ResolvedInput, new: bool) -> None:
+        """Server-set values: hashes, tokenKey, autodates."""
+        collection = record.collection
+        now = now_string()
+        for field in collection.fields:
+            if isinstance(field, PasswordField):
+                plain = resolved.passwords.get(field.name)
+                if plain:
+                    record.data[field.name] = await hash_password_async(plain)
+                    if collection.is_auth and field.name == "password" and not new:
+                        record.data["tokenKey"] = ""  # rotated below: ends every earlier token
+            elif isinstance(field, AutodateField) and (
+                (new and field.onCreate) or (not new and field.onUpdate)
+            ):
+                record.data[field.name] = now
+        token_key = collection.field("tokenKey")
+        if collection.is_auth and isinstance(token_key, TextField) and not record.get("tokenKey"):
+            record.data["tokenKey"] = token_key.generate()
+
+    async def _insert(self, conn: Connection, record: Record) -> None:
+        params = record_codec.to_params(record.collection, record.data)
+        columns = ", ".join(self._q(name) for name in params)
+        values = ", ".join(f":{name}" for name in params)
+        try:
+            await conn.execute(
+                f"INSERT INTO {self._table(record.collection)} ({columns}) VALUES ({values})",
+                params,
+            )
+        except UniqueViolation as error:
+            raise _unique_error(record.collection, error, MSG_CREATE_FAILED) from error
+
+    async def _update_row(self, conn: Connection, record: Record, existing: Record) -> None:
+        changed = [
+            f.name
+            for f in record.collection.fields
+            if record.data.get(f.name) != existing.data.get(f.name)
+        ]
+        if not changed:
+            return
+        try:
+            await self.save(conn, record, changed)
+        except UniqueViolation as error:
+            raise _unique_error(record.collection, error, MSG_UPDATE_FAILED) from error
+
+
+def _unique_error(collection: Collection, error: UniqueViolation, message: str) -> ApiError:
+    data = {
+        column: {"code": "validation_not_unique", "message": "Value must be unique."}
+        for column in error.columns
+        if collection.field(column) is not None
+    }
+    return BadRequestError(message, data)
