@@ -11,6 +11,13 @@ import logging
 from starlette.applications import Starlette
 
 from keelbase.config import Config
+from keelbase.services.auth import AuthService
+from keelbase.services.batch import BatchService
+from keelbase.services.collections import CollectionsService
+from keelbase.services.records import RecordsService
+from keelbase.services.settings import SettingsService
+from keelbase.services.superusers import SuperusersService
+from keelbase.store.sqlite import SqliteStore
 
 log = logging.getLogger("keelbase")
 
@@ -18,6 +25,17 @@ log = logging.getLogger("keelbase")
 class App:
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
+        self.store = SqliteStore(
+            self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
+        )
+        self.collections = CollectionsService(self.store)
+        self.records = RecordsService(self.store, self.collections)
+        self.auth = AuthService(self.records)
+        self.settings = SettingsService(self.store)
+        self.batch = BatchService(self.records, self.settings)
+        self.superusers = SuperusersService(self.records)
+        self.records.on_auth_change(self.auth.forget)
+        self.collections.on_change(lambda _schema: self.auth.forget_all())
         self._asgi: Starlette | None = None
         self.started = False
 
@@ -33,10 +51,26 @@ class App:
         if self.started:
             return
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+        await self.collections.bootstrap()
+        await self.settings.load()
         self.started = True
+        if self.config.hint_superuser and await self.superusers.count() == 0:
+            log.warning(
+                "No superuser yet. Create one with: keelbase superuser upsert EMAIL PASSWORD --dir %s",
+                self.config.data_dir,
+            )
 
     async def stop(self) -> None:
         if not self.started:
             return
         self.started = False
+        await self.store.close()
         log.info("keelbase stopped cleanly")
+
+    async def __aenter__(self) -> App:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

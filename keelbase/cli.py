@@ -49,7 +49,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
     _add_dir(serve)
+
+    superuser = commands.add_parser("superuser", help="manage superusers")
+    actions = superuser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action, needs_password in (
+        ("upsert", True),
+        ("create", True),
+        ("update", True),
+        ("delete", False),
+    ):
+        sub = actions.add_parser(action, help=f"{action} a superuser")
+        sub.add_argument("email")
+        if needs_password:
+            sub.add_argument("password")
+        _add_dir(sub)
     return parser
+
+
+async def _superuser(args: argparse.Namespace) -> int:
+    from keelbase.app import App
+    from keelbase.services.superusers import SuperuserError
+
+    app = App(Config(data_dir=Path(args.dir)))
+    await app.start()
+    try:
+        service = app.superusers
+        if args.action == "delete":
+            await service.delete(args.email)
+            print(f"Successfully deleted superuser {args.email}.")
+            return 0
+        action = getattr(service, args.action)
+        await action(args.email, args.password)
+        print(f"Successfully saved superuser {args.email}.")
+        return 0
+    except SuperuserError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await app.stop()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -63,6 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
+        hint_superuser=True,
     )
     logging.basicConfig(
         level=logging.DEBUG if config.dev else logging.INFO,
@@ -87,5 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "superuser":
+        import asyncio
+
+        return asyncio.run(_superuser(args))
     parser.print_help(sys.stderr)
     return 2

@@ -24,6 +24,8 @@ class Config(BaseModel):
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None
+    # Print how to create the first superuser when there is none (``keelbase serve``).
+    hint_superuser: bool = False
 
     @property
     def host(self) -> str:

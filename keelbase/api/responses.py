@@ -9,11 +9,11 @@ from starlette.responses import Response
 
 from keelbase.errors import ApiError
 
-_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 def dumps(value: Any) -> bytes:
-    """Keys sorted, as Go's encoder writes maps: clients may diff answers byte for byte."""
+    """Key order is built by the callers: records alphabetical, envelopes as PocketBase."""
     return orjson.dumps(value, option=_OPTIONS)
 
 

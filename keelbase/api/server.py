@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
-from keelbase.api import health
+from keelbase.api import batch, collections, health, record_auth, records, settings
 from keelbase.api.errors import api_error_handler, http_error_handler, internal_error_handler
 from keelbase.errors import ApiError
 
@@ -21,7 +21,14 @@ if TYPE_CHECKING:
 
 
 def build_asgi(app: App) -> Starlette:
-    routes: list[BaseRoute] = [*health.routes]
+    routes: list[BaseRoute] = [
+        *health.routes,
+        *collections.routes,
+        *records.routes,
+        *record_auth.routes,
+        *settings.routes,
+        *batch.routes,
+    ]
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

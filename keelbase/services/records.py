@@ -7,6 +7,7 @@ is a 404, and a create that fails its rule is a 400.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from keelbase.core.collection import Collection
@@ -56,6 +57,16 @@ class RecordsService:
     def __init__(self, store: Store, collections: CollectionsService) -> None:
         self.store = store
         self.collections = collections
+        self._auth_listeners: list[Callable[[str], None]] = []
+
+    def on_auth_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(record_id)`` after an auth record was changed or deleted."""
+        self._auth_listeners.append(listener)
+
+    def _notify_auth_change(self, conn: Connection, record: Record) -> None:
+        if record.collection.is_auth:
+            for listener in self._auth_listeners:
+                conn.on_commit(lambda listener=listener: listener(record.id))  # type: ignore[misc]
 
     @property
     def schema(self) -> Schema:
@@ -256,6 +267,7 @@ class RecordsService:
             await self._validate(conn, record, resolved, MSG_UPDATE_FAILED, new=False)
             await self._finish_fields(record, resolved, new=False)
             await self._update_row(conn, record, existing)
+            self._notify_auth_change(conn, record)
         return record
 
     async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
@@ -278,6 +290,7 @@ class RecordsService:
         await conn.execute(
             f"DELETE FROM {self._table(collection)} WHERE {self._q('id')} = :id", {"id": record.id}
         )
+        self._notify_auth_change(conn, record)
         references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
         for other, field_name in references:
             if other.is_view:

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from keelbase.core.dialect import Dialect
 from keelbase.store.base import InvalidStatement, Params, Row, StoreError, UniqueViolation
 from keelbase.store.sqlite_dialect import SqliteDialect
 
@@ -129,7 +130,7 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 class SqliteStore:
     def __init__(self, path: Path, read_pool_size: int = 4, log_sql: bool = False) -> None:
         self.path = path
-        self.dialect = SqliteDialect()
+        self.dialect: Dialect = SqliteDialect()
         self.log_sql = log_sql
         self._read_pool_size = read_pool_size
         self._local = threading.local()

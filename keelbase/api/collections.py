@@ -1,0 +1,89 @@
+"""``/api/collections``: superusers manage collections."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keelbase.api.request import app_of, fields_tree, read_body, request_info, require_superuser
+from keelbase.api.responses import json_response, no_content
+from keelbase.core.fields_picker import pick, pick_list_result
+from keelbase.services.listing import ListParams
+
+LOAD_ERROR = "Failed to load the collection type data due to invalid formatting."
+
+
+async def _superuser(request: Request) -> None:
+    require_superuser(await request_info(request))
+
+
+async def list_collections(request: Request) -> Response:
+    await _superuser(request)
+    tree = fields_tree(request)
+    params = ListParams.from_query(dict(request.query_params))
+    result = await app_of(request).collections.list_page(params)
+    return json_response(pick_list_result(result, tree))
+
+
+async def view_collection(request: Request) -> Response:
+    await _superuser(request)
+    tree = fields_tree(request)
+    collection = app_of(request).collections.get(request.path_params["collection"])
+    return json_response(pick(collection.to_json(), tree))
+
+
+async def create_collection(request: Request) -> Response:
+    await _superuser(request)
+    tree = fields_tree(request)
+    body = await read_body(request, LOAD_ERROR)
+    collection = await app_of(request).collections.create(body)
+    return json_response(pick(collection.to_json(), tree))
+
+
+async def update_collection(request: Request) -> Response:
+    await _superuser(request)
+    tree = fields_tree(request)
+    service = app_of(request).collections
+    service.get(request.path_params["collection"])
+    body = await read_body(request, LOAD_ERROR)
+    collection = await service.update(request.path_params["collection"], body)
+    return json_response(pick(collection.to_json(), tree))
+
+
+async def delete_collection(request: Request) -> Response:
+    await _superuser(request)
+    await app_of(request).collections.delete(request.path_params["collection"])
+    return no_content()
+
+
+async def truncate_collection(request: Request) -> Response:
+    await _superuser(request)
+    app = app_of(request)
+    collection = app.collections.get(request.path_params["collection"])
+    await app.records.truncate(collection)
+    return no_content()
+
+
+async def import_collections(request: Request) -> Response:
+    await _superuser(request)
+    body = await read_body(request, "An error occurred while loading the submitted data.")
+    await app_of(request).collections.import_collections(body)
+    return no_content()
+
+
+async def scaffolds(request: Request) -> Response:
+    await _superuser(request)
+    return json_response(app_of(request).collections.scaffolds())
+
+
+routes = [
+    Route("/api/collections", list_collections, methods=["GET"]),
+    Route("/api/collections", create_collection, methods=["POST"]),
+    Route("/api/collections/import", import_collections, methods=["PUT"]),
+    Route("/api/collections/meta/scaffolds", scaffolds, methods=["GET"]),
+    Route("/api/collections/{collection}", view_collection, methods=["GET"]),
+    Route("/api/collections/{collection}", update_collection, methods=["PATCH"]),
+    Route("/api/collections/{collection}", delete_collection, methods=["DELETE"]),
+    Route("/api/collections/{collection}/truncate", truncate_collection, methods=["DELETE"]),
+]

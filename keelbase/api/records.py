@@ -1,0 +1,72 @@
+"""``/api/collections/{collection}/records``: the records CRUD API."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from keelbase.api.request import app_of, fields_tree, read_body, request_info
+from keelbase.api.responses import json_response, no_content
+from keelbase.core.fields_picker import pick, pick_list_result
+from keelbase.services.listing import ListParams
+
+
+async def list_records(request: Request) -> Response:
+    app = app_of(request)
+    collection = app.records.collection(request.path_params["collection"])
+    tree = fields_tree(request)
+    params = ListParams.from_query(dict(request.query_params))
+    info = await request_info(request)
+    expand = request.query_params.get("expand", "")
+    result = await app.records.list_page(collection, params, info, expand)
+    return json_response(pick_list_result(result, tree))
+
+
+async def view_record(request: Request) -> Response:
+    app = app_of(request)
+    collection = app.records.collection(request.path_params["collection"])
+    tree = fields_tree(request)
+    info = await request_info(request)
+    expand = request.query_params.get("expand", "")
+    record = await app.records.view(collection, request.path_params["id"], info, expand)
+    return json_response(pick(record, tree))
+
+
+async def create_record(request: Request) -> Response:
+    app = app_of(request)
+    collection = app.records.collection(request.path_params["collection"])
+    tree = fields_tree(request)
+    info = await request_info(request)
+    body = await read_body(request)
+    expand = request.query_params.get("expand", "")
+    record = await app.records.create(collection, body, info, expand)
+    return json_response(pick(record, tree))
+
+
+async def update_record(request: Request) -> Response:
+    app = app_of(request)
+    collection = app.records.collection(request.path_params["collection"])
+    tree = fields_tree(request)
+    info = await request_info(request)
+    body = await read_body(request)
+    expand = request.query_params.get("expand", "")
+    record = await app.records.update(collection, request.path_params["id"], body, info, expand)
+    return json_response(pick(record, tree))
+
+
+async def delete_record(request: Request) -> Response:
+    app = app_of(request)
+    collection = app.records.collection(request.path_params["collection"])
+    info = await request_info(request)
+    await app.records.delete(collection, request.path_params["id"], info)
+    return no_content()
+
+
+routes = [
+    Route("/api/collections/{collection}/records", list_records, methods=["GET"]),
+    Route("/api/collections/{collection}/records", create_record, methods=["POST"]),
+    Route("/api/collections/{collection}/records/{id}", view_record, methods=["GET"]),
+    Route("/api/collections/{collection}/records/{id}", update_record, methods=["PATCH"]),
+    Route("/api/collections/{collection}/records/{id}", delete_record, methods=["DELETE"]),
+]

@@ -1,0 +1,163 @@
+"""Reading a request: its auth, its body (JSON, multipart or urlencoded) and its query.
+
+Bodies are read with a size limit; anything malformed is a 400 in PocketBase's
+shape, never a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from keelbase.core.fields_picker import Tree, parse_fields
+from keelbase.core.filter import FilterError
+from keelbase.core.request_info import RequestInfo, header_key
+from keelbase.errors import (
+    MSG_UNAUTHORIZED,
+    BadRequestError,
+    ForbiddenError,
+    TooLargeError,
+    UnauthorizedError,
+)
+
+if TYPE_CHECKING:
+    from keelbase.app import App
+
+MSG_UNSUPPORTED_TYPE = "Unsupported Content-Type."
+JSON_PAYLOAD = "@jsonPayload"
+_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
+
+
+def app_of(request: Request) -> App:
+    app: App = request.app.state.keelbase
+    return app
+
+
+def token_of(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return header.strip()
+
+
+async def request_info(request: Request, context: str = "default") -> RequestInfo:
+    """Who is asking, and what they sent besides the body (set by the service)."""
+    cached: RequestInfo | None = request.scope.get("keelbase.info")
+    if cached is None:
+        auth = await app_of(request).auth.record_from_token(token_of(request))
+        cached = RequestInfo(
+            auth=auth,
+            method=request.method,
+            query={k: v for k, v in request.query_params.items()},
+            headers={header_key(k): v for k, v in request.headers.items()},
+            context=context,
+        )
+        request.scope["keelbase.info"] = cached
+    return cached
+
+
+def require_superuser(info: RequestInfo) -> None:
+    if info.auth is None:
+        raise UnauthorizedError(MSG_UNAUTHORIZED)
+    if not info.is_superuser:
+        raise ForbiddenError("The authorized record is not allowed to perform this action.")
+
+
+def require_auth(info: RequestInfo) -> None:
+    if info.auth is None:
+        raise UnauthorizedError(MSG_UNAUTHORIZED)
+
+
+def fields_tree(request: Request) -> Tree:
+    text = request.query_params.get("fields", "")
+    if not text:
+        return {}
+    try:
+        return parse_fields(text)
+    except FilterError as error:
+        raise BadRequestError(
+            data={"fields": {"code": "validation_invalid_value", "message": str(error)}}
+        ) from error
+
+
+async def read_raw(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLargeError("Request entity too large.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLargeError("Request entity too large.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def infer(value: str) -> Any:
+    """Multipart and urlencoded values are typed as PocketBase types them."""
+    if value in ("true", "false"):
+        return value == "true"
+    if _NUMBER.match(value):
+        number = float(value)
+        canonical = str(int(number)) if number.is_integer() and "." not in value else repr(number)
+        if canonical == value:
+            return int(number) if number.is_integer() else number
+    return value
+
+
+async def read_body(
+    request: Request,
+    load_error: str = "Failed to load the submitted data due to invalid formatting.",
+) -> dict[str, Any]:
+    """The body as a dict of values; uploaded files are left as ``UploadFile`` values."""
+    limit = app_of(request).config.max_body_size
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        return await _read_form(request, limit, load_error)
+    raw = await read_raw(request, limit)
+    if not raw.strip():
+        return {}
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise BadRequestError(MSG_UNSUPPORTED_TYPE)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise BadRequestError(load_error) from error
+    if not isinstance(data, dict):
+        raise BadRequestError(load_error)
+    return data
+
+
+async def _read_form(request: Request, limit: int, load_error: str) -> dict[str, Any]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLargeError("Request entity too large.")
+    try:
+        form = await request.form(max_files=1000, max_fields=10000, max_part_size=limit)
+    except Exception as error:  # multipart's own parse errors have no common base class
+        raise BadRequestError(load_error) from error
+    data: dict[str, Any] = {}
+    payloads: list[str] = []
+    for key, value in form.multi_items():
+        if key == JSON_PAYLOAD and isinstance(value, str):
+            payloads.append(value)
+            continue
+        item: Any = value if isinstance(value, UploadFile) else infer(value)
+        if key in data:
+            existing = data[key]
+            data[key] = [*existing, item] if isinstance(existing, list) else [existing, item]
+        else:
+            data[key] = item
+    for payload in payloads:
+        try:
+            parsed = orjson.loads(payload)
+        except orjson.JSONDecodeError as error:
+            raise BadRequestError(load_error) from error
+        if isinstance(parsed, dict):
+            data.update(parsed)
+    return data
