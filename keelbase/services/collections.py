@@ -153,10 +153,20 @@ class CollectionsService:
             collection = collection_from_json(data)
         except DefinitionError as error:
             raise _definition_error(error, "Failed to create collection.") from error
+        if not data.get("id"):
+            self._free_default_id(collection)
         async with self.store.transaction() as conn:
             await self._save(conn, collection, None, "Failed to create collection.")
         await self.reload()
         return self.get(collection.id)
+
+    def _free_default_id(self, collection: Collection) -> None:
+        """A derived id that is taken gets a numeric suffix, as PocketBase does."""
+        base = collection.id
+        for suffix in range(2, 1000):
+            if self.schema.by_id(collection.id) is None:
+                return
+            collection.id = f"{base}{suffix}"
 
     async def update(self, id_or_name: str, data: Any) -> Collection:
         existing = self.get(id_or_name)
@@ -347,6 +357,8 @@ class CollectionsService:
                         collection = collection_from_json(item, existing)
                         if existing is None and item.get("id"):
                             collection.id = str(item["id"])
+                        elif existing is None:
+                            self._free_default_id(collection)
                         await self._save(
                             conn, collection, existing, "Failed to import collections."
                         )

@@ -1,0 +1,60 @@
+"""A shared world for API tests: superuser, two users, and tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from keelbase import App, Config
+from tests.api.scenario import World
+
+ADMIN = ("admin@example.com", "Passw0rd123")
+PASSWORD = "Passw0rd123"
+
+
+def make_world(data_dir: Path) -> Iterator[World]:
+    """Start an app in-process, create the superuser and two users, and sign them in."""
+
+    async def create_superuser() -> None:
+        async with App(Config(data_dir=data_dir)) as app:
+            await app.superusers.upsert(*ADMIN)
+
+    asyncio.run(create_superuser())
+    app = App(Config(data_dir=data_dir))
+    with TestClient(app.asgi, raise_server_exceptions=False) as client:
+        world = World(client)
+        response = client.post(
+            "/api/collections/_superusers/auth-with-password",
+            json={"identity": ADMIN[0], "password": ADMIN[1]},
+        )
+        assert response.status_code == 200, response.text
+        world.tokens["superuser"] = response.json()["token"]
+        for name in ("user1", "user2"):
+            email = f"{name}@example.com"
+            created = client.post(
+                "/api/collections/users/records",
+                json={
+                    "email": email,
+                    "password": PASSWORD,
+                    "passwordConfirm": PASSWORD,
+                    "name": name,
+                },
+            )
+            assert created.status_code == 200, created.text
+            world.ids[name] = created.json()["id"]
+            signed = client.post(
+                "/api/collections/users/auth-with-password",
+                json={"identity": email, "password": PASSWORD},
+            )
+            assert signed.status_code == 200, signed.text
+            world.tokens[name] = signed.json()["token"]
+        yield world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from make_world(tmp_path_factory.mktemp("world") / "kb_data")

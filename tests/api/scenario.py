@@ -1,0 +1,107 @@
+"""Scenario tables for the HTTP API: a new case is data, not code.
+
+Each ``Scenario`` names a request (who sends it, method, URL, body) and what
+must come back (status, JSON fragments that must be contained, keys that must
+be absent). ``$name`` in URLs and bodies is replaced from the world's ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+
+@dataclass
+class World:
+    """A running app with a superuser, two users and their tokens, and saved ids."""
+
+    client: TestClient
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        token = self.tokens.get(who)
+        return {"Authorization": token} if token else {}
+
+    def fill(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for key, replacement in sorted(self.ids.items(), key=lambda kv: -len(kv[0])):
+                value = value.replace(f"${key}", replacement)
+            return value
+        if isinstance(value, dict):
+            return {self.fill(k): self.fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.fill(v) for v in value]
+        return value
+
+    def request(self, method: str, url: str, who: str = "guest", **kwargs: Any) -> Any:
+        return self.client.request(method, self.fill(url), headers=self.headers(who), **kwargs)
+
+
+@dataclass
+class Scenario:
+    name: str
+    method: str
+    url: str
+    who: str = "guest"
+    body: Any = None
+    raw: bytes | None = None
+    content_type: str | None = None
+    status: int = 200
+    contains: Any = None
+    absent: tuple[str, ...] = ()
+    save: dict[str, str] = field(default_factory=dict)  # ids key -> response key
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def contains(actual: Any, expected: Any, path: str = "$") -> None:
+    """``expected`` must be a fragment of ``actual``: every key and item it names, equal."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: expected an object, got {actual!r}"
+        for key, value in expected.items():
+            assert key in actual, f"{path}: missing key {key!r} in {actual!r}"
+            contains(actual[key], value, f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list), f"{path}: expected a list, got {actual!r}"
+        assert len(actual) == len(expected), (
+            f"{path}: expected {len(expected)} items, got {actual!r}"
+        )
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            contains(a, e, f"{path}[{index}]")
+    else:
+        assert actual == expected, f"{path}: expected {expected!r}, got {actual!r}"
+
+
+def run(world: World, scenario: Scenario) -> Any:
+    headers = world.headers(scenario.who)
+    kwargs: dict[str, Any] = {}
+    if scenario.raw is not None:
+        kwargs["content"] = scenario.raw
+        headers["Content-Type"] = scenario.content_type or "application/json"
+    elif scenario.body is not None:
+        kwargs["json"] = world.fill(scenario.body)
+    response = world.client.request(
+        scenario.method, world.fill(scenario.url), headers=headers, **kwargs
+    )
+    assert response.status_code == scenario.status, (
+        f"{scenario.name}: status {response.status_code} != {scenario.status}: {response.text[:2000]}"
+    )
+    data = response.json() if response.content else None
+    if scenario.contains is not None:
+        contains(data, world.fill(scenario.contains))
+    for key in scenario.absent:
+        assert isinstance(data, dict) and key not in data, (
+            f"{scenario.name}: {key!r} should be absent"
+        )
+    for id_key, response_key in scenario.save.items():
+        world.ids[id_key] = data[response_key]
+    return data
+
+
+def params(scenarios: list[Scenario]) -> Any:
+    return pytest.mark.parametrize("scenario", scenarios, ids=[s.name for s in scenarios])

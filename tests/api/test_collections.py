@@ -1,0 +1,463 @@
+"""/api/collections: create, view, update, delete, import, scaffolds and their errors."""
+
+from __future__ import annotations
+
+from tests.api.scenario import Scenario, World, params, run
+
+FIELDS = [
+    {"name": "title", "type": "text", "min": 2, "max": 50},
+    {"name": "body", "type": "editor"},
+    {"name": "views", "type": "number", "min": 0},
+    {"name": "published", "type": "bool"},
+    {"name": "contact", "type": "email"},
+    {"name": "site", "type": "url"},
+    {"name": "when", "type": "date"},
+    {"name": "status", "type": "select", "values": ["draft", "live"]},
+    {"name": "tags", "type": "select", "values": ["a", "b", "c"], "maxSelect": 3},
+    {"name": "meta", "type": "json"},
+    {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_"},
+    {"name": "readers", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 5},
+    {"name": "cover", "type": "file"},
+    {"name": "location", "type": "geoPoint"},
+    {"name": "created", "type": "autodate", "onCreate": True},
+    {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+]
+
+SCENARIOS = [
+    Scenario(
+        "list as guest is 401",
+        "GET",
+        "/api/collections",
+        status=401,
+        contains={"message": "The request requires valid record authorization token."},
+    ),
+    Scenario(
+        "list as user is 403",
+        "GET",
+        "/api/collections",
+        who="user1",
+        status=403,
+        contains={"message": "The authorized record is not allowed to perform this action."},
+    ),
+    Scenario(
+        "list system collections",
+        "GET",
+        "/api/collections?perPage=100&sort=name&fields=name",
+        who="superuser",
+        contains={
+            "totalItems": 6,
+            "items": [
+                {"name": "_authOrigins"},
+                {"name": "_externalAuths"},
+                {"name": "_mfas"},
+                {"name": "_otps"},
+                {"name": "_superusers"},
+                {"name": "users"},
+            ],
+        },
+    ),
+    Scenario(
+        "list with filter",
+        "GET",
+        "/api/collections?filter=type%3D'auth'&fields=name&sort=-name",
+        who="superuser",
+        contains={"items": [{"name": "users"}, {"name": "_superusers"}]},
+    ),
+    Scenario(
+        "list with bad filter",
+        "GET",
+        "/api/collections?filter=nope%3D1",
+        who="superuser",
+        status=400,
+        contains={"message": "Something went wrong while processing your request."},
+    ),
+    Scenario(
+        "create with every field type",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={
+            "name": "posts",
+            "listRule": "",
+            "viewRule": "",
+            "createRule": "",
+            "updateRule": "",
+            "deleteRule": "",
+            "fields": FIELDS,
+            "indexes": ["CREATE UNIQUE INDEX idx_posts_title ON posts (title)"],
+        },
+        contains={
+            "id": "pbc_1125843985",
+            "name": "posts",
+            "type": "base",
+            "system": False,
+            "listRule": "",
+            "indexes": ["CREATE UNIQUE INDEX idx_posts_title ON posts (title)"],
+        },
+        save={"posts": "id"},
+    ),
+    Scenario(
+        "view by name",
+        "GET",
+        "/api/collections/posts?fields=id,name",
+        who="superuser",
+        contains={"id": "$posts", "name": "posts"},
+    ),
+    Scenario(
+        "view by id",
+        "GET",
+        "/api/collections/$posts?fields=name",
+        who="superuser",
+        contains={"name": "posts"},
+    ),
+    Scenario(
+        "view unknown is 404",
+        "GET",
+        "/api/collections/nope",
+        who="superuser",
+        status=404,
+        contains={"message": "The requested resource wasn't found."},
+    ),
+    Scenario(
+        "duplicate name",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "POSTS"},
+        status=400,
+        contains={
+            "message": "Failed to create collection.",
+            "data": {"name": {"code": "validation_collection_name_exists"}},
+        },
+    ),
+    Scenario(
+        "invalid name",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "bad name!"},
+        status=400,
+        contains={"data": {"name": {"code": "validation_match_invalid"}}},
+    ),
+    Scenario(
+        "empty name",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": ""},
+        status=400,
+        contains={"data": {"name": {"code": "validation_required"}}},
+    ),
+    Scenario(
+        "invalid type",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x1", "type": "nope"},
+        status=400,
+        contains={"data": {"type": {"code": "validation_in_invalid"}}},
+    ),
+    Scenario(
+        "reserved field name",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x2", "fields": [{"name": "expand", "type": "text"}]},
+        status=400,
+        contains={"data": {"fields": {"1": {"name": {"code": "validation_not_in_invalid"}}}}},
+    ),
+    Scenario(
+        "unknown field type",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x3", "fields": [{"name": "a", "type": "nope"}]},
+        status=400,
+        contains={"message": "Failed to load the submitted data due to invalid formatting."},
+    ),
+    Scenario(
+        "relation to missing collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x4", "fields": [{"name": "r", "type": "relation", "collectionId": "nope"}]},
+        status=400,
+        contains={
+            "data": {
+                "fields": {
+                    "1": {"collectionId": {"code": "validation_field_relation_missing_collection"}}
+                }
+            }
+        },
+    ),
+    Scenario(
+        "select without values",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x5", "fields": [{"name": "s", "type": "select"}]},
+        status=400,
+        contains={"data": {"fields": {"1": {"values": {"code": "validation_required"}}}}},
+    ),
+    Scenario(
+        "bad rule",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x6", "listRule": "nope = 1"},
+        status=400,
+        contains={
+            "data": {
+                "listRule": {
+                    "code": "validation_invalid_rule",
+                    "message": 'Invalid rule. Raw error: invalid left operand "nope" - unknown field "nope".',
+                }
+            }
+        },
+    ),
+    Scenario(
+        "bad rule syntax",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x7", "listRule": "id ==== 1"},
+        status=400,
+        contains={"data": {"listRule": {"code": "validation_invalid_rule"}}},
+    ),
+    Scenario(
+        "bad index",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x8", "indexes": ["not an index"]},
+        status=400,
+        contains={"data": {"indexes": {"0": {"code": "validation_invalid_index_expression"}}}},
+    ),
+    Scenario(
+        "index on missing column",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "x9", "indexes": ["CREATE INDEX idx_x9 ON x9 (nope)"]},
+        status=400,
+        contains={"data": {"indexes": {"0": {"code": "validation_invalid_index_expression"}}}},
+    ),
+    Scenario(
+        "malformed JSON",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        raw=b'{"name": "x",,}',
+        status=400,
+        contains={"message": "Failed to load the collection type data due to invalid formatting."},
+    ),
+    Scenario(
+        "add a field and rename one",
+        "PATCH",
+        "/api/collections/posts",
+        who="superuser",
+        body={
+            "fields": [
+                *FIELDS[:2],
+                {**FIELDS[2], "name": "hits", "id": "number300981383"},
+                *FIELDS[3:],
+                {"name": "slug", "type": "text"},
+            ]
+        },
+        contains={"name": "posts"},
+    ),
+    Scenario(
+        "rename collection",
+        "PATCH",
+        "/api/collections/posts",
+        who="superuser",
+        body={"name": "articles"},
+        contains={"name": "articles", "id": "$posts"},
+    ),
+    Scenario(
+        "rename back",
+        "PATCH",
+        "/api/collections/articles",
+        who="superuser",
+        body={"name": "posts"},
+        contains={"name": "posts"},
+    ),
+    Scenario(
+        "change type refused",
+        "PATCH",
+        "/api/collections/posts",
+        who="superuser",
+        body={"type": "view"},
+        status=400,
+    ),
+    Scenario(
+        "rename system collection refused",
+        "PATCH",
+        "/api/collections/_superusers",
+        who="superuser",
+        body={"name": "admins"},
+        status=400,
+        contains={"data": {"name": {"code": "validation_collection_system_name_change"}}},
+    ),
+    Scenario(
+        "view collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={
+            "name": "posts_view",
+            "type": "view",
+            "listRule": "",
+            "viewQuery": "select id, title, hits from posts",
+        },
+        contains={
+            "type": "view",
+            "viewQuery": "select id, title, hits from posts",
+            "fields": [
+                {"name": "id"},
+                {"name": "title", "type": "text"},
+                {"name": "hits", "type": "number"},
+            ],
+        },
+    ),
+    Scenario(
+        "view query without id",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "bad_view", "type": "view", "viewQuery": "select title from posts"},
+        status=400,
+        contains={"data": {"viewQuery": {"code": "validation_invalid_view_query"}}},
+    ),
+    Scenario(
+        "view query on missing table",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "bad_view", "type": "view", "viewQuery": "select id from nowhere"},
+        status=400,
+        contains={"data": {"viewQuery": {"code": "validation_invalid_view_query"}}},
+    ),
+    Scenario(
+        "tags collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "tags_c", "fields": [{"name": "name", "type": "text"}]},
+        save={"tags_c": "id"},
+    ),
+    Scenario(
+        "tagged collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={
+            "name": "tagged",
+            "fields": [{"name": "t", "type": "relation", "collectionId": "$tags_c"}],
+        },
+    ),
+    Scenario(
+        "delete referenced refused",
+        "DELETE",
+        "/api/collections/tags_c",
+        who="superuser",
+        status=400,
+        contains={
+            "message": "Failed to delete collection probably due to existing reference in tagged."
+        },
+    ),
+    Scenario(
+        "delete system refused",
+        "DELETE",
+        "/api/collections/_superusers",
+        who="superuser",
+        status=400,
+    ),
+    Scenario(
+        "delete referencing", "DELETE", "/api/collections/tagged", who="superuser", status=204
+    ),
+    Scenario(
+        "delete again is 404", "DELETE", "/api/collections/tagged", who="superuser", status=404
+    ),
+    Scenario(
+        "truncate view refused",
+        "DELETE",
+        "/api/collections/posts_view/truncate",
+        who="superuser",
+        status=400,
+    ),
+    Scenario("truncate", "DELETE", "/api/collections/tags_c/truncate", who="superuser", status=204),
+    Scenario(
+        "scaffolds",
+        "GET",
+        "/api/collections/meta/scaffolds",
+        who="superuser",
+        contains={"base": {"type": "base"}, "auth": {"type": "auth"}, "view": {"type": "view"}},
+    ),
+    Scenario("scaffolds as guest", "GET", "/api/collections/meta/scaffolds", status=401),
+    Scenario(
+        "import",
+        "PUT",
+        "/api/collections/import",
+        who="superuser",
+        body={"collections": [{"name": "imported", "fields": [{"name": "a", "type": "text"}]}]},
+        status=204,
+    ),
+    Scenario(
+        "import empty",
+        "PUT",
+        "/api/collections/import",
+        who="superuser",
+        body={"collections": []},
+        status=400,
+        contains={"data": {"collections": {"code": "validation_required"}}},
+    ),
+    Scenario(
+        "import bad rolls back",
+        "PUT",
+        "/api/collections/import",
+        who="superuser",
+        body={"collections": [{"name": "imp_ok"}, {"name": "imp_bad", "listRule": "nope = 1"}]},
+        status=400,
+        contains={"message": "Failed to import collections."},
+    ),
+    Scenario("import rolled back", "GET", "/api/collections/imp_ok", who="superuser", status=404),
+]
+
+
+@params(SCENARIOS)
+def test_collections(world: World, scenario: Scenario) -> None:
+    run(world, scenario)
+
+
+def test_schema_change_keeps_data(world: World) -> None:
+    created = world.request(
+        "POST",
+        "/api/collections",
+        "superuser",
+        json={
+            "name": "keep",
+            "fields": [
+                {"name": "a", "type": "text"},
+                {"name": "n", "type": "select", "values": ["x", "y"]},
+            ],
+        },
+    )
+    assert created.status_code == 200, created.text
+    record = world.request(
+        "POST", "/api/collections/keep/records", "superuser", json={"a": "v", "n": "y"}
+    )
+    assert record.status_code == 200, record.text
+    fields = created.json()["fields"]
+    fields[1]["name"] = "b"  # rename a -> b
+    fields[2]["maxSelect"] = 2  # single -> multiple
+    fields.append({"name": "c", "type": "number"})
+    updated = world.request("PATCH", "/api/collections/keep", "superuser", json={"fields": fields})
+    assert updated.status_code == 200, updated.text
+    after = world.request(
+        "GET", f"/api/collections/keep/records/{record.json()['id']}", "superuser"
+    ).json()
+    assert after["b"] == "v"
+    assert after["n"] == ["y"]
+    assert after["c"] == 0
+    assert "a" not in after
