@@ -92,7 +92,6 @@ class Resolver(Protocol):
 _EMPTY_RAW = {"NULL", "''"}
 _NON_EMPTY_RAW = {"1", "0", "TRUE", "FALSE"}
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
-_LIKE_SPECIAL = re.compile(r"(?<!\\)([\\%_])")
 
 
 def compile_filter(expr: Expr, resolver: Resolver) -> str:
@@ -305,7 +304,29 @@ def _wrap_like(value: str) -> str:
     """A value without an unescaped ``%`` matches anywhere; with one, it is the user's pattern."""
     if _UNESCAPED_PERCENT.search(value):
         return value
-    return "%" + _LIKE_SPECIAL.sub(r"\\\1", value) + "%"
+    return "%" + _escape_unescaped(value, "\\%_") + "%"
+
+
+def _escape_unescaped(value: str, special: str) -> str:
+    """Backslash every special character that is not escaped yet (PocketBase's rule).
+
+    Read right to left: a special character followed (to its left) by a backslash
+    is already escaped, and that backslash is its escape, not a character of its own.
+    """
+    out: list[str] = []
+    pending = False
+    for index in range(len(value) - 1, -1, -1):
+        ch = value[index]
+        if pending:
+            if ch != "\\":
+                out.append("\\")
+            pending = False
+        elif ch in special:
+            pending = True
+        out.append(ch)
+        if index == 0 and pending:
+            out.append("\\")
+    return "".join(reversed(out))
 
 
 def _rewrap_multi(subquery: str, wrap: Callable[[str], str]) -> str:

@@ -85,13 +85,13 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _read_text(text: str, start: int) -> tuple[str, int]:
-    """A quoted text; a backslash escapes the quote (and itself)."""
+    """A quoted text; a backslash escapes only the quote, as in PocketBase."""
     quote = text[start]
     out: list[str] = []
     i = start + 1
     while i < len(text):
         ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in (quote, "\\"):
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] == quote:
             out.append(text[i + 1])
             i += 2
         elif ch == quote:

@@ -1,0 +1,142 @@
+"""API rules: null locks to superusers, "" opens to all, others filter and hide."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.scenario import Scenario, World, params, run
+
+OWNER = "author = @request.auth.id"
+
+# fmt: off
+SETUP = [
+    Scenario("locked collection", "POST", "/api/collections", who="superuser",
+             body={"name": "r_null", "fields": [{"name": "title", "type": "text"}]}),
+    Scenario("locked record", "POST", "/api/collections/r_null/records", who="superuser",
+             body={"title": "x"}, save={"locked": "id"}),
+    Scenario("owner collection", "POST", "/api/collections", who="superuser", body={
+        "name": "r_owner", "listRule": OWNER, "viewRule": OWNER,
+        "createRule": "@request.auth.id != '' && author = @request.auth.id",
+        "updateRule": OWNER + " && @request.body.author:isset = false", "deleteRule": OWNER,
+        "fields": [{"name": "title", "type": "text"},
+                   {"name": "author", "type": "relation", "collectionId": "_pb_users_auth_"}]}),
+    Scenario("user1 record", "POST", "/api/collections/r_owner/records", who="user1",
+             body={"title": "mine", "author": "$user1"}, save={"mine": "id"}),
+    Scenario("user2 record", "POST", "/api/collections/r_owner/records", who="user2",
+             body={"title": "theirs", "author": "$user2"}, save={"theirs": "id"}),
+]
+
+SCENARIOS = [
+    # null rules: 403 for everyone but superusers, even for ids that do not exist
+    *[Scenario(f"locked {method} {url} as {who}", method, url, who=who, body=body, status=403,
+               contains={"message": "Only superusers can perform this action."})
+      for who in ("guest", "user1")
+      for method, url, body in (
+          ("GET", "/api/collections/r_null/records", None),
+          ("GET", "/api/collections/r_null/records/$locked", None),
+          ("GET", "/api/collections/r_null/records/doesnotexist123", None),
+          ("POST", "/api/collections/r_null/records", {"title": "x"}),
+          ("PATCH", "/api/collections/r_null/records/$locked", {"title": "x"}),
+          ("DELETE", "/api/collections/r_null/records/$locked", None),
+      )],
+    Scenario("superuser bypasses null rules", "GET", "/api/collections/r_null/records", who="superuser",
+             contains={"totalItems": 1}),
+    # the list rule filters rows
+    Scenario("guest lists nothing", "GET", "/api/collections/r_owner/records", contains={"items": []}),
+    Scenario("user1 lists own", "GET", "/api/collections/r_owner/records?fields=title", who="user1",
+             contains={"items": [{"title": "mine"}]}),
+    Scenario("filter cannot widen the rule", "GET",
+             "/api/collections/r_owner/records?filter=title%3D'theirs'%20||%20id!%3D''", who="user1",
+             contains={"items": [{"title": "mine"}]}),
+    # hidden records are 404 for view, update and delete
+    Scenario("user1 views other", "GET", "/api/collections/r_owner/records/$theirs", who="user1", status=404,
+             contains={"message": "The requested resource wasn't found."}),
+    Scenario("user1 updates other", "PATCH", "/api/collections/r_owner/records/$theirs", who="user1",
+             body={"title": "hack"}, status=404),
+    Scenario("user1 deletes other", "DELETE", "/api/collections/r_owner/records/$theirs", who="user1",
+             status=404),
+    Scenario("guest views", "GET", "/api/collections/r_owner/records/$mine", status=404),
+    Scenario("user1 views own", "GET", "/api/collections/r_owner/records/$mine?fields=title", who="user1",
+             contains={"title": "mine"}),
+    # create rule with @request.body and the would-be record
+    Scenario("create for someone else fails", "POST", "/api/collections/r_owner/records", who="user1",
+             body={"title": "x", "author": "$user2"}, status=400,
+             contains={"message": "Failed to create record.", "data": {}}),
+    Scenario("guest create fails", "POST", "/api/collections/r_owner/records", body={"title": "x"},
+             status=400),
+    # update rule sees @request.body
+    Scenario("update sending author is refused", "PATCH", "/api/collections/r_owner/records/$mine",
+             who="user1", body={"author": "$user2"}, status=404),
+    Scenario("update own title", "PATCH", "/api/collections/r_owner/records/$mine?fields=title", who="user1",
+             body={"title": "mine2"}, contains={"title": "mine2"}),
+    Scenario("superuser sees all", "GET", "/api/collections/r_owner/records?fields=title&sort=title",
+             who="superuser", contains={"items": [{"title": "mine2"}, {"title": "theirs"}]}),
+    # users collection: email visibility
+    Scenario("user sees own email", "GET", "/api/collections/users/records/$user1", who="user1",
+             contains={"email": "user1@example.com"}),
+    Scenario("user cannot view another user", "GET", "/api/collections/users/records/$user2", who="user1",
+             status=404),
+    Scenario("user cannot set verified", "PATCH", "/api/collections/users/records/$user1", who="user1",
+             body={"verified": True}, status=400,
+             contains={"data": {"verified": {"code": "validation_values_mismatch"}}}),
+    Scenario("password change needs the old one", "PATCH", "/api/collections/users/records/$user1",
+             who="user1", body={"password": "NewPassw0rd", "passwordConfirm": "NewPassw0rd"}, status=400,
+             contains={"data": {"oldPassword": {"code": "validation_invalid_old_password"}}}),
+    Scenario("delete own", "DELETE", "/api/collections/r_owner/records/$mine", who="user1", status=204),
+]
+# fmt: on
+
+
+@pytest.fixture(scope="module")
+def rules_world(world: World) -> World:
+    for scenario in SETUP:
+        run(world, scenario)
+    return world
+
+
+@params(SCENARIOS)
+def test_rules(rules_world: World, scenario: Scenario) -> None:
+    run(rules_world, scenario)
+
+
+def test_email_visibility_to_others(world: World) -> None:
+    relaxed = world.request(
+        "PATCH",
+        "/api/collections/users",
+        "superuser",
+        json={"listRule": "@request.auth.id != ''", "viewRule": "@request.auth.id != ''"},
+    )
+    assert relaxed.status_code == 200
+    try:
+        other = world.request(
+            "GET", f"/api/collections/users/records/{world.ids['user2']}", "user1"
+        ).json()
+        assert "email" not in other
+        world.request(
+            "PATCH",
+            f"/api/collections/users/records/{world.ids['user2']}",
+            "user2",
+            json={"emailVisibility": True},
+        )
+        other = world.request(
+            "GET", f"/api/collections/users/records/{world.ids['user2']}", "user1"
+        ).json()
+        assert other["email"] == "user2@example.com"
+        # the email filter honours visibility too
+        found = world.request(
+            "GET", "/api/collections/users/records?filter=email~'user1'", "user2"
+        ).json()
+        assert found["items"] == []
+    finally:
+        world.request(
+            "PATCH",
+            f"/api/collections/users/records/{world.ids['user2']}",
+            "user2",
+            json={"emailVisibility": False},
+        )
+        world.request(
+            "PATCH",
+            "/api/collections/users",
+            "superuser",
+            json={"listRule": "id = @request.auth.id", "viewRule": "id = @request.auth.id"},
+        )
