@@ -10,10 +10,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
 
 from keelbase.api import batch, collections, health, record_auth, records, settings
 from keelbase.api.errors import api_error_handler, http_error_handler, internal_error_handler
+from keelbase.api.headers import SecurityHeadersMiddleware
 from keelbase.errors import ApiError
 
 if TYPE_CHECKING:
@@ -38,7 +40,12 @@ def build_asgi(app: App) -> Starlette:
         finally:
             await app.stop()
 
+    public = app.config.resolved_public_dir
+    if public.is_dir():
+        routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))
+
     middleware = [
+        Middleware(SecurityHeadersMiddleware),
         Middleware(
             CORSMiddleware,
             allow_origins=app.config.origins,

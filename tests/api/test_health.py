@@ -15,3 +15,19 @@ def test_unknown_route_is_a_404_in_pocketbase_shape(client: TestClient) -> None:
         "message": "The requested resource wasn't found.",
         "status": 404,
     }
+
+
+def test_security_headers_and_cors(client: TestClient) -> None:
+    response = client.get("/api/health", headers={"Origin": "https://app.example.com"})
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["access-control-allow-origin"] == "*"
+    preflight = client.options(
+        "/api/collections/posts/records",
+        headers={
+            "Origin": "https://app.example.com",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert "PATCH" in preflight.headers["access-control-allow-methods"]
