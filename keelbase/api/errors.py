@@ -13,10 +13,7 @@ from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
 log = logging.getLogger("keelbase.api")
 
-_HTTP_MESSAGES = {
-    404: MSG_NOT_FOUND,
-    405: "Method Not Allowed",
-}
+MSG_FILE_NOT_FOUND = "File not found."
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
@@ -25,9 +22,16 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
+    """Unmatched routes answer as PocketBase's router does: 404 for any method.
+
+    A GET that matches no route falls through to the static files there, hence
+    its "File not found."; a wrong method on a known path is a 404 too, not 405.
+    """
     assert isinstance(exc, HTTPException)
-    message = _HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
-    return error_response(ApiError(exc.status_code, message))
+    if exc.status_code in (404, 405):
+        message = MSG_FILE_NOT_FOUND if request.method in ("GET", "HEAD") else MSG_NOT_FOUND
+        return error_response(ApiError(404, message))
+    return error_response(ApiError(exc.status_code, str(exc.detail)))
 
 
 async def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -54,8 +54,7 @@ def validate_collection(
     index_errors = _check_indexes(new, schema)
     if index_errors:
         errors["indexes"] = index_errors
-    if not errors.get("fields"):
-        _check_rules(new, schema, dialect, errors)
+    _check_rules(new, schema, dialect, errors)
     if new.type == AUTH:
         _check_auth(new, errors)
     return errors

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.collection import AUTH, BASE, VIEW, Collection, id_field
+from keelbase.core.collection import AUTH, BASE, VIEW, Collection, auth_indexes, id_field
 from keelbase.core.collection_json import DefinitionError, collection_from_json
 from keelbase.core.collection_validation import err, validate_collection
 from keelbase.core.columns_resolver import ColumnsResolver
@@ -116,7 +116,10 @@ class CollectionsService:
                 elif name == "@rowid":
                     order.append(f'"_rowid_" {direction}')
                 else:
-                    order.append(f"{resolver.resolve(name).sql} {direction}")
+                    try:
+                        order.append(f"{resolver.resolve(name).sql} {direction}")
+                    except FilterError as error:
+                        raise invalid_query("sort", str(error)) from error
         except FilterError as error:
             raise invalid_query("filter", str(error)) from error
         order_sql = " ORDER BY " + ", ".join(order) if order else ' ORDER BY "_rowid_"'
@@ -142,7 +145,7 @@ class CollectionsService:
             if ctype == VIEW:
                 collection.fields = []
             if ctype == AUTH:
-                collection.indexes = []
+                collection.indexes = auth_indexes(_random(10).lower(), "")
             out[ctype] = collection.to_json()
         return out
 
@@ -255,6 +258,19 @@ class CollectionsService:
                     "Invalid query - missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one).",
                 ),
             }
+        try:
+            empty_ids = await conn.fetch_value(
+                f"SELECT 1 FROM ({query}) WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
+            )
+        except StoreError:
+            empty_ids = None
+        if empty_ids is not None:
+            return {
+                "viewQuery": err(
+                    "validation_invalid_view_query",
+                    "Invalid query - the query could return records with empty or invalid ids.",
+                )
+            }
         collection.fields = self._view_fields(query, names, existing)
         collection.reindex()
         return {}
@@ -353,17 +369,19 @@ class CollectionsService:
                     existing = self.schema.get(str(item.get("id") or "")) or self.schema.get(
                         str(item.get("name") or "")
                     )
+                    collection_id = str(item.get("id") or "")
                     try:
                         collection = collection_from_json(item, existing)
                         if existing is None and item.get("id"):
                             collection.id = str(item["id"])
                         elif existing is None:
                             self._free_default_id(collection)
+                        collection_id = collection.id
                         await self._save(
                             conn, collection, existing, "Failed to import collections."
                         )
                     except (DefinitionError, ApiError) as error:
-                        raise _import_error(item, error) from error
+                        raise _import_error(item, collection_id, error) from error
                     imported_ids.add(collection.id)
                     # Later items may refer to earlier ones.
                     async with self.store.read() as reader:
@@ -385,10 +403,9 @@ def _definition_error(error: DefinitionError, message: str) -> ApiError:
     )
 
 
-def _import_error(item: dict[str, Any], error: Exception) -> ApiError:
+def _import_error(item: dict[str, Any], collection_id: str, error: Exception) -> ApiError:
     data: Any = getattr(error, "data", None) or getattr(error, "errors", None) or {}
     name = item.get("name", "")
-    collection_id = item.get("id") or ""
     detail = orjson.dumps(_flatten(data), option=orjson.OPT_INDENT_2).decode()
     return BadRequestError(
         "Failed to import collections.",
@@ -402,10 +419,17 @@ def _import_error(item: dict[str, Any], error: Exception) -> ApiError:
 
 
 def _flatten(data: Any) -> Any:
-    """PocketBase shows nested field errors by message only in import failures."""
+    """PocketBase shows nested errors in import failures as their raw text only.
+
+    Raw text is the message before it is turned into a sentence: lower-case first
+    letter, no final dot ("cannot be blank"); rule errors keep their capital.
+    """
     if isinstance(data, dict):
         if "code" in data and "message" in data:
-            return str(data["message"]).rstrip(".")
+            message = str(data["message"]).rstrip(".")
+            if data["code"] == "validation_invalid_rule":
+                return message
+            return message[:1].lower() + message[1:]
         return {k: _flatten(v) for k, v in data.items()}
     return data
 

@@ -31,11 +31,8 @@ class ListParams:
     @classmethod
     def from_query(cls, query: dict[str, str]) -> ListParams:
         """PocketBase's reading: bad numbers are a 400, out-of-range ones are clamped."""
-        try:
-            page = int(query.get("page") or 1)
-            per_page = int(query.get("perPage") or DEFAULT_PER_PAGE)
-        except ValueError as error:
-            raise BadRequestError(data=_detail("page", "Must be a whole number.")) from error
+        page = _whole_number(query, "page", 1)
+        per_page = _whole_number(query, "perPage", DEFAULT_PER_PAGE)
         skip_raw = query.get("skipTotal", "")
         if skip_raw and skip_raw not in _TRUE and skip_raw not in _FALSE:
             raise BadRequestError(data=_detail("skipTotal", "Must be a boolean."))
@@ -49,6 +46,16 @@ class ListParams:
             filter=filter_text,
             skip_total=skip_raw in _TRUE,
         )
+
+
+def _whole_number(query: dict[str, str], key: str, default: int) -> int:
+    raw = query.get(key) or ""
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise BadRequestError(data=_detail(key, "Must be a whole number.")) from error
 
 
 def _detail(key: str, message: str) -> dict[str, Any]:

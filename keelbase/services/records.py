@@ -22,7 +22,7 @@ from keelbase.core.fields import (
 from keelbase.core.fields.relation import MISSING_RECORDS
 from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
-from keelbase.core.request_info import RequestInfo
+from keelbase.core.request_info import SUPERUSERS, RequestInfo
 from keelbase.core.schema import Schema
 from keelbase.errors import (
     MSG_MISSING_COLLECTION,
@@ -187,7 +187,7 @@ class RecordsService:
             generated = id_field.generate() if isinstance(id_field, TextField) else ""
             data["id"] = generated or new_record_id()
         if collection.is_auth:
-            data["verified"] = bool(data.get("verified"))
+            data["verified"] = bool(data.get("verified")) or collection.name == SUPERUSERS
         record = Record(collection, data)
         async with self.store.transaction() as conn:
             manager = superuser
@@ -432,7 +432,9 @@ class RecordsService:
                 errors["passwordConfirm"] = MISMATCH
             if not manager:
                 old = passwords.get("oldPassword", "")
-                if not old or not await verify_password_async(old, existing.get("password")):
+                if not old:
+                    errors["oldPassword"] = REQUIRED
+                elif not await verify_password_async(old, existing.get("password")):
                     errors["oldPassword"] = {
                         "code": "validation_invalid_old_password",
                         "message": "Missing or invalid old password.",

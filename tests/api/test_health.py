@@ -10,6 +10,8 @@ def test_health_answers_like_pocketbase(client: TestClient) -> None:
 def test_unknown_route_is_a_404_in_pocketbase_shape(client: TestClient) -> None:
     response = client.get("/api/does-not-exist")
     assert response.status_code == 404
+    assert response.json() == {"data": {}, "message": "File not found.", "status": 404}
+    response = client.post("/api/does-not-exist")
     assert response.json() == {
         "data": {},
         "message": "The requested resource wasn't found.",

@@ -83,7 +83,10 @@ SCENARIOS = [
              contains={"data": {"verified": {"code": "validation_values_mismatch"}}}),
     Scenario("password change needs the old one", "PATCH", "/api/collections/users/records/$user1",
              who="user1", body={"password": "NewPassw0rd", "passwordConfirm": "NewPassw0rd"}, status=400,
-             contains={"data": {"oldPassword": {"code": "validation_invalid_old_password"}}}),
+             contains={"data": {"oldPassword": {"code": "validation_required"}}}),
+    Scenario("a wrong old password", "PATCH", "/api/collections/users/records/$user1", who="user1",
+             body={"password": "NewPassw0rd", "passwordConfirm": "NewPassw0rd", "oldPassword": "wrong"},
+             status=400, contains={"data": {"oldPassword": {"code": "validation_invalid_old_password"}}}),
     Scenario("delete own", "DELETE", "/api/collections/r_owner/records/$mine", who="user1", status=204),
 ]
 # fmt: on

@@ -37,6 +37,8 @@ _DIGITS = frozenset("0123456789")
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     i, n = 0, len(text)
+    if "\x00" in text:
+        raise FilterError("the filter must not contain a NUL character")
     while i < n:
         ch = text[i]
         if ch in " \t\r\n":
