@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,6 @@ format: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed lint
 	$(BIN)/pytest
-
-bench: $(VENV)/.installed-dev
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) tests/e2e/node_modules .pytest_cache .mypy_cache .ruff_cache

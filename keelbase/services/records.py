@@ -15,6 +15,7 @@ from keelbase.core.dates import now_string
 from keelbase.core.fields import (
     AutodateField,
     FieldInvalid,
+    FileField,
     PasswordField,
     RelationField,
     TextField,
@@ -264,7 +265,9 @@ class RecordsService:
                         }
                     },
                 )
-            await self._validate(conn, record, resolved, MSG_UPDATE_FAILED, new=False)
+            await self._validate(
+                conn, record, resolved, MSG_UPDATE_FAILED, new=False, existing=existing
+            )
             await self._finish_fields(record, resolved, new=False)
             await self._update_row(conn, record, existing)
             self._notify_auth_change(conn, record)
@@ -447,12 +450,28 @@ class RecordsService:
         return errors
 
     async def _validate(
-        self, conn: Connection, record: Record, resolved: ResolvedInput, message: str, new: bool
+        self,
+        conn: Connection,
+        record: Record,
+        resolved: ResolvedInput,
+        message: str,
+        new: bool,
+        existing: Record | None = None,
     ) -> None:
         errors: dict[str, Any] = {}
         collection = record.collection
         for field in collection.fields:
             try:
+                if isinstance(field, FileField) and field.name in resolved.changed:
+                    kept = set(field.as_list(existing.get(field.name))) if existing else set()
+                    unknown = [n for n in field.as_list(record.get(field.name)) if n not in kept]
+                    if unknown:
+                        # New files come only as uploads; a name must be one the record has.
+                        raise FieldInvalid(
+                            "validation_invalid_file",
+                            f"Invalid new files: [{' '.join(unknown)}].",
+                            {"invalidFiles": unknown},
+                        )
                 if isinstance(field, PasswordField):
                     plain = resolved.passwords.get(field.name)
                     if plain:

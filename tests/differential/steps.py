@@ -1398,7 +1398,6 @@ FILES: list[Step] = [
         DOCS,
         who=SU,
         body={"title": "string cover", "cover": "whatever.txt"},
-        xfail_reason=F9_FILE_NAMES,
     ),
     step(
         "docs update attachments- = first file",
