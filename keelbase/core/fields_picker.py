@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from keelbase.core.filter.errors import FilterError
+from keelbase.core.sql_text import split_top_level
 
 
 @dataclass(frozen=True)
@@ -26,27 +27,9 @@ Tree = dict[str, Any]  # key -> Tree, or key -> Excerpt for a leaf with the modi
 _EXCERPT = re.compile(r"^excerpt\(\s*(\d+)\s*(?:,\s*(\w+)\s*)?\)$")
 
 
-def _split(text: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current).strip())
-    return [p for p in parts if p]
-
-
 def parse_fields(text: str) -> Tree:
     tree: Tree = {}
-    for item in _split(text):
+    for item in split_top_level(text):
         path, _, modifier = item.partition(":")
         leaf: Any = {}
         if modifier:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from keelbase.core.sql_text import split_top_level
+
 _INDEX = re.compile(
     r"(?is)^\s*create\s+(unique\s+)?\s*index\s*(if\s+not\s+exists\s+)?(\S*)\s+on\s+(\S*)\s*\(([\s\S]*)\)(?:\s*where\s+([\s\S]*))?\s*;?\s*$"
 )
@@ -33,25 +35,6 @@ def unquote(name: str) -> str:
     return name.strip().strip(_QUOTES)
 
 
-def _split_columns(text: str) -> list[str]:
-    columns: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            columns.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    if "".join(current).strip():
-        columns.append("".join(current).strip())
-    return columns
-
-
 def parse_index(sql: str) -> Index | None:
     match = _INDEX.match(sql)
     if not match:
@@ -60,7 +43,7 @@ def parse_index(sql: str) -> Index | None:
     name = unquote(name)
     if not name:
         return None
-    cols = tuple(_split_columns(columns))
+    cols = tuple(split_top_level(columns))
     if not cols:
         return None
     return Index(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from keelbase.core.sql_text import split_top_level
+
 _IDENT = r'[`"\[]?(\w+)[`"\]]?'
 _FROM_ITEM = re.compile(rf"^\s*{_IDENT}(?:\s+(?:as\s+)?{_IDENT})?\s*$", re.IGNORECASE)
 _KEYWORD_SPLIT = re.compile(
@@ -31,31 +33,6 @@ class ViewColumn:
     @property
     def is_count(self) -> bool:
         return self.expression.strip().lower().startswith("count(")
-
-
-def _split_top_level(text: str, sep: str = ",") -> list[str]:
-    parts: list[str] = []
-    depth, quote, current = 0, "", []
-    for ch in text:
-        if quote:
-            current.append(ch)
-            if ch == quote:
-                quote = ""
-            continue
-        if ch in "'\"`":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == sep and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    if "".join(current).strip():
-        parts.append("".join(current).strip())
-    return parts
 
 
 def _top_level_segments(query: str) -> list[tuple[str, str]]:
@@ -100,10 +77,10 @@ def read_columns(query: str) -> tuple[list[ViewColumn], dict[str, str]]:
     tables: dict[str, str] = {}
     for keyword, text in segments:
         if keyword == "select":
-            for item in _split_top_level(text):
+            for item in split_top_level(text):
                 columns.append(_read_column(item))
         elif keyword in ("from", "join"):
-            for item in _split_top_level(text):
+            for item in split_top_level(text):
                 match = _FROM_ITEM.match(item)
                 if match:
                     table, alias = match.group(1), match.group(2) or match.group(1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from keelbase.core.fields.base import FieldInvalid
 from keelbase.core.fields.multivalue import MultiValueField
 
 DEFAULT_MAX_SIZE = 5 << 20
@@ -47,11 +46,8 @@ class FileField(MultiValueField):
         return errors
 
     def validate_value(self, value: Any) -> None:
-        items = self.as_list(value)
-        limit = max(self.maxSelect, 1)
-        if len(items) > limit:
-            raise FieldInvalid(
-                "validation_too_many_files",
-                f"The maximum allowed files is {limit}.",
-                {"maxSelect": limit},
-            )
+        self.check_count(
+            self.as_list(value),
+            "validation_too_many_files",
+            "The maximum allowed files is {limit}.",
+        )

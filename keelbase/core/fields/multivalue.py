@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.fields.base import Field, Storage, unique_strings
+from keelbase.core.fields.base import Field, FieldInvalid, Storage, unique_strings
 
 
 class MultiValueField(Field):
@@ -28,6 +28,17 @@ class MultiValueField(Field):
         if self.multiple:
             return values
         return values[-1] if values else ""
+
+    def check_count(
+        self,
+        items: list[str],
+        code: str = "validation_too_many_values",
+        message: str = "Select no more than {limit}.",
+    ) -> None:
+        """At most ``maxSelect`` items (one when the field holds a single value)."""
+        limit = max(self.maxSelect, 1)
+        if len(items) > limit:
+            raise FieldInvalid(code, message.format(limit=limit), {"maxSelect": limit})
 
     def as_list(self, value: Any) -> list[str]:
         if isinstance(value, list):

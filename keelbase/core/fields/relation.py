@@ -58,10 +58,4 @@ class RelationField(MultiValueField):
                 f"Select at least {self.minSelect}.",
                 {"minSelect": self.minSelect},
             )
-        limit = max(self.maxSelect, 1)
-        if len(items) > limit:
-            raise FieldInvalid(
-                "validation_too_many_values",
-                f"Select no more than {limit}.",
-                {"maxSelect": limit},
-            )
+        self.check_count(items)

@@ -30,13 +30,7 @@ class SelectField(MultiValueField):
 
     def validate_value(self, value: Any) -> None:
         items = self.as_list(value)
-        limit = max(self.maxSelect, 1)
-        if len(items) > limit:
-            raise FieldInvalid(
-                "validation_too_many_values",
-                f"Select no more than {limit}.",
-                {"maxSelect": limit},
-            )
+        self.check_count(items)
         for item in items:
             if item not in self.values:
                 raise FieldInvalid(
