@@ -14,6 +14,7 @@ from keelbase.config import Config
 from keelbase.services.auth import AuthService
 from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
+from keelbase.services.files import FilesService
 from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.superusers import SuperusersService
@@ -28,8 +29,9 @@ class App:
         self.store = SqliteStore(
             self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
         )
-        self.collections = CollectionsService(self.store)
-        self.records = RecordsService(self.store, self.collections)
+        self.files = FilesService(self.config.data_dir / "storage")
+        self.collections = CollectionsService(self.store, self.files)
+        self.records = RecordsService(self.store, self.collections, self.files)
         self.auth = AuthService(self.records)
         self.settings = SettingsService(self.store)
         self.batch = BatchService(self.records, self.settings)
@@ -54,6 +56,8 @@ class App:
         await self.store.open()
         await self.collections.bootstrap()
         await self.settings.load()
+        self.files.use_settings(self.settings.current.s3)
+        self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
         self.started = True
         if self.config.hint_superuser and await self.superusers.count() == 0:
             log.warning(
@@ -65,6 +69,7 @@ class App:
         if not self.started:
             return
         self.started = False
+        await self.files.close()
         await self.store.close()
         log.info("keelbase stopped cleanly")
 

@@ -8,6 +8,9 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, fields_tree, read_body, request_info
 from keelbase.api.responses import json_response, no_content
+from keelbase.core.collection import Collection
+from keelbase.core.fields import FileField
+from keelbase.core.fields.file import DEFAULT_MAX_SIZE
 from keelbase.core.fields_picker import pick, pick_list_result
 from keelbase.services.listing import ListParams
 
@@ -33,12 +36,22 @@ async def view_record(request: Request) -> Response:
     return json_response(pick(record, tree))
 
 
+def body_limit(request: Request, collection: Collection) -> int:
+    """The server's limit, raised by what the collection's file fields may receive."""
+    files = sum(
+        (f.maxSize or DEFAULT_MAX_SIZE) * max(f.maxSelect, 1)
+        for f in collection.fields
+        if isinstance(f, FileField)
+    )
+    return app_of(request).config.max_body_size + files
+
+
 async def create_record(request: Request) -> Response:
     app = app_of(request)
     collection = app.records.collection(request.path_params["collection"])
     tree = fields_tree(request)
     info = await request_info(request)
-    body = await read_body(request)
+    body = await read_body(request, limit=body_limit(request, collection))
     expand = request.query_params.get("expand", "")
     record = await app.records.create(collection, body, info, expand)
     return json_response(pick(record, tree))
@@ -49,7 +62,7 @@ async def update_record(request: Request) -> Response:
     collection = app.records.collection(request.path_params["collection"])
     tree = fields_tree(request)
     info = await request_info(request)
-    body = await read_body(request)
+    body = await read_body(request, limit=body_limit(request, collection))
     expand = request.query_params.get("expand", "")
     record = await app.records.update(collection, request.path_params["id"], body, info, expand)
     return json_response(pick(record, tree))

@@ -110,12 +110,33 @@ def infer(value: str) -> Any:
     return value
 
 
+def _counted(request: Request, limit: int) -> Request:
+    """The same request, whose body raises ``TooLargeError`` past ``limit`` bytes as it streams."""
+    received = 0
+
+    async def receive() -> Any:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise TooLargeError("Request entity too large.")
+        return message
+
+    return Request(request.scope, receive)
+
+
 async def read_body(
     request: Request,
     load_error: str = "Failed to load the submitted data due to invalid formatting.",
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """The body as a dict of values; uploaded files are left as ``UploadFile`` values."""
-    limit = app_of(request).config.max_body_size
+    """The body as a dict of values; uploaded files are left as ``UploadFile`` values.
+
+    Uploads are spooled to disk by the multipart parser, so a large file costs
+    disk, not memory.
+    """
+    limit = limit or app_of(request).config.max_body_size
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         return await _read_form(request, limit, load_error)
@@ -138,7 +159,11 @@ async def _read_form(request: Request, limit: int, load_error: str) -> dict[str,
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLargeError("Request entity too large.")
     try:
-        form = await request.form(max_files=1000, max_fields=10000, max_part_size=limit)
+        form = await _counted(request, limit).form(
+            max_files=1000, max_fields=10000, max_part_size=limit
+        )
+    except TooLargeError:
+        raise
     except Exception as error:  # multipart's own parse errors have no common base class
         raise BadRequestError(load_error) from error
     data: dict[str, Any] = {}

@@ -44,6 +44,8 @@ from keelbase.core.request_info import RequestInfo
 from keelbase.core.schema import Schema
 
 MAX_RELATION_DEPTH = 6
+# SQLite joins at most 64 tables; stay well below, and answer with a clear error.
+MAX_JOINS = 40
 MODIFIERS = frozenset({"isset", "each", "length", "lower", "changed"})
 _PLAIN = re.compile(r"^\w+[\w.:]*$")
 _BACK_RELATION = re.compile(r"^(\w+)_via_(\w+)$")
@@ -132,6 +134,7 @@ class RecordResolver:
         self.base_alias = base_alias or collection.name
         self.joins: dict[str, str] = {}
         self._macros: dict[str, Any] | None = None
+        self._visibility: dict[str, str] = {}  # email column SQL -> its visibility condition
 
     # Helpers ----------------------------------------------------------------
 
@@ -185,14 +188,21 @@ class RecordResolver:
     ) -> Resolved:
         """Walk ``props`` from ``start``; build the multi-match subquery when items multiply."""
         start_join("", self.joins)
-        sql, fallback, after, multi = self._walk(start, props, "", self.joins, main=True)
+        sql, fallback, after, multi = self._walk(start, props, self.joins)
         resolved = Resolved(sql, null_fallback=fallback, after_build=after)
+        if after is not None:
+            resolved.guarded = self._guarded_email(sql)
+        if len(self.joins) > MAX_JOINS:
+            raise FilterError(f"too many relation paths in one filter (at most {MAX_JOINS} joins)")
         if multi or force_multi:
             mm_joins: dict[str, str] = {}
             mm_base = "__mm_" + self.base_alias
             start_join("__mm_", mm_joins)
             mm_start = _Walk(start.collection, ("__mm_" + start.alias))
-            mm_sql, _, _, _ = self._walk(mm_start, props, "__mm_", mm_joins, main=False)
+            mm_sql, _, mm_after, _ = self._walk(mm_start, props, mm_joins)
+            if mm_after is not None:
+                # a hidden email is no item at all, so no comparison can learn it
+                mm_sql = self._guarded_email(mm_sql)
             resolved.multi = MultiMatch(
                 f"SELECT {mm_sql} AS mmv FROM {self.table} {self.q(mm_base)} "
                 f"{' '.join(mm_joins.values())} "
@@ -204,9 +214,7 @@ class RecordResolver:
         self,
         walk: _Walk,
         props: list[str],
-        prefix: str,
         joins: dict[str, str],
-        main: bool,
     ) -> tuple[str, NullFallback, Callable[[str], str] | None, bool]:
         if len(props) > MAX_RELATION_DEPTH + 1:
             raise FilterError(f"max nested relations reached for field {'.'.join(props)!r}")
@@ -219,7 +227,7 @@ class RecordResolver:
             if field is None:
                 back = _BACK_RELATION.match(prop)
                 if back:
-                    walk = self._join_back_relation(walk, prop, back, joins, main)
+                    walk = self._join_back_relation(walk, prop, back, joins)
                     if last:
                         return self._finish_column(walk, "id", None, modifier, walk.multi)
                     continue
@@ -234,7 +242,7 @@ class RecordResolver:
             # `rel.id` on a single relation needs no join.
             if not field.multiple and index + 1 == len(props) - 1 and props[-1] == "id":
                 return self._finish_column(walk, prop, field, "", walk.multi, joins)
-            walk = self._join_relation(walk, field, joins, main)
+            walk = self._join_relation(walk, field, joins)
         raise FilterError("empty field path")
 
     def _check_hidden(self, collection: Collection, field: Field) -> None:
@@ -278,8 +286,13 @@ class RecordResolver:
             and not self.allow_hidden
         ):
             visible = f"{self.column(walk.alias, 'emailVisibility')} = TRUE"
+            self._visibility[sql] = visible
             after = lambda expr: f"(({expr}) AND ({visible}))"  # noqa: E731
         return sql, fallback, after, multi
+
+    def _guarded_email(self, sql: str) -> str:
+        """The email where its owner made it visible, NULL otherwise."""
+        return f"(CASE WHEN {self._visibility[sql]} THEN {sql} END)"
 
     def _json_path(
         self, walk: _Walk, field: Field, rest: list[str]
@@ -294,15 +307,13 @@ class RecordResolver:
         sql = self.dialect.json_extract(self.column(walk.alias, field.name), path_sql)
         return sql, NullFallback.DISABLED, None, walk.multi
 
-    def _join_relation(
-        self, walk: _Walk, field: RelationField, joins: dict[str, str], main: bool
-    ) -> _Walk:
+    def _join_relation(self, walk: _Walk, field: RelationField, joins: dict[str, str]) -> _Walk:
         target = self.schema.by_id(field.collectionId)
         if target is None:
             raise FilterError(f"missing relation collection of field {field.name!r}")
         alias = f"{walk.alias}_{field.name}"
         source = self.column(walk.alias, field.name)
-        restriction = self._join_restriction(target, alias) if main else ""
+        restriction = self._join_restriction(target, alias)
         if field.multiple:
             je = alias + "_je"
             joins.setdefault(je, self.dialect.json_each_join(source, self.q(je)))
@@ -315,7 +326,7 @@ class RecordResolver:
         return _Walk(target, alias, walk.multi or field.multiple)
 
     def _join_back_relation(
-        self, walk: _Walk, prop: str, match: re.Match[str], joins: dict[str, str], main: bool
+        self, walk: _Walk, prop: str, match: re.Match[str], joins: dict[str, str]
     ) -> _Walk:
         target = self.schema.get(match.group(1))
         if target is None:
@@ -328,7 +339,7 @@ class RecordResolver:
         if field.hidden and not self.allow_hidden:
             raise FilterError(f"non-filterable back relation field {prop!r}")
         alias = f"{walk.alias}_{prop}"
-        restriction = self._join_restriction(target, alias) if main else ""
+        restriction = self._join_restriction(target, alias)
         own_id = self.column(walk.alias, "id")
         back_column = self.column(alias, field.name)
         if field.multiple:
@@ -392,16 +403,14 @@ class RecordResolver:
         join_alias = (
             f"__collection_alias_{alias_name}" if alias_name else f"__collection_{target.name}"
         )
-        restriction_holder: dict[str, str] = {}
 
         def start(prefix: str, joins: dict[str, str]) -> None:
             alias = prefix + join_alias
-            if prefix == "" and "r" not in restriction_holder:
-                restriction_holder["r"] = self._join_restriction(target, alias)
-            restriction = restriction_holder.get("r", "") if prefix == "" else ""
-            joins.setdefault(
-                alias, f"LEFT JOIN {self.q(target.name)} {self.q(alias)} ON 1=1{restriction}"
-            )
+            if alias not in joins:
+                restriction = self._join_restriction(target, alias)
+                joins[alias] = (
+                    f"LEFT JOIN {self.q(target.name)} {self.q(alias)} ON 1=1{restriction}"
+                )
 
         saved, self.allow_hidden = self.allow_hidden, True
         try:
@@ -456,9 +465,13 @@ class RecordResolver:
         if value is None:
             return Resolved("NULL", raw_literal="NULL", is_value=True)
         if isinstance(value, list | dict):
-            value = orjson.dumps(value).decode()
+            value = orjson.dumps(value, default=str).decode()
         elif isinstance(value, bool):
             value = 1 if value else 0
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            value = float(value)  # SQLite integers are 64-bit
+        elif not isinstance(value, str | int | float):
+            value = str(getattr(value, "filename", None) or value)  # e.g. an upload
         elif isinstance(value, str) and number_hint:
             with contextlib.suppress(ValueError):
                 value = float(value)

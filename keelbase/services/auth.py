@@ -42,6 +42,8 @@ class AuthService:
     def __init__(self, records: RecordsService) -> None:
         self.records = records
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
+        # Bumped by forget(): a lookup that raced with a change must not cache the old record.
+        self._generation: dict[str, int] = {}
 
     def auth_collection(self, id_or_name: str) -> Collection:
         collection = self.records.schema.get(id_or_name)
@@ -68,18 +70,35 @@ class AuthService:
         collection = self.records.schema.by_id(claims["collectionId"])
         if collection is None or not collection.is_auth:
             return None
+        generation = self._generation.get(claims["id"], 0)
         found = await self.records.find_by_id(collection, claims["id"])
         if found is None or tokens.verify(token, found, tokens.auth_secret(collection)) is None:
             return None
         record = found
+        if self._generation.get(record.id, 0) != generation:
+            return record  # changed while we read it: valid for this request, never cached
         expires = min(float(claims.get("exp", 0)) - time.time(), CACHE_SECONDS)
         self._cache[token] = (now + max(expires, 0.0), record)
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return record
 
+    async def record_from_file_token(self, token: str) -> Record | None:
+        """The auth record of a valid file token (``?token=`` on protected files)."""
+        claims = tokens.unverified_claims(token) if token else None
+        if claims is None or claims.get("type") != tokens.FILE:
+            return None
+        collection = self.records.schema.by_id(claims["collectionId"])
+        if collection is None or collection.auth is None:
+            return None
+        record = await self.records.find_by_id(collection, claims["id"])
+        if record is None or tokens.verify(token, record, collection.auth.fileToken.secret) is None:
+            return None
+        return record
+
     def forget(self, record_id: str) -> None:
         """Drop cached tokens of a record that changed (password, tokenKey, deletion)."""
+        self._generation[record_id] = self._generation.get(record_id, 0) + 1
         stale = [t for t, (_, r) in self._cache.items() if r.id == record_id]
         for token in stale:
             self._cache.pop(token, None)

@@ -80,6 +80,8 @@ class BatchService:
                 )
             if item.get("body") is not None and not isinstance(item.get("body"), dict):
                 problems["body"] = _err("validation_invalid_value", "Must be an object.")
+            if item.get("headers") is not None and not isinstance(item.get("headers"), dict):
+                problems["headers"] = _err("validation_invalid_value", "Must be an object.")
             if problems:
                 errors[str(index)] = problems
         if errors:

@@ -26,6 +26,7 @@ from keelbase.core.schema import Schema
 from keelbase.core.system_collections import initial_collections
 from keelbase.core.view_query import read_columns
 from keelbase.errors import ApiError, BadRequestError, NotFoundError
+from keelbase.services.files import FilesService
 from keelbase.services.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
 from keelbase.store.base import Connection, InvalidStatement, Store, StoreError
@@ -58,8 +59,9 @@ def _load_error(
 
 
 class CollectionsService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, files: FilesService | None = None) -> None:
         self.store = store
+        self.files = files
         self.schema = Schema()
         self._listeners: list[Listener] = []
 
@@ -337,6 +339,8 @@ class CollectionsService:
                 await SchemaSync(conn, self.store.dialect.name).drop(collection)
                 await system.delete_collection(conn, collection.id)
                 await self._check_views_still_work(conn, collection)
+                if self.files is not None and not collection.is_view:
+                    self.files.remove_collection_files(conn, collection)
             except StoreError as error:
                 raise BadRequestError("Failed to delete collection.") from error
         await self.reload()

@@ -61,6 +61,8 @@ class Expander:
     ) -> None:
         field = collection.field(key)
         if isinstance(field, RelationField):
+            if field.hidden and not self.info.is_superuser:
+                return
             await self._expand_relation(records, field, key, subtree)
             return
         if "_via_" in key:
@@ -115,6 +117,8 @@ class Expander:
             return
         field = target.field(field_name)
         if not isinstance(field, RelationField) or field.collectionId != collection.id:
+            return
+        if field.hidden and not self.info.is_superuser:
             return
         parent_ids = [r.id for r in records]
         if field.multiple:

@@ -9,6 +9,7 @@ from typing import Any
 from keelbase.errors import BadRequestError
 
 DEFAULT_PER_PAGE = 30
+MAX_PAGE = 1_000_000_000  # keeps OFFSET inside 64 bits
 MAX_PER_PAGE = 1000
 MAX_SORT_FIELDS = 8
 MAX_FILTER_LENGTH = 3500
@@ -40,7 +41,7 @@ class ListParams:
         if len(filter_text) > MAX_FILTER_LENGTH:
             raise BadRequestError(data=_detail("filter", "max filter length limit reached"))
         return cls(
-            page=page if page > 0 else 1,
+            page=min(page, MAX_PAGE) if page > 0 else 1,
             per_page=min(per_page, MAX_PER_PAGE) if per_page > 0 else DEFAULT_PER_PAGE,
             sort=query.get("sort", ""),
             filter=filter_text,

@@ -54,7 +54,12 @@ def export(
             continue
         out[name] = data.get(name, field.empty())
     if collection.is_auth and "email" in out:
-        is_self = info is not None and info.auth is not None and info.auth.id == record.id
+        is_self = (
+            info is not None
+            and info.auth is not None
+            and info.auth.id == record.id
+            and info.auth.collection.id == collection.id
+        )
         visible = bool(data.get("emailVisibility")) or superuser or is_self or show_email
         if not visible:
             del out["email"]

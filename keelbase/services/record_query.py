@@ -98,7 +98,7 @@ class RecordQuery:
                     raise invalid_query("sort", f'invalid sort field "{name}" - {error}') from error
                 if resolved.is_value or resolved.raw_literal is not None:
                     raise invalid_query("sort", f'invalid sort field "{name}"')
-                self.order.append(f"{resolved.sql} {direction}")
+                self.order.append(f"{resolved.guarded or resolved.sql} {direction}")
         finally:
             self.resolver.allow_hidden = saved
             self.resolver.restrict_joins = False

@@ -36,6 +36,7 @@ from keelbase.errors import (
 from keelbase.services import record_codec
 from keelbase.services.collections import CollectionsService
 from keelbase.services.expand import Expander, parse_expand
+from keelbase.services.files import FilesService, check_upload, removed_names
 from keelbase.services.listing import ListParams, page_result
 from keelbase.services.passwords import (
     constant_time_equal,
@@ -55,16 +56,17 @@ MAX_CASCADE_DEPTH = 32
 
 
 class RecordsService:
-    def __init__(self, store: Store, collections: CollectionsService) -> None:
+    def __init__(self, store: Store, collections: CollectionsService, files: FilesService) -> None:
         self.store = store
         self.collections = collections
+        self.files = files
         self._auth_listeners: list[Callable[[str], None]] = []
 
     def on_auth_change(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(record_id)`` after an auth record was changed or deleted."""
         self._auth_listeners.append(listener)
 
-    def _notify_auth_change(self, conn: Connection, record: Record) -> None:
+    def notify_auth_change(self, conn: Connection, record: Record) -> None:
         if record.collection.is_auth:
             for listener in self._auth_listeners:
                 conn.on_commit(lambda listener=listener: listener(record.id))  # type: ignore[misc]
@@ -215,6 +217,7 @@ class RecordsService:
             await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
             await self._finish_fields(record, resolved, new=True)
             await self._insert(conn, record)
+            await self.files.apply(conn, record, resolved.files)
         return record
 
     async def update(
@@ -270,7 +273,9 @@ class RecordsService:
             )
             await self._finish_fields(record, resolved, new=False)
             await self._update_row(conn, record, existing)
-            self._notify_auth_change(conn, record)
+            resolved.files.removed = removed_names(collection, existing.data, record.data)
+            await self.files.apply(conn, record, resolved.files)
+            self.notify_auth_change(conn, record)
         return record
 
     async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
@@ -293,7 +298,8 @@ class RecordsService:
         await conn.execute(
             f"DELETE FROM {self._table(collection)} WHERE {self._q('id')} = :id", {"id": record.id}
         )
-        self._notify_auth_change(conn, record)
+        self.notify_auth_change(conn, record)
+        self.files.remove_record_files(conn, collection, record.id)
         references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
         for other, field_name in references:
             if other.is_view:
@@ -464,6 +470,10 @@ class RecordsService:
             try:
                 if isinstance(field, FileField) and field.name in resolved.changed:
                     kept = set(field.as_list(existing.get(field.name))) if existing else set()
+                    for pending in resolved.files.new:
+                        if pending.field == field.name:
+                            check_upload(field, pending)
+                            kept.add(pending.name)
                     unknown = [n for n in field.as_list(record.get(field.name)) if n not in kept]
                     if unknown:
                         # New files come only as uploads; a name must be one the record has.

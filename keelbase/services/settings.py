@@ -7,6 +7,7 @@ S3 passwords) are stored but never returned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -171,6 +172,11 @@ class SettingsService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.current = Settings()
+        self._listeners: list[Callable[[Settings], None]] = []
+
+    def on_change(self, listener: Callable[[Settings], None]) -> None:
+        """Call ``listener`` with the new settings after each successful update."""
+        self._listeners.append(listener)
 
     async def load(self) -> None:
         async with self.store.read() as conn:
@@ -198,4 +204,6 @@ class SettingsService:
         async with self.store.transaction() as conn:
             await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now_string())
         self.current = settings
+        for listener in self._listeners:
+            listener(settings)
         return settings

@@ -53,6 +53,7 @@ class SuperusersService:
         record.data["tokenKey"] = _new_token_key(self.collection)
         async with self.records.store.transaction() as conn:
             await self.records.save(conn, record, ["password", "tokenKey"])
+            self.records.notify_auth_change(conn, record)
         return record
 
     async def upsert(self, email: str, password: str) -> Record:

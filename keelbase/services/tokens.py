@@ -84,3 +84,13 @@ def verify(token: str, record: Record, secret: str) -> dict[str, Any] | None:
 def auth_secret(collection: Collection) -> str:
     assert collection.auth is not None
     return collection.auth.authToken.secret
+
+
+FILE = "file"
+
+
+def issue_file(record: Record) -> str:
+    """A short-lived token for protected files (``?token=``), never refreshable."""
+    options = record.collection.auth
+    assert options is not None
+    return issue(record, FILE, options.fileToken.secret, options.fileToken.duration)

@@ -54,6 +54,10 @@ class Connection(Protocol):
         """Run ``callback`` once the outermost transaction has committed (never on rollback)."""
         ...
 
+    def on_rollback(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``callback`` if the work done so far is rolled back (undo outside the database)."""
+        ...
+
 
 class Store(Protocol):
     dialect: Dialect

@@ -8,6 +8,7 @@ on the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import inspect
 import logging
@@ -75,6 +76,7 @@ class _Link:
         self.conn = conn
         self.executor = executor
         self.commit_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        self.rollback_callbacks: list[Callable[[], Awaitable[None] | None]] = []
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -120,6 +122,20 @@ class _Link:
 
     def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self.commit_callbacks.append(callback)
+
+    def on_rollback(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        self.rollback_callbacks.append(callback)
+
+
+async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
+    """Run each callback; one that fails is logged and does not stop the others."""
+    for callback in callbacks:
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("transaction callback failed")
 
 
 _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
@@ -192,12 +208,18 @@ class SqliteStore:
         if current is not None and current.store is self:
             self._savepoints += 1
             name = f"sp{self._savepoints}"
+            commit_mark = len(current.commit_callbacks)
+            rollback_mark = len(current.rollback_callbacks)
             await current.execute(f"SAVEPOINT {name}")
             try:
                 yield current
             except BaseException:
                 await current.execute(f"ROLLBACK TO {name}")
                 await current.execute(f"RELEASE {name}")
+                undo = current.rollback_callbacks[rollback_mark:]
+                del current.rollback_callbacks[rollback_mark:]
+                del current.commit_callbacks[commit_mark:]
+                await _run_callbacks(list(reversed(undo)))
                 raise
             await current.execute(f"RELEASE {name}")
             return
@@ -212,14 +234,18 @@ class SqliteStore:
                     yield link
                 except BaseException:
                     await asyncio.shield(link.execute("ROLLBACK"))
+                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
                     raise
-                await link.execute("COMMIT")
+                try:
+                    await link.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(StoreError):
+                        await asyncio.shield(link.execute("ROLLBACK"))
+                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    raise
             finally:
                 _current.reset(token)
-        for callback in link.commit_callbacks:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
+        await _run_callbacks(link.commit_callbacks)
 
     async def run_script(self, script: str) -> None:
         """Several statements at once, outside any transaction (start-up only)."""

@@ -1072,7 +1072,6 @@ VALIDATION: list[Step] = [
             )
         },
         files=[("doc", "document.txt", "hello file", "text/plain")],
-        xfail_reason=F9_UPLOADS,
     ),
     check(
         "many errors at once",
@@ -1377,9 +1376,8 @@ FILES: list[Step] = [
             ("attachments", "second.txt", "second", "text/plain"),
         ],
         save={"d1": "id", "d1_first": "attachments.0"},
-        xfail_reason=F9_UPLOADS,
     ),
-    step("docs view record with files", "GET", DOCS + "/$d1", xfail_reason=F9_UPLOADS),
+    step("docs view record with files", "GET", DOCS + "/$d1"),
     step(
         "docs two files to a single file field",
         "POST",
@@ -1390,7 +1388,6 @@ FILES: list[Step] = [
             ("cover", "first.txt", "first", "text/plain"),
             ("cover", "second.txt", "second", "text/plain"),
         ],
-        xfail_reason=F9_UPLOADS,
     ),
     step(
         "docs plain string for a file field",
@@ -1405,7 +1402,6 @@ FILES: list[Step] = [
         DOCS + "/$d1" + qs(fields="id,attachments,cover"),
         who=SU,
         body={"attachments-": "$d1_first"},
-        xfail_reason=F9_UPLOADS,
     ),
     step(
         "docs update cover = null",
@@ -1413,7 +1409,6 @@ FILES: list[Step] = [
         DOCS + "/$d1" + qs(fields="id,attachments,cover"),
         who=SU,
         body={"cover": None},
-        xfail_reason=F9_UPLOADS,
     ),
     step(
         "docs update attachments+ via multipart",
@@ -1421,13 +1416,11 @@ FILES: list[Step] = [
         DOCS + "/$d1" + qs(fields="id,attachments"),
         who=SU,
         files=[("attachments+", "third.txt", "third", "text/plain")],
-        xfail_reason=F9_UPLOADS,
     ),
     step(
         "docs list",
         "GET",
         DOCS + qs(fields="title,cover,attachments"),
-        xfail_reason=F9_UPLOADS + "; and the string-named record exists",
     ),
 ]
 

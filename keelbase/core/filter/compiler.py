@@ -13,6 +13,7 @@ PocketBase so that the same filter selects the same rows:
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ class Resolved:
     after_build: Callable[[str], str] | None = None
     raw_literal: str | None = None  # "NULL", "TRUE", "1", ... for raw SQL literals
     is_value: bool = False  # a bound value (literal or request data), not a column
+    guarded: str | None = None  # for sorting: the value where the caller may see it, else NULL
 
     def with_sql(self, sql: str) -> Resolved:
         return Resolved(sql, self.params, self.null_fallback, None, None, self.raw_literal)
@@ -137,6 +139,8 @@ class _Compiler:
             return Resolved("0", raw_literal="0")
         if isinstance(value, int | float):
             value = float(value)
+            if not math.isfinite(value):
+                raise FilterError("the number is too large")
         name = self.params.add(value)
         return Resolved(name, [name[1:]], is_value=True)
 

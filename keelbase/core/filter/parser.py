@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 from keelbase.core.filter.ast import And, Comparison, Expr, Function, Identifier, Literal, Or
@@ -97,6 +98,8 @@ class _Parser:
             return Literal(token.value)
         if token.kind is Kind.NUMBER:
             number = float(token.value)
+            if not math.isfinite(number):
+                raise FilterError(f"the number at position {token.pos} is too large")
             return Literal(int(number) if "." not in token.value else number)
         if token.kind is Kind.IDENT:
             nxt = self.peek()
