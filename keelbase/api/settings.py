@@ -7,8 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keelbase.api.request import app_of, fields_tree, read_body, request_info, require_superuser
-from keelbase.api.responses import json_response
+from keelbase.api.responses import json_response, no_content
 from keelbase.core.fields_picker import pick
+from keelbase.errors import BadRequestError
 
 
 async def get_settings(request: Request) -> Response:
@@ -24,7 +25,32 @@ async def patch_settings(request: Request) -> Response:
     return json_response(pick(settings.public(), tree))
 
 
+async def test_s3(request: Request) -> Response:
+    """``{"filesystem": "storage"|"backups"}``: can the configured bucket be reached?"""
+    require_superuser(await request_info(request))
+    body = await read_body(request, "An error occurred while loading the submitted data.")
+    app = app_of(request)
+    target = body.get("filesystem", "")
+    if target not in ("storage", "backups"):
+        raise BadRequestError(
+            "An error occurred while validating the submitted data.",
+            {"filesystem": {"code": "validation_in_invalid", "message": "Must be a valid value."}},
+        )
+    settings = app.settings.current
+    s3 = settings.s3 if target == "storage" else settings.backups.s3
+    if not s3.enabled:
+        raise BadRequestError("S3 storage filesystem is not enabled.")
+    try:
+        await app.files.check_s3(s3)
+    except ValueError as error:
+        raise BadRequestError(
+            f"Failed to initialize the S3 storage. Raw error: \n{error}"
+        ) from error
+    return no_content()
+
+
 routes = [
     Route("/api/settings", get_settings, methods=["GET"]),
     Route("/api/settings", patch_settings, methods=["PATCH"]),
+    Route("/api/settings/test/s3", test_s3, methods=["POST"]),
 ]

@@ -20,6 +20,7 @@ from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_FILE_KEY = re.compile(r"^requests(?:\.(\d+)|\[(\d+)\])\.(\w+[+-]?|\+\w+)$")
 _RECORDS_URL = re.compile(r"^/api/collections/([^/?#]+)/records(?:/([^/?#]+))?/?$")
 
 
@@ -39,6 +40,33 @@ class BatchService:
         batch = self.settings.current.batch
         if not batch.enabled or batch.maxRequests <= 0:
             raise ForbiddenError("Batch requests are not allowed.")
+
+    @staticmethod
+    def attach_files(body: dict[str, Any]) -> None:
+        """Multipart batches send files as ``requests.N.field`` (or ``requests[N].field``)."""
+        requests = body.get("requests")
+        if not isinstance(requests, list):
+            return
+        for key in [k for k in body if isinstance(k, str)]:
+            match = _FILE_KEY.match(key)
+            if not match:
+                continue
+            index, field = int(match.group(1) or match.group(2)), match.group(3)
+            value = body.pop(key)
+            if index >= len(requests) or not isinstance(requests[index], dict):
+                continue
+            target = requests[index].setdefault("body", {})
+            if not isinstance(target, dict):
+                continue
+            uploads = value if isinstance(value, list) else [value]
+            existing = target.get(field)
+            if existing is None:
+                target[field] = uploads
+            else:
+                target[field] = [
+                    *(existing if isinstance(existing, list) else [existing]),
+                    *uploads,
+                ]
 
     def validate(self, body: Any) -> list[dict[str, Any]]:
         batch = self.settings.current.batch
@@ -90,6 +118,8 @@ class BatchService:
 
     async def run(self, body: Any, info: RequestInfo) -> list[dict[str, Any]]:
         self.check_enabled()
+        if isinstance(body, dict):
+            self.attach_files(body)
         requests = self.validate(body)
         timeout = self.settings.current.batch.timeout or 3
         results: list[dict[str, Any]] = []

@@ -170,6 +170,18 @@ class FilesService:
     async def close(self) -> None:
         await self.blobs.close()
 
+    async def check_s3(self, s3: Any) -> None:
+        """Raise ``ValueError`` with the reason when these S3 settings cannot reach the bucket."""
+        store = S3BlobStore(
+            S3Options(s3.bucket, s3.region, s3.endpoint, s3.accessKey, s3.secret, s3.forcePathStyle)
+        )
+        try:
+            await store.ping()
+        except Exception as error:  # botocore raises many unrelated types for bad settings
+            raise ValueError(str(error)) from error
+        finally:
+            await store.close()
+
     # Saving -----------------------------------------------------------------
 
     async def apply(self, conn: Connection, record: Record, changes: FileChanges) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 from keelbase import App, Config
@@ -58,3 +60,28 @@ def make_world(data_dir: Path) -> Iterator[World]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     yield from make_world(tmp_path_factory.mktemp("world") / "kb_data")
+
+
+def png(width: int = 40, height: int = 20, color: str = "red") -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def files_world(world: World) -> World:
+    created = world.request("POST", "/api/collections", "superuser", json={
+        "name": "docs", "listRule": "", "viewRule": "owner = @request.auth.id || public = true",
+        "createRule": "", "updateRule": "", "deleteRule": "",
+        "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "public", "type": "bool"},
+            {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+            {"name": "cover", "type": "file", "maxSize": 100000, "mimeTypes": ["image/png", "image/jpeg"],
+             "thumbs": ["10x10", "0x5", "20x0f"]},
+            {"name": "attachments", "type": "file", "maxSelect": 3, "maxSize": 1000},
+            {"name": "secret", "type": "file", "protected": True},
+        ]})  # fmt: skip
+    assert created.status_code == 200, created.text
+    world.ids["docs"] = created.json()["id"]
+    return world

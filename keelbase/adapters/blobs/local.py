@@ -68,11 +68,25 @@ class LocalBlobStore:
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
-        await asyncio.to_thread(path.unlink, True)
+        await asyncio.to_thread(self._remove, path)
 
     async def delete_prefix(self, prefix: str) -> None:
         path = self._path(prefix)
-        await asyncio.to_thread(shutil.rmtree, path, True)
+        await asyncio.to_thread(self._remove, path)
+
+    def _remove(self, path: Path) -> None:
+        """Remove a file or folder, then the folders it leaves empty (never the root)."""
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        parent = path.parent
+        while parent != self.root and self.root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
 
     async def close(self) -> None:
         """Nothing to release."""

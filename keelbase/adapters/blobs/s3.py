@@ -51,9 +51,11 @@ class S3BlobStore:
     async def put(self, key: str, source: BinaryIO) -> int:
         check_key(key)
         start = source.tell()
+        size = source.seek(0, 2) - start
+        source.seek(start)
+        # boto3 closes the file when done, so measure before
         await asyncio.to_thread(self.client.upload_fileobj, source, self.bucket, key)
-        end = source.seek(0, 2)
-        return int(end - start)
+        return int(size)
 
     async def info(self, key: str) -> BlobInfo:
         check_key(key)
