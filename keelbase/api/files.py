@@ -49,7 +49,7 @@ async def download(request: Request) -> Response:
     app = app_of(request)
     collection = app.records.schema.get(request.path_params["collection"])
     if collection is None:
-        raise NotFoundError()
+        raise NotFoundError("Missing or invalid collection context.")
     record = await app.records.find_by_id(collection, request.path_params["record"])
     if record is None:
         raise NotFoundError()
@@ -120,5 +120,6 @@ async def file_token(request: Request) -> Response:
 
 routes = [
     Route("/api/files/token", file_token, methods=["POST"]),
-    Route("/api/files/{collection}/{record}/{filename}", download, methods=["GET", "HEAD"]),
+    # ``path`` so that an encoded "/" in the name is still answered here (with a 404).
+    Route("/api/files/{collection}/{record}/{filename:path}", download, methods=["GET", "HEAD"]),
 ]

@@ -1425,6 +1425,84 @@ FILES: list[Step] = [
 ]
 
 
+# Thumbs, downloads and protected files.
+PICS = "/api/collections/pics/records"
+PICS_FILES = "/api/files/pics/$pic1"
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "red").save(out, "PNG")
+    return out.getvalue()
+
+
+DOWNLOADS: list[Step] = [
+    step(
+        "collection create 'pics' (thumbs, protected)",
+        "POST",
+        "/api/collections",
+        who=SU,
+        body={
+            "name": "pics",
+            "type": "base",
+            "listRule": "",
+            "viewRule": "",
+            "fields": [
+                {
+                    "name": "cover",
+                    "type": "file",
+                    "mimeTypes": ["image/png"],
+                    "thumbs": ["10x10", "0x5"],
+                },
+                {"name": "secret", "type": "file", "protected": True},
+            ],
+        },
+    ),
+    step(
+        "pics create with an image and a protected file",
+        "POST",
+        PICS,
+        who=SU,
+        files=[
+            ("cover", "red.png", _png(40, 20), "image/png"),
+            ("secret", "secret.txt", "classified", "text/plain"),
+        ],
+        save={"pic1": "id", "pic1_cover": "cover", "pic1_secret": "secret"},
+    ),
+    step("file: image", "GET", PICS_FILES + "/$pic1_cover"),
+    step("file: allowed thumb", "GET", PICS_FILES + "/$pic1_cover" + qs(thumb="10x10")),
+    step("file: ratio thumb", "GET", PICS_FILES + "/$pic1_cover" + qs(thumb="0x5")),
+    step("file: default 100x100 thumb", "GET", PICS_FILES + "/$pic1_cover" + qs(thumb="100x100")),
+    step("file: thumb size not allowed", "GET", PICS_FILES + "/$pic1_cover" + qs(thumb="33x33")),
+    step("file: download=1", "GET", PICS_FILES + "/$pic1_cover" + qs(download="1")),
+    step("file: protected without token", "GET", PICS_FILES + "/$pic1_secret"),
+    step("file token as guest", "POST", "/api/files/token"),
+    step(
+        "file token as superuser", "POST", "/api/files/token", who=SU, save={"file_token": "token"}
+    ),
+    step(
+        "file: protected with a file token",
+        "GET",
+        PICS_FILES + "/$pic1_secret" + qs(token="$file_token"),
+    ),
+    step("file: missing name", "GET", PICS_FILES + "/nope.txt"),
+    step("file: missing record", "GET", "/api/files/pics/doesnotexist123/x.txt"),
+    step("file: missing collection", "GET", "/api/files/nope/x/y.txt"),
+    step("file: traversal", "GET", "/api/files/pics/$pic1/..%2F..%2Fdata.db"),
+    step(
+        "pics wrong type for the image field",
+        "POST",
+        PICS,
+        who=SU,
+        files=[("cover", "fake.png", "not a png", "image/png")],
+    ),
+]
+
+
 # --------------------------------------------------------------------------- delete
 def relation_collection(name: str, relation: dict[str, Any]) -> Step:
     return step(
@@ -1859,6 +1937,7 @@ STEPS: list[Step] = [
     *LISTING,
     *MODIFIERS,
     *FILES,
+    *DOWNLOADS,
     *DELETES,
     *RULES,
     *BATCH,
