@@ -10,11 +10,13 @@ import logging
 
 from starlette.applications import Starlette
 
+from keelbase.adapters.broker import Broker, LocalBroker
 from keelbase.config import Config
 from keelbase.services.auth import AuthService
 from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
 from keelbase.services.files import FilesService
+from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.superusers import SuperusersService
@@ -36,10 +38,18 @@ class App:
         self.settings = SettingsService(self.store)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
+        self.realtime = RealtimeHub(self.records, self._broker())
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self._asgi: Starlette | None = None
         self.started = False
+
+    def _broker(self) -> Broker:
+        if self.config.redis_url:
+            from keelbase.adapters.broker.redis import RedisBroker
+
+            return RedisBroker(self.config.redis_url)
+        return LocalBroker()
 
     @property
     def asgi(self) -> Starlette:
@@ -58,6 +68,7 @@ class App:
         await self.settings.load()
         self.files.use_settings(self.settings.current.s3)
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
+        await self.realtime.start()
         self.started = True
         if self.config.hint_superuser and await self.superusers.count() == 0:
             log.warning(
@@ -69,6 +80,7 @@ class App:
         if not self.started:
             return
         self.started = False
+        await self.realtime.stop()
         await self.files.close()
         await self.store.close()
         log.info("keelbase stopped cleanly")

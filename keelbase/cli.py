@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from keelbase.config import Config, env_default
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from keelbase.app import App
 
 
 def _version() -> str:
@@ -46,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="public_dir",
         default=env_default("PUBLIC_DIR"),
         help="folder of static files to serve (default ./kb_public beside the data folder)",
+    )
+    serve.add_argument(
+        "--redis",
+        default=env_default("REDIS_URL"),
+        help="redis://... URL: share realtime events between workers and nodes (env KEELBASE_REDIS_URL)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(env_default("WORKERS", "1") or 1),
+        help="worker processes (more than one needs --redis)",
     )
     serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
     _add_dir(serve)
@@ -100,24 +119,63 @@ def _serve(args: argparse.Namespace) -> int:
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
+        redis_url=args.redis or "",
         hint_superuser=True,
     )
     logging.basicConfig(
         level=logging.DEBUG if config.dev else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = App(config)
+    if args.workers > 1 and not config.redis_url:
+        print(
+            "Error: --workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
+            "process, and realtime subscribers connected to one worker would miss the changes "
+            "made through another; Redis carries every event to every worker.",
+            file=sys.stderr,
+        )
+        return 2
     print(f"Server started at http://{config.http}", flush=True)
     print(f"├─ REST API:  http://{config.http}/api/", flush=True)
-    uvicorn.run(
+    log_level = "info" if config.dev else "warning"
+    if args.workers > 1:
+        os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
+        uvicorn.run(
+            "keelbase.asgi:from_environment",
+            factory=True,
+            workers=args.workers,
+            host=config.host,
+            port=config.port,
+            log_level=log_level,
+            access_log=config.dev,
+            timeout_graceful_shutdown=10,
+        )
+        return 0
+    app = App(config)
+    server_config = uvicorn.Config(
         app.asgi,
         host=config.host,
         port=config.port,
-        log_level="info" if config.dev else "warning",
+        log_level=log_level,
         access_log=config.dev,
         timeout_graceful_shutdown=10,
     )
+    _make_server(server_config, app).run()
     return 0
+
+
+def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
+    """uvicorn's server, which also ends realtime streams as soon as shutdown begins.
+
+    Open SSE streams would otherwise hold the graceful shutdown for its whole timeout.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            app.realtime.close_all()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

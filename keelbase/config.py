@@ -24,6 +24,8 @@ class Config(BaseModel):
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None
+    # Redis for realtime events across worker processes and nodes (in-process when empty).
+    redis_url: str = ""
     # Print how to create the first superuser when there is none (``keelbase serve``).
     hint_superuser: bool = False
 

@@ -13,7 +13,16 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from keelbase.api import batch, collections, files, health, record_auth, records, settings
+from keelbase.api import (
+    batch,
+    collections,
+    files,
+    health,
+    realtime,
+    record_auth,
+    records,
+    settings,
+)
 from keelbase.api.errors import api_error_handler, http_error_handler, internal_error_handler
 from keelbase.api.headers import SecurityHeadersMiddleware
 from keelbase.errors import ApiError
@@ -31,6 +40,7 @@ def build_asgi(app: App) -> Starlette:
         *settings.routes,
         *batch.routes,
         *files.routes,
+        *realtime.routes,
     ]
 
     @asynccontextmanager

@@ -7,7 +7,7 @@ is a 404, and a create that fails its rule is a 400.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from keelbase.core.collection import Collection
@@ -61,6 +61,15 @@ class RecordsService:
         self.collections = collections
         self.files = files
         self._auth_listeners: list[Callable[[str], None]] = []
+        self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
+
+    def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
+        """Call ``listener(action, record)`` after each committed create, update and delete."""
+        self._event_listeners.append(listener)
+
+    def _emit(self, conn: Connection, action: str, record: Record) -> None:
+        for listener in self._event_listeners:
+            conn.on_commit(lambda listener=listener: listener(action, record))  # type: ignore[misc]
 
     def on_auth_change(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(record_id)`` after an auth record was changed or deleted."""
@@ -198,7 +207,7 @@ class RecordsService:
             if (
                 not superuser
                 and rule
-                and not await self._cte_rule_passes(conn, record, rule, request)
+                and not await self.record_matches(record, rule, request, conn=conn)
             ):
                 raise BadRequestError(MSG_CREATE_FAILED)
             if (
@@ -207,8 +216,8 @@ class RecordsService:
                 and collection.auth
                 and collection.auth.manageRule
             ):
-                manager = await self._cte_rule_passes(
-                    conn, record, collection.auth.manageRule, request
+                manager = await self.record_matches(
+                    record, collection.auth.manageRule, request, conn=conn
                 )
             if collection.is_auth:
                 auth_errors = self._auth_create_errors(record, resolved, manager)
@@ -218,6 +227,7 @@ class RecordsService:
             await self._finish_fields(record, resolved, new=True)
             await self._insert(conn, record)
             await self.files.apply(conn, record, resolved.files)
+            self._emit(conn, "create", record)
         return record
 
     async def update(
@@ -276,6 +286,7 @@ class RecordsService:
             resolved.files.removed = removed_names(collection, existing.data, record.data)
             await self.files.apply(conn, record, resolved.files)
             self.notify_auth_change(conn, record)
+            self._emit(conn, "update", record)
         return record
 
     async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
@@ -300,6 +311,7 @@ class RecordsService:
         )
         self.notify_auth_change(conn, record)
         self.files.remove_record_files(conn, collection, record.id)
+        self._emit(conn, "delete", record)
         references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
         for other, field_name in references:
             if other.is_view:
@@ -314,6 +326,8 @@ class RecordsService:
                     raise BadRequestError(MSG_DELETE_FAILED)
                 else:
                     value = remaining if field.multiple else (remaining[-1] if remaining else "")
+                    referrer.data[field.name] = value
+                    self._emit(conn, "update", referrer)
                     await conn.execute(
                         f"UPDATE {self._table(other)} SET {self._q(field.name)} = :value "
                         f"WHERE {self._q('id')} = :id",
@@ -375,12 +389,24 @@ class RecordsService:
     def _table(self, collection: Collection) -> str:
         return self._q(collection.name)
 
-    async def _cte_rule_passes(
-        self, conn: Connection, record: Record, rule: str, info: RequestInfo
+    async def record_matches(
+        self,
+        record: Record,
+        rule: str | None,
+        info: RequestInfo,
+        client_filter: str = "",
+        conn: Connection | None = None,
     ) -> bool:
-        """Evaluate ``rule`` against a record that is not stored yet, as a one-row CTE."""
+        """Whether ``record`` (stored or not) passes ``rule`` and a client's filter.
+
+        The record is given as a one-row CTE, so this works for a record not
+        stored yet (create rules) and for one already deleted (realtime events).
+        A null rule passes for superusers only.
+        """
+        if rule is None and not info.is_superuser:
+            return False
         collection = record.collection
-        cte = f"__kb_new_{collection.name}"
+        cte = f"__kb_row_{collection.name}"
         query = RecordQuery(self.store, self.schema, collection, info)
         query.resolver.table = self._q(cte)
         values = record_codec.to_params(collection, record.data)
@@ -388,13 +414,18 @@ class RecordsService:
         for field in collection.fields:
             param = query.resolver.params.add(values.get(field.name, field.to_db(field.empty())))
             columns.append(f"{param} AS {self._q(field.name)}")
-        query.add_condition(rule, allow_hidden=True)
+        query.add_rule(rule)
+        if client_filter:
+            query.add_client_filter(client_filter)
         sql = (
             f"WITH {self._q(cte)} AS (SELECT {', '.join(columns)}) "
             f"SELECT 1 FROM {self._q(cte)} {self._q(query.alias)} {query.resolver.join_sql()} "
             f"WHERE {query.where_sql()} LIMIT 1"
         )
-        return await conn.fetch_value(sql, query.params) is not None
+        if conn is not None:
+            return await conn.fetch_value(sql, query.params) is not None
+        async with self.store.read() as reader:
+            return await reader.fetch_value(sql, query.params) is not None
 
     async def _manages(self, collection: Collection, record: Record, info: RequestInfo) -> bool:
         if not collection.is_auth or collection.auth is None or not collection.auth.manageRule:

@@ -94,6 +94,8 @@ def test_js_sdk_against_keelbase_serve(node: str, sdk_server: ServerProcess) -> 
         "--test-reporter=spec",
         # One file at a time: settings changes and failures stay reproducible.
         "--test-concurrency=1",
+        # Open realtime streams must not keep node alive after a failed test.
+        "--test-force-exit",
         str(SDK_TESTS.relative_to(REPO_ROOT)),
     ]
     try:
