@@ -7,6 +7,7 @@ It is also the public entry point for users who embed Keelbase: build an
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.applications import Starlette
 
@@ -38,7 +39,8 @@ class App:
         self.settings = SettingsService(self.store)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
-        self.realtime = RealtimeHub(self.records, self._broker())
+        self.broker = self._broker()
+        self.realtime = RealtimeHub(self.records, self.broker)
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self._asgi: Starlette | None = None
@@ -48,8 +50,18 @@ class App:
         if self.config.redis_url:
             from keelbase.adapters.broker.redis import RedisBroker
 
-            return RedisBroker(self.config.redis_url)
+            return RedisBroker(self.config.redis_url, self.config.redis_channel)
         return LocalBroker()
+
+    async def _on_message(self, message: dict[str, Any]) -> None:
+        """Every node hears every message: schema and settings changes, record events."""
+        kind = message.get("kind")
+        if kind == "schema":
+            await self.collections.reload()
+        elif kind == "settings":
+            await self.settings.load()
+        else:
+            await self.realtime.handle(message)
 
     @property
     def asgi(self) -> Starlette:
@@ -65,9 +77,11 @@ class App:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         await self.collections.bootstrap()
-        await self.settings.load()
-        self.files.use_settings(self.settings.current.s3)
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
+        await self.settings.load()
+        await self.broker.start(self._on_message)
+        self.collections.on_write(lambda: self.broker.publish({"kind": "schema"}))
+        self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
         await self.realtime.start()
         self.started = True
         if self.config.hint_superuser and await self.superusers.count() == 0:
@@ -81,6 +95,7 @@ class App:
             return
         self.started = False
         await self.realtime.stop()
+        await self.broker.close()
         await self.files.close()
         await self.store.close()
         log.info("keelbase stopped cleanly")

@@ -120,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
         redis_url=args.redis or "",
+        redis_channel=env_default("REDIS_CHANNEL", "keelbase:events") or "keelbase:events",
         hint_superuser=True,
     )
     logging.basicConfig(

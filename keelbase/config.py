@@ -26,6 +26,8 @@ class Config(BaseModel):
     public_dir: Path | None = None
     # Redis for realtime events across worker processes and nodes (in-process when empty).
     redis_url: str = ""
+    # The pub/sub channel: apps that share one Redis need different channels.
+    redis_channel: str = "keelbase:events"
     # Print how to create the first superuser when there is none (``keelbase serve``).
     hint_superuser: bool = False
 

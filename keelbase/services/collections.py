@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import string
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -64,10 +64,20 @@ class CollectionsService:
         self.files = files
         self.schema = Schema()
         self._listeners: list[Listener] = []
+        self._write_listeners: list[Callable[[], Awaitable[None]]] = []
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener`` with each new schema (caches keyed on the old one drop it)."""
         self._listeners.append(listener)
+
+    def on_write(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call ``listener`` after this node changed collections (to tell the other nodes)."""
+        self._write_listeners.append(listener)
+
+    async def _written(self) -> None:
+        await self.reload()
+        for listener in self._write_listeners:
+            await listener()
 
     def _publish(self, collections: list[Collection]) -> None:
         self.schema = self.schema.replaced(collections)
@@ -162,7 +172,7 @@ class CollectionsService:
             self._free_default_id(collection)
         async with self.store.transaction() as conn:
             await self._save(conn, collection, None, "Failed to create collection.")
-        await self.reload()
+        await self._written()
         return self.get(collection.id)
 
     def _free_default_id(self, collection: Collection) -> None:
@@ -181,7 +191,7 @@ class CollectionsService:
             raise _definition_error(error, "Failed to update collection.") from error
         async with self.store.transaction() as conn:
             await self._save(conn, collection, existing, "Failed to update collection.")
-        await self.reload()
+        await self._written()
         return self.get(collection.id)
 
     async def _save(
@@ -343,7 +353,7 @@ class CollectionsService:
                     self.files.remove_collection_files(conn, collection)
             except StoreError as error:
                 raise BadRequestError("Failed to delete collection.") from error
-        await self.reload()
+        await self._written()
 
     async def _check_views_still_work(self, conn: Connection, removed: Collection) -> None:
         for other in self.schema:
@@ -396,7 +406,7 @@ class CollectionsService:
                             await SchemaSync(conn, self.store.dialect.name).drop(other)
                             await system.delete_collection(conn, other.id)
         finally:
-            await self.reload()
+            await self._written()
 
 
 def _definition_error(error: DefinitionError, message: str) -> ApiError:

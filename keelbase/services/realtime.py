@@ -80,11 +80,11 @@ class Message:
 
 
 class Client:
-    def __init__(self) -> None:
+    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
         self.id = random_string(40)
         self.auth: Record | None = None
         self.subscriptions: dict[str, Subscription] = {}
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_limit)
         self.discarded = False
         self.last_message = time.monotonic()
 
@@ -113,23 +113,25 @@ class RealtimeHub:
         self.broker = broker
         self.clients: dict[str, Client] = {}
         self._guards: list[Guard] = []
+        self.idle_timeout = IDLE_TIMEOUT
+        self.ping_interval = PING_INTERVAL
+        self.queue_limit = QUEUE_LIMIT
 
     # Lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.broker.start(self.handle)
+        """Publish committed record events; the app feeds broker messages to ``handle``."""
         self.records.on_event(self.publish_record)
 
     async def stop(self) -> None:
         self.close_all()
-        await self.broker.close()
 
     def close_all(self) -> None:
         for client in list(self.clients.values()):
             client.close()
 
     def connect(self) -> Client:
-        client = Client()
+        client = Client(self.queue_limit)
         self.clients[client.id] = client
         return client
 
@@ -313,9 +315,9 @@ class RealtimeHub:
             client.last_message = time.monotonic()
             while True:
                 try:
-                    message = await asyncio.wait_for(client.queue.get(), PING_INTERVAL)
+                    message = await asyncio.wait_for(client.queue.get(), self.ping_interval)
                 except TimeoutError:
-                    if time.monotonic() - client.last_message > IDLE_TIMEOUT:
+                    if time.monotonic() - client.last_message > self.idle_timeout:
                         break
                     yield b":\n\n"
                     continue

@@ -7,7 +7,7 @@ S3 passwords) are stored but never returned.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -173,6 +173,7 @@ class SettingsService:
         self.store = store
         self.current = Settings()
         self._listeners: list[Callable[[Settings], None]] = []
+        self._write_listeners: list[Callable[[], Awaitable[None]]] = []
 
     def on_change(self, listener: Callable[[Settings], None]) -> None:
         """Call ``listener`` with the new settings after each successful update."""
@@ -181,7 +182,7 @@ class SettingsService:
     async def load(self) -> None:
         async with self.store.read() as conn:
             raw = await system.get_param(conn, SETTINGS_KEY)
-        self.current = Settings.model_validate(raw) if isinstance(raw, dict) else Settings()
+        self._apply(Settings.model_validate(raw) if isinstance(raw, dict) else Settings())
 
     async def update(self, patch: Any) -> Settings:
         if not isinstance(patch, dict):
@@ -203,7 +204,16 @@ class SettingsService:
             raise BadRequestError(MSG_SAVE_FAILED, errors)
         async with self.store.transaction() as conn:
             await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now_string())
+        self._apply(settings)
+        for write_listener in self._write_listeners:
+            await write_listener()
+        return settings
+
+    def _apply(self, settings: Settings) -> None:
         self.current = settings
         for listener in self._listeners:
             listener(settings)
-        return settings
+
+    def on_write(self, listener: Callable[[], Awaitable[None]]) -> None:
+        """Call ``listener`` after this node saved new settings (to tell the other nodes)."""
+        self._write_listeners.append(listener)
