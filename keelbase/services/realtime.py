@@ -13,6 +13,7 @@ SDK reconnects and subscribes again) instead of growing memory without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -25,6 +26,7 @@ from urllib.parse import unquote
 import orjson
 
 from keelbase.adapters.broker.base import Broker
+from keelbase.adapters.broker.local import LocalBroker
 from keelbase.core.fields_picker import parse_fields, pick
 from keelbase.core.filter import FilterError
 from keelbase.core.ids import random_string
@@ -38,6 +40,7 @@ log = logging.getLogger("keelbase.realtime")
 IDLE_TIMEOUT = 300.0  # PocketBase closes a stream after 5 minutes without messages
 PING_INTERVAL = 25.0  # SSE comments keep proxies from cutting a quiet stream
 QUEUE_LIMIT = 1000
+FORWARD_TIMEOUT = 3.0  # how long a node waits for the node that holds a stream
 MAX_SUBSCRIPTIONS = 1000
 MAX_TOPIC_LENGTH = 2500
 CONNECT = "PB_CONNECT"
@@ -51,6 +54,11 @@ class Subscription:
     base: str  # the topic without its options
     query: dict[str, Any] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    # Subscriptions with equal options and auth get the same answer: computed once per event.
+    options_key: str = ""
+
+    def __post_init__(self) -> None:
+        self.options_key = json.dumps([self.query, self.headers], sort_keys=True)
 
 
 def parse_subscription(topic: str) -> Subscription:
@@ -77,6 +85,9 @@ def parse_subscription(topic: str) -> Subscription:
 class Message:
     name: str
     data: str
+
+
+PING = Message("", "")  # a keep-alive comment, not an event
 
 
 class Client:
@@ -113,6 +124,10 @@ class RealtimeHub:
         self.broker = broker
         self.clients: dict[str, Client] = {}
         self._guards: list[Guard] = []
+        self._keepalive: asyncio.Task[None] | None = None
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # With several processes a subscription may arrive where its stream is not.
+        self.distributed = not isinstance(broker, LocalBroker)
         self.idle_timeout = IDLE_TIMEOUT
         self.ping_interval = PING_INTERVAL
         self.queue_limit = QUEUE_LIMIT
@@ -125,6 +140,10 @@ class RealtimeHub:
 
     async def stop(self) -> None:
         self.close_all()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive
 
     def close_all(self) -> None:
         for client in list(self.clients.values()):
@@ -173,6 +192,14 @@ class RealtimeHub:
         if errors:
             raise BadRequestError(data=errors)
         client = self.clients.get(client_id)
+        if client is None and self.distributed:
+            await self._forward_subscribe(client_id, topics, auth)
+            return
+        await self._apply_subscribe(client, topics, auth)
+
+    async def _apply_subscribe(
+        self, client: Client | None, topics: list[str], auth: Record | None
+    ) -> None:
         if client is None or client.discarded:
             raise NotFoundError("Missing or invalid client id.")
         if client.auth is not None and (auth is None or auth.id != client.auth.id):
@@ -192,6 +219,49 @@ class RealtimeHub:
             subscriptions[topic] = subscription
         client.auth = auth
         client.subscriptions = subscriptions
+
+    async def _forward_subscribe(
+        self, client_id: str, topics: list[str], auth: Record | None
+    ) -> None:
+        """The stream is on another node (or worker): ask it, through the broker, and wait."""
+        request_id = random_string(20)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = answer
+        try:
+            await self.broker.publish({
+                "kind": "subscribe", "requestId": request_id, "clientId": client_id, "topics": topics,
+                "auth": [auth.collection.id, auth.id] if auth is not None else None,
+            })  # fmt: skip
+            result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
+        except TimeoutError as error:
+            raise NotFoundError("Missing or invalid client id.") from error
+        finally:
+            self._pending.pop(request_id, None)
+        if result.get("status") != 204:
+            raise ApiError(
+                int(result.get("status", 400)),
+                str(result.get("message", "")),
+                result.get("data") or {},
+            )
+
+    async def _subscribe_for_another_node(self, message: dict[str, Any]) -> None:
+        client = self.clients.get(str(message.get("clientId")))
+        if client is None:
+            return  # not ours; the node that holds it answers
+        auth: Record | None = None
+        reference = message.get("auth")
+        if isinstance(reference, list) and len(reference) == 2:
+            collection = self.records.schema.by_id(str(reference[0]))
+            if collection is not None:
+                auth = await self.records.find_by_id(collection, str(reference[1]))
+        result: dict[str, Any] = {"status": 204}
+        try:
+            await self._apply_subscribe(client, list(message.get("topics") or []), auth)
+        except ApiError as error:
+            result = error.to_json()
+        await self.broker.publish(
+            {"kind": "subscribe-result", "requestId": message.get("requestId"), **result}
+        )
 
     def _is_collection_topic(self, base: str) -> bool:
         name = base.split("/", 1)[0]
@@ -214,7 +284,16 @@ class RealtimeHub:
         await self.broker.publish({"kind": "custom", "topic": topic, "data": data})
 
     async def handle(self, message: dict[str, Any]) -> None:
-        if message.get("kind") == "custom":
+        kind = message.get("kind")
+        if kind == "subscribe":
+            await self._subscribe_for_another_node(message)
+            return
+        if kind == "subscribe-result":
+            pending = self._pending.get(str(message.get("requestId")))
+            if pending is not None and not pending.done():
+                pending.set_result(message)
+            return
+        if kind == "custom":
             data = orjson.dumps(message.get("data")).decode()
             for client in list(self.clients.values()):
                 for subscription in client.subscriptions.values():
@@ -261,21 +340,22 @@ class RealtimeHub:
                 if subscription.base not in rules:
                     continue
                 rule = rules[subscription.base]
-                info = RequestInfo(
-                    client.auth, "GET", subscription.query, subscription.headers, {}, "realtime"
-                )
-                auth_key = (client.auth.collection.id, client.auth.id) if client.auth else None
-                options_key = (
-                    json.dumps(subscription.query, sort_keys=True),
-                    json.dumps(subscription.headers, sort_keys=True),
-                )
-                decision_key = (rule, auth_key, options_key)
-                if decision_key not in decisions:
-                    decisions[decision_key] = await self._allowed(record, rule, info, subscription)
-                if not decisions[decision_key]:
+                auth = client.auth
+                decision_key = (rule, auth.id if auth else None, subscription.options_key)
+                allowed = decisions.get(decision_key)
+                if allowed is None:
+                    info = RequestInfo(
+                        auth, "GET", subscription.query, subscription.headers, {}, "realtime"
+                    )
+                    allowed = decisions[decision_key] = await self._allowed(
+                        record, rule, info, subscription
+                    )
+                    if allowed:
+                        payloads[decision_key] = await self._payload(
+                            action, record, info, subscription
+                        )
+                if not allowed:
                     continue
-                if decision_key not in payloads:
-                    payloads[decision_key] = await self._payload(action, record, info, subscription)
                 payload = payloads[decision_key]
                 if payload is not None:
                     client.send(subscription.topic, payload)
@@ -310,23 +390,41 @@ class RealtimeHub:
 
     async def stream(self, client: Client) -> AsyncIterator[bytes]:
         """The SSE stream of one client; ends when it is closed, idle or gone."""
+        self._ensure_keepalive()
         try:
             yield _event(client.id, CONNECT, orjson.dumps({"clientId": client.id}).decode())
             client.last_message = time.monotonic()
-            while True:
-                try:
-                    message = await asyncio.wait_for(client.queue.get(), self.ping_interval)
-                except TimeoutError:
-                    if time.monotonic() - client.last_message > self.idle_timeout:
-                        break
+            queue = client.queue
+            while (message := await queue.get()) is not None:
+                if message is PING:
                     yield b":\n\n"
                     continue
-                if message is None:
-                    break
                 client.last_message = time.monotonic()
                 yield _event(client.id, message.name, message.data)
         finally:
             self.disconnect(client)
+
+    def _ensure_keepalive(self) -> None:
+        if self._keepalive is None or self._keepalive.done():
+            self._keepalive = asyncio.create_task(
+                self._keep_alive(), name="keelbase-realtime-keepalive"
+            )
+
+    async def _keep_alive(self) -> None:
+        """Every ping interval: a comment to quiet streams, and the end of idle ones.
+
+        One timer for all clients instead of a timeout on every read keeps the
+        cost of a message to a queue put and a get.
+        """
+        while self.clients:
+            await asyncio.sleep(self.ping_interval)
+            now = time.monotonic()
+            for client in list(self.clients.values()):
+                if now - client.last_message > self.idle_timeout:
+                    self.disconnect(client)
+                elif client.queue.empty():
+                    with contextlib.suppress(asyncio.QueueFull):
+                        client.queue.put_nowait(PING)
 
 
 def _event(client_id: str, name: str, data: str) -> bytes:

@@ -74,10 +74,13 @@ class Stream:
     def next(self, timeout: float = 5) -> tuple[str, dict[str, object]]:
         return self.events.get(timeout=timeout)
 
-    def subscribe(self, *topics: str) -> None:
+    def subscribe(self, *topics: str, via: str = "") -> None:
+        """Set the subscriptions, through another node when ``via`` names one."""
         headers = {"Authorization": self.token} if self.token else {}
-        response = self.client.post("/api/realtime", headers=headers,
-                                    json={"clientId": self.client_id, "subscriptions": list(topics)})  # fmt: skip
+        url = (via or str(self.client.base_url).rstrip("/")) + "/api/realtime"
+        response = httpx.post(
+            url, headers=headers, json={"clientId": self.client_id, "subscriptions": list(topics)}
+        )
         assert response.status_code == 204, response.text
 
     def close(self) -> None:
@@ -121,7 +124,8 @@ def test_a_write_on_one_node_reaches_a_subscriber_on_the_other_once(
     time.sleep(0.5)  # the second node learns the new collection
     stream = Stream(first.url)
     try:
-        stream.subscribe("shared/*", "chat:lobby")
+        # the load balancer may send the subscription to the other node: it is forwarded
+        stream.subscribe("shared/*", "chat:lobby", via=second.url)
         for n in range(5):
             response = httpx.post(second.url + "/api/collections/shared/records", json={"n": n})
             assert response.status_code == 200, response.text
@@ -152,3 +156,33 @@ def test_shutdown_ends_open_streams_quickly(data_dir: Path) -> None:
         assert "keelbase stopped cleanly" in server.log()
     finally:
         stream.close()
+
+
+def test_workers_share_events_through_redis(
+    data_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEELBASE_REDIS_CHANNEL", f"keelbase-test:{uuid.uuid4().hex}")
+    server = ServerProcess(data_dir, "--redis", redis_url, "--workers", "2")
+    try:
+        token = superuser_token(server.url)
+        created = httpx.post(server.url + "/api/collections", headers={"Authorization": token}, json={
+            "name": "w", "listRule": "", "createRule": "", "fields": [{"name": "n", "type": "number"}]})  # fmt: skip
+        assert created.status_code == 200, created.text
+        time.sleep(0.5)
+        streams = [Stream(server.url) for _ in range(4)]  # spread over both workers
+        try:
+            for stream in streams:
+                stream.subscribe("w/*")
+            for n in range(3):
+                # a fresh connection each time, so writes land on either worker
+                assert (
+                    httpx.post(server.url + "/api/collections/w/records", json={"n": n}).status_code
+                    == 200
+                )
+            for stream in streams:
+                assert sorted(stream.next()[1]["record"]["n"] for _ in range(3)) == [0, 1, 2]  # type: ignore[index]
+        finally:
+            for stream in streams:
+                stream.close()
+    finally:
+        server.stop()

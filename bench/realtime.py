@@ -1,0 +1,206 @@
+"""Realtime fan-out: N SSE subscribers on one node, Keelbase and PocketBase in one run.
+
+    .venv/bin/python -m bench.realtime [--subscribers 1000,10000] [--events 20] [--cycles 10000]
+
+For each server and subscriber count: connect N streams (raw asyncio sockets, so
+the load client stays light), subscribe each to ``feed/*``, create records one
+by one and time each event from the moment the create is sent to its arrival
+at every subscriber. Prints delivered events/s, delay p50/p99, server memory
+per 1,000 connections, and the client's own CPU use (it must not be the
+bottleneck). ``--cycles`` also measures connect/disconnect churn on Keelbase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.servers import Server
+
+
+class Subscriber:
+    """One SSE stream read with plain asyncio streams in large chunks.
+
+    Events are sent one at a time and each is awaited at every subscriber before
+    the next, so an arrival is counted for the current event without parsing
+    JSON: the client stays far from saturating its core.
+    """
+
+    def __init__(self, port: int, arrivals: list[float]) -> None:
+        self.port = port
+        self.arrivals = arrivals
+        self.client_id = ""
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(
+            f"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        await self.writer.drain()
+        while True:
+            line = await self.reader.readline()
+            if line.startswith(b"data:") and b"clientId" in line:
+                self.client_id = json.loads(line[5:])["clientId"]
+                break
+            if not line:
+                raise ConnectionError("stream closed before PB_CONNECT")
+        self.task = asyncio.create_task(self.read())
+
+    async def read(self) -> None:
+        assert self.reader is not None
+        arrivals = self.arrivals
+        while chunk := await self.reader.read(65536):
+            count = chunk.count(b'"action"')
+            if count:
+                now = time.perf_counter()
+                arrivals.extend([now] * count)
+
+    def close(self) -> None:
+        if self.task:
+            self.task.cancel()
+        if self.writer:
+            self.writer.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
+    headers = {"Authorization": server.token}
+    async with httpx.AsyncClient(
+        base_url=server.url, timeout=120, limits=httpx.Limits(max_connections=50)
+    ) as http:
+        collection = await http.post("/api/collections", headers=headers, json={
+            "name": f"feed{count}", "listRule": "", "viewRule": "", "createRule": "",
+            "fields": [{"name": "n", "type": "number"}]})  # fmt: skip
+        collection.raise_for_status()
+        name = f"feed{count}"
+        rss_before = server.rss_mb()
+        arrivals: list[float] = []
+        subscribers = [Subscriber(server.port, arrivals) for _ in range(count)]
+        for start in range(0, count, 200):
+            await asyncio.gather(*(s.connect() for s in subscribers[start : start + 200]))
+        semaphore = asyncio.Semaphore(50)
+
+        async def subscribe(s: Subscriber) -> None:
+            async with semaphore:
+                r = await http.post(
+                    "/api/realtime", json={"clientId": s.client_id, "subscriptions": [f"{name}/*"]}
+                )
+                r.raise_for_status()
+
+        await asyncio.gather(*(subscribe(s) for s in subscribers))
+        await asyncio.sleep(1)
+        rss_connected = server.rss_mb()
+        cpu_client = time.process_time()
+        cpu_server = server.cpu_seconds()
+        delays: list[float] = []
+        began = time.perf_counter()
+        for n in range(events):
+            arrivals.clear()
+            t0 = time.perf_counter()
+            r = await http.post(f"/api/collections/{name}/records", json={"n": n})
+            r.raise_for_status()
+            # wait until this event reached everyone (or 30 s), then send the next
+            deadline = time.perf_counter() + 30
+            while len(arrivals) < count and time.perf_counter() < deadline:
+                await asyncio.sleep(0.002)
+            delays.extend((t - t0) * 1000 for t in arrivals)
+        elapsed = time.perf_counter() - began
+        delivered = len(delays)
+        result = {
+            "subscribers": count,
+            "events": events,
+            "delivered": delivered,
+            "expected": count * events,
+            "events_per_s": delivered / elapsed,
+            "p50_ms": percentile(delays, 0.5),
+            "p99_ms": percentile(delays, 0.99),
+            "mb_per_1000": (rss_connected - rss_before) / count * 1000,
+            "server_rss_mb": rss_connected,
+            "server_cpu_s": server.cpu_seconds() - cpu_server,
+            "client_cpu_pct": 100 * (time.process_time() - cpu_client) / elapsed,
+        }
+        for s in subscribers:
+            s.close()
+        await asyncio.sleep(0.5)
+        return result
+
+
+async def churn(server: Server, cycles: int) -> dict[str, float]:
+    """Connect and drop ``cycles`` streams; the server's memory must come back down."""
+    rss_before = server.rss_mb()
+    for start in range(0, cycles, 100):
+        batch = [Subscriber(server.port, []) for _ in range(min(100, cycles - start))]
+        await asyncio.gather(*(s.connect() for s in batch))
+        for s in batch:
+            s.close()
+        await asyncio.sleep(0)
+    await asyncio.sleep(2)
+    return {"cycles": cycles, "rss_before_mb": rss_before, "rss_after_mb": server.rss_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--subscribers", default="1000,10000")
+    parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--cycles", type=int, default=10000)
+    parser.add_argument("--servers", default="keelbase,pocketbase")
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {1})  # the server runs on core 0, the client on core 1
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:
+        pass
+    counts = [int(c) for c in args.subscribers.split(",")]
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.servers.split(","):
+            server = Server(kind, Path(tmp), cpu=0)
+            try:
+                for count in counts:
+                    result = asyncio.run(fan_out(server, count, args.events))
+                    rows.append({"server": kind, **result})
+                    print(json.dumps(rows[-1]), flush=True)
+                if kind == "keelbase" and args.cycles:
+                    print(
+                        json.dumps({"server": kind, **asyncio.run(churn(server, args.cycles))}),
+                        flush=True,
+                    )
+            finally:
+                server.stop()
+    print()
+    print(
+        "| server | subscribers | delivered | events/s | p50 ms | p99 ms | MB per 1k conns | client CPU % |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['server']} | {row['subscribers']} | {row['delivered']}/{row['expected']} | "
+            f"{row['events_per_s']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
+            f"{row['mb_per_1000']:.1f} | {row['client_cpu_pct']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

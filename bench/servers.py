@@ -1,0 +1,95 @@
+"""Starting Keelbase and the real PocketBase side by side for measurements."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ADMIN = ("admin@example.com", "Passw0rd123")
+POCKETBASE = Path(sys.executable).parent / "pocketbase"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class Server:
+    """One server process on a free port with a fresh data folder and a superuser."""
+
+    def __init__(self, kind: str, workdir: Path, cpu: int | None = None) -> None:
+        self.kind = kind
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        data = workdir / f"{kind}_data"
+        shutil.rmtree(data, ignore_errors=True)
+        if kind == "pocketbase":
+            prefix = [str(POCKETBASE)]
+            extra = ["--automigrate=false"]
+        else:
+            prefix = [sys.executable, "-m", "keelbase"]
+            extra = []
+        subprocess.run(
+            [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data)],
+            check=True,
+            capture_output=True,
+        )
+        command = [*prefix, "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(data), *extra]
+        if cpu is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", str(cpu), *command]
+        self.log = open(workdir / f"{kind}.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            command, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_raise_fd_limit,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"{kind} did not start")
+            time.sleep(0.1)
+        self.token = httpx.post(self.url + "/api/collections/_superusers/auth-with-password",
+                                json={"identity": ADMIN[0], "password": ADMIN[1]}).json()["token"]  # fmt: skip
+
+    @property
+    def server_pid(self) -> int:
+        """The server's own pid (taskset execs, so it is the same process)."""
+        return self.proc.pid
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.server_pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
