@@ -7,42 +7,60 @@ It is also the public entry point for users who embed Keelbase: build an
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from keelbase.adapters.broker import Broker, LocalBroker
 from keelbase.config import Config
+from keelbase.extending import Extensions
+from keelbase.hooks import Hooks
 from keelbase.services.auth import AuthService
 from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
+from keelbase.services.cron import CronService
 from keelbase.services.files import FilesService
+from keelbase.services.mail import Mailer
 from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.superusers import SuperusersService
 from keelbase.store.sqlite import SqliteStore
+from keelbase.user_code import Reloader, load_all
 
 log = logging.getLogger("keelbase")
 
 
-class App:
+class App(Extensions):
+    """One running Keelbase: its store, services, hooks, routes and cron jobs."""
+
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
+        self.hooks = Hooks()
+        self.user_routes: list[Route] = []
+        self._owner = ""
         self.store = SqliteStore(
             self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
         )
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
-        self.records = RecordsService(self.store, self.collections, self.files)
+        self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
         self.auth = AuthService(self.records)
         self.settings = SettingsService(self.store)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.broker = self._broker()
         self.realtime = RealtimeHub(self.records, self.broker)
+        self.mailer = Mailer(self.settings, self.hooks)
+        self.crons = CronService(self.store)
+        self._reloader: Reloader | None = None
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
+        self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
+        self.collections.on_write(lambda: self.broker.publish({"kind": "schema"}))
+        self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
         self._asgi: Starlette | None = None
         self.started = False
 
@@ -64,6 +82,43 @@ class App:
             await self.realtime.handle(message)
 
     @property
+    def hooks_dir(self) -> Path:
+        """``kb_hooks`` beside the data folder."""
+        return self.config.data_dir.resolve().parent / "kb_hooks"
+
+    def load_hooks(self) -> list[Path]:
+        """Import the user's hooks files now; raises ``HooksError`` with the traceback."""
+        return load_all(self, self.hooks_dir)
+
+    def _mount_route(self, route: Route) -> None:
+        if self._asgi is not None:
+            from keelbase.api.server import insert_user_route, with_request_hooks
+
+            mounted = with_request_hooks(self, route)
+            route.keelbase_mounted = mounted  # type: ignore[attr-defined]
+            insert_user_route(self._asgi, mounted)
+
+    def _unmount_route(self, route: Route) -> None:
+        if self._asgi is None:
+            return
+        routes = self._asgi.router.routes
+        for candidate in (getattr(route, "keelbase_mounted", None), route):
+            if candidate in routes:
+                routes.remove(candidate)
+        # routes built into the app at start carry the owner tag on their wrapped copy
+        owner = getattr(route, "keelbase_owner", "")
+        path = route.path
+        routes[:] = [
+            r
+            for r in routes
+            if not (
+                getattr(r, "keelbase_owner", None) == owner
+                and owner
+                and getattr(r, "path", None) == path
+            )
+        ]
+
+    @property
     def asgi(self) -> Starlette:
         if self._asgi is None:
             from keelbase.api.server import build_asgi
@@ -77,12 +132,12 @@ class App:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         await self.collections.bootstrap()
-        self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
         await self.settings.load()
         await self.broker.start(self._on_message)
-        self.collections.on_write(lambda: self.broker.publish({"kind": "schema"}))
-        self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
-        await self.realtime.start()
+        self.crons.start()
+        if self.config.dev and self.hooks_dir.is_dir():
+            self._reloader = Reloader(self, self.hooks_dir)
+            self._reloader.start()
         self.started = True
         if self.config.hint_superuser and await self.superusers.count() == 0:
             log.warning(
@@ -94,6 +149,10 @@ class App:
         if not self.started:
             return
         self.started = False
+        if self._reloader is not None:
+            await self._reloader.stop()
+        await self.crons.stop()
+        await self.mailer.close()
         await self.realtime.stop()
         await self.broker.close()
         await self.files.close()

@@ -14,4 +14,6 @@ def from_environment() -> Starlette:
     """Each worker process builds its own ``App`` from the configuration the CLI left in the environment."""
     raw = os.environ.get("KEELBASE_CONFIG_JSON")
     config = Config.model_validate_json(raw) if raw else Config()
-    return App(config).asgi
+    app = App(config)
+    app.load_hooks()
+    return app.asgi

@@ -112,6 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keelbase.app import App
+    from keelbase.user_code import HooksError
 
     config = Config(
         data_dir=Path(args.dir),
@@ -152,6 +153,13 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 0
     app = App(config)
+    try:
+        loaded = app.load_hooks()
+    except HooksError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    for path in loaded:
+        print(f"├─ hooks:     {path}", flush=True)
     server_config = uvicorn.Config(
         app.asgi,
         host=config.host,

@@ -10,12 +10,15 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from keelbase.api import (
     batch,
     collections,
+    crons,
     files,
     health,
     realtime,
@@ -25,10 +28,46 @@ from keelbase.api import (
 )
 from keelbase.api.errors import api_error_handler, http_error_handler, internal_error_handler
 from keelbase.api.headers import SecurityHeadersMiddleware
-from keelbase.errors import ApiError
+from keelbase.errors import ApiError, BadRequestError
+from keelbase.events import RequestEvent
 
 if TYPE_CHECKING:
     from keelbase.app import App
+
+
+def with_request_hooks(app: App, route: BaseRoute) -> BaseRoute:
+    """The route, its endpoint wrapped in the ``request`` hooks (free while none is bound)."""
+    if not isinstance(route, Route):
+        return route
+    endpoint = route.endpoint
+
+    async def hooked(request: Request) -> Response:
+        hook = app.hooks.request
+        if not hook.bindings:
+            response: Response = await endpoint(request)
+            return response
+        event = RequestEvent(request)
+
+        async def handle(e: RequestEvent) -> None:
+            e.response = await endpoint(e.request)
+
+        await hook.trigger(event, handle)
+        if event.response is None:
+            raise BadRequestError("The request was stopped by the server's hooks.")
+        return event.response
+
+    wrapped = Route(route.path, hooked, methods=list(route.methods or ()), name=route.name)
+    wrapped.keelbase_owner = getattr(route, "keelbase_owner", "")  # type: ignore[attr-defined]
+    return wrapped
+
+
+def insert_user_route(asgi: Starlette, route: BaseRoute) -> None:
+    """Add a route while serving: before the catch-all static files, after our own routes."""
+    routes = asgi.router.routes
+    position = next(
+        (i for i, r in enumerate(routes) if isinstance(r, Mount) and r.path == ""), len(routes)
+    )
+    routes.insert(position, route)
 
 
 def build_asgi(app: App) -> Starlette:
@@ -39,6 +78,7 @@ def build_asgi(app: App) -> Starlette:
         *record_auth.routes,
         *settings.routes,
         *batch.routes,
+        *crons.routes,
         *files.routes,
         *realtime.routes,
     ]
@@ -51,6 +91,8 @@ def build_asgi(app: App) -> Starlette:
         finally:
             await app.stop()
 
+    routes.extend(app.user_routes)
+    routes = [with_request_hooks(app, route) for route in routes]
     public = app.config.resolved_public_dir
     if public.is_dir():
         routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))

@@ -26,10 +26,14 @@ class RequestInfo:
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
     context: str = "default"
+    # Server code acting on its own behalf (hooks, routes, cron): no rule applies.
+    system: bool = False
 
     @property
     def is_superuser(self) -> bool:
-        return self.auth is not None and self.auth.collection.name == SUPERUSERS
+        return self.system or (self.auth is not None and self.auth.collection.name == SUPERUSERS)
 
     def with_body(self, body: dict[str, Any]) -> RequestInfo:
-        return RequestInfo(self.auth, self.method, self.query, self.headers, body, self.context)
+        return RequestInfo(
+            self.auth, self.method, self.query, self.headers, body, self.context, self.system
+        )

@@ -24,6 +24,7 @@ from keelbase.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from keelbase.events import AuthEvent
 from keelbase.services import tokens
 from keelbase.services.passwords import (
     hash_password_async,
@@ -197,9 +198,17 @@ class AuthService:
             raise ForbiddenError(
                 "The request doesn't satisfy the collection requirements to authenticate."
             )
-        token = tokens.issue_auth(record)
-        exported = (await self.records.export_many([record], as_self, expand))[0]
-        return {"record": exported, "token": token}
+        event = AuthEvent(record, info, context if context != "default" else "refresh")
+
+        async def respond(e: AuthEvent) -> None:
+            token = tokens.issue_auth(e.record)
+            exported = (await self.records.export_many([e.record], as_self, expand))[0]
+            e.result = {"record": exported, "token": token}
+
+        await self.records.hooks.record_auth.trigger(
+            event, respond, (collection.name, collection.id)
+        )
+        return event.result
 
     async def refresh(
         self, collection: Collection, info: RequestInfo, token: str, expand: str = ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 
 from keelbase.core.collection import Collection
 from keelbase.core.fields import RelationField
@@ -44,7 +45,7 @@ class Expander:
     def __init__(self, store: Store, schema: Schema, info: RequestInfo) -> None:
         self.store = store
         self.schema = schema
-        self.info = RequestInfo(info.auth, info.method, info.query, info.headers, {}, "expand")
+        self.info = replace(info, body={}, context="expand")
 
     async def expand(self, records: list[Record], tree: ExpandTree) -> None:
         if not records or not tree:

@@ -24,6 +24,8 @@ class ListParams:
     sort: str = ""
     filter: str = ""
     skip_total: bool = False
+    # values for {:name} placeholders in ``filter`` (server code only; never from a query string)
+    filter_params: dict[str, Any] | None = None
 
     @property
     def offset(self) -> int:

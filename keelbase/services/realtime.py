@@ -33,6 +33,7 @@ from keelbase.core.ids import random_string
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo, header_key
 from keelbase.errors import ApiError, BadRequestError, ForbiddenError, NotFoundError
+from keelbase.events import RealtimeMessageEvent, RealtimeSubscribeEvent
 from keelbase.services.records import RecordsService
 
 log = logging.getLogger("keelbase.realtime")
@@ -128,15 +129,13 @@ class RealtimeHub:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         # With several processes a subscription may arrive where its stream is not.
         self.distributed = not isinstance(broker, LocalBroker)
+        # Committed record events go to the broker; the app feeds its messages to ``handle``.
+        records.on_event(self.publish_record)
         self.idle_timeout = IDLE_TIMEOUT
         self.ping_interval = PING_INTERVAL
         self.queue_limit = QUEUE_LIMIT
 
     # Lifecycle --------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Publish committed record events; the app feeds broker messages to ``handle``."""
-        self.records.on_event(self.publish_record)
 
     async def stop(self) -> None:
         self.close_all()
@@ -204,21 +203,27 @@ class RealtimeHub:
             raise NotFoundError("Missing or invalid client id.")
         if client.auth is not None and (auth is None or auth.id != client.auth.id):
             raise ForbiddenError("The current and the previous request authorization don't match.")
-        subscriptions: dict[str, Subscription] = {}
-        for topic in topics:
-            subscription = parse_subscription(topic)
-            if not self._is_collection_topic(subscription.base):
-                for check in self._guards:
-                    allowed = check(client, subscription.base)
-                    if inspect.isawaitable(allowed):
-                        allowed = await allowed
-                    if not allowed:
-                        raise ForbiddenError(
-                            f"You are not allowed to subscribe to {subscription.base!r}."
-                        )
-            subscriptions[topic] = subscription
-        client.auth = auth
-        client.subscriptions = subscriptions
+        event = RealtimeSubscribeEvent(client.id, auth, list(topics))
+
+        async def apply(e: RealtimeSubscribeEvent) -> None:
+            assert client is not None
+            subscriptions: dict[str, Subscription] = {}
+            for topic in e.topics:
+                subscription = parse_subscription(topic)
+                if not self._is_collection_topic(subscription.base):
+                    for check in self._guards:
+                        allowed = check(client, subscription.base)
+                        if inspect.isawaitable(allowed):
+                            allowed = await allowed
+                        if not allowed:
+                            raise ForbiddenError(
+                                f"You are not allowed to subscribe to {subscription.base!r}."
+                            )
+                subscriptions[topic] = subscription
+            client.auth = auth
+            client.subscriptions = subscriptions
+
+        await self.records.hooks.realtime_subscribe.trigger(event, apply)
 
     async def _forward_subscribe(
         self, client_id: str, topics: list[str], auth: Record | None
@@ -296,9 +301,9 @@ class RealtimeHub:
         if kind == "custom":
             data = orjson.dumps(message.get("data")).decode()
             for client in list(self.clients.values()):
-                for subscription in client.subscriptions.values():
+                for subscription in list(client.subscriptions.values()):
                     if subscription.base == message.get("topic"):
-                        client.send(subscription.topic, data)
+                        await self._send(client, subscription.topic, data)
             return
         collection = self.records.schema.by_id(str(message.get("collectionId", "")))
         if collection is None or not isinstance(message.get("record"), dict):
@@ -358,7 +363,20 @@ class RealtimeHub:
                     continue
                 payload = payloads[decision_key]
                 if payload is not None:
-                    client.send(subscription.topic, payload)
+                    await self._send(client, subscription.topic, payload)
+
+    async def _send(self, client: Client, name: str, data: str) -> None:
+        """Queue a message for one client, through the realtime_message hooks when any are bound."""
+        hook = self.records.hooks.realtime_message
+        if not hook.bindings:
+            client.send(name, data)
+            return
+        event = RealtimeMessageEvent(client.id, client.auth, name, data)
+
+        async def send(e: RealtimeMessageEvent) -> None:
+            client.send(e.name, e.data)
+
+        await hook.trigger(event, send)
 
     async def _allowed(
         self, record: Record, rule: str | None, info: RequestInfo, subscription: Subscription

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.core.collection import Collection
-from keelbase.core.filter import FilterError, parse
+from keelbase.core.filter import FilterError, parse, parse_bound
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records_resolver import RecordResolver
 from keelbase.core.request_info import RequestInfo
@@ -50,17 +50,19 @@ class RecordQuery:
             return
         self.add_condition(rule, allow_hidden=True)
 
-    def add_condition(self, text: str, allow_hidden: bool) -> None:
+    def add_condition(
+        self, text: str, allow_hidden: bool, params: dict[str, Any] | None = None
+    ) -> None:
         saved = self.resolver.allow_hidden
         self.resolver.allow_hidden = allow_hidden
         try:
-            expr = parse(text)
+            expr = parse(text) if params is None else parse_bound(text, params)
             if expr is not None:
                 self.conditions.append(compile_filter(expr, self.resolver))
         finally:
             self.resolver.allow_hidden = saved
 
-    def add_client_filter(self, text: str) -> None:
+    def add_client_filter(self, text: str, params: dict[str, Any] | None = None) -> None:
         """A client's ``filter``: hidden fields and rule-locked relations only for superusers."""
         if not text.strip():
             return
@@ -71,7 +73,7 @@ class RecordQuery:
                     raise ForbiddenError(f"Only superusers can filter by {marker.rstrip('.')}.")
         self.resolver.restrict_joins = not superuser
         try:
-            self.add_condition(text, allow_hidden=superuser)
+            self.add_condition(text, allow_hidden=superuser, params=params)
         except FilterError as error:
             raise invalid_query("filter", str(error)) from error
         finally:

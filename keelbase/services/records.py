@@ -33,6 +33,8 @@ from keelbase.errors import (
     ForbiddenError,
     NotFoundError,
 )
+from keelbase.events import ListEvent, RecordCommitEvent, RecordEvent, ViewEvent
+from keelbase.hooks import Hooks
 from keelbase.services import record_codec
 from keelbase.services.collections import CollectionsService
 from keelbase.services.expand import Expander, parse_expand
@@ -56,7 +58,14 @@ MAX_CASCADE_DEPTH = 32
 
 
 class RecordsService:
-    def __init__(self, store: Store, collections: CollectionsService, files: FilesService) -> None:
+    def __init__(
+        self,
+        store: Store,
+        collections: CollectionsService,
+        files: FilesService,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.hooks = hooks or Hooks()
         self.store = store
         self.collections = collections
         self.files = files
@@ -70,6 +79,15 @@ class RecordsService:
     def _emit(self, conn: Connection, action: str, record: Record) -> None:
         for listener in self._event_listeners:
             conn.on_commit(lambda listener=listener: listener(action, record))  # type: ignore[misc]
+        hook = {
+            "create": self.hooks.record_create_commit,
+            "update": self.hooks.record_update_commit,
+            "delete": self.hooks.record_delete_commit,
+        }[action]
+        if hook.has_handlers(_tags(record.collection)):
+            conn.on_commit(
+                lambda: hook.notify(RecordCommitEvent(record, action), _tags(record.collection))
+            )
 
     def on_auth_change(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(record_id)`` after an auth record was changed or deleted."""
@@ -95,12 +113,18 @@ class RecordsService:
     async def list_page(
         self, collection: Collection, params: ListParams, info: RequestInfo, expand: str = ""
     ) -> dict[str, Any]:
+        event = ListEvent(collection, params, info, expand)
+        await self.hooks.records_list.trigger(event, self._list_action, _tags(collection))
+        return event.result
+
+    async def _list_action(self, event: ListEvent) -> None:
+        collection, params, info, expand = event.collection, event.params, event.info, event.expand
         rule = collection.listRule
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
         query = RecordQuery(self.store, self.schema, collection, info)
         query.add_rule(rule)
-        query.add_client_filter(params.filter)
+        query.add_client_filter(params.filter, params.filter_params)
         query.add_sort(params.sort)
         async with self.store.read() as conn:
             rows = await conn.fetch_all(query.select_sql(), query.page_params(params))
@@ -109,18 +133,24 @@ class RecordsService:
                 total = int(await conn.fetch_value(query.count_sql(), query.params) or 0)
         records = [record_codec.from_row(collection, row) for row in rows]
         items = await self.export_many(records, info, expand)
-        return page_result(items, params, total)
+        event.result = page_result(items, params, total)
 
     async def view(
         self, collection: Collection, record_id: str, info: RequestInfo, expand: str = ""
     ) -> dict[str, Any]:
+        event = ViewEvent(collection, record_id, info, expand)
+        await self.hooks.record_view.trigger(event, self._view_action, _tags(collection))
+        return event.result
+
+    async def _view_action(self, event: ViewEvent) -> None:
+        collection, info = event.collection, event.info
         rule = collection.viewRule
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
-        record = await self.find_with_rule(collection, record_id, rule, info)
+        record = await self.find_with_rule(collection, event.record_id, rule, info)
         if record is None:
             raise NotFoundError()
-        return (await self.export_many([record], info, expand))[0]
+        event.result = (await self.export_many([record], info, event.expand))[0]
 
     async def find_with_rule(
         self, collection: Collection, record_id: str, rule: str | None, info: RequestInfo
@@ -223,12 +253,17 @@ class RecordsService:
                 auth_errors = self._auth_create_errors(record, resolved, manager)
                 if auth_errors:
                     raise BadRequestError(MSG_CREATE_FAILED, auth_errors)
-            await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
-            await self._finish_fields(record, resolved, new=True)
-            await self._insert(conn, record)
-            await self.files.apply(conn, record, resolved.files)
-            self._emit(conn, "create", record)
-        return record
+            event = RecordEvent(record, request, "create")
+
+            async def create(e: RecordEvent) -> None:
+                await self._validate(conn, e.record, resolved, MSG_CREATE_FAILED, new=True)
+                await self._finish_fields(e.record, resolved, new=True)
+                await self._insert(conn, e.record)
+                await self.files.apply(conn, e.record, resolved.files)
+                self._emit(conn, "create", e.record)
+
+            await self.hooks.record_create.trigger(event, create, _tags(collection))
+        return event.record
 
     async def update(
         self,
@@ -278,16 +313,21 @@ class RecordsService:
                         }
                     },
                 )
-            await self._validate(
-                conn, record, resolved, MSG_UPDATE_FAILED, new=False, existing=existing
-            )
-            await self._finish_fields(record, resolved, new=False)
-            await self._update_row(conn, record, existing)
-            resolved.files.removed = removed_names(collection, existing.data, record.data)
-            await self.files.apply(conn, record, resolved.files)
-            self.notify_auth_change(conn, record)
-            self._emit(conn, "update", record)
-        return record
+            event = RecordEvent(record, request, "update", original=existing)
+
+            async def update(e: RecordEvent) -> None:
+                await self._validate(
+                    conn, e.record, resolved, MSG_UPDATE_FAILED, new=False, existing=existing
+                )
+                await self._finish_fields(e.record, resolved, new=False)
+                await self._update_row(conn, e.record, existing)
+                resolved.files.removed = removed_names(collection, existing.data, e.record.data)
+                await self.files.apply(conn, e.record, resolved.files)
+                self.notify_auth_change(conn, e.record)
+                self._emit(conn, "update", e.record)
+
+            await self.hooks.record_update.trigger(event, update, _tags(collection))
+        return event.record
 
     async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
         if collection.is_view:
@@ -299,12 +339,22 @@ class RecordsService:
             record = await self.find_with_rule(collection, record_id, rule, info)
             if record is None:
                 raise NotFoundError()
-            await self.delete_record(conn, record)
+            await self.delete_record(conn, record, info=info)
 
-    async def delete_record(self, conn: Connection, record: Record, depth: int = 0) -> None:
+    async def delete_record(
+        self, conn: Connection, record: Record, depth: int = 0, info: RequestInfo | None = None
+    ) -> None:
         """Delete ``record`` and settle every reference to it, as PocketBase does."""
         if depth > MAX_CASCADE_DEPTH:
             raise BadRequestError(MSG_DELETE_FAILED)
+        event = RecordEvent(record, info or RequestInfo(system=True), "delete", original=record)
+
+        async def delete(e: RecordEvent) -> None:
+            await self._delete_and_settle(conn, e.record, depth)
+
+        await self.hooks.record_delete.trigger(event, delete, _tags(record.collection))
+
+    async def _delete_and_settle(self, conn: Connection, record: Record, depth: int) -> None:
         collection = record.collection
         await conn.execute(
             f"DELETE FROM {self._table(collection)} WHERE {self._q('id')} = :id", {"id": record.id}
@@ -596,6 +646,11 @@ class RecordsService:
             await self.save(conn, record, changed)
         except UniqueViolation as error:
             raise _unique_error(record.collection, error, MSG_UPDATE_FAILED) from error
+
+
+def _tags(collection: Collection) -> tuple[str, ...]:
+    """Hooks bound to a collection match its name or its id."""
+    return (collection.name, collection.id)
 
 
 def _unique_error(collection: Collection, error: UniqueViolation, message: str) -> ApiError:

@@ -31,6 +31,11 @@ CREATE TABLE IF NOT EXISTS "_collections" (
     "created"    TEXT DEFAULT '' NOT NULL,
     "updated"    TEXT DEFAULT '' NOT NULL
 );
+CREATE TABLE IF NOT EXISTS "_cron_leases" (
+    "job"  TEXT NOT NULL,
+    "tick" INTEGER NOT NULL,
+    PRIMARY KEY ("job", "tick")
+);
 CREATE TABLE IF NOT EXISTS "_params" (
     "id"      TEXT PRIMARY KEY NOT NULL,
     "value"   JSON DEFAULT NULL,

@@ -7,7 +7,7 @@ each identifier means. This package knows nothing of collections.
 
 from keelbase.core.filter.ast import And, Comparison, Expr, Function, Identifier, Literal, Or
 from keelbase.core.filter.errors import FilterError
-from keelbase.core.filter.parser import parse
+from keelbase.core.filter.parser import parse, parse_bound
 
 __all__ = [
     "And",
@@ -19,4 +19,5 @@ __all__ = [
     "Literal",
     "Or",
     "parse",
+    "parse_bound",
 ]

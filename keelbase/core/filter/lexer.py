@@ -14,6 +14,7 @@ class Kind(Enum):
     IDENT = "identifier"
     OP = "operator"
     JOIN = "join"
+    PARAM = "placeholder"  # {:name}, bound by server code, never by clients
     LPAREN = "("
     RPAREN = ")"
     COMMA = ","
@@ -46,6 +47,13 @@ def tokenize(text: str) -> list[Token]:
         elif text.startswith("//", i):
             end = text.find("\n", i)
             i = n if end < 0 else end + 1
+        elif text.startswith("{:", i):
+            end = text.find("}", i)
+            name = text[i + 2 : end] if end > 0 else ""
+            if not name or not all(c.isalnum() or c == "_" for c in name):
+                raise FilterError(f"invalid placeholder at position {i}")
+            tokens.append(Token(Kind.PARAM, name, i))
+            i = end + 1
         elif ch == "(":
             tokens.append(Token(Kind.LPAREN, ch, i))
             i += 1

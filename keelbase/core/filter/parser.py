@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from functools import lru_cache
+from typing import Any
 
 from keelbase.core.filter.ast import And, Comparison, Expr, Function, Identifier, Literal, Or
 from keelbase.core.filter.ast import Operand as OperandNode
@@ -23,17 +25,33 @@ _KEYWORDS: dict[str, Literal] = {
 @lru_cache(maxsize=2048)
 def parse(text: str) -> Expr | None:
     """The AST of a filter; ``None`` for an empty one. Raises ``FilterError``."""
+    return parse_bound(text, None)
+
+
+def parse_bound(text: str, params: dict[str, Any] | None) -> Expr | None:
+    """Like ``parse``, with ``{:name}`` placeholders taken from ``params`` as literal values.
+
+    Placeholders are for server code; without ``params`` they are an error, so a
+    client's filter can never refer to server-side values.
+    """
     if len(text) > MAX_LENGTH:
         raise FilterError(f"the filter is longer than {MAX_LENGTH} characters")
     tokens = tokenize(text)
     if not tokens:
         return None
-    return _Parser(tokens).parse_all()
+    return _Parser(tokens, params).parse_all()
+
+
+def _literal(value: Any) -> Literal:
+    if value is None or isinstance(value, bool | int | float | str):
+        return Literal(value)
+    return Literal(json.dumps(value, default=str))
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], params: dict[str, Any] | None = None) -> None:
         self.tokens = tokens
+        self.params = params
         self.pos = 0
         self.comparisons = 0
         self.depth = 0
@@ -96,6 +114,10 @@ class _Parser:
         token = self.take()
         if token.kind is Kind.TEXT:
             return Literal(token.value)
+        if token.kind is Kind.PARAM:
+            if self.params is None or token.value not in self.params:
+                raise FilterError(f"no value for the placeholder {{:{token.value}}}")
+            return _literal(self.params[token.value])
         if token.kind is Kind.NUMBER:
             number = float(token.value)
             if not math.isfinite(number):

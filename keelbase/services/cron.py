@@ -1,0 +1,142 @@
+"""Cron jobs: named schedules in cron syntax, one run per tick across every node.
+
+Each tick a node takes a lease in the store (an insert that only one node can
+make) before it runs a job, so with several nodes exactly one runs it. A sixth
+leading field for seconds is accepted (``*/10 * * * * *``), which PocketBase's
+cron does not have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from croniter import croniter
+
+from keelbase.store.base import Store, UniqueViolation
+
+log = logging.getLogger("keelbase.cron")
+JobFunction = Callable[[], Awaitable[None] | None]
+
+
+@dataclass
+class Job:
+    name: str
+    expression: str
+    function: JobFunction
+    owner: str = ""
+
+    @property
+    def with_seconds(self) -> bool:
+        return len(self.expression.split()) == 6
+
+    def due(self, moment: datetime) -> bool:
+        expression = self.expression
+        if self.with_seconds:
+            # croniter wants seconds last; our sixth field comes first, as in most cron libraries
+            parts = expression.split()
+            expression = " ".join([*parts[1:], parts[0]])
+        elif moment.second != 0:
+            return False
+        return bool(croniter.match(expression, moment))
+
+
+@dataclass
+class CronService:
+    store: Store
+    jobs: dict[str, Job] = field(default_factory=dict)
+    _task: asyncio.Task[None] | None = None
+    _running: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def add(self, name: str, expression: str, function: JobFunction, owner: str = "") -> None:
+        if not name or len(name) > 100:
+            raise ValueError("a cron job needs a name of 1 to 100 characters")
+        fields = expression.split()
+        test = (
+            expression
+            if len(fields) == 5
+            else " ".join([*fields[1:], fields[0]])
+            if len(fields) == 6
+            else ""
+        )
+        if not test or not croniter.is_valid(test):
+            raise ValueError(f"invalid cron expression {expression!r} for job {name!r}")
+        self.jobs[name] = Job(name, expression, function, owner)
+
+    def remove(self, name: str) -> None:
+        self.jobs.pop(name, None)
+
+    def remove_owner(self, owner: str) -> None:
+        for name in [n for n, job in self.jobs.items() if job.owner == owner]:
+            del self.jobs[name]
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="keelbase-cron")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for task in list(self._running):
+            task.cancel()
+
+    async def _loop(self) -> None:
+        while True:
+            now = time.time()
+            await asyncio.sleep(1 - (now % 1) + 0.001)  # wake just after each whole second
+            moment = datetime.fromtimestamp(int(time.time()), UTC)
+            for job in list(self.jobs.values()):
+                if job.due(moment) and await self._lease(job, moment):
+                    self._spawn(job)
+            if moment.second == 0 and moment.minute == 0:
+                await self._forget_old_leases(moment)
+
+    async def _lease(self, job: Job, moment: datetime) -> bool:
+        try:
+            async with self.store.transaction() as conn:
+                await conn.execute(
+                    'INSERT INTO "_cron_leases" ("job", "tick") VALUES (:job, :tick)',
+                    {"job": job.name, "tick": int(moment.timestamp())},
+                )
+        except UniqueViolation:
+            return False  # another node runs this tick
+        return True
+
+    async def _forget_old_leases(self, moment: datetime) -> None:
+        async with self.store.transaction() as conn:
+            await conn.execute(
+                'DELETE FROM "_cron_leases" WHERE "tick" < :before',
+                {"before": int(moment.timestamp()) - 86400},
+            )
+
+    def _spawn(self, job: Job) -> None:
+        self.spawn(job.name)
+
+    def spawn(self, name: str) -> None:
+        """Run a job in the background now (by hand, or for its tick)."""
+        task = asyncio.create_task(self.run(name), name=f"keelbase-cron-{name}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def run(self, name: str) -> None:
+        """Run one job now; a failure is logged, never raised into the scheduler."""
+        job = self.jobs.get(name)
+        if job is None:
+            return
+        started = time.monotonic()
+        try:
+            result = job.function()
+            if inspect.isawaitable(result):
+                await result
+            log.info("cron job %s done in %.3fs", name, time.monotonic() - started)
+        except Exception:
+            log.exception("cron job %s failed", name)

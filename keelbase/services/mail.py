@@ -1,0 +1,88 @@
+"""Mail: one ``send`` through the ``mail_send`` hooks, then SMTP with the current settings.
+
+``send_in_background`` keeps mail off the request path: it retries a failed
+send a few times and logs what finally fails, so a broken mail server never
+turns into an error for the user who triggered the mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from keelbase.adapters.mail import MailError, SmtpOptions, send_smtp
+from keelbase.events import MailEvent
+from keelbase.hooks import Hooks
+from keelbase.services.settings import SettingsService
+
+log = logging.getLogger("keelbase.mail")
+RETRY_DELAYS = (2.0, 10.0, 60.0)
+
+
+class Mailer:
+    def __init__(self, settings: SettingsService, hooks: Hooks) -> None:
+        self.settings = settings
+        self.hooks = hooks
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def send(self, to: list[str] | str, subject: str, html: str, text: str = "") -> None:
+        """Send now; raises ``MailError`` when SMTP is off or refuses the mail."""
+        current = self.settings.current
+        event = MailEvent(
+            to=[to] if isinstance(to, str) else list(to),
+            subject=subject,
+            html=html,
+            text=text,
+            sender=current.meta.senderAddress,
+        )
+
+        async def deliver(e: MailEvent) -> None:
+            smtp = self.settings.current.smtp
+            if not smtp.enabled:
+                raise MailError("SMTP is not enabled in the settings")
+            options = SmtpOptions(
+                smtp.host,
+                smtp.port,
+                smtp.username,
+                smtp.password,
+                smtp.tls,
+                smtp.authMethod,
+                smtp.localName,
+            )
+            await send_smtp(
+                options,
+                (current.meta.senderName, e.sender),
+                e.to,
+                e.subject,
+                e.html,
+                e.text,
+                e.headers,
+            )
+
+        await self.hooks.mail_send.trigger(event, deliver)
+
+    def send_in_background(
+        self, to: list[str] | str, subject: str, html: str, text: str = ""
+    ) -> None:
+        task = asyncio.create_task(self._send_with_retries(to, subject, html, text))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_with_retries(
+        self, to: list[str] | str, subject: str, html: str, text: str
+    ) -> None:
+        for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
+            await asyncio.sleep(delay)
+            try:
+                await self.send(to, subject, html, text)
+                return
+            except MailError as error:
+                log.warning("sending %r failed (attempt %d): %s", subject, attempt + 1, error)
+        log.error("gave up sending %r to %s", subject, to)
+
+    async def close(self) -> None:
+        """Wait briefly for mail still being sent, then give up on it."""
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
+        for task in self._background:
+            task.cancel()

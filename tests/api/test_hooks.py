@@ -1,0 +1,249 @@
+"""Hooks, routes and record helpers through the HTTP API of an in-process app.
+
+For each event: a handler that changes data, one that stops the action with an
+ApiError, and one that fails with an unexpected error (a 500 with a generic
+message, and nothing committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from keelbase import (
+    ApiError,
+    App,
+    AuthEvent,
+    Config,
+    ListEvent,
+    RecordCommitEvent,
+    RecordEvent,
+    RequestEvent,
+    RouteEvent,
+    ViewEvent,
+)
+from tests.api.conftest import ADMIN, PASSWORD
+
+
+class Boom(Exception):
+    """An unexpected failure inside a handler."""
+
+
+@pytest.fixture
+def hooked(tmp_path: Path) -> Iterator[tuple[App, TestClient, dict[str, str]]]:
+    app = App(Config(data_dir=tmp_path / "kb_data"))
+    seen: list[Any] = []
+    app.seen = seen  # type: ignore[attr-defined]
+
+    @app.on_record_create("posts")
+    async def slug_and_guard(e: RecordEvent) -> None:
+        title = str(e.record.get("title"))
+        if title == "stop":
+            raise ApiError(
+                400, "Titles may not be 'stop'.", {"title": {"code": "no_stop", "message": "No."}}
+            )
+        if title == "boom":
+            raise Boom("handler bug")
+        e.record.data["slug"] = title.lower().replace(" ", "-")
+        await e.next()
+        seen.append(("created", e.record.id))  # after next: the stored record
+
+    @app.on_record_update("posts")
+    async def audit(e: RecordEvent) -> None:
+        assert e.original is not None
+        if e.record.get("title") == "frozen":
+            raise ApiError(403, "This post is frozen.")
+        await e.next()
+        await app.create_record("audit", {"post": e.record.id, "before": e.original.get("title"),
+                                          "after": e.record.get("title")})  # fmt: skip
+
+    @app.on_record_delete("posts")
+    async def keep_pinned(e: RecordEvent) -> None:
+        if e.record.get("title") == "pinned":
+            raise ApiError(400, "Pinned posts stay.")
+        await e.next()
+
+    @app.on_record_after_create("posts")
+    async def after_commit(e: RecordCommitEvent) -> None:
+        seen.append(("committed", e.record.id))
+        if e.record.get("title") == "after-fail":
+            raise Boom("after commit failures are only logged")
+
+    @app.on_records_list("posts")
+    async def count_header(e: ListEvent) -> None:
+        await e.next()
+        e.result["hookSaw"] = len(e.result["items"])
+
+    @app.on_record_view("posts")
+    async def hide_secret_title(e: ViewEvent) -> None:
+        await e.next()
+        if e.result.get("title") == "classified":
+            e.result["title"] = "[redacted]"
+
+    @app.on_record_auth("users")
+    async def no_banned(e: AuthEvent) -> None:
+        if e.record.get("name") == "banned":
+            raise ApiError(403, "Banned.")
+        await e.next()
+        e.result["meta"] = {"welcome": True}
+
+    @app.on_request()
+    async def tag(e: RequestEvent) -> None:
+        if e.request.headers.get("x-block") == "1":
+            raise ApiError(429, "Blocked by a hook.")
+        await e.next()
+        assert e.response is not None
+        e.response.headers["x-hooked"] = "yes"
+
+    @app.route("/api/stats", methods=["GET"])
+    async def stats(e: RouteEvent) -> dict[str, Any]:
+        e.require_superuser()
+        posts = await app.find_records("posts", limit=1000)
+        return {"posts": len(posts)}
+
+    @app.route("/api/me", methods=["GET"])
+    async def me(e: RouteEvent) -> dict[str, Any]:
+        e.require_auth()
+        return {"id": e.auth.id, "collection": e.auth.collection.name}
+
+    @app.route("/api/public/{name}", methods=["POST"])
+    async def greet(e: RouteEvent) -> dict[str, Any]:
+        body = await e.body()
+        return {"hello": e.path_params["name"], "body": body}
+
+    async def setup() -> None:
+        async with app:
+            await app.superusers.upsert(*ADMIN)
+            await app.collections.create({"name": "posts", "listRule": "", "viewRule": "", "createRule": "",
+                                          "updateRule": "", "deleteRule": "",
+                                          "fields": [{"name": "title", "type": "text"},
+                                                     {"name": "slug", "type": "text"}]})  # fmt: skip
+            await app.collections.create({"name": "audit", "fields": [
+                {"name": "post", "type": "text"}, {"name": "before", "type": "text"},
+                {"name": "after", "type": "text"}]})  # fmt: skip
+
+    asyncio.run(setup())
+    with TestClient(app.asgi, raise_server_exceptions=False) as client:
+        tokens = {
+            "superuser": client.post(
+                "/api/collections/_superusers/auth-with-password",
+                json={"identity": ADMIN[0], "password": ADMIN[1]},
+            ).json()["token"]
+        }
+        yield app, client, tokens
+
+
+def test_create_hooks(hooked: tuple[App, TestClient, dict[str, str]]) -> None:
+    app, client, _ = hooked
+    created = client.post("/api/collections/posts/records", json={"title": "Hello World"})
+    assert created.status_code == 200, created.text
+    assert created.json()["slug"] == "hello-world"
+    record_id = created.json()["id"]
+    assert ("created", record_id) in app.seen  # type: ignore[attr-defined]
+    assert ("committed", record_id) in app.seen  # type: ignore[attr-defined]
+
+    stopped = client.post("/api/collections/posts/records", json={"title": "stop"})
+    assert stopped.status_code == 400
+    assert stopped.json() == {"data": {"title": {"code": "no_stop", "message": "No."}},
+                              "message": "Titles may not be 'stop'.", "status": 400}  # fmt: skip
+
+    failed = client.post("/api/collections/posts/records", json={"title": "boom"})
+    assert failed.status_code == 500
+    assert "Traceback" not in failed.text and "handler bug" not in failed.text
+    listed = client.get(
+        "/api/collections/posts/records", params={"filter": "title = 'boom' || title = 'stop'"}
+    )
+    assert listed.json()["items"] == [], "a stopped or failed create stores nothing"
+
+    after = client.post("/api/collections/posts/records", json={"title": "after-fail"})
+    assert after.status_code == 200, "a failing after-commit handler does not undo the commit"
+
+
+def test_update_and_delete_hooks(hooked: tuple[App, TestClient, dict[str, str]]) -> None:
+    _, client, tokens = hooked
+    record = client.post("/api/collections/posts/records", json={"title": "one"}).json()
+    updated = client.patch(f"/api/collections/posts/records/{record['id']}", json={"title": "two"})
+    assert updated.status_code == 200
+    audit = client.get(
+        "/api/collections/audit/records", headers={"Authorization": tokens["superuser"]}
+    ).json()
+    assert [(a["before"], a["after"]) for a in audit["items"]] == [("one", "two")]
+    frozen = client.patch(
+        f"/api/collections/posts/records/{record['id']}", json={"title": "frozen"}
+    )
+    assert frozen.status_code == 403 and frozen.json()["message"] == "This post is frozen."
+    assert client.get(f"/api/collections/posts/records/{record['id']}").json()["title"] == "two"
+
+    pinned = client.post("/api/collections/posts/records", json={"title": "pinned"}).json()
+    refused = client.delete(f"/api/collections/posts/records/{pinned['id']}")
+    assert refused.status_code == 400
+    assert client.get(f"/api/collections/posts/records/{pinned['id']}").status_code == 200
+    assert client.delete(f"/api/collections/posts/records/{record['id']}").status_code == 204
+
+
+def test_list_view_and_request_hooks(hooked: tuple[App, TestClient, dict[str, str]]) -> None:
+    _, client, _ = hooked
+    client.post("/api/collections/posts/records", json={"title": "classified"})
+    listed = client.get("/api/collections/posts/records")
+    assert listed.json()["hookSaw"] == 1
+    assert listed.headers["x-hooked"] == "yes"
+    record_id = listed.json()["items"][0]["id"]
+    assert client.get(f"/api/collections/posts/records/{record_id}").json()["title"] == "[redacted]"
+    blocked = client.get("/api/health", headers={"x-block": "1"})
+    assert blocked.status_code == 429 and blocked.json()["message"] == "Blocked by a hook."
+
+
+def test_auth_hook(hooked: tuple[App, TestClient, dict[str, str]]) -> None:
+    _, client, _ = hooked
+    for name in ("ok", "banned"):
+        client.post("/api/collections/users/records", json={
+            "email": f"{name}@example.com", "password": PASSWORD, "passwordConfirm": PASSWORD, "name": name})  # fmt: skip
+    ok = client.post(
+        "/api/collections/users/auth-with-password",
+        json={"identity": "ok@example.com", "password": PASSWORD},
+    )
+    assert ok.status_code == 200 and ok.json()["meta"] == {"welcome": True}
+    banned = client.post("/api/collections/users/auth-with-password",
+                         json={"identity": "banned@example.com", "password": PASSWORD})  # fmt: skip
+    assert banned.status_code == 403 and banned.json()["message"] == "Banned."
+
+
+def test_custom_routes(hooked: tuple[App, TestClient, dict[str, str]]) -> None:
+    _, client, tokens = hooked
+    client.post("/api/collections/posts/records", json={"title": "a"})
+    assert client.get("/api/stats").status_code == 401
+    stats = client.get("/api/stats", headers={"Authorization": tokens["superuser"]})
+    assert stats.json() == {"posts": 1}
+    assert client.get("/api/me").status_code == 401
+    me = client.get("/api/me", headers={"Authorization": tokens["superuser"]})
+    assert me.json()["collection"] == "_superusers"
+    greeting = client.post("/api/public/ann", json={"x": 1})
+    assert greeting.json() == {"hello": "ann", "body": {"x": 1}}
+    assert (
+        client.post(
+            "/api/public/ann", content=b"{broken", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
+
+
+def test_filter_params_are_bound_safely(hooked: tuple[App, TestClient, dict[str, str]]) -> None:
+    app, client, _ = hooked
+    client.post("/api/collections/posts/records", json={"title": 'quote " and \\ back'})
+
+    async def find() -> list[dict[str, Any]]:
+        return await app.find_records(
+            "posts", filter="title = {:t}", params={"t": 'quote " and \\ back'}
+        )
+
+    assert len(client.portal.call(find)) == 1  # type: ignore[union-attr]
+
+    async def hostile() -> list[dict[str, Any]]:
+        return await app.find_records("posts", filter="title = {:t}", params={"t": "x' || id != '"})
+
+    assert client.portal.call(hostile) == []  # type: ignore[union-attr]
