@@ -182,3 +182,31 @@ async def test_connect_disconnect_leaves_nothing_behind(app: App) -> None:
         await anext(stream)
         await stream.aclose()
     assert app.realtime.clients == {}
+
+
+async def test_realtime_hooks_change_and_stop(app: App) -> None:
+    from keelbase import RealtimeMessageEvent, RealtimeSubscribeEvent
+
+    @app.on_realtime_subscribe()
+    async def only_chat(e: RealtimeSubscribeEvent) -> None:
+        if any(t.startswith("secret:") for t in e.topics):
+            raise ApiError(403, "No secrets.")
+        e.topics = [t for t in e.topics if t != "noise"]
+        await e.next()
+
+    @app.on_realtime_message()
+    async def shout(e: RealtimeMessageEvent) -> None:
+        if "drop" in e.data:
+            return  # not sent
+        e.data = e.data.upper()
+        await e.next()
+
+    client, reader = await connect(app)
+    with pytest.raises(ApiError):
+        await app.realtime.subscribe(client.id, ["secret:x"], None)
+    await app.realtime.subscribe(client.id, ["chat", "noise"], None)
+    assert set(client.subscriptions) == {"chat"}
+    await app.realtime.publish("chat", {"t": "drop me"})
+    await app.realtime.publish("chat", {"t": "hi"})
+    assert await reader.next() == {"event": "chat", "data": {"T": "HI"}}
+    await reader.nothing()

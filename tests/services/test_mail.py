@@ -1,0 +1,66 @@
+"""The mailer through a real SMTP server (aiosmtpd), and the mail_send hooks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from keelbase import App, MailEvent
+from keelbase.adapters.mail import MailError
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, list[Any]]]:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    received: list[Any] = []
+
+    class Catcher(Message):  # type: ignore[misc]
+        def handle_message(self, message: Any) -> None:
+            received.append(message)
+
+    port = free_port()
+    controller = Controller(Catcher(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, received
+    controller.stop()
+
+
+async def test_send_change_and_cancel(app: App, smtp: tuple[int, list[Any]]) -> None:
+    port, received = smtp
+    with pytest.raises(MailError):
+        await app.mailer.send("a@example.com", "off", "<p>smtp is off</p>")
+    await app.settings.update({"smtp": {"enabled": True, "host": "127.0.0.1", "port": port},
+                               "meta": {"senderAddress": "noreply@example.com", "senderName": "Acme"}})  # fmt: skip
+
+    @app.on_mail_send()
+    async def brand(e: MailEvent) -> None:
+        if "cancel" in e.subject:
+            return
+        e.subject = f"[Acme] {e.subject}"
+        await e.next()
+
+    await app.mailer.send("a@example.com", "Hello", "<p>Hi</p>", "Hi")
+    await app.mailer.send("a@example.com", "please cancel", "<p>no</p>")
+    await asyncio.sleep(0.2)
+    assert [m["Subject"] for m in received] == ["[Acme] Hello"]
+    assert received[0]["From"] == "Acme <noreply@example.com>"
+
+
+async def test_background_send_retries_then_logs(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    import keelbase.services.mail as mail
+
+    mail.RETRY_DELAYS = (0.01, 0.01)  # type: ignore[misc]
+    await app.settings.update({"smtp": {"enabled": True, "host": "127.0.0.1", "port": free_port()}})
+    app.mailer.send_in_background("a@example.com", "lost", "<p>x</p>")
+    await asyncio.sleep(0.5)
+    assert "gave up sending 'lost'" in caplog.text
