@@ -6,6 +6,8 @@ It is also the public entry point for users who embed Keelbase: build an
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
 
 log = logging.getLogger("keelbase")
+SCHEMA_CHECK_SECONDS = 1.0
 
 
 class App(Extensions):
@@ -56,6 +59,7 @@ class App(Extensions):
         self.mailer = Mailer(self.settings, self.hooks)
         self.crons = CronService(self.store)
         self._reloader: Reloader | None = None
+        self._watcher: asyncio.Task[None] | None = None
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
@@ -80,6 +84,19 @@ class App(Extensions):
             await self.settings.load()
         else:
             await self.realtime.handle(message)
+
+    async def _watch_schema(self) -> None:
+        """Other processes on the same database may change collections: notice within a second.
+
+        The broker tells other nodes at once; this check also covers nodes without
+        one (several processes on one SQLite file) and a missed message.
+        """
+        while True:
+            await asyncio.sleep(SCHEMA_CHECK_SECONDS)
+            try:
+                await self.collections.reload_if_changed()
+            except Exception:
+                log.exception("checking the schema version failed")
 
     @property
     def hooks_dir(self) -> Path:
@@ -135,6 +152,7 @@ class App(Extensions):
         await self.settings.load()
         await self.broker.start(self._on_message)
         self.crons.start()
+        self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
         if self.config.dev and self.hooks_dir.is_dir():
             self._reloader = Reloader(self, self.hooks_dir)
             self._reloader.start()
@@ -151,6 +169,11 @@ class App(Extensions):
         self.started = False
         if self._reloader is not None:
             await self._reloader.stop()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         await self.crons.stop()
         await self.mailer.close()
         await self.realtime.stop()

@@ -65,6 +65,7 @@ class CollectionsService:
         self.schema = Schema()
         self._listeners: list[Listener] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
+        self._seen_version = -1
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener`` with each new schema (caches keyed on the old one drop it)."""
@@ -103,8 +104,19 @@ class CollectionsService:
 
     async def reload(self) -> None:
         async with self.store.read() as conn:
+            version = await system.schema_version(conn)
             collections = await system.load_collections(conn)
+        self._seen_version = version
         self._publish(collections)
+
+    async def reload_if_changed(self) -> bool:
+        """Reload when another process changed the schema; cheap enough to call every second."""
+        async with self.store.read() as conn:
+            version = await system.schema_version(conn)
+        if version == self._seen_version:
+            return False
+        await self.reload()
+        return True
 
     # Reads ----------------------------------------------------------------
 
@@ -223,6 +235,7 @@ class CollectionsService:
             await system.update_collection(conn, collection)
             if existing.name != collection.name or _fields_changed(existing, collection):
                 await self._refresh_dependent_views(conn, collection)
+        await system.bump_schema_version(conn, now)
 
     async def _refresh_dependent_views(self, conn: Connection, changed: Collection) -> None:
         """Views over a renamed table or column are recreated; a view that broke is reported."""
@@ -348,6 +361,7 @@ class CollectionsService:
             try:
                 await SchemaSync(conn, self.store.dialect.name).drop(collection)
                 await system.delete_collection(conn, collection.id)
+                await system.bump_schema_version(conn, now_string())
                 await self._check_views_still_work(conn, collection)
                 if self.files is not None and not collection.is_view:
                     self.files.remove_collection_files(conn, collection)
@@ -405,6 +419,7 @@ class CollectionsService:
                         if other.id not in imported_ids and not other.system:
                             await SchemaSync(conn, self.store.dialect.name).drop(other)
                             await system.delete_collection(conn, other.id)
+                            await system.bump_schema_version(conn, now_string())
         finally:
             await self._written()
 

@@ -113,7 +113,9 @@ async def delete_collection(conn: Connection, collection_id: str) -> None:
 
 async def get_param(conn: Connection, key: str) -> Any:
     raw = await conn.fetch_value('SELECT "value" FROM "_params" WHERE "id" = :id', {"id": key})
-    return None if raw is None else orjson.loads(raw)
+    if isinstance(raw, str | bytes):
+        return orjson.loads(raw)
+    return raw  # SQLite's JSON columns store a bare number as a number
 
 
 async def set_param(conn: Connection, key: str, value: Any, now: str) -> None:
@@ -122,3 +124,16 @@ async def set_param(conn: Connection, key: str, value: Any, now: str) -> None:
         'ON CONFLICT ("id") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated"',
         {"id": key, "value": orjson.dumps(value).decode(), "now": now},
     )
+
+
+SCHEMA_VERSION_KEY = "schema_version"
+
+
+async def bump_schema_version(conn: Connection, now: str) -> None:
+    """Count a schema change, in its own transaction, so every node can notice it."""
+    current = await get_param(conn, SCHEMA_VERSION_KEY)
+    await set_param(conn, SCHEMA_VERSION_KEY, int(current or 0) + 1, now)
+
+
+async def schema_version(conn: Connection) -> int:
+    return int(await get_param(conn, SCHEMA_VERSION_KEY) or 0)
