@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format bench bench-smoke wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json
 	cd tests/e2e && npm install --no-audit --no-fund --silent
 	touch $@
 
+# wrk drives the benchmarks; Debian's package, installed when missing.
+WRK := $(shell command -v wrk 2>/dev/null)
+
+wrk:
+ifeq ($(WRK),)
+	apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
+endif
+
 run: $(VENV)/.installed
 	$(BIN)/keelbase serve --http $(HTTP) --dir $(DATA)
 
@@ -35,8 +43,15 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed lint
+test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed wrk lint
 	$(BIN)/pytest
+
+bench: $(VENV)/.installed-dev wrk
+	$(BIN)/python -m bench
+	$(BIN)/python -m bench.realtime
+
+bench-smoke: $(VENV)/.installed-dev wrk
+	$(BIN)/python -m bench --smoke
 
 clean:
 	rm -rf $(VENV) tests/e2e/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -33,9 +33,10 @@ class Server:
 
     def __init__(self, kind: str, workdir: Path, cpu: int | None = None) -> None:
         self.kind = kind
+        self.data = workdir / f"{kind}_data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        data = workdir / f"{kind}_data"
+        data = self.data
         shutil.rmtree(data, ignore_errors=True)
         if kind == "pocketbase":
             prefix = [str(POCKETBASE)]
@@ -75,8 +76,14 @@ class Server:
         return self.proc.pid
 
     def rss_mb(self) -> float:
+        return self._status("VmRSS:")
+
+    def peak_rss_mb(self) -> float:
+        return self._status("VmHWM:")
+
+    def _status(self, key: str) -> float:
         for line in Path(f"/proc/{self.server_pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
         return 0.0
 
@@ -93,3 +100,36 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+class BareServer(Server):
+    """The bare-stack ceiling app, reading a copy of Keelbase's data file."""
+
+    def __init__(self, db_path: Path, workdir: Path, cpu: int | None = None) -> None:
+        self.kind = "bare"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        copy = workdir / "bare.db"
+        shutil.copy(db_path, copy)
+        for suffix in ("-wal", "-shm"):
+            source = Path(str(db_path) + suffix)
+            if source.exists():
+                shutil.copy(source, Path(str(copy) + suffix))
+        command = [sys.executable, "-m", "bench.bare_app", str(copy), str(self.port)]
+        if cpu is not None and shutil.which("taskset"):
+            command = ["taskset", "-c", str(cpu), *command]
+        self.log = open(workdir / "bare.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            command, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_raise_fd_limit
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError("bare app did not start")
+            time.sleep(0.1)
+        self.token = ""

@@ -1,0 +1,314 @@
+"""Keelbase side by side with the real PocketBase, in one run: ``make bench``.
+
+    python -m bench [--smoke] [--seeds 10000,100000] [--concurrency 32,256]
+                    [--duration 10] [--rounds 2] [--workloads view,list,...]
+
+Both servers get the same collections and data. Each workload runs on each
+server in turn (A, B, A, B) with wrk on the other core (servers pinned to core
+0 with taskset, wrk to core 1). The bare Starlette + uvicorn + sqlite3 app sets
+the ceiling for reading one record and one page. Results go to
+``bench/results/`` as JSON and a markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+
+from bench.servers import BareServer, Server
+
+HERE = Path(__file__).parent
+LUA = HERE / "lua" / "ids.lua"
+RESULTS = HERE / "results"
+USERS = 10
+PASSWORD = "Passw0rd123"
+
+
+@dataclass
+class Workload:
+    name: str
+    path: str
+    ids: str = "posts"  # which id list the "{id}" placeholder draws from
+    method: str = "GET"
+    body: str = ""
+    auth: bool = False
+    write_every: int = 0
+    bare: bool = False  # the bare app serves it too
+
+
+WORKLOADS = [
+    Workload("view", "/api/collections/posts/records/{id}", bare=True),
+    Workload("list", "/api/collections/posts/records?sort=-created&perPage=30", ids="", bare=True),
+    Workload(
+        "filter_indexed", "/api/collections/posts/records?perPage=30&filter=n%3D{id}", ids="numbers"
+    ),
+    Workload(
+        "filter_plain",
+        "/api/collections/posts/records?perPage=30&filter=title%3D{id}",
+        ids="titles",
+    ),
+    Workload(
+        "create",
+        "/api/collections/posts/records",
+        ids="",
+        method="POST",
+        body='{"title":"new {n}","n":{n}}',
+    ),
+    Workload(
+        "update",
+        "/api/collections/posts/records/{id}",
+        method="PATCH",
+        body='{"title":"changed {n}"}',
+    ),
+    Workload(
+        "auth_list", "/api/collections/notes/records?perPage=30&sort=-created", ids="", auth=True
+    ),
+    Workload(
+        "expand", "/api/collections/posts/records?perPage=30&sort=-created&expand=owner", ids=""
+    ),
+    Workload(
+        "mixed", "/api/collections/posts/records/{id}", body='{"title":"mixed {n}"}', write_every=5
+    ),
+]
+
+
+@dataclass
+class Result:
+    server: str
+    workload: str
+    seed: int
+    concurrency: int
+    round: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_s: float
+    peak_rss_mb: float
+
+
+def setup_collections(server: Server) -> None:
+    http = httpx.Client(base_url=server.url, headers={"Authorization": server.token}, timeout=120)
+    http.patch("/api/collections/users", json={"listRule": "", "viewRule": ""}).raise_for_status()
+    http.patch(
+        "/api/settings", json={"batch": {"enabled": True, "maxRequests": 1000, "timeout": 60}}
+    ).raise_for_status()
+    fields = [
+        {"name": "title", "type": "text"},
+        {"name": "body", "type": "text"},
+        {"name": "n", "type": "number"},
+        {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+        {"name": "created", "type": "autodate", "onCreate": True},
+        {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+    ]
+    open_rules = {"listRule": "", "viewRule": "", "createRule": "", "updateRule": ""}
+    http.post("/api/collections", json={"name": "posts", **open_rules, "fields": fields,
+              "indexes": ["CREATE INDEX idx_posts_n ON posts (n)", "CREATE INDEX idx_posts_created ON posts (created)"]},
+              ).raise_for_status()  # fmt: skip
+    owner_rule = "owner = @request.auth.id"
+    http.post("/api/collections", json={"name": "notes", "listRule": owner_rule, "viewRule": owner_rule,
+              "fields": fields, "indexes": ["CREATE INDEX idx_notes_owner ON notes (owner)"]}).raise_for_status()  # fmt: skip
+
+
+def seed(
+    server: Server, count: int, rng: random.Random, user_ids: list[str] | None = None
+) -> dict[str, list[str]]:
+    """Same records on every server: ids are chosen here, so they match across servers."""
+    http = httpx.Client(base_url=server.url, headers={"Authorization": server.token}, timeout=300)
+    if user_ids is None:
+        user_ids = [f"benchuser{i:06d}" for i in range(USERS)]
+    for index, user_id in enumerate(user_ids):
+        http.post("/api/collections/users/records", json={
+            "id": user_id, "email": f"user{index}@example.com", "password": PASSWORD,
+            "passwordConfirm": PASSWORD, "name": f"User {index}"}).raise_for_status()  # fmt: skip
+    post_ids = [f"p{n:014d}" for n in range(count)]
+    note_count = max(count // 10, 10)
+    for collection, ids in (
+        ("posts", post_ids),
+        ("notes", [f"n{n:014d}" for n in range(note_count)]),
+    ):
+        for start in range(0, len(ids), 1000):
+            requests = [
+                {
+                    "method": "POST",
+                    "url": f"/api/collections/{collection}/records",
+                    "body": {
+                        "id": record_id,
+                        "title": f"post {start + i}",
+                        "body": "lorem ipsum " * 8,
+                        "n": start + i,
+                        "owner": user_ids[(start + i) % len(user_ids)],
+                    },
+                }
+                for i, record_id in enumerate(ids[start : start + 1000])
+            ]
+            response = http.post("/api/batch", json={"requests": requests})
+            response.raise_for_status()
+    sample = rng.sample(post_ids, min(2000, len(post_ids)))
+    numbers = [str(int(p[1:])) for p in sample]
+    titles = [quote(f"'post {n}'") for n in numbers]
+    return {"posts": sample, "numbers": numbers, "titles": titles}
+
+
+def user_token(server: Server) -> str:
+    response = httpx.post(server.url + "/api/collections/users/auth-with-password",
+                          json={"identity": "user0@example.com", "password": PASSWORD})  # fmt: skip
+    return str(response.json()["token"])
+
+
+def run_wrk(server: Server, workload: Workload, ids_file: Path | None, concurrency: int, duration: float,
+            token: str) -> tuple[float, float, float, int]:  # fmt: skip
+    env = {
+        **os.environ,
+        "KB_PATH": workload.path,
+        "KB_METHOD": workload.method,
+        "KB_WRITE_EVERY": str(workload.write_every),
+        "KB_TOKEN": token if workload.auth else "",
+    }
+    if workload.body:
+        env["KB_BODY"] = workload.body
+    if ids_file is not None:
+        env["KB_IDS"] = str(ids_file)
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{concurrency}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        server.url,
+    ]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "1", *command]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    line = next((line for line in done.stdout.splitlines() if line.startswith("KB_RESULT")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    requests, p50_us, p99_us, errors, duration_us = (int(x) for x in line.split()[1:])
+    return requests / (duration_us / 1e6), p50_us / 1000, p99_us / 1000, errors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="a few seconds: checks the bench still works"
+    )
+    parser.add_argument("--seeds", default="10000,100000")
+    parser.add_argument("--concurrency", default="32,256")
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS))
+    parser.add_argument("--servers", default="keelbase,pocketbase")
+    args = parser.parse_args()
+    if args.smoke:
+        args.seeds, args.concurrency, args.duration, args.rounds = "200", "8", 1, 1
+    if shutil.which("wrk") is None:
+        print(
+            "wrk is not installed (Debian: apt-get install wrk); `make bench` installs it",
+            file=sys.stderr,
+        )
+        return 2
+    workloads = [w for w in WORKLOADS if w.name in args.workloads.split(",")]
+    kinds = args.servers.split(",")
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for seed_count in (int(s) for s in args.seeds.split(",")):
+            servers: dict[str, Server] = {}
+            try:
+                ids: dict[str, list[str]] = {}
+                for kind in kinds:
+                    print(f"# seeding {seed_count} records into {kind}", flush=True)
+                    servers[kind] = Server(kind, workdir, cpu=0)
+                    setup_collections(servers[kind])
+                    ids = seed(servers[kind], seed_count, random.Random(seed_count))
+                files = {}
+                for key, values in ids.items():
+                    files[key] = workdir / f"{key}.txt"
+                    files[key].write_text("\n".join(values) + "\n")
+                if "keelbase" in servers:
+                    servers["bare"] = BareServer(
+                        servers["keelbase"].data / "data.db", workdir, cpu=0
+                    )
+                tokens = {
+                    kind: user_token(server) for kind, server in servers.items() if kind != "bare"
+                }
+                for workload in workloads:
+                    for concurrency in (int(c) for c in args.concurrency.split(",")):
+                        for round_number in range(args.rounds):
+                            for kind, server in servers.items():
+                                if kind == "bare" and not workload.bare:
+                                    continue
+                                cpu = server.cpu_seconds()
+                                ids_file = files.get(workload.ids) if workload.ids else None
+                                rps, p50, p99, errors = run_wrk(server, workload, ids_file, concurrency,
+                                                                args.duration, tokens.get(kind, ""))  # fmt: skip
+                                result = Result(kind, workload.name, seed_count, concurrency, round_number, rps,
+                                                p50, p99, errors, server.cpu_seconds() - cpu, server.peak_rss_mb())  # fmt: skip
+                                results.append(result)
+                                print(json.dumps(asdict(result)), flush=True)
+            finally:
+                for server in servers.values():
+                    server.stop()
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / (f"smoke-{stamp}.json" if args.smoke else f"{stamp}.json")
+    out.write_text(json.dumps([asdict(r) for r in results], indent=1))
+    print(f"\nresults: {out}\n")
+    print(table(results))
+    return 0
+
+
+def table(results: list[Result]) -> str:
+    """One row per (seed, workload, concurrency): means over the rounds, and the ratios."""
+    groups: dict[tuple[int, str, int], dict[str, list[Result]]] = {}
+    for r in results:
+        groups.setdefault((r.seed, r.workload, r.concurrency), {}).setdefault(r.server, []).append(
+            r
+        )
+    lines = [
+        "| seed | workload | c | Keelbase rps | PocketBase rps | ratio | KB p50/p99 ms | PB p50/p99 ms "
+        "| KB/PB errors | KB/PB CPU s | KB/PB peak RSS MB | bare rps | KB/bare |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def mean(rows: list[Result], attr: str) -> float:
+        return statistics.fmean(getattr(r, attr) for r in rows) if rows else float("nan")
+
+    for (seed_count, workload, concurrency), by_server in groups.items():
+        kb, pb, bare = (
+            by_server.get("keelbase", []),
+            by_server.get("pocketbase", []),
+            by_server.get("bare", []),
+        )
+        kb_rps, pb_rps, bare_rps = mean(kb, "rps"), mean(pb, "rps"), mean(bare, "rps")
+        lines.append(
+            f"| {seed_count} | {workload} | {concurrency} | {kb_rps:.0f} | {pb_rps:.0f} | {kb_rps / pb_rps:.2f} "
+            f"| {mean(kb, 'p50_ms'):.1f}/{mean(kb, 'p99_ms'):.1f} | {mean(pb, 'p50_ms'):.1f}/{mean(pb, 'p99_ms'):.1f} "
+            f"| {sum(r.errors for r in kb)}/{sum(r.errors for r in pb)} "
+            f"| {mean(kb, 'cpu_s'):.1f}/{mean(pb, 'cpu_s'):.1f} "
+            f"| {max((r.peak_rss_mb for r in kb), default=0):.0f}/{max((r.peak_rss_mb for r in pb), default=0):.0f} "
+            f"| {bare_rps:.0f} | {kb_rps / bare_rps:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

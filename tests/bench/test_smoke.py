@@ -1,0 +1,35 @@
+"""The benchmark keeps working: a few-second run against both servers (not a timed test)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bench_smoke_run() -> None:
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("wrk is required in CI for the benchmark smoke run (make test installs it)")
+        pytest.skip("wrk is not installed: `make test` installs it")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--workloads", "view,list,create,auth_list"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "| 200 | view | 8 |" in done.stdout
+    result_file = next(
+        line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("results: ")
+    )
+    rows = json.loads(Path(result_file).read_text())
+    Path(result_file).unlink()
+    servers = {row["server"] for row in rows}
+    assert servers == {"keelbase", "pocketbase", "bare"}
+    assert all(row["rps"] > 0 and row["errors"] == 0 for row in rows), rows
