@@ -167,6 +167,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=log_level,
         access_log=config.dev,
         timeout_graceful_shutdown=10,
+        proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)
     )
     _make_server(server_config, app).run()
     return 0

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -27,7 +26,7 @@ from keelbase.api import (
     settings,
 )
 from keelbase.api.errors import api_error_handler, http_error_handler, internal_error_handler
-from keelbase.api.headers import SecurityHeadersMiddleware
+from keelbase.api.headers import HeadersMiddleware
 from keelbase.errors import ApiError, BadRequestError
 from keelbase.events import RequestEvent
 
@@ -97,15 +96,7 @@ def build_asgi(app: App) -> Starlette:
     if public.is_dir():
         routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))
 
-    middleware = [
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(
-            CORSMiddleware,
-            allow_origins=app.config.origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-        ),
-    ]
+    middleware = [Middleware(HeadersMiddleware, origins=app.config.origins)]
     asgi = Starlette(
         routes=routes,
         middleware=middleware,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ SUPERUSERS = "_superusers"
 _SNAKE_BREAK = re.compile(r"[^a-zA-Z0-9]+")
 
 
+@lru_cache(maxsize=2048)
 def header_key(name: str) -> str:
     """Header names as rules see them: lower case, anything else as ``_``."""
     return _SNAKE_BREAK.sub("_", name).strip("_").lower()

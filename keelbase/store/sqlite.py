@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 
+_TICK_STEPS = 1000  # how often SQLite calls the progress handler of inline reads
+
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
@@ -66,6 +68,33 @@ def _translate(error: sqlite3.Error) -> Exception:
     return StoreError(str(error))
 
 
+class _Interrupted(Exception):
+    """An inline read went past its budget; it runs again on a thread."""
+
+
+def _execute(conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_sql: bool) -> Any:
+    if log_sql:
+        log.debug("%s  [%d params]", sql, len(params))
+    try:
+        cursor = conn.execute(sql, params)
+        if mode == "all":
+            return cursor.fetchall()
+        if mode == "one":
+            return cursor.fetchone()
+        if mode == "columns":
+            return [col[0] for col in cursor.description or ()]
+        if mode == "value":
+            row = cursor.fetchone()
+            return None if row is None else next(iter(row.values()))
+        return cursor.rowcount
+    except sqlite3.OperationalError as error:
+        if str(error) == "interrupted":
+            raise _Interrupted from error
+        raise _translate(error) from error
+    except sqlite3.Error as error:
+        raise _translate(error) from error
+
+
 class _Link:
     """Runs statements of one sqlite3 connection on one executor."""
 
@@ -82,38 +111,40 @@ class _Link:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(fn, *args))
 
+    async def _read(self, mode: str, sql: str, params: Params) -> Any:
+        """A read: on the loop when it is quick, else on a reader thread.
+
+        A point lookup costs less than handing it to a thread, so a read first
+        runs right here under a budget of SQLite VM steps (well under a
+        millisecond). A read that goes past it is interrupted and run again on
+        the reader pool, so nothing holds the event loop longer than that.
+        """
+        inline = self.store._inline_reader if self.conn is None else None
+        if inline is not None:
+            self.store._inline_ticks = 0
+            try:
+                return _execute(inline, mode, sql, params, self.store.log_sql)
+            except _Interrupted:
+                self.store.inline_fallbacks += 1
+        return await self._run(self._sync, mode, sql, params)
+
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
         conn = self.conn if self.conn is not None else self.store._thread_reader()
-        if self.store.log_sql:
-            log.debug("%s  [%d params]", sql, len(params))
-        try:
-            cursor = conn.execute(sql, params)
-            if mode == "all":
-                return cursor.fetchall()
-            if mode == "one":
-                return cursor.fetchone()
-            if mode == "columns":
-                return [col[0] for col in cursor.description or ()]
-            if mode == "value":
-                row = cursor.fetchone()
-                return None if row is None else next(iter(row.values()))
-            return cursor.rowcount
-        except sqlite3.Error as error:
-            raise _translate(error) from error
+        return _execute(conn, mode, sql, params, self.store.log_sql)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        result: list[Row] = await self._run(self._sync, "all", sql, params)
+        result: list[Row] = await self._read("all", sql, params)
         return result
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        result: Row | None = await self._run(self._sync, "one", sql, params)
+        result: Row | None = await self._read("one", sql, params)
         return result
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
-        return await self._run(self._sync, "value", sql, params)
+        return await self._read("value", sql, params)
 
     async def fetch_columns(self, sql: str, params: Params = ()) -> list[str]:
-        result: list[str] = await self._run(self._sync, "columns", sql, params)
+        result: list[str] = await self._read("columns", sql, params)
         return result
 
     async def execute(self, sql: str, params: Params = ()) -> int:
@@ -144,8 +175,16 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 
 
 class SqliteStore:
-    def __init__(self, path: Path, read_pool_size: int = 4, log_sql: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        read_pool_size: int = 4,
+        log_sql: bool = False,
+        inline_budget: int = 20_000,
+    ) -> None:
         self.path = path
+        # SQLite VM steps a read may take on the event loop before it moves to a thread (0: never).
+        self.inline_budget = inline_budget
         self.dialect: Dialect = SqliteDialect()
         self.log_sql = log_sql
         self._read_pool_size = read_pool_size
@@ -156,6 +195,9 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._savepoints = 0
         self._writer_executor: ThreadPoolExecutor | None = None
+        self._inline_reader: sqlite3.Connection | None = None
+        self._inline_ticks = 0
+        self.inline_fallbacks = 0  # reads that went past the budget and moved to a thread
         self._reader_executor: ThreadPoolExecutor | None = None
 
     async def open(self) -> None:
@@ -167,6 +209,11 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._writer_executor, _connect, self.path)
         self._write_lock = asyncio.Lock()
+        if self.inline_budget:
+            reader = _connect(self.path)
+            reader.execute("PRAGMA query_only = ON")
+            reader.set_progress_handler(self._inline_tick, _TICK_STEPS)
+            self._inline_reader = reader
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
@@ -181,7 +228,19 @@ class SqliteStore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+        if self._inline_reader is not None:
+            self._inline_reader.close()
+            self._inline_reader = None
         self._writer = None
+
+    def _inline_tick(self) -> int:
+        """SQLite's progress handler for inline reads: interrupt once over the budget.
+
+        SQLite counts VM steps per prepared statement, and cached statements keep
+        counting across runs, so the budget is kept here and reset before each read.
+        """
+        self._inline_ticks += 1
+        return 1 if self._inline_ticks * _TICK_STEPS > self.inline_budget else 0
 
     def _thread_reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
