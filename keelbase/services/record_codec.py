@@ -3,21 +3,87 @@
 The JSON a client gets depends on who asks: hidden fields only for superusers,
 an auth record's email only to itself, to managers, to superusers, or when it
 chose ``emailVisibility``. Keys are alphabetical, as PocketBase's are.
+
+This runs for every record of every answer, so what depends only on the
+collection (which fields need decoding, which keys a caller sees, in what
+order) is worked out once per collection and kept on a ``_Plan``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from keelbase.core.collection import Collection
+from keelbase.core.fields import (
+    AutodateField,
+    DateField,
+    EditorField,
+    EmailField,
+    PasswordField,
+    TextField,
+    UrlField,
+)
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
 
 _NEVER_SHOWN = frozenset({"password", "tokenKey"})
+# Stored as TEXT NOT NULL and returned as stored: no decoding needed.
+_PLAIN_TEXT = (
+    TextField,
+    EditorField,
+    EmailField,
+    UrlField,
+    DateField,
+    AutodateField,
+    PasswordField,
+)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    plain: tuple[str, ...]
+    decoded: tuple[tuple[str, Callable[[Any], Any]], ...]
+    public_keys: tuple[str, ...]  # what everyone sees, in output order
+    superuser_keys: tuple[str, ...]  # hidden fields included
+
+
+_plans: dict[int, tuple[Collection, _Plan]] = {}
+
+
+def _plan(collection: Collection) -> _Plan:
+    cached = _plans.get(id(collection))
+    if cached is not None and cached[0] is collection:
+        return cached[1]
+    plain = tuple(f.name for f in collection.fields if isinstance(f, _PLAIN_TEXT))
+    decoded = tuple(
+        (f.name, f.from_db) for f in collection.fields if not isinstance(f, _PLAIN_TEXT)
+    )
+    shown = [
+        f
+        for f in collection.fields
+        if f.type != "password" and not (collection.is_auth and f.name in _NEVER_SHOWN)
+    ]
+    meta = ["collectionId", "collectionName"]
+    public_keys = tuple(sorted([*meta, *(f.name for f in shown if not f.hidden)]))
+    superuser_keys = tuple(sorted([*meta, *(f.name for f in shown)]))
+    plan = _Plan(plain, decoded, public_keys, superuser_keys)
+    if len(_plans) > 1000:  # collections are replaced on every schema change: forget old ones
+        _plans.clear()
+    _plans[id(collection)] = (collection, plan)
+    return plan
 
 
 def from_row(collection: Collection, row: dict[str, Any]) -> Record:
-    data = {f.name: f.from_db(row.get(f.name)) for f in collection.fields}
+    plan = _plan(collection)
+    data: dict[str, Any] = {}
+    get = row.get
+    for name in plan.plain:
+        value = get(name)
+        data[name] = "" if value is None else value
+    for name, decode in plan.decoded:
+        data[name] = decode(get(name))
     return Record(collection, data)
 
 
@@ -39,20 +105,16 @@ def export(
     """The client's view of ``record``; ``show_email`` when the caller may see it regardless."""
     collection = record.collection
     superuser = info is not None and info.is_superuser
-    out: dict[str, Any] = {
-        "collectionId": collection.id,
-        "collectionName": collection.name,
-    }
+    plan = _plan(collection)
     data = record.data
-    for field in collection.fields:
-        name = field.name
-        if field.hidden and not superuser:
-            continue
-        if collection.is_auth and name in _NEVER_SHOWN:
-            continue
-        if field.type == "password":
-            continue
-        out[name] = data.get(name, field.empty())
+    out: dict[str, Any] = {}
+    for key in plan.superuser_keys if superuser else plan.public_keys:
+        if key == "collectionId":
+            out[key] = collection.id
+        elif key == "collectionName":
+            out[key] = collection.name
+        else:
+            out[key] = data.get(key, "")
     if collection.is_auth and "email" in out:
         is_self = (
             info is not None
@@ -70,4 +132,5 @@ def export(
             else export(value, info)
             for key, value in record.expand.items()
         }
-    return dict(sorted(out.items()))
+        return dict(sorted(out.items()))
+    return out

@@ -43,13 +43,8 @@ _PRAGMAS = (
 )
 
 
-def _row_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
-    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
-
-
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = _row_factory
     for pragma in _PRAGMAS:
         conn.execute(pragma)
     return conn
@@ -77,16 +72,19 @@ def _execute(conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_
         log.debug("%s  [%d params]", sql, len(params))
     try:
         cursor = conn.execute(sql, params)
-        if mode == "all":
-            return cursor.fetchall()
-        if mode == "one":
-            return cursor.fetchone()
-        if mode == "columns":
-            return [col[0] for col in cursor.description or ()]
         if mode == "value":
             row = cursor.fetchone()
-            return None if row is None else next(iter(row.values()))
-        return cursor.rowcount
+            return None if row is None else row[0]
+        if mode == "exec":
+            return cursor.rowcount
+        names = [col[0] for col in cursor.description or ()]
+        if mode == "all":
+            # rows as tuples, then dict(zip()) per row: far cheaper than a Python row factory
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if mode == "one":
+            row = cursor.fetchone()
+            return None if row is None else dict(zip(names, row, strict=True))
+        return names
     except sqlite3.OperationalError as error:
         if str(error) == "interrupted":
             raise _Interrupted from error
