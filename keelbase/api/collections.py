@@ -6,7 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, fields_tree, read_body, request_info, require_superuser
+from keelbase.api.request import (
+    app_of,
+    fields_tree,
+    query_of,
+    read_body,
+    request_info,
+    require_superuser,
+)
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.fields_picker import pick, pick_list_result
 from keelbase.services.listing import ListParams
@@ -21,7 +28,7 @@ async def _superuser(request: Request) -> None:
 async def list_collections(request: Request) -> Response:
     await _superuser(request)
     tree = fields_tree(request)
-    params = ListParams.from_query(dict(request.query_params))
+    params = ListParams.from_query(query_of(request))
     result = await app_of(request).collections.list_page(params)
     return json_response(pick_list_result(result, tree))
 

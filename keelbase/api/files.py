@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from keelbase.adapters.blobs import BlobNotFound
-from keelbase.api.request import app_of, request_info, require_auth
+from keelbase.api.request import app_of, query_of, request_info, require_auth
 from keelbase.api.responses import json_response
 from keelbase.core.fields import FileField
 from keelbase.core.mime import INLINE_TYPES, base_type
@@ -65,7 +65,7 @@ async def download(request: Request) -> Response:
     if field is None:
         raise NotFoundError()
     if field.protected:
-        auth = await app.auth.record_from_file_token(request.query_params.get("token", ""))
+        auth = await app.auth.record_from_file_token(query_of(request).get("token", ""))
         base = await request_info(request)
         info = RequestInfo(auth, base.method, base.query, base.headers, {}, "protectedFile")
         rule = collection.viewRule
@@ -76,7 +76,7 @@ async def download(request: Request) -> Response:
         if not allowed:
             raise NotFoundError()
     try:
-        served = await app.files.locate(record, name, request.query_params.get("thumb", ""))
+        served = await app.files.locate(record, name, query_of(request).get("thumb", ""))
     except (BlobNotFound, ValueError) as error:
         raise NotFoundError() from error
     size = served.info.size
@@ -86,7 +86,7 @@ async def download(request: Request) -> Response:
         "Content-Security-Policy": CSP,
         "Last-Modified": formatdate(served.info.modified, usegmt=True),
     }
-    inline = base_type(served.content_type) in INLINE_TYPES and request.query_params.get(
+    inline = base_type(served.content_type) in INLINE_TYPES and query_of(request).get(
         "download"
     ) in (None, "", "0", "false")
     disposition = "inline" if inline else "attachment"

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, fields_tree, read_body, request_info, token_of
+from keelbase.api.request import app_of, fields_tree, query_of, read_body, request_info, token_of
 from keelbase.api.responses import json_response
 from keelbase.core.fields_picker import pick
 
@@ -19,7 +19,7 @@ async def auth_with_password(request: Request) -> Response:
     tree = fields_tree(request)
     body = await read_body(request, LOAD_ERROR)
     info = await request_info(request)
-    expand = request.query_params.get("expand", "")
+    expand = query_of(request).get("expand", "")
     result = await app.auth.auth_with_password(collection, body, info, expand)
     return json_response(pick(result, tree))
 
@@ -29,7 +29,7 @@ async def auth_refresh(request: Request) -> Response:
     collection = app.auth.auth_collection(request.path_params["collection"])
     tree = fields_tree(request)
     info = await request_info(request)
-    expand = request.query_params.get("expand", "")
+    expand = query_of(request).get("expand", "")
     result = await app.auth.refresh(collection, info, token_of(request), expand)
     return json_response(pick(result, tree))
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, fields_tree, read_body, request_info
+from keelbase.api.request import app_of, fields_tree, query_of, read_body, request_info
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.collection import Collection
 from keelbase.core.fields import FileField
@@ -19,9 +19,9 @@ async def list_records(request: Request) -> Response:
     app = app_of(request)
     collection = app.records.collection(request.path_params["collection"])
     tree = fields_tree(request)
-    params = ListParams.from_query(dict(request.query_params))
+    params = ListParams.from_query(query_of(request))
     info = await request_info(request)
-    expand = request.query_params.get("expand", "")
+    expand = query_of(request).get("expand", "")
     result = await app.records.list_page(collection, params, info, expand)
     return json_response(pick_list_result(result, tree))
 
@@ -31,7 +31,7 @@ async def view_record(request: Request) -> Response:
     collection = app.records.collection(request.path_params["collection"])
     tree = fields_tree(request)
     info = await request_info(request)
-    expand = request.query_params.get("expand", "")
+    expand = query_of(request).get("expand", "")
     record = await app.records.view(collection, request.path_params["id"], info, expand)
     return json_response(pick(record, tree))
 
@@ -52,7 +52,7 @@ async def create_record(request: Request) -> Response:
     tree = fields_tree(request)
     info = await request_info(request)
     body = await read_body(request, limit=body_limit(request, collection))
-    expand = request.query_params.get("expand", "")
+    expand = query_of(request).get("expand", "")
     record = await app.records.create(collection, body, info, expand)
     return json_response(pick(record, tree))
 
@@ -63,7 +63,7 @@ async def update_record(request: Request) -> Response:
     tree = fields_tree(request)
     info = await request_info(request)
     body = await read_body(request, limit=body_limit(request, collection))
-    expand = request.query_params.get("expand", "")
+    expand = query_of(request).get("expand", "")
     record = await app.records.update(collection, request.path_params["id"], body, info, expand)
     return json_response(pick(record, tree))
 

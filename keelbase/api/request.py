@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import UploadFile
@@ -33,30 +34,96 @@ _NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
 
 
 def app_of(request: Request) -> App:
-    app: App = request.app.state.keelbase
+    app: App = request.scope["app"].state.keelbase
     return app
 
 
 def token_of(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    header = ""
+    for name, value in request.scope["headers"]:
+        if name == b"authorization":
+            header = value.decode("latin-1")
+            break
     if header[:7].lower() == "bearer ":
         return header[7:].strip()
     return header.strip()
+
+
+class LazyHeaders(dict[str, str]):
+    """Request headers as rules see them, built only if a rule looks at them."""
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        super().__init__()
+        self._raw: list[tuple[bytes, bytes]] | None = raw
+
+    def _fill(self) -> None:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            for name, value in raw:
+                key = header_key(name.decode("latin-1"))
+                if key not in self:
+                    super().__setitem__(key, value.decode("latin-1"))
+
+    def __getitem__(self, key: str) -> str:
+        self._fill()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return super().__contains__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._fill()
+        return super().get(key, default)
+
+    def __iter__(self) -> Any:
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._fill()
+        return super().__len__()
+
+    def items(self) -> Any:
+        self._fill()
+        return super().items()
+
+    def keys(self) -> Any:
+        self._fill()
+        return super().keys()
+
+    def values(self) -> Any:
+        self._fill()
+        return super().values()
 
 
 async def request_info(request: Request, context: str = "default") -> RequestInfo:
     """Who is asking, and what they sent besides the body (set by the service)."""
     cached: RequestInfo | None = request.scope.get("keelbase.info")
     if cached is None:
-        auth = await app_of(request).auth.record_from_token(token_of(request))
+        token = token_of(request)
+        auth = await app_of(request).auth.record_from_token(token) if token else None
         cached = RequestInfo(
             auth=auth,
             method=request.method,
-            query={k: v for k, v in request.query_params.items()},
-            headers={header_key(k): v for k, v in request.headers.items()},
+            query=query_of(request),
+            headers=LazyHeaders(request.scope["headers"]),
             context=context,
         )
         request.scope["keelbase.info"] = cached
+    return cached
+
+
+def query_of(request: Request) -> dict[str, str]:
+    """The query string's first values, parsed once per request."""
+    cached: dict[str, str] | None = request.scope.get("keelbase.query")
+    if cached is None:
+        raw = request.scope.get("query_string", b"")
+        cached = {}
+        if raw:
+            for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+                cached.setdefault(key, value)
+        request.scope["keelbase.query"] = cached
     return cached
 
 
@@ -73,7 +140,7 @@ def require_auth(info: RequestInfo) -> None:
 
 
 def fields_tree(request: Request) -> Tree:
-    text = request.query_params.get("fields", "")
+    text = query_of(request).get("fields", "")
     if not text:
         return {}
     try:

@@ -18,10 +18,18 @@ def dumps(value: Any) -> bytes:
 
 
 class JsonResponse(Response):
+    """A JSON answer whose headers are built once, without Starlette's general path."""
+
     media_type = "application/json"
 
-    def render(self, content: Any) -> bytes:
-        return dumps(content)
+    def __init__(self, content: Any, status_code: int = 200) -> None:
+        self.status_code = status_code
+        self.body = dumps(content)
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
 
 
 def json_response(content: Any, status: int = 200) -> Response:

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
     batch,
@@ -34,30 +35,47 @@ if TYPE_CHECKING:
     from keelbase.app import App
 
 
-def with_request_hooks(app: App, route: BaseRoute) -> BaseRoute:
-    """The route, its endpoint wrapped in the ``request`` hooks (free while none is bound)."""
-    if not isinstance(route, Route):
-        return route
-    endpoint = route.endpoint
+class ApiRoute(Route):
+    """A route that calls its endpoint directly, with the ``request`` hooks around it.
 
-    async def hooked(request: Request) -> Response:
-        hook = app.hooks.request
+    Starlette's generic wrapper adds a layer per request that this API does not
+    need: errors still reach the app's exception handlers, which sit outside.
+    """
+
+    def __init__(self, app: App, route: Route) -> None:
+        super().__init__(
+            route.path, route.endpoint, methods=list(route.methods or ()), name=route.name
+        )
+        self.keelbase = app
+        self.keelbase_owner = getattr(route, "keelbase_owner", "")
+        self.keelbase_mounted = route
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            await super().handle(scope, receive, send)
+            return
+        request = Request(scope, receive, send)
+        hook = self.keelbase.hooks.request
         if not hook.bindings:
-            response: Response = await endpoint(request)
-            return response
-        event = RequestEvent(request)
+            response: Response = await self.endpoint(request)
+        else:
+            event = RequestEvent(request)
 
-        async def handle(e: RequestEvent) -> None:
-            e.response = await endpoint(e.request)
+            async def handle(e: RequestEvent) -> None:
+                e.response = await self.endpoint(e.request)
 
-        await hook.trigger(event, handle)
-        if event.response is None:
-            raise BadRequestError("The request was stopped by the server's hooks.")
-        return event.response
+            await hook.trigger(event, handle)
+            if event.response is None:
+                raise BadRequestError("The request was stopped by the server's hooks.")
+            response = event.response
+        await response(scope, receive, send)
 
-    wrapped = Route(route.path, hooked, methods=list(route.methods or ()), name=route.name)
-    wrapped.keelbase_owner = getattr(route, "keelbase_owner", "")  # type: ignore[attr-defined]
-    return wrapped
+
+def with_request_hooks(app: App, route: BaseRoute) -> BaseRoute:
+    """Our routes are ``ApiRoute``s: direct calls, with the request hooks around them."""
+    if not isinstance(route, Route) or isinstance(route, ApiRoute):
+        return route
+    return ApiRoute(app, route)
 
 
 def insert_user_route(asgi: Starlette, route: BaseRoute) -> None:
@@ -70,15 +88,16 @@ def insert_user_route(asgi: Starlette, route: BaseRoute) -> None:
 
 
 def build_asgi(app: App) -> Starlette:
+    # Starlette tries routes in order: the busiest first (their paths cannot shadow the others).
     routes: list[BaseRoute] = [
+        *records.routes,
+        *files.routes,
         *health.routes,
         *collections.routes,
-        *records.routes,
         *record_auth.routes,
         *settings.routes,
         *batch.routes,
         *crons.routes,
-        *files.routes,
         *realtime.routes,
     ]
 
