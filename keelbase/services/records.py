@@ -70,6 +70,7 @@ class RecordsService:
         self.collections = collections
         self.files = files
         self._auth_listeners: list[Callable[[str], None]] = []
+        self._static_sql: dict[tuple[int, str, str], tuple[str, str]] = {}
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
 
     def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
@@ -122,16 +123,29 @@ class RecordsService:
         rule = collection.listRule
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
-        query = RecordQuery(self.store, self.schema, collection, info)
-        query.add_rule(rule)
-        query.add_client_filter(params.filter, params.filter_params)
-        query.add_sort(params.sort)
+        static = self._unconditional(collection, rule, info) and not params.filter.strip()
+        key = (id(collection), "list-su" if info.is_superuser else "list", params.sort)
+        cached = self._static_sql.get(key) if static else None
+        if cached is None:
+            query = RecordQuery(self.store, self.schema, collection, info)
+            query.add_rule(rule)
+            query.add_client_filter(params.filter, params.filter_params)
+            query.add_sort(params.sort)
+            select_sql, count_sql, values = query.select_sql(), query.count_sql(), query.params
+            # Joins (a sort by a relation) may carry the caller's rules: keep only plain ones.
+            if static and not values and not query.resolver.joins:
+                self._remember(key, (select_sql, count_sql))
+        else:
+            select_sql, count_sql = cached
+            values = {}
         async with self.store.read() as conn:
-            rows = await conn.fetch_all(query.select_sql(), query.page_params(params))
+            rows = await conn.fetch_all(
+                select_sql, {**values, "__limit": params.per_page, "__offset": params.offset}
+            )
             total = None
             if not params.skip_total:
-                total = int(await conn.fetch_value(query.count_sql(), query.params) or 0)
-        records = [record_codec.from_row(collection, row) for row in rows]
+                total = int(await conn.fetch_value(count_sql, values) or 0)
+        records = record_codec.from_rows(collection, rows)
         items = await self.export_many(records, info, expand)
         event.result = page_result(items, params, total)
 
@@ -155,13 +169,33 @@ class RecordsService:
     async def find_with_rule(
         self, collection: Collection, record_id: str, rule: str | None, info: RequestInfo
     ) -> Record | None:
-        query = RecordQuery(self.store, self.schema, collection, info)
-        id_param = query.resolver.params.add(record_id)
-        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} = {id_param}")
-        query.add_rule(rule)
+        key = (id(collection), "view", "")
+        cached = self._static_sql.get(key) if self._unconditional(collection, rule, info) else None
+        if cached is not None:
+            sql, values = cached[0], {"p0": record_id}
+        else:
+            query = RecordQuery(self.store, self.schema, collection, info)
+            id_param = query.resolver.params.add(record_id)
+            query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} = {id_param}")
+            query.add_rule(rule)
+            sql, values = query.select_sql(limit=False) + " LIMIT 1", query.params
+            if self._unconditional(collection, rule, info) and id_param == ":p0":
+                self._remember(key, (sql, ""))
         async with self.store.read() as conn:
-            row = await conn.fetch_one(query.select_sql(limit=False) + " LIMIT 1", query.params)
+            row = await conn.fetch_one(sql, values)
         return record_codec.from_row(collection, row) if row else None
+
+    @staticmethod
+    def _unconditional(collection: Collection, rule: str | None, info: RequestInfo) -> bool:
+        """No rule applies: the SQL is the same for every caller, so it can be kept."""
+        return info.is_superuser or (rule is not None and not rule.strip())
+
+    def _remember(self, key: tuple[int, str, str], sql: tuple[str, str]) -> None:
+        """Keep SQL that no caller's data changes; keyed by the collection object, so a
+        schema change (which replaces the collections) starts over."""
+        if len(self._static_sql) > 4096:
+            self._static_sql.clear()
+        self._static_sql[key] = sql
 
     async def find_by_id(self, collection: Collection, record_id: str) -> Record | None:
         async with self.store.read() as conn:
@@ -187,7 +221,7 @@ class RecordsService:
         if expand and records:
             await Expander(self.store, self.schema, info).expand(records, parse_expand(expand))
         managed = await self._managed_ids(records, info)
-        return [record_codec.export(r, info, show_email=r.id in managed) for r in records]
+        return record_codec.export_all(records, info, managed)
 
     async def _managed_ids(self, records: list[Record], info: RequestInfo) -> set[str]:
         """Auth records the caller may manage (and so see the email of), in one query."""
