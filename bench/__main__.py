@@ -186,7 +186,7 @@ def run_wrk(server: Server, workload: Workload, ids_file: Path | None, concurren
         "wrk",
         "-t1",
         f"-c{concurrency}",
-        f"-d{duration}s",
+        f"-d{duration:g}s",
         "--timeout",
         "10s",
         "-s",
