@@ -92,7 +92,7 @@ class CollectionsService:
         async with self.store.transaction() as conn:
             for statement in system.BOOTSTRAP.split(";"):
                 if statement.strip():
-                    await conn.execute(statement)
+                    await conn.execute(statement, heavy=True)
             count = await conn.fetch_value('SELECT COUNT(*) FROM "_collections"')
             if not count:
                 now = now_string()

@@ -439,7 +439,7 @@ class RecordsService:
             )
         async with self.store.transaction() as conn:
             if not self.schema.referencing(collection):
-                await conn.execute(f"DELETE FROM {self._table(collection)}")
+                await conn.execute(f"DELETE FROM {self._table(collection)}", heavy=True)
                 return
             rows = await conn.fetch_all(f"SELECT * FROM {self._table(collection)}")
             for row in rows:

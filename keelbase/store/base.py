@@ -46,8 +46,12 @@ class Connection(Protocol):
         """The names of the columns ``sql`` selects (the query runs with no rows wanted)."""
         ...
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run a statement; the number of rows it changed."""
+    async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
+        """Run a statement; the number of rows it changed.
+
+        ``heavy`` marks statements that may touch many rows (DDL, whole-table
+        updates), so a store that runs small writes inline runs these elsewhere.
+        """
         ...
 
     def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:

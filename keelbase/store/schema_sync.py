@@ -33,25 +33,27 @@ class SchemaSync:
     async def create(self, collection: Collection) -> None:
         if collection.is_view:
             await self.conn.execute(
-                f"CREATE VIEW {self.quote(collection.name)} AS {collection.viewQuery}"
+                f"CREATE VIEW {self.quote(collection.name)} AS {collection.viewQuery}", heavy=True
             )
             return
-        await self.conn.execute(create_table(collection, self.dialect_name))
+        await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)
         await self.create_indexes(collection)
 
     async def create_indexes(self, collection: Collection) -> None:
         for statement in index_statements(collection, self.quote(collection.name)):
-            await self.conn.execute(statement)
+            await self.conn.execute(statement, heavy=True)
 
     async def drop_indexes(self, collection: Collection) -> None:
         for sql in collection.indexes:
             index = parse_index(sql)
             if index is not None:
-                await self.conn.execute(f"DROP INDEX IF EXISTS {self.quote(index.name)}")
+                await self.conn.execute(
+                    f"DROP INDEX IF EXISTS {self.quote(index.name)}", heavy=True
+                )
 
     async def drop(self, collection: Collection) -> None:
         kind = "VIEW" if collection.is_view else "TABLE"
-        await self.conn.execute(f"DROP {kind} IF EXISTS {self.quote(collection.name)}")
+        await self.conn.execute(f"DROP {kind} IF EXISTS {self.quote(collection.name)}", heavy=True)
 
     async def update(self, old: Collection, new: Collection) -> None:
         if new.is_view:
@@ -61,12 +63,16 @@ class SchemaSync:
         await self.drop_indexes(old)
         table = self.quote(new.name)
         if old.name != new.name:
-            await self.conn.execute(f"ALTER TABLE {self.quote(old.name)} RENAME TO {table}")
+            await self.conn.execute(
+                f"ALTER TABLE {self.quote(old.name)} RENAME TO {table}", heavy=True
+            )
         old_by_id = {f.id: f for f in old.fields}
         new_ids = {f.id for f in new.fields}
         for field in old.fields:
             if field.id not in new_ids:
-                await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {self.quote(field.name)}")
+                await self.conn.execute(
+                    f"ALTER TABLE {table} DROP COLUMN {self.quote(field.name)}", heavy=True
+                )
         renames: list[tuple[str, str]] = []
         for field in new.fields:
             previous = old_by_id.get(field.id)
@@ -76,12 +82,14 @@ class SchemaSync:
                 renames.append((temp, field.name))
             elif previous.name != field.name:
                 await self.conn.execute(
-                    f"ALTER TABLE {table} RENAME COLUMN {self.quote(previous.name)} TO {self.quote(temp)}"
+                    f"ALTER TABLE {table} RENAME COLUMN {self.quote(previous.name)} TO {self.quote(temp)}",
+                    heavy=True,
                 )
                 renames.append((temp, field.name))
         for temp, final in renames:
             await self.conn.execute(
-                f"ALTER TABLE {table} RENAME COLUMN {self.quote(temp)} TO {self.quote(final)}"
+                f"ALTER TABLE {table} RENAME COLUMN {self.quote(temp)} TO {self.quote(final)}",
+                heavy=True,
             )
         for field in new.fields:
             previous = old_by_id.get(field.id)
@@ -92,12 +100,14 @@ class SchemaSync:
     async def _add_column(self, table: str, field: Field, column: str) -> None:
         renamed = field.model_copy(update={"name": column})
         definition = column_definition(renamed, self.dialect_name)
-        await self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {definition}")
+        await self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {definition}", heavy=True)
 
     async def _convert(self, table: str, field: Field, to_multiple: bool) -> None:
         old_column = self.quote("_" + field.name + _suffix())
         column = self.quote(field.name)
-        await self.conn.execute(f"ALTER TABLE {table} RENAME COLUMN {column} TO {old_column}")
+        await self.conn.execute(
+            f"ALTER TABLE {table} RENAME COLUMN {column} TO {old_column}", heavy=True
+        )
         await self._add_column(table, field, field.name)
         is_array = f"json_valid({old_column}) AND json_type({old_column}) = 'array'"
         if to_multiple:
@@ -111,5 +121,5 @@ class SchemaSync:
                 f"ELSE (CASE WHEN {is_array} THEN COALESCE(json_extract({old_column}, '$[#-1]'), '') "
                 f"ELSE {old_column} END) END"
             )
-        await self.conn.execute(f"UPDATE {table} SET {column} = {value}")
-        await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {old_column}")
+        await self.conn.execute(f"UPDATE {table} SET {column} = {value}", heavy=True)
+        await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {old_column}", heavy=True)

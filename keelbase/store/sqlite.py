@@ -31,7 +31,8 @@ T = TypeVar("T")
 
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 
-_TICK_STEPS = 1000  # how often SQLite calls the progress handler of inline reads
+_TICK_STEPS = 1000
+CHECKPOINT_SECONDS = 1.0  # how often SQLite calls the progress handler of inline reads
 
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -117,13 +118,18 @@ class _Link:
         millisecond). A read that goes past it is interrupted and run again on
         the reader pool, so nothing holds the event loop longer than that.
         """
-        inline = self.store._inline_reader if self.conn is None else None
-        if inline is not None:
-            self.store._inline_ticks = 0
+        store = self.store
+        inline = store._inline_reader if self.conn is None else self.conn
+        if store.inline_budget and inline is not None and sql not in store._heavy:
+            store._inline_ticks = 0
+            store._interruptible = True
             try:
-                return _execute(inline, mode, sql, params, self.store.log_sql)
+                return _execute(inline, mode, sql, params, store.log_sql)
             except _Interrupted:
-                self.store.inline_fallbacks += 1
+                store.inline_fallbacks += 1
+                store.remember_heavy(sql)
+            finally:
+                store._interruptible = False
         return await self._run(self._sync, mode, sql, params)
 
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
@@ -145,8 +151,20 @@ class _Link:
         result: list[str] = await self._read("columns", sql, params)
         return result
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        result: int = await self._run(self._sync, "exec", sql, params)
+    async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
+        """A write on the writer connection; on the loop unless marked ``heavy``.
+
+        Writing one record takes microseconds, much less than a thread hop, and
+        commits in WAL mode do not wait for the disk (checkpoints run on a
+        thread), so record writes run right here. Statements that may touch many
+        rows (DDL, table rewrites) say ``heavy`` and run on the writer thread.
+        """
+        if self.conn is not None and not heavy and self.store.inline_budget:
+            result: int = _execute(self.conn, "exec", sql, params, self.store.log_sql)
+            self.store._writes += 1
+            return result
+        result = await self._run(self._sync, "exec", sql, params)
+        self.store._writes += 1
         return result
 
     def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
@@ -195,6 +213,11 @@ class SqliteStore:
         self._writer_executor: ThreadPoolExecutor | None = None
         self._inline_reader: sqlite3.Connection | None = None
         self._inline_ticks = 0
+        self._interruptible = False  # only reads may be interrupted, never a write
+        self._heavy: dict[str, None] = {}  # reads known to go past the budget: straight to a thread
+        self._writes = 0
+        self._checkpointed_at = 0
+        self._checkpointer: asyncio.Task[None] | None = None
         self.inline_fallbacks = 0  # reads that went past the budget and moved to a thread
         self._reader_executor: ThreadPoolExecutor | None = None
 
@@ -212,9 +235,22 @@ class SqliteStore:
             reader.execute("PRAGMA query_only = ON")
             reader.set_progress_handler(self._inline_tick, _TICK_STEPS)
             self._inline_reader = reader
+            writer = self._writer
+            await loop.run_in_executor(
+                self._writer_executor, writer.execute, "PRAGMA wal_autocheckpoint = 0"
+            )
+            writer.set_progress_handler(self._inline_tick, _TICK_STEPS)
+            self._checkpointer = asyncio.create_task(
+                self._checkpoint_loop(), name="keelbase-wal-checkpoint"
+            )
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._writer_executor is not None and self._writer is not None:
             writer = self._writer
             await loop.run_in_executor(self._writer_executor, writer.execute, "PRAGMA optimize")
@@ -231,6 +267,34 @@ class SqliteStore:
             self._inline_reader = None
         self._writer = None
 
+    def remember_heavy(self, sql: str) -> None:
+        if len(self._heavy) >= 512:
+            self._heavy.pop(next(iter(self._heavy)))
+        self._heavy[sql] = None
+
+    async def _checkpoint_loop(self) -> None:
+        """Move committed pages from the WAL into the database file, off the loop.
+
+        The writer's automatic checkpoint is off (it would run inside a commit,
+        on the loop); a PASSIVE checkpoint here never blocks readers or writers.
+        """
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(self._reader_executor, _connect, self.path)
+        try:
+            while True:
+                await asyncio.sleep(CHECKPOINT_SECONDS)
+                if self._writes == self._checkpointed_at:
+                    continue
+                self._checkpointed_at = self._writes
+                try:
+                    await loop.run_in_executor(
+                        self._reader_executor, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)"
+                    )
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint failed", exc_info=True)
+        finally:
+            conn.close()
+
     def _inline_tick(self) -> int:
         """SQLite's progress handler for inline reads: interrupt once over the budget.
 
@@ -238,6 +302,8 @@ class SqliteStore:
         counting across runs, so the budget is kept here and reset before each read.
         """
         self._inline_ticks += 1
+        if not self._interruptible:
+            return 0
         return 1 if self._inline_ticks * _TICK_STEPS > self.inline_budget else 0
 
     def _thread_reader(self) -> sqlite3.Connection:
