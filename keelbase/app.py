@@ -12,10 +12,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.routing import Route
 
 from keelbase.adapters.broker import Broker, LocalBroker
+from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
@@ -65,7 +65,7 @@ class App(Extensions):
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
         self.collections.on_write(lambda: self.broker.publish({"kind": "schema"}))
         self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
-        self._asgi: Starlette | None = None
+        self._asgi: KeelbaseApp | None = None
         self.started = False
 
     def _broker(self) -> Broker:
@@ -136,7 +136,7 @@ class App(Extensions):
         ]
 
     @property
-    def asgi(self) -> Starlette:
+    def asgi(self) -> KeelbaseApp:
         if self._asgi is None:
             from keelbase.api.server import build_asgi
 

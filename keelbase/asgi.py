@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 
-from starlette.applications import Starlette
-
+from keelbase.api.application import KeelbaseApp
 from keelbase.app import App
 from keelbase.config import Config
 
 
-def from_environment() -> Starlette:
+def from_environment() -> KeelbaseApp:
     """Each worker process builds its own ``App`` from the configuration the CLI left in the environment."""
     raw = os.environ.get("KEELBASE_CONFIG_JSON")
     config = Config.model_validate_json(raw) if raw else Config()

@@ -168,6 +168,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=config.dev,
         timeout_graceful_shutdown=10,
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)
+        server_header=False,
     )
     _make_server(server_config, app).run()
     return 0

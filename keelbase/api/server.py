@@ -1,4 +1,4 @@
-"""Builds the Starlette application: routes, middleware and error handlers."""
+"""Builds the ASGI application: our routes around Starlette's router."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -26,9 +23,8 @@ from keelbase.api import (
     records,
     settings,
 )
-from keelbase.api.errors import api_error_handler, http_error_handler, internal_error_handler
-from keelbase.api.headers import HeadersMiddleware
-from keelbase.errors import ApiError, BadRequestError
+from keelbase.api.application import KeelbaseApp
+from keelbase.errors import BadRequestError
 from keelbase.events import RequestEvent
 
 if TYPE_CHECKING:
@@ -78,7 +74,7 @@ def with_request_hooks(app: App, route: BaseRoute) -> BaseRoute:
     return ApiRoute(app, route)
 
 
-def insert_user_route(asgi: Starlette, route: BaseRoute) -> None:
+def insert_user_route(asgi: KeelbaseApp, route: BaseRoute) -> None:
     """Add a route while serving: before the catch-all static files, after our own routes."""
     routes = asgi.router.routes
     position = next(
@@ -87,7 +83,7 @@ def insert_user_route(asgi: Starlette, route: BaseRoute) -> None:
     routes.insert(position, route)
 
 
-def build_asgi(app: App) -> Starlette:
+def build_asgi(app: App) -> KeelbaseApp:
     # Starlette tries routes in order: the busiest first (their paths cannot shadow the others).
     routes: list[BaseRoute] = [
         *records.routes,
@@ -102,7 +98,7 @@ def build_asgi(app: App) -> Starlette:
     ]
 
     @asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: object) -> AsyncIterator[None]:
         await app.start()
         try:
             yield
@@ -114,17 +110,6 @@ def build_asgi(app: App) -> Starlette:
     public = app.config.resolved_public_dir
     if public.is_dir():
         routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))
-
-    middleware = [Middleware(HeadersMiddleware, origins=app.config.origins)]
-    asgi = Starlette(
-        routes=routes,
-        middleware=middleware,
-        exception_handlers={
-            ApiError: api_error_handler,
-            HTTPException: http_error_handler,
-            Exception: internal_error_handler,
-        },
-        lifespan=lifespan,
-    )
+    asgi = KeelbaseApp(Router(routes=routes, lifespan=lifespan), app.config.origins)
     asgi.state.keelbase = app
     return asgi

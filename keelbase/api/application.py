@@ -1,0 +1,95 @@
+"""The ASGI application: one layer for headers and errors around Starlette's router.
+
+Starlette's application stacks three wrappers (server errors, user middleware,
+exception handlers) around every request; this class does the same work in one
+``send`` wrapper, which matters on a path that runs thousands of times a second.
+It keeps what other code relies on: ``router``, ``state`` and lifespan.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import State
+from starlette.exceptions import HTTPException
+from starlette.routing import Router
+from starlette.types import Message, Receive, Scope, Send
+
+from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
+from keelbase.api.responses import error_response
+from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
+
+log = logging.getLogger("keelbase.api")
+MSG_FILE_NOT_FOUND = "File not found."
+
+
+def http_error(exc: HTTPException, method: str) -> ApiError:
+    """Unmatched routes answer as PocketBase's router does: 404 for any method.
+
+    A GET that matches no route falls through to the static files there, hence
+    its "File not found."; a wrong method on a known path is a 404 too, not 405.
+    """
+    if exc.status_code in (404, 405):
+        return ApiError(404, MSG_FILE_NOT_FOUND if method in ("GET", "HEAD") else MSG_NOT_FOUND)
+    return ApiError(exc.status_code, str(exc.detail))
+
+
+class KeelbaseApp:
+    def __init__(self, router: Router, origins: list[str]) -> None:
+        self.router = router
+        self.state = State()
+        self.any_origin = "*" in origins
+        self.origins = {o.encode() for o in origins}
+
+    def _allowed(self, origin: bytes) -> bytes | None:
+        if self.any_origin:
+            return b"*"
+        return origin if origin in self.origins else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        if scope["type"] != "http":
+            await self.router(scope, receive, send)
+            return
+        origin = b""
+        wants_preflight = False
+        requested_headers = b""
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value
+            elif name == b"access-control-request-method":
+                wants_preflight = True
+            elif name == b"access-control-request-headers":
+                requested_headers = value
+        allowed = self._allowed(origin) if origin else None
+        if wants_preflight and origin and scope["method"] == "OPTIONS":
+            await preflight(send, allowed, requested_headers)
+            return
+        extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin)]
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        try:
+            await self.router(scope, receive, send_with_headers)
+        except Exception as error:  # every failure gets PocketBase's error shape
+            if started:
+                log.error("error after the response started", exc_info=error)
+                return
+            await error_response(self._as_api_error(error, scope))(
+                scope, receive, send_with_headers
+            )
+
+    @staticmethod
+    def _as_api_error(error: Exception, scope: Scope) -> ApiError:
+        if isinstance(error, ApiError):
+            return error
+        if isinstance(error, HTTPException):
+            return http_error(error, scope["method"])
+        log.error("unhandled error in %s %s", scope["method"], scope["path"], exc_info=error)
+        return ApiError(500, MSG_INTERNAL)
