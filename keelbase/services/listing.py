@@ -70,6 +70,17 @@ def invalid_query(key: str, message: str) -> BadRequestError:
     return BadRequestError(data=_detail(key, message))
 
 
+def known_total(row_count: int, params: ListParams) -> int | None:
+    """The total a short page already tells, which spares a COUNT that scans every match.
+
+    A page with fewer rows than asked for is the last one, so the total is its
+    offset plus its rows; only an empty page past the start leaves it unknown.
+    """
+    if row_count < params.per_page and (row_count > 0 or params.offset == 0):
+        return params.offset + row_count
+    return None
+
+
 def page_result(items: list[Any], params: ListParams, total: int | None) -> dict[str, Any]:
     if total is None:
         total_items, total_pages = -1, -1

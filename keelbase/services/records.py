@@ -39,7 +39,7 @@ from keelbase.services import record_codec
 from keelbase.services.collections import CollectionsService
 from keelbase.services.expand import Expander, parse_expand
 from keelbase.services.files import FilesService, check_upload, removed_names
-from keelbase.services.listing import ListParams, page_result
+from keelbase.services.listing import ListParams, known_total, page_result
 from keelbase.services.passwords import (
     constant_time_equal,
     hash_password_async,
@@ -144,7 +144,9 @@ class RecordsService:
             )
             total = None
             if not params.skip_total:
-                total = int(await conn.fetch_value(count_sql, values) or 0)
+                total = known_total(len(rows), params)
+                if total is None:
+                    total = int(await conn.fetch_value(count_sql, values) or 0)
         records = record_codec.from_rows(collection, rows)
         items = await self.export_many(records, info, expand)
         event.result = page_result(items, params, total)
