@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import lru_cache
+
+from keelbase.core.ids import random_string
 
 _TOKEN = re.compile(r"\[((?:\\.|[^\]])+)\]|\\(.)|([^\[\\{])")
 _REPEAT = re.compile(r"\{(\d+)(?:,(\d+))?\}")
@@ -47,8 +50,18 @@ def _class_chars(spec: str) -> str:
 
 def generate_from_pattern(pattern: str) -> str:
     """A random string matching ``pattern`` (the subset described above)."""
-    pattern = pattern.removeprefix("^").removesuffix("$")
     out: list[str] = []
+    for alphabet, low, high in _plan(pattern):
+        count = low + secrets.randbelow(high - low + 1) if high > low else low
+        out.append(random_string(count, alphabet))
+    return "".join(out)
+
+
+@lru_cache(maxsize=256)
+def _plan(pattern: str) -> tuple[tuple[str, int, int], ...]:
+    """The pattern read once: every record create generates an id from it."""
+    pattern = pattern.removeprefix("^").removesuffix("$")
+    parts: list[tuple[str, int, int]] = []
     pos = 0
     while pos < len(pattern):
         match = _TOKEN.match(pattern, pos)
@@ -59,12 +72,11 @@ def generate_from_pattern(pattern: str) -> str:
             alphabet = _class_chars(match.group(1))
         else:
             alphabet = match.group(2) or match.group(3)
-        count = 1
+        low = high = 1
         repeat = _REPEAT.match(pattern, pos)
         if repeat:
             low = int(repeat.group(1))
             high = int(repeat.group(2)) if repeat.group(2) else low
-            count = low + secrets.randbelow(high - low + 1) if high > low else low
             pos = repeat.end()
-        out.extend(secrets.choice(alphabet) for _ in range(count))
-    return "".join(out)
+        parts.append((alphabet, low, high))
+    return tuple(parts)

@@ -32,7 +32,8 @@ T = TypeVar("T")
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 
 _TICK_STEPS = 1000
-CHECKPOINT_SECONDS = 1.0  # how often SQLite calls the progress handler of inline reads
+WAL_RESET_PAGES = 4096  # a WAL longer than this after a checkpoint is reset under the write lock
+CHECKPOINT_SECONDS = 1.0  # how often the background checkpoint looks at the WAL
 
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -41,6 +42,7 @@ _PRAGMAS = (
     "PRAGMA busy_timeout = 10000",
     "PRAGMA cache_size = -16000",
     "PRAGMA temp_store = MEMORY",
+    "PRAGMA journal_size_limit = 67108864",
 )
 
 
@@ -190,6 +192,12 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 )
 
 
+def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """A PASSIVE checkpoint: (busy, pages in the WAL, pages copied)."""
+    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+
 class SqliteStore:
     def __init__(
         self,
@@ -280,6 +288,14 @@ class SqliteStore:
         """
         loop = asyncio.get_running_loop()
         conn = await loop.run_in_executor(self._reader_executor, _connect, self.path)
+        running: asyncio.Future[tuple[int, int, int]] | None = None
+
+        async def checkpoint() -> int:
+            nonlocal running
+            running = loop.run_in_executor(self._reader_executor, _checkpoint, conn)
+            # shielded: a cancelled loop must not close the connection under a running checkpoint
+            return (await asyncio.shield(running))[1]
+
         try:
             while True:
                 await asyncio.sleep(CHECKPOINT_SECONDS)
@@ -287,12 +303,18 @@ class SqliteStore:
                     continue
                 self._checkpointed_at = self._writes
                 try:
-                    await loop.run_in_executor(
-                        self._reader_executor, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)"
-                    )
+                    if await checkpoint() > WAL_RESET_PAGES:
+                        # Writers append while the checkpoint copies, so under steady
+                        # writes it never catches up and the WAL only grows. Copying the
+                        # last few pages with writers held lets the next write start the
+                        # WAL over (journal_size_limit then trims the file).
+                        async with self._write_lock:
+                            await checkpoint()
                 except sqlite3.Error:
                     log.warning("WAL checkpoint failed", exc_info=True)
         finally:
+            if running is not None and not running.done():
+                await asyncio.wait([running])
             conn.close()
 
     def _inline_tick(self) -> int:

@@ -78,3 +78,32 @@ async def test_nested_transactions_and_callbacks(tmp_path: Path) -> None:
         assert events == ["inner undone", "outer commit"]
     finally:
         await store.close()
+
+
+async def test_steady_writes_do_not_grow_the_wal_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keelbase.store.sqlite as sqlite_store
+
+    monkeypatch.setattr(sqlite_store, "CHECKPOINT_SECONDS", 0.02)
+    monkeypatch.setattr(sqlite_store, "WAL_RESET_PAGES", 20)
+    store = SqliteStore(tmp_path / "data.db")
+    await store.open()
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE t (n INTEGER, pad TEXT)")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        written = 0
+        while loop.time() < deadline:  # never a pause long enough for a checkpoint to catch up
+            async with store.transaction() as conn:
+                await conn.execute("INSERT INTO t VALUES (?, ?)", (written, "x" * 3000))
+            written += 1
+            if written % 20 == 0:
+                await asyncio.sleep(0)
+        wal = (tmp_path / "data.db-wal").stat().st_size
+        assert written > 500
+        # each insert adds a few pages: without resets the WAL holds them all (~3 pages each)
+        assert wal < written * 4096, (wal, written)
+    finally:
+        await store.close()
