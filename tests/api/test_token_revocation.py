@@ -32,7 +32,9 @@ def test_rotating_the_auth_token_secret_ends_every_token(world: World) -> None:
     assert world.client.get(me, headers={"Authorization": fresh}).status_code == 200
     # the other auth collections keep their tokens
     superuser = world.tokens["superuser"]
-    assert world.client.get("/api/settings", headers={"Authorization": superuser}).status_code == 200
+    assert (
+        world.client.get("/api/settings", headers={"Authorization": superuser}).status_code == 200
+    )
 
 
 def test_password_change_ends_tokens_kept_for_refresh(world: World) -> None:
