@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import Route
 
 from keelbase.adapters.broker import Broker, LocalBroker
+from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.extending import Extensions
@@ -24,7 +25,9 @@ from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files import FilesService
+from keelbase.services.login_guard import LoginGuard
 from keelbase.services.mail import Mailer
+from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
@@ -58,6 +61,11 @@ class App(Extensions):
         self.realtime = RealtimeHub(self.records, self.broker)
         self.mailer = Mailer(self.settings, self.hooks)
         self.crons = CronService(self.store)
+        self.counters = self._counters()
+        self.rate_limits = RateLimitService(
+            self.settings, lambda: self.records.schema, self.counters
+        )
+        self.auth.login_guard = LoginGuard(self.counters)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.records.on_auth_change(self.auth.forget)
@@ -74,6 +82,14 @@ class App(Extensions):
 
             return RedisBroker(self.config.redis_url, self.config.redis_channel)
         return LocalBroker()
+
+    def _counters(self) -> Counters:
+        """Rate-limit and sign-in counters: in Redis when configured, so all nodes share them."""
+        if self.config.redis_url:
+            from keelbase.adapters.counters.redis import RedisCounters
+
+            return RedisCounters(self.config.redis_url, f"{self.config.redis_channel}:")
+        return MemoryCounters()
 
     async def _on_message(self, message: dict[str, Any]) -> None:
         """Every node hears every message: schema and settings changes, record events."""
@@ -178,6 +194,7 @@ class App(Extensions):
         await self.mailer.close()
         await self.realtime.stop()
         await self.broker.close()
+        await self.counters.close()
         await self.files.close()
         await self.store.close()
         log.info("keelbase stopped cleanly")

@@ -7,7 +7,8 @@ Hierarchy::
     ├── UnauthorizedError 401
     ├── ForbiddenError    403
     ├── NotFoundError     404
-    └── TooLargeError     413
+    ├── TooLargeError     413
+    └── TooManyRequestsError 429
 
 ``data`` maps a field name to ``{"code": ..., "message": ...}`` (or to a nested
 mapping of the same shape); the api layer serialises it unchanged. Any other
@@ -27,6 +28,7 @@ MSG_UNAUTHORIZED = "The request requires valid record authorization token."
 MSG_MISSING_COLLECTION = "Missing collection context."
 MSG_INTERNAL = "Something went wrong while processing your request."
 MSG_TOO_LARGE = "Request entity too large"
+MSG_TOO_MANY = "Too Many Requests."
 
 # Field error codes, as PocketBase's validators name them.
 CODE_REQUIRED = "validation_required"
@@ -95,6 +97,13 @@ class TooLargeError(ApiError):
 
     def __init__(self, message: str = MSG_TOO_LARGE, data: dict[str, Any] | None = None) -> None:
         super().__init__(413, message, data)
+
+
+class TooManyRequestsError(ApiError):
+    status = 429
+
+    def __init__(self, message: str = MSG_TOO_MANY, data: dict[str, Any] | None = None) -> None:
+        super().__init__(429, message, data)
 
 
 class ValidationError(BadRequestError):

@@ -9,6 +9,7 @@ It keeps what other code relies on: ``router``, ``state`` and lifespan.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
@@ -40,6 +41,8 @@ class KeelbaseApp:
         self.state = State()
         self.any_origin = "*" in origins
         self.origins = {o.encode() for o in origins}
+        # Runs before routing when set (rate limits); may raise ApiError to answer instead.
+        self.guard: Callable[[Scope], Awaitable[None]] | None = None
 
     def _allowed(self, origin: bytes) -> bytes | None:
         if self.any_origin:
@@ -76,6 +79,8 @@ class KeelbaseApp:
             await send(message)
 
         try:
+            if self.guard is not None:
+                await self.guard(scope)
             await self.router(scope, receive, send_with_headers)
         except Exception as error:  # every failure gets PocketBase's error shape
             if started:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keelbase.api.rate_limit import client_ip
 from keelbase.api.request import app_of, read_body, request_info
 from keelbase.api.responses import json_response
 
@@ -15,7 +18,11 @@ async def batch(request: Request) -> Response:
     app.batch.check_enabled()
     info = await request_info(request)
     body = await read_body(request, "Failed to read the submitted batch data.")
-    return json_response(await app.batch.run(body, info))
+    limits = app.rate_limits
+    limit = None
+    if limits.enabled:
+        limit = partial(limits.check_batch, ip=client_ip(app, request.scope), auth=info.auth)
+    return json_response(await app.batch.run(body, info, limit))
 
 
 routes = [Route("/api/batch", batch, methods=["POST"])]

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from keelbase.api.rate_limit import client_ip
 from keelbase.api.request import app_of, fields_tree, query_of, read_body, request_info, token_of
 from keelbase.api.responses import json_response
 from keelbase.core.fields_picker import pick
@@ -20,7 +21,8 @@ async def auth_with_password(request: Request) -> Response:
     body = await read_body(request, LOAD_ERROR)
     info = await request_info(request)
     expand = query_of(request).get("expand", "")
-    result = await app.auth.auth_with_password(collection, body, info, expand)
+    ip = client_ip(app, request.scope)
+    result = await app.auth.auth_with_password(collection, body, info, expand, client_ip=ip)
     return json_response(pick(result, tree))
 
 

@@ -18,6 +18,7 @@ from keelbase.api import (
     crons,
     files,
     health,
+    rate_limit,
     realtime,
     record_auth,
     records,
@@ -112,4 +113,5 @@ def build_asgi(app: App) -> KeelbaseApp:
         routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))
     asgi = KeelbaseApp(Router(routes=routes, lifespan=lifespan), app.config.origins)
     asgi.state.keelbase = app
+    rate_limit.install(app, asgi)
     return asgi

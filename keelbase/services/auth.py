@@ -26,6 +26,7 @@ from keelbase.errors import (
 )
 from keelbase.events import AuthEvent
 from keelbase.services import tokens
+from keelbase.services.login_guard import LoginGuard
 from keelbase.services.passwords import (
     hash_password_async,
     needs_rehash,
@@ -40,6 +41,9 @@ CACHE_SECONDS = 30.0
 
 
 class AuthService:
+    # Set by the app: counts sign-in attempts against brute force (see login_guard).
+    login_guard: LoginGuard | None = None
+
     def __init__(self, records: RecordsService) -> None:
         self.records = records
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
@@ -110,7 +114,12 @@ class AuthService:
     # Password auth ----------------------------------------------------------
 
     async def auth_with_password(
-        self, collection: Collection, body: Any, info: RequestInfo, expand: str = ""
+        self,
+        collection: Collection,
+        body: Any,
+        info: RequestInfo,
+        expand: str = "",
+        client_ip: str = "",
     ) -> dict[str, Any]:
         assert collection.auth is not None
         if not collection.auth.passwordAuth.enabled:
@@ -143,10 +152,17 @@ class AuthService:
         if errors:
             raise BadRequestError("An error occurred while validating the submitted data.", errors)
 
+        guard = self.login_guard
+        if guard is not None:
+            await guard.attempt(collection.id, identity, client_ip)
         record = await self._find_by_identity(collection, identity, identity_field)
         if not await verify_password_async(password, record.get("password") if record else None):
+            if guard is not None:
+                await guard.failed(client_ip)
             raise BadRequestError(MSG_AUTH_FAILED)
         assert record is not None
+        if guard is not None:
+            await guard.succeeded(collection.id, identity)
         if needs_rehash(record.get("password", "")):
             await self._rehash(record, password)
         return await self.auth_response(record, info.with_body({}), expand, context="password")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from keelbase.core.collection import Collection
 from keelbase.core.fields_picker import parse_fields, pick
 from keelbase.core.filter import FilterError
 from keelbase.core.request_info import RequestInfo, header_key
@@ -21,6 +23,8 @@ from keelbase.services.settings import SettingsService
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _FILE_KEY = re.compile(r"^requests(?:\.(\d+)|\[(\d+)\])\.(\w+[+-]?|\+\w+)$")
+# Checks a sub-request against the rate limits: (collection, action tag, method, path).
+LimitCheck = Callable[[Collection, str, str, str], Awaitable[None]]
 _RECORDS_URL = re.compile(r"^/api/collections/([^/?#]+)/records(?:/([^/?#]+))?/?$")
 
 
@@ -116,7 +120,9 @@ class BatchService:
             raise BadRequestError("Invalid batch request data.", {"requests": errors})
         return requests
 
-    async def run(self, body: Any, info: RequestInfo) -> list[dict[str, Any]]:
+    async def run(
+        self, body: Any, info: RequestInfo, limit: LimitCheck | None = None
+    ) -> list[dict[str, Any]]:
         self.check_enabled()
         if isinstance(body, dict):
             self.attach_files(body)
@@ -128,7 +134,7 @@ class BatchService:
             async with asyncio.timeout(timeout), self.records.store.transaction():
                 for position, item in enumerate(requests):
                     index = position
-                    results.append(await self._one(item, info))
+                    results.append(await self._one(item, info, limit))
         except ApiError as error:
             raise BadRequestError(
                 "Batch transaction failed.",
@@ -146,7 +152,9 @@ class BatchService:
             raise BadRequestError("Batch transaction failed.") from error
         return results
 
-    async def _one(self, item: dict[str, Any], info: RequestInfo) -> dict[str, Any]:
+    async def _one(
+        self, item: dict[str, Any], info: RequestInfo, limit: LimitCheck | None = None
+    ) -> dict[str, Any]:
         method = str(item["method"]).upper()
         parts = urlsplit(str(item["url"]))
         match = _RECORDS_URL.match(parts.path)
@@ -167,11 +175,19 @@ class BatchService:
             tree = parse_fields(query.get("fields", ""))
         except FilterError as error:
             raise BadRequestError() from error
+
+        async def limited(tag: str) -> None:
+            if limit is not None:
+                await limit(collection, tag, method, parts.path)
+
         if method == "POST" and record_id is None:
+            await limited("create")
             result = await self.records.create(collection, body, sub_info, expand)
         elif method == "PATCH" and record_id is not None:
+            await limited("update")
             result = await self.records.update(collection, record_id, body, sub_info, expand)
         elif method == "DELETE" and record_id is not None:
+            await limited("delete")
             await self.records.delete(collection, record_id, sub_info)
             return {"body": None, "status": 204}
         elif method == "PUT" and record_id is None:
@@ -180,8 +196,10 @@ class BatchService:
                 await self.records.find_by_id(collection, existing_id) if existing_id else None
             )
             if existing is not None:
+                await limited("update")
                 result = await self.records.update(collection, existing.id, body, sub_info, expand)
             else:
+                await limited("create")
                 result = await self.records.create(collection, body, sub_info, expand)
         else:
             raise BadRequestError()

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from keelbase.core import rate_limits
 from keelbase.core.dates import now_string
 from keelbase.errors import BadRequestError
 from keelbase.store import system
@@ -165,6 +166,10 @@ def _validate(settings: Settings) -> dict[str, Any]:
         meta["appURL"] = _err("validation_is_url", "Must be a valid URL.")
     if meta:
         errors["meta"] = meta
+    limits = settings.rateLimits
+    limit_errors = rate_limits.settings_errors(limits.enabled, limits.rules, limits.excludedIPs)
+    if limit_errors:
+        errors["rateLimits"] = limit_errors
     return errors
 
 
