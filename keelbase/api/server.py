@@ -18,6 +18,7 @@ from keelbase.api import (
     crons,
     files,
     health,
+    oauth2,
     realtime,
     record_auth,
     records,
@@ -95,6 +96,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *batch.routes,
         *crons.routes,
         *realtime.routes,
+        *oauth2.routes,
     ]
 
     @asynccontextmanager
