@@ -229,27 +229,43 @@ class OAuth2Service:
         """Find, link or create the record, in one transaction; True when it is new."""
         links = self.records.collection(EXTERNAL_AUTHS)
         name = form.provider.name
+        avatar: DownloadedFile | None = None
+        if (await self._lookup(links, collection, name, user, info))[1] is None:
+            # Likely a sign-up: fetch the avatar now, not while holding the write transaction.
+            avatar = await self._avatar_file(collection, user)
         async with self.records.store.transaction() as conn:
-            link = await self._find_link(links, collection, name, user.id)
-            record: Record | None = None
-            if link is not None:
-                record = await self.records.find_by_id(collection, str(link.get("recordRef")))
-                if record is None:  # its record is gone: the link is stale
-                    await self.records.delete_record(conn, link)
-                    link = None
-            signed_in = info.auth
-            if record is None and signed_in and signed_in.collection.id == collection.id:
-                record = await self.records.find_by_id(collection, signed_in.id)
-            if record is None and user.email:
-                record = await self._find_by_email(collection, user.email)
+            link, record = await self._lookup(links, collection, name, user, info)
+            if link is not None and str(link.get("recordRef")) != (record.id if record else ""):
+                await self.records.delete_record(conn, link)  # its record is gone: stale
+                link = None
             is_new = record is None
             if record is None:
-                record = await self._create(collection, form.create_data, user, info)
+                record = await self._create(collection, form.create_data, user, info, avatar)
             else:
                 record = await self._settle_existing(record, user, info)
             if link is None:
                 await self._link(links, record, name, user.id)
         return record, is_new
+
+    async def _lookup(
+        self,
+        links: Collection,
+        collection: Collection,
+        provider: str,
+        user: AuthUser,
+        info: RequestInfo,
+    ) -> tuple[Record | None, Record | None]:
+        """The provider account's link (if any) and the record that signs in (if any)."""
+        link = await self._find_link(links, collection, provider, user.id)
+        record: Record | None = None
+        if link is not None:
+            record = await self.records.find_by_id(collection, str(link.get("recordRef")))
+        signed_in = info.auth
+        if record is None and signed_in and signed_in.collection.id == collection.id:
+            record = await self.records.find_by_id(collection, signed_in.id)
+        if record is None and user.email:
+            record = await self._find_by_email(collection, user.email)
+        return link, record
 
     async def _link(
         self, links: Collection, record: Record, provider: str, provider_id: str
@@ -290,7 +306,12 @@ class OAuth2Service:
         return record_codec.from_row(collection, row) if row else None
 
     async def _create(
-        self, collection: Collection, create_data: dict[str, Any], user: AuthUser, info: RequestInfo
+        self,
+        collection: Collection,
+        create_data: dict[str, Any],
+        user: AuthUser,
+        info: RequestInfo,
+        avatar: DownloadedFile | None,
     ) -> Record:
         assert collection.auth is not None
         if collection.name == SUPERUSERS:
@@ -312,9 +333,7 @@ class OAuth2Service:
         ):
             payload[mapped.username] = user.username
         if mapped.avatarURL and mapped.avatarURL not in payload and user.avatar_url:
-            target = collection.field(mapped.avatarURL)
-            if isinstance(target, FileField):
-                avatar = await self._download(user.avatar_url, target.maxSize or DEFAULT_MAX_SIZE)
+            if isinstance(collection.field(mapped.avatarURL), FileField):
                 if avatar is not None:
                     payload[mapped.avatarURL] = avatar
             else:
@@ -369,6 +388,14 @@ class OAuth2Service:
             for index in map(parse_index, collection.indexes)
         )  # fmt: skip
         return not unique or await self.records.find_first(collection, name, value) is None
+
+    async def _avatar_file(self, collection: Collection, user: AuthUser) -> DownloadedFile | None:
+        """The avatar, when the collection maps it to a file field it will fill."""
+        assert collection.auth is not None
+        target = collection.field(collection.auth.oauth2.mappedFields.avatarURL)
+        if not isinstance(target, FileField) or not user.avatar_url:
+            return None
+        return await self._download(user.avatar_url, target.maxSize or DEFAULT_MAX_SIZE)
 
     async def _download(self, url: str, limit: int) -> DownloadedFile | None:
         """The provider's avatar; a failure only leaves the field empty."""

@@ -459,3 +459,22 @@ def test_apple_form_post_name_reaches_the_sign_in(world: World, provider: OIDCPr
     finally:
         hub.disconnect(client)
         configure(world, [provider.provider_config()])
+
+
+def test_deleted_record_leaves_no_working_link(world: World, provider: OIDCProvider) -> None:
+    user = person("sub-gone", "gone@example.com")
+    first = sign_in(world, provider, user).json()
+    deleted = world.request(
+        "DELETE", f"/api/collections/users/records/{first['record']['id']}", "superuser"
+    )
+    assert deleted.status_code == 204
+    again = sign_in(world, provider, user)
+    assert again.status_code == 200, again.text
+    assert (
+        again.json()["meta"]["isNew"] is True
+        and again.json()["record"]["id"] != first["record"]["id"]
+    )
+    links = world.request(
+        "GET", "/api/collections/_externalAuths/records?filter=providerId='sub-gone'", "superuser"
+    )
+    assert [x["recordRef"] for x in links.json()["items"]] == [again.json()["record"]["id"]]
