@@ -1942,3 +1942,6 @@ STEPS: list[Step] = [
     *RULES,
     *BATCH,
 ]
+from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
+
+STEPS += OAUTH2_STEPS
