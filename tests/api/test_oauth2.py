@@ -468,6 +468,10 @@ def test_deleted_record_leaves_no_working_link(world: World, provider: OIDCProvi
         "DELETE", f"/api/collections/users/records/{first['record']['id']}", "superuser"
     )
     assert deleted.status_code == 204
+    gone = world.request(
+        "GET", "/api/collections/_externalAuths/records?filter=providerId='sub-gone'", "superuser"
+    )
+    assert gone.json()["totalItems"] == 0, "deleting a record deletes its links"
     again = sign_in(world, provider, user)
     assert again.status_code == 200, again.text
     assert (
