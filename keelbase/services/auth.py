@@ -26,7 +26,7 @@ from keelbase.errors import (
 )
 from keelbase.events import AuthEvent
 from keelbase.services import tokens
-from keelbase.services.oauth2 import oauth2_methods
+from keelbase.services.oauth2_methods import oauth2_methods
 from keelbase.services.passwords import (
     hash_password_async,
     needs_rehash,

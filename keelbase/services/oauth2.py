@@ -26,7 +26,6 @@ from urllib.parse import urlparse
 
 import httpx
 import orjson
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from keelbase.adapters.oauth2 import AuthUser, Provider, ProviderError, provider_for
 from keelbase.core.auth_options import OAuth2Provider
@@ -40,6 +39,7 @@ from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
 from keelbase.errors import ApiError, BadRequestError, ForbiddenError
 from keelbase.services import record_codec
+from keelbase.services.oauth2_methods import ALPHANUMERIC, enabled_providers
 from keelbase.services.records import RecordsService
 
 if TYPE_CHECKING:
@@ -53,41 +53,9 @@ MSG_TOKEN = "Failed to fetch OAuth2 token."
 MSG_USER = "Failed to fetch OAuth2 user."
 MSG_AUTH_FAILED = "Failed to authenticate."
 EXTERNAL_AUTHS = "_externalAuths"
-ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 NAME_SECONDS = 60.0  # how long an Apple name from the redirect waits for its sign-in
 MAX_NAMES = 10_000
 AVATAR_TIMEOUT = 15.0
-
-
-def enabled_providers(collection: Collection) -> list[OAuth2Provider]:
-    """The providers a client may use; none when OAuth2 is off (always off for superusers)."""
-    options = collection.auth
-    if options is None or not options.oauth2.enabled or collection.name == SUPERUSERS:
-        return []
-    return [p for p in options.oauth2.providers if provider_for(p, None) is not None]
-
-
-def oauth2_methods(collection: Collection) -> dict[str, Any]:
-    """The ``oauth2`` part of ``auth-methods``: a fresh state and PKCE pair per provider."""
-    options = collection.auth
-    enabled = bool(options and options.oauth2.enabled and collection.name != SUPERUSERS)
-    listed: list[dict[str, Any]] = []
-    for config in enabled_providers(collection):
-        provider = provider_for(config, None)
-        assert provider is not None
-        state = random_string(30, ALPHANUMERIC)
-        verifier = challenge = method = ""
-        if provider.pkce:
-            verifier = random_string(43, ALPHANUMERIC)
-            challenge = create_s256_code_challenge(verifier)
-            method = "S256"
-        url = provider.build_auth_url(state, challenge)
-        listed.append({
-            "name": config.name, "displayName": provider.title, "logo": "", "state": state,
-            "authURL": url, "authUrl": url,
-            "codeVerifier": verifier, "codeChallenge": challenge, "codeChallengeMethod": method,
-        })  # fmt: skip
-    return {"providers": listed, "enabled": enabled}
 
 
 @dataclass
