@@ -27,6 +27,7 @@ from keelbase.services.cron import CronService
 from keelbase.services.files import FilesService
 from keelbase.services.login_guard import LoginGuard
 from keelbase.services.mail import Mailer
+from keelbase.services.oauth2 import OAuth2Service
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
@@ -54,6 +55,7 @@ class App(Extensions):
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
         self.auth = AuthService(self.records)
+        self.oauth2 = OAuth2Service(self.auth, self.records)
         self.settings = SettingsService(self.store)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
@@ -192,6 +194,7 @@ class App(Extensions):
             self._watcher = None
         await self.crons.stop()
         await self.mailer.close()
+        await self.oauth2.close()
         await self.realtime.stop()
         await self.broker.close()
         await self.counters.close()

@@ -18,6 +18,7 @@ from keelbase.api import (
     crons,
     files,
     health,
+    oauth2,
     rate_limit,
     realtime,
     record_auth,
@@ -96,6 +97,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *batch.routes,
         *crons.routes,
         *realtime.routes,
+        *oauth2.routes,
     ]
 
     @asynccontextmanager

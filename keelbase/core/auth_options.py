@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from keelbase.core import mail_templates as tpl
 from keelbase.core.ids import random_string
@@ -50,8 +50,28 @@ class MappedFields(_Model):
     avatarURL: str = ""
 
 
+class OAuth2Provider(_Model):
+    """One configured provider; ``clientSecret`` never leaves the server."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    pkce: bool | None = None
+    name: str = ""
+    clientId: str = ""
+    clientSecret: str = ""
+    authURL: str = ""
+    tokenURL: str = ""
+    userInfoURL: str = ""
+    displayName: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("extra", mode="before")
+    @classmethod
+    def _null_extra(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+
 class OAuth2(_Model):
-    providers: list[dict[str, Any]] = []
+    providers: list[OAuth2Provider] = []
     mappedFields: MappedFields = Field(default_factory=MappedFields)
     enabled: bool = False
 
@@ -123,6 +143,8 @@ class AuthOptions(_Model):
         if not with_secrets:
             for key in TOKEN_KEYS:
                 out[key] = getattr(self, key).public()
+            for provider in out["oauth2"]["providers"]:
+                provider.pop("clientSecret", None)
         return out
 
     def merged_with(self, data: dict[str, Any]) -> AuthOptions:
@@ -137,4 +159,23 @@ class AuthOptions(_Model):
                 current[key] = merged
             else:
                 current[key] = value
+        _keep_client_secrets(self.oauth2, current.get("oauth2"))
         return AuthOptions.model_validate(current)
+
+
+def _keep_client_secrets(before: OAuth2, after: Any) -> None:
+    """Clients never see secrets, so a provider sent back without one keeps its stored one."""
+    providers = after.get("providers") if isinstance(after, dict) else None
+    if not isinstance(providers, list):
+        return
+    stored = {p.name: p.clientSecret for p in before.providers}
+    for provider in providers:
+        name = provider.get("name") if isinstance(provider, dict) else None
+        if (
+            isinstance(provider, dict)
+            and isinstance(name, str)
+            and not provider.get("clientSecret")
+        ):
+            secret = stored.get(name)
+            if secret:
+                provider["clientSecret"] = secret

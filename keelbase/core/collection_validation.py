@@ -17,6 +17,7 @@ from keelbase.core.fields.base import FIELD_NAME, RESERVED_NAMES
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.indexes import column_name, parse_index
+from keelbase.core.oauth2_config import oauth2_errors
 from keelbase.core.records_resolver import RecordResolver
 from keelbase.core.schema import Schema
 
@@ -306,6 +307,8 @@ def _check_auth(new: Collection, errors: dict[str, Any]) -> None:
             )
     if identity_errors:
         errors["passwordAuth"] = {"identityFields": identity_errors}
+    if oauth2 := oauth2_errors(options):
+        errors["oauth2"] = oauth2
     for key in (
         "authToken",
         "passwordResetToken",

@@ -27,6 +27,7 @@ from keelbase.errors import (
 from keelbase.events import AuthEvent
 from keelbase.services import tokens
 from keelbase.services.login_guard import LoginGuard
+from keelbase.services.oauth2_methods import oauth2_methods
 from keelbase.services.passwords import (
     hash_password_async,
     needs_rehash,
@@ -245,9 +246,10 @@ class AuthService:
         assert collection.auth is not None
         options = collection.auth
         fields = list(options.passwordAuth.identityFields)
+        oauth2 = oauth2_methods(collection)
         return {
             "password": {"identityFields": fields, "enabled": options.passwordAuth.enabled},
-            "oauth2": {"providers": [], "enabled": False},
+            "oauth2": oauth2,
             "mfa": {
                 "enabled": options.mfa.enabled,
                 "duration": options.mfa.duration if options.mfa.enabled else 0,
@@ -256,7 +258,7 @@ class AuthService:
                 "enabled": options.otp.enabled,
                 "duration": options.otp.duration if options.otp.enabled else 0,
             },
-            "authProviders": [],
+            "authProviders": [{**p, "logo": ""} for p in oauth2["providers"]],
             "usernamePassword": options.passwordAuth.enabled and "username" in fields,
             "emailPassword": options.passwordAuth.enabled and "email" in fields,
         }

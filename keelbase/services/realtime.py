@@ -288,12 +288,67 @@ class RealtimeHub:
         """Send ``data`` (JSON-able) to every client subscribed to the custom ``topic``, on every node."""
         await self.broker.publish({"kind": "custom", "topic": topic, "data": data})
 
+    async def send_to_client(
+        self, client_id: str, topic: str, data: Any, unsubscribe: bool = False
+    ) -> bool:
+        """Send ``data`` to one client if it subscribed to ``topic`` (on whichever node holds
+        its stream); False when no such client listens. ``unsubscribe`` ends that
+        subscription after this message (one-shot topics such as ``@oauth2``)."""
+        client = self.clients.get(client_id)
+        if client is not None or not self.distributed:
+            return await self._send_to_client(client, topic, data, unsubscribe)
+        request_id = random_string(20)
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = answer
+        try:
+            await self.broker.publish({
+                "kind": "client-message", "requestId": request_id, "clientId": client_id,
+                "topic": topic, "data": data, "unsubscribe": unsubscribe,
+            })  # fmt: skip
+            result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
+        except TimeoutError:
+            return False
+        finally:
+            self._pending.pop(request_id, None)
+        return result.get("delivered") is True
+
+    async def _send_to_client(
+        self, client: Client | None, topic: str, data: Any, unsubscribe: bool
+    ) -> bool:
+        if client is None or client.discarded:
+            return False
+        subscription = next((s for s in client.subscriptions.values() if s.base == topic), None)
+        if subscription is None:
+            return False
+        await self._send(client, subscription.topic, orjson.dumps(data).decode())
+        if unsubscribe:
+            client.subscriptions.pop(subscription.topic, None)
+        return True
+
+    async def _client_message_for_another_node(self, message: dict[str, Any]) -> None:
+        client = self.clients.get(str(message.get("clientId")))
+        if client is None:
+            return  # not ours; the node that holds it answers
+        delivered = await self._send_to_client(
+            client, str(message.get("topic")), message.get("data"), bool(message.get("unsubscribe"))
+        )
+        await self.broker.publish(
+            {
+                "kind": "client-message-result",
+                "requestId": message.get("requestId"),
+                "delivered": delivered,
+            }
+        )
+
     async def handle(self, message: dict[str, Any]) -> None:
         kind = message.get("kind")
+        if kind == "client-message":
+            await self._client_message_for_another_node(message)
+            return
         if kind == "subscribe":
             await self._subscribe_for_another_node(message)
             return
-        if kind == "subscribe-result":
+        if kind in ("subscribe-result", "client-message-result"):
             pending = self._pending.get(str(message.get("requestId")))
             if pending is not None and not pending.done():
                 pending.set_result(message)

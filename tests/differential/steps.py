@@ -1945,3 +1945,6 @@ STEPS: list[Step] = [
     *BATCH,
     *LIMITS_STEPS,
 ]
+from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
+
+STEPS += OAUTH2_STEPS
