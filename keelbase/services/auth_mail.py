@@ -8,13 +8,17 @@ before, this one included: a reset link works once.
 Requests for a verification or a password reset answer 204 whatever the
 address: an unknown address sends nothing, a known one sends in the
 background. Both paths do the same lookup and nothing slow, so the answer's
-timing does not tell whether the address exists. A record gets one such mail
-per flow every two minutes (PocketBase's resend guard, per process).
+timing does not tell whether the address exists (the mail is built and sent
+after the answer). A record gets one such mail per flow every two minutes
+(PocketBase's resend guard, kept per process).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -48,6 +52,7 @@ VERIFICATION = "verification"
 PASSWORD_RESET = "passwordReset"
 EMAIL_CHANGE = "emailChange"
 RESEND_SECONDS = 120.0
+log = logging.getLogger("keelbase.mail")
 
 MSG_MISSING_COLLECTION = "Missing or invalid collection context."
 MSG_NOT_AUTH_COLLECTION = "Missing or invalid auth collection context."
@@ -175,6 +180,18 @@ class AuthMailService:
     def _forget_sent(self, flow: str, record: Record) -> None:
         self._resend.pop(f"{flow}:{record.collection.id}:{record.id}", None)
 
+    def _mail_later(self, record: Record, build: Callable[[Record], tuple[str, str]]) -> None:
+        """Build and send the mail after the answer: a known address costs the request no more."""
+
+        def send() -> None:
+            try:
+                subject, html = build(record)
+                self.mailer.send_in_background(str(record.get("email")), subject, html)
+            except Exception:
+                log.exception("building the %s mail failed", record.collection.name)
+
+        asyncio.get_running_loop().call_soon(send)
+
     async def _requested_record(self, collection: Collection, load: BodyLoader) -> Record | None:
         """The record whose address a request-* body names; errors for a bad body."""
         values = strings(await load(), "email")
@@ -192,8 +209,7 @@ class AuthMailService:
         if record is None or record.get("verified"):
             return
         if self._may_send(VERIFICATION, record):
-            subject, html = self.verification_mail(record)
-            self.mailer.send_in_background(str(record.get("email")), subject, html)
+            self._mail_later(record, self.verification_mail)
 
     async def confirm_verification(self, collection_name: str, load: BodyLoader) -> None:
         collection = self.auth_collection(collection_name)
@@ -244,8 +260,7 @@ class AuthMailService:
             raise BadRequestError(MSG_NO_PASSWORD_AUTH)
         record = await self._requested_record(collection, load)
         if record is not None and self._may_send(PASSWORD_RESET, record):
-            subject, html = self.password_reset_mail(record)
-            self.mailer.send_in_background(str(record.get("email")), subject, html)
+            self._mail_later(record, self.password_reset_mail)
 
     async def confirm_password_reset(self, collection_name: str, load: BodyLoader) -> None:
         collection = self.auth_collection(collection_name)
