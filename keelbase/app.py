@@ -21,10 +21,12 @@ from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services.auth import AuthService
+from keelbase.services.auth_mail import AuthMailService
 from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files import FilesService
+from keelbase.services.impersonation import ImpersonationService
 from keelbase.services.login_guard import LoginGuard
 from keelbase.services.mail import Mailer
 from keelbase.services.oauth2 import OAuth2Service
@@ -33,6 +35,7 @@ from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.superusers import SuperusersService
+from keelbase.services.test_email import TestEmailService
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
 
@@ -62,6 +65,9 @@ class App(Extensions):
         self.broker = self._broker()
         self.realtime = RealtimeHub(self.records, self.broker)
         self.mailer = Mailer(self.settings, self.hooks)
+        self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
+        self.impersonation = ImpersonationService(self.auth_mail)
+        self.test_email = TestEmailService(self.auth_mail)
         self.crons = CronService(self.store)
         self.counters = self._counters()
         self.rate_limits = RateLimitService(

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    auth_mail,
     batch,
     collections,
     crons,
@@ -93,6 +94,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *health.routes,
         *collections.routes,
         *record_auth.routes,
+        *auth_mail.routes,
         *settings.routes,
         *batch.routes,
         *crons.routes,

@@ -198,7 +198,12 @@ class AuthService:
             await self.records.save(conn, record, ["password"])
 
     async def auth_response(
-        self, record: Record, info: RequestInfo, expand: str = "", context: str = "default"
+        self,
+        record: Record,
+        info: RequestInfo,
+        expand: str = "",
+        context: str = "default",
+        token: str = "",
     ) -> dict[str, Any]:
         collection = record.collection
         assert collection.auth is not None
@@ -218,9 +223,8 @@ class AuthService:
         event = AuthEvent(record, info, context if context != "default" else "refresh")
 
         async def respond(e: AuthEvent) -> None:
-            token = tokens.issue_auth(e.record)
             exported = (await self.records.export_many([e.record], as_self, expand))[0]
-            e.result = {"record": exported, "token": token}
+            e.result = {"record": exported, "token": token or tokens.issue_auth(e.record)}
 
         await self.records.hooks.record_auth.trigger(
             event, respond, (collection.name, collection.id)
@@ -239,7 +243,8 @@ class AuthService:
             )
         claims = tokens.unverified_claims(token)
         if not claims or not claims.get("refreshable"):
-            raise ForbiddenError("The current auth token is not refreshable.")
+            # PocketBase answers with the same token: it keeps its expiry (impersonation).
+            return await self.auth_response(auth, info, expand, token=token)
         return await self.auth_response(auth, info, expand)
 
     def methods(self, collection: Collection) -> dict[str, Any]:

@@ -459,6 +459,25 @@ class RecordsService:
             params,
         )
 
+    async def update_trusted(self, record: Record, changed: list[str], message: str) -> None:
+        """Write fields the server itself decided (a confirmed email, a reset password).
+
+        No rules and no client input; ``updated`` moves on, the change is
+        announced like any update, and a unique clash is a 400 with ``message``.
+        """
+        now = now_string()
+        for field in record.collection.fields:
+            if isinstance(field, AutodateField) and field.onUpdate:
+                record.data[field.name] = now
+                changed = [*changed, field.name]
+        async with self.store.transaction() as conn:
+            try:
+                await self.save(conn, record, changed)
+            except UniqueViolation as error:
+                raise _unique_error(record.collection, error, message) from error
+            self.notify_auth_change(conn, record)
+            self._emit(conn, "update", record)
+
     async def insert_trusted(self, record: Record, plain_password: str | None = None) -> None:
         """Insert without rules or client input rules (CLI and internal use)."""
         resolved = ResolvedInput(

@@ -7,6 +7,8 @@ S3 passwords) are stored but never returned.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from keelbase.core import rate_limits
 from keelbase.core.dates import now_string
+from keelbase.core.fields.email import is_email
 from keelbase.errors import BadRequestError
 from keelbase.store import system
 from keelbase.store.base import Store
@@ -159,17 +162,85 @@ def _validate(settings: Settings) -> dict[str, Any]:
         )
     if batch:
         errors["batch"] = batch
-    meta: dict[str, Any] = {}
-    if not settings.meta.appName.strip():
-        meta["appName"] = _err("validation_required", "Cannot be blank.")
-    if not settings.meta.appURL.startswith(("http://", "https://")) or " " in settings.meta.appURL:
-        meta["appURL"] = _err("validation_is_url", "Must be a valid URL.")
+    meta = _meta_errors(settings.meta)
     if meta:
         errors["meta"] = meta
     limits = settings.rateLimits
     limit_errors = rate_limits.settings_errors(limits.enabled, limits.rules, limits.excludedIPs)
     if limit_errors:
         errors["rateLimits"] = limit_errors
+    smtp = _smtp_errors(settings.smtp)
+    if smtp:
+        errors["smtp"] = smtp
+    return errors
+
+
+_REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
+# govalidator's DNS name (ozzo-validation's is.Host accepts that or an IP address).
+_DNS_NAME = re.compile(
+    r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$"
+)
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return len(value) <= 255 and bool(_DNS_NAME.match(value))
+
+
+def _length(value: str) -> dict[str, Any] | None:
+    if not value:
+        return _REQUIRED
+    if len(value) > 255:
+        return _err(
+            "validation_length_out_of_range",
+            "The length must be between 1 and 255.",
+            {"max": 255, "min": 1},
+        )
+    return None
+
+
+def _meta_errors(meta: Meta) -> dict[str, Any]:
+    """PocketBase's rules: name, URL and sender are required; the sender is an address."""
+    errors: dict[str, Any] = {}
+    for name in ("appName", "senderName"):
+        problem = _length(getattr(meta, name))
+        if problem:
+            errors[name] = problem
+    if not meta.appURL:
+        errors["appURL"] = _REQUIRED
+    elif not meta.appURL.startswith(("http://", "https://")) or " " in meta.appURL:
+        errors["appURL"] = _err("validation_is_url", "Must be a valid URL.")
+    if not meta.senderAddress:
+        errors["senderAddress"] = _REQUIRED
+    elif not is_email(meta.senderAddress):
+        errors["senderAddress"] = _err("validation_is_email", "Must be a valid email address.")
+    return errors
+
+
+def _smtp_errors(smtp: Smtp) -> dict[str, Any]:
+    """Host and port are required once SMTP is on; the auth method is PLAIN or LOGIN."""
+    errors: dict[str, Any] = {}
+    host_error = _err("validation_is_host", "Must be a valid IP address or DNS name.")
+    if not smtp.host:
+        if smtp.enabled:
+            errors["host"] = _REQUIRED
+    elif not _is_host(smtp.host):
+        errors["host"] = host_error
+    if smtp.port == 0 and smtp.enabled:
+        errors["port"] = _REQUIRED
+    elif smtp.port < 0:
+        errors["port"] = _err(
+            "validation_min_greater_equal_than_required",
+            "Must be no less than 0.",
+            {"threshold": 0},
+        )
+    if smtp.authMethod not in ("", "PLAIN", "LOGIN"):
+        errors["authMethod"] = _err("validation_in_invalid", "Must be a valid value.")
+    if smtp.localName and not _is_host(smtp.localName):
+        errors["localName"] = host_error
     return errors
 
 
@@ -194,16 +265,10 @@ class SettingsService:
             raise BadRequestError("An error occurred while loading the submitted data.")
         merged = _merge(self.current.model_dump(), patch)
         try:
-            settings = Settings.model_validate(merged)
+            settings = Settings.model_validate(merged, strict=True)
         except ValidationError as error:
-            data: dict[str, Any] = {}
-            for item in error.errors():
-                node = data
-                location = [str(part) for part in item["loc"]]
-                for part in location[:-1]:
-                    node = node.setdefault(part, {})
-                node[location[-1]] = _err("validation_invalid_value", "Invalid value.")
-            raise BadRequestError(MSG_SAVE_FAILED, data) from error
+            # A value of the wrong JSON type: PocketBase cannot even load the body.
+            raise BadRequestError("An error occurred while loading the submitted data.") from error
         errors = _validate(settings)
         if errors:
             raise BadRequestError(MSG_SAVE_FAILED, errors)

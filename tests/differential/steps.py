@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.differential.steps_limits import LIMITS_STEPS
+from tests.differential.steps_mail import MAIL_STEPS
 
 Step = dict[str, Any]
 
@@ -1944,6 +1945,7 @@ STEPS: list[Step] = [
     *RULES,
     *BATCH,
     *LIMITS_STEPS,
+    *MAIL_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ServerProcess
+from tests.mail_catcher import MailCatcher
 
 pytestmark = pytest.mark.e2e
 
@@ -74,11 +75,23 @@ def sdk_server(tmp_path: Path) -> Iterator[ServerProcess]:
         server.stop()
 
 
+@pytest.fixture
+def mail_catcher() -> Iterator[MailCatcher]:
+    """A real SMTP server; mail.test.mjs reads what it caught over HTTP (KB_MAIL_URL)."""
+    catcher = MailCatcher().start()
+    try:
+        yield catcher
+    finally:
+        catcher.stop()
+
+
 def tail(text: str, size: int = LOG_TAIL) -> str:
     return text if len(text) <= size else "...\n" + text[-size:]
 
 
-def test_js_sdk_against_keelbase_serve(node: str, sdk_server: ServerProcess) -> None:
+def test_js_sdk_against_keelbase_serve(
+    node: str, sdk_server: ServerProcess, mail_catcher: MailCatcher
+) -> None:
     if not (E2E_DIR / "node_modules" / "pocketbase").is_dir():
         pytest.fail("tests/e2e/node_modules is missing: run `npm install` in tests/e2e (make test)")
     env = {
@@ -86,6 +99,8 @@ def test_js_sdk_against_keelbase_serve(node: str, sdk_server: ServerProcess) -> 
         "KB_URL": sdk_server.url,
         "KB_ADMIN_EMAIL": ADMIN_EMAIL,
         "KB_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "KB_SMTP_PORT": str(mail_catcher.port),
+        "KB_MAIL_URL": mail_catcher.serve_http(),
         "NO_COLOR": "1",
     }
     command = [
