@@ -20,11 +20,13 @@ from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services.auth import AuthService
+from keelbase.services.auth_alerts import AuthAlerts
 from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files import FilesService
 from keelbase.services.mail import Mailer
+from keelbase.services.otp import OtpService
 from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
@@ -57,6 +59,8 @@ class App(Extensions):
         self.broker = self._broker()
         self.realtime = RealtimeHub(self.records, self.broker)
         self.mailer = Mailer(self.settings, self.hooks)
+        self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
+        self.otp = OtpService(self.auth, self.mailer, self.settings)
         self.crons = CronService(self.store)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None

@@ -20,6 +20,7 @@ from keelbase.api import (
     health,
     realtime,
     record_auth,
+    record_auth_otp,
     records,
     settings,
 )
@@ -91,6 +92,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *health.routes,
         *collections.routes,
         *record_auth.routes,
+        *record_auth_otp.routes,
         *settings.routes,
         *batch.routes,
         *crons.routes,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keelbase.core.collection import Collection
 from keelbase.core.fields.email import is_email
@@ -26,6 +26,7 @@ from keelbase.errors import (
 )
 from keelbase.events import AuthEvent
 from keelbase.services import tokens
+from keelbase.services.mfa import MfaService
 from keelbase.services.passwords import (
     hash_password_async,
     needs_rehash,
@@ -33,7 +34,11 @@ from keelbase.services.passwords import (
 )
 from keelbase.services.records import RecordsService
 
-MSG_MISSING_AUTH_COLLECTION = "Missing or invalid collection context."
+if TYPE_CHECKING:
+    from keelbase.services.auth_alerts import AuthAlerts
+
+MSG_MISSING_COLLECTION = "Missing or invalid collection context."
+MSG_MISSING_AUTH_COLLECTION = "Missing or invalid auth collection context."
 MSG_AUTH_FAILED = "Failed to authenticate."
 CACHE_SIZE = 10_000
 CACHE_SECONDS = 30.0
@@ -45,10 +50,14 @@ class AuthService:
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
         # Bumped by forget(): a lookup that raced with a change must not cache the old record.
         self._generation: dict[str, int] = {}
+        self.mfa = MfaService(records)
+        self.alerts: AuthAlerts | None = None  # set by the app, which owns the mailer
 
     def auth_collection(self, id_or_name: str) -> Collection:
         collection = self.records.schema.get(id_or_name)
-        if collection is None or not collection.is_auth:
+        if collection is None:
+            raise NotFoundError(MSG_MISSING_COLLECTION)
+        if not collection.is_auth:
             raise NotFoundError(MSG_MISSING_AUTH_COLLECTION)
         return collection
 
@@ -149,7 +158,9 @@ class AuthService:
         assert record is not None
         if needs_rehash(record.get("password", "")):
             await self._rehash(record, password)
-        return await self.auth_response(record, info.with_body({}), expand, context="password")
+        return await self.auth_response(
+            record, info.with_body({}), expand, context="password", mfa_id=body.get("mfaId")
+        )
 
     async def _find_by_identity(
         self, collection: Collection, identity: str, identity_field: str
@@ -181,8 +192,21 @@ class AuthService:
             await self.records.save(conn, record, ["password"])
 
     async def auth_response(
-        self, record: Record, info: RequestInfo, expand: str = "", context: str = "default"
+        self,
+        record: Record,
+        info: RequestInfo,
+        expand: str = "",
+        context: str = "default",
+        mfa_id: Any = None,
     ) -> dict[str, Any]:
+        """Answer a sign-in whose first factor (``context``: its method) has passed.
+
+        The one place every sign-in method ends: the collection's authRule,
+        the ``record_auth`` hooks, then MFA (the sign-in completes, or the
+        client gets ``401 {mfaId}``; ``mfa_id`` is the body's ``mfaId``), the
+        login alert, and the token. ``context="default"`` (a refresh) is not
+        a factor: no MFA and no alert.
+        """
         collection = record.collection
         assert collection.auth is not None
         rule = collection.auth.authRule
@@ -201,8 +225,11 @@ class AuthService:
         event = AuthEvent(record, info, context if context != "default" else "refresh")
 
         async def respond(e: AuthEvent) -> None:
+            await self.mfa.check(e.record, as_self, e.method, mfa_id)
             token = tokens.issue_auth(e.record)
             exported = (await self.records.export_many([e.record], as_self, expand))[0]
+            if self.alerts is not None:
+                await self.alerts.signed_in(e.record, info, e.method)
             e.result = {"record": exported, "token": token}
 
         await self.records.hooks.record_auth.trigger(
