@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import free_port
@@ -59,7 +61,9 @@ def _html(message: Message) -> str:
 
 
 @contextmanager
-def running_inbox() -> Iterator[Inbox]:
+def running_inbox(folder: Path | None = None) -> Iterator[Inbox]:
+    """Serve SMTP on a free port; with ``folder``, also write each mail there as JSON
+    (``<n>.json``: to, subject, html) for tests in other processes (the Node SDK tests)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message as MessageHandler
 
@@ -67,7 +71,12 @@ def running_inbox() -> Iterator[Inbox]:
 
     class Catcher(MessageHandler):  # type: ignore[misc]
         def handle_message(self, message: Message) -> None:
-            inbox.mails.append(Mail(str(message["To"]), str(message["Subject"]), _html(message)))
+            mail = Mail(str(message["To"]), str(message["Subject"]), _html(message))
+            inbox.mails.append(mail)
+            if folder is not None:
+                path = folder / f"{len(inbox.mails)}.json"
+                path.with_suffix(".tmp").write_text(json.dumps(asdict(mail)))
+                path.with_suffix(".tmp").replace(path)
 
     controller = Controller(Catcher(), hostname="127.0.0.1", port=inbox.port)
     controller.start()
