@@ -26,6 +26,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from tests.differential.steps_otp import OTP_STEPS
+
 Step = dict[str, Any]
 
 SU = "superuser"
@@ -1941,4 +1943,5 @@ STEPS: list[Step] = [
     *DELETES,
     *RULES,
     *BATCH,
+    *OTP_STEPS,
 ]
