@@ -163,3 +163,35 @@ def test_auth_methods_lists_mfa(world: World) -> None:
     methods = world.client.get("/api/collections/users/auth-methods").json()
     assert methods["mfa"] == {"enabled": True, "duration": 300}
     assert methods["otp"] == {"enabled": True, "duration": 180}
+
+
+# fmt: off
+OPTION_ERRORS = [
+    ({"mfa": {"enabled": True}, "otp": {"enabled": False}},
+     {"mfa": {"enabled": {"code": "validation_mfa_not_enough_auths"}}}),
+    ({"otp": {"enabled": True, "length": 3, "duration": 9}},
+     {"otp": {"length": {"code": "validation_min_greater_equal_than_required", "params": {"threshold": 4}},
+              "duration": {"code": "validation_min_greater_equal_than_required"}}}),
+    ({"mfa": {"enabled": True, "duration": 0}},
+     {"mfa": {"duration": {"code": "validation_required"}}}),
+    ({"mfa": {"enabled": True, "duration": 86401}},
+     {"mfa": {"duration": {"code": "validation_max_less_equal_than_required"}}}),
+    ({"mfa": {"enabled": True, "rule": "nope = 1"}},
+     {"mfa": {"rule": {"code": "validation_invalid_rule"}}}),
+    ({"otp": {"emailTemplate": {"subject": ""}}},
+     {"otp": {"emailTemplate": {"subject": {"code": "validation_required"}}}}),
+    ({"authAlert": {"emailTemplate": {"body": ""}}},
+     {"authAlert": {"emailTemplate": {"body": {"code": "validation_required"}}}}),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("patch", "expected"), OPTION_ERRORS)
+def test_option_checks(world: World, patch: dict[str, Any], expected: dict[str, Any]) -> None:
+    from tests.api.scenario import contains
+
+    response = world.request("PATCH", "/api/collections/users", "superuser", json=patch)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "Failed to update collection."
+    contains(response.json()["data"], expected)
+    assert set(response.json()["data"]) == set(expected)

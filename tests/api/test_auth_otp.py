@@ -188,6 +188,9 @@ def test_form_body_and_expand_on_the_answer(world: World, inbox: Inbox) -> None:
     response = world.client.post(REQUEST, data={"email": "otpform@example.com"})
     assert response.status_code == 200, response.text
     code = inbox.code(inbox.wait(before + 1)[before])
+    wrong = "123456" if code != "123456" else "234567"  # looks like a number in a form
+    refused = world.client.post(AUTH, data={"otpId": response.json()["otpId"], "password": wrong})
+    assert refused.status_code == 400 and refused.json()["message"] == INVALID
     signed = world.client.post(
         AUTH + "?fields=token", data={"otpId": response.json()["otpId"], "password": code}
     )
