@@ -25,7 +25,7 @@ from keelbase.errors import (
     UnauthorizedError,
 )
 from keelbase.events import AuthEvent
-from keelbase.services import tokens
+from keelbase.services import auth_refs, tokens
 from keelbase.services.mfa import MfaService
 from keelbase.services.passwords import (
     hash_password_async,
@@ -51,6 +51,7 @@ class AuthService:
         # Bumped by forget(): a lookup that raced with a change must not cache the old record.
         self._generation: dict[str, int] = {}
         self.mfa = MfaService(records)
+        records.on_event(auth_refs.drop_when_deleted(records))
         self.alerts: AuthAlerts | None = None  # set by the app, which owns the mailer
 
     def auth_collection(self, id_or_name: str) -> Collection:

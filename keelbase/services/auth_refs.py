@@ -8,6 +8,7 @@ helpers to make, find, age and delete them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -85,3 +86,31 @@ async def delete_older_than(
             f"DELETE FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('created')} < :cutoff",
             {"c": collection_id, "cutoff": cutoff},
         )
+
+
+OWNED_BY_AUTH_RECORDS = (MFAS, OTPS, AUTH_ORIGINS, "_externalAuths")
+
+
+def drop_when_deleted(
+    records: RecordsService,
+) -> Callable[[str, Record], Awaitable[None] | None]:
+    """A records listener: once an auth record is deleted, so are its rows here (as in PocketBase)."""
+
+    def listener(action: str, record: Record) -> Awaitable[None] | None:
+        if action != "delete" or not record.collection.is_auth:
+            return None
+        return drop_owned_by(records, record)
+
+    return listener
+
+
+async def drop_owned_by(records: RecordsService, owner: Record) -> None:
+    q = records.store.dialect.quote
+    async with records.store.transaction() as conn:
+        for name in OWNED_BY_AUTH_RECORDS:
+            if records.schema.get(name) is None:
+                continue
+            await conn.execute(
+                f"DELETE FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('recordRef')} = :r",
+                {"c": owner.collection.id, "r": owner.id},
+            )

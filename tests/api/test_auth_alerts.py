@@ -159,3 +159,14 @@ def test_a_broken_mail_server_never_fails_the_sign_in(
         sign_in(world, "alert6@example.com", "Cafe")
     finally:
         world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
+
+
+def test_deleting_an_account_drops_its_origins(world: World) -> None:
+    user_id = new_user(world, "alert7@example.com")
+    token = sign_in(world, "alert7@example.com", "Once")["token"]
+    assert len(origins(world, user_id)) == 1
+    deleted = world.client.delete(
+        f"/api/collections/users/records/{user_id}", headers={"Authorization": token}
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert origins(world, user_id) == []
