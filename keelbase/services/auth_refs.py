@@ -3,7 +3,8 @@
 ``_mfas``, ``_otps`` and ``_authOrigins`` rows name their owner by
 ``collectionRef`` + ``recordRef`` (not a relation field, so one table serves
 every auth collection). The MFA, OTP and login-alert services share these
-helpers to make, find, age and delete them.
+helpers to make, find, age and delete them; when the owner is deleted, its
+rows go too.
 """
 
 from __future__ import annotations
