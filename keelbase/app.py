@@ -21,6 +21,7 @@ from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services.auth import AuthService
+from keelbase.services.auth_alerts import AuthAlerts
 from keelbase.services.auth_mail import AuthMailService
 from keelbase.services.batch import BatchService
 from keelbase.services.collections import CollectionsService
@@ -30,6 +31,7 @@ from keelbase.services.impersonation import ImpersonationService
 from keelbase.services.login_guard import LoginGuard
 from keelbase.services.mail import Mailer
 from keelbase.services.oauth2 import OAuth2Service
+from keelbase.services.otp import OtpService
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime import RealtimeHub
 from keelbase.services.records import RecordsService
@@ -68,6 +70,8 @@ class App(Extensions):
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail)
         self.test_email = TestEmailService(self.auth_mail)
+        self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
+        self.otp = OtpService(self.auth, self.mailer, self.settings)
         self.crons = CronService(self.store)
         self.counters = self._counters()
         self.rate_limits = RateLimitService(

@@ -5,6 +5,7 @@ Hierarchy::
     ApiError(status, message, data)     any 4xx/5xx answer in PocketBase's shape
     ├── BadRequestError   400
     ├── UnauthorizedError 401
+    │   └── MfaRequiredError  401 ``{"mfaId": ...}``: sign in again with another method
     ├── ForbiddenError    403
     ├── NotFoundError     404
     ├── TooLargeError     413
@@ -76,6 +77,21 @@ class UnauthorizedError(ApiError):
 
     def __init__(self, message: str = MSG_UNAUTHORIZED, data: dict[str, Any] | None = None) -> None:
         super().__init__(401, message, data)
+
+
+class MfaRequiredError(UnauthorizedError):
+    """A first factor passed but the collection wants a second one.
+
+    PocketBase answers this with a bare ``{"mfaId": ...}`` (no error envelope),
+    which its SDKs read to continue the sign-in.
+    """
+
+    def __init__(self, mfa_id: str) -> None:
+        super().__init__("Multi-factor authentication required.")
+        self.mfa_id = mfa_id
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mfaId": self.mfa_id}
 
 
 class ForbiddenError(ApiError):

@@ -14,6 +14,7 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from keelbase.api.client_ip import client_ip
 from keelbase.core.fields_picker import Tree, parse_fields
 from keelbase.core.filter import FilterError
 from keelbase.core.request_info import RequestInfo, header_key
@@ -102,13 +103,15 @@ async def request_info(request: Request, context: str = "default") -> RequestInf
     cached: RequestInfo | None = request.scope.get("keelbase.info")
     if cached is None:
         token = token_of(request)
-        auth = await app_of(request).auth.record_from_token(token) if token else None
+        app = app_of(request)
+        auth = await app.auth.record_from_token(token) if token else None
         cached = RequestInfo(
             auth=auth,
             method=request.method,
             query=query_of(request),
             headers=LazyHeaders(request.scope["headers"]),
             context=context,
+            ip=client_ip(request.scope, app.settings.current.trustedProxy),
         )
         request.scope["keelbase.info"] = cached
     return cached

@@ -23,6 +23,7 @@ from keelbase.api import (
     rate_limit,
     realtime,
     record_auth,
+    record_auth_otp,
     records,
     settings,
 )
@@ -95,6 +96,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *collections.routes,
         *record_auth.routes,
         *auth_mail.routes,
+        *record_auth_otp.routes,
         *settings.routes,
         *batch.routes,
         *crons.routes,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from keelbase.core.auth_factors_validation import check_factor_options
 from keelbase.core.collection import AUTH, RULES, VIEW, Collection
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import FIELD_TYPES, RelationField, TextField
@@ -58,6 +59,9 @@ def validate_collection(
     _check_rules(new, schema, dialect, errors)
     if new.type == AUTH:
         _check_auth(new, errors)
+        assert new.auth is not None
+        trial = schema.replaced([c for c in schema if c.id != new.id] + [new])
+        check_factor_options(new.auth, lambda rule: rule_error(rule, new, trial, dialect), errors)
     return errors
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from keelbase.core.fields import Field
+from keelbase.core.record import Record
 
 _PLACEHOLDER = re.compile(r"\{[A-Z_]+(?::[^{}]+)?\}")
 # Go's html.EscapeString: the five characters and their exact entities.
@@ -31,6 +32,28 @@ TOKEN = "{TOKEN}"
 OTP = "{OTP}"
 OTP_ID = "{OTP_ID}"
 ALERT_INFO = "{ALERT_INFO}"
+
+
+LAYOUT = """<!DOCTYPE html>
+<html>
+<head>
+    <meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />
+    <meta name="viewport" content="width=device-width,initial-scale=1" />
+    <style>
+        body { padding: 20px 30px; margin: 0; color: #16161a; background: #fff;
+               font-size: 14px; line-height: 20px; font-family: Source Sans Pro, sans-serif, emoji; }
+        p { display: block; margin: 10px 0; }
+        .btn { display: inline-block; color: #fff !important; background: #16161a !important;
+               text-decoration: none !important; line-height: 40px; min-width: 150px;
+               text-align: center; padding: 0 20px; margin: 5px 0; font-weight: bold;
+               border-radius: 6px; }
+    </style>
+</head>
+<body>
+    {BODY}
+</body>
+</html>
+"""
 
 
 class Template(Protocol):
@@ -81,3 +104,26 @@ def fill(text: str, placeholders: Mapping[str, str]) -> str:
 def render(template: Template, placeholders: Mapping[str, str]) -> tuple[str, str]:
     """The template's subject and body with every known placeholder filled in."""
     return fill(template.subject, placeholders), fill(template.body, placeholders)
+
+
+def wrap(body: str) -> str:
+    """The body inside a plain HTML page, as PocketBase sends its mails."""
+    return LAYOUT.replace("{BODY}", body)
+
+
+def render_record_mail(
+    template: Template,
+    app_name: str,
+    app_url: str,
+    record: Record,
+    extra: Mapping[str, str] | None = None,
+) -> tuple[str, str]:
+    """Subject and full HTML page of a collection's mail to ``record``."""
+    placeholders = {
+        **record_placeholders(record.collection.fields, record.data),
+        APP_NAME: app_name,
+        APP_URL: app_url,
+        **(extra or {}),
+    }
+    subject, body = render(template, placeholders)
+    return subject, wrap(body)

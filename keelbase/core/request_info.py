@@ -30,6 +30,8 @@ class RequestInfo:
     context: str = "default"
     # Server code acting on its own behalf (hooks, routes, cron): no rule applies.
     system: bool = False
+    # The client's address (after the trusted proxy headers, if any): for login alerts.
+    ip: str = ""
 
     @property
     def is_superuser(self) -> bool:
@@ -37,5 +39,12 @@ class RequestInfo:
 
     def with_body(self, body: dict[str, Any]) -> RequestInfo:
         return RequestInfo(
-            self.auth, self.method, self.query, self.headers, body, self.context, self.system
+            self.auth,
+            self.method,
+            self.query,
+            self.headers,
+            body,
+            self.context,
+            self.system,
+            self.ip,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keelbase.core.collection import Collection
 from keelbase.core.fields.email import is_email
@@ -25,8 +25,9 @@ from keelbase.errors import (
     UnauthorizedError,
 )
 from keelbase.events import AuthEvent
-from keelbase.services import tokens
+from keelbase.services import auth_refs, tokens
 from keelbase.services.login_guard import LoginGuard
+from keelbase.services.mfa import MfaService
 from keelbase.services.oauth2_methods import oauth2_methods
 from keelbase.services.passwords import (
     hash_password_async,
@@ -35,7 +36,11 @@ from keelbase.services.passwords import (
 )
 from keelbase.services.records import RecordsService
 
-MSG_MISSING_AUTH_COLLECTION = "Missing or invalid collection context."
+if TYPE_CHECKING:
+    from keelbase.services.auth_alerts import AuthAlerts
+
+MSG_MISSING_COLLECTION = "Missing or invalid collection context."
+MSG_MISSING_AUTH_COLLECTION = "Missing or invalid auth collection context."
 MSG_AUTH_FAILED = "Failed to authenticate."
 CACHE_SIZE = 10_000
 CACHE_SECONDS = 30.0
@@ -50,10 +55,15 @@ class AuthService:
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
         # Bumped by forget(): a lookup that raced with a change must not cache the old record.
         self._generation: dict[str, int] = {}
+        self.mfa = MfaService(records)
+        records.on_event(auth_refs.drop_when_deleted(records))
+        self.alerts: AuthAlerts | None = None  # set by the app, which owns the mailer
 
     def auth_collection(self, id_or_name: str) -> Collection:
         collection = self.records.schema.get(id_or_name)
-        if collection is None or not collection.is_auth:
+        if collection is None:
+            raise NotFoundError(MSG_MISSING_COLLECTION)
+        if not collection.is_auth:
             raise NotFoundError(MSG_MISSING_AUTH_COLLECTION)
         return collection
 
@@ -166,7 +176,9 @@ class AuthService:
             await guard.succeeded(collection.id, identity)
         if needs_rehash(record.get("password", "")):
             await self._rehash(record, password)
-        return await self.auth_response(record, info.with_body({}), expand, context="password")
+        return await self.auth_response(
+            record, info.with_body({}), expand, context="password", mfa_id=body.get("mfaId")
+        )
 
     async def _find_by_identity(
         self, collection: Collection, identity: str, identity_field: str
@@ -204,7 +216,16 @@ class AuthService:
         expand: str = "",
         context: str = "default",
         token: str = "",
+        mfa_id: Any = None,
     ) -> dict[str, Any]:
+        """Answer a sign-in whose first factor (``context``: its method) has passed.
+
+        The one place every sign-in method ends: the collection's authRule,
+        the ``record_auth`` hooks, then MFA (the sign-in completes, or the
+        client gets ``401 {mfaId}``; ``mfa_id`` is the body's ``mfaId``), the
+        login alert, and the token. ``context="default"`` (a refresh) is not
+        a factor: no MFA and no alert.
+        """
         collection = record.collection
         assert collection.auth is not None
         rule = collection.auth.authRule
@@ -223,7 +244,10 @@ class AuthService:
         event = AuthEvent(record, info, context if context != "default" else "refresh")
 
         async def respond(e: AuthEvent) -> None:
+            await self.mfa.check(e.record, as_self, e.method, mfa_id)
             exported = (await self.records.export_many([e.record], as_self, expand))[0]
+            if self.alerts is not None:
+                await self.alerts.signed_in(e.record, info, e.method)
             e.result = {"record": exported, "token": token or tokens.issue_auth(e.record)}
 
         await self.records.hooks.record_auth.trigger(

@@ -141,13 +141,7 @@ class AuthMailService:
     ) -> tuple[str, str]:
         """Subject and HTML body of ``template`` for ``record``."""
         meta = self.settings.current.meta
-        placeholders = {
-            **mail_render.record_placeholders(record.collection.fields, record.data),
-            mail_render.APP_NAME: meta.appName,
-            mail_render.APP_URL: meta.appURL,
-            **extra,
-        }
-        return mail_render.render(template, placeholders)
+        return mail_render.render_record_mail(template, meta.appName, meta.appURL, record, extra)
 
     def verification_mail(self, record: Record) -> tuple[str, str]:
         assert record.collection.auth is not None

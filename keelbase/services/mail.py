@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from keelbase.adapters.mail import MailError, SmtpOptions, send_smtp
 from keelbase.events import MailEvent
@@ -17,6 +18,9 @@ from keelbase.services.settings import SettingsService
 
 log = logging.getLogger("keelbase.mail")
 RETRY_DELAYS = (2.0, 10.0, 60.0)
+# Told, after a background send, the recipients it reached (``[]``: a hook
+# cancelled it) or ``None`` when every attempt failed.
+SendDone = Callable[[list[str] | None], Awaitable[None]]
 
 
 class Mailer:
@@ -25,8 +29,12 @@ class Mailer:
         self.hooks = hooks
         self._background: set[asyncio.Task[None]] = set()
 
-    async def send(self, to: list[str] | str, subject: str, html: str, text: str = "") -> None:
-        """Send now; raises ``MailError`` when SMTP is off or refuses the mail."""
+    async def send(self, to: list[str] | str, subject: str, html: str, text: str = "") -> list[str]:
+        """Send now; raises ``MailError`` when SMTP is off or refuses the mail.
+
+        Returns the recipients the mail went to after the hooks had their say
+        (``[]`` when a hook cancelled it).
+        """
         current = self.settings.current
         event = MailEvent(
             to=[to] if isinstance(to, str) else list(to),
@@ -35,6 +43,7 @@ class Mailer:
             text=text,
             sender=current.meta.senderAddress,
         )
+        delivered: list[str] = []
 
         async def deliver(e: MailEvent) -> None:
             smtp = self.settings.current.smtp
@@ -58,27 +67,41 @@ class Mailer:
                 e.text,
                 e.headers,
             )
+            delivered.extend(e.to)
 
         await self.hooks.mail_send.trigger(event, deliver)
+        return delivered
 
     def send_in_background(
-        self, to: list[str] | str, subject: str, html: str, text: str = ""
+        self,
+        to: list[str] | str,
+        subject: str,
+        html: str,
+        text: str = "",
+        done: SendDone | None = None,
     ) -> None:
-        task = asyncio.create_task(self._send_with_retries(to, subject, html, text))
+        task = asyncio.create_task(self._send_with_retries(to, subject, html, text, done))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def _send_with_retries(
-        self, to: list[str] | str, subject: str, html: str, text: str
+        self, to: list[str] | str, subject: str, html: str, text: str, done: SendDone | None
     ) -> None:
+        delivered: list[str] | None = None
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
             await asyncio.sleep(delay)
             try:
-                await self.send(to, subject, html, text)
-                return
+                delivered = await self.send(to, subject, html, text)
+                break
             except MailError as error:
                 log.warning("sending %r failed (attempt %d): %s", subject, attempt + 1, error)
-        log.error("gave up sending %r to %s", subject, to)
+        else:
+            log.error("gave up sending %r to %s", subject, to)
+        if done is not None:
+            try:
+                await done(delivered)
+            except Exception:
+                log.exception("after sending %r", subject)
 
     async def close(self) -> None:
         """Wait briefly for mail still being sent, then give up on it."""

@@ -150,7 +150,10 @@ class OAuth2Service:
         assert provider is not None
         user = await self._fetch_user(provider, form)
         record, is_new = await self._sign_in(collection, form, user, info)
-        result = await self.auth.auth_response(record, info.with_body({}), expand, "oauth2")
+        mfa_id = body.get("mfaId") if isinstance(body, dict) else None
+        result = await self.auth.auth_response(
+            record, info.with_body({}), expand, "oauth2", mfa_id=mfa_id
+        )
         return {"meta": user.meta(is_new), **result}
 
     def _read_form(self, collection: Collection, body: Any) -> SignInForm:

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from tests.differential.steps_limits import LIMITS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
+from tests.differential.steps_otp import OTP_STEPS
 
 Step = dict[str, Any]
 
@@ -1946,6 +1947,7 @@ STEPS: list[Step] = [
     *BATCH,
     *LIMITS_STEPS,
     *MAIL_STEPS,
+    *OTP_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

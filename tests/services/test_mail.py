@@ -64,3 +64,36 @@ async def test_background_send_retries_then_logs(
     app.mailer.send_in_background("a@example.com", "lost", "<p>x</p>")
     await asyncio.sleep(0.5)
     assert "gave up sending 'lost'" in caplog.text
+
+
+async def test_send_tells_where_the_mail_went(
+    app: App, smtp: tuple[int, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``send`` returns the recipients after the hooks; background sends report it to ``done``."""
+    import keelbase.services.mail as mail
+
+    port, received = smtp
+    await app.settings.update({"smtp": {"enabled": True, "host": "127.0.0.1", "port": port}})
+
+    @app.on_mail_send()
+    async def reroute(e: MailEvent) -> None:
+        if "cancel" in e.subject:
+            return
+        e.to = ["b@example.com"]
+        await e.next()
+
+    assert await app.mailer.send("a@example.com", "Hello", "<p>Hi</p>") == ["b@example.com"]
+    assert await app.mailer.send("a@example.com", "cancel me", "<p>no</p>") == []
+    reports: list[list[str] | None] = []
+
+    async def done(delivered: list[str] | None) -> None:
+        reports.append(delivered)
+
+    app.mailer.send_in_background("a@example.com", "Again", "<p>x</p>", done=done)
+    await asyncio.sleep(0.3)
+    monkeypatch.setattr(mail, "RETRY_DELAYS", (0.01,))
+    await app.settings.update({"smtp": {"port": free_port()}})
+    app.mailer.send_in_background("a@example.com", "Lost", "<p>x</p>", done=done)
+    await asyncio.sleep(0.5)
+    assert reports == [["b@example.com"], None]
+    assert [m["To"] for m in received] == ["b@example.com", "b@example.com"]

@@ -1,0 +1,236 @@
+"""One-time passwords by mail: ``request-otp`` sends a code, ``auth-with-otp`` signs in with it.
+
+As PocketBase does:
+
+* the code (``otp.length`` digits) is stored only as a hash in ``_otps``,
+  with the owner's ``collectionRef``/``recordRef``; it is valid for
+  ``otp.duration`` seconds and for one sign-in;
+* an unknown email is not revealed: the answer is the same ``{otpId}`` (a
+  random id that matches nothing), no mail is sent, and the time spent is
+  about the same (the hash a real request costs is computed anyway);
+* the mail goes out in the background; once sent, the OTP remembers the
+  address (``sentTo``); if it cannot be sent at all, the OTP is deleted;
+* more than nine live OTPs for one account reuse the newest (no new mail);
+* a successful OTP sign-in verifies the email the code was sent to, if that
+  is still the account's email.
+
+Wrong codes are limited per OTP: the fifth wrong one deletes it, and later
+tries with that id answer 429 (PocketBase limits the attempts per account
+with its rate limiter; the effect is the same).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from keelbase.core import mail_render
+from keelbase.core.collection import Collection
+from keelbase.core.dates import now_string
+from keelbase.core.fields.email import is_email
+from keelbase.core.ids import new_record_id, random_string
+from keelbase.core.record import Record
+from keelbase.core.request_info import RequestInfo
+from keelbase.errors import ApiError, BadRequestError, ForbiddenError
+from keelbase.services import auth_refs
+from keelbase.services.auth import AuthService
+from keelbase.services.mail import Mailer
+from keelbase.services.passwords import hash_password_async, verify_password_async
+from keelbase.services.settings import SettingsService
+
+MSG_DISABLED = "The collection is not configured to allow OTP authentication."
+MSG_LOAD = "An error occurred while loading the submitted data."
+MSG_VALIDATE = "An error occurred while validating the submitted data."
+MSG_INVALID = "Invalid or expired OTP."
+MSG_TOO_MANY = "Too many attempts, please try again later with a new OTP."
+MAX_WRONG_CODES = 5
+MAX_LIVE_OTPS = 9
+MAX_TRACKED = 10_000
+REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
+
+
+def _length_error(limit: int) -> dict[str, Any]:
+    return {
+        "code": "validation_length_out_of_range",
+        "message": f"The length must be between 1 and {limit}.",
+        "params": {"max": limit, "min": 1},
+    }
+
+
+def _text(body: Any, name: str) -> str:
+    """A string member of a JSON object body; anything else cannot be loaded."""
+    if not isinstance(body, dict):
+        raise BadRequestError(MSG_LOAD)
+    value = body.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequestError(MSG_LOAD)
+    return value
+
+
+class OtpService:
+    def __init__(self, auth: AuthService, mailer: Mailer, settings: SettingsService) -> None:
+        self.auth = auth
+        self.records = auth.records
+        self.mailer = mailer
+        self.settings = settings
+        self._wrong: dict[str, int] = {}  # OTP id -> wrong codes so far
+        self._spent: dict[str, float] = {}  # OTP id deleted for wrong codes -> until when
+
+    @staticmethod
+    def ensure_enabled(collection: Collection) -> None:
+        """PocketBase refuses a collection without OTP before it reads the body."""
+        if collection.auth is None or not collection.auth.otp.enabled:
+            raise ForbiddenError(MSG_DISABLED)
+
+    # request-otp ------------------------------------------------------------
+
+    async def request(self, collection: Collection, body: Any) -> dict[str, str]:
+        options = collection.auth
+        assert options is not None
+        self.ensure_enabled(collection)
+        email = _text(body, "email")
+        if not email:
+            raise BadRequestError(MSG_VALIDATE, {"email": REQUIRED})
+        if len(email) > 255:
+            raise BadRequestError(MSG_VALIDATE, {"email": _length_error(255)})
+        if not is_email(email):
+            raise BadRequestError(
+                MSG_VALIDATE,
+                {
+                    "email": {
+                        "code": "validation_is_email",
+                        "message": "Must be a valid email address.",
+                    }
+                },
+            )
+        record = await self.records.find_first(collection, "email", email)
+        if record is None:
+            # Spend the hash a real request costs, so the timing does not tell.
+            await hash_password_async(random_string(options.otp.length, "0123456789"))
+            return {"otpId": new_record_id()}
+        return {"otpId": await self._issue(record)}
+
+    async def _issue(self, record: Record) -> str:
+        options = record.collection.auth
+        assert options is not None
+        duration = options.otp.duration
+        await auth_refs.delete_older_than(
+            self.records, auth_refs.OTPS, record.collection.id, duration
+        )
+        live = [
+            otp
+            for otp in await auth_refs.owned_by(self.records, auth_refs.OTPS, record)
+            if not auth_refs.has_expired(otp, duration)
+        ]
+        if len(live) > MAX_LIVE_OTPS:
+            newest = max(live, key=lambda otp: str(otp.get("created", "")))
+            return newest.id
+        code = random_string(options.otp.length, "0123456789")
+        otp = auth_refs.new_ref_record(self.records, auth_refs.OTPS, record)
+        await self.records.insert_trusted(otp, plain_password=code)
+        self._send(record, otp, code)
+        return otp.id
+
+    def _send(self, record: Record, otp: Record, code: str) -> None:
+        options = record.collection.auth
+        assert options is not None
+        meta = self.settings.current.meta
+        subject, html = mail_render.render_record_mail(
+            options.otp.emailTemplate,
+            meta.appName,
+            meta.appURL,
+            record,
+            {"{OTP_ID}": otp.id, "{OTP}": code},
+        )
+
+        async def done(delivered: list[str] | None) -> None:
+            if delivered is None:
+                await self._forget_unsent(otp)
+            elif delivered:
+                await self._note_sent_to(otp.id, delivered[0])
+
+        self.mailer.send_in_background(str(record.get("email")), subject, html, done=done)
+
+    async def _forget_unsent(self, otp: Record) -> None:
+        """A code that never reached anyone is of no use: drop it."""
+        await auth_refs.delete(self.records, otp)
+
+    async def _note_sent_to(self, otp_id: str, address: str) -> None:
+        otp = await auth_refs.find(self.records, auth_refs.OTPS, otp_id)
+        if otp is None or otp.get("sentTo"):
+            return
+        otp.data.update(sentTo=address, updated=now_string())
+        async with self.records.store.transaction() as conn:
+            await self.records.save(conn, otp, ["sentTo", "updated"])
+
+    # auth-with-otp ----------------------------------------------------------
+
+    async def auth_with_otp(
+        self, collection: Collection, body: Any, info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        options = collection.auth
+        assert options is not None
+        self.ensure_enabled(collection)
+        otp_id, code = _text(body, "otpId"), _text(body, "password")
+        errors: dict[str, Any] = {}
+        if not otp_id:
+            errors["otpId"] = REQUIRED
+        elif len(otp_id) > 255:
+            errors["otpId"] = _length_error(255)
+        if not code:
+            errors["password"] = REQUIRED
+        elif len(code) > 71:
+            errors["password"] = _length_error(71)
+        if errors:
+            raise BadRequestError(MSG_VALIDATE, errors)
+
+        if self._is_spent(otp_id):
+            raise ApiError(429, MSG_TOO_MANY)
+        otp = await auth_refs.find(self.records, auth_refs.OTPS, otp_id)
+        if otp is None or otp.get("collectionRef") != collection.id:
+            raise BadRequestError(MSG_INVALID)
+        if auth_refs.has_expired(otp, options.otp.duration):
+            await auth_refs.delete(self.records, otp)
+            raise BadRequestError(MSG_INVALID)
+        record = await self.records.find_by_id(collection, str(otp.get("recordRef", "")))
+        if record is None:
+            raise BadRequestError(MSG_INVALID)
+        if not await verify_password_async(code, otp.get("password")):
+            await self._count_wrong(otp, options.otp.duration)
+            raise BadRequestError(MSG_INVALID)
+        # Deleting is the claim: of two requests racing with the right code, one wins.
+        if not await auth_refs.delete(self.records, otp):
+            raise BadRequestError(MSG_INVALID)
+        self._wrong.pop(otp.id, None)
+        await self._verify_email(record, str(otp.get("sentTo", "")))
+        return await self.auth.auth_response(
+            record, info.with_body({}), expand, context="otp", mfa_id=body.get("mfaId")
+        )
+
+    async def _verify_email(self, record: Record, sent_to: str) -> None:
+        """The code reached the account's current email: that proves the address."""
+        if record.get("verified") or not sent_to or record.get("email") != sent_to:
+            return
+        record.data.update(verified=True, updated=now_string())
+        async with self.records.store.transaction() as conn:
+            await self.records.save(conn, record, ["verified", "updated"])
+            self.records.notify_auth_change(conn, record)
+
+    async def _count_wrong(self, otp: Record, duration: int) -> None:
+        if len(self._wrong) > MAX_TRACKED:
+            self._wrong.clear()
+        wrong = self._wrong.get(otp.id, 0) + 1
+        self._wrong[otp.id] = wrong
+        if wrong < MAX_WRONG_CODES:
+            return
+        self._wrong.pop(otp.id, None)
+        now = time.monotonic()
+        self._spent = {k: until for k, until in self._spent.items() if until > now}
+        self._spent[otp.id] = now + duration
+        await auth_refs.delete(self.records, otp)
+
+    def _is_spent(self, otp_id: str) -> bool:
+        until = self._spent.get(otp_id)
+        return until is not None and until > time.monotonic()
