@@ -75,15 +75,20 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "export":
             return asyncio.run(_export(_config(args.dir, args.db), Path(args.archive)))
         if args.command == "import":
-            return asyncio.run(_import(_config(args.dir, args.db), Path(args.archive), args.replace))
+            return asyncio.run(
+                _import(_config(args.dir, args.db), Path(args.archive), args.replace)
+            )
         return asyncio.run(_migrate(args))
     except (TransferError, StoreError) as error:
         print(f"Error: {error}", file=sys.stderr)
     except OSError as error:
-        print(f"Error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(
+            f"Error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
     except KeyboardInterrupt:
         print("Error: interrupted; nothing was changed", file=sys.stderr)
-    except Exception as error:  # noqa: BLE001 - a command line tool answers with one line
+    except Exception as error:  # a command line tool answers with one line, never a traceback
         print(f"Error: unexpected failure ({type(error).__name__}): {error}", file=sys.stderr)
     return 1
 

@@ -18,6 +18,7 @@ canonical JSON. Ids are unique, so a changed, missing or added record changes it
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -119,12 +120,11 @@ class ArchiveWriter:
         os.replace(self._temp, self.path)
 
     def abandon(self) -> None:
-        """Drop the partial file after a failure."""
-        try:
-            self._open = None
+        """Drop the partial file after a failure (closing may fail too: the file goes anyway)."""
+        with contextlib.suppress(OSError, ValueError, zipfile.BadZipFile):
+            self.end_records()
+        with contextlib.suppress(OSError, ValueError, zipfile.BadZipFile):
             self._zip.close()
-        except Exception:  # noqa: BLE001 - the zip is broken anyway; the file goes next
-            pass
         self._temp.unlink(missing_ok=True)
 
 
