@@ -279,9 +279,11 @@ class TransferService:
             if collection.is_view:
                 continue
             checksum = Checksum()
+            total = manifest["data"][collection.id]["count"]
             async for page in self._pages(conn, collection):
                 for record in page:
                     checksum.add(canonical(record))
+                self.report.step(f"verify {collection.name}: {checksum.count}/{total} records")
             _compare(collection.name, "target", checksum, manifest["data"][collection.id])
         self.report.done("verified: counts and checksums match the manifest")
 
