@@ -231,7 +231,14 @@ class TransferService:
             await system.insert_collection(conn, collection)
         for collection in collections:
             if collection.is_view:
-                await sync.create(collection)
+                try:
+                    await sync.create(collection)
+                    # SQLite checks a view's functions only when it runs: run it once now.
+                    await conn.fetch_columns(f"SELECT * FROM {_quote(collection.name)} LIMIT 0")
+                except StoreError as error:
+                    raise TransferError(
+                        f"view {collection.name!r}: the target database refused its query: {error}"
+                    ) from error
 
     async def _load(
         self, conn: Connection, reader: ArchiveReader, collection: Collection, entry: dict[str, Any]
@@ -275,6 +282,8 @@ class TransferService:
                 raise TransferError(
                     f"collection {expected.get('name')!r} reads back differently from the archive"
                 )
+        if normalise(await _read_params(conn)) != normalise(manifest["params"]):
+            raise TransferError("the settings read back differently from the archive")
         for collection in collections:
             if collection.is_view:
                 continue

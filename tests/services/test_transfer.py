@@ -524,3 +524,22 @@ def test_a_collection_that_reads_back_differently_is_refused(
     with pytest.raises(TransferError, match="collection 'posts' reads back differently"):
         _import(target, _rewrite(archive, tmp_path / "bad.zip", change))
     _assert_untouched_fresh(target)
+
+
+def test_a_view_the_target_database_refuses_rolls_everything_back(
+    archive: Path, target: Path, tmp_path: Path
+) -> None:
+    def change(name: str, content: bytes) -> bytes:
+        if name != "manifest.json":
+            return content
+        manifest = orjson.loads(content)
+        view = next(c for c in manifest["collections"] if c["name"] == "post_titles")
+        view["viewQuery"] = "SELECT id, title FROM posts WHERE no_such_function(title)"
+        return orjson.dumps(manifest)
+
+    with pytest.raises(
+        TransferError,
+        match="view 'post_titles': the target database refused its query: no such function",
+    ):
+        _import(target, _rewrite(archive, tmp_path / "bad.zip", change))
+    _assert_untouched_fresh(target)
