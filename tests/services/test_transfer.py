@@ -543,3 +543,33 @@ def test_a_view_the_target_database_refuses_rolls_everything_back(
     ):
         _import(target, _rewrite(archive, tmp_path / "bad.zip", change))
     _assert_untouched_fresh(target)
+
+
+def test_checksums_ignore_row_order_and_how_a_store_returns_numbers() -> None:
+    from decimal import Decimal
+
+    from keelbase.services.transfer_archive import Checksum, canonical
+
+    # PostgreSQL's NUMERIC comes back as Decimal, SQLite's as float or int; JSON keys in any order
+    sqlite_rows = [
+        {"id": "a", "n": 2.0, "j": {"y": 1, "x": [1.5]}},
+        {"id": "b", "n": 2.5, "j": None},
+    ]
+    postgres_rows = [
+        {"id": "b", "n": Decimal("2.5"), "j": None},
+        {"j": {"x": [1.5], "y": 1}, "id": "a", "n": Decimal(2)},
+    ]
+    first, second = Checksum(), Checksum()
+    for row in sqlite_rows:
+        first.add(canonical(row))
+    for row in postgres_rows:
+        second.add(canonical(row))
+    assert first.hexdigest == second.hexdigest and first.count == second.count == 2
+    changed = Checksum()
+    for row in [{**sqlite_rows[0], "n": 3}, sqlite_rows[1]]:
+        changed.add(canonical(row))
+    assert changed.hexdigest != first.hexdigest
+    doubled = Checksum()
+    for row in [sqlite_rows[0], sqlite_rows[0]]:
+        doubled.add(canonical(row))
+    assert doubled.hexdigest != Checksum().hexdigest  # a repeated row does not cancel out
