@@ -11,6 +11,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from keelbase.cli_transfer import add_commands as add_transfer_commands
+from keelbase.cli_transfer import run as run_transfer
 from keelbase.config import Config, env_default
 
 if TYPE_CHECKING:
@@ -82,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         if needs_password:
             sub.add_argument("password")
         _add_dir(sub)
+    add_transfer_commands(commands)
     return parser
 
 
@@ -198,5 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import asyncio
 
         return asyncio.run(_superuser(args))
+    if args.command in ("export", "import", "migrate"):
+        return run_transfer(args)
     parser.print_help(sys.stderr)
     return 2

@@ -1,0 +1,180 @@
+"""``keelbase export``, ``keelbase import`` and ``keelbase migrate``: move a whole app.
+
+The work is in ``keelbase.services.transfer``; this module reads the command
+line, opens the app on the right store, prints progress on stderr and turns
+every failure into one ``Error: ...`` line and exit code 1 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keelbase.config import Config, env_default
+
+if TYPE_CHECKING:
+    from keelbase.app import App
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the three commands to ``keelbase``'s sub-command parser."""
+
+    def place(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--dir",
+            default=env_default("DIR", "kb_data"),
+            help="the data folder (default ./kb_data, env KEELBASE_DIR)",
+        )
+        parser.add_argument(
+            "--db",
+            default=env_default("DB"),
+            help="postgresql://... URL of the database (default: SQLite in the data folder)",
+        )
+
+    export = commands.add_parser("export", help="write the whole app to an archive file")
+    place(export)
+    export.add_argument("archive", help="the archive file to write (e.g. app.kbapp.zip)")
+
+    load = commands.add_parser("import", help="load an archive into an empty app")
+    place(load)
+    load.add_argument("archive", help="the archive file written by keelbase export")
+    load.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop every collection and record of the target first (default: refuse unless empty)",
+    )
+
+    migrate = commands.add_parser(
+        "migrate", help="move the app from one store to another (export + import)"
+    )
+    migrate.add_argument(
+        "--from", dest="source", required=True, help="data folder or postgresql://... URL"
+    )
+    migrate.add_argument(
+        "--to", dest="target", required=True, help="data folder or postgresql://... URL"
+    )
+    migrate.add_argument(
+        "--dir",
+        default=env_default("DIR", "kb_data"),
+        help="the data folder to use beside a database URL (for file storage)",
+    )
+    migrate.add_argument("--replace", action="store_true", help="as for import")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from keelbase.services.transfer import TransferError
+    from keelbase.store.base import StoreError
+
+    try:
+        if args.command == "export":
+            return asyncio.run(_export(_config(args.dir, args.db), Path(args.archive)))
+        if args.command == "import":
+            return asyncio.run(
+                _import(_config(args.dir, args.db), Path(args.archive), args.replace)
+            )
+        return asyncio.run(_migrate(args))
+    except (TransferError, StoreError) as error:
+        print(f"Error: {error}", file=sys.stderr)
+    except OSError as error:
+        print(
+            f"Error: {error.strerror or error}: {error.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
+    except KeyboardInterrupt:
+        print("Error: interrupted; nothing was changed", file=sys.stderr)
+    except Exception as error:  # a command line tool answers with one line, never a traceback
+        print(f"Error: unexpected failure ({type(error).__name__}): {error}", file=sys.stderr)
+    return 1
+
+
+def _config(data_dir: str, db: str | None) -> Config:
+    from keelbase.services.transfer import TransferError
+
+    if not db:
+        return Config(data_dir=Path(data_dir))
+    if "db_url" not in Config.model_fields:
+        raise TransferError("--db needs the PostgreSQL store, which this Keelbase does not have")
+    return Config.model_validate({"data_dir": Path(data_dir), "db_url": db})
+
+
+def _side(value: str, data_dir: str) -> Config:
+    """``--from``/``--to``: a database URL (with ``--dir`` for files) or a data folder."""
+    if "://" in value:
+        return _config(data_dir, value)
+    return _config(value, None)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _is_url_config(config: Config) -> bool:
+    return bool(getattr(config, "db_url", ""))
+
+
+async def _with_app(config: Config, work: Callable[[App], Awaitable[None]]) -> None:
+    from keelbase.app import App
+
+    app = App(config)
+    await app.start()
+    try:
+        await work(app)
+    finally:
+        await app.stop()
+
+
+async def _export(config: Config, archive: Path) -> int:
+    from keelbase.services.transfer import TransferError, TransferService
+
+    if not _is_url_config(config) and not config.db_path.is_file():
+        raise TransferError(f"no Keelbase app in {config.data_dir} (it has no data.db)")
+    summary: dict[str, object] = {}
+
+    async def work(app: App) -> None:
+        summary.update(await TransferService(app.store, _progress).export(archive))
+
+    await _with_app(config, work)
+    print(f"Exported {_describe(summary)} to {archive}.")
+    return 0
+
+
+async def _import(config: Config, archive: Path, replace: bool) -> int:
+    from keelbase.services.transfer import TransferService
+    from keelbase.services.transfer_archive import ArchiveReader
+
+    ArchiveReader(archive).close()  # a missing or broken archive fails before the target is touched
+    summary: dict[str, object] = {}
+
+    async def work(app: App) -> None:
+        summary.update(await TransferService(app.store, _progress).import_(archive, replace))
+
+    await _with_app(config, work)
+    print(f"Imported {_describe(summary)} from {archive}; counts and checksums verified.")
+    return 0
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    source = _side(args.source, args.dir)
+    target = _side(args.target, args.dir)
+    with tempfile.TemporaryDirectory(prefix="keelbase-migrate-") as folder:
+        archive = Path(folder) / "app.zip"
+        await _export(source, archive)
+        return await _import(target, archive, args.replace)
+
+
+def _describe(manifest: dict[str, object]) -> str:
+    collections = manifest.get("collections")
+    data = manifest.get("data")
+    count = len(collections) if isinstance(collections, list) else 0
+    records = (
+        sum(int(entry.get("count", 0)) for entry in data.values() if isinstance(entry, dict))
+        if isinstance(data, dict)
+        else 0
+    )
+    return f"{count} collections and {records} records"
