@@ -71,9 +71,9 @@ class App(Extensions):
         self.impersonation = ImpersonationService(self.auth_mail)
         self.test_email = TestEmailService(self.auth_mail)
         self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
-        self.otp = OtpService(self.auth, self.mailer, self.settings)
-        self.crons = CronService(self.store)
         self.counters = self._counters()
+        self.otp = OtpService(self.auth, self.mailer, self.settings, self.counters)
+        self.crons = CronService(self.store)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )

@@ -16,14 +16,15 @@ As PocketBase does:
 
 Wrong codes are limited per OTP: the fifth wrong one deletes it, and later
 tries with that id answer 429 (PocketBase limits the attempts per account
-with its rate limiter; the effect is the same).
+with its rate limiter; the effect is the same). The counts live in the
+app's counters, so with Redis every node sees the same attempts.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from keelbase.adapters.counters import Counters
 from keelbase.core import mail_render
 from keelbase.core.collection import Collection
 from keelbase.core.dates import now_string
@@ -45,7 +46,8 @@ MSG_INVALID = "Invalid or expired OTP."
 MSG_TOO_MANY = "Too many attempts, please try again later with a new OTP."
 MAX_WRONG_CODES = 5
 MAX_LIVE_OTPS = 9
-MAX_TRACKED = 10_000
+WRONG = "otp-wrong:"
+SPENT = "otp-spent:"
 REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 
 
@@ -70,13 +72,16 @@ def _text(body: Any, name: str) -> str:
 
 
 class OtpService:
-    def __init__(self, auth: AuthService, mailer: Mailer, settings: SettingsService) -> None:
+    def __init__(
+        self, auth: AuthService, mailer: Mailer, settings: SettingsService, counters: Counters
+    ) -> None:
         self.auth = auth
         self.records = auth.records
         self.mailer = mailer
         self.settings = settings
-        self._wrong: dict[str, int] = {}  # OTP id -> wrong codes so far
-        self._spent: dict[str, float] = {}  # OTP id deleted for wrong codes -> until when
+        # Wrong codes per OTP, and OTPs spent by them: in Redis when configured, so
+        # every node counts the same attempts.
+        self.counters = counters
 
     @staticmethod
     def ensure_enabled(collection: Collection) -> None:
@@ -186,7 +191,7 @@ class OtpService:
         if errors:
             raise BadRequestError(MSG_VALIDATE, errors)
 
-        if self._is_spent(otp_id):
+        if await self.counters.count(SPENT + otp_id):
             raise ApiError(429, MSG_TOO_MANY)
         otp = await auth_refs.find(self.records, auth_refs.OTPS, otp_id)
         if otp is None or otp.get("collectionRef") != collection.id:
@@ -203,7 +208,7 @@ class OtpService:
         # Deleting is the claim: of two requests racing with the right code, one wins.
         if not await auth_refs.delete(self.records, otp):
             raise BadRequestError(MSG_INVALID)
-        self._wrong.pop(otp.id, None)
+        await self.counters.reset(WRONG + otp.id)
         await self._verify_email(record, str(otp.get("sentTo", "")))
         return await self.auth.auth_response(
             record, info.with_body({}), expand, context="otp", mfa_id=body.get("mfaId")
@@ -219,18 +224,9 @@ class OtpService:
             self.records.notify_auth_change(conn, record)
 
     async def _count_wrong(self, otp: Record, duration: int) -> None:
-        if len(self._wrong) > MAX_TRACKED:
-            self._wrong.clear()
-        wrong = self._wrong.get(otp.id, 0) + 1
-        self._wrong[otp.id] = wrong
-        if wrong < MAX_WRONG_CODES:
+        window = max(duration, 1)
+        if await self.counters.hit(WRONG + otp.id, window) < MAX_WRONG_CODES:
             return
-        self._wrong.pop(otp.id, None)
-        now = time.monotonic()
-        self._spent = {k: until for k, until in self._spent.items() if until > now}
-        self._spent[otp.id] = now + duration
+        await self.counters.reset(WRONG + otp.id)
+        await self.counters.hit(SPENT + otp.id, window)
         await auth_refs.delete(self.records, otp)
-
-    def _is_spent(self, otp_id: str) -> bool:
-        until = self._spent.get(otp_id)
-        return until is not None and until > time.monotonic()
