@@ -1,6 +1,10 @@
-"""Microsoft (Entra ID / personal accounts): Graph's ``/me``; ``mail`` is the email.
+"""Microsoft (Entra ID / personal accounts): Graph's ``/me``.
 
 The tenant is part of ``authURL``/``tokenURL``; the defaults use ``common``.
+Graph's ``mail`` is whatever a tenant's admin typed, never verified, so it is
+not the user's email here: with ``common`` anyone can create a tenant whose
+user claims someone else's address and would be linked to that account (the
+"nOAuth" takeover). It stays readable in ``meta.rawUser``.
 """
 
 from __future__ import annotations
@@ -22,5 +26,4 @@ class Microsoft(Provider):
         return AuthUser(
             id=as_str(raw.get("id")),
             name=as_str(raw.get("displayName")),
-            email=as_str(raw.get("mail")),
         )
