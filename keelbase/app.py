@@ -72,12 +72,14 @@ class App(Extensions):
         self.test_email = TestEmailService(self.auth_mail)
         self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
         self.counters = self._counters()
-        self.otp = OtpService(self.auth, self.mailer, self.settings, self.counters)
+        # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
+        self.auth_counters = self._counters()
+        self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )
-        self.auth.login_guard = LoginGuard(self.counters)
+        self.auth.login_guard = LoginGuard(self.auth_counters)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.records.on_auth_change(self.auth.forget)
@@ -208,6 +210,7 @@ class App(Extensions):
         await self.realtime.stop()
         await self.broker.close()
         await self.counters.close()
+        await self.auth_counters.close()
         await self.files.close()
         await self.store.close()
         log.info("keelbase stopped cleanly")

@@ -8,8 +8,13 @@ counts guard ``auth-with-password``:
   past ``IDENTITY_LIMIT`` attempts in ``WINDOW`` seconds the identity answers
   429 until the window ends. Unknown identities are counted the same way, so
   the answer never tells whether an account exists;
-- per client IP: past ``IP_LIMIT`` failed attempts in ``WINDOW`` seconds,
-  whatever the identities, that IP's sign-ins answer 429.
+- per client IP: past ``IP_LIMIT`` failed or refused attempts in ``WINDOW``
+  seconds, whatever the identities, that IP's sign-ins answer 429 without
+  counting against any identity (so a locked-out client cannot go on locking
+  other people's accounts).
+
+The counters are the guard's own: saving the rate-limit settings does not
+reset them.
 
 Identities are stored hashed, so counters (in Redis too) hold no e-mail addresses.
 """
@@ -48,17 +53,26 @@ class LoginGuard:
         return "bf:id:" + digest.hexdigest()[:40]
 
     async def attempt(self, collection_id: str, identity: str, ip: str) -> None:
-        """Count an attempt; raise ``TooManyRequestsError`` when the identity or IP is locked."""
+        """Count an attempt; raise ``TooManyRequestsError`` when the identity or IP is locked.
+
+        The IP is checked first, and a locked IP's attempts touch no identity, so
+        one client can keep only a handful of accounts locked (each attempt past
+        an identity's limit also counts against its IP) instead of thousands.
+        """
         try:
+            if ip and await self.counters.count("bf:ip:" + ip) >= self.ip_limit:
+                raise TooManyRequestsError()
             attempts = await self.counters.hit(
                 self._identity_key(collection_id, identity), self.window
             )
-            failures = await self.counters.count("bf:ip:" + ip) if ip else 0
+            if attempts > self.identity_limit:
+                if ip:
+                    await self.counters.hit("bf:ip:" + ip, self.window)
+                raise TooManyRequestsError()
+        except TooManyRequestsError:
+            raise
         except Exception:
             log.exception("sign-in counters unavailable; attempt let through")
-            return
-        if attempts > self.identity_limit or failures >= self.ip_limit:
-            raise TooManyRequestsError()
 
     async def failed(self, ip: str) -> None:
         if not ip:

@@ -10,7 +10,9 @@ As PocketBase does:
   about the same (the hash a real request costs is computed anyway);
 * the mail goes out in the background; once sent, the OTP remembers the
   address (``sentTo``); if it cannot be sent at all, the OTP is deleted;
-* more than nine live OTPs for one account reuse the newest (no new mail);
+* at most five requests per address in ten minutes (known or not; 429 after);
+* more than nine live OTPs for one account: no new mail, and an id that
+  matches nothing, exactly as for an unknown address;
 * a successful OTP sign-in verifies the email the code was sent to, if that
   is still the account's email.
 
@@ -22,6 +24,7 @@ app's counters, so with Redis every node sees the same attempts.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from keelbase.adapters.counters import Counters
@@ -32,7 +35,7 @@ from keelbase.core.fields.email import is_email
 from keelbase.core.ids import new_record_id, random_string
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
-from keelbase.errors import ApiError, BadRequestError, ForbiddenError
+from keelbase.errors import ApiError, BadRequestError, ForbiddenError, TooManyRequestsError
 from keelbase.services import auth_refs
 from keelbase.services.auth import AuthService
 from keelbase.services.mail import Mailer
@@ -46,6 +49,8 @@ MSG_INVALID = "Invalid or expired OTP."
 MSG_TOO_MANY = "Too many attempts, please try again later with a new OTP."
 MAX_WRONG_CODES = 5
 MAX_LIVE_OTPS = 9
+REQUEST_LIMIT = 5  # OTP requests per address ...
+REQUEST_WINDOW = 600  # ... in this many seconds
 WRONG = "otp-wrong:"
 SPENT = "otp-spent:"
 REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
@@ -110,12 +115,18 @@ class OtpService:
                     }
                 },
             )
+        # Counted by the address asked for, known or not: the limit tells nothing,
+        # and each OTP gives only a few guesses, so this caps the guesses per account.
+        requests = await self.counters.hit(_request_key(collection, email), REQUEST_WINDOW)
+        if requests > REQUEST_LIMIT:
+            raise TooManyRequestsError()
         record = await self.records.find_first(collection, "email", email)
-        if record is None:
+        otp_id = await self._issue(record) if record is not None else ""
+        if not otp_id:
             # Spend the hash a real request costs, so the timing does not tell.
             await hash_password_async(random_string(options.otp.length, "0123456789"))
-            return {"otpId": new_record_id()}
-        return {"otpId": await self._issue(record)}
+            otp_id = new_record_id()
+        return {"otpId": otp_id}
 
     async def _issue(self, record: Record) -> str:
         options = record.collection.auth
@@ -130,8 +141,9 @@ class OtpService:
             if not auth_refs.has_expired(otp, duration)
         ]
         if len(live) > MAX_LIVE_OTPS:
-            newest = max(live, key=lambda otp: str(otp.get("created", "")))
-            return newest.id
+            # No new mail; answered like an unknown address (a fresh id that matches
+            # nothing) rather than with the newest id, whose repeats would tell.
+            return ""
         code = random_string(options.otp.length, "0123456789")
         otp = auth_refs.new_ref_record(self.records, auth_refs.OTPS, record)
         await self.records.insert_trusted(otp, plain_password=code)
@@ -193,17 +205,21 @@ class OtpService:
 
         if await self.counters.count(SPENT + otp_id):
             raise ApiError(429, MSG_TOO_MANY)
+        duration = options.otp.duration
         otp = await auth_refs.find(self.records, auth_refs.OTPS, otp_id)
-        if otp is None or otp.get("collectionRef") != collection.id:
-            raise BadRequestError(MSG_INVALID)
-        if auth_refs.has_expired(otp, options.otp.duration):
+        if otp is not None and otp.get("collectionRef") != collection.id:
+            otp = None
+        if otp is not None and auth_refs.has_expired(otp, duration):
             await auth_refs.delete(self.records, otp)
-            raise BadRequestError(MSG_INVALID)
-        record = await self.records.find_by_id(collection, str(otp.get("recordRef", "")))
-        if record is None:
-            raise BadRequestError(MSG_INVALID)
-        if not await verify_password_async(code, otp.get("password")):
-            await self._count_wrong(otp, options.otp.duration)
+            otp = None
+        record = None
+        if otp is not None:
+            record = await self.records.find_by_id(collection, str(otp.get("recordRef", "")))
+        # Unknown, expired and foreign ids cost a hash and count wrong codes like real
+        # ones, so neither the timing nor the 429 tells which ids belong to an account.
+        hashed = otp.get("password") if otp is not None and record is not None else None
+        if not await verify_password_async(code, hashed) or otp is None or record is None:
+            await self._count_wrong(otp_id, otp, duration)
             raise BadRequestError(MSG_INVALID)
         # Deleting is the claim: of two requests racing with the right code, one wins.
         if not await auth_refs.delete(self.records, otp):
@@ -223,10 +239,16 @@ class OtpService:
             await self.records.save(conn, record, ["verified", "updated"])
             self.records.notify_auth_change(conn, record)
 
-    async def _count_wrong(self, otp: Record, duration: int) -> None:
+    async def _count_wrong(self, otp_id: str, otp: Record | None, duration: int) -> None:
         window = max(duration, 1)
-        if await self.counters.hit(WRONG + otp.id, window) < MAX_WRONG_CODES:
+        if await self.counters.hit(WRONG + otp_id, window) < MAX_WRONG_CODES:
             return
-        await self.counters.reset(WRONG + otp.id)
-        await self.counters.hit(SPENT + otp.id, window)
-        await auth_refs.delete(self.records, otp)
+        await self.counters.reset(WRONG + otp_id)
+        await self.counters.hit(SPENT + otp_id, window)
+        if otp is not None:
+            await auth_refs.delete(self.records, otp)
+
+
+def _request_key(collection: Collection, email: str) -> str:
+    digest = hashlib.sha256(f"{collection.id}\0{email.strip().lower()}".encode())
+    return "otp-req:" + digest.hexdigest()[:40]

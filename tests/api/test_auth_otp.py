@@ -231,6 +231,31 @@ def test_wrong_codes_are_limited(world: World, inbox: Inbox) -> None:
     assert world.client.post(AUTH, json={"otpId": otp_id, "password": code}).status_code == 200
 
 
+def test_ids_of_unknown_addresses_answer_wrong_codes_like_real_ones(
+    world: World, inbox: Inbox
+) -> None:
+    new_user(world, "otp-real@example.com")
+    real_id, code = request_code(world, inbox, "otp-real@example.com")
+    fake = world.client.post(REQUEST, json={"email": "otp-nobody@example.com"})
+    fake_id = fake.json()["otpId"]
+    wrong = "000000" if code != "000000" else "111111"
+    for otp_id in (real_id, fake_id):
+        answers = [
+            world.client.post(AUTH, json={"otpId": otp_id, "password": wrong}).status_code
+            for _ in range(6)
+        ]
+        assert answers == [400] * 5 + [429], otp_id
+
+
+def test_requests_are_limited_per_address_known_or_not(world: World, inbox: Inbox) -> None:
+    new_user(world, "otp-many@example.com")
+    for email in ("otp-many@example.com", "otp-many-nobody@example.com"):
+        answers = [world.client.post(REQUEST, json={"email": email}).status_code for _ in range(6)]
+        assert answers == [200] * 5 + [429], email
+        assert world.client.post(REQUEST, json={"email": email.upper()}).status_code == 429
+    assert world.client.post(REQUEST, json={"email": "otp-other@example.com"}).status_code == 200
+
+
 def test_a_few_wrong_codes_then_the_right_one(world: World, inbox: Inbox) -> None:
     new_user(world, "otp3@example.com")
     otp_id, code = request_code(world, inbox, "otp3@example.com")

@@ -273,7 +273,7 @@ def test_success_clears_the_identity_count(guarded: World) -> None:
 
 def test_failures_per_ip_lock_that_ip(guarded: World) -> None:
     app = guarded.client.app.state.keelbase  # type: ignore[attr-defined]
-    app.auth.login_guard = LoginGuard(app.counters, ip_limit=5)
+    app.auth.login_guard = LoginGuard(app.auth_counters, ip_limit=5)
     saved = guarded.request("PATCH", "/api/settings", "superuser",
                             json={"trustedProxy": {"headers": [XFF]}})  # fmt: skip
     assert saved.status_code == 200
@@ -281,6 +281,34 @@ def test_failures_per_ip_lock_that_ip(guarded: World) -> None:
         assert sign_in(guarded, f"someone{n}@example.com", "x", "8.8.8.8").status_code == 400
     assert sign_in(guarded, "user1@example.com", PASSWORD, "8.8.8.8").status_code == 429
     assert sign_in(guarded, "user1@example.com", PASSWORD, "9.9.9.9").status_code == 200
+
+
+def test_a_locked_ip_cannot_go_on_locking_accounts(guarded: World) -> None:
+    app = guarded.client.app.state.keelbase  # type: ignore[attr-defined]
+    app.auth.login_guard = LoginGuard(app.auth_counters, identity_limit=3, ip_limit=6)
+    saved = guarded.request("PATCH", "/api/settings", "superuser",
+                            json={"trustedProxy": {"headers": [XFF]}})  # fmt: skip
+    assert saved.status_code == 200
+    attacker = "7.7.7.7"
+    answers = [sign_in(guarded, "user1@example.com", "x", attacker).status_code for _ in range(4)]
+    assert answers == [400, 400, 400, 429]
+    # three more refusals and failures lock the attacker's IP ...
+    answers = [sign_in(guarded, "user2@example.com", "x", attacker).status_code for _ in range(3)]
+    assert answers[-1] == 429
+    # ... whose further attempts no longer count against anyone
+    for _ in range(10):
+        assert sign_in(guarded, "user2@example.com", "x", attacker).status_code == 429
+    assert sign_in(guarded, "user2@example.com", PASSWORD, "6.6.6.6").status_code == 200
+
+
+def test_saving_rate_limit_settings_keeps_sign_in_locks(guarded: World) -> None:
+    for _ in range(10):
+        assert sign_in(guarded, "user1@example.com", "wrong").status_code == 400
+    assert sign_in(guarded, "user1@example.com", PASSWORD).status_code == 429
+    saved = guarded.request("PATCH", "/api/settings", "superuser",
+                            json={"rateLimits": {"enabled": False, "rules": []}})  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    assert sign_in(guarded, "user1@example.com", PASSWORD).status_code == 429
 
 
 def test_unknown_identity_takes_as_long_as_a_wrong_password(guarded: World) -> None:
