@@ -355,6 +355,8 @@ class RecordsService:
                 await self._validate(
                     conn, e.record, resolved, MSG_UPDATE_FAILED, new=False, existing=existing
                 )
+                if collection.is_auth and e.record.get("email") != existing.get("email"):
+                    e.record.data["tokenKey"] = ""  # a new email ends every earlier token
                 await self._finish_fields(e.record, resolved, new=False)
                 await self._update_row(conn, e.record, existing)
                 resolved.files.removed = removed_names(collection, existing.data, e.record.data)

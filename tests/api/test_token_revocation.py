@@ -58,3 +58,28 @@ def test_password_change_ends_tokens_kept_for_refresh(world: World) -> None:
             "/api/collections/users/auth-refresh", headers={"Authorization": token}
         )
         assert refreshed.status_code == 401
+
+
+def test_email_change_by_a_superuser_ends_tokens_and_keeps_verified(world: World) -> None:
+    created = world.request(
+        "POST",
+        "/api/collections/users/records",
+        "superuser",
+        json={"email": "mover@example.com", "password": PASSWORD, "passwordConfirm": PASSWORD,
+              "verified": True},
+    )  # fmt: skip
+    assert created.status_code == 200, created.text
+    token = sign_in(world, "mover@example.com")
+    moved = world.request(
+        "PATCH",
+        f"/api/collections/users/records/{created.json()['id']}",
+        "superuser",
+        json={"email": "moved@example.com"},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["verified"] is True  # as PocketBase: only the token key changes
+    refresh = world.client.post(
+        "/api/collections/users/auth-refresh", headers={"Authorization": token}
+    )
+    assert refresh.status_code == 401
+    assert sign_in(world, "moved@example.com")
