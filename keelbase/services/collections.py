@@ -90,9 +90,8 @@ class CollectionsService:
     async def bootstrap(self) -> None:
         """Create the system tables and collections of a new data folder, then load."""
         async with self.store.transaction() as conn:
-            for statement in system.BOOTSTRAP.split(";"):
-                if statement.strip():
-                    await conn.execute(statement, heavy=True)
+            for statement in system.bootstrap_statements(self.store.dialect.name):
+                await conn.execute(statement, heavy=True)
             count = await conn.fetch_value('SELECT COUNT(*) FROM "_collections"')
             if not count:
                 now = now_string()
@@ -127,7 +126,7 @@ class CollectionsService:
         return collection
 
     async def list_page(self, params: ListParams) -> dict[str, Any]:
-        resolver = ColumnsResolver(self.store.dialect, _LIST_COLUMNS)
+        resolver = ColumnsResolver(self.store.dialect, _LIST_COLUMNS, kinds={"system": "bool"})
         where = "1=1"
         try:
             expr = parse(params.filter) if params.filter else None

@@ -30,8 +30,10 @@ def catcher() -> Iterator[MailCatcher]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, catcher: MailCatcher) -> Iterator[World]:
-    for w in make_world(tmp_path_factory.mktemp("mail") / "kb_data"):
+def world(
+    tmp_path_factory: pytest.TempPathFactory, catcher: MailCatcher, db_url: str
+) -> Iterator[World]:
+    for w in make_world(tmp_path_factory.mktemp("mail") / "kb_data", db_url):
         settings = {
             "smtp": {"enabled": True, "host": "127.0.0.1", "port": catcher.port},
             "meta": {"appName": "Acme", "appURL": "https://acme.test"},

@@ -25,8 +25,8 @@ SAVE_FAILED = "An error occurred while saving the new settings."
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("limits") / "kb_data"):
+def world(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[World]:
+    for world in make_world(tmp_path_factory.mktemp("limits") / "kb_data", db_url):
         for name in ("posts", "notes"):
             created = world.request("POST", "/api/collections", "superuser", json={
                 "name": name, "listRule": "", "viewRule": "", "createRule": "",
