@@ -242,8 +242,10 @@ class CollectionsService:
             if other.is_view and other.id != changed.id:
                 sync = SchemaSync(conn, self.store.dialect.name)
                 try:
-                    await sync.drop(other)
-                    await sync.create(other)
+                    # a savepoint: on PostgreSQL a failed statement spoils the whole transaction
+                    async with self.store.transaction():
+                        await sync.drop(other)
+                        await sync.create(other)
                 except StoreError:
                     continue
 
@@ -266,7 +268,7 @@ class CollectionsService:
                 ),
             }
         try:
-            names = await conn.fetch_columns(f"SELECT * FROM ({query}) LIMIT 0")
+            names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:
             return {
                 "fields": err("validation_required", "Cannot be blank."),
@@ -283,8 +285,9 @@ class CollectionsService:
                 ),
             }
         try:
-            empty_ids = await conn.fetch_value(
-                f"SELECT 1 FROM ({query}) WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
+            async with self.store.transaction():  # a savepoint, as above
+                empty_ids = await conn.fetch_value(
+                f"SELECT 1 FROM ({query}) AS __kb_view WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
             )
         except StoreError:
             empty_ids = None

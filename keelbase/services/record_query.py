@@ -142,6 +142,7 @@ class RecordQuery:
         else:
             distinct = "DISTINCT " if self.resolver.has_joins else ""
             sql = f"SELECT {distinct}{alias}.* {self.from_sql()} WHERE {self.where_sql()}"
+        order = [_nulls_first(item) for item in order]
         if table:
             order.append(self.dialect.rowid(alias))
         if order:
@@ -170,3 +171,12 @@ def _aggregate(item: str) -> str:
     if direction == "DESC":
         return f"MAX({expr}) DESC"
     return f"MIN({item})"
+
+
+def _nulls_first(item: str) -> str:
+    """Empty (NULL) values sort first, as SQLite sorts them; PostgreSQL puts them last."""
+    if item.endswith(" ASC"):
+        return item + " NULLS FIRST"
+    if item.endswith(" DESC"):
+        return item + " NULLS LAST"
+    return item

@@ -60,7 +60,7 @@ def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
         return sa.Column(field.name, json_type, nullable=False, server_default=sa.text("'[]'"))
     if kind is Storage.GEO:
         return sa.Column(
-            field.name, json_type, nullable=False, server_default=sa.text('\'{"lon":0,"lat":0}\'')
+            field.name, json_type, nullable=False, server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\'')
         )
     return sa.Column(field.name, sa.Text, nullable=False, server_default=sa.text("''"))
 
@@ -88,7 +88,7 @@ def _pg_column(field: Field) -> sa.Column[object]:
             field.name,
             postgresql_jsonb(),
             nullable=False,
-            server_default=sa.text('\'{"lon":0,"lat":0}\''),
+            server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\''),
         )
     return sa.Column(field.name, text, nullable=False, server_default=sa.text("''"))
 

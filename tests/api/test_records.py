@@ -534,6 +534,7 @@ def test_records(records_world: World, scenario: Scenario) -> None:
     run(records_world, scenario)
 
 
+@pytest.mark.xfail_postgres("counts statements through the SQLite connection's trace callback")
 def test_expand_reads_relations_in_batches(records_world: World) -> None:
     """Expanding many records costs one query per relation, not one per record."""
     world = records_world
