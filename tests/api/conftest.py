@@ -35,6 +35,21 @@ def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=STORES)
+def fresh_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like ``db_url``, with a database of its own for each test."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def app(tmp_path: Path, fresh_db_url: str) -> App:
+    return App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "xfail_postgres(reason): expected to fail on PostgreSQL (the reason says why)"
@@ -45,7 +60,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         marker = item.get_closest_marker("xfail_postgres")
         callspec = getattr(item, "callspec", None)
-        if marker is None or callspec is None or callspec.params.get("db_url") != "postgres":
+        if marker is None or callspec is None:
+            continue
+        if "postgres" not in (callspec.params.get("db_url"), callspec.params.get("fresh_db_url")):
             continue
         reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
         item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL: {reason}", strict=True))
