@@ -23,12 +23,12 @@ from keelbase.core.dates import format_datetime
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import (
     Field,
-    Storage,
     FileField,
     JsonField,
     NumberField,
     RelationField,
     SelectField,
+    Storage,
 )
 from keelbase.core.fields.geopoint import GeoPointField
 from keelbase.core.filter import parse
@@ -469,7 +469,9 @@ class RecordResolver:
                 break
         if modifier == "isset":
             return Resolved(
-                "TRUE" if exists else "FALSE", raw_literal="TRUE" if exists else "FALSE", kind="bool"
+                "TRUE" if exists else "FALSE",
+                raw_literal="TRUE" if exists else "FALSE",
+                kind="bool",
             )
         return self.static_value(value, lower=modifier == "lower", number_hint=number_hint)
 

@@ -267,6 +267,9 @@ class CollectionsService:
                     "Invalid query - only SELECT queries are allowed.",
                 ),
             }
+        view_query = getattr(self.store.dialect, "view_query", None)  # PostgreSQL's quoting
+        if view_query is not None:
+            query = view_query(query)
         try:
             names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:
@@ -287,8 +290,8 @@ class CollectionsService:
         try:
             async with self.store.transaction():  # a savepoint, as above
                 empty_ids = await conn.fetch_value(
-                f"SELECT 1 FROM ({query}) AS __kb_view WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
-            )
+                    f"SELECT 1 FROM ({query}) AS __kb_view WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
+                )
         except StoreError:
             empty_ids = None
         if empty_ids is not None:

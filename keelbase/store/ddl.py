@@ -6,6 +6,7 @@ a data folder's tables look the same to anyone who inspects them.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -13,8 +14,6 @@ from sqlalchemy.engine.interfaces import Dialect as SaDialect
 from sqlalchemy.schema import CreateColumn, CreateTable
 
 from keelbase.core.collection import Collection
-import re
-
 from keelbase.core.fields import Field, RelationField, Storage, TextField
 from keelbase.core.indexes import parse_index
 
@@ -60,7 +59,10 @@ def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
         return sa.Column(field.name, json_type, nullable=False, server_default=sa.text("'[]'"))
     if kind is Storage.GEO:
         return sa.Column(
-            field.name, json_type, nullable=False, server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\'')
+            field.name,
+            json_type,
+            nullable=False,
+            server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\''),
         )
     return sa.Column(field.name, sa.Text, nullable=False, server_default=sa.text("''"))
 
@@ -161,7 +163,5 @@ def index_statements(
         for field in collection.fields:
             if isinstance(field, RelationField) and not field.multiple:
                 name = f"_kb_{collection.id}_{field.id}"[:63]
-                out.append(
-                    f'CREATE INDEX IF NOT EXISTS "{name}" ON {quote_table} ("{field.name}")'
-                )
+                out.append(f'CREATE INDEX IF NOT EXISTS "{name}" ON {quote_table} ("{field.name}")')
     return out

@@ -14,6 +14,8 @@ and SQLite's ``strftime``.
 
 from __future__ import annotations
 
+import re
+
 from keelbase.core.fields import Storage
 from keelbase.core.filter.compiler import Resolved
 
@@ -42,6 +44,24 @@ def _jsonb(sql: str, kind: str) -> str:
     if kind == "null":
         return f"CAST({sql} AS jsonb)"
     return f"to_jsonb(CAST({sql} AS text))"
+
+
+_COLUMN = re.compile(r'^"(?:[^"]|"")+"\."(?:[^"]|"")+"$')
+
+
+def _is_column(sql: str) -> bool:
+    return _COLUMN.match(sql) is not None
+
+
+def quote_view_aliases(query: str) -> str:
+    from keelbase.core.view_query import read_columns
+
+    columns, _ = read_columns(query)
+    for column in columns:
+        name = column.name
+        if name != name.lower() and re.fullmatch(r"\w+", name):
+            query = re.sub(rf"(?i)(\bas\s+){name}\b", lambda m: f'{m.group(1)}"{name}"', query)
+    return query
 
 
 class PostgresDialect:
@@ -96,6 +116,14 @@ class PostgresDialect:
             return f"CAST({sql} AS jsonb)"
         return f'CAST({sql} AS text) COLLATE "C"'
 
+    def view_query(self, query: str) -> str:
+        """A view's SELECT with its mixed-case aliases quoted.
+
+        PostgreSQL folds unquoted names to lower case (``AS maxViews`` names a
+        column ``maxviews``); SQLite keeps them as written, and so do the fields.
+        """
+        return quote_view_aliases(query)
+
     # Comparisons -------------------------------------------------------------
 
     def comparison_operator(self, op: str) -> str:
@@ -108,6 +136,20 @@ class PostgresDialect:
         if op in ("~", "!~"):
             return _text(left.sql, lk), _text(right.sql, rk), "''"
         kinds = {lk, rk} - {"null"}
+        # SQLite's affinity: a value compared with a column takes the column's type
+        # (text that reads as a number becomes one; other text sorts above every number).
+        if _is_column(left.sql) and right.is_value:
+            if lk == "text" and rk == "number":
+                return _text(left.sql, lk), _text(right.sql, rk), "''"
+            if lk in ("number", "bool") and rk == "text":
+                empty = "CAST('NaN' AS double precision)"
+                return _number(left.sql, lk), f"kb_affinity({right.sql})", empty
+        if _is_column(right.sql) and left.is_value:
+            if rk == "text" and lk == "number":
+                return _text(left.sql, lk), _text(right.sql, rk), "''"
+            if rk in ("number", "bool") and lk == "text":
+                empty = "CAST('NaN' AS double precision)"
+                return f"kb_affinity({left.sql})", _number(right.sql, rk), empty
         if kinds <= {"text"}:
             return _text(left.sql, lk), _text(right.sql, rk), "''"
         if kinds <= {"number", "bool"}:
@@ -175,6 +217,16 @@ BEGIN
     RETURN x::double precision;
 EXCEPTION WHEN others THEN
     RETURN 0;
+END $f$;
+
+CREATE OR REPLACE FUNCTION kb_affinity(x text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    IF x IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN trim(x)::double precision;
+EXCEPTION WHEN others THEN
+    RETURN 'Infinity'::double precision;
 END $f$;
 
 CREATE OR REPLACE FUNCTION kb_num(x double precision) RETURNS double precision LANGUAGE sql IMMUTABLE AS $f$
@@ -326,8 +378,8 @@ def function_statements() -> list[str]:
     for line in FUNCTIONS.strip().splitlines():
         current.append(line)
         stripped = line.strip()
-        if stripped.endswith("$f$;") and stripped != "$f$;" or stripped == "$f$;":
-            if sum(part.count("$f$") for part in current) % 2 == 0:
-                statements.append("\n".join(current).rstrip(";"))
-                current = []
+        closed = sum(part.count("$f$") for part in current) % 2 == 0
+        if stripped.endswith("$f$;") and closed:
+            statements.append("\n".join(current).rstrip(";"))
+            current = []
     return statements

@@ -32,8 +32,13 @@ class SchemaSync:
 
     async def create(self, collection: Collection) -> None:
         if collection.is_view:
+            query = collection.viewQuery
+            if self.dialect_name == "postgresql":
+                from keelbase.store.postgres_dialect import quote_view_aliases
+
+                query = quote_view_aliases(query)
             await self.conn.execute(
-                f"CREATE VIEW {self.quote(collection.name)} AS {collection.viewQuery}", heavy=True
+                f"CREATE VIEW {self.quote(collection.name)} AS {query}", heavy=True
             )
             return
         await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)

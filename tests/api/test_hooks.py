@@ -35,9 +35,7 @@ class Boom(Exception):
 
 
 @pytest.fixture
-def hooked(
-    tmp_path: Path, fresh_db_url: str
-) -> Iterator[tuple[App, TestClient, dict[str, str]]]:
+def hooked(tmp_path: Path, fresh_db_url: str) -> Iterator[tuple[App, TestClient, dict[str, str]]]:
     app = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
     seen: list[Any] = []
     app.seen = seen  # type: ignore[attr-defined]

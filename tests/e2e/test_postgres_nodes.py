@@ -104,7 +104,12 @@ def test_two_nodes_share_one_database(two_nodes: tuple[ServerProcess, ServerProc
         results: list[int] = []
         barrier = threading.Barrier(2)
 
-        def create(url: str, code: str = code) -> None:
+        def create(
+            url: str,
+            code: str = code,
+            barrier: threading.Barrier = barrier,
+            results: list[int] = results,
+        ) -> None:
             barrier.wait()
             response = httpx.post(
                 url + "/api/collections/notes/records", json={"title": "x", "code": code}

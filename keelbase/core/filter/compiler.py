@@ -206,7 +206,11 @@ class _Compiler:
             if time.multi is not None:
                 multi = MultiMatch(_rewrap_multi(time.multi.subquery, wrap))
             return Resolved(
-                wrap(time.sql), [fmt_sql[1:], *time.params], NullFallback.ENFORCED, multi, kind="text"
+                wrap(time.sql),
+                [fmt_sql[1:], *time.params],
+                NullFallback.ENFORCED,
+                multi,
+                kind="text",
             )
         raise FilterError(f"unknown function {node.name!r}")
 
