@@ -122,7 +122,7 @@ class App(Extensions):
             await self.realtime.handle(message)
 
     async def _watch_schema(self) -> None:
-        """Other processes on the same database may change collections: notice within a second.
+        """Notice within a second when another process on the database changed collections or settings.
 
         The broker tells other nodes at once; this check also covers nodes without
         one (several processes on one SQLite file) and a missed message.
@@ -131,6 +131,7 @@ class App(Extensions):
             await asyncio.sleep(SCHEMA_CHECK_SECONDS)
             try:
                 await self.collections.reload_if_changed()
+                await self.settings.reload_if_changed()
             except Exception:
                 log.exception("checking the schema version failed")
 

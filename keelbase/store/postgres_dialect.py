@@ -60,7 +60,7 @@ def quote_view_aliases(query: str) -> str:
     for column in columns:
         name = column.name
         if name != name.lower() and re.fullmatch(r"\w+", name):
-            query = re.sub(rf"(?i)(\bas\s+){name}\b", lambda m: f'{m.group(1)}"{name}"', query)
+            query = re.sub(rf"(?i)(\bas\s+)({name})\b", r'\1"\2"', query)
     return query
 
 

@@ -148,3 +148,16 @@ def test_two_nodes_share_one_database(two_nodes: tuple[ServerProcess, ServerProc
         time.sleep(0.2)
     assert written.status_code == 200, written.text
     assert written.json()["extra"] is True
+
+    # settings saved through one node apply on the other without Redis
+    saved = httpx.patch(
+        first.url + "/api/settings", headers=headers, json={"meta": {"appName": "Shared"}}
+    )
+    assert saved.status_code == 200, saved.text
+    deadline = time.monotonic() + 5
+    while True:
+        name = httpx.get(second.url + "/api/settings", headers=headers).json()["meta"]["appName"]
+        if name == "Shared" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert name == "Shared"
