@@ -58,9 +58,9 @@ _KINDS = {
     Storage.TEXT: "text",
     Storage.NUMBER: "number",
     Storage.BOOL: "bool",
-    Storage.JSON: "json",
-    Storage.JSON_ARRAY: "json",
-    Storage.GEO: "json",
+    Storage.JSON: "jsontext",  # a column holds JSON text; a json path yields "json" values
+    Storage.JSON_ARRAY: "jsontext",
+    Storage.GEO: "jsontext",
 }
 Walked = tuple[str, NullFallback, "Callable[[str], str] | None", bool, str]
 

@@ -290,6 +290,8 @@ class SettingsService:
             raise BadRequestError(MSG_SAVE_FAILED, errors)
         async with self.store.transaction() as conn:
             await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now_string())
+            updated = await self._updated(conn)
+        self._seen_updated = updated  # this node's own write needs no reload
         self._apply(settings)
         for write_listener in self._write_listeners:
             await write_listener()

@@ -27,6 +27,8 @@ def _text(sql: str, kind: str) -> str:
         return f"CAST(CAST({sql} AS int) AS text)"
     if kind == "json":
         return f"kb_text({sql})"
+    if kind == "jsontext":
+        return f"kb_json_text({sql})"
     return f"CAST({sql} AS text)"
 
 
@@ -37,7 +39,7 @@ def _number(sql: str, kind: str) -> str:
 
 
 def _jsonb(sql: str, kind: str) -> str:
-    if kind == "json":
+    if kind in ("json", "jsontext"):
         return f"CAST({sql} AS jsonb)"
     if kind in ("number", "bool"):
         return f"to_jsonb({_number(sql, kind)})"
@@ -150,6 +152,8 @@ class PostgresDialect:
             if rk in ("number", "bool") and lk == "text":
                 empty = "CAST('NaN' AS double precision)"
                 return f"kb_affinity({left.sql})", _number(right.sql, rk), empty
+        if kinds in ({"jsontext", "text"}, {"jsontext"}):  # stored JSON, compared as its text
+            return _text(left.sql, lk), _text(right.sql, rk), "''"
         if kinds <= {"text"}:
             return _text(left.sql, lk), _text(right.sql, rk), "''"
         if kinds <= {"number", "bool"}:
@@ -192,8 +196,22 @@ CREATE OR REPLACE FUNCTION kb_path(p text) RETURNS text[] LANGUAGE sql IMMUTABLE
 $f$;
 
 CREATE OR REPLACE FUNCTION kb_json_extract(x jsonb, p text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $f$
-    SELECT NULLIF(x #> kb_path(p), 'null'::jsonb)
+    SELECT CASE jsonb_typeof(x #> kb_path(p)) WHEN 'null' THEN NULL
+        WHEN 'boolean' THEN to_jsonb((x #>> kb_path(p))::boolean::int)
+        ELSE x #> kb_path(p) END
 $f$;
+
+CREATE OR REPLACE FUNCTION kb_json_text(x jsonb) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
+BEGIN
+    IF jsonb_typeof(x) = 'array' THEN
+        RETURN '[' || COALESCE((SELECT string_agg(kb_json_text(e), ',' ORDER BY i)
+            FROM jsonb_array_elements(x) WITH ORDINALITY AS t(e, i)), '') || ']';
+    ELSIF jsonb_typeof(x) = 'object' THEN
+        RETURN '{' || COALESCE((SELECT string_agg(to_jsonb(k)::text || ':' || kb_json_text(v), ','
+            ORDER BY k COLLATE "C") FROM jsonb_each(x) AS t(k, v)), '') || '}';
+    END IF;
+    RETURN x::text;
+END $f$;
 
 CREATE OR REPLACE FUNCTION kb_json_extract(x json, p text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $f$
     SELECT kb_json_extract(x::jsonb, p)

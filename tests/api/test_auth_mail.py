@@ -23,7 +23,8 @@ VALIDATE = "An error occurred while validating the submitted data."
 
 
 @pytest.fixture(scope="module")
-def catcher() -> Iterator[MailCatcher]:
+def catcher(db_url: str) -> Iterator[MailCatcher]:
+    """One catcher per store, so that one run's mail never counts in the other's."""
     smtp = MailCatcher().start()
     yield smtp
     smtp.stop()

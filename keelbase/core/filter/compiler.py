@@ -73,7 +73,8 @@ class Resolved:
     raw_literal: str | None = None  # "NULL", "TRUE", "1", ... for raw SQL literals
     is_value: bool = False  # a bound value (literal or request data), not a column
     guarded: str | None = None  # for sorting: the value where the caller may see it, else NULL
-    # What the SQL yields: "text", "number", "bool", "json", "null" ("" unknown). SQLite
+    # What the SQL yields: "text", "number", "bool", "json" (a value read from JSON),
+    # "jsontext" (a column of JSON text), "null" ("" unknown). SQLite
     # compares any two types and ignores it; a strictly typed database casts by it.
     kind: str = ""
 
