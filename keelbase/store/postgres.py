@@ -71,10 +71,18 @@ def _rewrite(sql: str) -> _Statement:
     return _Statement(rewritten, None if positional else names)
 
 
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def _text(value: Any) -> Any:
-    """What SQLite makes of a value bound where text is expected."""
-    if value is None or isinstance(value, str):
+    """What SQLite makes of a value bound where text is expected.
+
+    PostgreSQL cannot store NUL characters in text; they are dropped.
+    """
+    if value is None:
         return value
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
@@ -113,9 +121,12 @@ def _boolean(value: Any) -> bool | None:
 
 
 def _json_param(value: Any) -> Any:
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
-    return orjson.dumps(value).decode()
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    if "\\u0000" in text:  # jsonb refuses NUL characters too
+        text = _JSON_NUL.sub(r"\1", text)
+    return text
 
 
 _ADAPT: dict[str, Callable[[Any], Any]] = {
