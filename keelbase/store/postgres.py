@@ -215,6 +215,7 @@ class _Link:
         self.commit_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self.rollback_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self.savepoints = 0
+        self.in_transaction = False
 
     async def _prepare(self, sql: str, params: Params) -> tuple[str, list[Any]]:
         statement = await self.store.statement(self.conn, sql)
@@ -234,6 +235,11 @@ class _Link:
             log.debug("%s  [%d params]", sql, len(params))
         try:
             pg_sql, values = await self._prepare(sql, params)
+            if self.in_transaction and method != "execute" and "*" in sql:
+                # A cached plan of ``SELECT *`` fails once another node has changed the
+                # table; outside a transaction asyncpg prepares it again, inside it cannot.
+                prepared = await self.conn.prepare(pg_sql)
+                return await getattr(prepared, method)(*values)
             return await getattr(self.conn, method)(pg_sql, *values)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise _translate(error) from error
@@ -386,6 +392,7 @@ class PgStore:
         assert self._pool is not None, "store is not open"
         async with self._pool.acquire() as conn:
             link = _Link(self, conn)
+            link.in_transaction = True
             token = _current.set(link)
             try:
                 await conn.execute("BEGIN")

@@ -79,3 +79,29 @@ def test_transactions_savepoints_and_callbacks(url: str) -> None:
             await store.close()
 
     asyncio.run(main())
+
+
+def test_a_table_changed_by_another_node_reads_inside_a_transaction(url: str) -> None:
+    """Another node adds a column: this node's next ``SELECT *`` in a transaction still works."""
+
+    async def main() -> None:
+        mine, other = PgStore(url, max_size=1), PgStore(url)
+        await mine.open()
+        await other.open()
+        try:
+            async with mine.transaction() as conn:
+                await conn.execute('CREATE TABLE t ("id" TEXT PRIMARY KEY)', heavy=True)
+                await conn.execute("INSERT INTO t VALUES ('a')")
+            for _ in range(2):  # the plan is cached on the one pooled connection
+                async with mine.transaction() as conn:
+                    assert await conn.fetch_one("SELECT * FROM t WHERE id = :id", {"id": "a"})
+            async with other.transaction() as conn:
+                await conn.execute('ALTER TABLE t ADD COLUMN "n" INTEGER DEFAULT 1', heavy=True)
+            async with mine.transaction() as conn:
+                row = await conn.fetch_one("SELECT * FROM t WHERE id = :id", {"id": "a"})
+            assert row == {"id": "a", "n": 1}
+        finally:
+            await mine.close()
+            await other.close()
+
+    asyncio.run(main())
