@@ -38,6 +38,7 @@ from keelbase.services.records import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.superusers import SuperusersService
 from keelbase.services.test_email import TestEmailService
+from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
 
@@ -53,9 +54,7 @@ class App(Extensions):
         self.hooks = Hooks()
         self.user_routes: list[Route] = []
         self._owner = ""
-        self.store = SqliteStore(
-            self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
-        )
+        self.store = self._store()
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
@@ -82,6 +81,9 @@ class App(Extensions):
         self.auth.login_guard = LoginGuard(self.auth_counters)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
+        forget_statements = getattr(self.store, "forget_statements", None)
+        if forget_statements is not None:  # PostgreSQL: plans made before a schema change
+            self.collections.on_change(lambda _schema: forget_statements())
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
@@ -89,6 +91,16 @@ class App(Extensions):
         self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
         self._asgi: KeelbaseApp | None = None
         self.started = False
+
+    def _store(self) -> Store:
+        """SQLite in the data folder, or PostgreSQL when ``db_url`` names it."""
+        if self.config.uses_postgres:
+            from keelbase.store.postgres import PgStore
+
+            return PgStore(self.config.db_url, log_sql=self.config.dev)
+        return SqliteStore(
+            self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
+        )
 
     def _broker(self) -> Broker:
         if self.config.redis_url:
@@ -116,7 +128,7 @@ class App(Extensions):
             await self.realtime.handle(message)
 
     async def _watch_schema(self) -> None:
-        """Other processes on the same database may change collections: notice within a second.
+        """Notice within a second when another process on the database changed collections or settings.
 
         The broker tells other nodes at once; this check also covers nodes without
         one (several processes on one SQLite file) and a missed message.
@@ -125,6 +137,7 @@ class App(Extensions):
             await asyncio.sleep(SCHEMA_CHECK_SECONDS)
             try:
                 await self.collections.reload_if_changed()
+                await self.settings.reload_if_changed()
             except Exception:
                 log.exception("checking the schema version failed")
 

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(env_default("WORKERS", "1") or 1),
         help="worker processes (more than one needs --redis)",
     )
+    serve.add_argument(
+        "--db",
+        default=env_default("DB_URL"),
+        help="postgresql://... URL: keep the data in PostgreSQL, shared by several nodes "
+        "(default: SQLite in the data folder, env KEELBASE_DB_URL)",
+    )
     serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
     _add_dir(serve)
 
@@ -84,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
         if needs_password:
             sub.add_argument("password")
         _add_dir(sub)
+        sub.add_argument(
+            "--db",
+            default=env_default("DB_URL"),
+            help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
+        )
     add_transfer_commands(commands)
     return parser
 
@@ -92,7 +103,7 @@ async def _superuser(args: argparse.Namespace) -> int:
     from keelbase.app import App
     from keelbase.services.superusers import SuperuserError
 
-    app = App(Config(data_dir=Path(args.dir)))
+    app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
     await app.start()
     try:
         service = app.superusers
@@ -124,6 +135,7 @@ def _serve(args: argparse.Namespace) -> int:
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
         redis_url=args.redis or "",
+        db_url=args.db or "",
         redis_channel=env_default("REDIS_CHANNEL", "keelbase:events") or "keelbase:events",
         hint_superuser=True,
     )

@@ -31,7 +31,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         )
         parser.add_argument(
             "--db",
-            default=env_default("DB"),
+            default=env_default("DB_URL"),
             help="postgresql://... URL of the database (default: SQLite in the data folder)",
         )
 
@@ -98,9 +98,10 @@ def _config(data_dir: str, db: str | None) -> Config:
 
     if not db:
         return Config(data_dir=Path(data_dir))
-    if "db_url" not in Config.model_fields:
-        raise TransferError("--db needs the PostgreSQL store, which this Keelbase does not have")
-    return Config.model_validate({"data_dir": Path(data_dir), "db_url": db})
+    config = Config(data_dir=Path(data_dir), db_url=db)
+    if not config.uses_postgres:
+        raise TransferError(f"unsupported database URL {db!r} (postgresql://... expected)")
+    return config
 
 
 def _side(value: str, data_dir: str) -> Config:
@@ -115,7 +116,7 @@ def _progress(message: str) -> None:
 
 
 def _is_url_config(config: Config) -> bool:
-    return bool(getattr(config, "db_url", ""))
+    return bool(config.db_url)
 
 
 async def _with_app(config: Config, work: Callable[[App], Awaitable[None]]) -> None:

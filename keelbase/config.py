@@ -28,6 +28,9 @@ class Config(BaseModel):
     redis_url: str = ""
     # The pub/sub channel: apps that share one Redis need different channels.
     redis_channel: str = "keelbase:events"
+    # A postgresql:// URL puts all data (records, system tables, logs) in PostgreSQL
+    # instead of the SQLite files of the data folder; files stay in the data folder or S3.
+    db_url: str = ""
     # Print how to create the first superuser when there is none (``keelbase serve``).
     hint_superuser: bool = False
 
@@ -42,6 +45,10 @@ class Config(BaseModel):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "data.db"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.db_url.startswith(("postgresql://", "postgres://"))
 
     @property
     def aux_db_path(self) -> Path:

@@ -11,8 +11,13 @@ from keelbase.core.records_resolver import macro_values
 
 class ColumnsResolver:
     def __init__(
-        self, dialect: Dialect, columns: dict[str, str], json_columns: frozenset[str] = frozenset()
+        self,
+        dialect: Dialect,
+        columns: dict[str, str],
+        json_columns: frozenset[str] = frozenset(),
+        kinds: dict[str, str] | None = None,
     ) -> None:
+        self.kinds = kinds or {}
         self.dialect = dialect
         self.params = Params()
         self.columns = columns
@@ -23,11 +28,11 @@ class ColumnsResolver:
         if column is None:
             raise FilterError(f'unknown field "{name}"')
         fallback = NullFallback.DISABLED if name in self.json_columns else NullFallback.AUTO
-        return Resolved(column, null_fallback=fallback)
+        return Resolved(column, null_fallback=fallback, kind=self.kinds.get(name, ""))
 
     def resolve_macro(self, name: str) -> Resolved | None:
         values = macro_values()
         if name not in values:
             return None
         param = self.params.add(values[name])
-        return Resolved(param, [param[1:]])
+        return Resolved(param, [param[1:]], kind="text")

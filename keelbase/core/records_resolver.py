@@ -28,6 +28,7 @@ from keelbase.core.fields import (
     NumberField,
     RelationField,
     SelectField,
+    Storage,
 )
 from keelbase.core.fields.geopoint import GeoPointField
 from keelbase.core.filter import parse
@@ -53,6 +54,15 @@ _STATIC_AUTH_FIELDS = frozenset(
     {"id", "collectionId", "collectionName", "email", "emailVisibility", "verified"}
 )
 _MULTI_TYPES = (SelectField, FileField, RelationField)
+_KINDS = {
+    Storage.TEXT: "text",
+    Storage.NUMBER: "number",
+    Storage.BOOL: "bool",
+    Storage.JSON: "jsontext",  # a column holds JSON text; a json path yields "json" values
+    Storage.JSON_ARRAY: "jsontext",
+    Storage.GEO: "jsontext",
+}
+Walked = tuple[str, NullFallback, "Callable[[str], str] | None", bool, str]
 
 
 @dataclass
@@ -146,7 +156,8 @@ class RecordResolver:
 
     def value(self, value: Any) -> Resolved:
         name = self.params.add(value)
-        return Resolved(name, [name[1:]], is_value=True)
+        kind = "number" if isinstance(value, int | float) else "text"
+        return Resolved(name, [name[1:]], is_value=True, kind=kind)
 
     @property
     def has_joins(self) -> bool:
@@ -188,8 +199,8 @@ class RecordResolver:
     ) -> Resolved:
         """Walk ``props`` from ``start``; build the multi-match subquery when items multiply."""
         start_join("", self.joins)
-        sql, fallback, after, multi = self._walk(start, props, self.joins)
-        resolved = Resolved(sql, null_fallback=fallback, after_build=after)
+        sql, fallback, after, multi, kind = self._walk(start, props, self.joins)
+        resolved = Resolved(sql, null_fallback=fallback, after_build=after, kind=kind)
         if after is not None:
             resolved.guarded = self._guarded_email(sql)
         if len(self.joins) > MAX_JOINS:
@@ -199,7 +210,7 @@ class RecordResolver:
             mm_base = "__mm_" + self.base_alias
             start_join("__mm_", mm_joins)
             mm_start = _Walk(start.collection, ("__mm_" + start.alias))
-            mm_sql, _, mm_after, _ = self._walk(mm_start, props, mm_joins)
+            mm_sql, _, mm_after, _, _ = self._walk(mm_start, props, mm_joins)
             if mm_after is not None:
                 # a hidden email is no item at all, so no comparison can learn it
                 mm_sql = self._guarded_email(mm_sql)
@@ -215,7 +226,7 @@ class RecordResolver:
         walk: _Walk,
         props: list[str],
         joins: dict[str, str],
-    ) -> tuple[str, NullFallback, Callable[[str], str] | None, bool]:
+    ) -> Walked:
         if len(props) > MAX_RELATION_DEPTH + 1:
             raise FilterError(f"max nested relations reached for field {'.'.join(props)!r}")
         for index, raw_prop in enumerate(props):
@@ -257,8 +268,9 @@ class RecordResolver:
         modifier: str,
         multi: bool,
         joins: dict[str, str] | None = None,
-    ) -> tuple[str, NullFallback, Callable[[str], str] | None, bool]:
+    ) -> Walked:
         sql = self.column(walk.alias, prop)
+        kind = _KINDS[field.storage_kind] if field is not None else "text"
         fallback = NullFallback.AUTO
         after: Callable[[str], str] | None = None
         if modifier in ("isset", "changed"):
@@ -266,7 +278,7 @@ class RecordResolver:
         if modifier == "length":
             if not isinstance(field, _MULTI_TYPES):
                 raise FilterError(f"field {prop!r} doesn't support :length")
-            return self.dialect.json_array_length(sql), fallback, None, multi
+            return self.dialect.json_array_length(sql), fallback, None, multi, "number"
         if modifier == "each":
             if not isinstance(field, _MULTI_TYPES):
                 raise FilterError(f"field {prop!r} doesn't support multivalue operations")
@@ -274,11 +286,13 @@ class RecordResolver:
             je = f"{walk.alias}_{prop}_je"
             joins.setdefault(je, self.dialect.json_each_join(sql, self.q(je)))
             sql = f"{self.q(je)}.value"
+            kind = "text"
             multi = multi or field.multiple
         if isinstance(field, JsonField):
             fallback = NullFallback.DISABLED
         if modifier == "lower":
             sql = self.dialect.lower(sql)
+            kind = "text"
         if (
             field is not None
             and field.name == "email"
@@ -288,15 +302,13 @@ class RecordResolver:
             visible = f"{self.column(walk.alias, 'emailVisibility')} = TRUE"
             self._visibility[sql] = visible
             after = lambda expr: f"(({expr}) AND ({visible}))"  # noqa: E731
-        return sql, fallback, after, multi
+        return sql, fallback, after, multi, kind
 
     def _guarded_email(self, sql: str) -> str:
         """The email where its owner made it visible, NULL otherwise."""
         return f"(CASE WHEN {self._visibility[sql]} THEN {sql} END)"
 
-    def _json_path(
-        self, walk: _Walk, field: Field, rest: list[str]
-    ) -> tuple[str, NullFallback, Callable[[str], str] | None, bool]:
+    def _json_path(self, walk: _Walk, field: Field, rest: list[str]) -> Walked:
         path = "$"
         for part in rest:
             name, modifier = _split_modifier(part)
@@ -305,7 +317,7 @@ class RecordResolver:
             path += f"[{name}]" if name.isdigit() else f".{name}"
         path_sql = self.params.add(path)
         sql = self.dialect.json_extract(self.column(walk.alias, field.name), path_sql)
-        return sql, NullFallback.DISABLED, None, walk.multi
+        return sql, NullFallback.DISABLED, None, walk.multi, "json"
 
     def _join_relation(self, walk: _Walk, field: RelationField, joins: dict[str, str]) -> _Walk:
         target = self.schema.by_id(field.collectionId)
@@ -457,13 +469,15 @@ class RecordResolver:
                 break
         if modifier == "isset":
             return Resolved(
-                "TRUE" if exists else "FALSE", raw_literal="TRUE" if exists else "FALSE"
+                "TRUE" if exists else "FALSE",
+                raw_literal="TRUE" if exists else "FALSE",
+                kind="bool",
             )
         return self.static_value(value, lower=modifier == "lower", number_hint=number_hint)
 
     def static_value(self, value: Any, lower: bool = False, number_hint: bool = False) -> Resolved:
         if value is None:
-            return Resolved("NULL", raw_literal="NULL", is_value=True)
+            return Resolved("NULL", raw_literal="NULL", is_value=True, kind="null")
         if isinstance(value, list | dict):
             value = orjson.dumps(value, default=str).decode()
         elif isinstance(value, bool):
@@ -491,7 +505,7 @@ class RecordResolver:
         if isinstance(field, RelationField) and len(props) > 1:
             ids = field.as_list(raw) if raw not in (None, "") else []
             if not ids:
-                return Resolved("NULL", raw_literal="NULL", is_value=True)
+                return Resolved("NULL", raw_literal="NULL", is_value=True, kind="null")
             target = self.schema.by_id(field.collectionId)
             if target is None:
                 raise FilterError(f"missing relation collection of field {first!r}")
@@ -516,7 +530,7 @@ class RecordResolver:
             json_param = self.params.add(orjson.dumps(items).decode())
             je = f"__dataEach_{first}_je"
             self.joins.setdefault(je, self.dialect.json_each_join(json_param, self.q(je)))
-            resolved = Resolved(f"{self.q(je)}.value")
+            resolved = Resolved(f"{self.q(je)}.value", kind="text")
             if field.multiple:
                 mm_je = "__mm" + je
                 resolved.multi = MultiMatch(
@@ -537,12 +551,14 @@ class RecordResolver:
         """``@request.body.f:changed``: sent, and different from the stored value."""
         expr = parse(f"@request.body.{name}:isset = true && @request.body.{name} != {name}")
         assert expr is not None
-        return Resolved(compile_filter(expr, self), null_fallback=NullFallback.DISABLED)
+        return Resolved(
+            compile_filter(expr, self), null_fallback=NullFallback.DISABLED, kind="bool"
+        )
 
     def resolve_auth(self, request: RequestInfo, path: str) -> Resolved:
         auth = request.auth
         if auth is None:
-            return Resolved("NULL", raw_literal="NULL", is_value=True)
+            return Resolved("NULL", raw_literal="NULL", is_value=True, kind="null")
         props = path.split(".")
         first, _ = _split_modifier(props[0])
         if len(props) == 1 and first in _STATIC_AUTH_FIELDS:

@@ -90,9 +90,8 @@ class CollectionsService:
     async def bootstrap(self) -> None:
         """Create the system tables and collections of a new data folder, then load."""
         async with self.store.transaction() as conn:
-            for statement in system.BOOTSTRAP.split(";"):
-                if statement.strip():
-                    await conn.execute(statement, heavy=True)
+            for statement in system.bootstrap_statements(self.store.dialect.name):
+                await conn.execute(statement, heavy=True)
             count = await conn.fetch_value('SELECT COUNT(*) FROM "_collections"')
             if not count:
                 now = now_string()
@@ -127,7 +126,7 @@ class CollectionsService:
         return collection
 
     async def list_page(self, params: ListParams) -> dict[str, Any]:
-        resolver = ColumnsResolver(self.store.dialect, _LIST_COLUMNS)
+        resolver = ColumnsResolver(self.store.dialect, _LIST_COLUMNS, kinds={"system": "bool"})
         where = "1=1"
         try:
             expr = parse(params.filter) if params.filter else None
@@ -243,8 +242,10 @@ class CollectionsService:
             if other.is_view and other.id != changed.id:
                 sync = SchemaSync(conn, self.store.dialect.name)
                 try:
-                    await sync.drop(other)
-                    await sync.create(other)
+                    # a savepoint: on PostgreSQL a failed statement spoils the whole transaction
+                    async with self.store.transaction():
+                        await sync.drop(other)
+                        await sync.create(other)
                 except StoreError:
                     continue
 
@@ -266,8 +267,11 @@ class CollectionsService:
                     "Invalid query - only SELECT queries are allowed.",
                 ),
             }
+        view_query = getattr(self.store.dialect, "view_query", None)  # PostgreSQL's quoting
+        if view_query is not None:
+            query = view_query(query)
         try:
-            names = await conn.fetch_columns(f"SELECT * FROM ({query}) LIMIT 0")
+            names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:
             return {
                 "fields": err("validation_required", "Cannot be blank."),
@@ -284,9 +288,10 @@ class CollectionsService:
                 ),
             }
         try:
-            empty_ids = await conn.fetch_value(
-                f"SELECT 1 FROM ({query}) WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
-            )
+            async with self.store.transaction():  # a savepoint, as above
+                empty_ids = await conn.fetch_value(
+                    f"SELECT 1 FROM ({query}) AS __kb_view WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
+                )
         except StoreError:
             empty_ids = None
         if empty_ids is not None:

@@ -61,7 +61,10 @@ class RateLimitService:
         self.use_leftmost_ip = settings.trustedProxy.useLeftmostIP
         # shared counters (Redis) start afresh through a new key space; local ones are dropped
         digest = hashlib.sha256(orjson.dumps(limits.model_dump(), option=orjson.OPT_SORT_KEYS))
-        self._epoch = digest.hexdigest()[:12]
+        epoch = digest.hexdigest()[:12]
+        if epoch == self._epoch:  # the same limits loaded again (another node's save, a poll)
+            return
+        self._epoch = epoch
         if isinstance(self.counters, MemoryCounters):
             self.counters.clear()
 

@@ -19,7 +19,7 @@ from keelbase.core.dates import now_string
 from keelbase.core.fields.email import is_email
 from keelbase.errors import BadRequestError
 from keelbase.store import system
-from keelbase.store.base import Store
+from keelbase.store.base import Connection, Store
 
 SETTINGS_KEY = "settings"
 MSG_SAVE_FAILED = "An error occurred while saving the new settings."
@@ -248,6 +248,7 @@ class SettingsService:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.current = Settings()
+        self._seen_updated: Any = None
         self._listeners: list[Callable[[Settings], None]] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
 
@@ -258,7 +259,22 @@ class SettingsService:
     async def load(self) -> None:
         async with self.store.read() as conn:
             raw = await system.get_param(conn, SETTINGS_KEY)
+            self._seen_updated = await self._updated(conn)
         self._apply(Settings.model_validate(raw) if isinstance(raw, dict) else Settings())
+
+    async def _updated(self, conn: Connection) -> Any:
+        return await conn.fetch_value(
+            'SELECT "updated" FROM "_params" WHERE "id" = :id', {"id": SETTINGS_KEY}
+        )
+
+    async def reload_if_changed(self) -> bool:
+        """Load the settings again when another node saved them (nodes without Redis)."""
+        async with self.store.read() as conn:
+            updated = await self._updated(conn)
+        if updated == self._seen_updated:
+            return False
+        await self.load()
+        return True
 
     async def update(self, patch: Any) -> Settings:
         if not isinstance(patch, dict):
@@ -274,6 +290,8 @@ class SettingsService:
             raise BadRequestError(MSG_SAVE_FAILED, errors)
         async with self.store.transaction() as conn:
             await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now_string())
+            updated = await self._updated(conn)
+        self._seen_updated = updated  # this node's own write needs no reload
         self._apply(settings)
         for write_listener in self._write_listeners:
             await write_listener()

@@ -6,6 +6,7 @@ a data folder's tables look the same to anyone who inspects them.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from sqlalchemy.engine.interfaces import Dialect as SaDialect
 from sqlalchemy.schema import CreateColumn, CreateTable
 
 from keelbase.core.collection import Collection
-from keelbase.core.fields import Field, Storage, TextField
+from keelbase.core.fields import Field, RelationField, Storage, TextField
 from keelbase.core.indexes import parse_index
 
 
@@ -35,6 +36,8 @@ def postgresql_jsonb() -> sa.types.TypeEngine[object]:
 
 
 def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
+    if dialect_name == "postgresql":
+        return _pg_column(field)
     if isinstance(field, TextField) and field.primaryKey:
         default = (
             "('r'||lower(hex(randomblob(7))))"
@@ -56,15 +59,49 @@ def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
         return sa.Column(field.name, json_type, nullable=False, server_default=sa.text("'[]'"))
     if kind is Storage.GEO:
         return sa.Column(
-            field.name, json_type, nullable=False, server_default=sa.text('\'{"lon":0,"lat":0}\'')
+            field.name,
+            json_type,
+            nullable=False,
+            server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\''),
         )
     return sa.Column(field.name, sa.Text, nullable=False, server_default=sa.text("''"))
+
+
+def _pg_column(field: Field) -> sa.Column[object]:
+    """PostgreSQL's types: text compares byte-wise (collation "C") as SQLite's does,
+    numbers are double precision (SQLite's REAL), lists and JSON values are jsonb."""
+    text = sa.Text(collation="C")
+    if isinstance(field, TextField) and field.primaryKey:
+        default = "('r' || substr(md5(random()::text), 1, 14))"
+        return sa.Column(field.name, text, primary_key=True, server_default=sa.text(default))
+    kind = field.storage_kind
+    if kind is Storage.NUMBER:
+        return sa.Column(field.name, sa.Double, nullable=False, server_default=sa.text("0"))
+    if kind is Storage.BOOL:
+        return sa.Column(field.name, sa.Boolean, nullable=False, server_default=sa.false())
+    if kind is Storage.JSON:
+        return sa.Column(field.name, postgresql_jsonb(), nullable=True)
+    if kind is Storage.JSON_ARRAY:
+        return sa.Column(
+            field.name, postgresql_jsonb(), nullable=False, server_default=sa.text("'[]'")
+        )
+    if kind is Storage.GEO:
+        return sa.Column(
+            field.name,
+            postgresql_jsonb(),
+            nullable=False,
+            server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\''),
+        )
+    return sa.Column(field.name, text, nullable=False, server_default=sa.text("''"))
 
 
 def _table(
     collection: Collection, dialect_name: str, fields: list[Field] | None = None
 ) -> sa.Table:
     columns = [_sa_column(f, dialect_name) for f in (fields or collection.fields)]
+    if dialect_name == "postgresql":
+        # SQLite's rowid: insertion order, for unsorted lists and @rowid
+        columns.append(sa.Column("_rowid_", sa.BigInteger, sa.Identity(), nullable=False))
     return sa.Table(collection.name, sa.MetaData(), *columns)
 
 
@@ -80,7 +117,31 @@ def column_definition(field: Field, dialect_name: str) -> str:
     return str(CreateColumn(column).compile(dialect=sa_dialect(dialect_name))).strip()
 
 
-def index_statements(collection: Collection, quote_table: str) -> list[str]:
+_BACKTICKED = re.compile(r"`([^`]*)`|\[([^\]]*)\]")
+_NOCASE = re.compile(r'^\s*("[^"]+"|\w+)\s+COLLATE\s+NOCASE\s*(ASC|DESC)?\s*$', re.IGNORECASE)
+
+
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\b\w+\b")
+
+
+def _pg_index_text(text: str, names: set[str]) -> str:
+    """SQLite's quoting (backticks, brackets) in PostgreSQL's double quotes; field names
+    quoted too, as PostgreSQL folds bare names to lower case."""
+    text = _BACKTICKED.sub(lambda m: '"' + (m.group(1) or m.group(2) or "") + '"', text)
+    return _TOKEN.sub(lambda m: f'"{m.group(0)}"' if m.group(0) in names else m.group(0), text)
+
+
+def _pg_index_column(column: str, names: set[str]) -> str:
+    column = _pg_index_text(column, names)
+    match = _NOCASE.match(column)
+    if match:  # PostgreSQL has no NOCASE collation: index the lower-cased value
+        return f"lower({match.group(1)}){' ' + match.group(2) if match.group(2) else ''}"
+    return column
+
+
+def index_statements(
+    collection: Collection, quote_table: str, dialect_name: str = "sqlite"
+) -> list[str]:
     """The collection's indexes, each rewritten to name the collection's own table."""
     out: list[str] = []
     for sql in collection.indexes:
@@ -88,8 +149,19 @@ def index_statements(collection: Collection, quote_table: str) -> list[str]:
         if index is None:
             continue
         head = "CREATE UNIQUE INDEX" if index.unique else "CREATE INDEX"
-        statement = f'{head} "{index.name}" ON {quote_table} ({", ".join(index.columns)})'
-        if index.where:
-            statement += f" WHERE {index.where}"
+        columns = list(index.columns)
+        where = index.where
+        if dialect_name == "postgresql":
+            names = {f.name for f in collection.fields}
+            columns = [_pg_index_column(c, names) for c in columns]
+            where = _pg_index_text(where, names)
+        statement = f'{head} "{index.name}" ON {quote_table} ({", ".join(columns)})'
+        if where:
+            statement += f" WHERE {where}"
         out.append(statement)
+    if dialect_name == "postgresql" and not collection.is_view:
+        for field in collection.fields:
+            if isinstance(field, RelationField) and not field.multiple:
+                name = f"_kb_{collection.id}_{field.id}"[:63]
+                out.append(f'CREATE INDEX IF NOT EXISTS "{name}" ON {quote_table} ("{field.name}")')
     return out

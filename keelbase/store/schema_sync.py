@@ -32,15 +32,22 @@ class SchemaSync:
 
     async def create(self, collection: Collection) -> None:
         if collection.is_view:
+            query = collection.viewQuery
+            if self.dialect_name == "postgresql":
+                from keelbase.store.postgres_dialect import quote_view_aliases
+
+                query = quote_view_aliases(query)
             await self.conn.execute(
-                f"CREATE VIEW {self.quote(collection.name)} AS {collection.viewQuery}", heavy=True
+                f"CREATE VIEW {self.quote(collection.name)} AS {query}", heavy=True
             )
             return
         await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)
         await self.create_indexes(collection)
 
     async def create_indexes(self, collection: Collection) -> None:
-        for statement in index_statements(collection, self.quote(collection.name)):
+        for statement in index_statements(
+            collection, self.quote(collection.name), self.dialect_name
+        ):
             await self.conn.execute(statement, heavy=True)
 
     async def drop_indexes(self, collection: Collection) -> None:
@@ -109,6 +116,11 @@ class SchemaSync:
             f"ALTER TABLE {table} RENAME COLUMN {column} TO {old_column}", heavy=True
         )
         await self._add_column(table, field, field.name)
+        if self.dialect_name == "postgresql":
+            value = _pg_convert(old_column, to_multiple)
+            await self.conn.execute(f"UPDATE {table} SET {column} = {value}", heavy=True)
+            await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {old_column}", heavy=True)
+            return
         is_array = f"json_valid({old_column}) AND json_type({old_column}) = 'array'"
         if to_multiple:
             value = (
@@ -123,3 +135,18 @@ class SchemaSync:
             )
         await self.conn.execute(f"UPDATE {table} SET {column} = {value}", heavy=True)
         await self.conn.execute(f"ALTER TABLE {table} DROP COLUMN {old_column}", heavy=True)
+
+
+def _pg_convert(old: str, to_multiple: bool) -> str:
+    """PostgreSQL's conversion between one value (text) and many (a jsonb list)."""
+    if to_multiple:
+        return (
+            f"CASE WHEN COALESCE({old}, '') = '' THEN '[]'::jsonb "
+            f"WHEN jsonb_typeof(kb_jsonb({old})) = 'array' THEN kb_jsonb({old}) "
+            f"ELSE jsonb_build_array({old}) END"
+        )
+    return (
+        f"CASE WHEN {old} IS NULL OR {old} = '[]'::jsonb THEN '' "
+        f"WHEN jsonb_typeof({old}) = 'array' THEN COALESCE({old} ->> -1, '') "
+        f"ELSE COALESCE(kb_text({old}), '') END"
+    )

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 class SqliteDialect:
     name = "sqlite"
+    # SQLite compares values of any types: no casts (PostgresDialect defines these).
+    coerce = None
+    typed_value = None
+    view_query = None
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'

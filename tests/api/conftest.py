@@ -13,20 +13,70 @@ from starlette.testclient import TestClient
 
 from keelbase import App, Config
 from tests.api.scenario import World
+from tests.pg import fresh_database
 
 ADMIN = ("admin@example.com", "Passw0rd123")
 PASSWORD = "Passw0rd123"
 
 
-def make_world(data_dir: Path) -> Iterator[World]:
+STORES = ("sqlite", "postgres")
+
+
+@pytest.fixture(scope="module", params=STORES)
+def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each module runs once on SQLite ("") and once on a fresh PostgreSQL database.
+
+    Tests marked ``xfail_postgres(reason)`` are expected to fail on PostgreSQL only.
+    """
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(params=STORES)
+def fresh_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Like ``db_url``, with a database of its own for each test."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def app(tmp_path: Path, fresh_db_url: str) -> App:
+    return App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "xfail_postgres(reason): expected to fail on PostgreSQL (the reason says why)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("xfail_postgres")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None:
+            continue
+        if "postgres" not in (callspec.params.get("db_url"), callspec.params.get("fresh_db_url")):
+            continue
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+        item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL: {reason}", strict=True))
+
+
+def make_world(data_dir: Path, db_url: str = "") -> Iterator[World]:
     """Start an app in-process, create the superuser and two users, and sign them in."""
 
     async def create_superuser() -> None:
-        async with App(Config(data_dir=data_dir)) as app:
+        async with App(Config(data_dir=data_dir, db_url=db_url)) as app:
             await app.superusers.upsert(*ADMIN)
 
     asyncio.run(create_superuser())
-    app = App(Config(data_dir=data_dir))
+    app = App(Config(data_dir=data_dir, db_url=db_url))
     with TestClient(app.asgi, raise_server_exceptions=False) as client:
         world = World(client)
         response = client.post(
@@ -58,8 +108,8 @@ def make_world(data_dir: Path) -> Iterator[World]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    yield from make_world(tmp_path_factory.mktemp("world") / "kb_data")
+def world(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[World]:
+    yield from make_world(tmp_path_factory.mktemp("world") / "kb_data", db_url)
 
 
 def png(width: int = 40, height: int = 20, color: str = "red") -> bytes:

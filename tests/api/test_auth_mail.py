@@ -23,15 +23,18 @@ VALIDATE = "An error occurred while validating the submitted data."
 
 
 @pytest.fixture(scope="module")
-def catcher() -> Iterator[MailCatcher]:
+def catcher(db_url: str) -> Iterator[MailCatcher]:
+    """One catcher per store, so that one run's mail never counts in the other's."""
     smtp = MailCatcher().start()
     yield smtp
     smtp.stop()
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, catcher: MailCatcher) -> Iterator[World]:
-    for w in make_world(tmp_path_factory.mktemp("mail") / "kb_data"):
+def world(
+    tmp_path_factory: pytest.TempPathFactory, catcher: MailCatcher, db_url: str
+) -> Iterator[World]:
+    for w in make_world(tmp_path_factory.mktemp("mail") / "kb_data", db_url):
         settings = {
             "smtp": {"enabled": True, "host": "127.0.0.1", "port": catcher.port},
             "meta": {"appName": "Acme", "appURL": "https://acme.test"},

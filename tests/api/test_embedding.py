@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 from keelbase import App, Config
 
 
-def test_mount_in_a_starlette_app(tmp_path: Path) -> None:
-    kb = App(Config(data_dir=tmp_path / "kb_data"))
+def test_mount_in_a_starlette_app(tmp_path: Path, fresh_db_url: str) -> None:
+    kb = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
 
     @kb.route("/api/ping")
     async def ping(e: object) -> dict[str, str]:

@@ -35,8 +35,8 @@ class Boom(Exception):
 
 
 @pytest.fixture
-def hooked(tmp_path: Path) -> Iterator[tuple[App, TestClient, dict[str, str]]]:
-    app = App(Config(data_dir=tmp_path / "kb_data"))
+def hooked(tmp_path: Path, fresh_db_url: str) -> Iterator[tuple[App, TestClient, dict[str, str]]]:
+    app = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
     seen: list[Any] = []
     app.seen = seen  # type: ignore[attr-defined]
 

@@ -32,8 +32,10 @@ def provider() -> Iterator[OIDCProvider]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, provider: OIDCProvider) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("oauth2") / "kb_data"):
+def world(
+    tmp_path_factory: pytest.TempPathFactory, provider: OIDCProvider, db_url: str
+) -> Iterator[World]:
+    for world in make_world(tmp_path_factory.mktemp("oauth2") / "kb_data", db_url):
         configure(world, [provider.provider_config()])
         yield world
 

@@ -25,8 +25,8 @@ SAVE_FAILED = "An error occurred while saving the new settings."
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("limits") / "kb_data"):
+def world(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[World]:
+    for world in make_world(tmp_path_factory.mktemp("limits") / "kb_data", db_url):
         for name in ("posts", "notes"):
             created = world.request("POST", "/api/collections", "superuser", json={
                 "name": name, "listRule": "", "viewRule": "", "createRule": "",
@@ -232,9 +232,9 @@ def test_settings_validation(world: World, scenario: Scenario) -> None:
 
 
 @pytest.fixture
-def guarded(tmp_path: Path) -> Iterator[World]:
+def guarded(tmp_path: Path, fresh_db_url: str) -> Iterator[World]:
     """A fresh app (its own counters) with rate limits off."""
-    yield from make_world(tmp_path / "kb_data")
+    yield from make_world(tmp_path / "kb_data", fresh_db_url)
 
 
 def sign_in(world: World, identity: str, password: str, address: str = "") -> Any:
@@ -343,16 +343,20 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def test_redis_counters_are_shared_by_two_apps(tmp_path: Path, redis_url: str) -> None:
+def test_redis_counters_are_shared_by_two_apps(
+    tmp_path: Path, redis_url: str, fresh_db_url: str
+) -> None:
     data_dir = tmp_path / "kb_data"
 
     async def create_superuser() -> None:
-        async with App(Config(data_dir=data_dir)) as app:
+        async with App(Config(data_dir=data_dir, db_url=fresh_db_url)) as app:
             await app.superusers.upsert(*ADMIN)
 
     asyncio.run(create_superuser())
     channel = f"keelbase:test:{uuid.uuid4().hex}"
-    config = Config(data_dir=data_dir, redis_url=redis_url, redis_channel=channel)
+    config = Config(
+        data_dir=data_dir, redis_url=redis_url, redis_channel=channel, db_url=fresh_db_url
+    )
     one, two = App(config), App(config)
     with TestClient(one.asgi) as a, TestClient(two.asgi) as b:
         token = a.post(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from keelbase.store.postgres import PgStore
 from tests.api.scenario import Scenario, World, params, run
 
 SETUP = [
@@ -547,20 +548,34 @@ def test_expand_reads_relations_in_batches(records_world: World) -> None:
         assert response.status_code == 200
     store = world.client.app.state.keelbase.store  # type: ignore[attr-defined]
     statements: list[str] = []
-    original = store._thread_reader
+    if isinstance(store, PgStore):
+        original = store.statement
 
-    def counting_reader():  # type: ignore[no-untyped-def]
-        conn = original()
-        conn.set_trace_callback(statements.append)
-        return conn
+        async def counting_statement(conn, sql):  # type: ignore[no-untyped-def]
+            statements.append(sql)
+            return await original(conn, sql)
 
-    store._thread_reader = counting_reader
+        store.statement = counting_statement  # type: ignore[method-assign]
+    else:
+        original = store._thread_reader
+
+        def counting_reader():  # type: ignore[no-untyped-def]
+            conn = original()
+            conn.set_trace_callback(statements.append)
+            return conn
+
+        store._thread_reader = counting_reader
+        budget, store.inline_budget = store.inline_budget, 0  # every read on a traced thread
     try:
         response = world.request(
             "GET", "/api/collections/comments/records?perPage=50&expand=post.author", "superuser"
         )
     finally:
-        store._thread_reader = original
+        if isinstance(store, PgStore):
+            store.statement = original  # type: ignore[method-assign]
+        else:
+            store._thread_reader = original
+            store.inline_budget = budget
     assert response.status_code == 200
     items = response.json()["items"]
     assert len(items) >= 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -92,7 +93,8 @@ def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
 
     exported = keelbase("export", "--dir", str(source), str(archive))
     assert exported.returncode == 0, exported.stderr
-    assert "Exported 7 collections and 5 records" in exported.stdout
+    # the superuser, a user, three notes, and the origin of the user's sign-in
+    assert "Exported 7 collections and 6 records" in exported.stdout
     assert "export notes: 3 records" in exported.stderr  # progress goes to stderr
 
     imported = keelbase("import", "--dir", str(target), str(archive))
@@ -123,6 +125,47 @@ def test_export_then_import_through_the_command_line(tmp_path: Path) -> None:
     moved = keelbase("migrate", "--from", str(source), "--to", str(tmp_path / "third"))
     assert moved.returncode == 0, moved.stderr
     assert "counts and checksums verified" in moved.stdout
+
+
+def test_sqlite_to_postgresql_and_back_keeps_every_answer(tmp_path: Path) -> None:
+    from tests.pg import fresh_database
+
+    source, pg_files, back = tmp_path / "source", tmp_path / "pg", tmp_path / "back"
+    assert keelbase("superuser", "upsert", *ADMIN, "--dir", str(source)).returncode == 0
+    server = ServerProcess(source)
+    try:
+        _fill(server.url)
+        before = _answers(server.url)
+    finally:
+        server.stop()
+    there, home = tmp_path / "there.zip", tmp_path / "home.zip"
+    assert keelbase("export", "--dir", str(source), str(there)).returncode == 0
+    with fresh_database() as url:
+        imported = keelbase("import", "--dir", str(pg_files), "--db", url, str(there))
+        assert imported.returncode == 0, imported.stderr
+        exported = keelbase("export", "--dir", str(pg_files), "--db", url, str(home))
+        assert exported.returncode == 0, exported.stderr
+        shutil.copytree(source / "storage", pg_files / "storage")
+        server = ServerProcess(pg_files, "--db", url)
+        try:
+            assert _answers(server.url) == before
+            assert _token(server.url, "users", "u@example.com", PASSWORD).status_code == 200
+        finally:
+            server.stop()
+    assert _manifest(there)["data"] == _manifest(home)["data"]  # same counts and checksums
+    assert keelbase("import", "--dir", str(back), str(home)).returncode == 0
+    shutil.copytree(source / "storage", back / "storage")
+    server = ServerProcess(back)
+    try:
+        assert _answers(server.url) == before
+    finally:
+        server.stop()
+
+
+def _manifest(archive: Path) -> dict[str, Any]:
+    with zipfile.ZipFile(archive) as opened:
+        manifest: dict[str, Any] = json.loads(opened.read("manifest.json"))
+    return manifest
 
 
 def test_bad_input_gives_one_error_line_and_exit_code(tmp_path: Path) -> None:

@@ -73,9 +73,15 @@ class Resolved:
     raw_literal: str | None = None  # "NULL", "TRUE", "1", ... for raw SQL literals
     is_value: bool = False  # a bound value (literal or request data), not a column
     guarded: str | None = None  # for sorting: the value where the caller may see it, else NULL
+    # What the SQL yields: "text", "number", "bool", "json" (a value read from JSON),
+    # "jsontext" (a column of JSON text), "null" ("" unknown). SQLite
+    # compares any two types and ignores it; a strictly typed database casts by it.
+    kind: str = ""
 
     def with_sql(self, sql: str) -> Resolved:
-        return Resolved(sql, self.params, self.null_fallback, None, None, self.raw_literal)
+        return Resolved(
+            sql, self.params, self.null_fallback, None, None, self.raw_literal, kind=self.kind
+        )
 
 
 class Resolver(Protocol):
@@ -110,6 +116,10 @@ class _Compiler:
         self.resolver = resolver
         self.params = resolver.params
         self.dialect = resolver.dialect
+        # Only a strictly typed dialect (PostgreSQL) casts both sides of a comparison.
+        self.coerce: Callable[[str, Resolved, Resolved], tuple[str, str, str]] | None = getattr(
+            self.dialect, "coerce", None
+        )
 
     def expr(self, node: Expr) -> str:
         if isinstance(node, Comparison):
@@ -132,17 +142,19 @@ class _Compiler:
 
     def literal(self, value: Any) -> Resolved:
         if value is None:
-            return Resolved("NULL", raw_literal="NULL")
+            return Resolved("NULL", raw_literal="NULL", kind="null")
         if value is True:
-            return Resolved("1", raw_literal="1")
+            return Resolved("1", raw_literal="1", kind="number")
         if value is False:
-            return Resolved("0", raw_literal="0")
+            return Resolved("0", raw_literal="0", kind="number")
+        kind = "text"
         if isinstance(value, int | float):
             value = float(value)
+            kind = "number"
             if not math.isfinite(value):
                 raise FilterError("the number is too large")
         name = self.params.add(value)
-        return Resolved(name, [name[1:]], is_value=True)
+        return Resolved(name, [name[1:]], is_value=True, kind=kind)
 
     def function(self, node: Function) -> Resolved:
         if node.name == "geoDistance":
@@ -163,7 +175,10 @@ class _Compiler:
                 parts.append(resolved.sql)
                 params.extend(resolved.params)
             return Resolved(
-                self.dialect.geo_distance(*parts), params, null_fallback=NullFallback.DISABLED
+                self.dialect.geo_distance(*parts),
+                params,
+                null_fallback=NullFallback.DISABLED,
+                kind="number",
             )
         if node.name == "strftime":
             if not node.args or len(node.args) > 10:
@@ -173,7 +188,9 @@ class _Compiler:
                 raise FilterError("[strftime] expects the first argument to be a format string")
             fmt_sql = self.params.add(fmt.value)
             if len(node.args) == 1:
-                return Resolved(f"strftime({fmt_sql})", [fmt_sql[1:]], NullFallback.ENFORCED)
+                return Resolved(
+                    f"strftime({fmt_sql})", [fmt_sql[1:]], NullFallback.ENFORCED, kind="text"
+                )
             time = self.operand(node.args[1])
             modifiers: list[str] = []
             for index, arg in enumerate(node.args[2:], start=2):
@@ -190,7 +207,11 @@ class _Compiler:
             if time.multi is not None:
                 multi = MultiMatch(_rewrap_multi(time.multi.subquery, wrap))
             return Resolved(
-                wrap(time.sql), [fmt_sql[1:], *time.params], NullFallback.ENFORCED, multi
+                wrap(time.sql),
+                [fmt_sql[1:], *time.params],
+                NullFallback.ENFORCED,
+                multi,
+                kind="text",
             )
         raise FilterError(f"unknown function {node.name!r}")
 
@@ -237,6 +258,8 @@ class _Compiler:
         return f"NOT EXISTS (SELECT 1 FROM ({multi_side.multi.subquery}) {sm} WHERE NOT ({inner}))"
 
     def build(self, op: str, left: Resolved, right: Resolved) -> str:
+        if self.coerce is not None:
+            return self.build_typed(op, left, right)
         if op == "=":
             return self.equal(left, right, True)
         if op == "!=":
@@ -244,6 +267,24 @@ class _Compiler:
         if op in ("~", "!~"):
             return self.like(left, right, negate=op == "!~")
         return f"{left.sql} {op} {right.sql}"
+
+    def build_typed(self, op: str, left: Resolved, right: Resolved) -> str:
+        """``build`` for a typed dialect: both sides cast to one type first."""
+        assert self.coerce is not None
+        if op in ("~", "!~"):
+            self.like(left, right, negate=op == "!~")  # rewrites the pattern parameter
+            if not right.params:
+                right = right.with_sql(f"('%' || {right.sql} || '%')")
+        l_sql, r_sql, empty = self.coerce(op, left, right)
+        typed_left, typed_right = left.with_sql(l_sql), right.with_sql(r_sql)
+        typed_left.is_value, typed_right.is_value = left.is_value, right.is_value
+        if op == "=":
+            return self.equal(typed_left, typed_right, True, empty)
+        if op == "!=":
+            return self.equal(typed_left, typed_right, False, empty)
+        if op in ("~", "!~"):
+            return self.dialect.like(l_sql, r_sql, op == "!~")
+        return f"{l_sql} {op} {r_sql}"
 
     def like(self, left: Resolved, right: Resolved, negate: bool) -> str:
         if not right.params:
@@ -258,10 +299,12 @@ class _Compiler:
             pattern = right.sql
         return self.dialect.like(left.sql, pattern, negate)
 
-    def equal(self, left: Resolved, right: Resolved, equal: bool) -> str:
+    def equal(self, left: Resolved, right: Resolved, equal: bool, empty_sql: str = "''") -> str:
         eq, null_eq, concat, null_expr = (
             ("=", "IS", "OR", "IS NULL") if equal else ("IS NOT", "IS NOT", "AND", "IS NOT NULL")
         )
+        if self.coerce is not None:
+            return self.equal_typed(left, right, equal, empty_sql)
         if NullFallback.DISABLED in (left.null_fallback, right.null_fallback):
             return f"{left.sql} {null_eq} {right.sql}"
         left_empty, right_empty = self.is_empty(left), self.is_empty(right)
@@ -276,6 +319,27 @@ class _Compiler:
         if right_empty:
             return f"({l_sql} {eq} '' {concat} {l_sql} {null_expr})"
         return f"COALESCE({l_sql}, '') {eq} COALESCE({r_sql}, '')"
+
+    def equal_typed(self, left: Resolved, right: Resolved, equal: bool, empty: str) -> str:
+        """``equal`` with the dialect's null-safe operators and its empty value."""
+        operator = self.dialect.comparison_operator  # type: ignore[attr-defined]
+        eq = "=" if equal else operator("IS NOT")
+        null_eq = operator("IS" if equal else "IS NOT")
+        concat, null_expr = ("OR", "IS NULL") if equal else ("AND", "IS NOT NULL")
+        if NullFallback.DISABLED in (left.null_fallback, right.null_fallback):
+            return f"{left.sql} {null_eq} {right.sql}"
+        left_empty, right_empty = self.is_empty(left), self.is_empty(right)
+        if left_empty and right_empty:
+            return "TRUE" if equal else "FALSE"
+        l_sql = empty if left_empty else left.sql
+        r_sql = empty if right_empty else right.sql
+        if self.known_non_empty(left) or self.known_non_empty(right):
+            return f"{l_sql} {eq} {r_sql}"
+        if left_empty:
+            return f"({empty} {eq} {r_sql} {concat} {r_sql} {null_expr})"
+        if right_empty:
+            return f"({l_sql} {eq} {empty} {concat} {l_sql} {null_expr})"
+        return f"COALESCE({l_sql}, {empty}) {eq} COALESCE({r_sql}, {empty})"
 
     def is_empty(self, resolved: Resolved) -> bool:
         if resolved.raw_literal in _EMPTY_RAW:

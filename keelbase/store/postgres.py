@@ -1,0 +1,417 @@
+"""PostgreSQL: the same store protocol as SQLite, on a pool of asyncpg connections.
+
+Several Keelbase nodes can share one database. PostgreSQL runs writes
+concurrently (no process-wide write lock as with SQLite); unique indexes, not
+the order of writes, decide which of two clashing writes wins.
+
+SQL arrives with named ``:name`` placeholders; each text is rewritten once to
+``$1, $2, ...`` and remembered with the types PostgreSQL expects for its
+parameters, so values are converted the way SQLite would compare them (a
+number bound where text is expected becomes its text, and so on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import inspect
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import asyncpg
+import orjson
+
+from keelbase.core.dialect import Dialect
+from keelbase.store.base import InvalidStatement, Params, Row, StoreError, UniqueViolation
+from keelbase.store.postgres_dialect import PostgresDialect
+
+log = logging.getLogger("keelbase.sql")
+
+_PLACEHOLDER = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|(?<!:):([A-Za-z_]\w*)|\?""")
+_UNIQUE_KEY = re.compile(r"Key \((.+?)\)=\(")
+_STATEMENT_CACHE = 2048
+
+
+class _Statement:
+    """One SQL text rewritten for PostgreSQL: its ``$n`` text, names, and parameter types."""
+
+    __slots__ = ("names", "sql", "types")
+
+    def __init__(self, sql: str, names: list[str] | None) -> None:
+        self.sql = sql
+        self.names = names  # None: positional ``?`` parameters
+        self.types: list[str] | None = None
+
+
+def _rewrite(sql: str) -> _Statement:
+    names: list[str] = []
+    index: dict[str, int] = {}
+    positional = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal positional
+        text = match.group(0)
+        if text[0] in "'\"":
+            return text
+        name = match.group(1)
+        if name is None:  # ``?``
+            positional += 1
+            return f"${positional}"
+        if name not in index:
+            names.append(name)
+            index[name] = len(names)
+        return f"${index[name]}"
+
+    rewritten = _PLACEHOLDER.sub(replace, sql)
+    return _Statement(rewritten, None if positional else names)
+
+
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _text(value: Any) -> Any:
+    """What SQLite makes of a value bound where text is expected.
+
+    PostgreSQL cannot store NUL characters in text; they are dropped.
+    """
+    if value is None:
+        return value
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return orjson.dumps(value).decode()
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _integer(value: Any) -> int | None:
+    number = _float(value)
+    if number is None or number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number)
+
+
+def _boolean(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true")
+    return bool(value)
+
+
+def _json_param(value: Any) -> Any:
+    if value is None:
+        return value
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    if "\\u0000" in text:  # jsonb refuses NUL characters too
+        text = _JSON_NUL.sub(r"\1", text)
+    return text
+
+
+_ADAPT: dict[str, Callable[[Any], Any]] = {
+    "text": _text,
+    "varchar": _text,
+    "bpchar": _text,
+    "name": _text,
+    "unknown": _text,
+    "float8": _float,
+    "float4": _float,
+    "numeric": _float,
+    "int2": _integer,
+    "int4": _integer,
+    "int8": _integer,
+    "bool": _boolean,
+    "jsonb": _json_param,
+    "json": _json_param,
+}
+
+
+def _decode_json(text: str) -> str:
+    """jsonb keeps object keys in its own order; answer with them sorted, as stored on SQLite."""
+    if "{" not in text:
+        return text
+    try:
+        return orjson.dumps(orjson.loads(text), option=orjson.OPT_SORT_KEYS).decode()
+    except orjson.JSONDecodeError:
+        return text
+
+
+def _decode_numeric(text: str) -> int | float:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return float("nan")
+    if number == number.to_integral_value() and abs(number) < 2**63:
+        return int(number)
+    return float(number)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb", encoder=_json_param, decoder=_decode_json, schema="pg_catalog", format="text"
+    )
+    await conn.set_type_codec(
+        "json", encoder=_json_param, decoder=lambda text: text, schema="pg_catalog", format="text"
+    )
+    await conn.set_type_codec(
+        "numeric", encoder=str, decoder=_decode_numeric, schema="pg_catalog", format="text"
+    )
+
+
+def _unique_columns(detail: str) -> list[str]:
+    match = _UNIQUE_KEY.search(detail or "")
+    if not match:
+        return []
+    columns: list[str] = []
+    for part in match.group(1).split(", "):
+        names = re.findall(r'"([^"]+)"|(\w+)', part)
+        words = [a or b for a, b in names if (a or b).lower() not in ("lower", "text", "upper")]
+        if words:
+            columns.append(words[-1])
+    return columns
+
+
+def _translate(error: Exception) -> Exception:
+    if isinstance(error, asyncpg.UniqueViolationError):
+        return UniqueViolation(error.table_name or "", _unique_columns(error.detail or ""))
+    if isinstance(error, asyncpg.PostgresError):
+        state = getattr(error, "sqlstate", "") or ""
+        # 42: syntax and access (a view query, an index); 22: data (a cast, a division)
+        if state.startswith(("42", "22", "0A", "2F", "39")):
+            return InvalidStatement(str(error))
+        return StoreError(str(error))
+    if isinstance(error, asyncpg.exceptions.DataError | asyncpg.InterfaceError):
+        return InvalidStatement(str(error))
+    return StoreError(str(error))
+
+
+class _Link:
+    """One pooled connection, in a read or a transaction."""
+
+    def __init__(self, store: PgStore, conn: asyncpg.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.commit_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        self.rollback_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        self.savepoints = 0
+        self.in_transaction = False
+
+    async def _prepare(self, sql: str, params: Params) -> tuple[str, list[Any]]:
+        statement = await self.store.statement(self.conn, sql)
+        if statement.names is None:
+            values = list(params) if not isinstance(params, Mapping) else []
+        elif isinstance(params, Mapping):
+            values = [params[name] for name in statement.names]
+        else:
+            values = list(params)
+        types = statement.types or []
+        return statement.sql, [
+            _ADAPT.get(kind, _identity)(value) for kind, value in zip(types, values, strict=False)
+        ]
+
+    async def _call(self, method: str, sql: str, params: Params) -> Any:
+        if self.store.log_sql:
+            log.debug("%s  [%d params]", sql, len(params))
+        try:
+            pg_sql, values = await self._prepare(sql, params)
+            if self.in_transaction and method != "execute" and "*" in sql:
+                # A cached plan of ``SELECT *`` fails once another node has changed the
+                # table; outside a transaction asyncpg prepares it again, inside it cannot.
+                prepared = await self.conn.prepare(pg_sql)
+                return await getattr(prepared, method)(*values)
+            return await getattr(self.conn, method)(pg_sql, *values)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise _translate(error) from error
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        rows = await self._call("fetch", sql, params)
+        return [dict(row.items()) for row in rows]
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        row = await self._call("fetchrow", sql, params)
+        return None if row is None else dict(row.items())
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        return await self._call("fetchval", sql, params)
+
+    async def fetch_columns(self, sql: str, params: Params = ()) -> list[str]:
+        try:
+            statement = await self.store.statement(self.conn, sql)
+            prepared = await self.conn.prepare(statement.sql)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise _translate(error) from error
+        return [a.name for a in prepared.get_attributes() if a.name != "_rowid_"]
+
+    async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
+        if heavy:
+            self.store.forget_statements()
+        if not params and heavy:
+            try:
+                status = await self.conn.execute(sql)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                raise _translate(error) from error
+        else:
+            status = await self._call("execute", sql, params)
+        last = str(status).rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
+
+    def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        self.commit_callbacks.append(callback)
+
+    def on_rollback(self, callback: Callable[[], Awaitable[None] | None]) -> None:
+        self.rollback_callbacks.append(callback)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
+    for callback in callbacks:
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("transaction callback failed")
+
+
+_current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
+    "keelbase_pg_tx", default=None
+)
+
+
+class PgStore:
+    def __init__(
+        self, url: str, min_size: int = 1, max_size: int = 10, log_sql: bool = False
+    ) -> None:
+        self.url = url
+        self.dialect: Dialect = PostgresDialect()
+        self.log_sql = log_sql
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._statements: dict[str, _Statement] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                init=_init_connection,
+            )
+        except (OSError, asyncpg.PostgresError) as error:
+            raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def forget_statements(self) -> None:
+        """The schema changed: parameter types and prepared plans may be stale."""
+        self._statements.clear()
+        if self._pool is not None:
+            task = asyncio.get_running_loop().create_task(self._pool.expire_connections())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def statement(self, conn: asyncpg.Connection, sql: str) -> _Statement:
+        statement = self._statements.get(sql)
+        if statement is None:
+            statement = _rewrite(sql)
+        if statement.types is None:
+            if statement.names == [] or (statement.names is None and "$1" not in statement.sql):
+                statement.types = []
+            else:
+                prepared = await conn.prepare(statement.sql)
+                statement.types = [t.name for t in prepared.get_parameters()]
+            if len(self._statements) >= _STATEMENT_CACHE:
+                self._statements.pop(next(iter(self._statements)))
+            self._statements[sql] = statement
+        return statement
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[_Link]:
+        current = _current.get()
+        if current is not None and current.store is self:
+            yield current
+            return
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            yield _Link(self, conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Link]:
+        current = _current.get()
+        if current is not None and current.store is self:
+            current.savepoints += 1
+            name = f"sp{current.savepoints}"
+            commit_mark = len(current.commit_callbacks)
+            rollback_mark = len(current.rollback_callbacks)
+            await current.conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield current
+            except BaseException:
+                await current.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                await current.conn.execute(f"RELEASE SAVEPOINT {name}")
+                undo = current.rollback_callbacks[rollback_mark:]
+                del current.rollback_callbacks[rollback_mark:]
+                del current.commit_callbacks[commit_mark:]
+                await _run_callbacks(list(reversed(undo)))
+                raise
+            try:
+                await current.conn.execute(f"RELEASE SAVEPOINT {name}")
+            except asyncpg.PostgresError as error:
+                raise _translate(error) from error
+            return
+
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            link = _Link(self, conn)
+            link.in_transaction = True
+            token = _current.set(link)
+            try:
+                await conn.execute("BEGIN")
+                try:
+                    yield link
+                except BaseException:
+                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                        await conn.execute("ROLLBACK")
+                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    raise
+                try:
+                    await conn.execute("COMMIT")
+                except BaseException as error:
+                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                        await conn.execute("ROLLBACK")
+                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    if isinstance(error, asyncpg.PostgresError):
+                        raise _translate(error) from error
+                    raise
+            finally:
+                _current.reset(token)
+        await _run_callbacks(link.commit_callbacks)
