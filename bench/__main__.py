@@ -2,6 +2,7 @@
 
     python -m bench [--smoke] [--seeds 10000,100000] [--concurrency 32,256]
                     [--duration 10] [--rounds 2] [--workloads view,list,...]
+                    [--db postgresql://postgres@127.0.0.1:5432/test]
 
 Both servers get the same collections and data. Each workload runs on each
 server in turn (A, B, A, B) with wrk on the other core (servers pinned to core
@@ -13,6 +14,7 @@ the ceiling for reading one record and one page. Results go to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -28,7 +30,7 @@ from urllib.parse import quote
 
 import httpx
 
-from bench.servers import BareServer, Server
+from bench.servers import BareServer, Server, fresh_postgres
 
 HERE = Path(__file__).parent
 LUA = HERE / "lua" / "ids.lua"
@@ -216,6 +218,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS))
     parser.add_argument("--servers", default="keelbase,pocketbase")
+    parser.add_argument(
+        "--db",
+        default="",
+        help="run Keelbase on PostgreSQL: URL of a database to create bench databases from "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/test); the bare stack is left out",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.seeds, args.concurrency, args.duration, args.rounds = "200", "8", 1, 1
@@ -232,18 +240,24 @@ def main() -> int:
         workdir = Path(tmp)
         for seed_count in (int(s) for s in args.seeds.split(",")):
             servers: dict[str, Server] = {}
+            stack = contextlib.ExitStack()
             try:
                 ids: dict[str, list[str]] = {}
                 for kind in kinds:
                     print(f"# seeding {seed_count} records into {kind}", flush=True)
-                    servers[kind] = Server(kind, workdir, cpu=0)
+                    db_url = ""
+                    if kind == "keelbase" and args.db:
+                        db_url = stack.enter_context(
+                            fresh_postgres(args.db, f"kb_bench_{os.getpid()}_{seed_count}")
+                        )
+                    servers[kind] = Server(kind, workdir, cpu=0, db_url=db_url)
                     setup_collections(servers[kind])
                     ids = seed(servers[kind], seed_count, random.Random(seed_count))
                 files = {}
                 for key, values in ids.items():
                     files[key] = workdir / f"{key}.txt"
                     files[key].write_text("\n".join(values) + "\n")
-                if "keelbase" in servers:
+                if "keelbase" in servers and not args.db:
                     servers["bare"] = BareServer(
                         servers["keelbase"].data / "data.db", workdir, cpu=0
                     )
@@ -267,9 +281,11 @@ def main() -> int:
             finally:
                 for server in servers.values():
                     server.stop()
+                stack.close()
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = RESULTS / (f"smoke-{stamp}.json" if args.smoke else f"{stamp}.json")
+    name = f"{stamp}-postgres" if args.db else stamp
+    out = RESULTS / (f"smoke-{name}.json" if args.smoke else f"{name}.json")
     out.write_text(json.dumps([asdict(r) for r in results], indent=1))
     print(f"\nresults: {out}\n")
     print(table(results))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import shutil
@@ -9,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,7 +34,7 @@ def _raise_fd_limit() -> None:
 class Server:
     """One server process on a free port with a fresh data folder and a superuser."""
 
-    def __init__(self, kind: str, workdir: Path, cpu: int | None = None) -> None:
+    def __init__(self, kind: str, workdir: Path, cpu: int | None = None, db_url: str = "") -> None:
         self.kind = kind
         self.data = workdir / f"{kind}_data"
         self.port = free_port()
@@ -43,9 +46,9 @@ class Server:
             extra = ["--automigrate=false"]
         else:
             prefix = [sys.executable, "-m", "keelbase"]
-            extra = []
+            extra = ["--db", db_url] if db_url else []
         subprocess.run(
-            [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data)],
+            [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data), *extra],
             check=True,
             capture_output=True,
         )
@@ -133,3 +136,23 @@ class BareServer(Server):
                 raise RuntimeError("bare app did not start")
             time.sleep(0.1)
         self.token = ""
+
+
+@contextmanager
+def fresh_postgres(base_url: str, name: str) -> Iterator[str]:
+    """A new PostgreSQL database for one run, dropped afterwards."""
+    import asyncpg
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(base_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
+    asyncio.run(run(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"))
+    try:
+        yield base_url.rpartition("/")[0] + "/" + name
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -33,3 +33,25 @@ def test_bench_smoke_run() -> None:
     servers = {row["server"] for row in rows}
     assert servers == {"keelbase", "pocketbase", "bare"}
     assert all(row["rps"] > 0 and row["errors"] == 0 for row in rows), rows
+
+
+def test_bench_smoke_run_on_postgresql() -> None:
+    from tests.pg import PG_URL, require_postgres
+
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed: `make test` installs it")
+    require_postgres()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--servers", "keelbase", "--db", PG_URL,
+         "--workloads", "view,create"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result_file = next(
+        line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("results: ")
+    )
+    assert result_file.endswith("-postgres.json")
+    rows = json.loads(Path(result_file).read_text())
+    Path(result_file).unlink()
+    assert {row["server"] for row in rows} == {"keelbase"}  # no bare stack on PostgreSQL
+    assert all(row["rps"] > 0 and row["errors"] == 0 for row in rows), rows
