@@ -209,6 +209,8 @@ def _state(data_dir: Path) -> dict[str, Any]:
         collections = _ok(client.get("/api/collections?perPage=500", headers=auth))["items"]
         records = {}
         for collection in collections:
+            if collection["name"] == "_authOrigins":
+                continue  # signing in to read the app records an origin: the reading changes it
             expand = {"posts": "?expand=author", "comments": "?expand=post.author"}.get(
                 collection["name"], "?"
             )
@@ -429,7 +431,11 @@ def test_a_broken_line_late_in_the_archive_rolls_everything_back_and_a_rerun_wor
         _import(target, _rewrite(archive, tmp_path / "bad.zip", change), page_size=2)
     _assert_untouched_fresh(target)
     _import(target, archive)
-    assert _names_and_counts(target) == _names_and_counts(source)
+    # other tests sign in on the source, which adds sign-in origins after the export
+    imported, now = _names_and_counts(target), _names_and_counts(source)
+    imported.pop("_authOrigins")
+    now.pop("_authOrigins")
+    assert imported == now
 
 
 def test_a_record_the_store_refuses_rolls_everything_back(
