@@ -14,15 +14,28 @@ from tests.differential.servers import (
     start_keelbase,
     start_pocketbase,
 )
+from tests.pg import fresh_database
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Keelbase's database for the whole scenario: "" (SQLite) or a fresh PostgreSQL URL."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChildServer, ChildServer]]:
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, store: str
+) -> Iterator[tuple[ChildServer, ChildServer]]:
     """Both servers from fresh data folders; module scope because the scenario is one story."""
     root = tmp_path_factory.mktemp("differential")
     pocketbase = start_pocketbase(root)
     try:
-        keelbase = start_keelbase(root)
+        keelbase = start_keelbase(root, store)
     except BaseException:
         pocketbase.stop()
         raise

@@ -33,6 +33,7 @@ STEP_KEYS = frozenset(
         "save",
         "expect_same",
         "xfail_reason",
+        "unordered_on_postgres",
     }
 )
 

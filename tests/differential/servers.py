@@ -31,11 +31,13 @@ class ChildServer(ServerProcess):
     file convention and one shutdown path.
     """
 
-    def __init__(self, label: str, base_argv: list[str], data_dir: Path) -> None:
+    def __init__(
+        self, label: str, base_argv: list[str], data_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
         """Upsert the superuser into ``data_dir``, then serve it on a free port."""
         self.label = label
         data_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         upsert = subprocess.run(
             [
                 *base_argv,
@@ -78,6 +80,7 @@ def start_pocketbase(root: Path) -> ChildServer:
     return ChildServer("pocketbase", [str(POCKETBASE_BIN)], root / "pb_data")
 
 
-def start_keelbase(root: Path) -> ChildServer:
-    """The server under test, started as ``python -m keelbase``."""
-    return ChildServer("keelbase", [sys.executable, "-m", "keelbase"], root / "kb_data")
+def start_keelbase(root: Path, db_url: str = "") -> ChildServer:
+    """The server under test, started as ``python -m keelbase`` (on PostgreSQL with ``db_url``)."""
+    env = {"KEELBASE_DB_URL": db_url} if db_url else {}
+    return ChildServer("keelbase", [sys.executable, "-m", "keelbase"], root / "kb_data", env)
