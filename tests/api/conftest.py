@@ -12,6 +12,7 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from keelbase import App, Config
+from tests.api.inbox import Inbox, running_inbox
 from tests.api.scenario import World
 from tests.pg import fresh_database
 
@@ -135,3 +136,20 @@ def files_world(world: World) -> World:
     assert created.status_code == 200, created.text
     world.ids["docs"] = created.json()["id"]
     return world
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) catching what the app sends."""
+    with running_inbox() as caught:
+        yield caught
+
+
+def mail_world(
+    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox, name: str
+) -> Iterator[World]:
+    """``make_world`` on ``db_url`` with the app's mail going to ``inbox``."""
+    for world in make_world(tmp_path_factory.mktemp(name) / "kb_data", db_url):
+        settings = world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
+        assert settings.status_code == 200, settings.text
+        yield world

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import keelbase.services.mail as mail_service
-from tests.api.conftest import ADMIN, PASSWORD, make_world
-from tests.api.inbox import Inbox, running_inbox
+from tests.api.conftest import ADMIN, PASSWORD, mail_world
+from tests.api.inbox import Inbox
 from tests.api.scenario import World
 from tests.api.test_auth_otp import new_user
 from tests.conftest import free_port
@@ -19,17 +19,8 @@ ALERT = "Login from a new location"
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    with running_inbox() as inbox:
-        yield inbox
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("alerts") / "kb_data"):
-        settings = world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
-        assert settings.status_code == 200, settings.text
-        yield world
+def world(tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox) -> Iterator[World]:
+    yield from mail_world(tmp_path_factory, db_url, inbox, "alerts")
 
 
 def sign_in(world: World, email: str, agent: str, **headers: str) -> Any:

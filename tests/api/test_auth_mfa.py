@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, make_world
-from tests.api.inbox import Inbox, running_inbox
+from tests.api.conftest import PASSWORD, mail_world
+from tests.api.inbox import Inbox
 from tests.api.scenario import World
 from tests.api.test_auth_otp import AUTH as OTP_AUTH
 from tests.api.test_auth_otp import age, new_user, request_code
@@ -17,16 +17,8 @@ PASSWORD_AUTH = "/api/collections/users/auth-with-password"
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    with running_inbox() as inbox:
-        yield inbox
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("mfa") / "kb_data"):
-        settings = world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
-        assert settings.status_code == 200, settings.text
+def world(tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox) -> Iterator[World]:
+    for world in mail_world(tmp_path_factory, db_url, inbox, "mfa"):
         enabled = world.request(
             "PATCH",
             "/api/collections/users",

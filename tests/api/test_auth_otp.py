@@ -11,8 +11,8 @@ import pytest
 import keelbase.services.mail as mail_service
 from keelbase import MailEvent
 from keelbase.core import mail_templates as tpl
-from tests.api.conftest import PASSWORD, make_world
-from tests.api.inbox import Inbox, running_inbox
+from tests.api.conftest import PASSWORD, mail_world
+from tests.api.inbox import Inbox
 from tests.api.scenario import Scenario, World, params, run
 from tests.conftest import free_port
 
@@ -25,16 +25,8 @@ VALIDATE = "An error occurred while validating the submitted data."
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
-    with running_inbox() as inbox:
-        yield inbox
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, inbox: Inbox) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("otp") / "kb_data"):
-        settings = world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
-        assert settings.status_code == 200, settings.text
+def world(tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox) -> Iterator[World]:
+    for world in mail_world(tmp_path_factory, db_url, inbox, "otp"):
         enabled = world.request(
             "PATCH",
             "/api/collections/users",
