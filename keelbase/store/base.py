@@ -6,11 +6,15 @@ names; every value is a bound parameter.
 
 from __future__ import annotations
 
+import inspect
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from keelbase.core.dialect import Dialect
+
+log = logging.getLogger("keelbase.store")
 
 Row = dict[str, Any]
 Params = Sequence[Any] | Mapping[str, Any]
@@ -77,3 +81,14 @@ class Store(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """A write transaction; nested calls join the outer one through a savepoint."""
         ...
+
+
+async def run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
+    """Run each commit or rollback callback; one that fails is logged, the others still run."""
+    for callback in callbacks:
+        try:
+            result = callback()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            log.exception("transaction callback failed")

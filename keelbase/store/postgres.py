@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import inspect
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -27,7 +26,14 @@ import asyncpg
 import orjson
 
 from keelbase.core.dialect import Dialect
-from keelbase.store.base import InvalidStatement, Params, Row, StoreError, UniqueViolation
+from keelbase.store.base import (
+    InvalidStatement,
+    Params,
+    Row,
+    StoreError,
+    UniqueViolation,
+    run_callbacks,
+)
 from keelbase.store.postgres_dialect import PostgresDialect
 
 log = logging.getLogger("keelbase.sql")
@@ -287,16 +293,6 @@ def _identity(value: Any) -> Any:
     return value
 
 
-async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
-    for callback in callbacks:
-        try:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("transaction callback failed")
-
-
 _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
     "keelbase_pg_tx", default=None
 )
@@ -381,7 +377,7 @@ class PgStore:
                 undo = current.rollback_callbacks[rollback_mark:]
                 del current.rollback_callbacks[rollback_mark:]
                 del current.commit_callbacks[commit_mark:]
-                await _run_callbacks(list(reversed(undo)))
+                await run_callbacks(list(reversed(undo)))
                 raise
             try:
                 await current.conn.execute(f"RELEASE SAVEPOINT {name}")
@@ -401,17 +397,17 @@ class PgStore:
                 except BaseException:
                     with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
                         await conn.execute("ROLLBACK")
-                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await run_callbacks(list(reversed(link.rollback_callbacks)))
                     raise
                 try:
                     await conn.execute("COMMIT")
                 except BaseException as error:
                     with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
                         await conn.execute("ROLLBACK")
-                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await run_callbacks(list(reversed(link.rollback_callbacks)))
                     if isinstance(error, asyncpg.PostgresError):
                         raise _translate(error) from error
                     raise
             finally:
                 _current.reset(token)
-        await _run_callbacks(link.commit_callbacks)
+        await run_callbacks(link.commit_callbacks)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import inspect
 import logging
 import re
 import sqlite3
@@ -23,7 +22,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from keelbase.core.dialect import Dialect
-from keelbase.store.base import InvalidStatement, Params, Row, StoreError, UniqueViolation
+from keelbase.store.base import (
+    InvalidStatement,
+    Params,
+    Row,
+    StoreError,
+    UniqueViolation,
+    run_callbacks,
+)
 from keelbase.store.sqlite_dialect import SqliteDialect
 
 log = logging.getLogger("keelbase.sql")
@@ -174,17 +180,6 @@ class _Link:
 
     def on_rollback(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self.rollback_callbacks.append(callback)
-
-
-async def _run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
-    """Run each callback; one that fails is logged and does not stop the others."""
-    for callback in callbacks:
-        try:
-            result = callback()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("transaction callback failed")
 
 
 _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
@@ -364,7 +359,7 @@ class SqliteStore:
                 undo = current.rollback_callbacks[rollback_mark:]
                 del current.rollback_callbacks[rollback_mark:]
                 del current.commit_callbacks[commit_mark:]
-                await _run_callbacks(list(reversed(undo)))
+                await run_callbacks(list(reversed(undo)))
                 raise
             await current.execute(f"RELEASE {name}")
             return
@@ -379,18 +374,18 @@ class SqliteStore:
                     yield link
                 except BaseException:
                     await asyncio.shield(link.execute("ROLLBACK"))
-                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await run_callbacks(list(reversed(link.rollback_callbacks)))
                     raise
                 try:
                     await link.execute("COMMIT")
                 except BaseException:
                     with contextlib.suppress(StoreError):
                         await asyncio.shield(link.execute("ROLLBACK"))
-                    await _run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await run_callbacks(list(reversed(link.rollback_callbacks)))
                     raise
             finally:
                 _current.reset(token)
-        await _run_callbacks(link.commit_callbacks)
+        await run_callbacks(link.commit_callbacks)
 
     async def run_script(self, script: str) -> None:
         """Several statements at once, outside any transaction (start-up only)."""
