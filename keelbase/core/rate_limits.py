@@ -154,6 +154,21 @@ def client_ip(
     return remote
 
 
+def limit_key(ip: str) -> str:
+    """Whom a limit counts: an IPv4 address, or an IPv6 address's /64.
+
+    One IPv6 client usually holds a whole /64 and could take a fresh address for
+    every request; counted per /64 it gets one allowance, like an IPv4 client.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _expanded(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return ip.exploded if ip.version == 6 else str(ip)
 

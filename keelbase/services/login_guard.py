@@ -25,6 +25,7 @@ import hashlib
 import logging
 
 from keelbase.adapters.counters import Counters
+from keelbase.core.rate_limits import limit_key
 from keelbase.errors import TooManyRequestsError
 
 log = logging.getLogger("keelbase.login_guard")
@@ -60,14 +61,14 @@ class LoginGuard:
         an identity's limit also counts against its IP) instead of thousands.
         """
         try:
-            if ip and await self.counters.count("bf:ip:" + ip) >= self.ip_limit:
+            if ip and await self.counters.count("bf:ip:" + limit_key(ip)) >= self.ip_limit:
                 raise TooManyRequestsError()
             attempts = await self.counters.hit(
                 self._identity_key(collection_id, identity), self.window
             )
             if attempts > self.identity_limit:
                 if ip:
-                    await self.counters.hit("bf:ip:" + ip, self.window)
+                    await self.counters.hit("bf:ip:" + limit_key(ip), self.window)
                 raise TooManyRequestsError()
         except TooManyRequestsError:
             raise
@@ -78,7 +79,7 @@ class LoginGuard:
         if not ip:
             return
         try:
-            await self.counters.hit("bf:ip:" + ip, self.window)
+            await self.counters.hit("bf:ip:" + limit_key(ip), self.window)
         except Exception:
             log.exception("sign-in counters unavailable; failure not counted")
 

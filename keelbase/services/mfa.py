@@ -91,4 +91,6 @@ class MfaService:
             raise BadRequestError(MSG_INVALID)
         if mfa.get("method") == method:
             raise BadRequestError(MSG_SAME_METHOD)
-        await auth_refs.delete(self.records, mfa)
+        # Deleting is the claim: of two second factors racing with one mfaId, one wins.
+        if not await auth_refs.delete(self.records, mfa):
+            raise BadRequestError(MSG_INVALID_OR_EXPIRED)

@@ -123,7 +123,7 @@ class RateLimitService:
             return
         try:
             allowed = await self.counters.consume(
-                f"rl:{self._epoch}:{key}:{ip}", rule.maxRequests, rule.duration
+                f"rl:{self._epoch}:{key}:{core.limit_key(ip)}", rule.maxRequests, rule.duration
             )
         except Exception:
             # a counter store that is down must not take the whole API with it

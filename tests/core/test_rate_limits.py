@@ -120,3 +120,13 @@ def test_conflicts_reported_only_when_rules_are_valid() -> None:
     errors = rl.settings_errors(False, [R("a", "@guest"), R("a", "@auth"), R("a")], [])["rules"]
     assert errors["2"]["label"]["code"] == "validation_conflicting_rate_limit_rule"
     assert rl.settings_errors(False, [R("a"), R("ab"), R("/api"), R("/api/")], []) == {}
+
+
+def test_limits_count_ipv4_addresses_and_ipv6_slash_64s() -> None:
+    from keelbase.core.rate_limits import limit_key
+
+    assert limit_key("203.0.113.7") == "203.0.113.7"
+    assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:ffff::9")
+    assert limit_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
+    assert limit_key("") == ""
