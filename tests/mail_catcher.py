@@ -1,8 +1,9 @@
 """A real SMTP server (aiosmtpd) that keeps every mail it receives, for tests.
 
-``MailCatcher`` runs in its own thread; tests wait for a mail to an address
-and read the token out of its HTML. ``serve_http`` also offers the mails as
-JSON (``GET /mails?to=ADDRESS``) for tests in other processes (the JS SDK).
+``MailCatcher`` runs in its own thread; tests wait for a mail (to an address,
+or the n-th of all) and read the token or the OTP code out of its HTML.
+``serve_http`` also offers the mails as JSON (``GET /mails?to=ADDRESS``) for
+tests in other processes (the JS SDK).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +27,14 @@ from aiosmtpd.controller import Controller
 from tests.conftest import free_port
 
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+CODE = re.compile(r"<strong>(\d+)</strong>")
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    html: str
 
 
 def html_of(message: EmailMessage) -> str:
@@ -80,6 +92,34 @@ class MailCatcher:
             time.sleep(0.02)
         raise AssertionError(f"no mail #{count} to {address} within {timeout}s")
 
+    @property
+    def mails(self) -> list[Mail]:
+        with self._lock:
+            messages = list(self.messages)
+        return [Mail(str(m["To"]), str(m["Subject"]), html_of(m)) for m in messages]
+
+    def wait(self, count: int, timeout: float = 10.0) -> list[Mail]:
+        """Every mail so far, once at least ``count`` arrived (they are sent in the background)."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            assert time.monotonic() < deadline, f"expected {count} mails, got {self.mails!r}"
+            time.sleep(0.02)
+        return self.mails
+
+    def quiet(self, count: int, seconds: float = 0.6) -> None:
+        """Check that no more than ``count`` mails arrive within ``seconds``."""
+        time.sleep(seconds)
+        assert len(self.messages) == count, [m.subject + " to " + m.to for m in self.mails]
+
+    @staticmethod
+    def code(mail: Mail) -> str:
+        match = CODE.search(mail.html)
+        assert match, mail.html
+        return match.group(1)
+
+    def smtp_settings(self) -> dict[str, Any]:
+        return {"smtp": {"enabled": True, "host": "127.0.0.1", "port": self.port}}
+
     def serve_http(self) -> str:
         """Start ``GET /mails?to=ADDRESS`` -> ``[{to, subject, html, token}]``; returns its URL."""
         catcher = self
@@ -110,3 +150,12 @@ class MailCatcher:
         self._http = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._http.server_address[1]}"
+
+
+@contextmanager
+def running_catcher() -> Iterator[MailCatcher]:
+    catcher = MailCatcher().start()
+    try:
+        yield catcher
+    finally:
+        catcher.stop()

@@ -12,8 +12,8 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from keelbase import App, Config
-from tests.api.inbox import Inbox, running_inbox
 from tests.api.scenario import World
+from tests.mail_catcher import MailCatcher, running_catcher
 from tests.pg import fresh_database
 
 ADMIN = ("admin@example.com", "Passw0rd123")
@@ -139,14 +139,14 @@ def files_world(world: World) -> World:
 
 
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[Inbox]:
+def inbox() -> Iterator[MailCatcher]:
     """A real SMTP server (aiosmtpd) catching what the app sends."""
-    with running_inbox() as caught:
+    with running_catcher() as caught:
         yield caught
 
 
 def mail_world(
-    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox, name: str
+    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher, name: str
 ) -> Iterator[World]:
     """``make_world`` on ``db_url`` with the app's mail going to ``inbox``."""
     for world in make_world(tmp_path_factory.mktemp(name) / "kb_data", db_url):

@@ -10,16 +10,18 @@ import pytest
 
 import keelbase.services.mail as mail_service
 from tests.api.conftest import ADMIN, PASSWORD, mail_world
-from tests.api.inbox import Inbox
 from tests.api.scenario import World
 from tests.api.test_auth_otp import new_user
 from tests.conftest import free_port
+from tests.mail_catcher import MailCatcher
 
 ALERT = "Login from a new location"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher
+) -> Iterator[World]:
     yield from mail_world(tmp_path_factory, db_url, inbox, "alerts")
 
 
@@ -44,7 +46,7 @@ def origins(world: World, record_id: str) -> list[dict[str, Any]]:
     return items
 
 
-def test_first_sign_in_is_quiet_then_a_new_origin_mails(world: World, inbox: Inbox) -> None:
+def test_first_sign_in_is_quiet_then_a_new_origin_mails(world: World, inbox: MailCatcher) -> None:
     user_id = new_user(world, "alert1@example.com", name="Al")
     before = len(inbox.mails)
     sign_in(world, "alert1@example.com", "Browser/A")
@@ -77,7 +79,7 @@ def test_at_most_five_origins_are_kept(world: World) -> None:
     assert oldest not in {o["fingerprint"] for o in kept}
 
 
-def test_disabled_alerts_record_nothing(world: World, inbox: Inbox) -> None:
+def test_disabled_alerts_record_nothing(world: World, inbox: MailCatcher) -> None:
     user_id = new_user(world, "alert3@example.com")
     off = world.request(
         "PATCH", "/api/collections/users", "superuser", json={"authAlert": {"enabled": False}}
@@ -95,7 +97,7 @@ def test_disabled_alerts_record_nothing(world: World, inbox: Inbox) -> None:
         )
 
 
-def test_refresh_is_not_a_sign_in(world: World, inbox: Inbox) -> None:
+def test_refresh_is_not_a_sign_in(world: World, inbox: MailCatcher) -> None:
     user_id = new_user(world, "alert4@example.com")
     token = sign_in(world, "alert4@example.com", "First")["token"]
     before = len(inbox.mails)
@@ -108,7 +110,7 @@ def test_refresh_is_not_a_sign_in(world: World, inbox: Inbox) -> None:
     assert len(origins(world, user_id)) == 1
 
 
-def test_trusted_proxy_header_gives_the_ip(world: World, inbox: Inbox) -> None:
+def test_trusted_proxy_header_gives_the_ip(world: World, inbox: MailCatcher) -> None:
     user_id = new_user(world, "alert5@example.com")
     before = len(inbox.mails)
     proxy = {"trustedProxy": {"headers": ["X-Forwarded-For"], "useLeftmostIP": True}}
@@ -126,7 +128,7 @@ def test_trusted_proxy_header_gives_the_ip(world: World, inbox: Inbox) -> None:
     assert inbox.wait(before + 1)[before].to == "alert5@example.com"  # the second was new
 
 
-def test_superusers_get_alerts_too(world: World, inbox: Inbox) -> None:
+def test_superusers_get_alerts_too(world: World, inbox: MailCatcher) -> None:
     before = len(inbox.mails)
     response = world.client.post(
         "/api/collections/_superusers/auth-with-password",
@@ -139,7 +141,7 @@ def test_superusers_get_alerts_too(world: World, inbox: Inbox) -> None:
 
 
 def test_a_broken_mail_server_never_fails_the_sign_in(
-    world: World, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+    world: World, inbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.01,))
     new_user(world, "alert6@example.com")

@@ -8,16 +8,18 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import PASSWORD, mail_world
-from tests.api.inbox import Inbox
 from tests.api.scenario import World
 from tests.api.test_auth_otp import AUTH as OTP_AUTH
 from tests.api.test_auth_otp import age, new_user, request_code
+from tests.mail_catcher import MailCatcher
 
 PASSWORD_AUTH = "/api/collections/users/auth-with-password"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher
+) -> Iterator[World]:
     for world in mail_world(tmp_path_factory, db_url, inbox, "mfa"):
         enabled = world.request(
             "PATCH",
@@ -51,7 +53,7 @@ def first_factor(world: World, email: str) -> str:
     return str(response.json()["mfaId"])
 
 
-def test_password_then_otp_completes(world: World, inbox: Inbox) -> None:
+def test_password_then_otp_completes(world: World, inbox: MailCatcher) -> None:
     user_id = new_user(world, "mfa1@example.com")
     mfa_id = first_factor(world, "mfa1@example.com")
     stored = next(m for m in mfas(world) if m["id"] == mfa_id)
@@ -65,7 +67,7 @@ def test_password_then_otp_completes(world: World, inbox: Inbox) -> None:
     assert all(m["id"] != mfa_id for m in mfas(world))  # used up
 
 
-def test_otp_then_password_with_the_id_in_the_query(world: World, inbox: Inbox) -> None:
+def test_otp_then_password_with_the_id_in_the_query(world: World, inbox: MailCatcher) -> None:
     new_user(world, "mfa2@example.com")
     otp_id, code = request_code(world, inbox, "mfa2@example.com")
     first = world.client.post(OTP_AUTH, json={"otpId": otp_id, "password": code})
@@ -114,7 +116,7 @@ def test_bad_mfa_ids(world: World) -> None:
     assert wrong.status_code == 400 and wrong.json()["message"] == "Failed to authenticate."
 
 
-def test_expired_mfa_is_refused_and_removed(world: World, inbox: Inbox) -> None:
+def test_expired_mfa_is_refused_and_removed(world: World, inbox: MailCatcher) -> None:
     new_user(world, "mfa6@example.com")
     mfa_id = first_factor(world, "mfa6@example.com")
     age(world, "_mfas", mfa_id)

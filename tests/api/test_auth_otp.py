@@ -12,9 +12,9 @@ import keelbase.services.mail as mail_service
 from keelbase import MailEvent
 from keelbase.core import mail_templates as tpl
 from tests.api.conftest import PASSWORD, mail_world
-from tests.api.inbox import Inbox
 from tests.api.scenario import Scenario, World, params, run
 from tests.conftest import free_port
+from tests.mail_catcher import MailCatcher
 
 REQUEST = "/api/collections/users/request-otp"
 AUTH = "/api/collections/users/auth-with-otp"
@@ -25,7 +25,9 @@ VALIDATE = "An error occurred while validating the submitted data."
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: Inbox) -> Iterator[World]:
+def world(
+    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher
+) -> Iterator[World]:
     for world in mail_world(tmp_path_factory, db_url, inbox, "otp"):
         enabled = world.request(
             "PATCH",
@@ -61,7 +63,7 @@ def stored_otp(world: World, otp_id: str) -> dict[str, Any]:
     return found
 
 
-def request_code(world: World, inbox: Inbox, email: str) -> tuple[str, str]:
+def request_code(world: World, inbox: MailCatcher, email: str) -> tuple[str, str]:
     """Ask for an OTP and read the code from the mail it sends: (otpId, code)."""
     before = len(inbox.mails)
     response = world.client.post(REQUEST, json={"email": email})
@@ -146,7 +148,7 @@ def test_otp_input(world: World, scenario: Scenario) -> None:
     run(world, scenario)
 
 
-def test_request_then_sign_in_with_the_mailed_code(world: World, inbox: Inbox) -> None:
+def test_request_then_sign_in_with_the_mailed_code(world: World, inbox: MailCatcher) -> None:
     user_id = new_user(world, "otp1@example.com")
     otp_id, code = request_code(world, inbox, "otp1@example.com")
     mail = inbox.mails[-1]
@@ -174,7 +176,7 @@ def test_request_then_sign_in_with_the_mailed_code(world: World, inbox: Inbox) -
     assert again.status_code == 400 and again.json()["message"] == INVALID
 
 
-def test_form_body_and_expand_on_the_answer(world: World, inbox: Inbox) -> None:
+def test_form_body_and_expand_on_the_answer(world: World, inbox: MailCatcher) -> None:
     new_user(world, "otpform@example.com")
     before = len(inbox.mails)
     response = world.client.post(REQUEST, data={"email": "otpform@example.com"})
@@ -190,7 +192,7 @@ def test_form_body_and_expand_on_the_answer(world: World, inbox: Inbox) -> None:
     assert set(signed.json()) == {"token"}
 
 
-def test_unknown_email_is_not_revealed(world: World, inbox: Inbox) -> None:
+def test_unknown_email_is_not_revealed(world: World, inbox: MailCatcher) -> None:
     before = len(inbox.mails)
     count = len(otps(world))
     response = world.client.post(REQUEST, json={"email": "nobody@example.com"})
@@ -203,7 +205,7 @@ def test_unknown_email_is_not_revealed(world: World, inbox: Inbox) -> None:
     assert signed.status_code == 400 and signed.json()["message"] == INVALID
 
 
-def test_wrong_codes_are_limited(world: World, inbox: Inbox) -> None:
+def test_wrong_codes_are_limited(world: World, inbox: MailCatcher) -> None:
     new_user(world, "otp2@example.com")
     otp_id, code = request_code(world, inbox, "otp2@example.com")
     wrong = "000000" if code != "000000" else "111111"
@@ -224,7 +226,7 @@ def test_wrong_codes_are_limited(world: World, inbox: Inbox) -> None:
 
 
 def test_ids_of_unknown_addresses_answer_wrong_codes_like_real_ones(
-    world: World, inbox: Inbox
+    world: World, inbox: MailCatcher
 ) -> None:
     new_user(world, "otp-real@example.com")
     real_id, code = request_code(world, inbox, "otp-real@example.com")
@@ -239,7 +241,7 @@ def test_ids_of_unknown_addresses_answer_wrong_codes_like_real_ones(
         assert answers == [400] * 5 + [429], otp_id
 
 
-def test_requests_are_limited_per_address_known_or_not(world: World, inbox: Inbox) -> None:
+def test_requests_are_limited_per_address_known_or_not(world: World, inbox: MailCatcher) -> None:
     new_user(world, "otp-many@example.com")
     for email in ("otp-many@example.com", "otp-many-nobody@example.com"):
         answers = [world.client.post(REQUEST, json={"email": email}).status_code for _ in range(6)]
@@ -248,7 +250,7 @@ def test_requests_are_limited_per_address_known_or_not(world: World, inbox: Inbo
     assert world.client.post(REQUEST, json={"email": "otp-other@example.com"}).status_code == 200
 
 
-def test_a_few_wrong_codes_then_the_right_one(world: World, inbox: Inbox) -> None:
+def test_a_few_wrong_codes_then_the_right_one(world: World, inbox: MailCatcher) -> None:
     new_user(world, "otp3@example.com")
     otp_id, code = request_code(world, inbox, "otp3@example.com")
     wrong = "000000" if code != "000000" else "111111"
@@ -257,7 +259,7 @@ def test_a_few_wrong_codes_then_the_right_one(world: World, inbox: Inbox) -> Non
     assert world.client.post(AUTH, json={"otpId": otp_id, "password": code}).status_code == 200
 
 
-def test_expired_otp_fails_and_is_removed(world: World, inbox: Inbox) -> None:
+def test_expired_otp_fails_and_is_removed(world: World, inbox: MailCatcher) -> None:
     new_user(world, "otp4@example.com")
     otp_id, code = request_code(world, inbox, "otp4@example.com")
     age(world, "_otps", otp_id)
@@ -266,7 +268,7 @@ def test_expired_otp_fails_and_is_removed(world: World, inbox: Inbox) -> None:
     assert all(o["id"] != otp_id for o in otps(world))
 
 
-def test_otp_of_another_collection_is_refused(world: World, inbox: Inbox) -> None:
+def test_otp_of_another_collection_is_refused(world: World, inbox: MailCatcher) -> None:
     new_user(world, "otp5@example.com")
     otp_id, code = request_code(world, inbox, "otp5@example.com")
     enabled = world.request(
@@ -285,7 +287,7 @@ def test_otp_of_another_collection_is_refused(world: World, inbox: Inbox) -> Non
     assert world.client.post(AUTH, json={"otpId": otp_id, "password": code}).status_code == 200
 
 
-def test_template_placeholders_and_escaping(world: World, inbox: Inbox) -> None:
+def test_template_placeholders_and_escaping(world: World, inbox: MailCatcher) -> None:
     template = {
         "subject": "Code {OTP} for {RECORD:name}",
         "body": "<p>{APP_NAME} {APP_URL} {RECORD:name} {RECORD:verified} {RECORD:tokenKey} "
@@ -313,7 +315,7 @@ def test_template_placeholders_and_escaping(world: World, inbox: Inbox) -> None:
         )
 
 
-def test_mail_hooks_apply_and_decide_what_is_verified(world: World, inbox: Inbox) -> None:
+def test_mail_hooks_apply_and_decide_what_is_verified(world: World, inbox: MailCatcher) -> None:
     """A mail_send hook may redirect the mail: then the code proves another address."""
     app = app_of(world)
     user_id = new_user(world, "otp7@example.com")
@@ -339,7 +341,9 @@ def test_mail_hooks_apply_and_decide_what_is_verified(world: World, inbox: Inbox
         app.hooks.mail_send.unbind(binding)
 
 
-def test_unsent_otp_is_deleted(world: World, inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unsent_otp_is_deleted(
+    world: World, inbox: MailCatcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     new_user(world, "otp8@example.com")
     monkeypatch.setattr(mail_service, "RETRY_DELAYS", (0.01,))
     dead = {"smtp": {"enabled": True, "host": "127.0.0.1", "port": free_port()}}

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.inbox import Inbox, running_inbox
 from tests.conftest import ServerProcess
 from tests.mail_catcher import MailCatcher
 
@@ -86,15 +85,6 @@ def mail_catcher() -> Iterator[MailCatcher]:
         catcher.stop()
 
 
-@pytest.fixture
-def mail_folder(tmp_path: Path) -> Iterator[tuple[Inbox, Path]]:
-    """A real SMTP server whose mails the Node tests read as JSON files (OTP codes)."""
-    folder = tmp_path / "mail"
-    folder.mkdir()
-    with running_inbox(folder) as inbox:
-        yield inbox, folder
-
-
 def tail(text: str, size: int = LOG_TAIL) -> str:
     return text if len(text) <= size else "...\n" + text[-size:]
 
@@ -103,7 +93,6 @@ def test_js_sdk_against_keelbase_serve(
     node: str,
     sdk_server: ServerProcess,
     mail_catcher: MailCatcher,
-    mail_folder: tuple[Inbox, Path],
 ) -> None:
     if not (E2E_DIR / "node_modules" / "pocketbase").is_dir():
         pytest.fail("tests/e2e/node_modules is missing: run `npm install` in tests/e2e (make test)")
@@ -114,8 +103,6 @@ def test_js_sdk_against_keelbase_serve(
         "KB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "KB_SMTP_PORT": str(mail_catcher.port),
         "KB_MAIL_URL": mail_catcher.serve_http(),
-        "KB_OTP_SMTP_PORT": str(mail_folder[0].port),
-        "KB_MAIL_DIR": str(mail_folder[1]),
         "NO_COLOR": "1",
     }
     command = [

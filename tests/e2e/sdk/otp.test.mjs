@@ -1,45 +1,43 @@
 // One-time passwords and MFA with the official JS SDK against a real `keelbase serve`.
 //
-// tests/e2e/test_js_sdk.py runs a real SMTP server (aiosmtpd) and writes every
-// mail it receives to KB_MAIL_DIR as `<n>.json` ({to, subject, html}); these
-// tests point the server's SMTP settings at it (KB_OTP_SMTP_PORT) and read the
-// codes from there.
+// tests/e2e/test_js_sdk.py runs a real SMTP server (aiosmtpd) and passes
+// KB_SMTP_PORT (where the server should send mail) and KB_MAIL_URL, where these
+// tests read the mails that arrived (GET /mails?to=ADDRESS) to find the codes.
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { client, expectError, suffix, superuserClient } from './helpers.mjs';
 
-const SMTP_PORT = process.env.KB_OTP_SMTP_PORT;
-const MAIL_DIR = process.env.KB_MAIL_DIR;
+const SMTP_PORT = process.env.KB_SMTP_PORT;
+const MAIL_URL = process.env.KB_MAIL_URL;
 const RUN = suffix();
 const MEMBERS = `members_${RUN}`;
 const PASSWORD = 'secret-pass-123';
 
-/** The code of the newest OTP mail sent to `email` after `seen` mails in total. */
+async function mailsTo(email) {
+  const res = await fetch(`${MAIL_URL}/mails?to=${encodeURIComponent(email)}`);
+  return res.json();
+}
+
+/** The code of the first OTP mail to `email` after the first `seen` mails to it. */
 async function codeFor(email, seen) {
   for (let i = 0; i < 250; i++) {
-    const files = readdirSync(MAIL_DIR)
-      .filter((name) => name.endsWith('.json'))
-      .sort((a, b) => parseInt(a, 10) - parseInt(b, 10));
-    for (const name of files.slice(seen)) {
-      const mail = JSON.parse(readFileSync(join(MAIL_DIR, name), 'utf8'));
+    for (const mail of (await mailsTo(email)).slice(seen)) {
       const match = /<strong>(\d+)<\/strong>/.exec(mail.html);
-      if (mail.to === email && mail.subject.startsWith('OTP') && match) return match[1];
+      if (mail.subject.startsWith('OTP') && match) return match[1];
     }
     await sleep(20);
   }
   assert.fail(`no OTP mail for ${email}`);
 }
 
-function mailCount() {
-  return readdirSync(MAIL_DIR).filter((name) => name.endsWith('.json')).length;
+async function mailCount(email) {
+  return (await mailsTo(email)).length;
 }
 
-describe('OTP and MFA through the SDK', { skip: !SMTP_PORT || !MAIL_DIR }, () => {
+describe('OTP and MFA through the SDK', { skip: !SMTP_PORT || !MAIL_URL }, () => {
   let su;
   const email = `member.${RUN}@example.com`;
 
@@ -67,7 +65,7 @@ describe('OTP and MFA through the SDK', { skip: !SMTP_PORT || !MAIL_DIR }, () =>
 
   test('requestOTP mails a code; authWithOTP signs in once with it', async () => {
     const pb = client();
-    const seen = mailCount();
+    const seen = await mailCount(email);
     const { otpId } = await pb.collection(MEMBERS).requestOTP(email);
     assert.match(otpId, /^[a-z0-9]{15}$/);
     const code = await codeFor(email, seen);
@@ -104,7 +102,7 @@ describe('OTP and MFA through the SDK', { skip: !SMTP_PORT || !MAIL_DIR }, () =>
       assert.match(mfaId, /^[a-z0-9]{15}$/);
       assert.equal(pb.authStore.isValid, false);
 
-      const seen = mailCount();
+      const seen = await mailCount(email);
       const { otpId } = await pb.collection(MEMBERS).requestOTP(email);
       const code = await codeFor(email, seen);
       const auth = await pb.collection(MEMBERS).authWithOTP(otpId, code, { mfaId });
