@@ -18,17 +18,19 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from keelbase.adapters.blobs.base import BlobInfo, BlobNotFound, BlobStore
 from keelbase.adapters.blobs.local import LocalBlobStore
-from keelbase.adapters.blobs.s3 import S3BlobStore, S3Options
 from keelbase.core.collection import Collection
 from keelbase.core.fields import FieldInvalid, FileField
 from keelbase.core.fields.file import DEFAULT_MAX_SIZE, THUMB
 from keelbase.core.mime import SNIFF_BYTES, THUMBABLE, allowed, base_type, sniff
 from keelbase.core.record import Record
 from keelbase.store.base import Connection
+
+if TYPE_CHECKING:
+    from keelbase.adapters.blobs.s3 import S3BlobStore
 
 log = logging.getLogger("keelbase.files")
 _SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
@@ -157,11 +159,7 @@ class FilesService:
         """Switch storage to match the ``s3`` settings section."""
         old = self.blobs
         if s3.enabled:
-            self.blobs = S3BlobStore(
-                S3Options(
-                    s3.bucket, s3.region, s3.endpoint, s3.accessKey, s3.secret, s3.forcePathStyle
-                )
-            )
+            self.blobs = _s3_store(s3)
         else:
             self.blobs = LocalBlobStore(self.root)
         if old is not self.blobs:
@@ -172,9 +170,7 @@ class FilesService:
 
     async def check_s3(self, s3: Any) -> None:
         """Raise ``ValueError`` with the reason when these S3 settings cannot reach the bucket."""
-        store = S3BlobStore(
-            S3Options(s3.bucket, s3.region, s3.endpoint, s3.accessKey, s3.secret, s3.forcePathStyle)
-        )
+        store = _s3_store(s3)
         try:
             await store.ping()
         except Exception as error:  # botocore raises many unrelated types for bad settings
@@ -313,3 +309,13 @@ def make_thumb(source: BinaryIO, size: str) -> tuple[bytes, str]:
             result = result.convert("RGB")
         result.save(out, format=image_format)
     return out.getvalue(), image_format
+
+
+def _s3_store(s3: Any) -> S3BlobStore:
+    """An S3 store for these settings; boto3 (some 20 MB) is loaded only when S3 is used."""
+    from keelbase.adapters.blobs.s3 import S3BlobStore, S3Options
+
+    options = S3Options(
+        s3.bucket, s3.region, s3.endpoint, s3.accessKey, s3.secret, s3.forcePathStyle
+    )
+    return S3BlobStore(options)

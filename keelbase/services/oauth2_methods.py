@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-
 from keelbase.adapters.oauth2 import provider_for
 from keelbase.core.auth_options import OAuth2Provider
 from keelbase.core.collection import Collection
@@ -37,6 +35,8 @@ def oauth2_methods(collection: Collection) -> dict[str, Any]:
         verifier = challenge = method = ""
         if provider.pkce:
             verifier = random_string(43, ALPHANUMERIC)
+            from authlib.oauth2.rfc7636 import create_s256_code_challenge  # loaded when used
+
             challenge = create_s256_code_challenge(verifier)
             method = "S256"
         url = provider.build_auth_url(state, challenge)

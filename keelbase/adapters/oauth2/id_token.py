@@ -12,9 +12,6 @@ from typing import Any
 
 import httpx
 import orjson
-from joserfc import jws, jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from keelbase.adapters.oauth2.base import TIMEOUT, ProviderError
 
@@ -23,6 +20,10 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
 def unverified_claims(id_token: str) -> dict[str, Any]:
+    # joserfc (and cryptography under it) load on the first sign-in that needs them
+    from joserfc import jws
+    from joserfc.errors import JoseError
+
     if not id_token:
         raise ProviderError("empty id_token")
     try:
@@ -57,6 +58,10 @@ def check_claims(claims: dict[str, Any], audience: str, issuers: list[str]) -> N
 
 async def verify_signature(http: httpx.AsyncClient | None, id_token: str, jwks_url: str) -> None:
     """Check the signature with the provider's published keys (by ``kid``)."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     if http is None:
         raise ProviderError("no HTTP client")
     try:
