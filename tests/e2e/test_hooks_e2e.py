@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import ServerProcess, free_port
+from tests.mail_catcher import running_catcher
 
 ADMIN = ("admin@example.com", "Passw0rd123")
 
@@ -121,20 +122,9 @@ def test_cron_runs_once_per_tick_with_two_nodes(tmp_path: Path) -> None:
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[int, list[object]]]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    received: list[object] = []
-
-    class Catcher(Message):  # type: ignore[misc]
-        def handle_message(self, message: object) -> None:
-            received.append(message)
-
-    port = free_port()
-    controller = Controller(Catcher(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, received
-    controller.stop()
+    """A real SMTP server's port, and the mails it received so far."""
+    with running_catcher() as catcher:
+        yield catcher.port, catcher.messages
 
 
 def test_welcome_mail_after_sign_up(tmp_path: Path, smtp_server: tuple[int, list[object]]) -> None:

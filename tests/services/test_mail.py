@@ -11,26 +11,16 @@ import pytest
 from keelbase import App, MailEvent
 from keelbase.adapters.mail import MailError
 from tests.conftest import free_port
+from tests.mail_catcher import running_catcher
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[int, list[Any]]]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    received: list[Any] = []
-
-    class Catcher(Message):  # type: ignore[misc]
-        def handle_message(self, message: Any) -> None:
-            received.append(message)
-
-    port = free_port()
-    controller = Controller(Catcher(), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, received
-    controller.stop()
+    """A real SMTP server's port, and the mails it received so far."""
+    with running_catcher() as catcher:
+        yield catcher.port, catcher.messages
 
 
 async def test_send_change_and_cancel(app: App, smtp: tuple[int, list[Any]]) -> None:
