@@ -60,18 +60,21 @@ class Server:
             command, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_raise_fd_limit,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
+        self._wait_ready()
+        self.token = httpx.post(self.url + "/api/collections/_superusers/auth-with-password",
+                                json={"identity": ADMIN[0], "password": ADMIN[1]}).json()["token"]  # fmt: skip
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
                 if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
-                    break
+                    return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError(f"{kind} did not start")
+                raise RuntimeError(f"{self.kind} did not start (log in {self.log.name})")
             time.sleep(0.1)
-        self.token = httpx.post(self.url + "/api/collections/_superusers/auth-with-password",
-                                json={"identity": ADMIN[0], "password": ADMIN[1]}).json()["token"]  # fmt: skip
 
     @property
     def server_pid(self) -> int:
@@ -125,16 +128,7 @@ class BareServer(Server):
         self.proc = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_raise_fd_limit
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise RuntimeError("bare app did not start")
-            time.sleep(0.1)
+        self._wait_ready()
         self.token = ""
 
 
