@@ -69,7 +69,7 @@ class RecordsService:
         self.store = store
         self.collections = collections
         self.files = files
-        self._auth_listeners: list[Callable[[str], None]] = []
+        self._auth_listeners: list[Callable[[Record], None]] = []
         self._static_sql: dict[tuple[int, str, str], tuple[str, str]] = {}
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
 
@@ -90,14 +90,14 @@ class RecordsService:
                 lambda: hook.notify(RecordCommitEvent(record, action), _tags(record.collection))
             )
 
-    def on_auth_change(self, listener: Callable[[str], None]) -> None:
-        """Call ``listener(record_id)`` after an auth record was changed or deleted."""
+    def on_auth_change(self, listener: Callable[[Record], None]) -> None:
+        """Call ``listener(record)`` after an auth record was changed or deleted."""
         self._auth_listeners.append(listener)
 
     def notify_auth_change(self, conn: Connection, record: Record) -> None:
         if record.collection.is_auth:
             for listener in self._auth_listeners:
-                conn.on_commit(lambda listener=listener: listener(record.id))  # type: ignore[misc]
+                conn.on_commit(lambda listener=listener: listener(record))  # type: ignore[misc]
 
     @property
     def schema(self) -> Schema:

@@ -151,3 +151,38 @@ async def test_a_stream_cannot_switch_to_another_collections_record_with_the_sam
     assert switched.json()["message"] == (
         "The current and the previous request authorization don't match."
     )
+
+
+async def test_a_change_to_one_auth_record_keeps_the_cached_tokens_of_its_namesake(
+    app: App, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = await managers_and_a_user_sharing_an_id(http, app)
+    manager_token = await sign_in(http, "managers", "m@example.com", PASSWORD)
+    user_token = await sign_in(http, "users", "u@example.com", PASSWORD)
+    refresh = "/api/collections/{}/auth-refresh"
+    for collection, token in (("managers", manager_token), ("users", user_token)):
+        answer = await http.post(refresh.format(collection), headers={"Authorization": token})
+        assert answer.status_code == 200, answer.text  # both tokens checked and cached now
+
+    lookups: list[tuple[str, str]] = []
+    find_by_id = app.records.find_by_id
+
+    async def counted(collection: Any, record_id: str) -> Any:
+        lookups.append((collection.name, record_id))
+        return await find_by_id(collection, record_id)
+
+    monkeypatch.setattr(app.records, "find_by_id", counted)
+    new_password = {"password": "An0therPassw0rd", "passwordConfirm": "An0therPassw0rd"}
+    changed = await http.patch(
+        f"/api/collections/users/records/{SHARED_ID}",
+        json=new_password,
+        headers={"Authorization": root},
+    )
+    assert changed.status_code == 200, changed.text
+    lookups.clear()
+
+    ended = await http.post(refresh.format("users"), headers={"Authorization": user_token})
+    assert ended.status_code == 401, "the user's password changed: her token ends"
+    kept = await http.post(refresh.format("managers"), headers={"Authorization": manager_token})
+    assert kept.status_code == 200, kept.text
+    assert ("managers", SHARED_ID) not in lookups, "the manager's token stayed cached"
