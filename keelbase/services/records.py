@@ -36,6 +36,7 @@ from keelbase.errors import (
 from keelbase.events import ListEvent, RecordCommitEvent, RecordEvent, ViewEvent
 from keelbase.hooks import Hooks
 from keelbase.services import record_codec
+from keelbase.services.auth_ids import auth_id_errors
 from keelbase.services.collections import CollectionsService
 from keelbase.services.expand import Expander, parse_expand
 from keelbase.services.files import FilesService, check_upload, removed_names
@@ -293,6 +294,7 @@ class RecordsService:
 
             async def create(e: RecordEvent) -> None:
                 await self._validate(conn, e.record, resolved, MSG_CREATE_FAILED, new=True)
+                await self._check_auth_id(conn, e.record)
                 await self._finish_fields(e.record, resolved, new=True)
                 await self._insert(conn, e.record)
                 await self.files.apply(conn, e.record, resolved.files)
@@ -487,6 +489,7 @@ class RecordsService:
         )
         async with self.store.transaction() as conn:
             await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
+            await self._check_auth_id(conn, record)
             await self._finish_fields(record, resolved, new=True)
             await self._insert(conn, record)
 
@@ -651,6 +654,12 @@ class RecordsService:
                 errors[field.name] = {"code": MISSING_RECORDS[0], "message": MISSING_RECORDS[1]}
         if errors:
             raise BadRequestError(message, errors)
+
+    async def _check_auth_id(self, conn: Connection, record: Record) -> None:
+        """A new auth record may not take an id another auth collection has (PocketBase)."""
+        errors = await auth_id_errors(conn, self.schema, self.store.dialect.quote, record)
+        if errors:
+            raise BadRequestError(MSG_CREATE_FAILED, errors)
 
     async def _relations_exist(
         self, conn: Connection, field: RelationField, ids: list[str]

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from keelbase import App
+from keelbase import ApiError, App
+from keelbase.core.record import Record
 from tests.api.conftest import ADMIN, PASSWORD
 from tests.api.sse import SseStream
 
@@ -186,3 +187,66 @@ async def test_a_change_to_one_auth_record_keeps_the_cached_tokens_of_its_namesa
     kept = await http.post(refresh.format("managers"), headers={"Authorization": manager_token})
     assert kept.status_code == 200, kept.text
     assert ("managers", SHARED_ID) not in lookups, "the manager's token stayed cached"
+
+
+async def test_a_new_auth_record_cannot_take_an_id_another_auth_collection_has(
+    app: App, http: httpx.AsyncClient
+) -> None:
+    """PocketBase's cross-check (core/record_model.go, onRecordSaveExecute)."""
+    root = await sign_in(http, "_superusers", *ADMIN)
+    auth = {"Authorization": root}
+    for definition in (
+        {"name": "managers", "type": "auth"},
+        {"name": "members", "type": "auth", "createRule": ""},
+        {"name": "notes", "createRule": "", "fields": [{"name": "text", "type": "text"}]},
+    ):
+        made = await http.post("/api/collections", json=definition, headers=auth)
+        assert made.status_code == 200, made.text
+    account = {"password": PASSWORD, "passwordConfirm": PASSWORD}
+    await create(http, root, "managers", {"id": SHARED_ID, "email": "m@example.com", **account})
+    superuser_id = (await http.get("/api/collections/_superusers/records", headers=auth)).json()[
+        "items"
+    ][0]["id"]
+    taken = {
+        "data": {
+            "id": {
+                "code": "validation_invalid_auth_id",
+                "message": "Invalid or duplicated auth record id.",
+            }
+        },
+        "message": "Failed to create record.",
+        "status": 400,
+    }
+    for collection, record_id, token in (
+        ("users", SHARED_ID, root),  # a superuser may set ids, not this one
+        ("members", superuser_id, ""),  # a guest sign-up cannot shadow a superuser
+        ("_superusers", SHARED_ID, root),
+    ):
+        answer = await http.post(
+            f"/api/collections/{collection}/records",
+            json={"id": record_id, "email": f"new-{collection}@example.com", **account},
+            headers={"Authorization": token} if token else {},
+        )
+        assert (answer.status_code, answer.json()) == (400, taken), (collection, answer.text)
+    # field errors come first, as in PocketBase; the same collection's clash stays a unique error
+    invalid = await http.post(
+        "/api/collections/users/records",
+        json={"id": SHARED_ID, "email": "not-an-email", **account},
+        headers=auth,
+    )
+    assert set(invalid.json()["data"]) == {"email"}, invalid.text
+    same = await http.post(
+        "/api/collections/managers/records",
+        json={"id": SHARED_ID, "email": "m2@example.com", **account},
+        headers=auth,
+    )
+    assert same.json()["data"]["id"]["code"] == "validation_not_unique", same.text
+    # records of other types may share ids with auth records
+    await create(http, root, "notes", {"id": SHARED_ID, "text": "hi"})
+    # and so are the server's own inserts (a superuser made from the CLI)
+    superusers = app.records.collection("_superusers")
+    data = {f.name: f.empty() for f in superusers.fields}
+    data.update(id=SHARED_ID, email="cli@example.com", verified=True)
+    with pytest.raises(ApiError) as clash:
+        await app.records.insert_trusted(Record(superusers, data), plain_password=PASSWORD)
+    assert clash.value.data == taken["data"]
