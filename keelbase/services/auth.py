@@ -58,7 +58,7 @@ class AuthService:
         # Keyed by the record's identity (collection id, id): ids repeat across collections.
         self._generation: dict[tuple[str, str], int] = {}
         self.mfa = MfaService(records)
-        records.on_event(auth_refs.drop_when_deleted(records))
+        records.on_delete(auth_refs.drop_when_deleted(records))
         self.alerts: AuthAlerts | None = None  # set by the app, which owns the mailer
 
     def auth_collection(self, id_or_name: str) -> Collection:

@@ -56,6 +56,7 @@ MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not p
 MISMATCH = {"code": "validation_values_mismatch", "message": "Values don't match."}
 REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 MAX_CASCADE_DEPTH = 32
+DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
 
 
 class RecordsService:
@@ -73,6 +74,7 @@ class RecordsService:
         self._auth_listeners: list[Callable[[Record], None]] = []
         self._static_sql: dict[tuple[int, str, str], tuple[str, str]] = {}
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
+        self._delete_listeners: list[DeleteListener] = []
 
     def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
         """Call ``listener(action, record)`` after each committed create, update and delete."""
@@ -90,6 +92,14 @@ class RecordsService:
             conn.on_commit(
                 lambda: hook.notify(RecordCommitEvent(record, action), _tags(record.collection))
             )
+
+    def on_delete(self, listener: DeleteListener) -> None:
+        """Call ``await listener(conn, record, depth)`` inside the transaction that deletes
+        ``record``, once its row and references are settled (PocketBase's
+        OnRecordDeleteExecute bindings). What the listener deletes through
+        ``delete_record(conn, other, depth + 1)`` runs the delete hooks, and an
+        error undoes the whole delete."""
+        self._delete_listeners.append(listener)
 
     def on_auth_change(self, listener: Callable[[Record], None]) -> None:
         """Call ``listener(record)`` after an auth record was changed or deleted."""
@@ -423,6 +433,8 @@ class RecordsService:
                         f"WHERE {self._q('id')} = :id",
                         {"value": field.to_db(value), "id": referrer.id},
                     )
+        for listener in self._delete_listeners:
+            await listener(conn, record, depth)
 
     async def _referrers(
         self, conn: Connection, collection: Collection, field: RelationField, target_id: str

@@ -27,6 +27,7 @@ from keelbase import (
     RouteEvent,
     ViewEvent,
 )
+from keelbase.services import auth_refs
 from tests.api.conftest import ADMIN, PASSWORD
 
 
@@ -247,3 +248,84 @@ def test_filter_params_are_bound_safely(hooked: tuple[App, TestClient, dict[str,
         return await app.find_records("posts", filter="title = {:t}", params={"t": "x' || id != '"})
 
     assert client.portal.call(hostile) == []  # type: ignore[union-attr]
+
+
+def test_deleting_an_auth_record_deletes_what_it_owns_through_the_hooks(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Its OAuth2 links, MFAs, OTPs and origins go in the same transaction, through the
+    delete hooks (PocketBase's recordRefHooks, core/auth_origin_model.go): a hook sees
+    each one, and a hook that refuses one keeps the user."""
+    app = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
+    owned = ("_externalAuths", "_mfas", "_otps", "_authOrigins")
+    deleted: list[tuple[str, str]] = []
+    committed: list[str] = []
+
+    @app.on_record_delete(*owned)
+    async def seen(e: RecordEvent) -> None:
+        if e.record.get("provider") == "keep-me":
+            raise ApiError(400, "This link stays.")
+        await e.next()
+        deleted.append((e.collection.name, str(e.record.get("recordRef"))))
+
+    @app.on_record_after_delete("_externalAuths")
+    async def after(e: RecordCommitEvent) -> None:
+        committed.append(str(e.record.get("providerId")))
+
+    async def owner_with_everything(email: str, provider: str) -> str:
+        user = await app.create_record(
+            "users", {"email": email, "password": PASSWORD, "passwordConfirm": PASSWORD}
+        )
+        for name, values in (
+            ("_externalAuths", {"provider": provider, "providerId": f"{email}-at-{provider}"}),
+            ("_mfas", {"method": "password"}),
+            ("_otps", {"sentTo": email}),
+            ("_authOrigins", {"fingerprint": f"print-{email}"}),
+        ):
+            ref = auth_refs.new_ref_record(app.records, name, user, **values)
+            await app.records.insert_trusted(
+                ref, plain_password="123456" if name == "_otps" else None
+            )
+        return user.id
+
+    async def setup() -> tuple[str, str]:
+        async with app:
+            await app.superusers.upsert(*ADMIN)
+            return (
+                await owner_with_everything("gone@example.com", "google"),
+                await owner_with_everything("kept@example.com", "keep-me"),
+            )
+
+    gone, kept = asyncio.run(setup())
+    with TestClient(app.asgi, raise_server_exceptions=False) as client:
+        root = client.post(
+            "/api/collections/_superusers/auth-with-password",
+            json={"identity": ADMIN[0], "password": ADMIN[1]},
+        ).json()["token"]
+
+        def delete(user_id: str) -> Any:
+            return client.delete(
+                f"/api/collections/users/records/{user_id}", headers={"Authorization": root}
+            )
+
+        def remaining(user_id: str) -> list[str]:
+            async def count() -> list[str]:
+                names = []
+                for name in owned:
+                    names += [name for r in await app.find_records(name, limit=100)
+                              if r["recordRef"] == user_id]  # fmt: skip
+                return names
+
+            return list(client.portal.call(count))  # type: ignore[union-attr]
+
+        assert delete(gone).status_code == 204
+        assert sorted(deleted) == sorted((name, gone) for name in owned)
+        assert committed == ["gone@example.com-at-google"]
+        assert remaining(gone) == []
+
+        deleted.clear()
+        refused = delete(kept)
+        assert (refused.status_code, refused.json()["message"]) == (400, "This link stays.")
+        assert client.get(f"/api/collections/users/records/{kept}",
+                          headers={"Authorization": root}).status_code == 200  # fmt: skip
+        assert sorted(remaining(kept)) == sorted(owned), "nothing of it was deleted"
