@@ -329,3 +329,62 @@ def test_deleting_an_auth_record_deletes_what_it_owns_through_the_hooks(
         assert client.get(f"/api/collections/users/records/{kept}",
                           headers={"Authorization": root}).status_code == 200  # fmt: skip
         assert sorted(remaining(kept)) == sorted(owned), "nothing of it was deleted"
+
+
+def test_a_handler_that_never_calls_next_stops_the_action_with_pocketbases_answer(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """PocketBase 0.40.6 (apis/record_crud.go): when an onRecordCreate/Update/Delete
+    handler returns without e.next(), nothing is stored and the request still
+    succeeds: create and update answer 200 with the record as it stood (a create's
+    generated id was never stored, so it 404s; no created/updated), delete 204."""
+    app = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
+    committed: list[str] = []
+
+    @app.on_record_create("posts")
+    @app.on_record_update("posts")
+    async def skip_create_or_update(e: RecordEvent) -> None:
+        if e.record.get("title") != "skip":
+            await e.next()
+
+    @app.on_record_delete("posts")
+    async def skip_delete(e: RecordEvent) -> None:
+        if e.record.get("title") != "kept":
+            await e.next()
+
+    @app.on_record_after_create("posts")
+    @app.on_record_after_update("posts")
+    @app.on_record_after_delete("posts")
+    async def after(e: RecordCommitEvent) -> None:
+        committed.append(e.action)
+
+    async def setup() -> None:
+        async with app:
+            await app.collections.create({"name": "posts", "listRule": "", "viewRule": "",
+                                          "createRule": "", "updateRule": "", "deleteRule": "",
+                                          "fields": [{"name": "title", "type": "text"},
+                                                     {"name": "created", "type": "autodate", "onCreate": True},
+                                                     {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True}]})  # fmt: skip
+
+    asyncio.run(setup())
+    posts = "/api/collections/posts/records"
+    with TestClient(app.asgi, raise_server_exceptions=False) as client:
+        skipped = client.post(posts, json={"title": "skip"})
+        assert skipped.status_code == 200, skipped.text
+        body = skipped.json()
+        assert (body["title"], body["created"], body["updated"]) == ("skip", "", "")
+        assert len(body["id"]) == 15, "an id is given out, as PocketBase does..."
+        assert client.get(f"{posts}/{body['id']}").status_code == 404, "...but never stored"
+        assert client.get(posts).json()["totalItems"] == 0
+
+        kept = client.post(posts, json={"title": "kept"}).json()
+        changed = client.patch(f"{posts}/{kept['id']}", json={"title": "skip"})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["title"] == "skip", "the answer shows the change..."
+        assert changed.json()["updated"] == kept["updated"]
+        assert client.get(f"{posts}/{kept['id']}").json()["title"] == "kept", "...not stored"
+
+        deleted = client.delete(f"{posts}/{kept['id']}")
+        assert deleted.status_code == 204
+        assert client.get(f"{posts}/{kept['id']}").status_code == 200, "nothing was deleted"
+    assert committed == ["create"], "only the create that went on reached the commit hooks"
