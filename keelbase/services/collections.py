@@ -29,7 +29,7 @@ from keelbase.errors import ApiError, BadRequestError, NotFoundError
 from keelbase.services.files import FilesService
 from keelbase.services.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
-from keelbase.store.base import Connection, InvalidStatement, Store, StoreError
+from keelbase.store.base import Connection, IndexFailed, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
 
 _LIST_COLUMNS = {
@@ -227,7 +227,7 @@ class CollectionsService:
             else:
                 await sync.update(existing, collection)
         except StoreError as error:
-            raise BadRequestError(message, _ddl_errors(collection, error)) from error
+            raise _ddl_error(message, error) from error
         if existing is None:
             await system.insert_collection(conn, collection)
         else:
@@ -468,16 +468,32 @@ def _flatten(data: Any) -> Any:
     return data
 
 
-def _ddl_errors(collection: Collection, error: StoreError) -> dict[str, Any]:
-    if isinstance(error, InvalidStatement) and collection.indexes:
-        return {
-            "indexes": {
-                str(len(collection.indexes) - 1): err(
-                    "validation_invalid_index_expression", f"Failed to create index - {error}."
-                )
-            }
-        }
-    return {}
+def _ddl_error(message: str, error: StoreError) -> ApiError:
+    """A schema change the database refused, told as PocketBase tells it.
+
+    An index that failed is named by its position, as ``indexes.N`` (PocketBase's
+    createCollectionIndexes); anything else (e.g. a column a view still reads)
+    has no field to blame and is given as PocketBase's "Raw error".
+    """
+    if isinstance(error, IndexFailed):
+        return BadRequestError(
+            message,
+            {
+                "indexes": {
+                    str(error.position): err(
+                        "validation_invalid_index_expression",
+                        _sentence(f"Failed to create index {error.name} - {error.reason}"),
+                    )
+                }
+            },
+        )
+    return BadRequestError(_sentence(f"{message} Raw error: \n{error}"))
+
+
+def _sentence(text: str) -> str:
+    """End with a full stop unless it already ends a sentence (PocketBase's Sentenize)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _fields_changed(old: Collection, new: Collection) -> bool:

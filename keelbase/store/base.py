@@ -37,6 +37,18 @@ class InvalidStatement(StoreError):
     """SQL supplied by a user (a view query, an index) that the database refused."""
 
 
+class IndexFailed(InvalidStatement):
+    """One of a collection's indexes could not be created (a bad expression, duplicate
+    values under a new unique index). ``position`` is its place in
+    ``collection.indexes``, so the error names that index and no other."""
+
+    def __init__(self, position: int, name: str, reason: str) -> None:
+        super().__init__(f"failed to create index {name}: {reason}")
+        self.position = position
+        self.name = name
+        self.reason = reason
+
+
 class Connection(Protocol):
     """One connection, inside a read or a transaction."""
 

@@ -7,6 +7,7 @@ a data folder's tables look the same to anyone who inspects them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -139,12 +140,22 @@ def _pg_index_column(column: str, names: set[str]) -> str:
     return column
 
 
+@dataclass(frozen=True)
+class IndexStatement:
+    """One ``CREATE INDEX``; ``position`` is its place in ``collection.indexes`` (``None``
+    for the indexes Keelbase adds by itself)."""
+
+    position: int | None
+    name: str
+    sql: str
+
+
 def index_statements(
     collection: Collection, quote_table: str, dialect_name: str = "sqlite"
-) -> list[str]:
+) -> list[IndexStatement]:
     """The collection's indexes, each rewritten to name the collection's own table."""
-    out: list[str] = []
-    for sql in collection.indexes:
+    out: list[IndexStatement] = []
+    for position, sql in enumerate(collection.indexes):
         index = parse_index(sql)
         if index is None:
             continue
@@ -158,10 +169,16 @@ def index_statements(
         statement = f'{head} "{index.name}" ON {quote_table} ({", ".join(columns)})'
         if where:
             statement += f" WHERE {where}"
-        out.append(statement)
+        out.append(IndexStatement(position, index.name, statement))
     if dialect_name == "postgresql" and not collection.is_view:
         for field in collection.fields:
             if isinstance(field, RelationField) and not field.multiple:
                 name = f"_kb_{collection.id}_{field.id}"[:63]
-                out.append(f'CREATE INDEX IF NOT EXISTS "{name}" ON {quote_table} ("{field.name}")')
+                out.append(
+                    IndexStatement(
+                        None,
+                        name,
+                        f'CREATE INDEX IF NOT EXISTS "{name}" ON {quote_table} ("{field.name}")',
+                    )
+                )
     return out

@@ -14,7 +14,7 @@ import string
 from keelbase.core.collection import Collection
 from keelbase.core.fields import Field
 from keelbase.core.indexes import parse_index
-from keelbase.store.base import Connection
+from keelbase.store.base import Connection, IndexFailed, StoreError
 from keelbase.store.ddl import column_definition, create_table, index_statements
 
 
@@ -45,10 +45,15 @@ class SchemaSync:
         await self.create_indexes(collection)
 
     async def create_indexes(self, collection: Collection) -> None:
-        for statement in index_statements(
-            collection, self.quote(collection.name), self.dialect_name
-        ):
-            await self.conn.execute(statement, heavy=True)
+        """Create the indexes in order; the first the database refuses is an ``IndexFailed``
+        naming it (on PostgreSQL the transaction cannot go on to try the others)."""
+        for index in index_statements(collection, self.quote(collection.name), self.dialect_name):
+            try:
+                await self.conn.execute(index.sql, heavy=True)
+            except StoreError as error:
+                if index.position is None:
+                    raise
+                raise IndexFailed(index.position, index.name, str(error)) from error
 
     async def drop_indexes(self, collection: Collection) -> None:
         for sql in collection.indexes:

@@ -461,3 +461,60 @@ def test_schema_change_keeps_data(world: World) -> None:
     assert after["n"] == ["y"]
     assert after["c"] == 0
     assert "a" not in after
+
+
+def test_an_index_the_database_refuses_is_the_one_blamed(world: World) -> None:
+    """PocketBase (core/collection_record_table_sync.go, createCollectionIndexes) names
+    the index that failed: ``indexes.N`` with "Failed to create index NAME - ..."."""
+    unknown_function = world.request("POST", "/api/collections", "superuser", json={
+        "name": "blame_fn", "fields": [{"name": "title", "type": "text"}],
+        "indexes": ["CREATE INDEX idx_blame_fn_bad ON blame_fn (no_such_function(title))",
+                    "CREATE INDEX idx_blame_fn_ok ON blame_fn (title)"]})  # fmt: skip
+    assert unknown_function.status_code == 400, unknown_function.text
+    errors = unknown_function.json()["data"]
+    assert list(errors) == ["indexes"] and list(errors["indexes"]) == ["0"], errors
+    assert errors["indexes"]["0"]["code"] == "validation_invalid_index_expression"
+    assert errors["indexes"]["0"]["message"].startswith(
+        "Failed to create index idx_blame_fn_bad - "
+    )
+
+    made = world.request("POST", "/api/collections", "superuser", json={
+        "name": "blame_dups", "createRule": "", "fields": [{"name": "title", "type": "text"}]})  # fmt: skip
+    assert made.status_code == 200, made.text
+    for _ in range(2):
+        world.request("POST", "/api/collections/blame_dups/records", json={"title": "same"})
+    duplicates = world.request("PATCH", "/api/collections/blame_dups", "superuser", json={
+        "indexes": ["CREATE UNIQUE INDEX idx_blame_dups_u ON blame_dups (title)",
+                    "CREATE INDEX idx_blame_dups_ok ON blame_dups (title)"]})  # fmt: skip
+    assert duplicates.status_code == 400, duplicates.text
+    errors = duplicates.json()["data"]
+    assert list(errors) == ["indexes"] and list(errors["indexes"]) == ["0"], errors
+    assert errors["indexes"]["0"]["message"].startswith(
+        "Failed to create index idx_blame_dups_u - "
+    )
+
+
+def test_a_field_a_view_reads_cannot_be_removed_and_no_index_takes_the_blame(
+    world: World,
+) -> None:
+    """PocketBase answers 400 "Failed to update collection. Raw error: ..." with no field
+    errors (SQLite refuses the DROP COLUMN because of the view)."""
+    source = world.request("POST", "/api/collections", "superuser", json={
+        "name": "vsrc", "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "text"}],
+        "indexes": ["CREATE INDEX idx_vsrc_body ON vsrc (body)"]})  # fmt: skip
+    assert source.status_code == 200, source.text
+    view = world.request("POST", "/api/collections", "superuser", json={
+        "name": "vsrc_titles", "type": "view", "viewQuery": "SELECT id, title FROM vsrc"})  # fmt: skip
+    assert view.status_code == 200, view.text
+    fields = [f for f in source.json()["fields"] if f["name"] != "title"]
+    removed = world.request("PATCH", "/api/collections/vsrc", "superuser", json={"fields": fields})
+    assert removed.status_code == 400, removed.text
+    assert removed.json()["data"] == {}
+    message = removed.json()["message"]
+    assert message.startswith("Failed to update collection. Raw error: \n"), message
+    assert "title" in message, message
+    still = world.request("GET", "/api/collections/vsrc", "superuser").json()
+    assert "title" in [f["name"] for f in still["fields"]]
+    assert (
+        world.request("GET", "/api/collections/vsrc_titles/records", "superuser").status_code == 200
+    )
