@@ -6,6 +6,7 @@ Every change is one transaction: the DDL, the data migration and the
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 import zlib
@@ -50,6 +51,7 @@ _LIST_COLUMNS = {
 }
 
 Listener = Callable[[Schema], None]
+log = logging.getLogger("keelbase.collections")
 
 
 def _load_error(
@@ -201,13 +203,16 @@ class CollectionsService:
         except DefinitionError as error:
             raise _definition_error(error, "Failed to update collection.") from error
         async with self.store.transaction() as conn:
-            await self._save(conn, collection, existing, "Failed to update collection.")
+            broken = await self._save(conn, collection, existing, "Failed to update collection.")
+        _report_broken_views(collection.name, broken)
         await self._written()
         return self.get(collection.id)
 
     async def _save(
         self, conn: Connection, collection: Collection, existing: Collection | None, message: str
-    ) -> None:
+    ) -> list[str]:
+        """Validate and store one collection; returns the views it left broken (see
+        ``_refresh_dependent_views``), for the caller to report once committed."""
         if collection.is_view:
             view_errors = await self._infer_view_fields(conn, collection, existing)
         else:
@@ -228,16 +233,25 @@ class CollectionsService:
                 await sync.update(existing, collection)
         except StoreError as error:
             raise _ddl_error(message, error) from error
+        broken: list[str] = []
         if existing is None:
             await system.insert_collection(conn, collection)
         else:
             await system.update_collection(conn, collection)
             if existing.name != collection.name or _fields_changed(existing, collection):
-                await self._refresh_dependent_views(conn, collection)
+                broken = await self._refresh_dependent_views(conn, collection)
         await system.bump_schema_version(conn, now)
+        return broken
 
-    async def _refresh_dependent_views(self, conn: Connection, changed: Collection) -> None:
-        """Views over a renamed table or column are recreated; a view that broke is reported."""
+    async def _refresh_dependent_views(self, conn: Connection, changed: Collection) -> list[str]:
+        """Views over a renamed table or column are recreated from their queries.
+
+        A view whose query no longer works (it names the old table or column)
+        keeps the view the database had, and is returned as ``"[name] error"``:
+        as in PocketBase the change is saved and the view reported, so that
+        its query can be fixed.
+        """
+        broken: list[str] = []
         for other in self.schema:
             if other.is_view and other.id != changed.id:
                 sync = SchemaSync(conn, self.store.dialect.name)
@@ -246,8 +260,11 @@ class CollectionsService:
                     async with self.store.transaction():
                         await sync.drop(other)
                         await sync.create(other)
-                except StoreError:
-                    continue
+                        # SQLite creates a view without resolving its names: read it to know
+                        await conn.fetch_columns(f"SELECT * FROM {sync.quote(other.name)} LIMIT 0")
+                except StoreError as error:
+                    broken.append(f"[{other.name}] {error}")
+        return broken
 
     async def _infer_view_fields(
         self, conn: Connection, collection: Collection, existing: Collection | None
@@ -393,6 +410,7 @@ class CollectionsService:
                 {"collections": err("validation_required", "Cannot be blank.")},
             )
         delete_missing = bool(data.get("deleteMissing"))
+        broken: dict[str, list[str]] = {}
         try:
             async with self.store.transaction() as conn:
                 imported_ids: set[str] = set()
@@ -410,7 +428,7 @@ class CollectionsService:
                         elif existing is None:
                             self._free_default_id(collection)
                         collection_id = collection.id
-                        await self._save(
+                        broken[collection.name] = await self._save(
                             conn, collection, existing, "Failed to import collections."
                         )
                     except (DefinitionError, ApiError) as error:
@@ -425,6 +443,8 @@ class CollectionsService:
                             await SchemaSync(conn, self.store.dialect.name).drop(other)
                             await system.delete_collection(conn, other.id)
                             await system.bump_schema_version(conn, now_string())
+            for name, views in broken.items():
+                _report_broken_views(name, views)
         finally:
             await self._written()
 
@@ -466,6 +486,17 @@ def _flatten(data: Any) -> Any:
             return message[:1].lower() + message[1:]
         return {k: _flatten(v) for k, v in data.items()}
     return data
+
+
+def _report_broken_views(changed: str, broken: list[str]) -> None:
+    """Log the views a committed change left with a query that no longer works, in
+    PocketBase's words (it logs the same warning and keeps the change)."""
+    if broken:
+        log.warning(
+            "Dependent view collection(s) may need to be updated after %s collection change: %s",
+            changed,
+            "; ".join(broken),
+        )
 
 
 def _ddl_error(message: str, error: StoreError) -> ApiError:
