@@ -26,7 +26,7 @@ from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.schema import Schema
 from keelbase.core.system_collections import initial_collections
 from keelbase.core.view_query import read_columns
-from keelbase.errors import ApiError, BadRequestError, NotFoundError
+from keelbase.errors import ApiError, BadRequestError, NotFoundError, field_error
 from keelbase.services.files import FilesService
 from keelbase.services.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
@@ -511,7 +511,7 @@ def _ddl_error(message: str, error: StoreError) -> ApiError:
             message,
             {
                 "indexes": {
-                    str(error.position): err(
+                    str(error.position): field_error(
                         "validation_invalid_index_expression",
                         _sentence(f"Failed to create index {error.name} - {error.reason}"),
                     )
