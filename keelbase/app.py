@@ -20,24 +20,24 @@ from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
-from keelbase.services.auth import AuthService
-from keelbase.services.auth_alerts import AuthAlerts
-from keelbase.services.auth_mail import AuthMailService
-from keelbase.services.batch import BatchService
+from keelbase.services.auth.alerts import AuthAlerts
+from keelbase.services.auth.impersonation import ImpersonationService
+from keelbase.services.auth.login_guard import LoginGuard
+from keelbase.services.auth.mail_flows import AuthMailService
+from keelbase.services.auth.oauth2 import OAuth2Service
+from keelbase.services.auth.otp import OtpService
+from keelbase.services.auth.password import AuthService
+from keelbase.services.auth.superusers import SuperusersService
 from keelbase.services.collections import CollectionsService
 from keelbase.services.cron import CronService
-from keelbase.services.files import FilesService
-from keelbase.services.impersonation import ImpersonationService
-from keelbase.services.login_guard import LoginGuard
-from keelbase.services.mail import Mailer
-from keelbase.services.oauth2 import OAuth2Service
-from keelbase.services.otp import OtpService
+from keelbase.services.files.service import FilesService
+from keelbase.services.mail.probe import MailProbe
+from keelbase.services.mail.sender import Mailer
 from keelbase.services.rate_limits import RateLimitService
-from keelbase.services.realtime import RealtimeHub
-from keelbase.services.records import RecordsService
+from keelbase.services.realtime.hub import RealtimeHub
+from keelbase.services.records.batch import BatchService
+from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
-from keelbase.services.superusers import SuperusersService
-from keelbase.services.test_email import TestEmailService
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
@@ -68,7 +68,7 @@ class App(Extensions):
         self.mailer = Mailer(self.settings, self.hooks)
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail)
-        self.test_email = TestEmailService(self.auth_mail)
+        self.mail_probe = MailProbe(self.auth_mail)
         self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.

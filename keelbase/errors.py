@@ -30,6 +30,7 @@ MSG_MISSING_COLLECTION = "Missing collection context."
 MSG_INTERNAL = "Something went wrong while processing your request."
 MSG_TOO_LARGE = "Request entity too large"
 MSG_TOO_MANY = "Too Many Requests."
+MSG_LOAD = "An error occurred while loading the submitted data."
 
 # Field error codes, as PocketBase's validators name them.
 CODE_REQUIRED = "validation_required"

@@ -7,6 +7,8 @@ shape, never a 500.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +21,7 @@ from keelbase.core.fields_picker import Tree, parse_fields
 from keelbase.core.filter import FilterError
 from keelbase.core.request_info import RequestInfo, header_key
 from keelbase.errors import (
+    MSG_LOAD,
     MSG_UNAUTHORIZED,
     BadRequestError,
     ForbiddenError,
@@ -222,6 +225,13 @@ async def read_body(
     if not isinstance(data, dict):
         raise BadRequestError(load_error)
     return data
+
+
+def lazy_body(request: Request) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """The body, read when a service asks for it: after its own first checks, so a
+    missing collection or a disabled feature is reported before a malformed body,
+    in PocketBase's order."""
+    return partial(read_body, request, MSG_LOAD)
 
 
 async def _read_form(request: Request, limit: int, load_error: str) -> dict[str, Any]:

@@ -26,8 +26,8 @@ from keelbase.core.schema import Schema
 from keelbase.core.system_collections import initial_collections
 from keelbase.core.view_query import read_columns
 from keelbase.errors import ApiError, BadRequestError, NotFoundError
-from keelbase.services.files import FilesService
-from keelbase.services.listing import ListParams, invalid_query, page_result, parse_sort
+from keelbase.services.files.service import FilesService
+from keelbase.services.records.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
 from keelbase.store.base import Connection, InvalidStatement, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
