@@ -101,7 +101,7 @@ class LazyHeaders(dict[str, str]):
         return super().values()
 
 
-async def request_info(request: Request, context: str = "default") -> RequestInfo:
+async def request_info(request: Request) -> RequestInfo:
     """Who is asking, and what they sent besides the body (set by the service)."""
     cached: RequestInfo | None = request.scope.get("keelbase.info")
     if cached is None:
@@ -113,7 +113,6 @@ async def request_info(request: Request, context: str = "default") -> RequestInf
             method=request.method,
             query=query_of(request),
             headers=LazyHeaders(request.scope["headers"]),
-            context=context,
             ip=client_ip(request.scope, app.settings.current.trustedProxy),
         )
         request.scope["keelbase.info"] = cached

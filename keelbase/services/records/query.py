@@ -15,12 +15,8 @@ from keelbase.core.records_resolver import RecordResolver
 from keelbase.core.request_info import RequestInfo
 from keelbase.core.schema import Schema
 from keelbase.errors import ForbiddenError
-from keelbase.services.records.listing import ListParams, invalid_query, parse_sort
+from keelbase.services.records.listing import invalid_query, parse_sort
 from keelbase.store.base import Store
-
-
-def is_empty_rule(rule: str | None) -> bool:
-    return rule is not None and rule.strip() == ""
 
 
 class RecordQuery:
@@ -162,9 +158,6 @@ class RecordQuery:
             # microseconds, but a "WHERE 1=1" turns that into a scan of every row.
             return f"SELECT COUNT(*) {self.from_sql()}"
         return f"SELECT COUNT(*) {self.from_sql()} WHERE {self.where_sql()}"
-
-    def page_params(self, params: ListParams) -> dict[str, Any]:
-        return {**self.params, "__limit": params.per_page, "__offset": params.offset}
 
 
 def _aggregate(item: str) -> str:
