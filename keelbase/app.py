@@ -58,27 +58,29 @@ class App(Extensions):
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
-        self.auth = AuthService(self.records)
-        self.oauth2 = OAuth2Service(self.auth, self.records)
         self.settings = SettingsService(self.store)
+        self.mailer = Mailer(self.settings, self.hooks)
+        self.counters = self._counters()
+        # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
+        self.auth_counters = self._counters()
+        self.auth = AuthService(
+            self.records,
+            login_guard=LoginGuard(self.auth_counters),
+            alerts=AuthAlerts(self.records, self.mailer, self.settings),
+        )
+        self.oauth2 = OAuth2Service(self.auth, self.records)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.broker = self._broker()
         self.realtime = RealtimeHub(self.records, self.broker)
-        self.mailer = Mailer(self.settings, self.hooks)
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail)
         self.mail_probe = MailProbe(self.auth_mail)
-        self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
-        self.counters = self._counters()
-        # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
-        self.auth_counters = self._counters()
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )
-        self.auth.login_guard = LoginGuard(self.auth_counters)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         forget_statements = getattr(self.store, "forget_statements", None)

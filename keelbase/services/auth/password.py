@@ -48,17 +48,24 @@ CACHE_SECONDS = 30.0
 
 
 class AuthService:
-    # Set by the app: counts sign-in attempts against brute force (see login_guard).
-    login_guard: LoginGuard | None = None
 
-    def __init__(self, records: RecordsService) -> None:
+    def __init__(
+        self,
+        records: RecordsService,
+        login_guard: LoginGuard | None = None,
+        alerts: AuthAlerts | None = None,
+    ) -> None:
+        """``login_guard`` counts sign-in attempts against brute force; ``alerts`` mails
+        on sign-ins from new places. Both are optional so that tools (the CLI, an
+        export) can check tokens without counters or a mailer."""
         self.records = records
+        self.login_guard = login_guard
+        self.alerts = alerts
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
         # Bumped by forget(): a lookup that raced with a change must not cache the old record.
         self._generation: dict[str, int] = {}
         self.mfa = MfaService(records)
         records.on_event(auth_refs.drop_when_deleted(records))
-        self.alerts: AuthAlerts | None = None  # set by the app, which owns the mailer
 
     def auth_collection(self, id_or_name: str) -> Collection:
         collection = self.records.schema.get(id_or_name)
