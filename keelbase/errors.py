@@ -28,7 +28,7 @@ MSG_SUPERUSER_ONLY = "Only superusers can perform this action."
 MSG_UNAUTHORIZED = "The request requires valid record authorization token."
 MSG_MISSING_COLLECTION = "Missing collection context."
 MSG_INTERNAL = "Something went wrong while processing your request."
-MSG_TOO_LARGE = "Request entity too large"
+MSG_TOO_LARGE = "Request entity too large."  # PocketBase sentenizes its messages
 MSG_TOO_MANY = "Too Many Requests."
 MSG_LOAD = "An error occurred while loading the submitted data."
 

@@ -159,13 +159,13 @@ def fields_tree(request: Request) -> Tree:
 async def read_raw(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError("Request entity too large.")
+        raise TooLargeError()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLargeError("Request entity too large.")
+            raise TooLargeError()
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -192,7 +192,7 @@ def _counted(request: Request, limit: int) -> Request:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise TooLargeError("Request entity too large.")
+                raise TooLargeError()
         return message
 
     return Request(request.scope, receive)
@@ -236,7 +236,7 @@ def lazy_body(request: Request) -> Callable[[], Awaitable[dict[str, Any]]]:
 async def _read_form(request: Request, limit: int, load_error: str) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError("Request entity too large.")
+        raise TooLargeError()
     try:
         form = await _counted(request, limit).form(
             max_files=1000, max_fields=10000, max_part_size=limit
