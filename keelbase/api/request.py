@@ -27,6 +27,7 @@ from keelbase.errors import (
     ForbiddenError,
     TooLargeError,
     UnauthorizedError,
+    field_error,
 )
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def fields_tree(request: Request) -> Tree:
         return parse_fields(text)
     except FilterError as error:
         raise BadRequestError(
-            data={"fields": {"code": "validation_invalid_value", "message": str(error)}}
+            data={"fields": field_error("validation_invalid_value", str(error))}
         ) from error
 
 

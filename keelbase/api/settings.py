@@ -16,7 +16,7 @@ from keelbase.api.request import (
 )
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.fields_picker import pick
-from keelbase.errors import BadRequestError
+from keelbase.errors import BadRequestError, field_error
 
 
 async def get_settings(request: Request) -> Response:
@@ -48,7 +48,7 @@ async def test_s3(request: Request) -> Response:
     if target not in ("storage", "backups"):
         raise BadRequestError(
             "An error occurred while validating the submitted data.",
-            {"filesystem": {"code": "validation_in_invalid", "message": "Must be a valid value."}},
+            {"filesystem": field_error("validation_in_invalid", "Must be a valid value.")},
         )
     settings = app.settings.current
     s3 = settings.s3 if target == "storage" else settings.backups.s3

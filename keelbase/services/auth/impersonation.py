@@ -11,11 +11,17 @@ from typing import Any
 
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
-from keelbase.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
+from keelbase.errors import (
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    field_error,
+)
 from keelbase.events import AuthEvent
 from keelbase.services.auth import tokens
 from keelbase.services.auth.mail_flows import MSG_NOT_AUTH_COLLECTION, AuthMailService
-from keelbase.services.auth.mail_forms import MSG_LOAD, BodyLoader, error, raise_if
+from keelbase.services.auth.mail_forms import MSG_LOAD, BodyLoader, raise_if
 
 MSG_NOT_ALLOWED = "The authorized record is not allowed to perform this action."
 
@@ -51,7 +57,7 @@ class ImpersonationService:
         if duration < 0:
             raise_if(
                 {
-                    "duration": error(
+                    "duration": field_error(
                         "validation_min_greater_equal_than_required",
                         "Must be no less than 0.",
                         {"threshold": 0},

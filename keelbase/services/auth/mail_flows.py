@@ -31,13 +31,18 @@ from keelbase.core.fields.base import FieldInvalid
 from keelbase.core.ids import random_string
 from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
-from keelbase.errors import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
+from keelbase.errors import (
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+    field_error,
+    required_error,
+)
 from keelbase.services.auth.mail_forms import (
-    REQUIRED,
     BodyLoader,
     Errors,
     check_email,
-    error,
     length,
     raise_if,
     strings,
@@ -59,8 +64,8 @@ MSG_SUPERUSERS_VERIFIED = "All superusers are verified by default."
 MSG_SUPERUSERS_EMAIL = "All superusers can change their emails directly."
 MSG_NO_PASSWORD_AUTH = "The collection is not configured to allow password authentication."
 
-INVALID_TOKEN = error("validation_invalid_token", "Invalid or expired token.")
-COLLECTION_MISMATCH = error(
+INVALID_TOKEN = field_error("validation_invalid_token", "Invalid or expired token.")
+COLLECTION_MISMATCH = field_error(
     "validation_token_collection_mismatch", "The provided token is for different auth collection."
 )
 
@@ -210,11 +215,15 @@ class AuthMailService:
             raise BadRequestError(MSG_SUPERUSERS_VERIFIED)
         token = strings(await load(), "token")["token"]
         if not token:
-            raise_if({"token": REQUIRED})
+            raise_if({"token": required_error()})
         email = claims_of(token).get("email")
         if not isinstance(email, str) or not email:
             raise_if(
-                {"token": error("validation_invalid_token_claims", "Missing email token claim.")}
+                {
+                    "token": field_error(
+                        "validation_invalid_token_claims", "Missing email token claim."
+                    )
+                }
             )
         record = await self.record_from_token(token, VERIFICATION)
         if record is None:
@@ -225,7 +234,7 @@ class AuthMailService:
         if record.get("email") != email:
             raise_if(
                 {
-                    "token": error(
+                    "token": field_error(
                         "validation_token_email_mismatch",
                         "The record email doesn't match with the requested token claims.",
                     )
@@ -262,7 +271,7 @@ class AuthMailService:
         errors: Errors = {}
         record: Record | None = None
         if not token:
-            errors["token"] = REQUIRED
+            errors["token"] = required_error()
         else:
             record = await self.record_from_token(token, PASSWORD_RESET)
             if record is None:
@@ -272,13 +281,15 @@ class AuthMailService:
         field = collection.field("password")
         low = max(field.min, 1) if isinstance(field, PasswordField) else 1
         if not password:
-            errors["password"] = REQUIRED
+            errors["password"] = required_error()
         elif not low <= len(password) <= 255:
             errors["password"] = length(low, 255)
         if not values["passwordConfirm"]:
-            errors["passwordConfirm"] = REQUIRED
+            errors["passwordConfirm"] = required_error()
         elif values["passwordConfirm"] != password:
-            errors["passwordConfirm"] = error("validation_values_mismatch", "Values don't match.")
+            errors["passwordConfirm"] = field_error(
+                "validation_values_mismatch", "Values don't match."
+            )
         raise_if(errors)
         assert record is not None
         if isinstance(field, PasswordField):
@@ -314,11 +325,11 @@ class AuthMailService:
         new_email = strings(await load(), "newEmail")["newEmail"]
         problem = check_email(new_email)
         if problem is None and new_email == record.get("email"):
-            problem = error("validation_not_in_invalid", "Must not be in list.")
+            problem = field_error("validation_not_in_invalid", "Must not be in list.")
         if problem is None:
             found = await self.records.find_first(collection, "email", new_email)
             if found is not None and found.id != record.id:
-                problem = error("validation_invalid_new_email", "Invalid new email address.")
+                problem = field_error("validation_invalid_new_email", "Invalid new email address.")
         raise_if({"newEmail": problem} if problem else {})
         subject, html = self.email_change_mail(record, new_email)
         try:
@@ -335,15 +346,15 @@ class AuthMailService:
         record, new_email, token_error = await self._email_change_target(collection, token)
         errors: Errors = {}
         if not token:
-            errors["token"] = REQUIRED
+            errors["token"] = required_error()
         elif token_error is not None:
             errors["token"] = token_error
         if not password:
-            errors["password"] = REQUIRED
+            errors["password"] = required_error()
         elif len(password) > 100:
             errors["password"] = length(1, 100)
         elif record is None or not await verify_password_async(password, record.get("password")):
-            errors["password"] = error(
+            errors["password"] = field_error(
                 "validation_invalid_password", "Missing or invalid auth record password."
             )
         raise_if(errors)
@@ -361,7 +372,7 @@ class AuthMailService:
         """The record and new address an email-change token names, or why it names none."""
         new_email = claims_of(token).get("newEmail") if token else None
         if not isinstance(new_email, str) or not new_email:
-            payload = error(
+            payload = field_error(
                 "validation_invalid_token_payload", "Invalid token payload - newEmail must be set."
             )
             return None, "", payload
@@ -371,7 +382,9 @@ class AuthMailService:
         if record.collection.id != collection.id:
             return None, "", COLLECTION_MISMATCH
         if await self.records.find_first(collection, "email", new_email) is not None:
-            taken = error("validation_invalid_token_email", "The new email address is invalid.")
+            taken = field_error(
+                "validation_invalid_token_email", "The new email address is invalid."
+            )
             return None, "", taken
         return record, new_email, None
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from keelbase.core.fields.email import is_email
-from keelbase.errors import MSG_LOAD, BadRequestError
+from keelbase.errors import MSG_LOAD, BadRequestError, field_error, required_error
 
 MSG_VALIDATE = "An error occurred while validating the submitted data."
 
@@ -19,19 +19,11 @@ BodyLoader = Callable[[], Awaitable[dict[str, Any]]]
 Errors = dict[str, dict[str, Any]]
 
 
-def error(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "message": message}
-    if params is not None:
-        out["params"] = params
-    return out
-
-
-REQUIRED = error("validation_required", "Cannot be blank.")
-INVALID_EMAIL = error("validation_is_email", "Must be a valid email address.")
+INVALID_EMAIL = field_error("validation_is_email", "Must be a valid email address.")
 
 
 def length(low: int, high: int) -> dict[str, Any]:
-    return error(
+    return field_error(
         "validation_length_out_of_range",
         f"The length must be between {low} and {high}.",
         {"max": high, "min": low},
@@ -54,7 +46,7 @@ def strings(body: dict[str, Any], *names: str) -> dict[str, str]:
 def check_email(value: str) -> dict[str, Any] | None:
     """Required, 1 to 255 characters, an email address."""
     if not value:
-        return REQUIRED
+        return required_error()
     if len(value) > 255:
         return length(1, 255)
     if not is_email(value):

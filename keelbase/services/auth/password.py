@@ -48,7 +48,6 @@ CACHE_SECONDS = 30.0
 
 
 class AuthService:
-
     def __init__(
         self,
         records: RecordsService,

@@ -16,14 +16,12 @@ from keelbase.core.fields import AutodateField, BoolField, NumberField
 from keelbase.core.ids import random_string
 from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS
-from keelbase.errors import BadRequestError
+from keelbase.errors import BadRequestError, field_error, required_error
 from keelbase.services.auth.mail_flows import AuthMailService
 from keelbase.services.auth.mail_forms import (
-    REQUIRED,
     BodyLoader,
     Errors,
     check_email,
-    error,
     length,
     raise_if,
     strings,
@@ -49,7 +47,7 @@ class MailProbe:
         else:
             found = self.auth_mail.records.schema.get(name or SUPERUSERS)
             if found is None or not found.is_auth:
-                errors["collection"] = error(
+                errors["collection"] = field_error(
                     "validation_invalid_auth_collection",
                     "Must be a valid auth collection id or name.",
                 )
@@ -57,9 +55,9 @@ class MailProbe:
         if problem:
             errors["email"] = problem
         if not template:
-            errors["template"] = REQUIRED
+            errors["template"] = required_error()
         elif template not in TEMPLATES:
-            errors["template"] = error("validation_in_invalid", "Must be a valid value.")
+            errors["template"] = field_error("validation_in_invalid", "Must be a valid value.")
         raise_if(errors, MSG_FAILED)
         assert found is not None
         record = Record(found, _test_data(found.fields, email))

@@ -17,7 +17,7 @@ from keelbase.core.collection import Collection
 from keelbase.core.fields_picker import parse_fields, pick
 from keelbase.core.filter import FilterError
 from keelbase.core.request_info import RequestInfo, header_key
-from keelbase.errors import ApiError, BadRequestError, ForbiddenError
+from keelbase.errors import ApiError, BadRequestError, ForbiddenError, field_error
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
 
@@ -26,13 +26,6 @@ _FILE_KEY = re.compile(r"^requests(?:\.(\d+)|\[(\d+)\])\.(\w+[+-]?|\+\w+)$")
 # Checks a sub-request against the rate limits: (collection, action tag, method, path).
 LimitCheck = Callable[[Collection, str, str, str], Awaitable[None]]
 _RECORDS_URL = re.compile(r"^/api/collections/([^/?#]+)/records(?:/([^/?#]+))?/?$")
-
-
-def _err(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "message": message}
-    if params is not None:
-        out["params"] = params
-    return out
 
 
 class BatchService:
@@ -80,13 +73,13 @@ class BatchService:
         if not requests:
             raise BadRequestError(
                 "Invalid batch request data.",
-                {"requests": _err("validation_required", "Cannot be blank.")},
+                {"requests": field_error("validation_required", "Cannot be blank.")},
             )
         if len(requests) > batch.maxRequests:
             raise BadRequestError(
                 "Invalid batch request data.",
                 {
-                    "requests": _err(
+                    "requests": field_error(
                         "validation_length_too_long",
                         f"The length must be no more than {batch.maxRequests}.",
                         {"max": batch.maxRequests, "min": 0},
@@ -101,19 +94,19 @@ class BatchService:
             method = item.get("method")
             url = item.get("url")
             if not method:
-                problems["method"] = _err("validation_required", "Cannot be blank.")
+                problems["method"] = field_error("validation_required", "Cannot be blank.")
             elif not isinstance(method, str) or method.upper() not in METHODS:
-                problems["method"] = _err("validation_in_invalid", "Must be a valid value.")
+                problems["method"] = field_error("validation_in_invalid", "Must be a valid value.")
             if not url:
-                problems["url"] = _err("validation_required", "Cannot be blank.")
+                problems["url"] = field_error("validation_required", "Cannot be blank.")
             elif not isinstance(url, str) or len(url) > 2000:
-                problems["url"] = _err(
+                problems["url"] = field_error(
                     "validation_length_too_long", "The length must be no more than 2000."
                 )
             if item.get("body") is not None and not isinstance(item.get("body"), dict):
-                problems["body"] = _err("validation_invalid_value", "Must be an object.")
+                problems["body"] = field_error("validation_invalid_value", "Must be an object.")
             if item.get("headers") is not None and not isinstance(item.get("headers"), dict):
-                problems["headers"] = _err("validation_invalid_value", "Must be an object.")
+                problems["headers"] = field_error("validation_invalid_value", "Must be an object.")
             if problems:
                 errors[str(index)] = problems
         if errors:

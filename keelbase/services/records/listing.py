@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from keelbase.errors import BadRequestError
+from keelbase.errors import BadRequestError, field_error
 
 DEFAULT_PER_PAGE = 30
 MAX_PAGE = 1_000_000_000  # keeps OFFSET inside 64 bits
@@ -63,7 +63,7 @@ def _whole_number(query: dict[str, str], key: str, default: int) -> int:
 
 def _detail(key: str, message: str) -> dict[str, Any]:
     """Our addition to PocketBase's bare 400: which parameter is wrong, and why."""
-    return {key: {"code": "validation_invalid_value", "message": message}}
+    return {key: field_error("validation_invalid_value", message)}
 
 
 def invalid_query(key: str, message: str) -> BadRequestError:
