@@ -19,6 +19,12 @@ class Record:
         value: str = self.data.get("id", "")
         return value
 
+    @property
+    def identity(self) -> tuple[str, str]:
+        """Who this record is: its collection's id and its own. An id alone names a record
+        only within its collection; two auth collections may hold the same id."""
+        return (self.collection.id, self.id)
+
     def get(self, name: str, default: Any = None) -> Any:
         return self.data.get(name, default)
 

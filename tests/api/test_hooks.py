@@ -27,6 +27,7 @@ from keelbase import (
     RouteEvent,
     ViewEvent,
 )
+from keelbase.services.auth import refs as auth_refs
 from tests.api.conftest import ADMIN, PASSWORD
 
 
@@ -247,3 +248,143 @@ def test_filter_params_are_bound_safely(hooked: tuple[App, TestClient, dict[str,
         return await app.find_records("posts", filter="title = {:t}", params={"t": "x' || id != '"})
 
     assert client.portal.call(hostile) == []  # type: ignore[union-attr]
+
+
+def test_deleting_an_auth_record_deletes_what_it_owns_through_the_hooks(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Its OAuth2 links, MFAs, OTPs and origins go in the same transaction, through the
+    delete hooks (PocketBase's recordRefHooks, core/auth_origin_model.go): a hook sees
+    each one, and a hook that refuses one keeps the user."""
+    app = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
+    owned = ("_externalAuths", "_mfas", "_otps", "_authOrigins")
+    deleted: list[tuple[str, str]] = []
+    committed: list[str] = []
+
+    @app.on_record_delete(*owned)
+    async def seen(e: RecordEvent) -> None:
+        if e.record.get("provider") == "keep-me":
+            raise ApiError(400, "This link stays.")
+        await e.next()
+        deleted.append((e.collection.name, str(e.record.get("recordRef"))))
+
+    @app.on_record_after_delete("_externalAuths")
+    async def after(e: RecordCommitEvent) -> None:
+        committed.append(str(e.record.get("providerId")))
+
+    async def owner_with_everything(email: str, provider: str) -> str:
+        user = await app.create_record(
+            "users", {"email": email, "password": PASSWORD, "passwordConfirm": PASSWORD}
+        )
+        for name, values in (
+            ("_externalAuths", {"provider": provider, "providerId": f"{email}-at-{provider}"}),
+            ("_mfas", {"method": "password"}),
+            ("_otps", {"sentTo": email}),
+            ("_authOrigins", {"fingerprint": f"print-{email}"}),
+        ):
+            ref = auth_refs.new_ref_record(app.records, name, user, **values)
+            await app.records.insert_trusted(
+                ref, plain_password="123456" if name == "_otps" else None
+            )
+        return user.id
+
+    async def setup() -> tuple[str, str]:
+        async with app:
+            await app.superusers.upsert(*ADMIN)
+            return (
+                await owner_with_everything("gone@example.com", "google"),
+                await owner_with_everything("kept@example.com", "keep-me"),
+            )
+
+    gone, kept = asyncio.run(setup())
+    with TestClient(app.asgi, raise_server_exceptions=False) as client:
+        root = client.post(
+            "/api/collections/_superusers/auth-with-password",
+            json={"identity": ADMIN[0], "password": ADMIN[1]},
+        ).json()["token"]
+
+        def delete(user_id: str) -> Any:
+            return client.delete(
+                f"/api/collections/users/records/{user_id}", headers={"Authorization": root}
+            )
+
+        def remaining(user_id: str) -> list[str]:
+            async def count() -> list[str]:
+                names = []
+                for name in owned:
+                    names += [name for r in await app.find_records(name, limit=100)
+                              if r["recordRef"] == user_id]  # fmt: skip
+                return names
+
+            return list(client.portal.call(count))  # type: ignore[union-attr]
+
+        assert delete(gone).status_code == 204
+        assert sorted(deleted) == sorted((name, gone) for name in owned)
+        assert committed == ["gone@example.com-at-google"]
+        assert remaining(gone) == []
+
+        deleted.clear()
+        refused = delete(kept)
+        assert (refused.status_code, refused.json()["message"]) == (400, "This link stays.")
+        assert client.get(f"/api/collections/users/records/{kept}",
+                          headers={"Authorization": root}).status_code == 200  # fmt: skip
+        assert sorted(remaining(kept)) == sorted(owned), "nothing of it was deleted"
+
+
+def test_a_handler_that_never_calls_next_stops_the_action_with_pocketbases_answer(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """PocketBase 0.40.6 (apis/record_crud.go): when an onRecordCreate/Update/Delete
+    handler returns without e.next(), nothing is stored and the request still
+    succeeds: create and update answer 200 with the record as it stood (a create's
+    generated id was never stored, so it 404s; no created/updated), delete 204."""
+    app = App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
+    committed: list[str] = []
+
+    @app.on_record_create("posts")
+    @app.on_record_update("posts")
+    async def skip_create_or_update(e: RecordEvent) -> None:
+        if e.record.get("title") != "skip":
+            await e.next()
+
+    @app.on_record_delete("posts")
+    async def skip_delete(e: RecordEvent) -> None:
+        if e.record.get("title") != "kept":
+            await e.next()
+
+    @app.on_record_after_create("posts")
+    @app.on_record_after_update("posts")
+    @app.on_record_after_delete("posts")
+    async def after(e: RecordCommitEvent) -> None:
+        committed.append(e.action)
+
+    async def setup() -> None:
+        async with app:
+            await app.collections.create({"name": "posts", "listRule": "", "viewRule": "",
+                                          "createRule": "", "updateRule": "", "deleteRule": "",
+                                          "fields": [{"name": "title", "type": "text"},
+                                                     {"name": "created", "type": "autodate", "onCreate": True},
+                                                     {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True}]})  # fmt: skip
+
+    asyncio.run(setup())
+    posts = "/api/collections/posts/records"
+    with TestClient(app.asgi, raise_server_exceptions=False) as client:
+        skipped = client.post(posts, json={"title": "skip"})
+        assert skipped.status_code == 200, skipped.text
+        body = skipped.json()
+        assert (body["title"], body["created"], body["updated"]) == ("skip", "", "")
+        assert len(body["id"]) == 15, "an id is given out, as PocketBase does..."
+        assert client.get(f"{posts}/{body['id']}").status_code == 404, "...but never stored"
+        assert client.get(posts).json()["totalItems"] == 0
+
+        kept = client.post(posts, json={"title": "kept"}).json()
+        changed = client.patch(f"{posts}/{kept['id']}", json={"title": "skip"})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["title"] == "skip", "the answer shows the change..."
+        assert changed.json()["updated"] == kept["updated"]
+        assert client.get(f"{posts}/{kept['id']}").json()["title"] == "kept", "...not stored"
+
+        deleted = client.delete(f"{posts}/{kept['id']}")
+        assert deleted.status_code == 204
+        assert client.get(f"{posts}/{kept['id']}").status_code == 200, "nothing was deleted"
+    assert committed == ["create"], "only the create that went on reached the commit hooks"

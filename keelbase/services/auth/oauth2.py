@@ -82,24 +82,7 @@ class OAuth2Service:
         self._http: httpx.AsyncClient | None = None
         # Apple's name arrives once, at the redirect; it waits here for the sign-in, by code.
         self._names: dict[str, tuple[float, str]] = {}
-        records.on_event(self._forget_links)
-
-    async def _forget_links(self, action: str, record: Record) -> None:
-        """A deleted auth record takes its provider links with it, as in PocketBase."""
-        if action != "delete" or not record.collection.is_auth:
-            return
-        links = self.records.schema.get(EXTERNAL_AUTHS)
-        if links is None:
-            return
-        q = self.records.store.dialect.quote
-        sql = (
-            f"SELECT * FROM {q(links.name)} WHERE {q('collectionRef')} = :c "
-            f"AND {q('recordRef')} = :r"
-        )
-        async with self.records.store.transaction() as conn:
-            rows = await conn.fetch_all(sql, {"c": record.collection.id, "r": record.id})
-            for row in rows:
-                await self.records.delete_record(conn, record_codec.from_row(links, row))
+        # A deleted auth record's links go with it: auth_refs.drop_when_deleted.
 
     def http(self) -> httpx.AsyncClient:
         if self._http is None:

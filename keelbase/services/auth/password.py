@@ -60,11 +60,13 @@ class AuthService:
         self.records = records
         self.login_guard = login_guard
         self.alerts = alerts
+        # token -> (expiry, its record); dropped by forget() and by any schema change.
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
         # Bumped by forget(): a lookup that raced with a change must not cache the old record.
-        self._generation: dict[str, int] = {}
+        # Keyed by the record's identity (collection id, id): ids repeat across collections.
+        self._generation: dict[tuple[str, str], int] = {}
         self.mfa = MfaService(records)
-        records.on_event(auth_refs.drop_when_deleted(records))
+        records.on_delete(auth_refs.drop_when_deleted(records))
 
     def auth_collection(self, id_or_name: str) -> Collection:
         collection = self.records.schema.get(id_or_name)
@@ -93,12 +95,12 @@ class AuthService:
         collection = self.records.schema.by_id(claims["collectionId"])
         if collection is None or not collection.is_auth:
             return None
-        generation = self._generation.get(claims["id"], 0)
+        generation = self._generation.get((collection.id, claims["id"]), 0)
         found = await self.records.find_by_id(collection, claims["id"])
         if found is None or tokens.verify(token, found, tokens.auth_secret(collection)) is None:
             return None
         record = found
-        if self._generation.get(record.id, 0) != generation:
+        if self._generation.get(record.identity, 0) != generation:
             return record  # changed while we read it: valid for this request, never cached
         expires = min(float(claims.get("exp", 0)) - time.time(), CACHE_SECONDS)
         self._cache[token] = (now + max(expires, 0.0), record)
@@ -119,10 +121,14 @@ class AuthService:
             return None
         return record
 
-    def forget(self, record_id: str) -> None:
-        """Drop cached tokens of a record that changed (password, tokenKey, deletion)."""
-        self._generation[record_id] = self._generation.get(record_id, 0) + 1
-        stale = [t for t, (_, r) in self._cache.items() if r.id == record_id]
+    def forget(self, record: Record) -> None:
+        """Drop cached tokens of a record that changed (password, tokenKey, deletion).
+
+        Only that record's: a record of another auth collection with the same id keeps its own.
+        """
+        identity = record.identity
+        self._generation[identity] = self._generation.get(identity, 0) + 1
+        stale = [t for t, (_, r) in self._cache.items() if r.identity == identity]
         for token in stale:
             self._cache.pop(token, None)
 

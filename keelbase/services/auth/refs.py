@@ -4,12 +4,11 @@
 ``collectionRef`` + ``recordRef`` (not a relation field, so one table serves
 every auth collection). The MFA, OTP and login-alert services share these
 helpers to make, find, age and delete them; when the owner is deleted, its
-rows go too.
+rows go too, in the same transaction and through the delete hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +16,13 @@ from keelbase.core.dates import format_datetime, now, now_string, parse_datetime
 from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
 from keelbase.services.records import codec as record_codec
-from keelbase.services.records.service import RecordsService
+from keelbase.services.records.service import DeleteListener, RecordsService
+from keelbase.store.base import Connection
 
 MFAS = "_mfas"
 OTPS = "_otps"
 AUTH_ORIGINS = "_authOrigins"
+EXTERNAL_AUTHS = "_externalAuths"
 
 
 def new_ref_record(records: RecordsService, name: str, owner: Record, **values: Any) -> Record:
@@ -89,29 +90,30 @@ async def delete_older_than(
         )
 
 
-OWNED_BY_AUTH_RECORDS = (MFAS, OTPS, AUTH_ORIGINS, "_externalAuths")
+OWNED_BY_AUTH_RECORDS = (MFAS, OTPS, AUTH_ORIGINS, EXTERNAL_AUTHS)
 
 
-def drop_when_deleted(
-    records: RecordsService,
-) -> Callable[[str, Record], Awaitable[None] | None]:
-    """A records listener: once an auth record is deleted, so are its rows here (as in PocketBase)."""
+def drop_when_deleted(records: RecordsService) -> DeleteListener:
+    """A delete listener: an auth record's rows here go in the transaction that deletes it.
 
-    def listener(action: str, record: Record) -> Awaitable[None] | None:
-        if action != "delete" or not record.collection.is_auth:
-            return None
-        return drop_owned_by(records, record)
+    As PocketBase's ``recordRefHooks`` do, each row is deleted as a record (so
+    the delete hooks of ``_externalAuths`` and the others run, and one that
+    refuses keeps the owner too), never by a bare ``DELETE``.
+    """
 
-    return listener
-
-
-async def drop_owned_by(records: RecordsService, owner: Record) -> None:
-    q = records.store.dialect.quote
-    async with records.store.transaction() as conn:
+    async def listener(conn: Connection, owner: Record, depth: int) -> None:
+        if not owner.collection.is_auth:
+            return
+        q = records.store.dialect.quote
         for name in OWNED_BY_AUTH_RECORDS:
-            if records.schema.get(name) is None:
+            collection = records.schema.get(name)
+            if collection is None:
                 continue
-            await conn.execute(
-                f"DELETE FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('recordRef')} = :r",
+            rows = await conn.fetch_all(
+                f"SELECT * FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('recordRef')} = :r",
                 {"c": owner.collection.id, "r": owner.id},
             )
+            for row in rows:
+                await records.delete_record(conn, record_codec.from_row(collection, row), depth + 1)
+
+    return listener

@@ -201,7 +201,7 @@ class RealtimeHub:
     ) -> None:
         if client is None or client.discarded:
             raise NotFoundError("Missing or invalid client id.")
-        if client.auth is not None and (auth is None or auth.id != client.auth.id):
+        if client.auth is not None and (auth is None or auth.identity != client.auth.identity):
             raise ForbiddenError("The current and the previous request authorization don't match.")
         event = RealtimeSubscribeEvent(client.id, auth, list(topics))
 
@@ -374,7 +374,7 @@ class RealtimeHub:
         """Clients signed in as this record: deleted → dropped; new password → signed out."""
         for client in list(self.clients.values()):
             auth = client.auth
-            if auth is None or auth.id != record.id or auth.collection.id != record.collection.id:
+            if auth is None or auth.identity != record.identity:
                 continue
             if action == "delete":
                 self.disconnect(client)
@@ -384,6 +384,14 @@ class RealtimeHub:
                 client.auth = record
 
     async def deliver(self, action: str, record: Record) -> None:
+        """Send one record event to every subscription whose rule lets its client read it.
+
+        Clients with the same auth and subscription options get the same answer,
+        so the rule check and the payload are computed once per key for this
+        event (the caches live for this call only). The key names the auth
+        record by its collection and id: an id alone may belong to records of
+        two auth collections, which rules tell apart.
+        """
         collection = record.collection
         rules = {
             f"{collection.name}/{record.id}": collection.viewRule,
@@ -401,7 +409,11 @@ class RealtimeHub:
                     continue
                 rule = rules[subscription.base]
                 auth = client.auth
-                decision_key = (rule, auth.id if auth else None, subscription.options_key)
+                decision_key = (
+                    rule,
+                    auth.identity if auth else None,
+                    subscription.options_key,
+                )
                 allowed = decisions.get(decision_key)
                 if allowed is None:
                     info = RequestInfo(

@@ -35,6 +35,7 @@ from keelbase.errors import (
 )
 from keelbase.events import ListEvent, RecordCommitEvent, RecordEvent, ViewEvent
 from keelbase.hooks import Hooks
+from keelbase.services.auth.ids import auth_id_errors
 from keelbase.services.auth.passwords import (
     constant_time_equal,
     hash_password_async,
@@ -55,6 +56,7 @@ MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not p
 MISMATCH = {"code": "validation_values_mismatch", "message": "Values don't match."}
 REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 MAX_CASCADE_DEPTH = 32
+DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
 
 
 class RecordsService:
@@ -69,9 +71,10 @@ class RecordsService:
         self.store = store
         self.collections = collections
         self.files = files
-        self._auth_listeners: list[Callable[[str], None]] = []
+        self._auth_listeners: list[Callable[[Record], None]] = []
         self._static_sql: dict[tuple[int, str, str], tuple[str, str]] = {}
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
+        self._delete_listeners: list[DeleteListener] = []
 
     def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
         """Call ``listener(action, record)`` after each committed create, update and delete."""
@@ -90,14 +93,22 @@ class RecordsService:
                 lambda: hook.notify(RecordCommitEvent(record, action), _tags(record.collection))
             )
 
-    def on_auth_change(self, listener: Callable[[str], None]) -> None:
-        """Call ``listener(record_id)`` after an auth record was changed or deleted."""
+    def on_delete(self, listener: DeleteListener) -> None:
+        """Call ``await listener(conn, record, depth)`` inside the transaction that deletes
+        ``record``, once its row and references are settled (PocketBase's
+        OnRecordDeleteExecute bindings). What the listener deletes through
+        ``delete_record(conn, other, depth + 1)`` runs the delete hooks, and an
+        error undoes the whole delete."""
+        self._delete_listeners.append(listener)
+
+    def on_auth_change(self, listener: Callable[[Record], None]) -> None:
+        """Call ``listener(record)`` after an auth record was changed or deleted."""
         self._auth_listeners.append(listener)
 
     def notify_auth_change(self, conn: Connection, record: Record) -> None:
         if record.collection.is_auth:
             for listener in self._auth_listeners:
-                conn.on_commit(lambda listener=listener: listener(record.id))  # type: ignore[misc]
+                conn.on_commit(lambda listener=listener: listener(record))  # type: ignore[misc]
 
     @property
     def schema(self) -> Schema:
@@ -293,6 +304,7 @@ class RecordsService:
 
             async def create(e: RecordEvent) -> None:
                 await self._validate(conn, e.record, resolved, MSG_CREATE_FAILED, new=True)
+                await self._check_auth_id(conn, e.record)
                 await self._finish_fields(e.record, resolved, new=True)
                 await self._insert(conn, e.record)
                 await self.files.apply(conn, e.record, resolved.files)
@@ -421,6 +433,8 @@ class RecordsService:
                         f"WHERE {self._q('id')} = :id",
                         {"value": field.to_db(value), "id": referrer.id},
                     )
+        for listener in self._delete_listeners:
+            await listener(conn, record, depth)
 
     async def _referrers(
         self, conn: Connection, collection: Collection, field: RelationField, target_id: str
@@ -487,6 +501,7 @@ class RecordsService:
         )
         async with self.store.transaction() as conn:
             await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
+            await self._check_auth_id(conn, record)
             await self._finish_fields(record, resolved, new=True)
             await self._insert(conn, record)
 
@@ -651,6 +666,12 @@ class RecordsService:
                 errors[field.name] = {"code": MISSING_RECORDS[0], "message": MISSING_RECORDS[1]}
         if errors:
             raise BadRequestError(message, errors)
+
+    async def _check_auth_id(self, conn: Connection, record: Record) -> None:
+        """A new auth record may not take an id another auth collection has (PocketBase)."""
+        errors = await auth_id_errors(conn, self.schema, self.store.dialect.quote, record)
+        if errors:
+            raise BadRequestError(MSG_CREATE_FAILED, errors)
 
     async def _relations_exist(
         self, conn: Connection, field: RelationField, ids: list[str]
