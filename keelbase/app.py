@@ -10,11 +10,11 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Any
 
 from starlette.routing import Route
 
 from keelbase.adapters.broker import Broker, LocalBroker
+from keelbase.adapters.broker.messages import Dispatcher, SchemaChanged, SettingsChanged, encode
 from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
@@ -72,7 +72,12 @@ class App(Extensions):
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.broker = self._broker()
-        self.realtime = RealtimeHub(self.records, self.broker)
+        self.realtime = RealtimeHub(self.records, self.broker, self.hooks)
+        # Every node hears every broker message; each kind has one handler.
+        self.messages = Dispatcher()
+        self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
+        self.messages.on(SettingsChanged, lambda _message: self.settings.load())
+        self.realtime.listen(self.messages)
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail)
         self.mail_probe = MailProbe(self.auth_mail)
@@ -89,8 +94,8 @@ class App(Extensions):
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
-        self.collections.on_write(lambda: self.broker.publish({"kind": "schema"}))
-        self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
+        self.collections.on_write(lambda: self.broker.publish(encode(SchemaChanged())))
+        self.settings.on_write(lambda: self.broker.publish(encode(SettingsChanged())))
         self._asgi: KeelbaseApp | None = None
         self.started = False
 
@@ -118,16 +123,6 @@ class App(Extensions):
 
             return RedisCounters(self.config.redis_url, f"{self.config.redis_channel}:")
         return MemoryCounters()
-
-    async def _on_message(self, message: dict[str, Any]) -> None:
-        """Every node hears every message: schema and settings changes, record events."""
-        kind = message.get("kind")
-        if kind == "schema":
-            await self.collections.reload()
-        elif kind == "settings":
-            await self.settings.load()
-        else:
-            await self.realtime.handle(message)
 
     async def _watch_schema(self) -> None:
         """Notice within a second when another process on the database changed collections or settings.
@@ -195,7 +190,7 @@ class App(Extensions):
         await self.store.open()
         await self.collections.bootstrap()
         await self.settings.load()
-        await self.broker.start(self._on_message)
+        await self.broker.start(self.messages.dispatch)
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
         if self.config.dev and self.hooks_dir.is_dir():

@@ -6,8 +6,9 @@ who could read the record through the REST API (list rule for ``*`` topics,
 view rule for record topics, evaluated with each client's auth). Custom topics
 carry messages that server code publishes; a guard may refuse subscriptions.
 
-Each client has a bounded queue: a client that stops reading is dropped (the
-SDK reconnects and subscribes again) instead of growing memory without bound.
+Nodes talk through the broker in typed messages (``adapters/broker/messages.py``):
+record changes and custom messages for everyone, and requests for the node that
+holds a given client's stream (subscribe, send to one client) with their results.
 """
 
 from __future__ import annotations
@@ -15,125 +16,77 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
 import orjson
 
 from keelbase.adapters.broker.base import Broker
 from keelbase.adapters.broker.local import LocalBroker
+from keelbase.adapters.broker.messages import (
+    ClientMessageRequest,
+    ClientMessageResult,
+    CustomMessage,
+    Dispatcher,
+    RecordChanged,
+    SubscribeRequest,
+    SubscribeResult,
+    encode,
+)
 from keelbase.core.fields_picker import parse_fields, pick
 from keelbase.core.filter import FilterError
 from keelbase.core.ids import random_string
 from keelbase.core.record import Record
-from keelbase.core.request_info import RequestInfo, header_key
-from keelbase.errors import ApiError, BadRequestError, ForbiddenError, NotFoundError
+from keelbase.core.request_info import RequestInfo
+from keelbase.errors import ApiError, ForbiddenError, NotFoundError
 from keelbase.events import RealtimeMessageEvent, RealtimeSubscribeEvent
+from keelbase.hooks import Hooks
+from keelbase.services.realtime.clients import PING, QUEUE_LIMIT, Client
+from keelbase.services.realtime.subscriptions import (
+    Subscription,
+    check_subscribe_request,
+    parse_subscription,
+)
 from keelbase.services.records.service import RecordsService
 
 log = logging.getLogger("keelbase.realtime")
 
 IDLE_TIMEOUT = 300.0  # PocketBase closes a stream after 5 minutes without messages
 PING_INTERVAL = 25.0  # SSE comments keep proxies from cutting a quiet stream
-QUEUE_LIMIT = 1000
 FORWARD_TIMEOUT = 3.0  # how long a node waits for the node that holds a stream
-MAX_SUBSCRIPTIONS = 1000
-MAX_TOPIC_LENGTH = 2500
 CONNECT = "PB_CONNECT"
 
 Guard = Callable[["Client", str], bool | Awaitable[bool]]
 
 
-@dataclass
-class Subscription:
-    topic: str  # exactly as the client sent it: the name its events carry
-    base: str  # the topic without its options
-    query: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    # Subscriptions with equal options and auth get the same answer: computed once per event.
-    options_key: str = ""
-
-    def __post_init__(self) -> None:
-        self.options_key = json.dumps([self.query, self.headers], sort_keys=True)
-
-
-def parse_subscription(topic: str) -> Subscription:
-    base, _, raw_options = topic.partition("?options=")
-    query: dict[str, Any] = {}
-    headers: dict[str, str] = {}
-    if raw_options:
-        try:
-            options = json.loads(unquote(raw_options))
-        except ValueError:
-            options = {}
-        if isinstance(options, dict):
-            if isinstance(options.get("query"), dict):
-                query = {
-                    str(k): v if isinstance(v, str) else json.dumps(v)
-                    for k, v in options["query"].items()
-                }
-            if isinstance(options.get("headers"), dict):
-                headers = {header_key(str(k)): str(v) for k, v in options["headers"].items()}
-    return Subscription(topic, base, query, headers)
-
-
-@dataclass
-class Message:
-    name: str
-    data: str
-
-
-PING = Message("", "")  # a keep-alive comment, not an event
-
-
-class Client:
-    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
-        self.id = random_string(40)
-        self.auth: Record | None = None
-        self.subscriptions: dict[str, Subscription] = {}
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_limit)
-        self.discarded = False
-        self.last_message = time.monotonic()
-
-    def send(self, name: str, data: str) -> None:
-        if self.discarded:
-            return
-        try:
-            self.queue.put_nowait(Message(name, data))
-        except asyncio.QueueFull:
-            log.warning("realtime client %s stopped reading; dropping it", self.id)
-            self.close()
-
-    def close(self) -> None:
-        """End the stream (the queue is emptied so the end marker always fits)."""
-        if self.discarded:
-            return
-        self.discarded = True
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
-
-
 class RealtimeHub:
-    def __init__(self, records: RecordsService, broker: Broker) -> None:
+    def __init__(self, records: RecordsService, broker: Broker, hooks: Hooks) -> None:
         self.records = records
         self.broker = broker
+        self.hooks = hooks
         self.clients: dict[str, Client] = {}
         self._guards: list[Guard] = []
         self._keepalive: asyncio.Task[None] | None = None
-        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # Requests sent to the node that holds a stream, by request id, until it answers.
+        self._pending: dict[str, asyncio.Future[SubscribeResult | ClientMessageResult]] = {}
         # With several processes a subscription may arrive where its stream is not.
         self.distributed = not isinstance(broker, LocalBroker)
-        # Committed record events go to the broker; the app feeds its messages to ``handle``.
+        # Committed record events go to the broker; ``listen`` takes the messages it brings.
         records.on_event(self.publish_record)
         self.idle_timeout = IDLE_TIMEOUT
         self.ping_interval = PING_INTERVAL
         self.queue_limit = QUEUE_LIMIT
+
+    def listen(self, dispatcher: Dispatcher) -> None:
+        """Take the realtime messages every node publishes."""
+        dispatcher.on(RecordChanged, self._on_record)
+        dispatcher.on(CustomMessage, self._on_custom)
+        dispatcher.on(SubscribeRequest, self._subscribe_for_another_node)
+        dispatcher.on(SubscribeResult, self._on_result)
+        dispatcher.on(ClientMessageRequest, self._client_message_for_another_node)
+        dispatcher.on(ClientMessageResult, self._on_result)
 
     # Lifecycle --------------------------------------------------------------
 
@@ -164,32 +117,7 @@ class RealtimeHub:
         self._guards.append(check)
 
     async def subscribe(self, client_id: Any, topics: Any, auth: Record | None) -> None:
-        errors: dict[str, Any] = {}
-        if not isinstance(client_id, str) or not client_id:
-            errors["clientId"] = {"code": "validation_required", "message": "Cannot be blank."}
-        if topics is None:
-            topics = []
-        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-            errors["subscriptions"] = {
-                "code": "validation_invalid_value",
-                "message": "Must be a list of topics.",
-            }
-        elif len(topics) > MAX_SUBSCRIPTIONS:
-            errors["subscriptions"] = {
-                "code": "validation_length_too_long",
-                "message": f"The length must be no more than {MAX_SUBSCRIPTIONS}.",
-                "params": {"max": MAX_SUBSCRIPTIONS},
-            }
-        else:
-            for index, topic in enumerate(topics):
-                if len(topic) > MAX_TOPIC_LENGTH:
-                    errors.setdefault("subscriptions", {})[str(index)] = {
-                        "code": "validation_length_too_long",
-                        "message": f"The length must be no more than {MAX_TOPIC_LENGTH}.",
-                        "params": {"max": MAX_TOPIC_LENGTH},
-                    }
-        if errors:
-            raise BadRequestError(data=errors)
+        topics = check_subscribe_request(client_id, topics)
         client = self.clients.get(client_id)
         if client is None and self.distributed:
             await self._forward_subscribe(client_id, topics, auth)
@@ -223,50 +151,51 @@ class RealtimeHub:
             client.auth = auth
             client.subscriptions = subscriptions
 
-        await self.records.hooks.realtime_subscribe.trigger(event, apply)
+        await self.hooks.realtime_subscribe.trigger(event, apply)
 
     async def _forward_subscribe(
         self, client_id: str, topics: list[str], auth: Record | None
     ) -> None:
         """The stream is on another node (or worker): ask it, through the broker, and wait."""
         request_id = random_string(20)
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[SubscribeResult | ClientMessageResult]
+        answer = asyncio.get_running_loop().create_future()
         self._pending[request_id] = answer
+        reference = [auth.collection.id, auth.id] if auth is not None else None
         try:
-            await self.broker.publish({
-                "kind": "subscribe", "requestId": request_id, "clientId": client_id, "topics": topics,
-                "auth": [auth.collection.id, auth.id] if auth is not None else None,
-            })  # fmt: skip
+            await self.broker.publish(
+                encode(SubscribeRequest(request_id, client_id, topics, reference))
+            )
             result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
         except TimeoutError as error:
             raise NotFoundError("Missing or invalid client id.") from error
         finally:
             self._pending.pop(request_id, None)
-        if result.get("status") != 204:
-            raise ApiError(
-                int(result.get("status", 400)),
-                str(result.get("message", "")),
-                result.get("data") or {},
-            )
+        if not isinstance(result, SubscribeResult):
+            raise NotFoundError("Missing or invalid client id.")
+        if result.status != 204:
+            raise ApiError(result.status, result.message, result.data)
 
-    async def _subscribe_for_another_node(self, message: dict[str, Any]) -> None:
-        client = self.clients.get(str(message.get("clientId")))
+    async def _subscribe_for_another_node(self, message: SubscribeRequest) -> None:
+        client = self.clients.get(message.client_id)
         if client is None:
             return  # not ours; the node that holds it answers
         auth: Record | None = None
-        reference = message.get("auth")
-        if isinstance(reference, list) and len(reference) == 2:
-            collection = self.records.schema.by_id(str(reference[0]))
+        if message.auth is not None:
+            collection = self.records.schema.by_id(str(message.auth[0]))
             if collection is not None:
-                auth = await self.records.find_by_id(collection, str(reference[1]))
-        result: dict[str, Any] = {"status": 204}
+                auth = await self.records.find_by_id(collection, str(message.auth[1]))
+        result = SubscribeResult(message.request_id)
         try:
-            await self._apply_subscribe(client, list(message.get("topics") or []), auth)
+            await self._apply_subscribe(client, [str(t) for t in message.topics], auth)
         except ApiError as error:
-            result = error.to_json()
-        await self.broker.publish(
-            {"kind": "subscribe-result", "requestId": message.get("requestId"), **result}
-        )
+            result = SubscribeResult(message.request_id, error.status, error.message, error.data)
+        await self.broker.publish(encode(result))
+
+    async def _on_result(self, message: SubscribeResult | ClientMessageResult) -> None:
+        pending = self._pending.get(message.request_id)
+        if pending is not None and not pending.done():
+            pending.set_result(message)
 
     def _is_collection_topic(self, base: str) -> bool:
         name = base.split("/", 1)[0]
@@ -275,18 +204,11 @@ class RealtimeHub:
     # Publishing ---------------------------------------------------------------
 
     async def publish_record(self, action: str, record: Record) -> None:
-        await self.broker.publish(
-            {
-                "kind": "record",
-                "action": action,
-                "collectionId": record.collection.id,
-                "record": record.data,
-            }
-        )
+        await self.broker.publish(encode(RecordChanged(action, record.collection.id, record.data)))
 
     async def publish(self, topic: str, data: Any) -> None:
         """Send ``data`` (JSON-able) to every client subscribed to the custom ``topic``, on every node."""
-        await self.broker.publish({"kind": "custom", "topic": topic, "data": data})
+        await self.broker.publish(encode(CustomMessage(topic, data)))
 
     async def send_to_client(
         self, client_id: str, topic: str, data: Any, unsubscribe: bool = False
@@ -298,19 +220,19 @@ class RealtimeHub:
         if client is not None or not self.distributed:
             return await self._send_to_client(client, topic, data, unsubscribe)
         request_id = random_string(20)
-        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[SubscribeResult | ClientMessageResult]
+        answer = asyncio.get_running_loop().create_future()
         self._pending[request_id] = answer
         try:
-            await self.broker.publish({
-                "kind": "client-message", "requestId": request_id, "clientId": client_id,
-                "topic": topic, "data": data, "unsubscribe": unsubscribe,
-            })  # fmt: skip
+            await self.broker.publish(
+                encode(ClientMessageRequest(request_id, client_id, topic, data, unsubscribe))
+            )
             result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
         except TimeoutError:
             return False
         finally:
             self._pending.pop(request_id, None)
-        return result.get("delivered") is True
+        return isinstance(result, ClientMessageResult) and result.delivered is True
 
     async def _send_to_client(
         self, client: Client | None, topic: str, data: Any, unsubscribe: bool
@@ -325,50 +247,31 @@ class RealtimeHub:
             client.subscriptions.pop(subscription.topic, None)
         return True
 
-    async def _client_message_for_another_node(self, message: dict[str, Any]) -> None:
-        client = self.clients.get(str(message.get("clientId")))
+    async def _client_message_for_another_node(self, message: ClientMessageRequest) -> None:
+        client = self.clients.get(message.client_id)
         if client is None:
             return  # not ours; the node that holds it answers
         delivered = await self._send_to_client(
-            client, str(message.get("topic")), message.get("data"), bool(message.get("unsubscribe"))
+            client, message.topic, message.data, bool(message.unsubscribe)
         )
-        await self.broker.publish(
-            {
-                "kind": "client-message-result",
-                "requestId": message.get("requestId"),
-                "delivered": delivered,
-            }
-        )
+        await self.broker.publish(encode(ClientMessageResult(message.request_id, delivered)))
 
-    async def handle(self, message: dict[str, Any]) -> None:
-        kind = message.get("kind")
-        if kind == "client-message":
-            await self._client_message_for_another_node(message)
+    async def _on_custom(self, message: CustomMessage) -> None:
+        data = orjson.dumps(message.data).decode()
+        for client in list(self.clients.values()):
+            for subscription in list(client.subscriptions.values()):
+                if subscription.base == message.topic:
+                    await self._send(client, subscription.topic, data)
+
+    async def _on_record(self, message: RecordChanged) -> None:
+        collection = self.records.schema.by_id(message.collection_id)
+        if collection is None:
             return
-        if kind == "subscribe":
-            await self._subscribe_for_another_node(message)
-            return
-        if kind in ("subscribe-result", "client-message-result"):
-            pending = self._pending.get(str(message.get("requestId")))
-            if pending is not None and not pending.done():
-                pending.set_result(message)
-            return
-        if kind == "custom":
-            data = orjson.dumps(message.get("data")).decode()
-            for client in list(self.clients.values()):
-                for subscription in list(client.subscriptions.values()):
-                    if subscription.base == message.get("topic"):
-                        await self._send(client, subscription.topic, data)
-            return
-        collection = self.records.schema.by_id(str(message.get("collectionId", "")))
-        if collection is None or not isinstance(message.get("record"), dict):
-            return
-        record = Record(collection, dict(message["record"]))
-        action = str(message.get("action"))
+        record = Record(collection, dict(message.record))
         if collection.is_auth:
-            self._follow_auth_record(action, record)
+            self._follow_auth_record(message.action, record)
         if self.clients:
-            await self.deliver(action, record)
+            await self.deliver(message.action, record)
 
     def _follow_auth_record(self, action: str, record: Record) -> None:
         """Clients signed in as this record: deleted → dropped; new password → signed out."""
@@ -434,7 +337,7 @@ class RealtimeHub:
 
     async def _send(self, client: Client, name: str, data: str) -> None:
         """Queue a message for one client, through the realtime_message hooks when any are bound."""
-        hook = self.records.hooks.realtime_message
+        hook = self.hooks.realtime_message
         if not hook.bindings:
             client.send(name, data)
             return

@@ -14,7 +14,7 @@ from keelbase import App
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError
-from keelbase.services.realtime.hub import Client
+from keelbase.services.realtime.clients import Client
 
 pytestmark = pytest.mark.anyio
 PASSWORD = "Passw0rd123"
