@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test lint format bench bench-smoke wrk clean
+.PHONY: run test test-fast lint format bench bench-smoke wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ format: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed wrk lint
 	$(BIN)/pytest
+
+# Unit, store, service and API tests on SQLite only: no browser, no npm, no wrk, no PostgreSQL.
+test-fast: $(VENV)/.installed-dev
+	KEELBASE_TEST_STORES=sqlite $(BIN)/pytest -m "not e2e and not postgres" tests/core tests/store tests/services tests/api tests/adapters
 
 bench: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench

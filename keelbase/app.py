@@ -10,34 +10,34 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Any
 
 from starlette.routing import Route
 
 from keelbase.adapters.broker import Broker, LocalBroker
+from keelbase.adapters.broker.messages import Dispatcher, SchemaChanged, SettingsChanged, encode
 from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
-from keelbase.services.auth import AuthService
-from keelbase.services.auth_alerts import AuthAlerts
-from keelbase.services.auth_mail import AuthMailService
-from keelbase.services.batch import BatchService
+from keelbase.services.auth.alerts import AuthAlerts
+from keelbase.services.auth.impersonation import ImpersonationService
+from keelbase.services.auth.login_guard import LoginGuard
+from keelbase.services.auth.mail_flows import AuthMailService
+from keelbase.services.auth.oauth2 import OAuth2Service
+from keelbase.services.auth.otp import OtpService
+from keelbase.services.auth.password import AuthService
+from keelbase.services.auth.superusers import SuperusersService
 from keelbase.services.collections import CollectionsService
 from keelbase.services.cron import CronService
-from keelbase.services.files import FilesService
-from keelbase.services.impersonation import ImpersonationService
-from keelbase.services.login_guard import LoginGuard
-from keelbase.services.mail import Mailer
-from keelbase.services.oauth2 import OAuth2Service
-from keelbase.services.otp import OtpService
+from keelbase.services.files.service import FilesService
+from keelbase.services.mail.probe import MailProbe
+from keelbase.services.mail.sender import Mailer
 from keelbase.services.rate_limits import RateLimitService
-from keelbase.services.realtime import RealtimeHub
-from keelbase.services.records import RecordsService
+from keelbase.services.realtime.hub import RealtimeHub
+from keelbase.services.records.batch import BatchService
+from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
-from keelbase.services.superusers import SuperusersService
-from keelbase.services.test_email import TestEmailService
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
@@ -58,27 +58,34 @@ class App(Extensions):
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
-        self.auth = AuthService(self.records)
-        self.oauth2 = OAuth2Service(self.auth, self.records)
         self.settings = SettingsService(self.store)
-        self.batch = BatchService(self.records, self.settings)
-        self.superusers = SuperusersService(self.records)
-        self.broker = self._broker()
-        self.realtime = RealtimeHub(self.records, self.broker)
         self.mailer = Mailer(self.settings, self.hooks)
-        self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
-        self.impersonation = ImpersonationService(self.auth_mail)
-        self.test_email = TestEmailService(self.auth_mail)
-        self.auth.alerts = AuthAlerts(self.records, self.mailer, self.settings)
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
         self.auth_counters = self._counters()
+        self.auth = AuthService(
+            self.records,
+            login_guard=LoginGuard(self.auth_counters),
+            alerts=AuthAlerts(self.records, self.mailer, self.settings),
+        )
+        self.oauth2 = OAuth2Service(self.auth, self.records)
+        self.batch = BatchService(self.records, self.settings)
+        self.superusers = SuperusersService(self.records)
+        self.broker = self._broker()
+        self.realtime = RealtimeHub(self.records, self.broker, self.hooks)
+        # Every node hears every broker message; each kind has one handler.
+        self.messages = Dispatcher()
+        self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
+        self.messages.on(SettingsChanged, lambda _message: self.settings.load())
+        self.realtime.listen(self.messages)
+        self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
+        self.impersonation = ImpersonationService(self.auth_mail)
+        self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )
-        self.auth.login_guard = LoginGuard(self.auth_counters)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         forget_statements = getattr(self.store, "forget_statements", None)
@@ -87,8 +94,8 @@ class App(Extensions):
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))
-        self.collections.on_write(lambda: self.broker.publish({"kind": "schema"}))
-        self.settings.on_write(lambda: self.broker.publish({"kind": "settings"}))
+        self.collections.on_write(lambda: self.broker.publish(encode(SchemaChanged())))
+        self.settings.on_write(lambda: self.broker.publish(encode(SettingsChanged())))
         self._asgi: KeelbaseApp | None = None
         self.started = False
 
@@ -116,16 +123,6 @@ class App(Extensions):
 
             return RedisCounters(self.config.redis_url, f"{self.config.redis_channel}:")
         return MemoryCounters()
-
-    async def _on_message(self, message: dict[str, Any]) -> None:
-        """Every node hears every message: schema and settings changes, record events."""
-        kind = message.get("kind")
-        if kind == "schema":
-            await self.collections.reload()
-        elif kind == "settings":
-            await self.settings.load()
-        else:
-            await self.realtime.handle(message)
 
     async def _watch_schema(self) -> None:
         """Notice within a second when another process on the database changed collections or settings.
@@ -193,7 +190,7 @@ class App(Extensions):
         await self.store.open()
         await self.collections.bootstrap()
         await self.settings.load()
-        await self.broker.start(self._on_message)
+        await self.broker.start(self.messages.dispatch)
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
         if self.config.dev and self.hooks_dir.is_dir():

@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _superuser(args: argparse.Namespace) -> int:
     from keelbase.app import App
-    from keelbase.services.superusers import SuperuserError
+    from keelbase.services.auth.superusers import SuperuserError
 
     app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
     await app.start()

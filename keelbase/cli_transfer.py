@@ -1,6 +1,6 @@
 """``keelbase export``, ``keelbase import`` and ``keelbase migrate``: move a whole app.
 
-The work is in ``keelbase.services.transfer``; this module reads the command
+The work is in ``keelbase.services.transfer.service``; this module reads the command
 line, opens the app on the right store, prints progress on stderr and turns
 every failure into one ``Error: ...`` line and exit code 1 (never a traceback).
 """
@@ -68,7 +68,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from keelbase.services.transfer import TransferError
+    from keelbase.services.transfer.service import TransferError
     from keelbase.store.base import StoreError
 
     try:
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _config(data_dir: str, db: str | None) -> Config:
-    from keelbase.services.transfer import TransferError
+    from keelbase.services.transfer.service import TransferError
 
     if not db:
         return Config(data_dir=Path(data_dir))
@@ -131,7 +131,7 @@ async def _with_app(config: Config, work: Callable[[App], Awaitable[None]]) -> N
 
 
 async def _export(config: Config, archive: Path) -> int:
-    from keelbase.services.transfer import TransferError, TransferService
+    from keelbase.services.transfer.service import TransferError, TransferService
 
     if not _is_url_config(config) and not config.db_path.is_file():
         raise TransferError(f"no Keelbase app in {config.data_dir} (it has no data.db)")
@@ -146,8 +146,8 @@ async def _export(config: Config, archive: Path) -> int:
 
 
 async def _import(config: Config, archive: Path, replace: bool) -> int:
-    from keelbase.services.transfer import TransferService
-    from keelbase.services.transfer_archive import ArchiveReader
+    from keelbase.services.transfer.archive import ArchiveReader
+    from keelbase.services.transfer.service import TransferService
 
     ArchiveReader(archive).close()  # a missing or broken archive fails before the target is touched
     summary: dict[str, object] = {}

@@ -51,10 +51,6 @@ class Config(BaseModel):
         return self.db_url.startswith(("postgresql://", "postgres://"))
 
     @property
-    def aux_db_path(self) -> Path:
-        return self.data_dir / "auxiliary.db"
-
-    @property
     def resolved_public_dir(self) -> Path:
         """The folder of static files, beside the data folder unless set."""
         if self.public_dir is not None:

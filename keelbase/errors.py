@@ -28,17 +28,35 @@ MSG_SUPERUSER_ONLY = "Only superusers can perform this action."
 MSG_UNAUTHORIZED = "The request requires valid record authorization token."
 MSG_MISSING_COLLECTION = "Missing collection context."
 MSG_INTERNAL = "Something went wrong while processing your request."
-MSG_TOO_LARGE = "Request entity too large"
+MSG_TOO_LARGE = "Request entity too large."  # PocketBase sentenizes its messages
 MSG_TOO_MANY = "Too Many Requests."
+MSG_LOAD = "An error occurred while loading the submitted data."
 
-# Field error codes, as PocketBase's validators name them.
+# Field error codes and messages, as PocketBase's validators name them.
 CODE_REQUIRED = "validation_required"
 CODE_NOT_UNIQUE = "validation_not_unique"
 CODE_INVALID_VALUE = "validation_invalid_value"
+CODE_IN_INVALID = "validation_in_invalid"
+CODE_IS_EMAIL = "validation_is_email"
+CODE_LENGTH_OUT_OF_RANGE = "validation_length_out_of_range"
+CODE_VALUES_MISMATCH = "validation_values_mismatch"
+MSG_REQUIRED = "Cannot be blank."
+MSG_IN_INVALID = "Must be a valid value."
+MSG_IS_EMAIL = "Must be a valid email address."
 
 
-def field_error(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message}
+def field_error(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One field's entry in ``ApiError.data``: ``{code, message}``, and ``params`` when the
+    message was made from a template (PocketBase's SDKs and dashboards read them)."""
+    out: dict[str, Any] = {"code": code, "message": message}
+    if params is not None:
+        out["params"] = params
+    return out
+
+
+def required_error() -> dict[str, Any]:
+    """The error of a field that must not be blank."""
+    return field_error(CODE_REQUIRED, MSG_REQUIRED)
 
 
 class ApiError(Exception):

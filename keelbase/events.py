@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from keelbase.core.collection import Collection
     from keelbase.core.record import Record
     from keelbase.core.request_info import RequestInfo
-    from keelbase.services.listing import ListParams
+    from keelbase.services.records.listing import ListParams
 
 
 @dataclass

@@ -15,7 +15,7 @@ from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import NotFoundError
 from keelbase.hooks import Handler, Hook, Hooks, decorator
-from keelbase.services.listing import ListParams
+from keelbase.services.records.listing import ListParams
 from keelbase.store.base import Connection
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from keelbase.api.user_routes import RouteHandler
     from keelbase.services.cron import CronService, JobFunction
-    from keelbase.services.realtime import RealtimeHub
-    from keelbase.services.records import RecordsService
+    from keelbase.services.realtime.hub import RealtimeHub
+    from keelbase.services.records.service import RecordsService
     from keelbase.store.base import Store
 
 SYSTEM = RequestInfo(system=True)

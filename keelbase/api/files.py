@@ -17,7 +17,7 @@ from keelbase.core.fields import FileField
 from keelbase.core.mime import INLINE_TYPES, base_type
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError, NotFoundError
-from keelbase.services import tokens
+from keelbase.services.auth import tokens
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CACHE_CONTROL = "max-age=2592000, stale-while-revalidate=86400"

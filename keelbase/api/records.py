@@ -12,7 +12,7 @@ from keelbase.core.collection import Collection
 from keelbase.core.fields import FileField
 from keelbase.core.fields.file import DEFAULT_MAX_SIZE
 from keelbase.core.fields_picker import pick, pick_list_result
-from keelbase.services.listing import ListParams
+from keelbase.services.records.listing import ListParams
 
 
 async def list_records(request: Request) -> Response:

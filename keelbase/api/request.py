@@ -7,6 +7,8 @@ shape, never a 500.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -19,11 +21,13 @@ from keelbase.core.fields_picker import Tree, parse_fields
 from keelbase.core.filter import FilterError
 from keelbase.core.request_info import RequestInfo, header_key
 from keelbase.errors import (
+    MSG_LOAD,
     MSG_UNAUTHORIZED,
     BadRequestError,
     ForbiddenError,
     TooLargeError,
     UnauthorizedError,
+    field_error,
 )
 
 if TYPE_CHECKING:
@@ -98,7 +102,7 @@ class LazyHeaders(dict[str, str]):
         return super().values()
 
 
-async def request_info(request: Request, context: str = "default") -> RequestInfo:
+async def request_info(request: Request) -> RequestInfo:
     """Who is asking, and what they sent besides the body (set by the service)."""
     cached: RequestInfo | None = request.scope.get("keelbase.info")
     if cached is None:
@@ -110,7 +114,6 @@ async def request_info(request: Request, context: str = "default") -> RequestInf
             method=request.method,
             query=query_of(request),
             headers=LazyHeaders(request.scope["headers"]),
-            context=context,
             ip=client_ip(request.scope, app.settings.current.trustedProxy),
         )
         request.scope["keelbase.info"] = cached
@@ -150,20 +153,20 @@ def fields_tree(request: Request) -> Tree:
         return parse_fields(text)
     except FilterError as error:
         raise BadRequestError(
-            data={"fields": {"code": "validation_invalid_value", "message": str(error)}}
+            data={"fields": field_error("validation_invalid_value", str(error))}
         ) from error
 
 
 async def read_raw(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError("Request entity too large.")
+        raise TooLargeError()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLargeError("Request entity too large.")
+            raise TooLargeError()
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -190,7 +193,7 @@ def _counted(request: Request, limit: int) -> Request:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise TooLargeError("Request entity too large.")
+                raise TooLargeError()
         return message
 
     return Request(request.scope, receive)
@@ -224,10 +227,17 @@ async def read_body(
     return data
 
 
+def lazy_body(request: Request) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """The body, read when a service asks for it: after its own first checks, so a
+    missing collection or a disabled feature is reported before a malformed body,
+    in PocketBase's order."""
+    return partial(read_body, request, MSG_LOAD)
+
+
 async def _read_form(request: Request, limit: int, load_error: str) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLargeError("Request entity too large.")
+        raise TooLargeError()
     try:
         form = await _counted(request, limit).form(
             max_files=1000, max_fields=10000, max_part_size=limit

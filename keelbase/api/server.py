@@ -13,21 +13,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
-    auth_mail,
     batch,
     collections,
     crons,
     files,
     health,
-    oauth2,
     rate_limit,
     realtime,
-    record_auth,
-    record_auth_otp,
     records,
     settings,
 )
 from keelbase.api.application import KeelbaseApp
+from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
 from keelbase.errors import BadRequestError
 from keelbase.events import RequestEvent
 
@@ -94,9 +91,10 @@ def build_asgi(app: App) -> KeelbaseApp:
         *files.routes,
         *health.routes,
         *collections.routes,
-        *record_auth.routes,
-        *auth_mail.routes,
-        *record_auth_otp.routes,
+        *password.routes,
+        *mail_flows.routes,
+        *impersonation.routes,
+        *otp.routes,
         *settings.routes,
         *batch.routes,
         *crons.routes,

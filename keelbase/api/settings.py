@@ -6,10 +6,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, fields_tree, read_body, request_info, require_superuser
+from keelbase.api.request import (
+    app_of,
+    fields_tree,
+    lazy_body,
+    read_body,
+    request_info,
+    require_superuser,
+)
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.fields_picker import pick
-from keelbase.errors import BadRequestError
+from keelbase.errors import BadRequestError, field_error
 
 
 async def get_settings(request: Request) -> Response:
@@ -25,6 +32,13 @@ async def patch_settings(request: Request) -> Response:
     return json_response(pick(settings.public(), tree))
 
 
+async def test_email(request: Request) -> Response:
+    """Sends one of the auth mails to the given address, to check the mail settings."""
+    require_superuser(await request_info(request))
+    await app_of(request).mail_probe.send(lazy_body(request))
+    return no_content()
+
+
 async def test_s3(request: Request) -> Response:
     """``{"filesystem": "storage"|"backups"}``: can the configured bucket be reached?"""
     require_superuser(await request_info(request))
@@ -34,7 +48,7 @@ async def test_s3(request: Request) -> Response:
     if target not in ("storage", "backups"):
         raise BadRequestError(
             "An error occurred while validating the submitted data.",
-            {"filesystem": {"code": "validation_in_invalid", "message": "Must be a valid value."}},
+            {"filesystem": field_error("validation_in_invalid", "Must be a valid value.")},
         )
     settings = app.settings.current
     s3 = settings.s3 if target == "storage" else settings.backups.s3
@@ -53,4 +67,5 @@ routes = [
     Route("/api/settings", get_settings, methods=["GET"]),
     Route("/api/settings", patch_settings, methods=["PATCH"]),
     Route("/api/settings/test/s3", test_s3, methods=["POST"]),
+    Route("/api/settings/test/email", test_email, methods=["POST"]),
 ]

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from keelbase.core.auth_options import AuthOptions, EmailTemplate
+from keelbase.errors import field_error, required_error
 
 MAX_DURATION = 86400
-REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 
 
 def _bounds(value: int, low: int, high: int | None) -> dict[str, Any] | None:
     if value == 0:
-        return dict(REQUIRED)
+        return required_error()
     if value < low:
         return {
             "code": "validation_min_greater_equal_than_required",
@@ -36,7 +36,7 @@ def _bounds(value: int, low: int, high: int | None) -> dict[str, Any] | None:
 
 
 def _template(template: EmailTemplate) -> dict[str, Any]:
-    return {name: dict(REQUIRED) for name in ("body", "subject") if not getattr(template, name)}
+    return {name: required_error() for name in ("body", "subject") if not getattr(template, name)}
 
 
 def check_factor_options(
@@ -71,15 +71,12 @@ def check_factor_options(
     methods = [options.passwordAuth.enabled, options.otp.enabled, options.oauth2.enabled]
     if sum(methods) < 2:
         errors["mfa"] = {
-            "enabled": {
-                "code": "validation_mfa_not_enough_auths",
-                "message": "MFA requires at least 2 auth methods to be enabled.",
-            }
+            "enabled": field_error(
+                "validation_mfa_not_enough_auths",
+                "MFA requires at least 2 auth methods to be enabled.",
+            )
         }
     elif options.mfa.rule.strip() and (reason := rule_error(options.mfa.rule)):
         errors["mfa"] = {
-            "rule": {
-                "code": "validation_invalid_rule",
-                "message": f"Invalid rule. Raw error: {reason}.",
-            }
+            "rule": field_error("validation_invalid_rule", f"Invalid rule. Raw error: {reason}.")
         }

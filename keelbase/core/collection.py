@@ -7,7 +7,6 @@ rest of the schema is ``collection_validation``'s job.
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,6 @@ VIEW = "view"
 TYPES = (BASE, AUTH, VIEW)
 RULES = ("listRule", "viewRule", "createRule", "updateRule", "deleteRule")
 AUTH_SYSTEM_FIELDS = ("password", "tokenKey", "email", "emailVisibility", "verified")
-NAME_PATTERN = re.compile(r"^\w+$")
 
 
 def default_collection_id(collection_type: str, name: str) -> str:
@@ -113,7 +111,6 @@ class Collection:
     def reindex(self) -> None:
         """Refresh the name lookup after ``fields`` changed."""
         self._by_name = {f.name: f for f in self.fields}
-        self.sorted_fields = sorted(self.fields, key=lambda f: f.name)
 
     @property
     def is_auth(self) -> bool:

@@ -27,6 +27,7 @@ from keelbase.core.collection import (
 )
 from keelbase.core.fields import Field, FieldDefinitionError, default_field_id, field_from_json
 from keelbase.core.indexes import parse_index
+from keelbase.errors import field_error
 
 
 class DefinitionError(ValueError):
@@ -59,7 +60,7 @@ def collection_from_json(data: Any, existing: Collection | None = None) -> Colle
         raise DefinitionError({}, "Failed to load the submitted data due to invalid formatting.")
     if ctype not in TYPES:
         raise DefinitionError(
-            {"type": {"code": "validation_in_invalid", "message": "Must be a valid value."}}
+            {"type": field_error("validation_in_invalid", "Must be a valid value.")}
         )
     collection_id = (
         existing.id

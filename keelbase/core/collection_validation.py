@@ -21,22 +21,13 @@ from keelbase.core.indexes import column_name, parse_index
 from keelbase.core.oauth2_config import oauth2_errors
 from keelbase.core.records_resolver import RecordResolver
 from keelbase.core.schema import Schema
+from keelbase.errors import field_error, required_error
 
 INTERNAL_TABLES = frozenset(
     {"_collections", "_params", "_migrations", "sqlite_master", "sqlite_sequence"}
 )
 ID_PATTERN = re.compile(r"^\w+$")
 AUTH_RESERVED = frozenset({"passwordconfirm", "oldpassword"})
-
-
-def err(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "message": message}
-    if params is not None:
-        out["params"] = params
-    return out
-
-
-REQUIRED = err("validation_required", "Cannot be blank.")
 
 
 def validate_collection(
@@ -46,7 +37,7 @@ def validate_collection(
     _check_id(new, old, schema, errors)
     _check_name(new, old, schema, errors)
     if old is not None and old.type != new.type:
-        errors["type"] = err(
+        errors["type"] = field_error(
             "validation_collection_type_change", "Collection type cannot be changed."
         )
     if new.type != VIEW:
@@ -71,7 +62,7 @@ def _check_id(
     if old is not None:
         return
     if not new.id or len(new.id) > 100 or not ID_PATTERN.match(new.id) or schema.by_id(new.id):
-        errors["id"] = err(
+        errors["id"] = field_error(
             "validation_invalid_or_existing_id", "The model id is invalid or already exists."
         )
 
@@ -81,21 +72,21 @@ def _check_name(
 ) -> None:
     name = new.name
     if not name:
-        errors["name"] = REQUIRED
+        errors["name"] = required_error()
         return
     if len(name) > 255:
-        errors["name"] = err(
+        errors["name"] = field_error(
             "validation_length_too_long", "The length must be no more than 255.", {"max": 255}
         )
         return
     if not FIELD_NAME.match(name):
-        errors["name"] = err("validation_match_invalid", "Must be in a valid format.")
+        errors["name"] = field_error("validation_match_invalid", "Must be in a valid format.")
         return
     if "_via_" in name.lower():
-        errors["name"] = err("validation_found_via", 'The value cannot contain "_via_".')
+        errors["name"] = field_error("validation_found_via", 'The value cannot contain "_via_".')
         return
     if old is not None and old.system and old.name != name:
-        errors["name"] = err(
+        errors["name"] = field_error(
             "validation_collection_system_name_change", "System collection name cannot be changed."
         )
         return
@@ -103,19 +94,19 @@ def _check_name(
         if other.id == new.id:
             continue
         if other.name.lower() == name.lower():
-            errors["name"] = err(
+            errors["name"] = field_error(
                 "validation_collection_name_exists",
                 "Collection name must be unique (case insensitive).",
             )
             return
         if other.id.lower() == name.lower():
-            errors["name"] = err(
+            errors["name"] = field_error(
                 "validation_collection_name_id_duplicate",
                 "The name must not match an existing collection id.",
             )
             return
     if name.lower() in INTERNAL_TABLES or name.lower().startswith("sqlite_"):
-        errors["name"] = err(
+        errors["name"] = field_error(
             "validation_collection_name_invalid",
             "The name shouldn't match with an existing internal table.",
         )
@@ -123,13 +114,13 @@ def _check_name(
 
 def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> dict[str, Any] | None:
     if not any(isinstance(f, TextField) and f.primaryKey and f.name == "id" for f in new.fields):
-        return err("validation_missing_primary_key", 'Missing or invalid "id" PK field.')
+        return field_error("validation_missing_primary_key", 'Missing or invalid "id" PK field.')
     old_fields = {f.id: f for f in old.fields} if old else {}
     if old is not None:
         new_ids = {f.id for f in new.fields}
         for old_field in old.fields:
             if old_field.system and old_field.id not in new_ids:
-                return err(
+                return field_error(
                     "validation_system_field_change", "System fields cannot be deleted or renamed."
                 )
     errors: dict[str, Any] = {}
@@ -138,19 +129,21 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
         problems: dict[str, Any] = {}
         name = field.name
         if not name:
-            problems["name"] = REQUIRED
+            problems["name"] = required_error()
         elif len(name) > 100:
-            problems["name"] = err(
+            problems["name"] = field_error(
                 "validation_length_too_long", "The length must be no more than 100.", {"max": 100}
             )
         elif not FIELD_NAME.match(name):
-            problems["name"] = err("validation_match_invalid", "Must be in a valid format.")
+            problems["name"] = field_error("validation_match_invalid", "Must be in a valid format.")
         elif name.lower() in RESERVED_NAMES or (new.type == AUTH and name.lower() in AUTH_RESERVED):
-            problems["name"] = err("validation_not_in_invalid", "Must not be in list.")
+            problems["name"] = field_error("validation_not_in_invalid", "Must not be in list.")
         elif "_via_" in name.lower():
-            problems["name"] = err("validation_found_via", 'The value cannot contain "_via_".')
+            problems["name"] = field_error(
+                "validation_found_via", 'The value cannot contain "_via_".'
+            )
         elif name.lower() in seen_names:
-            problems["name"] = err(
+            problems["name"] = field_error(
                 "validation_duplicated_field_name",
                 f"Duplicated or invalid field name {name}.",
                 {"fieldName": name},
@@ -159,15 +152,15 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
         previous = old_fields.get(field.id)
         if previous is not None:
             if previous.type != field.type:
-                problems["type"] = err(
+                problems["type"] = field_error(
                     "validation_field_type_change", "Field type cannot be changed."
                 )
             elif previous.system and previous.name != field.name:
-                problems["name"] = err(
+                problems["name"] = field_error(
                     "validation_system_field_change", "System fields cannot be deleted or renamed."
                 )
         if field.type not in FIELD_TYPES:
-            problems["type"] = err("validation_in_invalid", "Must be a valid value.")
+            problems["type"] = field_error("validation_in_invalid", "Must be a valid value.")
         problems.update({k: v for k, v in field.definition_errors().items() if k not in problems})
         if (
             isinstance(field, RelationField)
@@ -176,18 +169,18 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
         ):
             target = schema.by_id(field.collectionId)
             if target is None and field.collectionId != new.id:
-                problems["collectionId"] = err(
+                problems["collectionId"] = field_error(
                     "validation_field_relation_missing_collection",
                     "The relation collection doesn't exist.",
                 )
             elif (
                 isinstance(previous, RelationField) and previous.collectionId != field.collectionId
             ):
-                problems["collectionId"] = err(
+                problems["collectionId"] = field_error(
                     "validation_field_relation_change", "The relation collection cannot be changed."
                 )
             elif target is not None and target.type == VIEW and new.type != VIEW:
-                problems["collectionId"] = err(
+                problems["collectionId"] = field_error(
                     "validation_relation_field_non_view_base_collection",
                     "Only view collections are allowed to have relations to other views.",
                 )
@@ -199,7 +192,7 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
 def _check_indexes(new: Collection, schema: Schema) -> dict[str, Any] | None:
     if new.type == VIEW:
         if new.indexes:
-            return err(
+            return field_error(
                 "validation_indexes_not_supported", "View collections don't support indexes."
             )
         return None
@@ -218,28 +211,28 @@ def _check_indexes(new: Collection, schema: Schema) -> dict[str, Any] | None:
     for position, sql in enumerate(new.indexes):
         index = parse_index(sql)
         if index is None:
-            errors[str(position)] = err(
+            errors[str(position)] = field_error(
                 "validation_invalid_index_expression", "Invalid CREATE INDEX expression."
             )
             continue
         key = index.name.lower()
         definition = (index.unique, index.columns, index.where)
         if key in names:
-            errors[str(position)] = err(
+            errors[str(position)] = field_error(
                 "validation_duplicated_index_name", "The index name already exists."
             )
         elif key in other_indexes:
-            errors[str(position)] = err(
+            errors[str(position)] = field_error(
                 "validation_existing_index_name",
                 f"The index name is already used in {other_indexes[key]} collection.",
                 {"usedTableName": other_indexes[key]},
             )
         elif repr(definition) in definitions:
-            errors[str(position)] = err(
+            errors[str(position)] = field_error(
                 "validation_duplicated_index_definition", "The index definition already exists."
             )
         elif not all(_index_column_ok(c, field_names) for c in index.columns):
-            errors[str(position)] = err(
+            errors[str(position)] = field_error(
                 "validation_invalid_index_expression",
                 f"Failed to create index {index.name} - no such column.",
             )
@@ -265,13 +258,15 @@ def _check_rules(new: Collection, schema: Schema, dialect: Dialect, errors: dict
     for rule_name in names:
         rule = new.rule(rule_name)
         if rule_name == "manageRule" and rule == "":
-            errors[rule_name] = err("validation_nil_or_not_empty_required", "Cannot be blank.")
+            errors[rule_name] = field_error(
+                "validation_nil_or_not_empty_required", "Cannot be blank."
+            )
             continue
         if not rule:
             continue
         problem = rule_error(rule, new, trial, dialect)
         if problem:
-            errors[rule_name] = err(
+            errors[rule_name] = field_error(
                 "validation_invalid_rule", f"Invalid rule. Raw error: {problem}."
             )
 
@@ -304,7 +299,7 @@ def _check_auth(new: Collection, errors: dict[str, Any]) -> None:
     identity_errors: dict[str, Any] = {}
     for position, name in enumerate(options.passwordAuth.identityFields):
         if new.field(name) is None or name not in unique_columns:
-            identity_errors[str(position)] = err(
+            identity_errors[str(position)] = field_error(
                 "validation_missing_unique_constraint",
                 f"The field {name} doesn't have a UNIQUE constraint.",
                 {"fieldName": name},
@@ -323,7 +318,7 @@ def _check_auth(new: Collection, errors: dict[str, Any]) -> None:
         duration = getattr(options, key).duration
         if not 10 <= duration <= 94670856:
             errors[key] = {
-                "duration": err(
+                "duration": field_error(
                     "validation_min_greater_equal_than_required"
                     if duration < 10
                     else "validation_max_less_equal_than_required",

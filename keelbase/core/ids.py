@@ -33,15 +33,5 @@ def new_record_id() -> str:
     return random_string(ID_LENGTH)
 
 
-def new_collection_id() -> str:
-    """Collection ids look like ``pbc_1698396796``."""
-    return "pbc_" + str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
-
-
-def new_field_id(field_type: str) -> str:
-    """Field ids look like ``text724990059``."""
-    return field_type + str(secrets.randbelow(9_000_000_000) + 1_000_000_000)
-
-
 def new_token_key() -> str:
     return random_string(50, string.ascii_letters + string.digits)

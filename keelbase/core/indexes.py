@@ -22,14 +22,6 @@ class Index:
     where: str
     if_not_exists: bool = False
 
-    def to_sql(self, table: str) -> str:
-        """The statement for ``table`` (PocketBase always rewrites the table name)."""
-        head = "CREATE UNIQUE INDEX" if self.unique else "CREATE INDEX"
-        sql = f"{head} `{self.name}` ON `{table}` ({', '.join(self.columns)})"
-        if self.where:
-            sql += f" WHERE {self.where}"
-        return sql
-
 
 def unquote(name: str) -> str:
     return name.strip().strip(_QUOTES)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.core.auth_options import AuthOptions
+from keelbase.errors import required_error
 
 PROVIDER_NAMES = frozenset({"google", "github", "microsoft", "apple", "oidc", "oidc2", "oidc3"})
-REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 
 
 def oauth2_errors(options: AuthOptions) -> dict[str, Any]:
@@ -35,9 +35,9 @@ def oauth2_errors(options: AuthOptions) -> dict[str, Any]:
             }
         seen.add(provider.name)
         if not provider.clientId:
-            entry["clientId"] = dict(REQUIRED)
+            entry["clientId"] = required_error()
         if not provider.clientSecret:
-            entry["clientSecret"] = dict(REQUIRED)
+            entry["clientSecret"] = required_error()
         if entry:
             errors[str(position)] = entry
     return {"providers": errors} if errors else {}

@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from keelbase.errors import field_error, required_error
+
 AUDIENCE_ALL = ""
 AUDIENCE_GUEST = "@guest"
 AUDIENCE_AUTH = "@auth"
@@ -197,21 +199,11 @@ def in_networks(ip: str, networks: Sequence[Network]) -> bool:
 # Validation ---------------------------------------------------------------
 
 
-def _err(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "message": message}
-    if params is not None:
-        out["params"] = params
-    return out
-
-
-_REQUIRED = ("validation_required", "Cannot be blank.")
-
-
 def _min_one(value: int) -> dict[str, Any] | None:
     if value == 0:
-        return _err(*_REQUIRED)
+        return required_error()
     if value < 1:
-        return _err(
+        return field_error(
             "validation_min_greater_equal_than_required",
             "Must be no less than 1.",
             {"threshold": 1},
@@ -222,15 +214,15 @@ def _min_one(value: int) -> dict[str, Any] | None:
 def _rule_errors(rule: Rule) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     if not rule.label:
-        errors["label"] = _err(*_REQUIRED)
+        errors["label"] = required_error()
     elif not LABEL_FORMAT.match(rule.label):
-        errors["label"] = _err("validation_match_invalid", "Must be in a valid format.")
+        errors["label"] = field_error("validation_match_invalid", "Must be in a valid format.")
     for name in ("maxRequests", "duration"):
         problem = _min_one(getattr(rule, name))
         if problem:
             errors[name] = problem
     if rule.audience not in AUDIENCES:
-        errors["audience"] = _err("validation_in_invalid", "Must be a valid value.")
+        errors["audience"] = field_error("validation_in_invalid", "Must be a valid value.")
     return errors
 
 
@@ -242,7 +234,7 @@ def _conflict(rules: Sequence[Rule]) -> dict[str, Any]:
         if any(other.startswith(key) or key.startswith(other) for other in seen):
             return {
                 str(index): {
-                    "label": _err(
+                    "label": field_error(
                         "validation_conflicting_rate_limit_rule",
                         f"Rate limit rule configuration with label {rule.label} already "
                         "exists or conflicts with another rule.",
@@ -264,7 +256,7 @@ def settings_errors(
     """
     errors: dict[str, Any] = {}
     if enabled and not rules:
-        errors["rules"] = _err(*_REQUIRED)
+        errors["rules"] = required_error()
     else:
         per_rule = {str(i): e for i, rule in enumerate(rules) if (e := _rule_errors(rule))}
         conflict = per_rule or _conflict(rules)
@@ -279,7 +271,7 @@ def settings_errors(
                 ipaddress.ip_address(entry)
         except ValueError:
             # PocketBase's code, typo included, so clients matching on it keep working
-            bad_ips[str(index)] = _err(
+            bad_ips[str(index)] = field_error(
                 "validation_invlaid_ip_or_subnet", "Invalid IP or CIDR subnet."
             )
     if bad_ips:

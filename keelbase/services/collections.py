@@ -17,7 +17,7 @@ import orjson
 
 from keelbase.core.collection import AUTH, BASE, VIEW, Collection, auth_indexes, id_field
 from keelbase.core.collection_json import DefinitionError, collection_from_json
-from keelbase.core.collection_validation import err, validate_collection
+from keelbase.core.collection_validation import validate_collection
 from keelbase.core.columns_resolver import ColumnsResolver
 from keelbase.core.dates import now_string
 from keelbase.core.fields import Field, JsonField, NumberField, TextField
@@ -27,8 +27,8 @@ from keelbase.core.schema import Schema
 from keelbase.core.system_collections import initial_collections
 from keelbase.core.view_query import read_columns
 from keelbase.errors import ApiError, BadRequestError, NotFoundError, field_error
-from keelbase.services.files import FilesService
-from keelbase.services.listing import ListParams, invalid_query, page_result, parse_sort
+from keelbase.services.files.service import FilesService
+from keelbase.services.records.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
 from keelbase.store.base import Connection, IndexFailed, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
@@ -273,13 +273,13 @@ class CollectionsService:
         collection.viewQuery = query
         if not query:
             return {
-                "fields": err("validation_required", "Cannot be blank."),
-                "viewQuery": err("validation_required", "Cannot be blank."),
+                "fields": field_error("validation_required", "Cannot be blank."),
+                "viewQuery": field_error("validation_required", "Cannot be blank."),
             }
         if not query.lower().startswith(("select", "with")) or ";" in query:
             return {
-                "fields": err("validation_required", "Cannot be blank."),
-                "viewQuery": err(
+                "fields": field_error("validation_required", "Cannot be blank."),
+                "viewQuery": field_error(
                     "validation_invalid_view_query",
                     "Invalid query - only SELECT queries are allowed.",
                 ),
@@ -291,15 +291,17 @@ class CollectionsService:
             names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:
             return {
-                "fields": err("validation_required", "Cannot be blank."),
-                "viewQuery": err("validation_invalid_view_query", f"Invalid query - {error}."),
+                "fields": field_error("validation_required", "Cannot be blank."),
+                "viewQuery": field_error(
+                    "validation_invalid_view_query", f"Invalid query - {error}."
+                ),
             }
         if "id" not in names:
             return {
-                "fields": err(
+                "fields": field_error(
                     "validation_missing_primary_key", 'Missing or invalid "id" PK field.'
                 ),
-                "viewQuery": err(
+                "viewQuery": field_error(
                     "validation_invalid_view_query",
                     "Invalid query - missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one).",
                 ),
@@ -313,7 +315,7 @@ class CollectionsService:
             empty_ids = None
         if empty_ids is not None:
             return {
-                "viewQuery": err(
+                "viewQuery": field_error(
                     "validation_invalid_view_query",
                     "Invalid query - the query could return records with empty or invalid ids.",
                 )
@@ -407,7 +409,7 @@ class CollectionsService:
         if not items:
             raise BadRequestError(
                 "An error occurred while validating the submitted data.",
-                {"collections": err("validation_required", "Cannot be blank.")},
+                {"collections": field_error("validation_required", "Cannot be blank.")},
             )
         delete_missing = bool(data.get("deleteMissing"))
         broken: dict[str, list[str]] = {}
@@ -464,7 +466,7 @@ def _import_error(item: dict[str, Any], collection_id: str, error: Exception) ->
     return BadRequestError(
         "Failed to import collections.",
         {
-            "collections": err(
+            "collections": field_error(
                 "validation_collections_import_failure",
                 f'Data validations failed for collection "{name}" ({collection_id}):\n{detail}.',
             )

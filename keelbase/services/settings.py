@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from keelbase.core import rate_limits
 from keelbase.core.dates import now_string
 from keelbase.core.fields.email import is_email
-from keelbase.errors import BadRequestError
+from keelbase.errors import BadRequestError, field_error, required_error
 from keelbase.store import system
 from keelbase.store.base import Connection, Store
 
@@ -136,26 +136,19 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _err(code: str, message: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": code, "message": message}
-    if params is not None:
-        out["params"] = params
-    return out
-
-
 def _validate(settings: Settings) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     batch: dict[str, Any] = {}
     if settings.batch.maxRequests <= 0:
-        batch["maxRequests"] = _err("validation_required", "Cannot be blank.")
+        batch["maxRequests"] = required_error()
     if settings.batch.timeout < 0:
-        batch["timeout"] = _err(
+        batch["timeout"] = field_error(
             "validation_min_greater_equal_than_required",
             "Must be no less than 0.",
             {"threshold": 0},
         )
     if settings.batch.maxBodySize < 0:
-        batch["maxBodySize"] = _err(
+        batch["maxBodySize"] = field_error(
             "validation_min_greater_equal_than_required",
             "Must be no less than 0.",
             {"threshold": 0},
@@ -175,7 +168,6 @@ def _validate(settings: Settings) -> dict[str, Any]:
     return errors
 
 
-_REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 # govalidator's DNS name (ozzo-validation's is.Host accepts that or an IP address).
 _DNS_NAME = re.compile(
     r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$"
@@ -192,9 +184,9 @@ def _is_host(value: str) -> bool:
 
 def _length(value: str) -> dict[str, Any] | None:
     if not value:
-        return _REQUIRED
+        return required_error()
     if len(value) > 255:
-        return _err(
+        return field_error(
             "validation_length_out_of_range",
             "The length must be between 1 and 255.",
             {"max": 255, "min": 1},
@@ -210,35 +202,37 @@ def _meta_errors(meta: Meta) -> dict[str, Any]:
         if problem:
             errors[name] = problem
     if not meta.appURL:
-        errors["appURL"] = _REQUIRED
+        errors["appURL"] = required_error()
     elif not meta.appURL.startswith(("http://", "https://")) or " " in meta.appURL:
-        errors["appURL"] = _err("validation_is_url", "Must be a valid URL.")
+        errors["appURL"] = field_error("validation_is_url", "Must be a valid URL.")
     if not meta.senderAddress:
-        errors["senderAddress"] = _REQUIRED
+        errors["senderAddress"] = required_error()
     elif not is_email(meta.senderAddress):
-        errors["senderAddress"] = _err("validation_is_email", "Must be a valid email address.")
+        errors["senderAddress"] = field_error(
+            "validation_is_email", "Must be a valid email address."
+        )
     return errors
 
 
 def _smtp_errors(smtp: Smtp) -> dict[str, Any]:
     """Host and port are required once SMTP is on; the auth method is PLAIN or LOGIN."""
     errors: dict[str, Any] = {}
-    host_error = _err("validation_is_host", "Must be a valid IP address or DNS name.")
+    host_error = field_error("validation_is_host", "Must be a valid IP address or DNS name.")
     if not smtp.host:
         if smtp.enabled:
-            errors["host"] = _REQUIRED
+            errors["host"] = required_error()
     elif not _is_host(smtp.host):
         errors["host"] = host_error
     if smtp.port == 0 and smtp.enabled:
-        errors["port"] = _REQUIRED
+        errors["port"] = required_error()
     elif smtp.port < 0:
-        errors["port"] = _err(
+        errors["port"] = field_error(
             "validation_min_greater_equal_than_required",
             "Must be no less than 0.",
             {"threshold": 0},
         )
     if smtp.authMethod not in ("", "PLAIN", "LOGIN"):
-        errors["authMethod"] = _err("validation_in_invalid", "Must be a valid value.")
+        errors["authMethod"] = field_error("validation_in_invalid", "Must be a valid value.")
     if smtp.localName and not _is_host(smtp.localName):
         errors["localName"] = host_error
     return errors

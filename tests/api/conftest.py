@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ ADMIN = ("admin@example.com", "Passw0rd123")
 PASSWORD = "Passw0rd123"
 
 
-STORES = ("sqlite", "postgres")
+# ``KEELBASE_TEST_STORES=sqlite`` (``make test-fast``) runs the API tables on SQLite only.
+STORES = tuple(os.environ.get("KEELBASE_TEST_STORES", "sqlite,postgres").split(","))
 
 
 @pytest.fixture(scope="module", params=STORES)

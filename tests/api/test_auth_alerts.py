@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import keelbase.services.mail as mail_service
+import keelbase.services.mail.sender as mail_service
 from tests.api.conftest import ADMIN, PASSWORD, mail_world
 from tests.api.scenario import World
 from tests.api.test_auth_otp import new_user

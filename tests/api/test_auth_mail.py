@@ -12,7 +12,7 @@ import pytest
 
 from keelbase import App, MailEvent
 from keelbase.core.record import Record
-from keelbase.services import tokens
+from keelbase.services.auth import tokens
 from tests.api.conftest import PASSWORD, make_world
 from tests.api.scenario import Scenario, World, params, run
 from tests.mail_catcher import MailCatcher, html_of, token_in

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import keelbase.services.mail as mail_service
+import keelbase.services.mail.sender as mail_service
 from keelbase import MailEvent
 from keelbase.core import mail_templates as tpl
 from tests.api.conftest import PASSWORD, mail_world

@@ -27,7 +27,7 @@ from keelbase import (
     RouteEvent,
     ViewEvent,
 )
-from keelbase.services import auth_refs
+from keelbase.services.auth import refs as auth_refs
 from tests.api.conftest import ADMIN, PASSWORD
 
 

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from keelbase import App, Config
-from keelbase.services.login_guard import LoginGuard
+from keelbase.services.auth.login_guard import LoginGuard
 from tests.api.conftest import ADMIN, PASSWORD, make_world
 from tests.api.scenario import Scenario, World, params, run
 

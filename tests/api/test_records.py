@@ -580,6 +580,11 @@ def test_expand_reads_relations_in_batches(records_world: World) -> None:
     items = response.json()["items"]
     assert len(items) >= 20
     assert all(item["expand"]["post"]["expand"]["author"]["id"] for item in items)
-    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    selects = [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith(("SELECT", "WITH"))
+        and '"_params"' not in s  # the once-a-second schema and settings check, not this request
+    ]
     # list + count + one query for posts + one for their authors
     assert len(selects) <= 4, selects

@@ -24,6 +24,7 @@ from keelbase.core.fields.relation import RelationField
 from keelbase.core.fields.select import SelectField
 from keelbase.core.fields.text import TextField
 from keelbase.core.fields.url import UrlField
+from keelbase.errors import field_error
 
 FIELD_TYPES: dict[str, type[Field]] = {
     cls.type: cls
@@ -58,12 +59,12 @@ def field_from_json(data: Any) -> Field:
     """Build a field from its JSON definition, or raise ``FieldDefinitionError``."""
     if not isinstance(data, dict):
         raise FieldDefinitionError(
-            {"type": {"code": "validation_invalid_value", "message": "Invalid field definition."}}
+            {"type": field_error("validation_invalid_value", "Invalid field definition.")}
         )
     cls = FIELD_TYPES.get(str(data.get("type", "")))
     if cls is None:
         raise FieldDefinitionError(
-            {"type": {"code": "validation_in_invalid", "message": "Must be a valid value."}}
+            {"type": field_error("validation_in_invalid", "Must be a valid value.")}
         )
     try:
         return cls.model_validate(data)
@@ -71,7 +72,7 @@ def field_from_json(data: Any) -> Field:
         errors: dict[str, Any] = {}
         for item in error.errors():
             key = str(item["loc"][0]) if item["loc"] else "type"
-            errors[key] = {"code": "validation_invalid_value", "message": "Invalid value."}
+            errors[key] = field_error("validation_invalid_value", "Invalid value.")
         raise FieldDefinitionError(errors) from error
 
 

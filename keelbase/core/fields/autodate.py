@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from keelbase.core.fields.base import Field
+from keelbase.errors import field_error
 
 
 class AutodateField(Field):
@@ -21,10 +22,9 @@ class AutodateField(Field):
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         if not self.onCreate and not self.onUpdate:
             return {
-                "onCreate": {
-                    "code": "validation_required",
-                    "message": "Either onCreate or onUpdate must be enabled.",
-                }
+                "onCreate": field_error(
+                    "validation_required", "Either onCreate or onUpdate must be enabled."
+                )
             }
         return {}
 

@@ -15,6 +15,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from keelbase.errors import CODE_REQUIRED, MSG_REQUIRED, field_error
+
 
 class Storage(Enum):
     """The kind of column a field needs; the store maps it to a dialect's type."""
@@ -37,21 +39,13 @@ class FieldInvalid(Exception):
         self.params = params
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.params is not None:
-            out["params"] = self.params
-        return out
+        return field_error(self.code, self.message, self.params)
 
 
-REQUIRED = ("validation_required", "Cannot be blank.")
 FIELD_NAME = re.compile(r"^\w+$")
 RESERVED_NAMES = frozenset(
     {"null", "true", "false", "_rowid_", "collectionid", "collectionname", "expand"}
 )
-
-
-def required_error() -> FieldInvalid:
-    return FieldInvalid(*REQUIRED)
 
 
 def default_field_id(field_type: str, name: str) -> str:
@@ -126,7 +120,7 @@ class Field(BaseModel):
     def check(self, value: Any) -> None:
         """Raise ``FieldInvalid`` when ``value`` (already prepared) breaks a rule."""
         if self.required and self.is_empty(value):
-            raise required_error()
+            raise FieldInvalid(CODE_REQUIRED, MSG_REQUIRED)
         if not self.is_empty(value):
             self.validate_value(value)
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from keelbase.core.dates import normalize_datetime, parse_datetime
 from keelbase.core.fields.base import Field, FieldInvalid
+from keelbase.errors import field_error
 
 
 def _go_string(value: datetime) -> str:
@@ -41,10 +42,7 @@ class DateField(Field):
         for option in ("min", "max"):
             raw = getattr(self, option)
             if raw and parse_datetime(raw) is None:
-                errors[option] = {
-                    "code": "validation_invalid_date",
-                    "message": "Must be a valid date.",
-                }
+                errors[option] = field_error("validation_invalid_date", "Must be a valid date.")
         return errors
 
     def prepare(self, raw: Any) -> Any:

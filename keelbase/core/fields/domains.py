@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from keelbase.core.fields.base import Field
+from keelbase.errors import field_error
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$")
 
@@ -20,15 +21,12 @@ class DomainListField(Field):
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         errors: dict[str, dict[str, Any]] = {}
         if self.exceptDomains and self.onlyDomains:
-            errors["onlyDomains"] = {"code": "validation_empty", "message": "Must be blank."}
+            errors["onlyDomains"] = field_error("validation_empty", "Must be blank.")
         for option in ("exceptDomains", "onlyDomains"):
             for index, domain in enumerate(getattr(self, option)):
                 if not _DOMAIN.match(domain):
                     errors[option] = {
-                        str(index): {
-                            "code": "validation_is_domain",
-                            "message": "Must be a valid domain.",
-                        }
+                        str(index): field_error("validation_is_domain", "Must be a valid domain.")
                     }
         return errors
 

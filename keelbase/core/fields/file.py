@@ -10,6 +10,7 @@ import re
 from typing import Any, ClassVar
 
 from keelbase.core.fields.multivalue import MultiValueField
+from keelbase.errors import field_error
 
 DEFAULT_MAX_SIZE = 5 << 20
 THUMB = re.compile(r"^(\d+)x(\d+)([tbf]?)$")
@@ -38,10 +39,9 @@ class FileField(MultiValueField):
             match = THUMB.match(thumb)
             if not match or (match.group(1) == "0" and match.group(2) == "0"):
                 errors["thumbs"] = {
-                    str(index): {
-                        "code": "validation_invalid_thumb_format",
-                        "message": "Invalid thumb format.",
-                    }
+                    str(index): field_error(
+                        "validation_invalid_thumb_format", "Invalid thumb format."
+                    )
                 }
         return errors
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from keelbase.core.fields.base import FieldInvalid
 from keelbase.core.fields.multivalue import MultiValueField
+from keelbase.errors import field_error
 
 MISSING_RECORDS = (
     "validation_missing_rel_records",
@@ -35,7 +36,7 @@ class RelationField(MultiValueField):
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         errors: dict[str, dict[str, Any]] = {}
         if not self.collectionId:
-            errors["collectionId"] = {"code": "validation_required", "message": "Cannot be blank."}
+            errors["collectionId"] = field_error("validation_required", "Cannot be blank.")
         if self.minSelect < 0:
             errors["minSelect"] = {
                 "code": "validation_min_greater_equal_than_required",

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from keelbase.core.fields.base import FieldInvalid
 from keelbase.core.fields.multivalue import MultiValueField
+from keelbase.errors import field_error
 
 
 class SelectField(MultiValueField):
@@ -19,7 +20,7 @@ class SelectField(MultiValueField):
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         errors: dict[str, dict[str, Any]] = {}
         if not self.values:
-            errors["values"] = {"code": "validation_required", "message": "Cannot be blank."}
+            errors["values"] = field_error("validation_required", "Cannot be blank.")
         if self.maxSelect < 0 or (self.values and self.maxSelect > len(self.values)):
             errors["maxSelect"] = {
                 "code": "validation_max_less_equal_than_required",

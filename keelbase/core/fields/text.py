@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from keelbase.core.fields.base import Field, FieldInvalid
 from keelbase.core.patterns import generate_from_pattern, pattern_error
+from keelbase.errors import field_error
 
 DEFAULT_MAX = 5000
 
@@ -51,7 +52,7 @@ class TextField(Field):
         for option in ("pattern", "autogeneratePattern"):
             problem = pattern_error(getattr(self, option))
             if problem:
-                errors[option] = {"code": "validation_invalid_regex", "message": problem}
+                errors[option] = field_error("validation_invalid_regex", problem)
         if self.primaryKey and self.name != "id":
             errors["name"] = {
                 "code": "validation_invalid_pk_name",

@@ -4,26 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Comparison operators; the "?" forms match when any item of a multi-valued side does.
-OPERATORS = (
-    "=",
-    "!=",
-    ">",
-    ">=",
-    "<",
-    "<=",
-    "~",
-    "!~",
-    "?=",
-    "?!=",
-    "?>",
-    "?>=",
-    "?<",
-    "?<=",
-    "?~",
-    "?!~",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Literal:

@@ -107,10 +107,6 @@ def compile_filter(expr: Expr, resolver: Resolver) -> str:
     return _Compiler(resolver).expr(expr)
 
 
-def compile_operand(operand: Operand, resolver: Resolver) -> Resolved:
-    return _Compiler(resolver).operand(operand)
-
-
 class _Compiler:
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver

@@ -1,0 +1,56 @@
+"""One SSE client: its auth, its subscriptions and a bounded queue of messages.
+
+A client that stops reading fills its queue and is dropped (the SDK reconnects
+and subscribes again) instead of growing memory without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from keelbase.core.ids import random_string
+from keelbase.core.record import Record
+from keelbase.services.realtime.subscriptions import Subscription
+
+log = logging.getLogger("keelbase.realtime")
+QUEUE_LIMIT = 1000
+
+
+@dataclass
+class Message:
+    name: str
+    data: str
+
+
+PING = Message("", "")  # a keep-alive comment, not an event
+
+
+class Client:
+    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
+        self.id = random_string(40)
+        self.auth: Record | None = None
+        self.subscriptions: dict[str, Subscription] = {}
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_limit)
+        self.discarded = False
+        self.last_message = time.monotonic()
+
+    def send(self, name: str, data: str) -> None:
+        if self.discarded:
+            return
+        try:
+            self.queue.put_nowait(Message(name, data))
+        except asyncio.QueueFull:
+            log.warning("realtime client %s stopped reading; dropping it", self.id)
+            self.close()
+
+    def close(self) -> None:
+        """End the stream (the queue is emptied so the end marker always fits)."""
+        if self.discarded:
+            return
+        self.discarded = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)

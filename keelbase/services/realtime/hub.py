@@ -1,0 +1,419 @@
+"""Realtime: PocketBase's SSE subscriptions, rule-aware, fed by the event broker.
+
+Every committed record change is published to the broker; each node's hub hears
+every event once and sends it to its own clients whose subscriptions match and
+who could read the record through the REST API (list rule for ``*`` topics,
+view rule for record topics, evaluated with each client's auth). Custom topics
+carry messages that server code publishes; a guard may refuse subscriptions.
+
+Nodes talk through the broker in typed messages (``adapters/broker/messages.py``):
+record changes and custom messages for everyone, and requests for the node that
+holds a given client's stream (subscribe, send to one client) with their results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from keelbase.adapters.broker.base import Broker
+from keelbase.adapters.broker.local import LocalBroker
+from keelbase.adapters.broker.messages import (
+    ClientMessageRequest,
+    ClientMessageResult,
+    CustomMessage,
+    Dispatcher,
+    RecordChanged,
+    SubscribeRequest,
+    SubscribeResult,
+    encode,
+)
+from keelbase.core.fields_picker import parse_fields, pick
+from keelbase.core.filter import FilterError
+from keelbase.core.ids import random_string
+from keelbase.core.record import Record
+from keelbase.core.request_info import RequestInfo
+from keelbase.errors import ApiError, ForbiddenError, NotFoundError
+from keelbase.events import RealtimeMessageEvent, RealtimeSubscribeEvent
+from keelbase.hooks import Hooks
+from keelbase.services.realtime.clients import PING, QUEUE_LIMIT, Client
+from keelbase.services.realtime.subscriptions import (
+    Subscription,
+    check_subscribe_request,
+    parse_subscription,
+)
+from keelbase.services.records.service import RecordsService
+
+log = logging.getLogger("keelbase.realtime")
+
+IDLE_TIMEOUT = 300.0  # PocketBase closes a stream after 5 minutes without messages
+PING_INTERVAL = 25.0  # SSE comments keep proxies from cutting a quiet stream
+FORWARD_TIMEOUT = 3.0  # how long a node waits for the node that holds a stream
+CONNECT = "PB_CONNECT"
+
+Guard = Callable[["Client", str], bool | Awaitable[bool]]
+
+
+class RealtimeHub:
+    def __init__(self, records: RecordsService, broker: Broker, hooks: Hooks) -> None:
+        self.records = records
+        self.broker = broker
+        self.hooks = hooks
+        self.clients: dict[str, Client] = {}
+        self._guards: list[Guard] = []
+        self._keepalive: asyncio.Task[None] | None = None
+        # Requests sent to the node that holds a stream, by request id, until it answers.
+        self._pending: dict[str, asyncio.Future[SubscribeResult | ClientMessageResult]] = {}
+        # With several processes a subscription may arrive where its stream is not.
+        self.distributed = not isinstance(broker, LocalBroker)
+        # Committed record events go to the broker; ``listen`` takes the messages it brings.
+        records.on_event(self.publish_record)
+        self.idle_timeout = IDLE_TIMEOUT
+        self.ping_interval = PING_INTERVAL
+        self.queue_limit = QUEUE_LIMIT
+
+    def listen(self, dispatcher: Dispatcher) -> None:
+        """Take the realtime messages every node publishes."""
+        dispatcher.on(RecordChanged, self._on_record)
+        dispatcher.on(CustomMessage, self._on_custom)
+        dispatcher.on(SubscribeRequest, self._subscribe_for_another_node)
+        dispatcher.on(SubscribeResult, self._on_result)
+        dispatcher.on(ClientMessageRequest, self._client_message_for_another_node)
+        dispatcher.on(ClientMessageResult, self._on_result)
+
+    # Lifecycle --------------------------------------------------------------
+
+    async def stop(self) -> None:
+        self.close_all()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keepalive
+
+    def close_all(self) -> None:
+        for client in list(self.clients.values()):
+            client.close()
+
+    def connect(self) -> Client:
+        client = Client(self.queue_limit)
+        self.clients[client.id] = client
+        return client
+
+    def disconnect(self, client: Client) -> None:
+        client.close()
+        self.clients.pop(client.id, None)
+
+    # Subscriptions ------------------------------------------------------------
+
+    def guard(self, check: Guard) -> None:
+        """Add a check ``(client, topic) -> bool`` for custom topics; False refuses the topic."""
+        self._guards.append(check)
+
+    async def subscribe(self, client_id: Any, topics: Any, auth: Record | None) -> None:
+        topics = check_subscribe_request(client_id, topics)
+        client = self.clients.get(client_id)
+        if client is None and self.distributed:
+            await self._forward_subscribe(client_id, topics, auth)
+            return
+        await self._apply_subscribe(client, topics, auth)
+
+    async def _apply_subscribe(
+        self, client: Client | None, topics: list[str], auth: Record | None
+    ) -> None:
+        if client is None or client.discarded:
+            raise NotFoundError("Missing or invalid client id.")
+        if client.auth is not None and (auth is None or auth.identity != client.auth.identity):
+            raise ForbiddenError("The current and the previous request authorization don't match.")
+        event = RealtimeSubscribeEvent(client.id, auth, list(topics))
+
+        async def apply(e: RealtimeSubscribeEvent) -> None:
+            assert client is not None
+            subscriptions: dict[str, Subscription] = {}
+            for topic in e.topics:
+                subscription = parse_subscription(topic)
+                if not self._is_collection_topic(subscription.base):
+                    for check in self._guards:
+                        allowed = check(client, subscription.base)
+                        if inspect.isawaitable(allowed):
+                            allowed = await allowed
+                        if not allowed:
+                            raise ForbiddenError(
+                                f"You are not allowed to subscribe to {subscription.base!r}."
+                            )
+                subscriptions[topic] = subscription
+            client.auth = auth
+            client.subscriptions = subscriptions
+
+        await self.hooks.realtime_subscribe.trigger(event, apply)
+
+    async def _forward_subscribe(
+        self, client_id: str, topics: list[str], auth: Record | None
+    ) -> None:
+        """The stream is on another node (or worker): ask it, through the broker, and wait."""
+        request_id = random_string(20)
+        answer: asyncio.Future[SubscribeResult | ClientMessageResult]
+        answer = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = answer
+        reference = [auth.collection.id, auth.id] if auth is not None else None
+        try:
+            await self.broker.publish(
+                encode(SubscribeRequest(request_id, client_id, topics, reference))
+            )
+            result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
+        except TimeoutError as error:
+            raise NotFoundError("Missing or invalid client id.") from error
+        finally:
+            self._pending.pop(request_id, None)
+        if not isinstance(result, SubscribeResult):
+            raise NotFoundError("Missing or invalid client id.")
+        if result.status != 204:
+            raise ApiError(result.status, result.message, result.data)
+
+    async def _subscribe_for_another_node(self, message: SubscribeRequest) -> None:
+        client = self.clients.get(message.client_id)
+        if client is None:
+            return  # not ours; the node that holds it answers
+        auth: Record | None = None
+        if message.auth is not None:
+            collection = self.records.schema.by_id(str(message.auth[0]))
+            if collection is not None:
+                auth = await self.records.find_by_id(collection, str(message.auth[1]))
+        result = SubscribeResult(message.request_id)
+        try:
+            await self._apply_subscribe(client, [str(t) for t in message.topics], auth)
+        except ApiError as error:
+            result = SubscribeResult(message.request_id, error.status, error.message, error.data)
+        await self.broker.publish(encode(result))
+
+    async def _on_result(self, message: SubscribeResult | ClientMessageResult) -> None:
+        pending = self._pending.get(message.request_id)
+        if pending is not None and not pending.done():
+            pending.set_result(message)
+
+    def _is_collection_topic(self, base: str) -> bool:
+        name = base.split("/", 1)[0]
+        return self.records.schema.get(name) is not None
+
+    # Publishing ---------------------------------------------------------------
+
+    async def publish_record(self, action: str, record: Record) -> None:
+        await self.broker.publish(encode(RecordChanged(action, record.collection.id, record.data)))
+
+    async def publish(self, topic: str, data: Any) -> None:
+        """Send ``data`` (JSON-able) to every client subscribed to the custom ``topic``, on every node."""
+        await self.broker.publish(encode(CustomMessage(topic, data)))
+
+    async def send_to_client(
+        self, client_id: str, topic: str, data: Any, unsubscribe: bool = False
+    ) -> bool:
+        """Send ``data`` to one client if it subscribed to ``topic`` (on whichever node holds
+        its stream); False when no such client listens. ``unsubscribe`` ends that
+        subscription after this message (one-shot topics such as ``@oauth2``)."""
+        client = self.clients.get(client_id)
+        if client is not None or not self.distributed:
+            return await self._send_to_client(client, topic, data, unsubscribe)
+        request_id = random_string(20)
+        answer: asyncio.Future[SubscribeResult | ClientMessageResult]
+        answer = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = answer
+        try:
+            await self.broker.publish(
+                encode(ClientMessageRequest(request_id, client_id, topic, data, unsubscribe))
+            )
+            result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
+        except TimeoutError:
+            return False
+        finally:
+            self._pending.pop(request_id, None)
+        return isinstance(result, ClientMessageResult) and result.delivered is True
+
+    async def _send_to_client(
+        self, client: Client | None, topic: str, data: Any, unsubscribe: bool
+    ) -> bool:
+        if client is None or client.discarded:
+            return False
+        subscription = next((s for s in client.subscriptions.values() if s.base == topic), None)
+        if subscription is None:
+            return False
+        await self._send(client, subscription.topic, orjson.dumps(data).decode())
+        if unsubscribe:
+            client.subscriptions.pop(subscription.topic, None)
+        return True
+
+    async def _client_message_for_another_node(self, message: ClientMessageRequest) -> None:
+        client = self.clients.get(message.client_id)
+        if client is None:
+            return  # not ours; the node that holds it answers
+        delivered = await self._send_to_client(
+            client, message.topic, message.data, bool(message.unsubscribe)
+        )
+        await self.broker.publish(encode(ClientMessageResult(message.request_id, delivered)))
+
+    async def _on_custom(self, message: CustomMessage) -> None:
+        data = orjson.dumps(message.data).decode()
+        for client in list(self.clients.values()):
+            for subscription in list(client.subscriptions.values()):
+                if subscription.base == message.topic:
+                    await self._send(client, subscription.topic, data)
+
+    async def _on_record(self, message: RecordChanged) -> None:
+        collection = self.records.schema.by_id(message.collection_id)
+        if collection is None:
+            return
+        record = Record(collection, dict(message.record))
+        if collection.is_auth:
+            self._follow_auth_record(message.action, record)
+        if self.clients:
+            await self.deliver(message.action, record)
+
+    def _follow_auth_record(self, action: str, record: Record) -> None:
+        """Clients signed in as this record: deleted → dropped; new password → signed out."""
+        for client in list(self.clients.values()):
+            auth = client.auth
+            if auth is None or auth.identity != record.identity:
+                continue
+            if action == "delete":
+                self.disconnect(client)
+            elif record.get("tokenKey") != auth.get("tokenKey"):
+                client.auth = None
+            else:
+                client.auth = record
+
+    async def deliver(self, action: str, record: Record) -> None:
+        """Send one record event to every subscription whose rule lets its client read it.
+
+        Clients with the same auth and subscription options get the same answer,
+        so the rule check and the payload are computed once per key for this
+        event (the caches live for this call only). The key names the auth
+        record by its collection and id: an id alone may belong to records of
+        two auth collections, which rules tell apart.
+        """
+        collection = record.collection
+        rules = {
+            f"{collection.name}/{record.id}": collection.viewRule,
+            f"{collection.id}/{record.id}": collection.viewRule,
+            f"{collection.name}/*": collection.listRule,
+            f"{collection.id}/*": collection.listRule,
+            collection.name: collection.listRule,
+            collection.id: collection.listRule,
+        }
+        decisions: dict[tuple[Any, ...], bool] = {}
+        payloads: dict[tuple[Any, ...], str | None] = {}
+        for client in list(self.clients.values()):
+            for subscription in list(client.subscriptions.values()):
+                if subscription.base not in rules:
+                    continue
+                rule = rules[subscription.base]
+                auth = client.auth
+                decision_key = (
+                    rule,
+                    auth.identity if auth else None,
+                    subscription.options_key,
+                )
+                allowed = decisions.get(decision_key)
+                if allowed is None:
+                    info = RequestInfo(
+                        auth, "GET", subscription.query, subscription.headers, {}, "realtime"
+                    )
+                    allowed = decisions[decision_key] = await self._allowed(
+                        record, rule, info, subscription
+                    )
+                    if allowed:
+                        payloads[decision_key] = await self._payload(
+                            action, record, info, subscription
+                        )
+                if not allowed:
+                    continue
+                payload = payloads[decision_key]
+                if payload is not None:
+                    await self._send(client, subscription.topic, payload)
+
+    async def _send(self, client: Client, name: str, data: str) -> None:
+        """Queue a message for one client, through the realtime_message hooks when any are bound."""
+        hook = self.hooks.realtime_message
+        if not hook.bindings:
+            client.send(name, data)
+            return
+        event = RealtimeMessageEvent(client.id, client.auth, name, data)
+
+        async def send(e: RealtimeMessageEvent) -> None:
+            client.send(e.name, e.data)
+
+        await hook.trigger(event, send)
+
+    async def _allowed(
+        self, record: Record, rule: str | None, info: RequestInfo, subscription: Subscription
+    ) -> bool:
+        try:
+            return await self.records.record_matches(
+                record, rule, info, client_filter=str(subscription.query.get("filter", ""))
+            )
+        except (ApiError, FilterError):
+            return False  # a subscription with a bad filter gets nothing
+
+    async def _payload(
+        self, action: str, record: Record, info: RequestInfo, subscription: Subscription
+    ) -> str | None:
+        try:
+            exported = (
+                await self.records.export_many(
+                    [record.copy()], info, str(subscription.query.get("expand", ""))
+                )
+            )[0]
+            fields = str(subscription.query.get("fields", ""))
+            if fields:
+                exported = pick(exported, parse_fields(fields))
+        except (ApiError, FilterError):
+            return None
+        return orjson.dumps({"action": action, "record": exported}).decode()
+
+    # Streaming ----------------------------------------------------------------
+
+    async def stream(self, client: Client) -> AsyncIterator[bytes]:
+        """The SSE stream of one client; ends when it is closed, idle or gone."""
+        self._ensure_keepalive()
+        try:
+            yield _event(client.id, CONNECT, orjson.dumps({"clientId": client.id}).decode())
+            client.last_message = time.monotonic()
+            queue = client.queue
+            while (message := await queue.get()) is not None:
+                if message is PING:
+                    yield b":\n\n"
+                    continue
+                client.last_message = time.monotonic()
+                yield _event(client.id, message.name, message.data)
+        finally:
+            self.disconnect(client)
+
+    def _ensure_keepalive(self) -> None:
+        if self._keepalive is None or self._keepalive.done():
+            self._keepalive = asyncio.create_task(
+                self._keep_alive(), name="keelbase-realtime-keepalive"
+            )
+
+    async def _keep_alive(self) -> None:
+        """Every ping interval: a comment to quiet streams, and the end of idle ones.
+
+        One timer for all clients instead of a timeout on every read keeps the
+        cost of a message to a queue put and a get.
+        """
+        while self.clients:
+            await asyncio.sleep(self.ping_interval)
+            now = time.monotonic()
+            for client in list(self.clients.values()):
+                if now - client.last_message > self.idle_timeout:
+                    self.disconnect(client)
+                elif client.queue.empty():
+                    with contextlib.suppress(asyncio.QueueFull):
+                        client.queue.put_nowait(PING)
+
+
+def _event(client_id: str, name: str, data: str) -> bytes:
+    return f"id:{client_id}\nevent:{name}\ndata:{data}\n\n".encode()

@@ -1,0 +1,179 @@
+"""SQL for reading records under the collection's rules.
+
+One ``RecordQuery`` per request: it owns the resolver (joins and parameters)
+that the rule, the client's filter and the sort share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keelbase.core.collection import Collection
+from keelbase.core.filter import FilterError, parse, parse_bound
+from keelbase.core.filter.compiler import compile_filter
+from keelbase.core.records_resolver import RecordResolver
+from keelbase.core.request_info import RequestInfo
+from keelbase.core.schema import Schema
+from keelbase.errors import ForbiddenError
+from keelbase.services.records.listing import invalid_query, parse_sort
+from keelbase.store.base import Store
+
+
+class RecordQuery:
+    def __init__(
+        self, store: Store, schema: Schema, collection: Collection, info: RequestInfo
+    ) -> None:
+        self.store = store
+        self.dialect = store.dialect
+        self.schema = schema
+        self.collection = collection
+        self.info = info
+        self.alias = collection.name
+        self.resolver = RecordResolver(schema, collection, store.dialect, info, allow_hidden=True)
+        self.conditions: list[str] = []
+        self.order: list[str] = []
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.resolver.params.values
+
+    def q(self, name: str) -> str:
+        return self.dialect.quote(name)
+
+    def add_rule(self, rule: str | None) -> None:
+        """AND the rule in (superusers and empty rules add nothing)."""
+        if self.info.is_superuser or rule is None or not rule.strip():
+            return
+        self.add_condition(rule, allow_hidden=True)
+
+    def add_condition(
+        self, text: str, allow_hidden: bool, params: dict[str, Any] | None = None
+    ) -> None:
+        saved = self.resolver.allow_hidden
+        self.resolver.allow_hidden = allow_hidden
+        try:
+            expr = parse(text) if params is None else parse_bound(text, params)
+            if expr is not None:
+                self.conditions.append(compile_filter(expr, self.resolver))
+        finally:
+            self.resolver.allow_hidden = saved
+
+    def add_client_filter(self, text: str, params: dict[str, Any] | None = None) -> None:
+        """A client's ``filter``: hidden fields and rule-locked relations only for superusers."""
+        if not text.strip():
+            return
+        superuser = self.info.is_superuser
+        if not superuser:
+            for marker in ("@collection.", "@request."):
+                if marker in text:
+                    raise ForbiddenError(f"Only superusers can filter by {marker.rstrip('.')}.")
+        self.resolver.restrict_joins = not superuser
+        try:
+            self.add_condition(text, allow_hidden=superuser, params=params)
+        except FilterError as error:
+            raise invalid_query("filter", str(error)) from error
+        finally:
+            self.resolver.restrict_joins = False
+
+    def add_sort(self, sort: str) -> None:
+        superuser = self.info.is_superuser
+        if not superuser and ("@collection." in sort or "@request." in sort):
+            raise ForbiddenError("Only superusers can sort by @collection or @request.")
+        saved = self.resolver.allow_hidden
+        self.resolver.allow_hidden = superuser
+        self.resolver.restrict_joins = not superuser
+        try:
+            for name, direction in parse_sort(sort):
+                if name == "@random":
+                    self.order.append(self.dialect.random())
+                    continue
+                if name == "@rowid":
+                    self.order.append(f"{self.dialect.rowid(self.q(self.alias))} {direction}")
+                    continue
+                try:
+                    resolved = self.resolver.resolve(name)
+                except FilterError as error:
+                    raise invalid_query("sort", f'invalid sort field "{name}" - {error}') from error
+                if resolved.is_value or resolved.raw_literal is not None:
+                    raise invalid_query("sort", f'invalid sort field "{name}"')
+                self.order.append(f"{resolved.guarded or resolved.sql} {direction}")
+        finally:
+            self.resolver.allow_hidden = saved
+            self.resolver.restrict_joins = False
+
+    def from_sql(self) -> str:
+        return (
+            f"FROM {self.q(self.collection.name)} {self.q(self.alias)} {self.resolver.join_sql()}"
+        )
+
+    def where_sql(self) -> str:
+        return " AND ".join(self.conditions) if self.conditions else "1=1"
+
+    def select_sql(self, limit: bool = True) -> str:
+        if self.dialect.name == "postgresql":
+            sql = self._pg_select()
+        else:
+            distinct = "DISTINCT " if self.resolver.has_joins else ""
+            sql = f"SELECT {distinct}{self.q(self.alias)}.* {self.from_sql()} WHERE {self.where_sql()}"
+            if self.order:
+                sql += " ORDER BY " + ", ".join(self.order)
+        if limit:
+            sql += " LIMIT :__limit OFFSET :__offset"
+        return sql
+
+    def _pg_select(self) -> str:
+        """PostgreSQL refuses DISTINCT rows sorted by a joined value; group by the key instead.
+
+        Rows come in insertion order when no sort is given, as SQLite's rowid order.
+        """
+        alias = self.q(self.alias)
+        order = list(self.order)
+        table = not self.collection.is_view
+        if self.resolver.has_joins and table:
+            sql = (
+                f"SELECT {alias}.* {self.from_sql()} WHERE {self.where_sql()} "
+                f"GROUP BY {alias}.{self.q('id')}"
+            )
+            order = [_aggregate(item) for item in order]
+        else:
+            distinct = "DISTINCT " if self.resolver.has_joins else ""
+            sql = f"SELECT {distinct}{alias}.* {self.from_sql()} WHERE {self.where_sql()}"
+        order = [_nulls_first(item) for item in order]
+        if table:
+            order.append(self.dialect.rowid(alias))
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql
+
+    def count_sql(self) -> str:
+        if self.resolver.has_joins:
+            key = (
+                f"{self.q(self.alias)}.{self.q('id')}"
+                if self.collection.is_view
+                else self.dialect.rowid(self.q(self.alias))
+            )
+            return f"SELECT COUNT(DISTINCT {key}) {self.from_sql()} WHERE {self.where_sql()}"
+        if not self.conditions:
+            # No WHERE at all: SQLite counts a whole table from its b-tree in
+            # microseconds, but a "WHERE 1=1" turns that into a scan of every row.
+            return f"SELECT COUNT(*) {self.from_sql()}"
+        return f"SELECT COUNT(*) {self.from_sql()} WHERE {self.where_sql()}"
+
+
+def _aggregate(item: str) -> str:
+    """A sort item over grouped rows: the smallest value for ASC, the largest for DESC."""
+    expr, _, direction = item.rpartition(" ")
+    if direction == "ASC":
+        return f"MIN({expr}) ASC"
+    if direction == "DESC":
+        return f"MAX({expr}) DESC"
+    return f"MIN({item})"
+
+
+def _nulls_first(item: str) -> str:
+    """Empty (NULL) values sort first, as SQLite sorts them; PostgreSQL puts them last."""
+    if item.endswith(" ASC"):
+        return item + " NULLS FIRST"
+    if item.endswith(" DESC"):
+        return item + " NULLS LAST"
+    return item

@@ -1,0 +1,745 @@
+"""Records: list, view, create, update and delete under the collection's rules.
+
+Rules follow PocketBase: a null rule is for superusers only (403 for everyone
+else), the list rule filters rows, a record the view/update/delete rule hides
+is a 404, and a create that fails its rule is a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from keelbase.core.collection import Collection
+from keelbase.core.dates import now_string
+from keelbase.core.fields import (
+    AutodateField,
+    FieldInvalid,
+    FileField,
+    PasswordField,
+    RelationField,
+    TextField,
+)
+from keelbase.core.fields.relation import MISSING_RECORDS
+from keelbase.core.ids import new_record_id
+from keelbase.core.record import Record
+from keelbase.core.request_info import SUPERUSERS, RequestInfo
+from keelbase.core.schema import Schema
+from keelbase.errors import (
+    MSG_MISSING_COLLECTION,
+    MSG_SUPERUSER_ONLY,
+    ApiError,
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+)
+from keelbase.events import ListEvent, RecordCommitEvent, RecordEvent, ViewEvent
+from keelbase.hooks import Hooks
+from keelbase.services.auth.ids import auth_id_errors
+from keelbase.services.auth.passwords import (
+    constant_time_equal,
+    hash_password_async,
+    verify_password_async,
+)
+from keelbase.services.collections import CollectionsService
+from keelbase.services.files.service import FilesService, check_upload, removed_names
+from keelbase.services.records import codec as record_codec
+from keelbase.services.records.expand import Expander, parse_expand
+from keelbase.services.records.input import ResolvedInput, apply_body
+from keelbase.services.records.listing import ListParams, known_total, page_result
+from keelbase.services.records.query import RecordQuery
+from keelbase.store.base import Connection, Store, UniqueViolation
+
+MSG_CREATE_FAILED = "Failed to create record."
+MSG_UPDATE_FAILED = "Failed to update record."
+MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not part of a required relation reference."
+MISMATCH = {"code": "validation_values_mismatch", "message": "Values don't match."}
+REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
+MAX_CASCADE_DEPTH = 32
+DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
+
+
+class RecordsService:
+    def __init__(
+        self,
+        store: Store,
+        collections: CollectionsService,
+        files: FilesService,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.hooks = hooks or Hooks()
+        self.store = store
+        self.collections = collections
+        self.files = files
+        self._auth_listeners: list[Callable[[Record], None]] = []
+        self._static_sql: dict[tuple[int, str, str], tuple[str, str]] = {}
+        self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
+        self._delete_listeners: list[DeleteListener] = []
+
+    def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
+        """Call ``listener(action, record)`` after each committed create, update and delete."""
+        self._event_listeners.append(listener)
+
+    def _emit(self, conn: Connection, action: str, record: Record) -> None:
+        for listener in self._event_listeners:
+            conn.on_commit(lambda listener=listener: listener(action, record))  # type: ignore[misc]
+        hook = {
+            "create": self.hooks.record_create_commit,
+            "update": self.hooks.record_update_commit,
+            "delete": self.hooks.record_delete_commit,
+        }[action]
+        if hook.has_handlers(_tags(record.collection)):
+            conn.on_commit(
+                lambda: hook.notify(RecordCommitEvent(record, action), _tags(record.collection))
+            )
+
+    def on_delete(self, listener: DeleteListener) -> None:
+        """Call ``await listener(conn, record, depth)`` inside the transaction that deletes
+        ``record``, once its row and references are settled (PocketBase's
+        OnRecordDeleteExecute bindings). What the listener deletes through
+        ``delete_record(conn, other, depth + 1)`` runs the delete hooks, and an
+        error undoes the whole delete."""
+        self._delete_listeners.append(listener)
+
+    def on_auth_change(self, listener: Callable[[Record], None]) -> None:
+        """Call ``listener(record)`` after an auth record was changed or deleted."""
+        self._auth_listeners.append(listener)
+
+    def notify_auth_change(self, conn: Connection, record: Record) -> None:
+        if record.collection.is_auth:
+            for listener in self._auth_listeners:
+                conn.on_commit(lambda listener=listener: listener(record))  # type: ignore[misc]
+
+    @property
+    def schema(self) -> Schema:
+        return self.collections.schema
+
+    def collection(self, id_or_name: str) -> Collection:
+        collection = self.schema.get(id_or_name)
+        if collection is None:
+            raise NotFoundError(MSG_MISSING_COLLECTION)
+        return collection
+
+    # Reads ------------------------------------------------------------------
+
+    async def list_page(
+        self, collection: Collection, params: ListParams, info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        event = ListEvent(collection, params, info, expand)
+        await self.hooks.records_list.trigger(event, self._list_action, _tags(collection))
+        return event.result
+
+    async def _list_action(self, event: ListEvent) -> None:
+        collection, params, info, expand = event.collection, event.params, event.info, event.expand
+        rule = collection.listRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        static = self._unconditional(collection, rule, info) and not params.filter.strip()
+        key = (id(collection), "list-su" if info.is_superuser else "list", params.sort)
+        cached = self._static_sql.get(key) if static else None
+        if cached is None:
+            query = RecordQuery(self.store, self.schema, collection, info)
+            query.add_rule(rule)
+            query.add_client_filter(params.filter, params.filter_params)
+            query.add_sort(params.sort)
+            select_sql, count_sql, values = query.select_sql(), query.count_sql(), query.params
+            # Joins (a sort by a relation) may carry the caller's rules: keep only plain ones.
+            if static and not values and not query.resolver.joins:
+                self._remember(key, (select_sql, count_sql))
+        else:
+            select_sql, count_sql = cached
+            values = {}
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(
+                select_sql, {**values, "__limit": params.per_page, "__offset": params.offset}
+            )
+            total = None
+            if not params.skip_total:
+                total = known_total(len(rows), params)
+                if total is None:
+                    total = int(await conn.fetch_value(count_sql, values) or 0)
+        records = record_codec.from_rows(collection, rows)
+        items = await self.export_many(records, info, expand)
+        event.result = page_result(items, params, total)
+
+    async def view(
+        self, collection: Collection, record_id: str, info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        event = ViewEvent(collection, record_id, info, expand)
+        await self.hooks.record_view.trigger(event, self._view_action, _tags(collection))
+        return event.result
+
+    async def _view_action(self, event: ViewEvent) -> None:
+        collection, info = event.collection, event.info
+        rule = collection.viewRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        record = await self.find_with_rule(collection, event.record_id, rule, info)
+        if record is None:
+            raise NotFoundError()
+        event.result = (await self.export_many([record], info, event.expand))[0]
+
+    async def find_with_rule(
+        self, collection: Collection, record_id: str, rule: str | None, info: RequestInfo
+    ) -> Record | None:
+        key = (id(collection), "view", "")
+        cached = self._static_sql.get(key) if self._unconditional(collection, rule, info) else None
+        if cached is not None:
+            sql, values = cached[0], {"p0": record_id}
+        else:
+            query = RecordQuery(self.store, self.schema, collection, info)
+            id_param = query.resolver.params.add(record_id)
+            query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} = {id_param}")
+            query.add_rule(rule)
+            sql, values = query.select_sql(limit=False) + " LIMIT 1", query.params
+            if self._unconditional(collection, rule, info) and id_param == ":p0":
+                self._remember(key, (sql, ""))
+        async with self.store.read() as conn:
+            row = await conn.fetch_one(sql, values)
+        return record_codec.from_row(collection, row) if row else None
+
+    @staticmethod
+    def _unconditional(collection: Collection, rule: str | None, info: RequestInfo) -> bool:
+        """No rule applies: the SQL is the same for every caller, so it can be kept."""
+        return info.is_superuser or (rule is not None and not rule.strip())
+
+    def _remember(self, key: tuple[int, str, str], sql: tuple[str, str]) -> None:
+        """Keep SQL that no caller's data changes; keyed by the collection object, so a
+        schema change (which replaces the collections) starts over."""
+        if len(self._static_sql) > 4096:
+            self._static_sql.clear()
+        self._static_sql[key] = sql
+
+    async def find_by_id(self, collection: Collection, record_id: str) -> Record | None:
+        async with self.store.read() as conn:
+            row = await conn.fetch_one(
+                f"SELECT * FROM {self._table(collection)} WHERE {self._q('id')} = :id LIMIT 1",
+                {"id": record_id},
+            )
+        return record_codec.from_row(collection, row) if row else None
+
+    async def find_first(self, collection: Collection, field: str, value: Any) -> Record | None:
+        if collection.field(field) is None:
+            return None
+        async with self.store.read() as conn:
+            row = await conn.fetch_one(
+                f"SELECT * FROM {self._table(collection)} WHERE {self._q(field)} = :value LIMIT 1",
+                {"value": value},
+            )
+        return record_codec.from_row(collection, row) if row else None
+
+    async def export_many(
+        self, records: list[Record], info: RequestInfo, expand: str = ""
+    ) -> list[dict[str, Any]]:
+        if expand and records:
+            await Expander(self.store, self.schema, info).expand(records, parse_expand(expand))
+        managed = await self._managed_ids(records, info)
+        return record_codec.export_all(records, info, managed)
+
+    async def _managed_ids(self, records: list[Record], info: RequestInfo) -> set[str]:
+        """Auth records the caller may manage (and so see the email of), in one query."""
+        if not records or info.auth is None or info.is_superuser:
+            return set()
+        collection = records[0].collection
+        if not collection.is_auth or collection.auth is None or not collection.auth.manageRule:
+            return set()
+        query = RecordQuery(self.store, self.schema, collection, info)
+        ids = ", ".join(query.resolver.params.add(r.id) for r in records)
+        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} IN ({ids})")
+        query.add_condition(collection.auth.manageRule, allow_hidden=True)
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
+        return {row["id"] for row in rows}
+
+    # Writes -----------------------------------------------------------------
+
+    async def create(
+        self, collection: Collection, body: dict[str, Any], info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        record = await self.create_record(collection, body, info)
+        return (await self.export_many([record], info, expand))[0]
+
+    async def create_record(
+        self, collection: Collection, body: dict[str, Any], info: RequestInfo
+    ) -> Record:
+        if collection.is_view:
+            raise BadRequestError("Unsupported collection type.")
+        rule = collection.createRule
+        superuser = info.is_superuser
+        if rule is None and not superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        empty = {f.name: f.empty() for f in collection.fields}
+        resolved = apply_body(collection, empty, body, superuser)
+        data = resolved.data
+        if not data.get("id"):
+            id_field = collection.field("id")
+            generated = id_field.generate() if isinstance(id_field, TextField) else ""
+            data["id"] = generated or new_record_id()
+        if collection.is_auth:
+            data["verified"] = bool(data.get("verified")) or collection.name == SUPERUSERS
+        record = Record(collection, data)
+        async with self.store.transaction() as conn:
+            manager = superuser
+            request = info.with_body(resolved.submitted)
+            if (
+                not superuser
+                and rule
+                and not await self.record_matches(record, rule, request, conn=conn)
+            ):
+                raise BadRequestError(MSG_CREATE_FAILED)
+            if (
+                collection.is_auth
+                and not manager
+                and collection.auth
+                and collection.auth.manageRule
+            ):
+                manager = await self.record_matches(
+                    record, collection.auth.manageRule, request, conn=conn
+                )
+            if collection.is_auth:
+                auth_errors = self._auth_create_errors(record, resolved, manager)
+                if auth_errors:
+                    raise BadRequestError(MSG_CREATE_FAILED, auth_errors)
+            event = RecordEvent(record, request, "create")
+
+            async def create(e: RecordEvent) -> None:
+                await self._validate(conn, e.record, resolved, MSG_CREATE_FAILED, new=True)
+                await self._check_auth_id(conn, e.record)
+                await self._finish_fields(e.record, resolved, new=True)
+                await self._insert(conn, e.record)
+                await self.files.apply(conn, e.record, resolved.files)
+                self._emit(conn, "create", e.record)
+
+            await self.hooks.record_create.trigger(event, create, _tags(collection))
+        return event.record
+
+    async def update(
+        self,
+        collection: Collection,
+        record_id: str,
+        body: dict[str, Any],
+        info: RequestInfo,
+        expand: str = "",
+    ) -> dict[str, Any]:
+        record = await self.update_record(collection, record_id, body, info)
+        return (await self.export_many([record], info, expand))[0]
+
+    async def update_record(
+        self, collection: Collection, record_id: str, body: dict[str, Any], info: RequestInfo
+    ) -> Record:
+        if collection.is_view:
+            raise BadRequestError("Unsupported collection type.")
+        rule = collection.updateRule
+        superuser = info.is_superuser
+        if rule is None and not superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        async with self.store.transaction() as conn:
+            existing = await self.find_by_id(collection, record_id)
+            if existing is None:
+                raise NotFoundError()
+            resolved = apply_body(collection, existing.data, body, superuser)
+            request = info.with_body(resolved.submitted)
+            if (
+                not superuser
+                and rule
+                and await self.find_with_rule(collection, record_id, rule, request) is None
+            ):
+                raise NotFoundError()
+            manager = superuser or await self._manages(collection, existing, request)
+            record = Record(collection, resolved.data)
+            if collection.is_auth:
+                auth_errors = await self._auth_update_errors(existing, record, resolved, manager)
+                if auth_errors:
+                    raise BadRequestError(MSG_UPDATE_FAILED, auth_errors)
+            if resolved.data.get("id") != existing.id:
+                raise BadRequestError(
+                    MSG_UPDATE_FAILED,
+                    {
+                        "id": {
+                            "code": "validation_pk_change",
+                            "message": "The record primary key cannot be changed.",
+                        }
+                    },
+                )
+            event = RecordEvent(record, request, "update", original=existing)
+
+            async def update(e: RecordEvent) -> None:
+                await self._validate(
+                    conn, e.record, resolved, MSG_UPDATE_FAILED, new=False, existing=existing
+                )
+                if collection.is_auth and e.record.get("email") != existing.get("email"):
+                    e.record.data["tokenKey"] = ""  # a new email ends every earlier token
+                await self._finish_fields(e.record, resolved, new=False)
+                await self._update_row(conn, e.record, existing)
+                resolved.files.removed = removed_names(collection, existing.data, e.record.data)
+                await self.files.apply(conn, e.record, resolved.files)
+                self.notify_auth_change(conn, e.record)
+                self._emit(conn, "update", e.record)
+
+            await self.hooks.record_update.trigger(event, update, _tags(collection))
+        return event.record
+
+    async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
+        if collection.is_view:
+            raise BadRequestError("Unsupported collection type.")
+        rule = collection.deleteRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        async with self.store.transaction() as conn:
+            record = await self.find_with_rule(collection, record_id, rule, info)
+            if record is None:
+                raise NotFoundError()
+            await self.delete_record(conn, record, info=info)
+
+    async def delete_record(
+        self, conn: Connection, record: Record, depth: int = 0, info: RequestInfo | None = None
+    ) -> None:
+        """Delete ``record`` and settle every reference to it, as PocketBase does."""
+        if depth > MAX_CASCADE_DEPTH:
+            raise BadRequestError(MSG_DELETE_FAILED)
+        event = RecordEvent(record, info or RequestInfo(system=True), "delete", original=record)
+
+        async def delete(e: RecordEvent) -> None:
+            await self._delete_and_settle(conn, e.record, depth)
+
+        await self.hooks.record_delete.trigger(event, delete, _tags(record.collection))
+
+    async def _delete_and_settle(self, conn: Connection, record: Record, depth: int) -> None:
+        collection = record.collection
+        await conn.execute(
+            f"DELETE FROM {self._table(collection)} WHERE {self._q('id')} = :id", {"id": record.id}
+        )
+        self.notify_auth_change(conn, record)
+        self.files.remove_record_files(conn, collection, record.id)
+        self._emit(conn, "delete", record)
+        references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
+        for other, field_name in references:
+            if other.is_view:
+                continue
+            field = other.field(field_name)
+            assert isinstance(field, RelationField)
+            for referrer in await self._referrers(conn, other, field, record.id):
+                remaining = [i for i in field.as_list(referrer.get(field.name)) if i != record.id]
+                if not remaining and field.cascadeDelete:
+                    await self.delete_record(conn, referrer, depth + 1)
+                elif not remaining and field.required:
+                    raise BadRequestError(MSG_DELETE_FAILED)
+                else:
+                    value = remaining if field.multiple else (remaining[-1] if remaining else "")
+                    referrer.data[field.name] = value
+                    self._emit(conn, "update", referrer)
+                    await conn.execute(
+                        f"UPDATE {self._table(other)} SET {self._q(field.name)} = :value "
+                        f"WHERE {self._q('id')} = :id",
+                        {"value": field.to_db(value), "id": referrer.id},
+                    )
+        for listener in self._delete_listeners:
+            await listener(conn, record, depth)
+
+    async def _referrers(
+        self, conn: Connection, collection: Collection, field: RelationField, target_id: str
+    ) -> list[Record]:
+        column = self._q(field.name)
+        if field.multiple:
+            where = f"EXISTS (SELECT 1 FROM {self.store.dialect.json_each(column)} __je WHERE __je.value = :id)"
+        else:
+            where = f"{column} = :id"
+        rows = await conn.fetch_all(
+            f"SELECT * FROM {self._table(collection)} WHERE {where} AND {self._q('id')} != :id",
+            {"id": target_id},
+        )
+        return [record_codec.from_row(collection, row) for row in rows]
+
+    async def truncate(self, collection: Collection) -> None:
+        if collection.is_view:
+            raise BadRequestError(
+                "View collections cannot be truncated since they don't store their own records."
+            )
+        async with self.store.transaction() as conn:
+            if not self.schema.referencing(collection):
+                await conn.execute(f"DELETE FROM {self._table(collection)}", heavy=True)
+                return
+            rows = await conn.fetch_all(f"SELECT * FROM {self._table(collection)}")
+            for row in rows:
+                await self.delete_record(conn, record_codec.from_row(collection, row))
+
+    # Save helpers -----------------------------------------------------------
+
+    async def save(self, conn: Connection, record: Record, changed: list[str]) -> None:
+        """Write the named fields of an existing record, without rules (for internal updates)."""
+        params = record_codec.to_params(record.collection, {k: record.data[k] for k in changed})
+        assignments = ", ".join(f"{self._q(k)} = :{k}" for k in params)
+        params["__id"] = record.id
+        await conn.execute(
+            f"UPDATE {self._table(record.collection)} SET {assignments} WHERE {self._q('id')} = :__id",
+            params,
+        )
+
+    async def update_trusted(self, record: Record, changed: list[str], message: str) -> None:
+        """Write fields the server itself decided (a confirmed email, a reset password).
+
+        No rules and no client input; ``updated`` moves on, the change is
+        announced like any update, and a unique clash is a 400 with ``message``.
+        """
+        now = now_string()
+        for field in record.collection.fields:
+            if isinstance(field, AutodateField) and field.onUpdate:
+                record.data[field.name] = now
+                changed = [*changed, field.name]
+        async with self.store.transaction() as conn:
+            try:
+                await self.save(conn, record, changed)
+            except UniqueViolation as error:
+                raise _unique_error(record.collection, error, message) from error
+            self.notify_auth_change(conn, record)
+            self._emit(conn, "update", record)
+
+    async def insert_trusted(self, record: Record, plain_password: str | None = None) -> None:
+        """Insert without rules or client input rules (CLI and internal use)."""
+        resolved = ResolvedInput(
+            record.data, {}, {"password": plain_password} if plain_password else {}
+        )
+        async with self.store.transaction() as conn:
+            await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
+            await self._check_auth_id(conn, record)
+            await self._finish_fields(record, resolved, new=True)
+            await self._insert(conn, record)
+
+    def _q(self, name: str) -> str:
+        return self.store.dialect.quote(name)
+
+    def _table(self, collection: Collection) -> str:
+        return self._q(collection.name)
+
+    async def record_matches(
+        self,
+        record: Record,
+        rule: str | None,
+        info: RequestInfo,
+        client_filter: str = "",
+        conn: Connection | None = None,
+    ) -> bool:
+        """Whether ``record`` (stored or not) passes ``rule`` and a client's filter.
+
+        The record is given as a one-row CTE, so this works for a record not
+        stored yet (create rules) and for one already deleted (realtime events).
+        A null rule passes for superusers only.
+        """
+        if rule is None and not info.is_superuser:
+            return False
+        collection = record.collection
+        cte = f"__kb_row_{collection.name}"
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.resolver.table = self._q(cte)
+        values = record_codec.to_params(collection, record.data)
+        columns = []
+        typed = getattr(
+            self.store.dialect, "typed_value", None
+        )  # PostgreSQL: cast to the column's type
+        for field in collection.fields:
+            param = query.resolver.params.add(values.get(field.name, field.to_db(field.empty())))
+            if typed is not None:
+                param = typed(param, field.storage_kind)
+            columns.append(f"{param} AS {self._q(field.name)}")
+        query.add_rule(rule)
+        if client_filter:
+            query.add_client_filter(client_filter)
+        sql = (
+            f"WITH {self._q(cte)} AS (SELECT {', '.join(columns)}) "
+            f"SELECT 1 FROM {self._q(cte)} {self._q(query.alias)} {query.resolver.join_sql()} "
+            f"WHERE {query.where_sql()} LIMIT 1"
+        )
+        if conn is not None:
+            return await conn.fetch_value(sql, query.params) is not None
+        async with self.store.read() as reader:
+            return await reader.fetch_value(sql, query.params) is not None
+
+    async def _manages(self, collection: Collection, record: Record, info: RequestInfo) -> bool:
+        if not collection.is_auth or collection.auth is None or not collection.auth.manageRule:
+            return False
+        if info.auth is None:
+            return False
+        return (
+            await self.find_with_rule(collection, record.id, collection.auth.manageRule, info)
+            is not None
+        )
+
+    def _auth_create_errors(
+        self, record: Record, resolved: ResolvedInput, manager: bool
+    ) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        password = resolved.passwords.get("password", "")
+        confirm = resolved.passwords.get("passwordConfirm")
+        if not password:
+            errors["password"] = REQUIRED
+        if not confirm:
+            errors["passwordConfirm"] = REQUIRED
+        elif password and not constant_time_equal(password, confirm):
+            errors["passwordConfirm"] = MISMATCH
+        if not manager and record.get("verified"):
+            errors["verified"] = MISMATCH
+        return errors
+
+    async def _auth_update_errors(
+        self, existing: Record, record: Record, resolved: ResolvedInput, manager: bool
+    ) -> dict[str, Any]:
+        errors: dict[str, Any] = {}
+        passwords = resolved.passwords
+        password = passwords.get("password")
+        wants_change = (
+            "password" in passwords or "passwordConfirm" in passwords or "oldPassword" in passwords
+        )
+        if wants_change:
+            if not password:
+                errors["password"] = REQUIRED
+            confirm = passwords.get("passwordConfirm")
+            if not confirm:
+                errors["passwordConfirm"] = REQUIRED
+            elif password and not constant_time_equal(password, confirm):
+                errors["passwordConfirm"] = MISMATCH
+            if not manager:
+                old = passwords.get("oldPassword", "")
+                if not old:
+                    errors["oldPassword"] = REQUIRED
+                elif not await verify_password_async(old, existing.get("password")):
+                    errors["oldPassword"] = {
+                        "code": "validation_invalid_old_password",
+                        "message": "Missing or invalid old password.",
+                    }
+        if not manager:
+            if record.get("email") != existing.get("email"):
+                errors["email"] = MISMATCH
+            if bool(record.get("verified")) != bool(existing.get("verified")):
+                errors["verified"] = MISMATCH
+        return errors
+
+    async def _validate(
+        self,
+        conn: Connection,
+        record: Record,
+        resolved: ResolvedInput,
+        message: str,
+        new: bool,
+        existing: Record | None = None,
+    ) -> None:
+        errors: dict[str, Any] = {}
+        collection = record.collection
+        for field in collection.fields:
+            try:
+                if isinstance(field, FileField) and field.name in resolved.changed:
+                    kept = set(field.as_list(existing.get(field.name))) if existing else set()
+                    for pending in resolved.files.new:
+                        if pending.field == field.name:
+                            check_upload(field, pending)
+                            kept.add(pending.name)
+                    unknown = [n for n in field.as_list(record.get(field.name)) if n not in kept]
+                    if unknown:
+                        # New files come only as uploads; a name must be one the record has.
+                        raise FieldInvalid(
+                            "validation_invalid_file",
+                            f"Invalid new files: [{' '.join(unknown)}].",
+                            {"invalidFiles": unknown},
+                        )
+                if isinstance(field, PasswordField):
+                    plain = resolved.passwords.get(field.name)
+                    if plain:
+                        field.validate_plain(plain)
+                    elif field.required and not record.get(field.name):
+                        raise FieldInvalid("validation_required", "Cannot be blank.")
+                    continue
+                if isinstance(field, AutodateField):
+                    continue
+                if (
+                    isinstance(field, TextField)
+                    and field.name == "tokenKey"
+                    and not record.get("tokenKey")
+                ):
+                    continue  # generated below
+                field.check(record.get(field.name, field.empty()))
+            except FieldInvalid as error:
+                errors[field.name] = error.to_json()
+        for field in collection.relation_fields():
+            if field.name in errors:
+                continue
+            ids = field.as_list(record.get(field.name))
+            if ids and not await self._relations_exist(conn, field, ids):
+                errors[field.name] = {"code": MISSING_RECORDS[0], "message": MISSING_RECORDS[1]}
+        if errors:
+            raise BadRequestError(message, errors)
+
+    async def _check_auth_id(self, conn: Connection, record: Record) -> None:
+        """A new auth record may not take an id another auth collection has (PocketBase)."""
+        errors = await auth_id_errors(conn, self.schema, self.store.dialect.quote, record)
+        if errors:
+            raise BadRequestError(MSG_CREATE_FAILED, errors)
+
+    async def _relations_exist(
+        self, conn: Connection, field: RelationField, ids: list[str]
+    ) -> bool:
+        target = self.schema.by_id(field.collectionId)
+        if target is None:
+            return False
+        placeholders = ", ".join(f":r{i}" for i in range(len(ids)))
+        count = await conn.fetch_value(
+            f"SELECT COUNT(*) FROM {self._table(target)} WHERE {self._q('id')} IN ({placeholders})",
+            {f"r{i}": value for i, value in enumerate(ids)},
+        )
+        return int(count or 0) == len(set(ids))
+
+    async def _finish_fields(self, record: Record, resolved: ResolvedInput, new: bool) -> None:
+        """Server-set values: hashes, tokenKey, autodates."""
+        collection = record.collection
+        now = now_string()
+        for field in collection.fields:
+            if isinstance(field, PasswordField):
+                plain = resolved.passwords.get(field.name)
+                if plain:
+                    record.data[field.name] = await hash_password_async(plain)
+                    if collection.is_auth and field.name == "password" and not new:
+                        record.data["tokenKey"] = ""  # rotated below: ends every earlier token
+            elif isinstance(field, AutodateField) and (
+                (new and field.onCreate) or (not new and field.onUpdate)
+            ):
+                record.data[field.name] = now
+        token_key = collection.field("tokenKey")
+        if collection.is_auth and isinstance(token_key, TextField) and not record.get("tokenKey"):
+            record.data["tokenKey"] = token_key.generate()
+
+    async def _insert(self, conn: Connection, record: Record) -> None:
+        params = record_codec.to_params(record.collection, record.data)
+        columns = ", ".join(self._q(name) for name in params)
+        values = ", ".join(f":{name}" for name in params)
+        try:
+            await conn.execute(
+                f"INSERT INTO {self._table(record.collection)} ({columns}) VALUES ({values})",
+                params,
+            )
+        except UniqueViolation as error:
+            raise _unique_error(record.collection, error, MSG_CREATE_FAILED) from error
+
+    async def _update_row(self, conn: Connection, record: Record, existing: Record) -> None:
+        changed = [
+            f.name
+            for f in record.collection.fields
+            if record.data.get(f.name) != existing.data.get(f.name)
+        ]
+        if not changed:
+            return
+        try:
+            await self.save(conn, record, changed)
+        except UniqueViolation as error:
+            raise _unique_error(record.collection, error, MSG_UPDATE_FAILED) from error
+
+
+def _tags(collection: Collection) -> tuple[str, ...]:
+    """Hooks bound to a collection match its name or its id."""
+    return (collection.name, collection.id)
+
+
+def _unique_error(collection: Collection, error: UniqueViolation, message: str) -> ApiError:
+    data = {
+        column: {"code": "validation_not_unique", "message": "Value must be unique."}
+        for column in error.columns
+        if collection.field(column) is not None
+    }
+    return BadRequestError(message, data)
