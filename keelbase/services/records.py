@@ -207,6 +207,22 @@ class RecordsService:
             )
         return record_codec.from_row(collection, row) if row else None
 
+    async def _find_locked(
+        self, conn: Connection, collection: Collection, record_id: str
+    ) -> Record | None:
+        """The stored record, locked until ``conn``'s transaction ends.
+
+        A concurrent update of the same record waits here until this one has
+        committed and then reads its result, so two read-modify-writes never
+        start from the same value (PostgreSQL; SQLite's single writer already
+        runs them one after the other).
+        """
+        sql = self.store.dialect.lock_rows(
+            f"SELECT * FROM {self._table(collection)} WHERE {self._q('id')} = :id"
+        )
+        row = await conn.fetch_one(sql, {"id": record_id})
+        return record_codec.from_row(collection, row) if row else None
+
     async def find_first(self, collection: Collection, field: str, value: Any) -> Record | None:
         if collection.field(field) is None:
             return None
@@ -322,7 +338,9 @@ class RecordsService:
         if rule is None and not superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
         async with self.store.transaction() as conn:
-            existing = await self.find_by_id(collection, record_id)
+            # Locked until the commit: the body's modifiers (``n+``, ``tags-``, ``files+``),
+            # the rules and the hooks all work on the latest value, never a stale one.
+            existing = await self._find_locked(conn, collection, record_id)
             if existing is None:
                 raise NotFoundError()
             resolved = apply_body(collection, existing.data, body, superuser)
@@ -425,15 +443,19 @@ class RecordsService:
     async def _referrers(
         self, conn: Connection, collection: Collection, field: RelationField, target_id: str
     ) -> list[Record]:
+        """Records whose ``field`` names ``target_id``, locked: their relation lists are
+        rewritten from what is read here, so a concurrent ``field+`` must not slip in
+        between. Read in id order, so two deletes lock shared referrers in one order."""
         column = self._q(field.name)
         if field.multiple:
             where = f"EXISTS (SELECT 1 FROM {self.store.dialect.json_each(column)} __je WHERE __je.value = :id)"
         else:
             where = f"{column} = :id"
-        rows = await conn.fetch_all(
-            f"SELECT * FROM {self._table(collection)} WHERE {where} AND {self._q('id')} != :id",
-            {"id": target_id},
+        sql = self.store.dialect.lock_rows(
+            f"SELECT * FROM {self._table(collection)} WHERE {where} AND {self._q('id')} != :id "
+            f"ORDER BY {self._q('id')}"
         )
+        rows = await conn.fetch_all(sql, {"id": target_id})
         return [record_codec.from_row(collection, row) for row in rows]
 
     async def truncate(self, collection: Collection) -> None:
