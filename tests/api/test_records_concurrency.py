@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from keelbase import App, Config
+from keelbase import App
+from tests.api.conftest import serving
 
 CLIENTS = 20
 OPEN_RULES = {r: "" for r in ("listRule", "viewRule", "createRule", "updateRule", "deleteRule")}
@@ -102,10 +103,8 @@ def _collection(rule: str, targets_id: str) -> dict[str, Any]:
 async def _with_app(
     data_dir: Path, db_url: str, body: Callable[[App, World], Awaitable[None]]
 ) -> None:
-    async with App(Config(data_dir=data_dir, db_url=db_url)) as app:
-        transport = httpx.ASGITransport(app=app.asgi)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kb") as client:
-            await body(app, World(client))
+    async with serving(data_dir, db_url) as (app, client):
+        await body(app, World(client))
 
 
 def _final(case: Case, record: dict[str, Any]) -> Any:
