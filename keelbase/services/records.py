@@ -7,7 +7,7 @@ is a 404, and a create that fails its rule is a 400.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from keelbase.core.collection import Collection
@@ -473,21 +473,52 @@ class RecordsService:
 
     # Save helpers -----------------------------------------------------------
 
-    async def save(self, conn: Connection, record: Record, changed: list[str]) -> None:
-        """Write the named fields of an existing record, without rules (for internal updates)."""
-        params = record_codec.to_params(record.collection, {k: record.data[k] for k in changed})
+    async def save(
+        self,
+        conn: Connection,
+        record: Record,
+        changed: list[str],
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Write the named fields of an existing record, without rules (for internal updates).
+
+        With ``expect``, the write happens only while those fields still hold
+        these values, checked and written in one statement (a compare-and-set);
+        ``False`` when they no longer do (or the record is gone).
+        """
+        collection = record.collection
+        params = record_codec.to_params(collection, {k: record.data[k] for k in changed})
         assignments = ", ".join(f"{self._q(k)} = :{k}" for k in params)
+        conditions = [f"{self._q('id')} = :__id"]
+        expected = record_codec.to_params(collection, dict(expect or {}))
+        if len(expected) != len(expect or {}):
+            raise ValueError(
+                f"expect names unknown fields: {sorted(set(expect or {}) - set(expected))}"
+            )
+        for name, value in expected.items():
+            params[f"__expect_{name}"] = value
+            conditions.append(f"{self._q(name)} = :__expect_{name}")
         params["__id"] = record.id
-        await conn.execute(
-            f"UPDATE {self._table(record.collection)} SET {assignments} WHERE {self._q('id')} = :__id",
+        written = await conn.execute(
+            f"UPDATE {self._table(collection)} SET {assignments} WHERE {' AND '.join(conditions)}",
             params,
         )
+        return written > 0
 
-    async def update_trusted(self, record: Record, changed: list[str], message: str) -> None:
+    async def update_trusted(
+        self,
+        record: Record,
+        changed: list[str],
+        message: str,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Write fields the server itself decided (a confirmed email, a reset password).
 
         No rules and no client input; ``updated`` moves on, the change is
         announced like any update, and a unique clash is a 400 with ``message``.
+        ``expect`` makes the write a claim (see ``save``): a single-use token is
+        checked against the ``tokenKey`` it was signed with, so of two requests
+        racing with one token exactly one writes; the other gets ``False``.
         """
         now = now_string()
         for field in record.collection.fields:
@@ -496,11 +527,14 @@ class RecordsService:
                 changed = [*changed, field.name]
         async with self.store.transaction() as conn:
             try:
-                await self.save(conn, record, changed)
+                written = await self.save(conn, record, changed, expect)
             except UniqueViolation as error:
                 raise _unique_error(record.collection, error, message) from error
+            if not written:
+                return False
             self.notify_auth_change(conn, record)
             self._emit(conn, "update", record)
+        return True
 
     async def insert_trusted(self, record: Record, plain_password: str | None = None) -> None:
         """Insert without rules or client input rules (CLI and internal use)."""

@@ -1,9 +1,10 @@
 """Single-use proofs are used once, even by requests that arrive together.
 
-An OTP and an MFA session each let one request through. Here ``CLIENTS``
-requests present the same one at once (asyncio tasks through the in-process
-app), on SQLite and on PostgreSQL, and exactly one of them may succeed. The
-proofs are made through the services, so no mail is needed.
+An OTP, an MFA session, and the password-reset, email-change and verification
+tokens each let one request through. Here ``CLIENTS`` requests present the same
+one at once (asyncio tasks through the in-process app), on SQLite and on
+PostgreSQL, and exactly one of them may succeed. The proofs are made through
+the services, so no mail is needed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 
 from keelbase import App, RecordEvent
 from keelbase.services import auth_refs
+from keelbase.services.auth_mail import EMAIL_CHANGE, PASSWORD_RESET, VERIFICATION
 from tests.api.conftest import PASSWORD, serving
 
 CLIENTS = 8  # under the sign-in guard's 10 attempts per identity
@@ -87,5 +89,68 @@ def test_an_mfa_session_completes_once(tmp_path: Path, fresh_db_url: str) -> Non
             [client.post(USERS + "/auth-with-password", json=sign_in) for _ in range(CLIENTS)]
         )
         assert statuses == [200] + [400] * (CLIENTS - 1)
+
+    _run(tmp_path, fresh_db_url, body)
+
+
+def test_a_password_reset_token_sets_one_password(tmp_path: Path, fresh_db_url: str) -> None:
+    async def body(app: App, client: httpx.AsyncClient) -> None:
+        user = await _user(app, client)
+        token = app.auth_mail.issue(user, PASSWORD_RESET)
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    USERS + "/confirm-password-reset",
+                    json={
+                        "token": token,
+                        "password": f"New-pass-{i}",
+                        "passwordConfirm": f"New-pass-{i}",
+                    },
+                )
+                for i in range(CLIENTS)
+            )
+        )
+        won = [i for i, answer in enumerate(answers) if answer.status_code == 204]
+        assert sorted(a.status_code for a in answers) == [204] + [400] * (CLIENTS - 1)
+        # The password that was answered 204 is the one that is set.
+        signed = await client.post(
+            USERS + "/auth-with-password",
+            json={"identity": EMAIL, "password": f"New-pass-{won[0]}"},
+        )
+        assert signed.status_code == 200, signed.text
+
+    _run(tmp_path, fresh_db_url, body)
+
+
+def test_an_email_change_token_is_used_once(tmp_path: Path, fresh_db_url: str) -> None:
+    async def body(app: App, client: httpx.AsyncClient) -> None:
+        user = await _user(app, client)
+        token = app.auth_mail.issue(user, EMAIL_CHANGE, {"newEmail": "new@example.com"})
+        confirm = {"token": token, "password": PASSWORD}
+        statuses = await _at_once(
+            [client.post(USERS + "/confirm-email-change", json=confirm) for _ in range(CLIENTS)]
+        )
+        assert statuses == [204] + [400] * (CLIENTS - 1)
+
+    _run(tmp_path, fresh_db_url, body)
+
+
+def test_a_verification_that_rotates_the_token_key_is_used_once(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Without password sign-in, verifying also sets a random password and a new tokenKey
+    (as PocketBase): the token is then spent."""
+
+    async def body(app: App, client: httpx.AsyncClient) -> None:
+        user = await _user(app, client)
+        await app.collections.update("users", {"passwordAuth": {"enabled": False}})
+        token = app.auth_mail.issue(user, VERIFICATION)
+        statuses = await _at_once(
+            [
+                client.post(USERS + "/confirm-verification", json={"token": token})
+                for _ in range(CLIENTS)
+            ]
+        )
+        assert statuses == [204] + [400] * (CLIENTS - 1)
 
     _run(tmp_path, fresh_db_url, body)
