@@ -85,6 +85,17 @@ async def serving(data_dir: Path, db_url: str = "") -> AsyncIterator[tuple[App, 
             yield app, client
 
 
+async def superuser_headers(app: App, client: httpx.AsyncClient) -> dict[str, str]:
+    """Create the superuser ``ADMIN`` and sign in: the headers its requests carry."""
+    await app.superusers.upsert(*ADMIN)
+    signed = await client.post(
+        "/api/collections/_superusers/auth-with-password",
+        json={"identity": ADMIN[0], "password": ADMIN[1]},
+    )
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": signed.json()["token"]}
+
+
 def make_world(data_dir: Path, db_url: str = "") -> Iterator[World]:
     """Start an app in-process, create the superuser and two users, and sign them in."""
 
