@@ -202,9 +202,24 @@ SCHEMA_VERSION_KEY = "schema_version"
 
 
 async def bump_schema_version(conn: Connection, now: str) -> None:
-    """Count a schema change, in its own transaction, so every node can notice it."""
-    current = await get_param(conn, SCHEMA_VERSION_KEY)
-    await set_param(conn, SCHEMA_VERSION_KEY, int(current or 0) + 1, now)
+    """Count a schema change, in its own transaction, so every node can notice it.
+
+    One statement adds one in the database (the same SQL on both stores), so two
+    changes committed at once count two: a node that saw the first one still
+    notices the second.
+    """
+    await conn.execute(
+        'INSERT INTO "_params" ("id", "value", "created", "updated") VALUES (:id, :one, :now, :now) '
+        'ON CONFLICT ("id") DO UPDATE SET "value" = '
+        'CAST(COALESCE(CAST("_params"."value" AS INTEGER), 0) + 1 AS TEXT), '
+        '"updated" = excluded."updated"',
+        {"id": SCHEMA_VERSION_KEY, "one": "1", "now": now},
+    )
+
+
+async def lock_schema_version(conn: Connection, dialect: Dialect, now: str) -> int:
+    """The schema version, locked until the transaction ends: schema changes take turns."""
+    return int(await lock_param(conn, dialect, SCHEMA_VERSION_KEY, now) or 0)
 
 
 async def schema_version(conn: Connection) -> int:

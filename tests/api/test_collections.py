@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+from tests.api.conftest import serving, superuser_headers
 from tests.api.scenario import Scenario, World, params, run
 
 FIELDS = [
@@ -461,3 +465,33 @@ def test_schema_change_keeps_data(world: World) -> None:
     assert after["n"] == ["y"]
     assert after["c"] == 0
     assert "a" not in after
+
+
+def test_concurrent_updates_of_one_collection_all_stay(tmp_path: Path, fresh_db_url: str) -> None:
+    """Each update applies to the collection as the previous one left it: five requests
+    that each set one rule leave all five set."""
+    rules = {
+        "listRule": "title != 'list'",
+        "viewRule": "title != 'view'",
+        "createRule": "title != 'create'",
+        "updateRule": "title != 'update'",
+        "deleteRule": "title != 'delete'",
+    }
+
+    async def main() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            headers = await superuser_headers(app, client)
+            await app.collections.create(
+                {"name": "notes", "fields": [{"name": "title", "type": "text"}]}
+            )
+            answers = await asyncio.gather(
+                *(
+                    client.patch("/api/collections/notes", json={rule: text}, headers=headers)
+                    for rule, text in rules.items()
+                )
+            )
+            assert [a.status_code for a in answers] == [200] * len(rules)
+            final = (await client.get("/api/collections/notes", headers=headers)).json()
+            assert {rule: final[rule] for rule in rules} == rules
+
+    asyncio.run(main())
