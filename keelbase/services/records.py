@@ -392,6 +392,10 @@ class RecordsService:
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
         async with self.store.transaction() as conn:
+            # Locked first: of two deletes at once, the second waits and then finds
+            # nothing (404), so the delete hooks and events run once.
+            if await self._find_locked(conn, collection, record_id) is None:
+                raise NotFoundError()
             record = await self.find_with_rule(collection, record_id, rule, info)
             if record is None:
                 raise NotFoundError()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from keelbase import App
+from keelbase import App, RecordEvent
 from tests.api.conftest import serving
 
 CLIENTS = 20
@@ -175,5 +175,28 @@ def test_deleting_a_related_record_keeps_concurrent_additions(
         )
         assert [a.status_code for a in answers] == [204] + [200] * len(added)
         assert sorted((await client.get(url)).json()["rel"]) == sorted(added)
+
+    asyncio.run(_with_app(tmp_path / "kb_data", fresh_db_url, run))
+
+
+def test_concurrent_deletes_of_one_record_delete_it_once(tmp_path: Path, fresh_db_url: str) -> None:
+    """One delete succeeds; the others find nothing (404), as they would a moment later,
+    and the delete hooks run once."""
+
+    async def run(app: App, world: World) -> None:
+        client = world.client
+        await app.collections.create({"name": "targets", **OPEN_RULES})
+        deleted: list[str] = []
+
+        @app.on_record_delete("targets")
+        async def count(e: RecordEvent) -> None:
+            await e.next()
+            deleted.append(e.record.id)
+
+        target = (await client.post("/api/collections/targets/records", json={})).json()
+        url = f"/api/collections/targets/records/{target['id']}"
+        answers = await asyncio.gather(*(client.delete(url) for _ in range(CLIENTS)))
+        assert sorted(a.status_code for a in answers) == [204] + [404] * (CLIENTS - 1)
+        assert deleted == [target["id"]]
 
     asyncio.run(_with_app(tmp_path / "kb_data", fresh_db_url, run))
