@@ -3,6 +3,11 @@
 Rules follow PocketBase: a null rule is for superusers only (403 for everyone
 else), the list rule filters rows, a record the view/update/delete rule hides
 is a 404, and a create that fails its rule is a 400.
+
+An update or a delete reads its record with a row lock (``Dialect.lock_rows``)
+inside its transaction and holds it until the commit: writes of one record
+take turns on every store, so ``+``/``-`` modifiers, rules and hooks always
+start from the value the previous write committed.
 """
 
 from __future__ import annotations
