@@ -181,9 +181,10 @@ class CollectionsService:
             collection = collection_from_json(data)
         except DefinitionError as error:
             raise _definition_error(error, "Failed to create collection.") from error
-        if not data.get("id"):
-            self._free_default_id(collection)
         async with self.store.transaction() as conn:
+            await self._lock_schema(conn)
+            if not data.get("id"):
+                self._free_default_id(collection)
             await self._save(conn, collection, None, "Failed to create collection.")
         await self._written()
         return self.get(collection.id)
@@ -197,16 +198,32 @@ class CollectionsService:
             collection.id = f"{base}{suffix}"
 
     async def update(self, id_or_name: str, data: Any) -> Collection:
-        existing = self.get(id_or_name)
-        try:
-            collection = collection_from_json(data, existing)
-        except DefinitionError as error:
-            raise _definition_error(error, "Failed to update collection.") from error
         async with self.store.transaction() as conn:
+            # The change applies to the collection as stored now, not as this node
+            # last loaded it: another request's change a moment ago stays.
+            await self._lock_schema(conn)
+            existing = self.get(id_or_name)
+            try:
+                collection = collection_from_json(data, existing)
+            except DefinitionError as error:
+                raise _definition_error(error, "Failed to update collection.") from error
             broken = await self._save(conn, collection, existing, "Failed to update collection.")
         _report_broken_views(collection.name, broken)
         await self._written()
         return self.get(collection.id)
+
+    async def _lock_schema(self, conn: Connection) -> None:
+        """Take the schema lock for ``conn``'s transaction; load the schema if it moved on.
+
+        Every schema change starts here: changes from several requests or nodes
+        run one at a time, each on the collections as the previous one left them
+        (another node's change may not have reached this node's copy yet).
+        """
+        version = await system.lock_schema_version(conn, self.store.dialect, now_string())
+        if version != self._seen_version:
+            collections = await system.load_collections(conn)
+            self._seen_version = version
+            self._publish(collections)
 
     async def _save(
         self, conn: Connection, collection: Collection, existing: Collection | None, message: str
@@ -367,21 +384,22 @@ class CollectionsService:
         return fields
 
     async def delete(self, id_or_name: str) -> None:
-        collection = self.get(id_or_name)
-        if collection.system:
-            raise BadRequestError("Failed to delete collection.")
-        references = sorted(
-            {
-                other.name
-                for other, _ in self.schema.referencing(collection)
-                if other.id != collection.id
-            }
-        )
-        if references:
-            raise BadRequestError(
-                f"Failed to delete collection probably due to existing reference in {', '.join(references)}."
-            )
         async with self.store.transaction() as conn:
+            await self._lock_schema(conn)
+            collection = self.get(id_or_name)
+            if collection.system:
+                raise BadRequestError("Failed to delete collection.")
+            references = sorted(
+                {
+                    other.name
+                    for other, _ in self.schema.referencing(collection)
+                    if other.id != collection.id
+                }
+            )
+            if references:
+                raise BadRequestError(
+                    f"Failed to delete collection probably due to existing reference in {', '.join(references)}."
+                )
             try:
                 await SchemaSync(conn, self.store.dialect.name).drop(collection)
                 await system.delete_collection(conn, collection.id)
@@ -415,6 +433,7 @@ class CollectionsService:
         broken: dict[str, list[str]] = {}
         try:
             async with self.store.transaction() as conn:
+                await self._lock_schema(conn)
                 imported_ids: set[str] = set()
                 for item in items:
                     if not isinstance(item, dict):

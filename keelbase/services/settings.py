@@ -238,6 +238,20 @@ def _smtp_errors(smtp: Smtp) -> dict[str, Any]:
     return errors
 
 
+def _patched(current: Settings, patch: dict[str, Any]) -> Settings:
+    """``current`` with ``patch`` merged in, or the 400 PocketBase answers for it."""
+    merged = _merge(current.model_dump(), patch)
+    try:
+        settings = Settings.model_validate(merged, strict=True)
+    except ValidationError as error:
+        # A value of the wrong JSON type: PocketBase cannot even load the body.
+        raise BadRequestError("An error occurred while loading the submitted data.") from error
+    errors = _validate(settings)
+    if errors:
+        raise BadRequestError(MSG_SAVE_FAILED, errors)
+    return settings
+
+
 class SettingsService:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -271,19 +285,20 @@ class SettingsService:
         return True
 
     async def update(self, patch: Any) -> Settings:
+        """Merge ``patch`` into the stored settings and save them.
+
+        The patch is merged into the settings as stored, read with a lock inside
+        the transaction, not into this node's copy: two patches of different
+        sections, on one node or two, both stay.
+        """
         if not isinstance(patch, dict):
             raise BadRequestError("An error occurred while loading the submitted data.")
-        merged = _merge(self.current.model_dump(), patch)
-        try:
-            settings = Settings.model_validate(merged, strict=True)
-        except ValidationError as error:
-            # A value of the wrong JSON type: PocketBase cannot even load the body.
-            raise BadRequestError("An error occurred while loading the submitted data.") from error
-        errors = _validate(settings)
-        if errors:
-            raise BadRequestError(MSG_SAVE_FAILED, errors)
         async with self.store.transaction() as conn:
-            await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now_string())
+            now = now_string()
+            stored = await system.lock_param(conn, self.store.dialect, SETTINGS_KEY, now)
+            current = Settings.model_validate(stored) if isinstance(stored, dict) else Settings()
+            settings = _patched(current, patch)
+            await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now)
             updated = await self._updated(conn)
         self._seen_updated = updated  # this node's own write needs no reload
         self._apply(settings)

@@ -108,6 +108,11 @@ class PostgresDialect:
         )
         return f"(6371 * acos(LEAST(1.0, GREATEST(-1.0, {cosine}))))"
 
+    def lock_rows(self, select_sql: str) -> str:
+        # Held until the transaction ends; a concurrent FOR UPDATE waits, then reads the
+        # committed row (READ COMMITTED), or no row if the holder deleted it.
+        return f"{select_sql} FOR UPDATE"
+
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind (a one-row CTE)."""
         if storage is Storage.NUMBER:

@@ -52,3 +52,7 @@ class SqliteDialect:
             f"cos(radians({lon_b}) - radians({lon_a})) + "
             f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
         )
+
+    def lock_rows(self, select_sql: str) -> str:
+        # One writer connection runs write transactions one at a time: nothing to lock.
+        return select_sql

@@ -12,6 +12,7 @@ import orjson
 
 from keelbase.core.collection import RULES, Collection
 from keelbase.core.collection_json import collection_from_store
+from keelbase.core.dialect import Dialect
 from keelbase.store.base import Connection
 
 BOOTSTRAP = """
@@ -161,6 +162,29 @@ async def delete_collection(conn: Connection, collection_id: str) -> None:
 
 async def get_param(conn: Connection, key: str) -> Any:
     raw = await conn.fetch_value('SELECT "value" FROM "_params" WHERE "id" = :id', {"id": key})
+    return _param_value(raw)
+
+
+async def lock_param(conn: Connection, dialect: Dialect, key: str, now: str) -> Any:
+    """The value of ``key``, its row locked until the transaction ends.
+
+    For a read-modify-write of a parameter (settings merged with a patch): a
+    concurrent one waits and then reads this one's result. A missing row is
+    created first (value ``NULL``), so that two first writers take turns too.
+    """
+    select = dialect.lock_rows('SELECT "value" FROM "_params" WHERE "id" = :id')
+    row = await conn.fetch_one(select, {"id": key})
+    if row is None:
+        await conn.execute(
+            'INSERT INTO "_params" ("id", "value", "created", "updated") '
+            'VALUES (:id, NULL, :now, :now) ON CONFLICT ("id") DO NOTHING',
+            {"id": key, "now": now},
+        )
+        row = await conn.fetch_one(select, {"id": key})
+    return _param_value(row["value"] if row else None)
+
+
+def _param_value(raw: Any) -> Any:
     if isinstance(raw, str | bytes):
         return orjson.loads(raw)
     return raw  # SQLite's JSON columns store a bare number as a number
@@ -178,9 +202,24 @@ SCHEMA_VERSION_KEY = "schema_version"
 
 
 async def bump_schema_version(conn: Connection, now: str) -> None:
-    """Count a schema change, in its own transaction, so every node can notice it."""
-    current = await get_param(conn, SCHEMA_VERSION_KEY)
-    await set_param(conn, SCHEMA_VERSION_KEY, int(current or 0) + 1, now)
+    """Count a schema change, in its own transaction, so every node can notice it.
+
+    One statement adds one in the database (the same SQL on both stores), so two
+    changes committed at once count two: a node that saw the first one still
+    notices the second.
+    """
+    await conn.execute(
+        'INSERT INTO "_params" ("id", "value", "created", "updated") VALUES (:id, :one, :now, :now) '
+        'ON CONFLICT ("id") DO UPDATE SET "value" = '
+        'CAST(COALESCE(CAST("_params"."value" AS INTEGER), 0) + 1 AS TEXT), '
+        '"updated" = excluded."updated"',
+        {"id": SCHEMA_VERSION_KEY, "one": "1", "now": now},
+    )
+
+
+async def lock_schema_version(conn: Connection, dialect: Dialect, now: str) -> int:
+    """The schema version, locked until the transaction ends: schema changes take turns."""
+    return int(await lock_param(conn, dialect, SCHEMA_VERSION_KEY, now) or 0)
 
 
 async def schema_version(conn: Connection) -> int:

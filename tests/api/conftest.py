@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
@@ -69,6 +71,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
         item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL: {reason}", strict=True))
+
+
+@asynccontextmanager
+async def serving(data_dir: Path, db_url: str = "") -> AsyncIterator[tuple[App, httpx.AsyncClient]]:
+    """A started app and an async client for it, for tests that send requests at once.
+
+    The client goes through the ASGI app in-process, on the test's own event
+    loop, so concurrent requests really interleave (and on PostgreSQL run on
+    several connections side by side).
+    """
+    async with App(Config(data_dir=data_dir, db_url=db_url)) as app:
+        transport = httpx.ASGITransport(app=app.asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kb") as client:
+            yield app, client
+
+
+async def superuser_headers(app: App, client: httpx.AsyncClient) -> dict[str, str]:
+    """Create the superuser ``ADMIN`` and sign in: the headers its requests carry."""
+    await app.superusers.upsert(*ADMIN)
+    signed = await client.post(
+        "/api/collections/_superusers/auth-with-password",
+        json={"identity": ADMIN[0], "password": ADMIN[1]},
+    )
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": signed.json()["token"]}
 
 
 def make_world(data_dir: Path, db_url: str = "") -> Iterator[World]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import keelbase.services.mail.sender as mail_service
-from tests.api.conftest import ADMIN, PASSWORD, mail_world
+from keelbase import AuthEvent, MailEvent
+from tests.api.conftest import ADMIN, PASSWORD, mail_world, serving
 from tests.api.scenario import World
 from tests.api.test_auth_otp import new_user
 from tests.conftest import free_port
@@ -163,3 +166,52 @@ def test_deleting_an_account_drops_its_origins(world: World) -> None:
     )
     assert deleted.status_code == 204, deleted.text
     assert origins(world, user_id) == []
+
+
+def test_sign_ins_from_one_new_place_at_once_alert_once(tmp_path: Path, fresh_db_url: str) -> None:
+    """Eight sign-ins from one new place at the same moment: one origin, one mail."""
+    clients = 8  # under the sign-in guard's 10 attempts per identity
+
+    async def main() -> list[str]:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            await app.collections.update("users", {"authAlert": {"enabled": True}})
+            sent: list[str] = []
+            arrived: list[str] = []
+            all_in = asyncio.Event()
+
+            @app.on_mail_send()
+            async def catch(e: MailEvent) -> None:
+                sent.append(e.subject)  # and not e.next(): no SMTP here
+
+            @app.on_record_auth("users")
+            async def together(e: AuthEvent) -> None:
+                """The sign-ins from the new place pass their password check at different
+                moments (hashing takes turns on the CPUs); here they go on together."""
+                if e.info.headers.get("user_agent") == "away":
+                    arrived.append(e.record.id)
+                    if len(arrived) == clients:
+                        all_in.set()
+                    await all_in.wait()
+                await e.next()
+
+            email = "ann@example.com"
+            created = await client.post(
+                "/api/collections/users/records",
+                json={"email": email, "password": PASSWORD, "passwordConfirm": PASSWORD},
+            )
+            assert created.status_code == 200, created.text
+            body = {"identity": email, "password": PASSWORD}
+            path = "/api/collections/users/auth-with-password"
+            first = await client.post(path, json=body, headers={"User-Agent": "home"})
+            assert first.status_code == 200, first.text
+            answers = await asyncio.gather(
+                *(
+                    client.post(path, json=body, headers={"User-Agent": "away"})
+                    for _ in range(clients)
+                )
+            )
+            assert [a.status_code for a in answers] == [200] * clients
+            await asyncio.sleep(0.5)  # the alert goes out in the background
+            return sent
+
+    assert asyncio.run(main()) == [ALERT]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import keelbase.services.mail.sender as mail_service
-from keelbase import MailEvent
+from keelbase import MailEvent, RecordEvent
 from keelbase.core import mail_templates as tpl
-from tests.api.conftest import PASSWORD, mail_world
+from keelbase.core.request_info import RequestInfo
+from keelbase.services.auth import refs as auth_refs
+from tests.api.conftest import PASSWORD, mail_world, serving
 from tests.api.scenario import Scenario, World, params, run
 from tests.conftest import free_port
 from tests.mail_catcher import MailCatcher
@@ -359,3 +363,39 @@ def test_unsent_otp_is_deleted(
         assert all(o["id"] != otp_id for o in otps(world))
     finally:
         world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
+
+
+def test_an_email_changed_during_the_sign_in_is_not_verified(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """The OTP proves the address it was sent to; if the account's email changes while the
+    sign-in is under way, the new address is not marked verified."""
+    email = "ann@example.com"
+
+    async def main() -> Any:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            await app.collections.update("users", {"otp": {"enabled": True}})
+            users = app.records.collection("users")
+            created = await client.post(
+                "/api/collections/users/records",
+                json={"email": email, "password": PASSWORD, "passwordConfirm": PASSWORD},
+            )
+            assert created.status_code == 200, created.text
+            user = await app.records.find_by_id(users, created.json()["id"])
+            assert user is not None
+            otp = auth_refs.new_ref_record(app.records, auth_refs.OTPS, user, sentTo=email)
+            await app.records.insert_trusted(otp, plain_password="123456")
+
+            @app.on_record_delete(auth_refs.OTPS)
+            async def change_email_meanwhile(e: RecordEvent) -> None:
+                await e.next()
+                await app.records.update_record(
+                    users, user.id, {"email": "other@example.com"}, RequestInfo(system=True)
+                )
+
+            signed = await client.post(AUTH, json={"otpId": otp.id, "password": "123456"})
+            assert signed.status_code == 200, signed.text
+            return await app.records.find_by_id(users, user.id)
+
+    stored = asyncio.run(main())
+    assert (stored.get("email"), stored.get("verified")) == ("other@example.com", False)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
 
 import pytest
 
+from tests.api.conftest import serving, superuser_headers
 from tests.api.scenario import Scenario, World, params, run
 
 FIELDS = [
@@ -551,3 +554,33 @@ def test_a_view_left_behind_by_a_rename_is_reported(
     # the view the database had is kept (SQLite and PostgreSQL follow the rename in it)
     listed = world.request("GET", "/api/collections/rsrc_titles/records", "superuser")
     assert listed.status_code == 200, listed.text
+
+
+def test_concurrent_updates_of_one_collection_all_stay(tmp_path: Path, fresh_db_url: str) -> None:
+    """Each update applies to the collection as the previous one left it: five requests
+    that each set one rule leave all five set."""
+    rules = {
+        "listRule": "title != 'list'",
+        "viewRule": "title != 'view'",
+        "createRule": "title != 'create'",
+        "updateRule": "title != 'update'",
+        "deleteRule": "title != 'delete'",
+    }
+
+    async def main() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            headers = await superuser_headers(app, client)
+            await app.collections.create(
+                {"name": "notes", "fields": [{"name": "title", "type": "text"}]}
+            )
+            answers = await asyncio.gather(
+                *(
+                    client.patch("/api/collections/notes", json={rule: text}, headers=headers)
+                    for rule, text in rules.items()
+                )
+            )
+            assert [a.status_code for a in answers] == [200] * len(rules)
+            final = (await client.get("/api/collections/notes", headers=headers)).json()
+            assert {rule: final[rule] for rule in rules} == rules
+
+    asyncio.run(main())

@@ -6,12 +6,14 @@ collections and the settings through PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -161,3 +163,92 @@ def test_two_nodes_share_one_database(two_nodes: tuple[ServerProcess, ServerProc
             break
         time.sleep(0.2)
     assert name == "Shared"
+
+
+def wait_for_collection(url: str, name: str, headers: dict[str, str]) -> None:
+    """Until a node without Redis notices a collection made on the other (within a second)."""
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{url}/api/collections/{name}", headers=headers).status_code != 200:
+        assert time.monotonic() < deadline, f"{name} did not reach {url}"
+        time.sleep(0.1)
+
+
+def test_modifiers_through_two_nodes_lose_no_update(
+    two_nodes: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """40 PATCHes of one record at once, half through each node: each ``n+`` and
+    ``tags+`` counts."""
+    first, second = two_nodes
+    clients = 40
+    values = [f"t{i}" for i in range(clients)]
+    headers = {"Authorization": token_of(first.url)}
+    created = httpx.post(
+        first.url + "/api/collections",
+        headers=headers,
+        json={
+            "name": "counters",
+            **{rule: "" for rule in ("listRule", "viewRule", "createRule", "updateRule")},
+            "fields": [
+                {"name": "n", "type": "number"},
+                {"name": "tags", "type": "select", "values": values, "maxSelect": clients},
+            ],
+        },
+    )
+    assert created.status_code == 200, created.text
+    wait_for_collection(second.url, "counters", headers)
+    record = httpx.post(first.url + "/api/collections/counters/records", json={"n": 0}).json()
+    path = f"/api/collections/counters/records/{record['id']}"
+
+    async def patch_all() -> list[int]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            answers = await asyncio.gather(
+                *(
+                    client.patch(
+                        (first, second)[i % 2].url + path, json={"n+": 1, "tags+": values[i]}
+                    )
+                    for i in range(clients)
+                )
+            )
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(patch_all()) == [200] * clients
+    final = httpx.get(second.url + path).json()
+    assert final["n"] == clients
+    assert sorted(final["tags"]) == sorted(values)
+
+
+def test_changes_through_two_nodes_apply_to_what_the_other_saved(
+    two_nodes: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """A node's copy of the settings and collections lags the other node's changes by up
+    to a second: a change right after one on the other node still keeps it."""
+    first, second = two_nodes
+    headers = {"Authorization": token_of(first.url)}
+    created = httpx.post(first.url + "/api/collections", headers=headers, json={"name": "notes"})
+    assert created.status_code == 200, created.text
+    wait_for_collection(second.url, "notes", headers)
+    changes: list[tuple[ServerProcess, str, dict[str, Any]]] = [
+        (first, "/api/settings", {"meta": {"appName": "Shared"}}),
+        (second, "/api/settings", {"smtp": {"host": "mail.example.com"}}),
+        (first, "/api/collections/notes", {"listRule": "id != 'a'"}),
+        (second, "/api/collections/notes", {"viewRule": "id != 'b'"}),
+    ]
+    for node, path, body in changes:
+        answer = httpx.patch(node.url + path, headers=headers, json=body)
+        assert answer.status_code == 200, answer.text
+    expected = ("Shared", "mail.example.com", "id != 'a'", "id != 'b'")
+    for node in (first, second):  # each node's copy catches up within a second or so
+        deadline = time.monotonic() + 5
+        while True:
+            settings = httpx.get(node.url + "/api/settings", headers=headers).json()
+            notes = httpx.get(node.url + "/api/collections/notes", headers=headers).json()
+            seen = (
+                settings["meta"]["appName"],
+                settings["smtp"]["host"],
+                notes["listRule"],
+                notes["viewRule"],
+            )
+            if seen == expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert seen == expected, node.url

@@ -22,11 +22,13 @@ from keelbase.core import mail_render
 from keelbase.core.dates import now_string
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
+from keelbase.errors import ApiError
 from keelbase.services.auth import refs as auth_refs
 from keelbase.services.auth.mfa import NOT_A_FACTOR
 from keelbase.services.mail.sender import Mailer
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
+from keelbase.store.base import UniqueViolation
 
 log = logging.getLogger("keelbase.auth")
 MAX_ORIGINS = 5
@@ -65,14 +67,21 @@ class AuthAlerts:
             async with self.records.store.transaction() as conn:
                 await self.records.save(conn, known, ["updated"])
             return
-        if origins and record.get("email"):
-            self._send_alert(record, f"{now_string()} - {info.ip} {user_agent}")
         for stale in origins[MAX_ORIGINS - 1 :]:
             await auth_refs.delete(self.records, stale)
         origin = auth_refs.new_ref_record(
             self.records, auth_refs.AUTH_ORIGINS, record, fingerprint=current
         )
-        await self.records.insert_trusted(origin)
+        # Noting the origin is the claim (a unique index on owner + fingerprint): of
+        # several sign-ins from one new place at once, only the one that noted it alerts.
+        try:
+            await self.records.insert_trusted(origin)
+        except ApiError as error:
+            if isinstance(error.__cause__, UniqueViolation):
+                return
+            raise
+        if origins and record.get("email"):
+            self._send_alert(record, f"{now_string()} - {info.ip} {user_agent}")
 
     def _send_alert(self, record: Record, alert_info: str) -> None:
         options = record.collection.auth

@@ -241,6 +241,7 @@ class AuthMailService:
                 }
             )
         if not record.get("verified"):
+            signed_with = {"tokenKey": record.get("tokenKey")}
             record.data["verified"] = True
             changed = ["verified"]
             if not collection.auth.passwordAuth.enabled:
@@ -248,9 +249,11 @@ class AuthMailService:
                 record.data["password"] = await hash_password_async(random_string(30))
                 record.data["tokenKey"] = _new_token_key(collection)
                 changed += ["password", "tokenKey"]
-            await self.records.update_trusted(
-                record, changed, "An error occurred while saving the verified state."
+            claimed = await self.records.update_trusted(
+                record, changed, "An error occurred while saving the verified state.", signed_with
             )
+            if not claimed:  # the tokenKey changed since the token was checked
+                raise_if({"token": INVALID_TOKEN})
         self._forget_sent(VERIFICATION, record)
 
     # Password reset ------------------------------------------------------------
@@ -298,13 +301,20 @@ class AuthMailService:
             except FieldInvalid as invalid:
                 data = {"password": invalid.to_json()}
                 raise BadRequestError("Failed to set new password.", data) from invalid
+        signed_with = {"tokenKey": record.get("tokenKey")}
         record.data["password"] = await hash_password_async(password)
         record.data["tokenKey"] = _new_token_key(collection)
         changed = ["password", "tokenKey"]
         if not record.get("verified") and claims_of(token).get("email") == record.get("email"):
             record.data["verified"] = True  # the mail reached its owner: the address is theirs
             changed.append("verified")
-        await self.records.update_trusted(record, changed, "Failed to set new password.")
+        # The token is single-use: it was signed with this tokenKey, which the reset
+        # rotates; of two requests racing with one token, only one may set a password.
+        claimed = await self.records.update_trusted(
+            record, changed, "Failed to set new password.", signed_with
+        )
+        if not claimed:
+            raise_if({"token": INVALID_TOKEN})
         self._forget_sent(PASSWORD_RESET, record)
 
     # Email change -----------------------------------------------------------------
@@ -359,12 +369,18 @@ class AuthMailService:
             )
         raise_if(errors)
         assert record is not None
+        signed_with = {"tokenKey": record.get("tokenKey")}
         record.data["email"] = new_email
         record.data["verified"] = True
         record.data["tokenKey"] = _new_token_key(collection)
-        await self.records.update_trusted(
-            record, ["email", "verified", "tokenKey"], "Failed to confirm email change."
+        claimed = await self.records.update_trusted(
+            record,
+            ["email", "verified", "tokenKey"],
+            "Failed to confirm email change.",
+            signed_with,
         )
+        if not claimed:  # another change (this token or an older one) won the race
+            raise_if({"token": INVALID_TOKEN})
 
     async def _email_change_target(
         self, collection: Collection, token: str

@@ -236,13 +236,19 @@ class OtpService:
         )
 
     async def _verify_email(self, record: Record, sent_to: str) -> None:
-        """The code reached the account's current email: that proves the address."""
+        """The code reached the account's current email: that proves the address.
+
+        Checked again as the flag is written (``expect``): an email changed since the
+        record was read is not the one the code reached, and stays unverified.
+        """
         if record.get("verified") or not sent_to or record.get("email") != sent_to:
             return
         record.data.update(verified=True, updated=now_string())
         async with self.records.store.transaction() as conn:
-            await self.records.save(conn, record, ["verified", "updated"])
-            self.records.notify_auth_change(conn, record)
+            if await self.records.save(
+                conn, record, ["verified", "updated"], expect={"email": sent_to}
+            ):
+                self.records.notify_auth_change(conn, record)
 
     async def _count_wrong(self, otp_id: str, otp: Record | None, duration: int) -> None:
         window = max(duration, 1)

@@ -217,10 +217,15 @@ class AuthService:
         return None
 
     async def _rehash(self, record: Record, password: str) -> None:
-        """Upgrade a bcrypt (PocketBase) hash to argon2id; tokens stay valid."""
+        """Upgrade a bcrypt (PocketBase) hash to argon2id; tokens stay valid.
+
+        Only while the stored hash is still the one just checked: a password
+        changed meanwhile (a reset, an update) is never overwritten by the old one.
+        """
+        old_hash = record.get("password")
         record.data["password"] = await hash_password_async(password)
         async with self.records.store.transaction() as conn:
-            await self.records.save(conn, record, ["password"])
+            await self.records.save(conn, record, ["password"], expect={"password": old_hash})
 
     async def auth_response(
         self,

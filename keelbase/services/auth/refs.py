@@ -65,11 +65,17 @@ async def owned_by(records: RecordsService, name: str, owner: Record) -> list[Re
 
 
 async def delete(records: RecordsService, record: Record) -> bool:
-    """Delete ``record`` (through the delete hooks); ``False`` if it was already gone."""
+    """Delete ``record`` (through the delete hooks); ``False`` if it was already gone.
+
+    Deleting is how an OTP or an MFA session is claimed, so the row is locked
+    first: a concurrent claim waits for this one to commit, then finds nothing.
+    """
     async with records.store.transaction() as conn:
-        q = records.store.dialect.quote
+        dialect = records.store.dialect
+        q = dialect.quote
         still_there = await conn.fetch_value(
-            f"SELECT 1 FROM {q(record.collection.name)} WHERE {q('id')} = :id", {"id": record.id}
+            dialect.lock_rows(f"SELECT 1 FROM {q(record.collection.name)} WHERE {q('id')} = :id"),
+            {"id": record.id},
         )
         if not still_there:
             return False

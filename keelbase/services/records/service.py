@@ -3,11 +3,16 @@
 Rules follow PocketBase: a null rule is for superusers only (403 for everyone
 else), the list rule filters rows, a record the view/update/delete rule hides
 is a 404, and a create that fails its rule is a 400.
+
+An update or a delete reads its record with a row lock (``Dialect.lock_rows``)
+inside its transaction and holds it until the commit: writes of one record
+take turns on every store, so ``+``/``-`` modifiers, rules and hooks always
+start from the value the previous write committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from keelbase.core.collection import Collection
@@ -218,6 +223,22 @@ class RecordsService:
             )
         return record_codec.from_row(collection, row) if row else None
 
+    async def _find_locked(
+        self, conn: Connection, collection: Collection, record_id: str
+    ) -> Record | None:
+        """The stored record, locked until ``conn``'s transaction ends.
+
+        A concurrent update of the same record waits here until this one has
+        committed and then reads its result, so two read-modify-writes never
+        start from the same value (PostgreSQL; SQLite's single writer already
+        runs them one after the other).
+        """
+        sql = self.store.dialect.lock_rows(
+            f"SELECT * FROM {self._table(collection)} WHERE {self._q('id')} = :id"
+        )
+        row = await conn.fetch_one(sql, {"id": record_id})
+        return record_codec.from_row(collection, row) if row else None
+
     async def find_first(self, collection: Collection, field: str, value: Any) -> Record | None:
         if collection.field(field) is None:
             return None
@@ -334,7 +355,9 @@ class RecordsService:
         if rule is None and not superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
         async with self.store.transaction() as conn:
-            existing = await self.find_by_id(collection, record_id)
+            # Locked until the commit: the body's modifiers (``n+``, ``tags-``, ``files+``),
+            # the rules and the hooks all work on the latest value, never a stale one.
+            existing = await self._find_locked(conn, collection, record_id)
             if existing is None:
                 raise NotFoundError()
             resolved = apply_body(collection, existing.data, body, superuser)
@@ -386,6 +409,10 @@ class RecordsService:
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
         async with self.store.transaction() as conn:
+            # Locked first: of two deletes at once, the second waits and then finds
+            # nothing (404), so the delete hooks and events run once.
+            if await self._find_locked(conn, collection, record_id) is None:
+                raise NotFoundError()
             record = await self.find_with_rule(collection, record_id, rule, info)
             if record is None:
                 raise NotFoundError()
@@ -439,15 +466,19 @@ class RecordsService:
     async def _referrers(
         self, conn: Connection, collection: Collection, field: RelationField, target_id: str
     ) -> list[Record]:
+        """Records whose ``field`` names ``target_id``, locked: their relation lists are
+        rewritten from what is read here, so a concurrent ``field+`` must not slip in
+        between. Read in id order, so two deletes lock shared referrers in one order."""
         column = self._q(field.name)
         if field.multiple:
             where = f"EXISTS (SELECT 1 FROM {self.store.dialect.json_each(column)} __je WHERE __je.value = :id)"
         else:
             where = f"{column} = :id"
-        rows = await conn.fetch_all(
-            f"SELECT * FROM {self._table(collection)} WHERE {where} AND {self._q('id')} != :id",
-            {"id": target_id},
+        sql = self.store.dialect.lock_rows(
+            f"SELECT * FROM {self._table(collection)} WHERE {where} AND {self._q('id')} != :id "
+            f"ORDER BY {self._q('id')}"
         )
+        rows = await conn.fetch_all(sql, {"id": target_id})
         return [record_codec.from_row(collection, row) for row in rows]
 
     async def truncate(self, collection: Collection) -> None:
@@ -465,21 +496,52 @@ class RecordsService:
 
     # Save helpers -----------------------------------------------------------
 
-    async def save(self, conn: Connection, record: Record, changed: list[str]) -> None:
-        """Write the named fields of an existing record, without rules (for internal updates)."""
-        params = record_codec.to_params(record.collection, {k: record.data[k] for k in changed})
+    async def save(
+        self,
+        conn: Connection,
+        record: Record,
+        changed: list[str],
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Write the named fields of an existing record, without rules (for internal updates).
+
+        With ``expect``, the write happens only while those fields still hold
+        these values, checked and written in one statement (a compare-and-set);
+        ``False`` when they no longer do (or the record is gone).
+        """
+        collection = record.collection
+        params = record_codec.to_params(collection, {k: record.data[k] for k in changed})
         assignments = ", ".join(f"{self._q(k)} = :{k}" for k in params)
+        conditions = [f"{self._q('id')} = :__id"]
+        expected = record_codec.to_params(collection, dict(expect or {}))
+        if len(expected) != len(expect or {}):
+            raise ValueError(
+                f"expect names unknown fields: {sorted(set(expect or {}) - set(expected))}"
+            )
+        for name, value in expected.items():
+            params[f"__expect_{name}"] = value
+            conditions.append(f"{self._q(name)} = :__expect_{name}")
         params["__id"] = record.id
-        await conn.execute(
-            f"UPDATE {self._table(record.collection)} SET {assignments} WHERE {self._q('id')} = :__id",
+        written = await conn.execute(
+            f"UPDATE {self._table(collection)} SET {assignments} WHERE {' AND '.join(conditions)}",
             params,
         )
+        return written > 0
 
-    async def update_trusted(self, record: Record, changed: list[str], message: str) -> None:
+    async def update_trusted(
+        self,
+        record: Record,
+        changed: list[str],
+        message: str,
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Write fields the server itself decided (a confirmed email, a reset password).
 
         No rules and no client input; ``updated`` moves on, the change is
         announced like any update, and a unique clash is a 400 with ``message``.
+        ``expect`` makes the write a claim (see ``save``): a single-use token is
+        checked against the ``tokenKey`` it was signed with, so of two requests
+        racing with one token exactly one writes; the other gets ``False``.
         """
         now = now_string()
         for field in record.collection.fields:
@@ -488,11 +550,14 @@ class RecordsService:
                 changed = [*changed, field.name]
         async with self.store.transaction() as conn:
             try:
-                await self.save(conn, record, changed)
+                written = await self.save(conn, record, changed, expect)
             except UniqueViolation as error:
                 raise _unique_error(record.collection, error, message) from error
+            if not written:
+                return False
             self.notify_auth_change(conn, record)
             self._emit(conn, "update", record)
+        return True
 
     async def insert_trusted(self, record: Record, plain_password: str | None = None) -> None:
         """Insert without rules or client input rules (CLI and internal use)."""
