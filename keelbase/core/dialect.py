@@ -7,7 +7,10 @@ Placeholders are named (``:p0``); a store that needs another style rewrites them
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from keelbase.core.fields import Storage
 
 
 class Dialect(Protocol):
@@ -49,4 +52,19 @@ class Dialect(Protocol):
 
     def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
         """Great-circle distance in kilometres."""
+        ...
+
+    def typed_value(self, sql: str, storage: Storage) -> str:
+        """A bound value standing in for a column of this storage kind.
+
+        Used where a record not stored yet is given as a one-row CTE; a dialect
+        that compares values of any types (SQLite) returns ``sql`` as it is.
+        """
+        ...
+
+    def view_query(self, query: str) -> str:
+        """A view's SELECT as this database must read it to name its columns as written.
+
+        A dialect that keeps names as written (SQLite) returns ``query`` as it is.
+        """
         ...

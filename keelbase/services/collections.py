@@ -267,9 +267,7 @@ class CollectionsService:
                     "Invalid query - only SELECT queries are allowed.",
                 ),
             }
-        view_query = getattr(self.store.dialect, "view_query", None)  # PostgreSQL's quoting
-        if view_query is not None:
-            query = view_query(query)
+        query = self.store.dialect.view_query(query)
         try:
             names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:

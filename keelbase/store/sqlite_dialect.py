@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from keelbase.core.fields import Storage
+
 
 class SqliteDialect:
     name = "sqlite"
-    # SQLite compares values of any types: no casts (PostgresDialect defines these).
+    # SQLite compares values of any types and keeps names as written: where
+    # PostgreSQL casts or quotes, these answers leave the SQL as it is.
     coerce = None
-    typed_value = None
-    view_query = None
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
@@ -52,3 +53,9 @@ class SqliteDialect:
             f"cos(radians({lon_b}) - radians({lon_a})) + "
             f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
         )
+
+    def typed_value(self, sql: str, storage: Storage) -> str:
+        return sql
+
+    def view_query(self, query: str) -> str:
+        return query
