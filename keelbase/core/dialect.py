@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from keelbase.core.fields import Storage
+    from keelbase.core.filter.compiler import Resolved
 
 
 class Dialect(Protocol):
@@ -52,6 +53,19 @@ class Dialect(Protocol):
 
     def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
         """Great-circle distance in kilometres."""
+        ...
+
+    def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
+        """Both sides of a comparison in one type, and the empty value in it: (left, right, empty).
+
+        ``left.kind`` and ``right.kind`` say what each side yields. A dialect that
+        compares values of any two types (SQLite) returns the sides as they are
+        and ``''``.
+        """
+        ...
+
+    def comparison_operator(self, op: str) -> str:
+        """The null-safe ``IS`` / ``IS NOT`` (any other operator as it is) in this dialect's words."""
         ...
 
     def typed_value(self, sql: str, storage: Storage) -> str:

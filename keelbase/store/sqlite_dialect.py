@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from keelbase.core.fields import Storage
+from keelbase.core.filter.compiler import Resolved
 
 
 class SqliteDialect:
+    """SQLite compares values of any two types and keeps names as written.
+
+    So where PostgreSQL casts or quotes (``coerce``, ``comparison_operator``,
+    ``typed_value``, ``view_query``), SQLite's answers leave the SQL as it is.
+    """
+
     name = "sqlite"
-    # SQLite compares values of any types and keeps names as written: where
-    # PostgreSQL casts or quotes, these answers leave the SQL as it is.
-    coerce = None
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
@@ -53,6 +57,12 @@ class SqliteDialect:
             f"cos(radians({lon_b}) - radians({lon_a})) + "
             f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
         )
+
+    def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
+        return left.sql, right.sql, "''"
+
+    def comparison_operator(self, op: str) -> str:
+        return op
 
     def typed_value(self, sql: str, storage: Storage) -> str:
         return sql
