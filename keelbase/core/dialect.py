@@ -68,6 +68,19 @@ class Dialect(Protocol):
         """The null-safe ``IS`` / ``IS NOT`` (any other operator as it is) in this dialect's words."""
         ...
 
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        """``SELECT alias.* source WHERE where ORDER BY order``, each row of ``alias`` once.
+
+        ``alias`` is quoted; ``source`` is the FROM clause with its joins, which
+        may repeat a row when ``joined``; ``order`` items end in ASC or DESC.
+        ``table`` says the rows come from a table (an ``id`` key and a rowid), not
+        a view. Empty values sort first, and rows of a table that no sort item
+        tells apart come in insertion order, as on SQLite.
+        """
+        ...
+
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind.
 

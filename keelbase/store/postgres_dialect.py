@@ -55,6 +55,25 @@ def _is_column(sql: str) -> bool:
     return _COLUMN.match(sql) is not None
 
 
+def _aggregate(item: str) -> str:
+    """A sort item over grouped rows: the smallest value for ASC, the largest for DESC."""
+    expr, _, direction = item.rpartition(" ")
+    if direction == "ASC":
+        return f"MIN({expr}) ASC"
+    if direction == "DESC":
+        return f"MAX({expr}) DESC"
+    return f"MIN({item})"
+
+
+def _nulls_first(item: str) -> str:
+    """Empty (NULL) values sort first, as SQLite sorts them; PostgreSQL puts them last."""
+    if item.endswith(" ASC"):
+        return item + " NULLS FIRST"
+    if item.endswith(" DESC"):
+        return item + " NULLS LAST"
+    return item
+
+
 def quote_view_aliases(query: str) -> str:
     from keelbase.core.view_query import read_columns
 
@@ -107,6 +126,26 @@ class PostgresDialect:
             f"cos(radians({lon2}) - radians({lon1})) + sin(radians({lat1})) * sin(radians({lat2}))"
         )
         return f"(6371 * acos(LEAST(1.0, GREATEST(-1.0, {cosine}))))"
+
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        """PostgreSQL refuses DISTINCT rows sorted by a joined value; group by the key instead.
+
+        Rows come in insertion order when no sort is given, as SQLite's rowid order.
+        """
+        if joined and table:
+            sql = f"SELECT {alias}.* {source} WHERE {where} GROUP BY {alias}.{self.quote('id')}"
+            order = [_aggregate(item) for item in order]
+        else:
+            distinct = "DISTINCT " if joined else ""
+            sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
+        order = [_nulls_first(item) for item in order]
+        if table:
+            order.append(self.rowid(alias))
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql
 
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind (a one-row CTE)."""

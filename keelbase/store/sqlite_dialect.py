@@ -58,6 +58,15 @@ class SqliteDialect:
             f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
         )
 
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        distinct = "DISTINCT " if joined else ""
+        sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql
+
     def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
         return left.sql, right.sql, "''"
 
