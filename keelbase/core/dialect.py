@@ -81,6 +81,13 @@ class Dialect(Protocol):
         """
         ...
 
+    def bootstrap_statements(self) -> list[str]:
+        """The statements that create the system tables and whatever this dialect's SQL calls.
+
+        Run in one transaction at every start, so each is safe to repeat.
+        """
+        ...
+
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind.
 

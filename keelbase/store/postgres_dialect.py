@@ -18,6 +18,7 @@ import re
 
 from keelbase.core.fields import Storage
 from keelbase.core.filter.compiler import Resolved
+from keelbase.store import system
 
 _IS = {"IS": "IS NOT DISTINCT FROM", "IS NOT": "IS DISTINCT FROM"}
 
@@ -126,6 +127,10 @@ class PostgresDialect:
             f"cos(radians({lon2}) - radians({lon1})) + sin(radians({lat1})) * sin(radians({lat2}))"
         )
         return f"(6371 * acos(LEAST(1.0, GREATEST(-1.0, {cosine}))))"
+
+    def bootstrap_statements(self) -> list[str]:
+        """The system tables, then the helper functions (``FUNCTIONS``) this dialect's SQL calls."""
+        return [*system.postgres_bootstrap_statements(), *function_statements()]
 
     def select_rows(
         self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool

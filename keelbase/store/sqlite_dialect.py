@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from keelbase.core.fields import Storage
 from keelbase.core.filter.compiler import Resolved
+from keelbase.store import system
 
 
 class SqliteDialect:
@@ -57,6 +58,9 @@ class SqliteDialect:
             f"cos(radians({lon_b}) - radians({lon_a})) + "
             f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
         )
+
+    def bootstrap_statements(self) -> list[str]:
+        return system.sqlite_bootstrap_statements()
 
     def select_rows(
         self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
