@@ -128,6 +128,24 @@ class PostgresDialect:
         )
         return f"(6371 * acos(LEAST(1.0, GREATEST(-1.0, {cosine}))))"
 
+    def typed_value(self, sql: str, storage: Storage) -> str:
+        """A bound value standing in for a column of this storage kind (a one-row CTE)."""
+        if storage is Storage.NUMBER:
+            return f"CAST({sql} AS double precision)"
+        if storage is Storage.BOOL:
+            return f"CAST({sql} AS boolean)"
+        if storage in (Storage.JSON, Storage.JSON_ARRAY, Storage.GEO):
+            return f"CAST({sql} AS jsonb)"
+        return f'CAST({sql} AS text) COLLATE "C"'
+
+    def view_query(self, query: str) -> str:
+        """A view's SELECT with its mixed-case aliases quoted.
+
+        PostgreSQL folds unquoted names to lower case (``AS maxViews`` names a
+        column ``maxviews``); SQLite keeps them as written, and so do the fields.
+        """
+        return quote_view_aliases(query)
+
     def bootstrap_statements(self) -> list[str]:
         """The system tables, then the helper functions (``FUNCTIONS``) this dialect's SQL calls."""
         return [*system.postgres_bootstrap_statements(), *function_statements()]
@@ -151,24 +169,6 @@ class PostgresDialect:
         if order:
             sql += " ORDER BY " + ", ".join(order)
         return sql
-
-    def typed_value(self, sql: str, storage: Storage) -> str:
-        """A bound value standing in for a column of this storage kind (a one-row CTE)."""
-        if storage is Storage.NUMBER:
-            return f"CAST({sql} AS double precision)"
-        if storage is Storage.BOOL:
-            return f"CAST({sql} AS boolean)"
-        if storage in (Storage.JSON, Storage.JSON_ARRAY, Storage.GEO):
-            return f"CAST({sql} AS jsonb)"
-        return f'CAST({sql} AS text) COLLATE "C"'
-
-    def view_query(self, query: str) -> str:
-        """A view's SELECT with its mixed-case aliases quoted.
-
-        PostgreSQL folds unquoted names to lower case (``AS maxViews`` names a
-        column ``maxviews``); SQLite keeps them as written, and so do the fields.
-        """
-        return quote_view_aliases(query)
 
     # Comparisons -------------------------------------------------------------
 

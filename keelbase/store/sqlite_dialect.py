@@ -16,6 +16,30 @@ class SqliteDialect:
 
     name = "sqlite"
 
+    def bootstrap_statements(self) -> list[str]:
+        return system.sqlite_bootstrap_statements()
+
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        distinct = "DISTINCT " if joined else ""
+        sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql
+
+    def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
+        return left.sql, right.sql, "''"
+
+    def comparison_operator(self, op: str) -> str:
+        return op
+
+    def typed_value(self, sql: str, storage: Storage) -> str:
+        return sql
+
+    def view_query(self, query: str) -> str:
+        return query
+
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'
 
@@ -58,27 +82,3 @@ class SqliteDialect:
             f"cos(radians({lon_b}) - radians({lon_a})) + "
             f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
         )
-
-    def bootstrap_statements(self) -> list[str]:
-        return system.sqlite_bootstrap_statements()
-
-    def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
-    ) -> str:
-        distinct = "DISTINCT " if joined else ""
-        sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
-        if order:
-            sql += " ORDER BY " + ", ".join(order)
-        return sql
-
-    def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
-        return left.sql, right.sql, "''"
-
-    def comparison_operator(self, op: str) -> str:
-        return op
-
-    def typed_value(self, sql: str, storage: Storage) -> str:
-        return sql
-
-    def view_query(self, query: str) -> str:
-        return query
