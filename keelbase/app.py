@@ -88,9 +88,7 @@ class App(Extensions):
         )
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
-        forget_statements = getattr(self.store, "forget_statements", None)
-        if forget_statements is not None:  # PostgreSQL: plans made before a schema change
-            self.collections.on_change(lambda _schema: forget_statements())
+        self.collections.on_change(lambda _schema: self.store.forget_statements())
         self.records.on_auth_change(self.auth.forget)
         self.collections.on_change(lambda _schema: self.auth.forget_all())
         self.settings.on_change(lambda settings: self.files.use_settings(settings.s3))

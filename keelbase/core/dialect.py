@@ -7,11 +7,69 @@ Placeholders are named (``:p0``); a store that needs another style rewrites them
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from keelbase.core.fields import Storage
+    from keelbase.core.filter.compiler import Resolved
 
 
 class Dialect(Protocol):
-    name: str
+    name: str  # as data only (an export's metadata, SQLAlchemy's DDL): never branch on it
+
+    # Statements -------------------------------------------------------------
+
+    def bootstrap_statements(self) -> list[str]:
+        """The statements that create the system tables and whatever this dialect's SQL calls.
+
+        Run in one transaction at every start, so each is safe to repeat.
+        """
+        ...
+
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        """``SELECT alias.* source WHERE where ORDER BY order``, each row of ``alias`` once.
+
+        ``alias`` is quoted; ``source`` is the FROM clause with its joins, which
+        may repeat a row when ``joined``; ``order`` items end in ASC or DESC.
+        ``table`` says the rows come from a table (an ``id`` key and a rowid), not
+        a view. Empty values sort first, and rows of a table that no sort item
+        tells apart come in insertion order, as on SQLite.
+        """
+        ...
+
+    def typed_value(self, sql: str, storage: Storage) -> str:
+        """A bound value standing in for a column of this storage kind.
+
+        Used where a record not stored yet is given as a one-row CTE; a dialect
+        that compares values of any types (SQLite) returns ``sql`` as it is.
+        """
+        ...
+
+    def view_query(self, query: str) -> str:
+        """A view's SELECT as this database must read it to name its columns as written.
+
+        A dialect that keeps names as written (SQLite) returns ``query`` as it is.
+        """
+        ...
+
+    # Comparisons ------------------------------------------------------------
+
+    def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
+        """Both sides of a comparison in one type, and the empty value in it: (left, right, empty).
+
+        ``left.kind`` and ``right.kind`` say what each side yields. A dialect that
+        compares values of any two types (SQLite) returns the sides as they are
+        and ``''``.
+        """
+        ...
+
+    def comparison_operator(self, op: str) -> str:
+        """The null-safe ``IS`` / ``IS NOT`` (any other operator as it is) in this dialect's words."""
+        ...
+
+    # Expressions ------------------------------------------------------------
 
     def quote(self, identifier: str) -> str:
         """An identifier, quoted. Callers pass only names from the validated schema."""

@@ -92,14 +92,14 @@ class CollectionsService:
     async def bootstrap(self) -> None:
         """Create the system tables and collections of a new data folder, then load."""
         async with self.store.transaction() as conn:
-            for statement in system.bootstrap_statements(self.store.dialect.name):
+            for statement in self.store.dialect.bootstrap_statements():
                 await conn.execute(statement, heavy=True)
             count = await conn.fetch_value('SELECT COUNT(*) FROM "_collections"')
             if not count:
                 now = now_string()
                 for collection in initial_collections():
                     collection.created = collection.updated = now
-                    await SchemaSync(conn, self.store.dialect.name).create(collection)
+                    await SchemaSync(conn, self.store.dialect).create(collection)
                     await system.insert_collection(conn, collection)
         await self.reload()
 
@@ -242,7 +242,7 @@ class CollectionsService:
         collection.updated = now
         if existing is None:
             collection.created = now
-        sync = SchemaSync(conn, self.store.dialect.name)
+        sync = SchemaSync(conn, self.store.dialect)
         try:
             if existing is None:
                 await sync.create(collection)
@@ -271,7 +271,7 @@ class CollectionsService:
         broken: list[str] = []
         for other in self.schema:
             if other.is_view and other.id != changed.id:
-                sync = SchemaSync(conn, self.store.dialect.name)
+                sync = SchemaSync(conn, self.store.dialect)
                 try:
                     # a savepoint: on PostgreSQL a failed statement spoils the whole transaction
                     async with self.store.transaction():
@@ -301,9 +301,7 @@ class CollectionsService:
                     "Invalid query - only SELECT queries are allowed.",
                 ),
             }
-        view_query = getattr(self.store.dialect, "view_query", None)  # PostgreSQL's quoting
-        if view_query is not None:
-            query = view_query(query)
+        query = self.store.dialect.view_query(query)
         try:
             names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:
@@ -401,7 +399,7 @@ class CollectionsService:
                     f"Failed to delete collection probably due to existing reference in {', '.join(references)}."
                 )
             try:
-                await SchemaSync(conn, self.store.dialect.name).drop(collection)
+                await SchemaSync(conn, self.store.dialect).drop(collection)
                 await system.delete_collection(conn, collection.id)
                 await system.bump_schema_version(conn, now_string())
                 await self._check_views_still_work(conn, collection)
@@ -461,7 +459,7 @@ class CollectionsService:
                 if delete_missing:
                     for other in list(self.schema):
                         if other.id not in imported_ids and not other.system:
-                            await SchemaSync(conn, self.store.dialect.name).drop(other)
+                            await SchemaSync(conn, self.store.dialect).drop(other)
                             await system.delete_collection(conn, other.id)
                             await system.bump_schema_version(conn, now_string())
             for name, views in broken.items():

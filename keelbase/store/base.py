@@ -94,6 +94,13 @@ class Store(Protocol):
         """A write transaction; nested calls join the outer one through a savepoint."""
         ...
 
+    def forget_statements(self) -> None:
+        """The schema changed: drop statements prepared for the old one.
+
+        A store whose database notices schema changes itself (SQLite) does nothing.
+        """
+        ...
+
 
 async def run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
     """Run each commit or rollback callback; one that fails is logged, the others still run."""

@@ -18,6 +18,7 @@ import re
 
 from keelbase.core.fields import Storage
 from keelbase.core.filter.compiler import Resolved
+from keelbase.store import system
 
 _IS = {"IS": "IS NOT DISTINCT FROM", "IS NOT": "IS DISTINCT FROM"}
 
@@ -53,6 +54,25 @@ _COLUMN = re.compile(r'^"(?:[^"]|"")+"\."(?:[^"]|"")+"$')
 
 def _is_column(sql: str) -> bool:
     return _COLUMN.match(sql) is not None
+
+
+def _aggregate(item: str) -> str:
+    """A sort item over grouped rows: the smallest value for ASC, the largest for DESC."""
+    expr, _, direction = item.rpartition(" ")
+    if direction == "ASC":
+        return f"MIN({expr}) ASC"
+    if direction == "DESC":
+        return f"MAX({expr}) DESC"
+    return f"MIN({item})"
+
+
+def _nulls_first(item: str) -> str:
+    """Empty (NULL) values sort first, as SQLite sorts them; PostgreSQL puts them last."""
+    if item.endswith(" ASC"):
+        return item + " NULLS FIRST"
+    if item.endswith(" DESC"):
+        return item + " NULLS LAST"
+    return item
 
 
 def quote_view_aliases(query: str) -> str:
@@ -130,6 +150,30 @@ class PostgresDialect:
         column ``maxviews``); SQLite keeps them as written, and so do the fields.
         """
         return quote_view_aliases(query)
+
+    def bootstrap_statements(self) -> list[str]:
+        """The system tables, then the helper functions (``FUNCTIONS``) this dialect's SQL calls."""
+        return [*system.postgres_bootstrap_statements(), *function_statements()]
+
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        """PostgreSQL refuses DISTINCT rows sorted by a joined value; group by the key instead.
+
+        Rows come in insertion order when no sort is given, as SQLite's rowid order.
+        """
+        if joined and table:
+            sql = f"SELECT {alias}.* {source} WHERE {where} GROUP BY {alias}.{self.quote('id')}"
+            order = [_aggregate(item) for item in order]
+        else:
+            distinct = "DISTINCT " if joined else ""
+            sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
+        order = [_nulls_first(item) for item in order]
+        if table:
+            order.append(self.rowid(alias))
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql
 
     # Comparisons -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import secrets
 import string
 
 from keelbase.core.collection import Collection
+from keelbase.core.dialect import Dialect
 from keelbase.core.fields import Field
 from keelbase.core.indexes import parse_index
 from keelbase.store.base import Connection, IndexFailed, StoreError
@@ -23,20 +24,17 @@ def _suffix() -> str:
 
 
 class SchemaSync:
-    def __init__(self, conn: Connection, dialect_name: str) -> None:
+    def __init__(self, conn: Connection, dialect: Dialect) -> None:
         self.conn = conn
-        self.dialect_name = dialect_name
+        self.dialect = dialect
+        self.dialect_name = dialect.name  # SQLAlchemy's name for it, for the DDL
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
     async def create(self, collection: Collection) -> None:
         if collection.is_view:
-            query = collection.viewQuery
-            if self.dialect_name == "postgresql":
-                from keelbase.store.postgres_dialect import quote_view_aliases
-
-                query = quote_view_aliases(query)
+            query = self.dialect.view_query(collection.viewQuery)
             await self.conn.execute(
                 f"CREATE VIEW {self.quote(collection.name)} AS {query}", heavy=True
             )

@@ -270,6 +270,9 @@ class SqliteStore:
             self._inline_reader = None
         self._writer = None
 
+    def forget_statements(self) -> None:
+        """Nothing to do: SQLite prepares a statement again when the schema changed."""
+
     def remember_heavy(self, sql: str) -> None:
         if len(self._heavy) >= 512:
             self._heavy.pop(next(iter(self._heavy)))

@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+from keelbase.core.fields import Storage
+from keelbase.core.filter.compiler import Resolved
+from keelbase.store import system
+
 
 class SqliteDialect:
+    """SQLite compares values of any two types and keeps names as written.
+
+    So where PostgreSQL casts or quotes (``coerce``, ``comparison_operator``,
+    ``typed_value``, ``view_query``), SQLite's answers leave the SQL as it is.
+    """
+
     name = "sqlite"
-    # SQLite compares values of any types: no casts (PostgresDialect defines these).
-    coerce = None
-    typed_value = None
-    view_query = None
+
+    def bootstrap_statements(self) -> list[str]:
+        return system.sqlite_bootstrap_statements()
+
+    def select_rows(
+        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+    ) -> str:
+        distinct = "DISTINCT " if joined else ""
+        sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql
+
+    def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
+        return left.sql, right.sql, "''"
+
+    def comparison_operator(self, op: str) -> str:
+        return op
+
+    def typed_value(self, sql: str, storage: Storage) -> str:
+        return sql
+
+    def view_query(self, query: str) -> str:
+        return query
 
     def quote(self, identifier: str) -> str:
         return '"' + identifier.replace('"', '""') + '"'

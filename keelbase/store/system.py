@@ -79,16 +79,16 @@ CREATE TABLE IF NOT EXISTS "_params" (
 _PG_BOOTSTRAP_LOCK = 0x6B65656C
 
 
-def bootstrap_statements(dialect_name: str) -> list[str]:
-    """The statements that create the system tables (and PostgreSQL's helper functions)."""
-    if dialect_name != "postgresql":
-        return [s for s in BOOTSTRAP.split(";") if s.strip()]
-    from keelbase.store.postgres_dialect import function_statements
+def sqlite_bootstrap_statements() -> list[str]:
+    """The statements that create the system tables on SQLite."""
+    return [s for s in BOOTSTRAP.split(";") if s.strip()]
 
+
+def postgres_bootstrap_statements() -> list[str]:
+    """The statements that create the system tables on PostgreSQL, one node at a time."""
     return [
         f"SELECT pg_advisory_xact_lock({_PG_BOOTSTRAP_LOCK})",
         *(s for s in PG_BOOTSTRAP.split(";") if s.strip()),
-        *function_statements(),
     ]
 
 

@@ -112,10 +112,6 @@ class _Compiler:
         self.resolver = resolver
         self.params = resolver.params
         self.dialect = resolver.dialect
-        # Only a strictly typed dialect (PostgreSQL) casts both sides of a comparison.
-        self.coerce: Callable[[str, Resolved, Resolved], tuple[str, str, str]] | None = getattr(
-            self.dialect, "coerce", None
-        )
 
     def expr(self, node: Expr) -> str:
         if isinstance(node, Comparison):
@@ -254,24 +250,10 @@ class _Compiler:
         return f"NOT EXISTS (SELECT 1 FROM ({multi_side.multi.subquery}) {sm} WHERE NOT ({inner}))"
 
     def build(self, op: str, left: Resolved, right: Resolved) -> str:
-        if self.coerce is not None:
-            return self.build_typed(op, left, right)
-        if op == "=":
-            return self.equal(left, right, True)
-        if op == "!=":
-            return self.equal(left, right, False)
+        """One comparison, after the dialect has brought both sides to one type."""
         if op in ("~", "!~"):
-            return self.like(left, right, negate=op == "!~")
-        return f"{left.sql} {op} {right.sql}"
-
-    def build_typed(self, op: str, left: Resolved, right: Resolved) -> str:
-        """``build`` for a typed dialect: both sides cast to one type first."""
-        assert self.coerce is not None
-        if op in ("~", "!~"):
-            self.like(left, right, negate=op == "!~")  # rewrites the pattern parameter
-            if not right.params:
-                right = right.with_sql(f"('%' || {right.sql} || '%')")
-        l_sql, r_sql, empty = self.coerce(op, left, right)
+            right = self.like_pattern(right)
+        l_sql, r_sql, empty = self.dialect.coerce(op, left, right)
         typed_left, typed_right = left.with_sql(l_sql), right.with_sql(r_sql)
         typed_left.is_value, typed_right.is_value = left.is_value, right.is_value
         if op == "=":
@@ -282,43 +264,25 @@ class _Compiler:
             return self.dialect.like(l_sql, r_sql, op == "!~")
         return f"{l_sql} {op} {r_sql}"
 
-    def like(self, left: Resolved, right: Resolved, negate: bool) -> str:
+    def like_pattern(self, right: Resolved) -> Resolved:
+        """The right side of ``~`` as a LIKE pattern.
+
+        A bound value without ``%`` is rewritten in place to match anywhere (see
+        ``_wrap_like``); any other expression is wrapped in ``'%' || ... || '%'``.
+        """
         if not right.params:
-            pattern = f"('%' || {right.sql} || '%')"
-        else:
-            for name in right.params:
-                value = self.params.values.get(name)
-                if isinstance(value, float):
-                    value = _number_text(value)
-                if isinstance(value, str):
-                    self.params.values[name] = _wrap_like(value)
-            pattern = right.sql
-        return self.dialect.like(left.sql, pattern, negate)
+            return right.with_sql(f"('%' || {right.sql} || '%')")
+        for name in right.params:
+            value = self.params.values.get(name)
+            if isinstance(value, float):
+                value = _number_text(value)
+            if isinstance(value, str):
+                self.params.values[name] = _wrap_like(value)
+        return right
 
-    def equal(self, left: Resolved, right: Resolved, equal: bool, empty_sql: str = "''") -> str:
-        eq, null_eq, concat, null_expr = (
-            ("=", "IS", "OR", "IS NULL") if equal else ("IS NOT", "IS NOT", "AND", "IS NOT NULL")
-        )
-        if self.coerce is not None:
-            return self.equal_typed(left, right, equal, empty_sql)
-        if NullFallback.DISABLED in (left.null_fallback, right.null_fallback):
-            return f"{left.sql} {null_eq} {right.sql}"
-        left_empty, right_empty = self.is_empty(left), self.is_empty(right)
-        if left_empty and right_empty:
-            return f"'' {eq} ''"
-        l_sql = "''" if left_empty else left.sql
-        r_sql = "''" if right_empty else right.sql
-        if self.known_non_empty(left) or self.known_non_empty(right):
-            return f"{l_sql} {eq} {r_sql}"
-        if left_empty:
-            return f"('' {eq} {r_sql} {concat} {r_sql} {null_expr})"
-        if right_empty:
-            return f"({l_sql} {eq} '' {concat} {l_sql} {null_expr})"
-        return f"COALESCE({l_sql}, '') {eq} COALESCE({r_sql}, '')"
-
-    def equal_typed(self, left: Resolved, right: Resolved, equal: bool, empty: str) -> str:
-        """``equal`` with the dialect's null-safe operators and its empty value."""
-        operator = self.dialect.comparison_operator  # type: ignore[attr-defined]
+    def equal(self, left: Resolved, right: Resolved, equal: bool, empty: str) -> str:
+        """``=`` / ``!=`` where NULL and the empty value (``empty``, from ``coerce``) are alike."""
+        operator = self.dialect.comparison_operator
         eq = "=" if equal else operator("IS NOT")
         null_eq = operator("IS" if equal else "IS NOT")
         concat, null_expr = ("OR", "IS NULL") if equal else ("AND", "IS NOT NULL")

@@ -110,39 +110,16 @@ class RecordQuery:
         return " AND ".join(self.conditions) if self.conditions else "1=1"
 
     def select_sql(self, limit: bool = True) -> str:
-        if self.dialect.name == "postgresql":
-            sql = self._pg_select()
-        else:
-            distinct = "DISTINCT " if self.resolver.has_joins else ""
-            sql = f"SELECT {distinct}{self.q(self.alias)}.* {self.from_sql()} WHERE {self.where_sql()}"
-            if self.order:
-                sql += " ORDER BY " + ", ".join(self.order)
+        sql = self.dialect.select_rows(
+            self.q(self.alias),
+            self.from_sql(),
+            self.where_sql(),
+            self.order,
+            joined=self.resolver.has_joins,
+            table=not self.collection.is_view,
+        )
         if limit:
             sql += " LIMIT :__limit OFFSET :__offset"
-        return sql
-
-    def _pg_select(self) -> str:
-        """PostgreSQL refuses DISTINCT rows sorted by a joined value; group by the key instead.
-
-        Rows come in insertion order when no sort is given, as SQLite's rowid order.
-        """
-        alias = self.q(self.alias)
-        order = list(self.order)
-        table = not self.collection.is_view
-        if self.resolver.has_joins and table:
-            sql = (
-                f"SELECT {alias}.* {self.from_sql()} WHERE {self.where_sql()} "
-                f"GROUP BY {alias}.{self.q('id')}"
-            )
-            order = [_aggregate(item) for item in order]
-        else:
-            distinct = "DISTINCT " if self.resolver.has_joins else ""
-            sql = f"SELECT {distinct}{alias}.* {self.from_sql()} WHERE {self.where_sql()}"
-        order = [_nulls_first(item) for item in order]
-        if table:
-            order.append(self.dialect.rowid(alias))
-        if order:
-            sql += " ORDER BY " + ", ".join(order)
         return sql
 
     def count_sql(self) -> str:
@@ -158,22 +135,3 @@ class RecordQuery:
             # microseconds, but a "WHERE 1=1" turns that into a scan of every row.
             return f"SELECT COUNT(*) {self.from_sql()}"
         return f"SELECT COUNT(*) {self.from_sql()} WHERE {self.where_sql()}"
-
-
-def _aggregate(item: str) -> str:
-    """A sort item over grouped rows: the smallest value for ASC, the largest for DESC."""
-    expr, _, direction = item.rpartition(" ")
-    if direction == "ASC":
-        return f"MIN({expr}) ASC"
-    if direction == "DESC":
-        return f"MAX({expr}) DESC"
-    return f"MIN({item})"
-
-
-def _nulls_first(item: str) -> str:
-    """Empty (NULL) values sort first, as SQLite sorts them; PostgreSQL puts them last."""
-    if item.endswith(" ASC"):
-        return item + " NULLS FIRST"
-    if item.endswith(" DESC"):
-        return item + " NULLS LAST"
-    return item

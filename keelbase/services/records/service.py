@@ -598,13 +598,9 @@ class RecordsService:
         query.resolver.table = self._q(cte)
         values = record_codec.to_params(collection, record.data)
         columns = []
-        typed = getattr(
-            self.store.dialect, "typed_value", None
-        )  # PostgreSQL: cast to the column's type
         for field in collection.fields:
             param = query.resolver.params.add(values.get(field.name, field.to_db(field.empty())))
-            if typed is not None:
-                param = typed(param, field.storage_kind)
+            param = self.store.dialect.typed_value(param, field.storage_kind)
             columns.append(f"{param} AS {self._q(field.name)}")
         query.add_rule(rule)
         if client_filter:

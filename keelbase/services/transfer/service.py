@@ -215,7 +215,7 @@ class TransferService:
 
     async def _drop(self, conn: Connection, existing: list[Collection]) -> None:
         """Drop the target's collections: views first, newest first, as they may build on each other."""
-        sync = SchemaSync(conn, self.store.dialect.name)
+        sync = SchemaSync(conn, self.store.dialect)
         views = [c for c in existing if c.is_view]
         tables = [c for c in existing if not c.is_view]
         for collection in [*reversed(views), *tables]:
@@ -224,7 +224,7 @@ class TransferService:
 
     async def _create(self, conn: Connection, collections: list[Collection]) -> None:
         """Tables first, then views (which select from them); definitions in archive order."""
-        sync = SchemaSync(conn, self.store.dialect.name)
+        sync = SchemaSync(conn, self.store.dialect)
         for collection in collections:
             if not collection.is_view:
                 await sync.create(collection)
