@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from keelbase import App, RecordEvent
-from keelbase.services.auth.mail_flows import EMAIL_CHANGE, PASSWORD_RESET, VERIFICATION
 from keelbase.services.auth import refs as auth_refs
+from keelbase.services.auth.mail_flows import EMAIL_CHANGE, PASSWORD_RESET, VERIFICATION
 from tests.api.conftest import PASSWORD, serving
 
 CLIENTS = 8  # under the sign-in guard's 10 attempts per identity
