@@ -54,6 +54,16 @@ class Dialect(Protocol):
         """
         ...
 
+    def lock_rows(self, select_sql: str) -> str:
+        """``select_sql`` (a plain SELECT of one table) made to lock the rows it reads.
+
+        A read-modify-write reads this way inside its write transaction: the rows
+        stay locked until the commit, so a concurrent writer of the same rows waits
+        and then reads the committed result instead of overwriting it. A store
+        whose write transactions already run one at a time returns the text as is.
+        """
+        ...
+
     # Comparisons ------------------------------------------------------------
 
     def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:
@@ -107,14 +117,4 @@ class Dialect(Protocol):
 
     def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
         """Great-circle distance in kilometres."""
-        ...
-
-    def lock_rows(self, select_sql: str) -> str:
-        """``select_sql`` (a plain SELECT of one table) made to lock the rows it reads.
-
-        A read-modify-write reads this way inside its write transaction: the rows
-        stay locked until the commit, so a concurrent writer of the same rows waits
-        and then reads the committed result instead of overwriting it. A store
-        whose write transactions already run one at a time returns the text as is.
-        """
         ...
