@@ -65,6 +65,7 @@ class App(Extensions):
         self.auth_counters = self._counters()
         self.auth = AuthService(
             self.records,
+            self.hooks,
             login_guard=LoginGuard(self.auth_counters),
             alerts=AuthAlerts(self.records, self.mailer, self.settings),
         )
@@ -79,7 +80,7 @@ class App(Extensions):
         self.messages.on(SettingsChanged, lambda _message: self.settings.load())
         self.realtime.listen(self.messages)
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
-        self.impersonation = ImpersonationService(self.auth_mail)
+        self.impersonation = ImpersonationService(self.auth_mail, self.hooks)
         self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from keelbase.core.record import Record
-from keelbase.core.request_info import RequestInfo
+from keelbase.core.request_info import SYSTEM, RequestInfo
 from keelbase.errors import NotFoundError
 from keelbase.hooks import Handler, Hook, Hooks, decorator
 from keelbase.services.records.listing import ListParams
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from keelbase.services.records.service import RecordsService
     from keelbase.store.base import Store
 
-SYSTEM = RequestInfo(system=True)
 Decorator = Callable[[Handler[Any]], Handler[Any]]
 
 

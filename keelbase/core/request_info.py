@@ -48,3 +48,7 @@ class RequestInfo:
             self.system,
             self.ip,
         )
+
+
+# Server code acting on its own behalf: every rule passes, as for a superuser.
+SYSTEM = RequestInfo(system=True)

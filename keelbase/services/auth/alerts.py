@@ -64,7 +64,7 @@ class AuthAlerts:
         known = next((o for o in origins if o.get("fingerprint") == current), None)
         if known is not None:
             known.data["updated"] = now_string()
-            async with self.records.store.transaction() as conn:
+            async with self.records.transaction() as conn:
                 await self.records.save(conn, known, ["updated"])
             return
         for stale in origins[MAX_ORIGINS - 1 :]:

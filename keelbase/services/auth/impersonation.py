@@ -19,6 +19,7 @@ from keelbase.errors import (
     field_error,
 )
 from keelbase.events import AuthEvent
+from keelbase.hooks import Hooks
 from keelbase.services.auth import tokens
 from keelbase.services.auth.mail_flows import MSG_NOT_AUTH_COLLECTION, AuthMailService
 from keelbase.services.auth.mail_forms import MSG_LOAD, BodyLoader, raise_if
@@ -27,9 +28,10 @@ MSG_NOT_ALLOWED = "The authorized record is not allowed to perform this action."
 
 
 class ImpersonationService:
-    def __init__(self, auth_mail: AuthMailService) -> None:
+    def __init__(self, auth_mail: AuthMailService, hooks: Hooks) -> None:
         self.auth_mail = auth_mail
         self.records = auth_mail.records
+        self.hooks = hooks
 
     async def impersonate(
         self,
@@ -78,7 +80,7 @@ class ImpersonationService:
             exported = (await self.records.export_many([e.record], e.info, expand))[0]
             e.result = {"record": exported, "token": token}
 
-        await self.records.hooks.record_auth.trigger(
+        await self.hooks.record_auth.trigger(
             event, respond, (collection.name, collection.id)
         )
         return event.result

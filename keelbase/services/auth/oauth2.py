@@ -39,7 +39,6 @@ from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
 from keelbase.errors import MSG_LOAD, ApiError, BadRequestError, ForbiddenError
 from keelbase.services.auth.oauth2_methods import ALPHANUMERIC, enabled_providers
-from keelbase.services.records import codec as record_codec
 from keelbase.services.records.service import RecordsService
 
 if TYPE_CHECKING:
@@ -204,7 +203,7 @@ class OAuth2Service:
         if (await self._lookup(links, collection, name, user, info))[1] is None:
             # Likely a sign-up: fetch the avatar now, not while holding the write transaction.
             avatar = await self._avatar_file(collection, user)
-        async with self.records.store.transaction() as conn:
+        async with self.records.transaction() as conn:
             link, record = await self._lookup(links, collection, name, user, info)
             if link is not None and str(link.get("recordRef")) != (record.id if record else ""):
                 await self.records.delete_record(conn, link)  # its record is gone: stale
@@ -255,26 +254,17 @@ class OAuth2Service:
     async def _find_link(
         self, links: Collection, collection: Collection, provider: str, provider_id: str
     ) -> Record | None:
-        q = self.records.store.dialect.quote
-        sql = (
-            f"SELECT * FROM {q(links.name)} WHERE {q('collectionRef')} = :c "
-            f"AND {q('provider')} = :p AND {q('providerId')} = :i LIMIT 1"
-        )
-        return await self._find_one(
-            links, sql, {"c": collection.id, "p": provider, "i": provider_id}
+        return await self.records.find_first_by_filter(
+            links,
+            "collectionRef = {:c} && provider = {:p} && providerId = {:i}",
+            {"c": collection.id, "p": provider, "i": provider_id},
         )
 
     async def _find_by_email(self, collection: Collection, email: str) -> Record | None:
-        q = self.records.store.dialect.quote
-        sql = f"SELECT * FROM {q(collection.name)} WHERE lower({q('email')}) = lower(:e) LIMIT 1"
-        return await self._find_one(collection, sql, {"e": email})
-
-    async def _find_one(
-        self, collection: Collection, sql: str, params: dict[str, Any]
-    ) -> Record | None:
-        async with self.records.store.read() as conn:
-            row = await conn.fetch_one(sql, params)
-        return record_codec.from_row(collection, row) if row else None
+        """Emails match whatever their case, as PocketBase's ``FindAuthRecordByEmail``."""
+        return await self.records.find_first_by_filter(
+            collection, "email:lower = {:e}", {"e": email.lower()}
+        )
 
     async def _create(
         self,

@@ -184,7 +184,7 @@ class OtpService:
         if otp is None or otp.get("sentTo"):
             return
         otp.data.update(sentTo=address, updated=now_string())
-        async with self.records.store.transaction() as conn:
+        async with self.records.transaction() as conn:
             await self.records.save(conn, otp, ["sentTo", "updated"])
 
     # auth-with-otp ----------------------------------------------------------
@@ -244,7 +244,7 @@ class OtpService:
         if record.get("verified") or not sent_to or record.get("email") != sent_to:
             return
         record.data.update(verified=True, updated=now_string())
-        async with self.records.store.transaction() as conn:
+        async with self.records.transaction() as conn:
             if await self.records.save(
                 conn, record, ["verified", "updated"], expect={"email": sent_to}
             ):

@@ -25,6 +25,7 @@ from keelbase.errors import (
     UnauthorizedError,
 )
 from keelbase.events import AuthEvent
+from keelbase.hooks import Hooks
 from keelbase.services.auth import refs as auth_refs
 from keelbase.services.auth import tokens
 from keelbase.services.auth.login_guard import LoginGuard
@@ -51,6 +52,7 @@ class AuthService:
     def __init__(
         self,
         records: RecordsService,
+        hooks: Hooks,
         login_guard: LoginGuard | None = None,
         alerts: AuthAlerts | None = None,
     ) -> None:
@@ -58,6 +60,7 @@ class AuthService:
         on sign-ins from new places. Both are optional so that tools (the CLI, an
         export) can check tokens without counters or a mailer."""
         self.records = records
+        self.hooks = hooks
         self.login_guard = login_guard
         self.alerts = alerts
         # token -> (expiry, its record); dropped by forget() and by any schema change.
@@ -224,7 +227,7 @@ class AuthService:
         """
         old_hash = record.get("password")
         record.data["password"] = await hash_password_async(password)
-        async with self.records.store.transaction() as conn:
+        async with self.records.transaction() as conn:
             await self.records.save(conn, record, ["password"], expect={"password": old_hash})
 
     async def auth_response(
@@ -268,7 +271,7 @@ class AuthService:
                 await self.alerts.signed_in(e.record, info, e.method)
             e.result = {"record": exported, "token": token or tokens.issue_auth(e.record)}
 
-        await self.records.hooks.record_auth.trigger(
+        await self.hooks.record_auth.trigger(
             event, respond, (collection.name, collection.id)
         )
         return event.result

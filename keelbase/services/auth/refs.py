@@ -15,7 +15,6 @@ from typing import Any
 from keelbase.core.dates import format_datetime, now, now_string, parse_datetime
 from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
-from keelbase.services.records import codec as record_codec
 from keelbase.services.records.service import DeleteListener, RecordsService
 from keelbase.store.base import Connection
 
@@ -51,17 +50,17 @@ async def find(records: RecordsService, name: str, record_id: str) -> Record | N
     return await records.find_by_id(records.collection(name), record_id)
 
 
-async def owned_by(records: RecordsService, name: str, owner: Record) -> list[Record]:
+async def owned_by(
+    records: RecordsService, name: str, owner: Record, conn: Connection | None = None
+) -> list[Record]:
     """``owner``'s rows of ``name``, the most recently updated first."""
-    collection = records.collection(name)
-    q = records.store.dialect.quote
-    async with records.store.read() as conn:
-        rows = await conn.fetch_all(
-            f"SELECT * FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('recordRef')} = :r "
-            f"ORDER BY {q('updated')} DESC, {q('created')} DESC",
-            {"c": owner.collection.id, "r": owner.id},
-        )
-    return [record_codec.from_row(collection, row) for row in rows]
+    return await records.find_by_filter(
+        records.collection(name),
+        "collectionRef = {:c} && recordRef = {:r}",
+        {"c": owner.collection.id, "r": owner.id},
+        sort="-updated,-created",
+        conn=conn,
+    )
 
 
 async def delete(records: RecordsService, record: Record) -> bool:
@@ -70,14 +69,8 @@ async def delete(records: RecordsService, record: Record) -> bool:
     Deleting is how an OTP or an MFA session is claimed, so the row is locked
     first: a concurrent claim waits for this one to commit, then finds nothing.
     """
-    async with records.store.transaction() as conn:
-        dialect = records.store.dialect
-        q = dialect.quote
-        still_there = await conn.fetch_value(
-            dialect.lock_rows(f"SELECT 1 FROM {q(record.collection.name)} WHERE {q('id')} = :id"),
-            {"id": record.id},
-        )
-        if not still_there:
+    async with records.transaction() as conn:
+        if await records.find_locked(conn, record.collection, record.id) is None:
             return False
         await records.delete_record(conn, record)
     return True
@@ -86,14 +79,22 @@ async def delete(records: RecordsService, record: Record) -> bool:
 async def delete_older_than(
     records: RecordsService, name: str, collection_id: str, seconds: int
 ) -> None:
-    """Drop the rows of one auth collection in ``name`` created over ``seconds`` ago."""
-    q = records.store.dialect.quote
+    """Delete the rows of one auth collection in ``name`` created over ``seconds`` ago.
+
+    Each goes through the delete hooks, as PocketBase's cleanup of expired OTPs
+    and MFA sessions deletes them through the app.
+    """
     cutoff = format_datetime(now() - timedelta(seconds=seconds))
-    async with records.store.transaction() as conn:
-        await conn.execute(
-            f"DELETE FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('created')} < :cutoff",
+    collection = records.collection(name)
+    async with records.transaction() as conn:
+        expired = await records.find_by_filter(
+            collection,
+            "collectionRef = {:c} && created < {:cutoff}",
             {"c": collection_id, "cutoff": cutoff},
+            conn=conn,
         )
+        for record in expired:
+            await records.delete_record(conn, record)
 
 
 OWNED_BY_AUTH_RECORDS = (MFAS, OTPS, AUTH_ORIGINS, EXTERNAL_AUTHS)
@@ -110,16 +111,10 @@ def drop_when_deleted(records: RecordsService) -> DeleteListener:
     async def listener(conn: Connection, owner: Record, depth: int) -> None:
         if not owner.collection.is_auth:
             return
-        q = records.store.dialect.quote
         for name in OWNED_BY_AUTH_RECORDS:
-            collection = records.schema.get(name)
-            if collection is None:
+            if records.schema.get(name) is None:
                 continue
-            rows = await conn.fetch_all(
-                f"SELECT * FROM {q(name)} WHERE {q('collectionRef')} = :c AND {q('recordRef')} = :r",
-                {"c": owner.collection.id, "r": owner.id},
-            )
-            for row in rows:
-                await records.delete_record(conn, record_codec.from_row(collection, row), depth + 1)
+            for record in await owned_by(records, name, owner, conn):
+                await records.delete_record(conn, record, depth + 1)
 
     return listener

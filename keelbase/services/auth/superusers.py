@@ -25,9 +25,7 @@ class SuperusersService:
         return self.records.collection(SUPERUSERS)
 
     async def count(self) -> int:
-        async with self.records.store.read() as conn:
-            value = await conn.fetch_value(f'SELECT COUNT(*) FROM "{SUPERUSERS}"')
-        return int(value or 0)
+        return await self.records.count(self.collection)
 
     async def find(self, email: str) -> Record | None:
         return await self.records.find_first(self.collection, "email", email)
@@ -51,7 +49,7 @@ class SuperusersService:
             raise SuperuserError(f"no superuser with email {email}")
         record.data["password"] = await hash_password_async(password)
         record.data["tokenKey"] = _new_token_key(self.collection)
-        async with self.records.store.transaction() as conn:
+        async with self.records.transaction() as conn:
             await self.records.save(conn, record, ["password", "tokenKey"])
             self.records.notify_auth_change(conn, record)
         return record
@@ -67,7 +65,7 @@ class SuperusersService:
             raise SuperuserError(f"no superuser with email {email}")
         if await self.count() <= 1:
             raise SuperuserError("cannot delete the only superuser")
-        async with self.records.store.transaction() as conn:
+        async with self.records.transaction() as conn:
             await self.records.delete_record(conn, record)
 
 

@@ -124,7 +124,7 @@ class BatchService:
         results: list[dict[str, Any]] = []
         index = 0
         try:
-            async with asyncio.timeout(timeout), self.records.store.transaction():
+            async with asyncio.timeout(timeout), self.records.transaction():
                 for position, item in enumerate(requests):
                     index = position
                     results.append(await self._one(item, info, limit))

@@ -13,6 +13,7 @@ start from the value the previous write committed.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from keelbase.core.collection import Collection
@@ -28,7 +29,7 @@ from keelbase.core.fields import (
 from keelbase.core.fields.relation import MISSING_RECORDS
 from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
-from keelbase.core.request_info import SUPERUSERS, RequestInfo
+from keelbase.core.request_info import SUPERUSERS, SYSTEM, RequestInfo
 from keelbase.core.schema import Schema
 from keelbase.errors import (
     MSG_MISSING_COLLECTION,
@@ -223,7 +224,7 @@ class RecordsService:
             )
         return record_codec.from_row(collection, row) if row else None
 
-    async def _find_locked(
+    async def find_locked(
         self, conn: Connection, collection: Collection, record_id: str
     ) -> Record | None:
         """The stored record, locked until ``conn``'s transaction ends.
@@ -248,6 +249,59 @@ class RecordsService:
                 {"value": value},
             )
         return record_codec.from_row(collection, row) if row else None
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """A write transaction: record writes given its connection commit or roll back
+        together (nested calls join it through a savepoint)."""
+        return self.store.transaction()
+
+    async def find_by_filter(
+        self,
+        collection: Collection,
+        filter: str,
+        params: dict[str, Any] | None = None,
+        *,
+        sort: str = "",
+        limit: int | None = None,
+        conn: Connection | None = None,
+    ) -> list[Record]:
+        """Records matching ``filter`` in the filter language (``{:name}`` bound from
+        ``params``), no rule applied: server code's lookup, as PocketBase's
+        ``FindRecordsByFilter``. With ``conn``, read inside that transaction."""
+        query = RecordQuery(self.store, self.schema, collection, SYSTEM)
+        query.add_client_filter(filter, params)
+        query.add_sort(sort)
+        values: dict[str, Any] = dict(query.params)
+        if limit is not None:
+            values.update(__limit=limit, __offset=0)
+        sql = query.select_sql(limit=limit is not None)
+        if conn is not None:
+            rows = await conn.fetch_all(sql, values)
+        else:
+            async with self.store.read() as read_conn:
+                rows = await read_conn.fetch_all(sql, values)
+        return [record_codec.from_row(collection, row) for row in rows]
+
+    async def find_first_by_filter(
+        self,
+        collection: Collection,
+        filter: str,
+        params: dict[str, Any] | None = None,
+        *,
+        sort: str = "",
+        conn: Connection | None = None,
+    ) -> Record | None:
+        found = await self.find_by_filter(collection, filter, params, sort=sort, limit=1, conn=conn)
+        return found[0] if found else None
+
+    async def count(
+        self, collection: Collection, filter: str = "", params: dict[str, Any] | None = None
+    ) -> int:
+        """How many records match ``filter`` (all of them when it is empty), no rule applied."""
+        query = RecordQuery(self.store, self.schema, collection, SYSTEM)
+        query.add_client_filter(filter, params)
+        async with self.store.read() as conn:
+            return int(await conn.fetch_value(query.count_sql(), query.params) or 0)
 
     async def export_many(
         self, records: list[Record], info: RequestInfo, expand: str = ""
@@ -357,7 +411,7 @@ class RecordsService:
         async with self.store.transaction() as conn:
             # Locked until the commit: the body's modifiers (``n+``, ``tags-``, ``files+``),
             # the rules and the hooks all work on the latest value, never a stale one.
-            existing = await self._find_locked(conn, collection, record_id)
+            existing = await self.find_locked(conn, collection, record_id)
             if existing is None:
                 raise NotFoundError()
             resolved = apply_body(collection, existing.data, body, superuser)
@@ -411,7 +465,7 @@ class RecordsService:
         async with self.store.transaction() as conn:
             # Locked first: of two deletes at once, the second waits and then finds
             # nothing (404), so the delete hooks and events run once.
-            if await self._find_locked(conn, collection, record_id) is None:
+            if await self.find_locked(conn, collection, record_id) is None:
                 raise NotFoundError()
             record = await self.find_with_rule(collection, record_id, rule, info)
             if record is None:
@@ -424,7 +478,7 @@ class RecordsService:
         """Delete ``record`` and settle every reference to it, as PocketBase does."""
         if depth > MAX_CASCADE_DEPTH:
             raise BadRequestError(MSG_DELETE_FAILED)
-        event = RecordEvent(record, info or RequestInfo(system=True), "delete", original=record)
+        event = RecordEvent(record, info or SYSTEM, "delete", original=record)
 
         async def delete(e: RecordEvent) -> None:
             await self._delete_and_settle(conn, e.record, depth)
