@@ -21,17 +21,17 @@ def _bounds(value: int, low: int, high: int | None) -> dict[str, Any] | None:
     if value == 0:
         return required_error()
     if value < low:
-        return {
-            "code": "validation_min_greater_equal_than_required",
-            "message": f"Must be no less than {low}.",
-            "params": {"threshold": low},
-        }
+        return field_error(
+            "validation_min_greater_equal_than_required",
+            f"Must be no less than {low}.",
+            {"threshold": low},
+        )
     if high is not None and value > high:
-        return {
-            "code": "validation_max_less_equal_than_required",
-            "message": f"Must be no greater than {high}.",
-            "params": {"threshold": high},
-        }
+        return field_error(
+            "validation_max_less_equal_than_required",
+            f"Must be no greater than {high}.",
+            {"threshold": high},
+        )
     return None
 
 

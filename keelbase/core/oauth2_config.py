@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.core.auth_options import AuthOptions
-from keelbase.errors import required_error
+from keelbase.errors import field_error, required_error
 
 PROVIDER_NAMES = frozenset({"google", "github", "microsoft", "apple", "oidc", "oidc2", "oidc3"})
 
@@ -22,17 +22,17 @@ def oauth2_errors(options: AuthOptions) -> dict[str, Any]:
     for position, provider in enumerate(options.oauth2.providers):
         entry: dict[str, Any] = {}
         if provider.name not in PROVIDER_NAMES:
-            entry["name"] = {
-                "code": "validation_missing_provider",
-                "message": f"Invalid or missing provider with name {provider.name}.",
-                "params": {"name": provider.name},
-            }
+            entry["name"] = field_error(
+                "validation_missing_provider",
+                f"Invalid or missing provider with name {provider.name}.",
+                {"name": provider.name},
+            )
         elif provider.name in seen:
-            entry["name"] = {
-                "code": "validation_duplicated_provider",
-                "message": f"The provider {provider.name} is already registered.",
-                "params": {"name": provider.name},
-            }
+            entry["name"] = field_error(
+                "validation_duplicated_provider",
+                f"The provider {provider.name} is already registered.",
+                {"name": provider.name},
+            )
         seen.add(provider.name)
         if not provider.clientId:
             entry["clientId"] = required_error()

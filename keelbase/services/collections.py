@@ -26,7 +26,7 @@ from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.schema import Schema
 from keelbase.core.system_collections import initial_collections
 from keelbase.core.view_query import read_columns
-from keelbase.errors import ApiError, BadRequestError, NotFoundError, field_error
+from keelbase.errors import ApiError, BadRequestError, NotFoundError, field_error, required_error
 from keelbase.services.files.service import FilesService
 from keelbase.services.records.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
@@ -290,12 +290,12 @@ class CollectionsService:
         collection.viewQuery = query
         if not query:
             return {
-                "fields": field_error("validation_required", "Cannot be blank."),
-                "viewQuery": field_error("validation_required", "Cannot be blank."),
+                "fields": required_error(),
+                "viewQuery": required_error(),
             }
         if not query.lower().startswith(("select", "with")) or ";" in query:
             return {
-                "fields": field_error("validation_required", "Cannot be blank."),
+                "fields": required_error(),
                 "viewQuery": field_error(
                     "validation_invalid_view_query",
                     "Invalid query - only SELECT queries are allowed.",
@@ -306,7 +306,7 @@ class CollectionsService:
             names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
         except StoreError as error:
             return {
-                "fields": field_error("validation_required", "Cannot be blank."),
+                "fields": required_error(),
                 "viewQuery": field_error(
                     "validation_invalid_view_query", f"Invalid query - {error}."
                 ),
@@ -425,7 +425,7 @@ class CollectionsService:
         if not items:
             raise BadRequestError(
                 "An error occurred while validating the submitted data.",
-                {"collections": field_error("validation_required", "Cannot be blank.")},
+                {"collections": required_error()},
             )
         delete_missing = bool(data.get("deleteMissing"))
         broken: dict[str, list[str]] = {}

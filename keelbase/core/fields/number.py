@@ -6,6 +6,7 @@ import math
 from typing import Any, ClassVar
 
 from keelbase.core.fields.base import Field, FieldInvalid, Storage, cast_number, normalize_number
+from keelbase.errors import field_error
 
 
 def _show(value: float) -> int | float:
@@ -30,11 +31,11 @@ class NumberField(Field):
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         if self.min is not None and self.max is not None and self.max < self.min:
             return {
-                "max": {
-                    "code": "validation_min_greater_equal_than_required",
-                    "message": f"Must be no less than {_show(self.min)}.",
-                    "params": {"threshold": _show(self.min)},
-                }
+                "max": field_error(
+                    "validation_min_greater_equal_than_required",
+                    f"Must be no less than {_show(self.min)}.",
+                    {"threshold": _show(self.min)},
+                )
             }
         return {}
 

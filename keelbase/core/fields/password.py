@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from keelbase.core.fields.base import Field, FieldInvalid
 from keelbase.core.fields.text import compiled
+from keelbase.errors import field_error
 
 MAX_LENGTH = 71
 
@@ -28,17 +29,17 @@ class PasswordField(Field):
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         errors: dict[str, dict[str, Any]] = {}
         if self.max > MAX_LENGTH:
-            errors["max"] = {
-                "code": "validation_max_less_equal_than_required",
-                "message": f"Must be no greater than {MAX_LENGTH}.",
-                "params": {"threshold": MAX_LENGTH},
-            }
+            errors["max"] = field_error(
+                "validation_max_less_equal_than_required",
+                f"Must be no greater than {MAX_LENGTH}.",
+                {"threshold": MAX_LENGTH},
+            )
         if self.cost and not 4 <= self.cost <= 31:
-            errors["cost"] = {
-                "code": "validation_min_greater_equal_than_required",
-                "message": "Must be no less than 4.",
-                "params": {"threshold": 4},
-            }
+            errors["cost"] = field_error(
+                "validation_min_greater_equal_than_required",
+                "Must be no less than 4.",
+                {"threshold": 4},
+            )
         return errors
 
     def validate_plain(self, plain: str) -> None:

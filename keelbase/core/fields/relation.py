@@ -38,17 +38,17 @@ class RelationField(MultiValueField):
         if not self.collectionId:
             errors["collectionId"] = field_error("validation_required", "Cannot be blank.")
         if self.minSelect < 0:
-            errors["minSelect"] = {
-                "code": "validation_min_greater_equal_than_required",
-                "message": "Must be no less than 0.",
-                "params": {"threshold": 0},
-            }
+            errors["minSelect"] = field_error(
+                "validation_min_greater_equal_than_required",
+                "Must be no less than 0.",
+                {"threshold": 0},
+            )
         if self.minSelect > 0 and self.maxSelect < self.minSelect:
-            errors["maxSelect"] = {
-                "code": "validation_min_greater_equal_than_required",
-                "message": f"Must be no less than {self.minSelect}.",
-                "params": {"threshold": self.minSelect},
-            }
+            errors["maxSelect"] = field_error(
+                "validation_min_greater_equal_than_required",
+                f"Must be no less than {self.minSelect}.",
+                {"threshold": self.minSelect},
+            )
         return errors
 
     def validate_value(self, value: Any) -> None:

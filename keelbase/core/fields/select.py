@@ -22,11 +22,11 @@ class SelectField(MultiValueField):
         if not self.values:
             errors["values"] = field_error("validation_required", "Cannot be blank.")
         if self.maxSelect < 0 or (self.values and self.maxSelect > len(self.values)):
-            errors["maxSelect"] = {
-                "code": "validation_max_less_equal_than_required",
-                "message": f"Must be no greater than {len(self.values)}.",
-                "params": {"threshold": len(self.values)},
-            }
+            errors["maxSelect"] = field_error(
+                "validation_max_less_equal_than_required",
+                f"Must be no greater than {len(self.values)}.",
+                {"threshold": len(self.values)},
+            )
         return errors
 
     def validate_value(self, value: Any) -> None:

@@ -44,20 +44,19 @@ class TextField(Field):
         if self.min < 0:
             errors["min"] = _min_zero()
         if self.max < 0 or (self.max and self.max < self.min):
-            errors["max"] = {
-                "code": "validation_min_greater_equal_than_required",
-                "message": f"Must be no less than {self.min}.",
-                "params": {"threshold": self.min},
-            }
+            errors["max"] = field_error(
+                "validation_min_greater_equal_than_required",
+                f"Must be no less than {self.min}.",
+                {"threshold": self.min},
+            )
         for option in ("pattern", "autogeneratePattern"):
             problem = pattern_error(getattr(self, option))
             if problem:
                 errors[option] = field_error("validation_invalid_regex", problem)
         if self.primaryKey and self.name != "id":
-            errors["name"] = {
-                "code": "validation_invalid_pk_name",
-                "message": 'The primary key must be named "id".',
-            }
+            errors["name"] = field_error(
+                "validation_invalid_pk_name", 'The primary key must be named "id".'
+            )
         return errors
 
     def generate(self) -> str:
@@ -89,8 +88,6 @@ class TextField(Field):
 
 
 def _min_zero() -> dict[str, Any]:
-    return {
-        "code": "validation_min_greater_equal_than_required",
-        "message": "Must be no less than 0.",
-        "params": {"threshold": 0},
-    }
+    return field_error(
+        "validation_min_greater_equal_than_required", "Must be no less than 0.", {"threshold": 0}
+    )

@@ -80,7 +80,5 @@ class ImpersonationService:
             exported = (await self.records.export_many([e.record], e.info, expand))[0]
             e.result = {"record": exported, "token": token}
 
-        await self.hooks.record_auth.trigger(
-            event, respond, (collection.name, collection.id)
-        )
+        await self.hooks.record_auth.trigger(event, respond, (collection.name, collection.id))
         return event.result

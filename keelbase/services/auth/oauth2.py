@@ -37,7 +37,14 @@ from keelbase.core.ids import random_string
 from keelbase.core.indexes import column_name, parse_index
 from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
-from keelbase.errors import MSG_LOAD, ApiError, BadRequestError, ForbiddenError
+from keelbase.errors import (
+    MSG_LOAD,
+    ApiError,
+    BadRequestError,
+    ForbiddenError,
+    field_error,
+    required_error,
+)
 from keelbase.services.auth.oauth2_methods import ALPHANUMERIC, enabled_providers
 from keelbase.services.records.service import RecordsService
 
@@ -154,7 +161,7 @@ class OAuth2Service:
         if not isinstance(create_data, dict):
             raise BadRequestError(MSG_LOAD)
         errors: dict[str, Any] = {}
-        required = {"code": "validation_required", "message": "Cannot be blank."}
+        required = required_error()
         if not values["code"]:
             errors["code"] = dict(required)
         name = values["provider"]
@@ -162,11 +169,11 @@ class OAuth2Service:
         if not name:
             errors["provider"] = dict(required)
         elif config is None:
-            errors["provider"] = {
-                "code": "validation_invalid_provider",
-                "message": f"Provider with name {name} is missing or is not enabled.",
-                "params": {"name": name},
-            }
+            errors["provider"] = field_error(
+                "validation_invalid_provider",
+                f"Provider with name {name} is missing or is not enabled.",
+                {"name": name},
+            )
         if errors:
             raise BadRequestError(MSG_LOAD, errors)
         assert config is not None

@@ -41,6 +41,8 @@ from keelbase.errors import (
     BadRequestError,
     ForbiddenError,
     TooManyRequestsError,
+    field_error,
+    required_error,
 )
 from keelbase.services.auth import refs as auth_refs
 from keelbase.services.auth.password import AuthService
@@ -58,15 +60,14 @@ REQUEST_LIMIT = 5  # OTP requests per address ...
 REQUEST_WINDOW = 600  # ... in this many seconds
 WRONG = "otp-wrong:"
 SPENT = "otp-spent:"
-REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 
 
 def _length_error(limit: int) -> dict[str, Any]:
-    return {
-        "code": "validation_length_out_of_range",
-        "message": f"The length must be between 1 and {limit}.",
-        "params": {"max": limit, "min": 1},
-    }
+    return field_error(
+        "validation_length_out_of_range",
+        f"The length must be between 1 and {limit}.",
+        {"max": limit, "min": 1},
+    )
 
 
 def _text(body: Any, name: str) -> str:
@@ -107,18 +108,13 @@ class OtpService:
         self.ensure_enabled(collection)
         email = _text(body, "email")
         if not email:
-            raise BadRequestError(MSG_VALIDATE, {"email": REQUIRED})
+            raise BadRequestError(MSG_VALIDATE, {"email": required_error()})
         if len(email) > 255:
             raise BadRequestError(MSG_VALIDATE, {"email": _length_error(255)})
         if not is_email(email):
             raise BadRequestError(
                 MSG_VALIDATE,
-                {
-                    "email": {
-                        "code": "validation_is_email",
-                        "message": "Must be a valid email address.",
-                    }
-                },
+                {"email": field_error("validation_is_email", "Must be a valid email address.")},
             )
         # Counted by the address asked for, known or not: the limit tells nothing,
         # and each OTP gives only a few guesses, so this caps the guesses per account.
@@ -198,11 +194,11 @@ class OtpService:
         otp_id, code = _text(body, "otpId"), _text(body, "password")
         errors: dict[str, Any] = {}
         if not otp_id:
-            errors["otpId"] = REQUIRED
+            errors["otpId"] = required_error()
         elif len(otp_id) > 255:
             errors["otpId"] = _length_error(255)
         if not code:
-            errors["password"] = REQUIRED
+            errors["password"] = required_error()
         elif len(code) > 71:
             errors["password"] = _length_error(71)
         if errors:

@@ -23,6 +23,8 @@ from keelbase.errors import (
     ForbiddenError,
     NotFoundError,
     UnauthorizedError,
+    field_error,
+    required_error,
 )
 from keelbase.events import AuthEvent
 from keelbase.hooks import Hooks
@@ -161,7 +163,7 @@ class AuthService:
         if not all(isinstance(v, str) for v in (identity, password, identity_field)):
             raise BadRequestError("An error occurred while loading the submitted data.")
         errors: dict[str, Any] = {}
-        required = {"code": "validation_required", "message": "Cannot be blank."}
+        required = required_error()
         if not identity:
             errors["identity"] = required
         elif len(identity) > 255:
@@ -172,10 +174,7 @@ class AuthService:
             errors["password"] = _too_long(255)
         fields = collection.auth.passwordAuth.identityFields
         if identity_field and identity_field not in fields:
-            errors["identityField"] = {
-                "code": "validation_in_invalid",
-                "message": "Must be a valid value.",
-            }
+            errors["identityField"] = field_error("validation_in_invalid", "Must be a valid value.")
         if errors:
             raise BadRequestError("An error occurred while validating the submitted data.", errors)
 
@@ -271,9 +270,7 @@ class AuthService:
                 await self.alerts.signed_in(e.record, info, e.method)
             e.result = {"record": exported, "token": token or tokens.issue_auth(e.record)}
 
-        await self.hooks.record_auth.trigger(
-            event, respond, (collection.name, collection.id)
-        )
+        await self.hooks.record_auth.trigger(event, respond, (collection.name, collection.id))
         return event.result
 
     async def refresh(
@@ -315,11 +312,11 @@ class AuthService:
 
 
 def _too_long(limit: int) -> dict[str, Any]:
-    return {
-        "code": "validation_length_out_of_range",
-        "message": f"The length must be between 1 and {limit}.",
-        "params": {"max": limit, "min": 1},
-    }
+    return field_error(
+        "validation_length_out_of_range",
+        f"The length must be between 1 and {limit}.",
+        {"max": limit, "min": 1},
+    )
 
 
 def _unique_columns(collection: Collection) -> set[str]:
