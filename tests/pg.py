@@ -15,6 +15,9 @@ from contextlib import contextmanager
 
 import pytest
 
+# The stores the parametrised tests run on; ``KEELBASE_TEST_STORES=sqlite`` (``make
+# test-fast``) leaves PostgreSQL out.
+STORES = tuple(os.environ.get("KEELBASE_TEST_STORES", "sqlite,postgres").split(","))
 PG_URL = os.environ.get("KEELBASE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

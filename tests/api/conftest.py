@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,14 +16,10 @@ from starlette.testclient import TestClient
 from keelbase import App, Config
 from tests.api.scenario import World
 from tests.mail_catcher import MailCatcher, running_catcher
-from tests.pg import fresh_database
+from tests.pg import STORES, fresh_database
 
 ADMIN = ("admin@example.com", "Passw0rd123")
 PASSWORD = "Passw0rd123"
-
-
-# ``KEELBASE_TEST_STORES=sqlite`` (``make test-fast``) runs the API tables on SQLite only.
-STORES = tuple(os.environ.get("KEELBASE_TEST_STORES", "sqlite,postgres").split(","))
 
 
 @pytest.fixture(scope="module", params=STORES)

@@ -13,12 +13,12 @@ from keelbase.store import system
 from keelbase.store.base import Store
 from keelbase.store.postgres import PgStore
 from keelbase.store.sqlite import SqliteStore
-from tests.pg import fresh_database
+from tests.pg import STORES, fresh_database
 
 WRITERS = 10
 
 
-@pytest.fixture(params=("sqlite", "postgres"))
+@pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         yield SqliteStore(tmp_path / "data.db")
@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 async def _bootstrapped(store: Store) -> None:
     await store.open()
     async with store.transaction() as conn:
-        for statement in system.bootstrap_statements(store.dialect.name):
+        for statement in store.dialect.bootstrap_statements():
             await conn.execute(statement, heavy=True)
 
 

@@ -9,12 +9,12 @@ import pytest
 
 from keelbase import App, Config, RecordEvent
 from keelbase.services.auth import refs as auth_refs
-from tests.pg import fresh_database
+from tests.pg import STORES, fresh_database
 
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(params=("sqlite", "postgres"))
+@pytest.fixture(params=STORES)
 def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "sqlite":
         yield ""
