@@ -16,7 +16,6 @@ from typing import Any
 from keelbase.core.dates import format_datetime, now, now_string, parse_datetime
 from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
-from keelbase.services import record_codec
 from keelbase.services.records import RecordsService
 
 MFAS = "_mfas"
@@ -60,7 +59,7 @@ async def owned_by(records: RecordsService, name: str, owner: Record) -> list[Re
             f"ORDER BY {q('updated')} DESC, {q('created')} DESC",
             {"c": owner.collection.id, "r": owner.id},
         )
-    return [record_codec.from_row(collection, row) for row in rows]
+    return [records.codec.from_row(collection, row) for row in rows]
 
 
 async def delete(records: RecordsService, record: Record) -> bool:

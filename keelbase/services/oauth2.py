@@ -38,7 +38,6 @@ from keelbase.core.indexes import column_name, parse_index
 from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
 from keelbase.errors import ApiError, BadRequestError, ForbiddenError
-from keelbase.services import record_codec
 from keelbase.services.oauth2_methods import ALPHANUMERIC, enabled_providers
 from keelbase.services.records import RecordsService
 
@@ -100,7 +99,7 @@ class OAuth2Service:
         async with self.records.store.transaction() as conn:
             rows = await conn.fetch_all(sql, {"c": record.collection.id, "r": record.id})
             for row in rows:
-                await self.records.delete_record(conn, record_codec.from_row(links, row))
+                await self.records.delete_record(conn, self.records.codec.from_row(links, row))
 
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -292,7 +291,7 @@ class OAuth2Service:
     ) -> Record | None:
         async with self.records.store.read() as conn:
             row = await conn.fetch_one(sql, params)
-        return record_codec.from_row(collection, row) if row else None
+        return self.records.codec.from_row(collection, row) if row else None
 
     async def _create(
         self,
