@@ -393,6 +393,8 @@ class RealtimeHub:
             collection.name: collection.listRule,
             collection.id: collection.listRule,
         }
+        # Per event, by (rule, auth collection id, auth id, query and headers): record ids are
+        # unique per collection only. Lives for this one event, so nothing invalidates it.
         decisions: dict[tuple[Any, ...], bool] = {}
         payloads: dict[tuple[Any, ...], str | None] = {}
         for client in list(self.clients.values()):
@@ -401,7 +403,8 @@ class RealtimeHub:
                     continue
                 rule = rules[subscription.base]
                 auth = client.auth
-                decision_key = (rule, auth.id if auth else None, subscription.options_key)
+                who = (auth.collection.id, auth.id) if auth else None
+                decision_key = (rule, who, subscription.options_key)
                 allowed = decisions.get(decision_key)
                 if allowed is None:
                     info = RequestInfo(
