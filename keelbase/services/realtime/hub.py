@@ -304,6 +304,8 @@ class RealtimeHub:
             collection.name: collection.listRule,
             collection.id: collection.listRule,
         }
+        # Per event, by (rule, auth collection id, auth id, query and headers): record ids are
+        # unique per collection only. Lives for this one event, so nothing invalidates it.
         decisions: dict[tuple[Any, ...], bool] = {}
         payloads: dict[tuple[Any, ...], str | None] = {}
         for client in list(self.clients.values()):

@@ -17,7 +17,7 @@ from keelbase.core.indexes import has_single_unique_index
 from keelbase.core.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.core.schema import Schema
-from keelbase.services.records import codec as record_codec
+from keelbase.services.records.codec import RecordCodec
 from keelbase.services.records.query import RecordQuery
 from keelbase.store.base import Store
 
@@ -42,9 +42,10 @@ def parse_expand(text: str) -> ExpandTree:
 
 
 class Expander:
-    def __init__(self, store: Store, schema: Schema, info: RequestInfo) -> None:
+    def __init__(self, store: Store, schema: Schema, info: RequestInfo, codec: RecordCodec) -> None:
         self.store = store
         self.schema = schema
+        self.codec = codec
         self.info = replace(info, body={}, context="expand")
 
     async def expand(self, records: list[Record], tree: ExpandTree) -> None:
@@ -82,7 +83,7 @@ class Expander:
             query.conditions.append(f"{query.q(query.alias)}.{query.q(column)} IN ({placeholders})")
             async with self.store.read() as conn:
                 rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
-            found.extend(record_codec.from_row(target, row) for row in rows)
+            found.extend(self.codec.from_row(target, row) for row in rows)
         return found
 
     async def _expand_relation(
@@ -155,4 +156,4 @@ class Expander:
         )
         async with self.store.read() as conn:
             rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
-        return [record_codec.from_row(target, row) for row in rows]
+        return [self.codec.from_row(target, row) for row in rows]

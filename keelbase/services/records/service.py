@@ -31,6 +31,7 @@ from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, SYSTEM, RequestInfo
 from keelbase.core.schema import Schema
+from keelbase.core.schema_cache import SchemaCache
 from keelbase.errors import (
     MSG_MISSING_COLLECTION,
     MSG_SUPERUSER_ONLY,
@@ -50,6 +51,7 @@ from keelbase.services.auth.passwords import (
 from keelbase.services.collections import CollectionsService
 from keelbase.services.files.service import FilesService, check_upload, removed_names
 from keelbase.services.records import codec as record_codec
+from keelbase.services.records.codec import RecordCodec
 from keelbase.services.records.expand import Expander, parse_expand
 from keelbase.services.records.input import ResolvedInput, apply_body
 from keelbase.services.records.listing import ListParams, known_total, page_result
@@ -78,7 +80,12 @@ class RecordsService:
         self.collections = collections
         self.files = files
         self._auth_listeners: list[Callable[[Record], None]] = []
-        self._static_sql: dict[tuple[int, str, str], tuple[str, str]] = {}
+        # SQL no caller's data changes, by (kind, sort); invalidated by any schema change.
+        self._static_sql: SchemaCache[tuple[str, str], tuple[str, str]] = SchemaCache(
+            lambda: self.collections.schema
+        )
+        # Rows to records and records to JSON; its plans are invalidated by any schema change.
+        self.codec = RecordCodec(lambda: self.collections.schema)
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
         self._delete_listeners: list[DeleteListener] = []
 
@@ -141,8 +148,8 @@ class RecordsService:
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
         static = self._unconditional(collection, rule, info) and not params.filter.strip()
-        key = (id(collection), "list-su" if info.is_superuser else "list", params.sort)
-        cached = self._static_sql.get(key) if static else None
+        key = ("list-su" if info.is_superuser else "list", params.sort)
+        cached = self._static_sql.get(collection, key) if static else None
         if cached is None:
             query = RecordQuery(self.store, self.schema, collection, info)
             query.add_rule(rule)
@@ -151,7 +158,7 @@ class RecordsService:
             select_sql, count_sql, values = query.select_sql(), query.count_sql(), query.params
             # Joins (a sort by a relation) may carry the caller's rules: keep only plain ones.
             if static and not values and not query.resolver.joins:
-                self._remember(key, (select_sql, count_sql))
+                self._static_sql.put(collection, key, (select_sql, count_sql))
         else:
             select_sql, count_sql = cached
             values = {}
@@ -164,7 +171,7 @@ class RecordsService:
                 total = known_total(len(rows), params)
                 if total is None:
                     total = int(await conn.fetch_value(count_sql, values) or 0)
-        records = record_codec.from_rows(collection, rows)
+        records = self.codec.from_rows(collection, rows)
         items = await self.export_many(records, info, expand)
         event.result = page_result(items, params, total)
 
@@ -188,8 +195,9 @@ class RecordsService:
     async def find_with_rule(
         self, collection: Collection, record_id: str, rule: str | None, info: RequestInfo
     ) -> Record | None:
-        key = (id(collection), "view", "")
-        cached = self._static_sql.get(key) if self._unconditional(collection, rule, info) else None
+        key = ("view", "")
+        unconditional = self._unconditional(collection, rule, info)
+        cached = self._static_sql.get(collection, key) if unconditional else None
         if cached is not None:
             sql, values = cached[0], {"p0": record_id}
         else:
@@ -198,23 +206,16 @@ class RecordsService:
             query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} = {id_param}")
             query.add_rule(rule)
             sql, values = query.select_sql(limit=False) + " LIMIT 1", query.params
-            if self._unconditional(collection, rule, info) and id_param == ":p0":
-                self._remember(key, (sql, ""))
+            if unconditional and id_param == ":p0":
+                self._static_sql.put(collection, key, (sql, ""))
         async with self.store.read() as conn:
             row = await conn.fetch_one(sql, values)
-        return record_codec.from_row(collection, row) if row else None
+        return self.codec.from_row(collection, row) if row else None
 
     @staticmethod
     def _unconditional(collection: Collection, rule: str | None, info: RequestInfo) -> bool:
         """No rule applies: the SQL is the same for every caller, so it can be kept."""
         return info.is_superuser or (rule is not None and not rule.strip())
-
-    def _remember(self, key: tuple[int, str, str], sql: tuple[str, str]) -> None:
-        """Keep SQL that no caller's data changes; keyed by the collection object, so a
-        schema change (which replaces the collections) starts over."""
-        if len(self._static_sql) > 4096:
-            self._static_sql.clear()
-        self._static_sql[key] = sql
 
     async def find_by_id(self, collection: Collection, record_id: str) -> Record | None:
         async with self.store.read() as conn:
@@ -222,7 +223,7 @@ class RecordsService:
                 f"SELECT * FROM {self._table(collection)} WHERE {self._q('id')} = :id LIMIT 1",
                 {"id": record_id},
             )
-        return record_codec.from_row(collection, row) if row else None
+        return self.codec.from_row(collection, row) if row else None
 
     async def find_locked(
         self, conn: Connection, collection: Collection, record_id: str
@@ -238,7 +239,7 @@ class RecordsService:
             f"SELECT * FROM {self._table(collection)} WHERE {self._q('id')} = :id"
         )
         row = await conn.fetch_one(sql, {"id": record_id})
-        return record_codec.from_row(collection, row) if row else None
+        return self.codec.from_row(collection, row) if row else None
 
     async def find_first(self, collection: Collection, field: str, value: Any) -> Record | None:
         if collection.field(field) is None:
@@ -248,7 +249,7 @@ class RecordsService:
                 f"SELECT * FROM {self._table(collection)} WHERE {self._q(field)} = :value LIMIT 1",
                 {"value": value},
             )
-        return record_codec.from_row(collection, row) if row else None
+        return self.codec.from_row(collection, row) if row else None
 
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """A write transaction: record writes given its connection commit or roll back
@@ -280,7 +281,7 @@ class RecordsService:
         else:
             async with self.store.read() as read_conn:
                 rows = await read_conn.fetch_all(sql, values)
-        return [record_codec.from_row(collection, row) for row in rows]
+        return [self.codec.from_row(collection, row) for row in rows]
 
     async def find_first_by_filter(
         self,
@@ -307,9 +308,10 @@ class RecordsService:
         self, records: list[Record], info: RequestInfo, expand: str = ""
     ) -> list[dict[str, Any]]:
         if expand and records:
-            await Expander(self.store, self.schema, info).expand(records, parse_expand(expand))
+            expander = Expander(self.store, self.schema, info, self.codec)
+            await expander.expand(records, parse_expand(expand))
         managed = await self._managed_ids(records, info)
-        return record_codec.export_all(records, info, managed)
+        return self.codec.export_all(records, info, managed)
 
     async def _managed_ids(self, records: list[Record], info: RequestInfo) -> set[str]:
         """Auth records the caller may manage (and so see the email of), in one query."""
@@ -533,7 +535,7 @@ class RecordsService:
             f"ORDER BY {self._q('id')}"
         )
         rows = await conn.fetch_all(sql, {"id": target_id})
-        return [record_codec.from_row(collection, row) for row in rows]
+        return [self.codec.from_row(collection, row) for row in rows]
 
     async def truncate(self, collection: Collection) -> None:
         if collection.is_view:
@@ -546,7 +548,7 @@ class RecordsService:
                 return
             rows = await conn.fetch_all(f"SELECT * FROM {self._table(collection)}")
             for row in rows:
-                await self.delete_record(conn, record_codec.from_row(collection, row))
+                await self.delete_record(conn, self.codec.from_row(collection, row))
 
     # Save helpers -----------------------------------------------------------
 

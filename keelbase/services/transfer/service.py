@@ -30,7 +30,7 @@ from keelbase.core.collection import Collection
 from keelbase.core.collection_json import DefinitionError, collection_from_store
 from keelbase.core.dates import now_string
 from keelbase.core.system_collections import initial_collections
-from keelbase.services.records.codec import from_rows
+from keelbase.services.records.codec import RecordCodec
 from keelbase.services.transfer.archive import (
     FORMAT,
     VERSION,
@@ -86,6 +86,8 @@ class TransferService:
         self.store = store
         self.page_size = page_size
         self.report = _Reporter(progress)
+        # Collections come from the store, not a live schema: no plans are kept.
+        self.codec = RecordCodec()
 
     # Export ---------------------------------------------------------------
 
@@ -154,7 +156,7 @@ class TransferService:
             rows = await conn.fetch_all(sql, params)
             if not rows:
                 return
-            yield [record.data for record in from_rows(collection, rows)]
+            yield [record.data for record in self.codec.from_rows(collection, rows)]
             if len(rows) < self.page_size:
                 return
             after = str(rows[-1]["id"])

@@ -87,6 +87,32 @@ async def test_each_client_gets_what_its_rules_allow(app: App) -> None:
     await bob_reader.nothing()
 
 
+async def test_a_decision_for_one_auth_record_is_never_reused_for_another_with_its_id(
+    app: App,
+) -> None:
+    """A new auth record cannot take another auth collection's id, but data from before
+    that check (an import, an old database) may hold one: a user with a superuser's id."""
+    await app.collections.create({"name": "secret", "fields": [{"name": "text", "type": "text"}]})
+    root = await app.superusers.upsert("root@example.com", PASSWORD)
+    users = app.records.collection("users")
+    body = {"email": "eve@example.com", "password": PASSWORD, "passwordConfirm": PASSWORD}
+    made = await app.records.create_record(users, body, RequestInfo())
+    async with app.records.transaction() as conn:
+        await conn.execute(
+            'UPDATE "users" SET "id" = :new WHERE "id" = :old', {"new": root.id, "old": made.id}
+        )
+    eve = await app.records.find_by_id(users, root.id)
+    assert eve is not None and eve.id == root.id
+    root_client, root_reader = await connect(app)
+    eve_client, eve_reader = await connect(app)
+    await app.realtime.subscribe(root_client.id, ["secret/*"], root)
+    await app.realtime.subscribe(eve_client.id, ["secret/*"], eve)
+    secret = app.records.collection("secret")
+    await app.records.create_record(secret, {"text": "for superusers"}, RequestInfo(system=True))
+    assert (await root_reader.next())["data"]["record"]["text"] == "for superusers"
+    await eve_reader.nothing()
+
+
 async def test_subscribe_errors(app: App) -> None:
     ann, bob = await make_user(app, "ann@example.com"), await make_user(app, "bob@example.com")
     client, _ = await connect(app)
