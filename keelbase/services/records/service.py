@@ -20,13 +20,9 @@ from keelbase.core.collection import Collection
 from keelbase.core.dates import now_string
 from keelbase.core.fields import (
     AutodateField,
-    FieldInvalid,
-    FileField,
-    PasswordField,
     RelationField,
     TextField,
 )
-from keelbase.core.fields.relation import MISSING_RECORDS
 from keelbase.core.ids import new_record_id
 from keelbase.core.record import Record
 from keelbase.core.request_info import SUPERUSERS, SYSTEM, RequestInfo
@@ -35,34 +31,33 @@ from keelbase.core.schema_cache import SchemaCache
 from keelbase.errors import (
     MSG_MISSING_COLLECTION,
     MSG_SUPERUSER_ONLY,
-    ApiError,
     BadRequestError,
     ForbiddenError,
     NotFoundError,
+    field_error,
 )
 from keelbase.events import ListEvent, RecordCommitEvent, RecordEvent, ViewEvent
 from keelbase.hooks import Hooks
-from keelbase.services.auth.ids import auth_id_errors
-from keelbase.services.auth.passwords import (
-    constant_time_equal,
-    hash_password_async,
-    verify_password_async,
-)
 from keelbase.services.collections import CollectionsService
-from keelbase.services.files.service import FilesService, check_upload, removed_names
+from keelbase.services.files.service import FilesService, removed_names
 from keelbase.services.records import codec as record_codec
 from keelbase.services.records.codec import RecordCodec
 from keelbase.services.records.expand import Expander, parse_expand
 from keelbase.services.records.input import ResolvedInput, apply_body
 from keelbase.services.records.listing import ListParams, known_total, page_result
 from keelbase.services.records.query import RecordQuery
+from keelbase.services.records.validation import (
+    MSG_CREATE_FAILED,
+    MSG_UPDATE_FAILED,
+    RecordValidator,
+    auth_create_errors,
+    auth_update_errors,
+    finish_fields,
+    unique_error,
+)
 from keelbase.store.base import Connection, Store, UniqueViolation
 
-MSG_CREATE_FAILED = "Failed to create record."
-MSG_UPDATE_FAILED = "Failed to update record."
 MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not part of a required relation reference."
-MISMATCH = {"code": "validation_values_mismatch", "message": "Values don't match."}
-REQUIRED = {"code": "validation_required", "message": "Cannot be blank."}
 MAX_CASCADE_DEPTH = 32
 DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
 
@@ -86,6 +81,7 @@ class RecordsService:
         )
         # Rows to records and records to JSON; its plans are invalidated by any schema change.
         self.codec = RecordCodec(lambda: self.collections.schema)
+        self._validator = RecordValidator(lambda: self.collections.schema, store.dialect)
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
         self._delete_listeners: list[DeleteListener] = []
 
@@ -374,15 +370,17 @@ class RecordsService:
                     record, collection.auth.manageRule, request, conn=conn
                 )
             if collection.is_auth:
-                auth_errors = self._auth_create_errors(record, resolved, manager)
+                auth_errors = auth_create_errors(record, resolved, manager)
                 if auth_errors:
                     raise BadRequestError(MSG_CREATE_FAILED, auth_errors)
             event = RecordEvent(record, request, "create")
 
             async def create(e: RecordEvent) -> None:
-                await self._validate(conn, e.record, resolved, MSG_CREATE_FAILED, new=True)
-                await self._check_auth_id(conn, e.record)
-                await self._finish_fields(e.record, resolved, new=True)
+                await self._validator.validate(
+                    conn, e.record, resolved, MSG_CREATE_FAILED, new=True
+                )
+                await self._validator.check_auth_id(conn, e.record)
+                await finish_fields(e.record, resolved, new=True)
                 await self._insert(conn, e.record)
                 await self.files.apply(conn, e.record, resolved.files)
                 self._emit(conn, "create", e.record)
@@ -427,28 +425,27 @@ class RecordsService:
             manager = superuser or await self._manages(collection, existing, request)
             record = Record(collection, resolved.data)
             if collection.is_auth:
-                auth_errors = await self._auth_update_errors(existing, record, resolved, manager)
+                auth_errors = await auth_update_errors(existing, record, resolved, manager)
                 if auth_errors:
                     raise BadRequestError(MSG_UPDATE_FAILED, auth_errors)
             if resolved.data.get("id") != existing.id:
                 raise BadRequestError(
                     MSG_UPDATE_FAILED,
                     {
-                        "id": {
-                            "code": "validation_pk_change",
-                            "message": "The record primary key cannot be changed.",
-                        }
+                        "id": field_error(
+                            "validation_pk_change", "The record primary key cannot be changed."
+                        )
                     },
                 )
             event = RecordEvent(record, request, "update", original=existing)
 
             async def update(e: RecordEvent) -> None:
-                await self._validate(
+                await self._validator.validate(
                     conn, e.record, resolved, MSG_UPDATE_FAILED, new=False, existing=existing
                 )
                 if collection.is_auth and e.record.get("email") != existing.get("email"):
                     e.record.data["tokenKey"] = ""  # a new email ends every earlier token
-                await self._finish_fields(e.record, resolved, new=False)
+                await finish_fields(e.record, resolved, new=False)
                 await self._update_row(conn, e.record, existing)
                 resolved.files.removed = removed_names(collection, existing.data, e.record.data)
                 await self.files.apply(conn, e.record, resolved.files)
@@ -608,7 +605,7 @@ class RecordsService:
             try:
                 written = await self.save(conn, record, changed, expect)
             except UniqueViolation as error:
-                raise _unique_error(record.collection, error, message) from error
+                raise unique_error(record.collection, error, message) from error
             if not written:
                 return False
             self.notify_auth_change(conn, record)
@@ -621,9 +618,9 @@ class RecordsService:
             record.data, {}, {"password": plain_password} if plain_password else {}
         )
         async with self.store.transaction() as conn:
-            await self._validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
-            await self._check_auth_id(conn, record)
-            await self._finish_fields(record, resolved, new=True)
+            await self._validator.validate(conn, record, resolved, MSG_CREATE_FAILED, new=True)
+            await self._validator.check_auth_id(conn, record)
+            await finish_fields(record, resolved, new=True)
             await self._insert(conn, record)
 
     def _q(self, name: str) -> str:
@@ -681,147 +678,6 @@ class RecordsService:
             is not None
         )
 
-    def _auth_create_errors(
-        self, record: Record, resolved: ResolvedInput, manager: bool
-    ) -> dict[str, Any]:
-        errors: dict[str, Any] = {}
-        password = resolved.passwords.get("password", "")
-        confirm = resolved.passwords.get("passwordConfirm")
-        if not password:
-            errors["password"] = REQUIRED
-        if not confirm:
-            errors["passwordConfirm"] = REQUIRED
-        elif password and not constant_time_equal(password, confirm):
-            errors["passwordConfirm"] = MISMATCH
-        if not manager and record.get("verified"):
-            errors["verified"] = MISMATCH
-        return errors
-
-    async def _auth_update_errors(
-        self, existing: Record, record: Record, resolved: ResolvedInput, manager: bool
-    ) -> dict[str, Any]:
-        errors: dict[str, Any] = {}
-        passwords = resolved.passwords
-        password = passwords.get("password")
-        wants_change = (
-            "password" in passwords or "passwordConfirm" in passwords or "oldPassword" in passwords
-        )
-        if wants_change:
-            if not password:
-                errors["password"] = REQUIRED
-            confirm = passwords.get("passwordConfirm")
-            if not confirm:
-                errors["passwordConfirm"] = REQUIRED
-            elif password and not constant_time_equal(password, confirm):
-                errors["passwordConfirm"] = MISMATCH
-            if not manager:
-                old = passwords.get("oldPassword", "")
-                if not old:
-                    errors["oldPassword"] = REQUIRED
-                elif not await verify_password_async(old, existing.get("password")):
-                    errors["oldPassword"] = {
-                        "code": "validation_invalid_old_password",
-                        "message": "Missing or invalid old password.",
-                    }
-        if not manager:
-            if record.get("email") != existing.get("email"):
-                errors["email"] = MISMATCH
-            if bool(record.get("verified")) != bool(existing.get("verified")):
-                errors["verified"] = MISMATCH
-        return errors
-
-    async def _validate(
-        self,
-        conn: Connection,
-        record: Record,
-        resolved: ResolvedInput,
-        message: str,
-        new: bool,
-        existing: Record | None = None,
-    ) -> None:
-        errors: dict[str, Any] = {}
-        collection = record.collection
-        for field in collection.fields:
-            try:
-                if isinstance(field, FileField) and field.name in resolved.changed:
-                    kept = set(field.as_list(existing.get(field.name))) if existing else set()
-                    for pending in resolved.files.new:
-                        if pending.field == field.name:
-                            check_upload(field, pending)
-                            kept.add(pending.name)
-                    unknown = [n for n in field.as_list(record.get(field.name)) if n not in kept]
-                    if unknown:
-                        # New files come only as uploads; a name must be one the record has.
-                        raise FieldInvalid(
-                            "validation_invalid_file",
-                            f"Invalid new files: [{' '.join(unknown)}].",
-                            {"invalidFiles": unknown},
-                        )
-                if isinstance(field, PasswordField):
-                    plain = resolved.passwords.get(field.name)
-                    if plain:
-                        field.validate_plain(plain)
-                    elif field.required and not record.get(field.name):
-                        raise FieldInvalid("validation_required", "Cannot be blank.")
-                    continue
-                if isinstance(field, AutodateField):
-                    continue
-                if (
-                    isinstance(field, TextField)
-                    and field.name == "tokenKey"
-                    and not record.get("tokenKey")
-                ):
-                    continue  # generated below
-                field.check(record.get(field.name, field.empty()))
-            except FieldInvalid as error:
-                errors[field.name] = error.to_json()
-        for field in collection.relation_fields():
-            if field.name in errors:
-                continue
-            ids = field.as_list(record.get(field.name))
-            if ids and not await self._relations_exist(conn, field, ids):
-                errors[field.name] = {"code": MISSING_RECORDS[0], "message": MISSING_RECORDS[1]}
-        if errors:
-            raise BadRequestError(message, errors)
-
-    async def _check_auth_id(self, conn: Connection, record: Record) -> None:
-        """A new auth record may not take an id another auth collection has (PocketBase)."""
-        errors = await auth_id_errors(conn, self.schema, self.store.dialect.quote, record)
-        if errors:
-            raise BadRequestError(MSG_CREATE_FAILED, errors)
-
-    async def _relations_exist(
-        self, conn: Connection, field: RelationField, ids: list[str]
-    ) -> bool:
-        target = self.schema.by_id(field.collectionId)
-        if target is None:
-            return False
-        placeholders = ", ".join(f":r{i}" for i in range(len(ids)))
-        count = await conn.fetch_value(
-            f"SELECT COUNT(*) FROM {self._table(target)} WHERE {self._q('id')} IN ({placeholders})",
-            {f"r{i}": value for i, value in enumerate(ids)},
-        )
-        return int(count or 0) == len(set(ids))
-
-    async def _finish_fields(self, record: Record, resolved: ResolvedInput, new: bool) -> None:
-        """Server-set values: hashes, tokenKey, autodates."""
-        collection = record.collection
-        now = now_string()
-        for field in collection.fields:
-            if isinstance(field, PasswordField):
-                plain = resolved.passwords.get(field.name)
-                if plain:
-                    record.data[field.name] = await hash_password_async(plain)
-                    if collection.is_auth and field.name == "password" and not new:
-                        record.data["tokenKey"] = ""  # rotated below: ends every earlier token
-            elif isinstance(field, AutodateField) and (
-                (new and field.onCreate) or (not new and field.onUpdate)
-            ):
-                record.data[field.name] = now
-        token_key = collection.field("tokenKey")
-        if collection.is_auth and isinstance(token_key, TextField) and not record.get("tokenKey"):
-            record.data["tokenKey"] = token_key.generate()
-
     async def _insert(self, conn: Connection, record: Record) -> None:
         params = record_codec.to_params(record.collection, record.data)
         columns = ", ".join(self._q(name) for name in params)
@@ -832,7 +688,7 @@ class RecordsService:
                 params,
             )
         except UniqueViolation as error:
-            raise _unique_error(record.collection, error, MSG_CREATE_FAILED) from error
+            raise unique_error(record.collection, error, MSG_CREATE_FAILED) from error
 
     async def _update_row(self, conn: Connection, record: Record, existing: Record) -> None:
         changed = [
@@ -845,18 +701,9 @@ class RecordsService:
         try:
             await self.save(conn, record, changed)
         except UniqueViolation as error:
-            raise _unique_error(record.collection, error, MSG_UPDATE_FAILED) from error
+            raise unique_error(record.collection, error, MSG_UPDATE_FAILED) from error
 
 
 def _tags(collection: Collection) -> tuple[str, ...]:
     """Hooks bound to a collection match its name or its id."""
     return (collection.name, collection.id)
-
-
-def _unique_error(collection: Collection, error: UniqueViolation, message: str) -> ApiError:
-    data = {
-        column: {"code": "validation_not_unique", "message": "Value must be unique."}
-        for column in error.columns
-        if collection.field(column) is not None
-    }
-    return BadRequestError(message, data)
