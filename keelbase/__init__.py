@@ -6,7 +6,7 @@ Everything a user's code needs is importable from here; other modules may change
 from keelbase.api.user_routes import RouteEvent
 from keelbase.app import App
 from keelbase.config import Config
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import (
     ApiError,

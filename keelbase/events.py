@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from keelbase.core.collection import Collection
-    from keelbase.core.record import Record
+    from keelbase.core.collections.collection import Collection
+    from keelbase.core.records.record import Record
     from keelbase.core.request_info import RequestInfo
     from keelbase.services.records.listing import ListParams
 

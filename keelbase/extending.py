@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import SYSTEM, RequestInfo
 from keelbase.errors import NotFoundError
 from keelbase.hooks import Handler, Hook, Hooks, decorator

@@ -15,7 +15,7 @@ from keelbase.api.request import (
     require_superuser,
 )
 from keelbase.api.responses import json_response, no_content
-from keelbase.core.fields_picker import pick, pick_list_result
+from keelbase.core.records.fields_picker import pick, pick_list_result
 from keelbase.services.records.listing import ListParams
 
 LOAD_ERROR = "Failed to load the collection type data due to invalid formatting."

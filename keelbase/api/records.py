@@ -8,10 +8,10 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, fields_tree, query_of, read_body, request_info
 from keelbase.api.responses import json_response, no_content
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import FileField
 from keelbase.core.fields.file import DEFAULT_MAX_SIZE
-from keelbase.core.fields_picker import pick, pick_list_result
+from keelbase.core.records.fields_picker import pick, pick_list_result
 from keelbase.services.records.listing import ListParams
 
 

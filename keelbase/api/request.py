@@ -17,8 +17,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from keelbase.api.client_ip import client_ip
-from keelbase.core.fields_picker import Tree, parse_fields
 from keelbase.core.filter import FilterError
+from keelbase.core.records.fields_picker import Tree, parse_fields
 from keelbase.core.request_info import RequestInfo, header_key
 from keelbase.errors import (
     MSG_LOAD,

@@ -15,7 +15,7 @@ from keelbase.api.request import (
     require_superuser,
 )
 from keelbase.api.responses import json_response, no_content
-from keelbase.core.fields_picker import pick
+from keelbase.core.records.fields_picker import pick
 from keelbase.errors import BadRequestError, field_error
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from keelbase.core.record import Record
+    from keelbase.core.records.record import Record
 
 SUPERUSERS = "_superusers"
 _SNAKE_BREAK = re.compile(r"[^a-zA-Z0-9]+")

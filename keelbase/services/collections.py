@@ -15,17 +15,24 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.collection import AUTH, BASE, VIEW, Collection, auth_indexes, id_field
-from keelbase.core.collection_json import DefinitionError, collection_from_json
-from keelbase.core.collection_validation import validate_collection
-from keelbase.core.columns_resolver import ColumnsResolver
+from keelbase.core.collections.collection import (
+    AUTH,
+    BASE,
+    VIEW,
+    Collection,
+    auth_indexes,
+    id_field,
+)
+from keelbase.core.collections.json import DefinitionError, collection_from_json
+from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.system import initial_collections
+from keelbase.core.collections.validation import validate_collection
+from keelbase.core.collections.view_query import read_columns
 from keelbase.core.dates import now_string
 from keelbase.core.fields import Field, JsonField, NumberField, TextField
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
-from keelbase.core.schema import Schema
-from keelbase.core.system_collections import initial_collections
-from keelbase.core.view_query import read_columns
+from keelbase.core.records.columns_resolver import ColumnsResolver
 from keelbase.errors import ApiError, BadRequestError, NotFoundError, field_error, required_error
 from keelbase.services.files.service import FilesService
 from keelbase.services.records.listing import ListParams, invalid_query, page_result, parse_sort

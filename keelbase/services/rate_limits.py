@@ -29,9 +29,9 @@ from keelbase.core import rate_limits as core
 from keelbase.errors import TooManyRequestsError
 
 if TYPE_CHECKING:
-    from keelbase.core.collection import Collection
-    from keelbase.core.record import Record
-    from keelbase.core.schema import Schema
+    from keelbase.core.collections.collection import Collection
+    from keelbase.core.collections.schema import Schema
+    from keelbase.core.records.record import Record
     from keelbase.services.settings import RateLimitRule, Settings, SettingsService
 
 log = logging.getLogger("keelbase.rate_limits")

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect as SaDialect
 from sqlalchemy.schema import CreateColumn, CreateTable
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.indexes import parse_index
 from keelbase.core.fields import Field, RelationField, Storage, TextField
-from keelbase.core.indexes import parse_index
 
 
 @lru_cache(maxsize=4)

@@ -76,7 +76,7 @@ def _nulls_first(item: str) -> str:
 
 
 def quote_view_aliases(query: str) -> str:
-    from keelbase.core.view_query import read_columns
+    from keelbase.core.collections.view_query import read_columns
 
     columns, _ = read_columns(query)
     for column in columns:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import secrets
 import string
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.indexes import parse_index
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import Field
-from keelbase.core.indexes import parse_index
 from keelbase.store.base import Connection, IndexFailed, StoreError
 from keelbase.store.ddl import column_definition, create_table, index_statements
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.collection import RULES, Collection
-from keelbase.core.collection_json import collection_from_store
+from keelbase.core.collections.collection import RULES, Collection
+from keelbase.core.collections.json import collection_from_store
 from keelbase.core.dialect import Dialect
 from keelbase.store.base import Connection
 

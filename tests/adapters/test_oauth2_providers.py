@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from keelbase.adapters.oauth2.base import Token
 from keelbase.adapters.oauth2.microsoft import Microsoft
-from keelbase.core.auth_options import OAuth2Provider
+from keelbase.core.auth.options import OAuth2Provider
 
 
 def test_microsoft_mail_is_never_taken_as_a_verified_email() -> None:

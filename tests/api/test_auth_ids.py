@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from keelbase import ApiError, App
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from tests.api.conftest import ADMIN, PASSWORD
 from tests.api.sse import SseStream
 

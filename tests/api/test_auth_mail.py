@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from keelbase import App, MailEvent
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.services.auth import tokens
 from tests.api.conftest import PASSWORD, make_world
 from tests.api.scenario import Scenario, World, params, run

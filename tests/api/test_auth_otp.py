@@ -12,7 +12,7 @@ import pytest
 
 import keelbase.services.mail.sender as mail_service
 from keelbase import MailEvent, RecordEvent
-from keelbase.core import mail_templates as tpl
+from keelbase.core.auth import mail_templates as tpl
 from keelbase.core.request_info import RequestInfo
 from keelbase.services.auth import refs as auth_refs
 from tests.api.conftest import PASSWORD, mail_world, serving

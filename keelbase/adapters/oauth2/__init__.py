@@ -1,7 +1,7 @@
 """OAuth2 providers behind one interface, by the names collections use.
 
 ``provider_for(config, http)`` returns the adapter for a configured provider;
-the names match ``keelbase.core.oauth2_config.PROVIDER_NAMES``.
+the names match ``keelbase.core.auth.oauth2.PROVIDER_NAMES``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from keelbase.adapters.oauth2.github import GitHub
 from keelbase.adapters.oauth2.google import Google
 from keelbase.adapters.oauth2.microsoft import Microsoft
 from keelbase.adapters.oauth2.oidc import OIDC
-from keelbase.core.auth_options import OAuth2Provider
+from keelbase.core.auth.options import OAuth2Provider
 
 PROVIDERS: dict[str, type[Provider]] = {
     "google": Google,

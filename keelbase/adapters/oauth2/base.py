@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import orjson
 
-from keelbase.core.auth_options import OAuth2Provider
+from keelbase.core.auth.options import OAuth2Provider
 
 TIMEOUT = 30.0  # PocketBase gives a provider 30 seconds
 MAX_ANSWER = 1 << 20  # a token or user answer larger than 1 MiB is not a real one

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, fields_tree, lazy_body, query_of, request_info
 from keelbase.api.responses import json_response
-from keelbase.core.fields_picker import pick
+from keelbase.core.records.fields_picker import pick
 
 
 async def impersonate(request: Request) -> Response:

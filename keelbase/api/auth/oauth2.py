@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, fields_tree, query_of, read_body, read_raw, request_info
 from keelbase.api.responses import json_response
-from keelbase.core.fields_picker import pick
+from keelbase.core.records.fields_picker import pick
 from keelbase.errors import ApiError
 
 LOAD_ERROR = "An error occurred while loading the submitted data."

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from keelbase.api.rate_limit import client_ip
 from keelbase.api.request import app_of, fields_tree, query_of, read_body, request_info, token_of
 from keelbase.api.responses import json_response
-from keelbase.core.fields_picker import pick
+from keelbase.core.records.fields_picker import pick
 
 LOAD_ERROR = "An error occurred while loading the submitted data."
 

@@ -18,9 +18,9 @@ import hashlib
 import html
 import logging
 
-from keelbase.core import mail_render
+from keelbase.core.auth import mail_render
 from keelbase.core.dates import now_string
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError
 from keelbase.services.auth import refs as auth_refs

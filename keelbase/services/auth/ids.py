@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keelbase.core.record import Record
-from keelbase.core.schema import Schema
+from keelbase.core.collections.schema import Schema
+from keelbase.core.records.record import Record
 from keelbase.errors import field_error
 from keelbase.store.base import Connection
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import (
     BadRequestError,

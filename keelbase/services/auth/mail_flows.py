@@ -23,13 +23,13 @@ from typing import Any
 
 import jwt
 
-from keelbase.core import mail_render
-from keelbase.core.auth_options import EmailTemplate
-from keelbase.core.collection import Collection
+from keelbase.core.auth import mail_render
+from keelbase.core.auth.options import EmailTemplate
+from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import PasswordField, TextField
 from keelbase.core.fields.base import FieldInvalid
 from keelbase.core.ids import random_string
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
 from keelbase.errors import (
     BadRequestError,

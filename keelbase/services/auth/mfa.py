@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.core.filter import FilterError
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError, BadRequestError, MfaRequiredError
 from keelbase.services.auth import refs as auth_refs

@@ -28,14 +28,14 @@ import httpx
 import orjson
 
 from keelbase.adapters.oauth2 import AuthUser, Provider, ProviderError, provider_for
-from keelbase.core.auth_options import OAuth2Provider
-from keelbase.core.collection import Collection
+from keelbase.core.auth.options import OAuth2Provider
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.indexes import column_name, parse_index
 from keelbase.core.fields import FileField, TextField
 from keelbase.core.fields.base import FieldInvalid
 from keelbase.core.fields.file import DEFAULT_MAX_SIZE
 from keelbase.core.ids import random_string
-from keelbase.core.indexes import column_name, parse_index
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import SUPERUSERS, RequestInfo
 from keelbase.errors import (
     MSG_LOAD,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.adapters.oauth2 import provider_for
-from keelbase.core.auth_options import OAuth2Provider
-from keelbase.core.collection import Collection
+from keelbase.core.auth.options import OAuth2Provider
+from keelbase.core.collections.collection import Collection
 from keelbase.core.ids import random_string
 from keelbase.core.request_info import SUPERUSERS
 

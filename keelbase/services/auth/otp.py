@@ -28,12 +28,12 @@ import hashlib
 from typing import Any
 
 from keelbase.adapters.counters import Counters
-from keelbase.core import mail_render
-from keelbase.core.collection import Collection
+from keelbase.core.auth import mail_render
+from keelbase.core.collections.collection import Collection
 from keelbase.core.dates import now_string
 from keelbase.core.fields.email import is_email
 from keelbase.core.ids import new_record_id, random_string
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import (
     MSG_LOAD,

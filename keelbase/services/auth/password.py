@@ -12,10 +12,10 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.indexes import column_name, parse_index
 from keelbase.core.fields.email import is_email
-from keelbase.core.indexes import column_name, parse_index
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import (
     MSG_UNAUTHORIZED,

@@ -14,7 +14,7 @@ from typing import Any
 
 from keelbase.core.dates import format_datetime, now, now_string, parse_datetime
 from keelbase.core.ids import new_record_id
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.services.records.service import DeleteListener, RecordsService
 from keelbase.store.base import Connection
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.system import SUPERUSERS
 from keelbase.core.fields import TextField
 from keelbase.core.fields.email import is_email
 from keelbase.core.ids import new_record_id, new_token_key
-from keelbase.core.record import Record
-from keelbase.core.system_collections import SUPERUSERS
+from keelbase.core.records.record import Record
 from keelbase.services.auth.passwords import hash_password_async
 from keelbase.services.records.service import RecordsService
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import jwt
 
-from keelbase.core.collection import Collection
-from keelbase.core.record import Record
+from keelbase.core.collections.collection import Collection
+from keelbase.core.records.record import Record
 
 AUTH = "auth"
 ALGORITHM = "HS256"

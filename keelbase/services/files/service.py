@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from keelbase.adapters.blobs.base import BlobInfo, BlobNotFound, BlobStore
 from keelbase.adapters.blobs.local import LocalBlobStore
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import FieldInvalid, FileField
 from keelbase.core.fields.file import DEFAULT_MAX_SIZE, THUMB
 from keelbase.core.mime import SNIFF_BYTES, THUMBABLE, allowed, base_type, sniff
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.store.base import Connection
 
 if TYPE_CHECKING:

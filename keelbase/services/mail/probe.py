@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.core import mail_render
+from keelbase.core.auth import mail_render
 from keelbase.core.dates import now_string
 from keelbase.core.fields import AutodateField, BoolField, NumberField
 from keelbase.core.ids import random_string
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import SUPERUSERS
 from keelbase.errors import BadRequestError, field_error, required_error
 from keelbase.services.auth.mail_flows import AuthMailService

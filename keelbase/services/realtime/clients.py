@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from keelbase.core.ids import random_string
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.services.realtime.subscriptions import Subscription
 
 log = logging.getLogger("keelbase.realtime")

@@ -35,10 +35,10 @@ from keelbase.adapters.broker.messages import (
     SubscribeResult,
     encode,
 )
-from keelbase.core.fields_picker import parse_fields, pick
 from keelbase.core.filter import FilterError
 from keelbase.core.ids import random_string
-from keelbase.core.record import Record
+from keelbase.core.records.fields_picker import parse_fields, pick
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError, ForbiddenError, NotFoundError
 from keelbase.events import RealtimeMessageEvent, RealtimeSubscribeEvent

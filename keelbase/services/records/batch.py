@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from keelbase.core.collection import Collection
-from keelbase.core.fields_picker import parse_fields, pick
+from keelbase.core.collections.collection import Collection
 from keelbase.core.filter import FilterError
+from keelbase.core.records.fields_picker import parse_fields, pick
 from keelbase.core.request_info import RequestInfo, header_key
 from keelbase.errors import ApiError, BadRequestError, ForbiddenError, field_error
 from keelbase.services.records.service import RecordsService

@@ -16,7 +16,9 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from typing import Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.schema_cache import SchemaCache
 from keelbase.core.fields import (
     AutodateField,
     DateField,
@@ -26,10 +28,8 @@ from keelbase.core.fields import (
     TextField,
     UrlField,
 )
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
-from keelbase.core.schema import Schema
-from keelbase.core.schema_cache import SchemaCache
 
 _NEVER_SHOWN = frozenset({"password", "tokenKey"})
 # Stored as TEXT NOT NULL and returned as stored: no decoding needed.

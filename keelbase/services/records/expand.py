@@ -11,12 +11,12 @@ import logging
 from collections import defaultdict
 from dataclasses import replace
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.indexes import has_single_unique_index
+from keelbase.core.collections.schema import Schema
 from keelbase.core.fields import RelationField
-from keelbase.core.indexes import has_single_unique_index
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
-from keelbase.core.schema import Schema
 from keelbase.services.records.codec import RecordCodec
 from keelbase.services.records.query import RecordQuery
 from keelbase.store.base import Store

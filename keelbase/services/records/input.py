@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import AutodateField, FileField, PasswordField
 from keelbase.services.files.service import FileChanges, PendingFile, stored_name
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.schema import Schema
 from keelbase.core.filter import FilterError, parse, parse_bound
 from keelbase.core.filter.compiler import compile_filter
-from keelbase.core.records_resolver import RecordResolver
+from keelbase.core.records.resolver import RecordResolver
 from keelbase.core.request_info import RequestInfo
-from keelbase.core.schema import Schema
 from keelbase.errors import ForbiddenError
 from keelbase.services.records.listing import invalid_query, parse_sort
 from keelbase.store.base import Store

@@ -16,7 +16,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.schema_cache import SchemaCache
 from keelbase.core.dates import now_string
 from keelbase.core.fields import (
     AutodateField,
@@ -24,10 +26,8 @@ from keelbase.core.fields import (
     TextField,
 )
 from keelbase.core.ids import new_record_id
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import SUPERUSERS, SYSTEM, RequestInfo
-from keelbase.core.schema import Schema
-from keelbase.core.schema_cache import SchemaCache
 from keelbase.errors import (
     MSG_MISSING_COLLECTION,
     MSG_SUPERUSER_ONLY,

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.schema import Schema
 from keelbase.core.dates import now_string
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import (
@@ -23,8 +24,7 @@ from keelbase.core.fields import (
     TextField,
 )
 from keelbase.core.fields.relation import MISSING_RECORDS
-from keelbase.core.record import Record
-from keelbase.core.schema import Schema
+from keelbase.core.records.record import Record
 from keelbase.errors import (
     CODE_NOT_UNIQUE,
     CODE_REQUIRED,

@@ -26,10 +26,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from keelbase.core.collection import Collection
-from keelbase.core.collection_json import DefinitionError, collection_from_store
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.json import DefinitionError, collection_from_store
+from keelbase.core.collections.system import initial_collections
 from keelbase.core.dates import now_string
-from keelbase.core.system_collections import initial_collections
 from keelbase.services.records.codec import RecordCodec
 from keelbase.services.transfer.archive import (
     FORMAT,

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from keelbase.core.collection import Collection, auth_system_fields, id_field
+from keelbase.core.collections.collection import Collection, auth_system_fields, id_field
+from keelbase.core.collections.schema import Schema
 from keelbase.core.fields import field_from_json
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
-from keelbase.core.record import Record
-from keelbase.core.records_resolver import RecordResolver
+from keelbase.core.records.record import Record
+from keelbase.core.records.resolver import RecordResolver
 from keelbase.core.request_info import RequestInfo
-from keelbase.core.schema import Schema
 from keelbase.store.ddl import create_table
 from keelbase.store.sqlite_dialect import SqliteDialect
 

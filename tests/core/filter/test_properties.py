@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
-from keelbase.core.records_resolver import RecordResolver
+from keelbase.core.records.resolver import RecordResolver
 from keelbase.core.request_info import RequestInfo
 from keelbase.store.ddl import create_table
 from keelbase.store.sqlite_dialect import SqliteDialect

@@ -6,7 +6,7 @@ import bcrypt
 import pytest
 
 from keelbase import App
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.services.auth import password as auth_service
 from keelbase.services.auth.passwords import hash_password, verify_password

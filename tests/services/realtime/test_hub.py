@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from keelbase import App
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError
 from keelbase.services.realtime.clients import Client

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from keelbase import App, Config
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import NotFoundError
 from keelbase.services.records.listing import ListParams

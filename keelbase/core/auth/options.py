@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from keelbase.core import mail_templates as tpl
+from keelbase.core.auth import mail_templates as tpl
 from keelbase.core.ids import random_string
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from keelbase.core.auth_options import AuthOptions
-from keelbase.core.collection import (
+from keelbase.core.auth.options import AuthOptions
+from keelbase.core.collections.collection import (
     AUTH,
     AUTH_SYSTEM_FIELDS,
     RULES,
@@ -25,8 +25,8 @@ from keelbase.core.collection import (
     default_collection_id,
     id_field,
 )
+from keelbase.core.collections.indexes import parse_index
 from keelbase.core.fields import Field, FieldDefinitionError, default_field_id, field_from_json
-from keelbase.core.indexes import parse_index
 from keelbase.errors import field_error
 
 

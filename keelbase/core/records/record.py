@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
 
 
 @dataclass

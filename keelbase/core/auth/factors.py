@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from keelbase.core.auth_options import AuthOptions, EmailTemplate
+from keelbase.core.auth.options import AuthOptions, EmailTemplate
 from keelbase.errors import field_error, required_error
 
 MAX_DURATION = 86400

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from keelbase.core.fields import Field
-from keelbase.core.record import Record
+from keelbase.core.records.record import Record
 
 _PLACEHOLDER = re.compile(r"\{[A-Z_]+(?::[^{}]+)?\}")
 # Go's html.EscapeString: the five characters and their exact entities.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from keelbase.core.auth_options import EmailTemplate
-from keelbase.core.collection import auth_system_fields, id_field
+from keelbase.core.auth.mail_render import as_text, escape_html, fill, record_placeholders, render
+from keelbase.core.auth.options import EmailTemplate
+from keelbase.core.collections.collection import auth_system_fields, id_field
 from keelbase.core.fields import JsonField, NumberField, SelectField, TextField
-from keelbase.core.mail_render import as_text, escape_html, fill, record_placeholders, render
 
 FIELDS = [
     id_field(),
@@ -86,7 +86,7 @@ def test_one_pass_values_are_not_filled_again() -> None:
 
 
 def test_default_templates_have_the_token_link() -> None:
-    from keelbase.core.auth_options import AuthOptions
+    from keelbase.core.auth.options import AuthOptions
 
     options = AuthOptions()
     values = {"{APP_NAME}": "Acme", "{APP_URL}": "http://x.test", "{TOKEN}": "TKN"}

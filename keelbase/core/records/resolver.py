@@ -18,7 +18,9 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.indexes import has_single_unique_index
+from keelbase.core.collections.schema import Schema
 from keelbase.core.dates import format_datetime
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import (
@@ -40,9 +42,7 @@ from keelbase.core.filter.compiler import (
     compile_filter,
 )
 from keelbase.core.filter.errors import FilterError
-from keelbase.core.indexes import has_single_unique_index
 from keelbase.core.request_info import RequestInfo
-from keelbase.core.schema import Schema
 
 MAX_RELATION_DEPTH = 6
 # SQLite joins at most 64 tables; stay well below, and answer with a clear error.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from keelbase.core.auth_options import AuthOptions, MappedFields, OAuth2, TokenConfig
-from keelbase.core.collection import (
+from keelbase.core.auth.options import AuthOptions, MappedFields, OAuth2, TokenConfig
+from keelbase.core.collections.collection import (
     AUTH,
     Collection,
     auth_indexes,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.core.auth_options import AuthOptions
+from keelbase.core.auth.options import AuthOptions
 from keelbase.errors import field_error, required_error
 
 PROVIDER_NAMES = frozenset({"google", "github", "microsoft", "apple", "oidc", "oidc2", "oidc3"})

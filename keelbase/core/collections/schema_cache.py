@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from keelbase.core.collection import Collection
-from keelbase.core.schema import Schema
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.schema import Schema
 
 K = TypeVar("K")
 V = TypeVar("V")

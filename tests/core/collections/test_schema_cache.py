@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from keelbase.core.collection import Collection
-from keelbase.core.schema import Schema
-from keelbase.core.schema_cache import SchemaCache
+from keelbase.core.collections.collection import Collection
+from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.schema_cache import SchemaCache
 
 
 class _Holder:

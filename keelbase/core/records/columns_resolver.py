@@ -6,7 +6,7 @@ from __future__ import annotations
 from keelbase.core.dialect import Dialect
 from keelbase.core.filter.compiler import NullFallback, Params, Resolved
 from keelbase.core.filter.errors import FilterError
-from keelbase.core.records_resolver import macro_values
+from keelbase.core.records.resolver import macro_values
 
 
 class ColumnsResolver:

@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from keelbase.core.auth_options import AuthOptions
+from keelbase.core.auth.options import AuthOptions
 from keelbase.core.fields import (
     AutodateField,
     BoolField,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from keelbase.core.collection import Collection
+from keelbase.core.collections.collection import Collection
 
 
 class Schema:

@@ -1,0 +1,1 @@
+"""Auth collections' options and their checks, and the mails they send: no I/O."""

@@ -1,0 +1,1 @@
+"""Collections: their definition, JSON form, validation, indexes and the schema snapshot."""

@@ -1,0 +1,1 @@
+"""Records' values, and how filters and ``fields`` reach into them."""
