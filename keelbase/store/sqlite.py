@@ -1,8 +1,12 @@
 """SQLite: WAL, one writer connection on its own thread, readers in a small pool.
 
 All writes queue on one connection, so writers wait in-process instead of
-failing with SQLITE_BUSY. Every call to sqlite3 runs on a worker thread, never
-on the event loop.
+failing with SQLITE_BUSY. Quick statements run on the event loop: record
+writes and reads inside a transaction on the writer connection, other reads
+on an inline reader connection under a budget of VM steps (past it, a read is
+interrupted and runs again on a reader thread). The budget belongs to the
+inline reader alone: the writer is never interrupted, since an interrupted
+write makes SQLite roll the whole transaction back under its caller.
 """
 
 from __future__ import annotations
@@ -76,6 +80,35 @@ class _Interrupted(Exception):
     """An inline read went past its budget; it runs again on a thread."""
 
 
+class _InlineReader:
+    """The read-only connection quick reads run on, on the event loop, under a budget.
+
+    The budget is this connection's own state: SQLite calls a connection's
+    progress handler only for its own statements, so no other connection's
+    work (above all the writer's) is ever counted or interrupted.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._ticks = 0
+        self._limit = 0
+        conn.set_progress_handler(self._tick, _TICK_STEPS)
+
+    def read(self, mode: str, sql: str, params: Params, budget: int, log_sql: bool) -> Any:
+        """Run one read; raises ``_Interrupted`` once it goes past ``budget`` VM steps.
+
+        SQLite counts steps per prepared statement, and cached statements keep
+        counting across runs, so the count is kept here and starts over for each read.
+        """
+        self._ticks = 0
+        self._limit = budget // _TICK_STEPS
+        return _execute(self.conn, mode, sql, params, log_sql)
+
+    def _tick(self) -> int:
+        self._ticks += 1
+        return 1 if self._ticks > self._limit else 0
+
+
 def _execute(conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_sql: bool) -> Any:
     if log_sql:
         log.debug("%s  [%d params]", sql, len(params))
@@ -122,22 +155,25 @@ class _Link:
         """A read: on the loop when it is quick, else on a reader thread.
 
         A point lookup costs less than handing it to a thread, so a read first
-        runs right here under a budget of SQLite VM steps (well under a
-        millisecond). A read that goes past it is interrupted and run again on
-        the reader pool, so nothing holds the event loop longer than that.
+        runs right here on the inline reader, under a budget of SQLite VM steps
+        (well under a millisecond). A read that goes past it is interrupted and
+        run again on the reader pool, so nothing holds the event loop longer than
+        that. Inside a transaction a read runs on the writer connection, like the
+        transaction's writes: never interrupted, on the loop unless it is known
+        to be long.
         """
         store = self.store
-        inline = store._inline_reader if self.conn is None else self.conn
+        if self.conn is not None:
+            if store.inline_budget and sql not in store._heavy:
+                return _execute(self.conn, mode, sql, params, store.log_sql)
+            return await self._run(self._sync, mode, sql, params)
+        inline = store._inline
         if store.inline_budget and inline is not None and sql not in store._heavy:
-            store._inline_ticks = 0
-            store._interruptible = True
             try:
-                return _execute(inline, mode, sql, params, store.log_sql)
+                return inline.read(mode, sql, params, store.inline_budget, store.log_sql)
             except _Interrupted:
                 store.inline_fallbacks += 1
                 store.remember_heavy(sql)
-            finally:
-                store._interruptible = False
         return await self._run(self._sync, mode, sql, params)
 
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
@@ -214,10 +250,10 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._savepoints = 0
         self._writer_executor: ThreadPoolExecutor | None = None
-        self._inline_reader: sqlite3.Connection | None = None
-        self._inline_ticks = 0
-        self._interruptible = False  # only reads may be interrupted, never a write
-        self._heavy: dict[str, None] = {}  # reads known to go past the budget: straight to a thread
+        self._inline: _InlineReader | None = None
+        # SQL text of reads known to go past the budget: straight to a thread. A hint only;
+        # the oldest entries go first when it is full, and nothing else invalidates it.
+        self._heavy: dict[str, None] = {}
         self._writes = 0
         self._checkpointed_at = 0
         self._checkpointer: asyncio.Task[None] | None = None
@@ -236,13 +272,11 @@ class SqliteStore:
         if self.inline_budget:
             reader = _connect(self.path)
             reader.execute("PRAGMA query_only = ON")
-            reader.set_progress_handler(self._inline_tick, _TICK_STEPS)
-            self._inline_reader = reader
+            self._inline = _InlineReader(reader)
             writer = self._writer
             await loop.run_in_executor(
                 self._writer_executor, writer.execute, "PRAGMA wal_autocheckpoint = 0"
             )
-            writer.set_progress_handler(self._inline_tick, _TICK_STEPS)
             self._checkpointer = asyncio.create_task(
                 self._checkpoint_loop(), name="keelbase-wal-checkpoint"
             )
@@ -265,9 +299,9 @@ class SqliteStore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-        if self._inline_reader is not None:
-            self._inline_reader.close()
-            self._inline_reader = None
+        if self._inline is not None:
+            self._inline.conn.close()
+            self._inline = None
         self._writer = None
 
     def remember_heavy(self, sql: str) -> None:
@@ -311,17 +345,6 @@ class SqliteStore:
             if running is not None and not running.done():
                 await asyncio.wait([running])
             conn.close()
-
-    def _inline_tick(self) -> int:
-        """SQLite's progress handler for inline reads: interrupt once over the budget.
-
-        SQLite counts VM steps per prepared statement, and cached statements keep
-        counting across runs, so the budget is kept here and reset before each read.
-        """
-        self._inline_ticks += 1
-        if not self._interruptible:
-            return 0
-        return 1 if self._inline_ticks * _TICK_STEPS > self.inline_budget else 0
 
     def _thread_reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

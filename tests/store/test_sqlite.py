@@ -1,4 +1,7 @@
-"""The SQLite store: quick reads run inline, long ones move to a thread; transactions nest."""
+"""The SQLite store: quick reads run inline, long ones move to a thread; transactions nest.
+
+A read's budget is its own connection's: it never interrupts the writer.
+"""
 
 from __future__ import annotations
 
@@ -76,6 +79,43 @@ async def test_nested_transactions_and_callbacks(tmp_path: Path) -> None:
             rows = await conn.fetch_all("SELECT k FROM u ORDER BY k")
         assert rows == [{"k": "a"}], "the savepoint rolled back only the inner work"
         assert events == ["inner undone", "outer commit"]
+    finally:
+        await store.close()
+
+
+async def test_a_heavy_write_is_never_interrupted_by_reads_over_their_budget(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "data.db", inline_budget=100_000)
+    await store.open()
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE t (n INTEGER, s TEXT)")
+            await conn.execute("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) "
+                               "INSERT INTO t SELECT n, 'x' FROM c", heavy=True)  # fmt: skip
+        undone: list[str] = []
+
+        async def rewrite() -> None:
+            async with store.transaction() as conn:
+                conn.on_rollback(lambda: undone.append("undone"))
+                await conn.execute("UPDATE t SET s = s || n", heavy=True)
+
+        writing = asyncio.create_task(rewrite())
+        reads = 0
+        while not writing.done():
+            async with store.read() as conn:
+                # a new text each time, so each read starts inline and goes past its budget
+                total = await conn.fetch_value(
+                    f"SELECT SUM(n) + {reads} FROM t WHERE rowid <= 50000"
+                )
+            assert total == sum(range(1, 50_001)) + reads
+            reads += 1
+            await asyncio.sleep(0)
+        await writing
+        assert reads > 1 and store.inline_fallbacks >= reads
+        assert undone == []
+        async with store.read() as conn:
+            assert await conn.fetch_value("SELECT COUNT(*) FROM t WHERE s = 'x'") == 0
     finally:
         await store.close()
 
