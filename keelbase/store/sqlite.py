@@ -146,6 +146,9 @@ class _Link:
         self.executor = executor
         self.commit_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self.rollback_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        # Set once SQLite has ended this transaction under us (or a savepoint could not
+        # be undone): from then on nothing runs in it, and it can only roll back.
+        self.lost: Exception | None = None
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -164,9 +167,7 @@ class _Link:
         """
         store = self.store
         if self.conn is not None:
-            if store.inline_budget and sql not in store._heavy:
-                return _execute(self.conn, mode, sql, params, store.log_sql)
-            return await self._run(self._sync, mode, sql, params)
+            return await self._on_writer(mode, sql, params, store.inline_budget > 0)
         inline = store._inline
         if store.inline_budget and inline is not None and sql not in store._heavy:
             try:
@@ -175,6 +176,34 @@ class _Link:
                 store.inline_fallbacks += 1
                 store.remember_heavy(sql)
         return await self._run(self._sync, mode, sql, params)
+
+    async def _on_writer(self, mode: str, sql: str, params: Params, on_loop: bool) -> Any:
+        """A statement of this transaction, on the loop or on the writer thread.
+
+        After a failure SQLite may have rolled the whole transaction back (it
+        does after an interrupt, a full disk or an I/O error). Statements run
+        after that would each commit on their own, so the transaction is marked
+        lost and refuses them.
+        """
+        if self.lost is not None:
+            raise StoreError(f"the transaction was rolled back by the database: {self.lost}")
+        assert self.conn is not None
+        try:
+            if on_loop and sql not in self.store._heavy:
+                return _execute(self.conn, mode, sql, params, self.store.log_sql)
+            return await self._run(self._sync, mode, sql, params)
+        except StoreError as error:
+            if not self.conn.in_transaction:
+                self.lost = error
+            raise
+
+    async def control(self, sql: str) -> None:
+        """A ROLLBACK (to a savepoint or whole) on the writer, even once the transaction is lost."""
+        assert self.conn is not None
+        if self.store.inline_budget:
+            _execute(self.conn, "exec", sql, (), self.store.log_sql)
+        else:
+            await self._run(self._sync, "exec", sql, ())
 
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
         conn = self.conn if self.conn is not None else self.store._thread_reader()
@@ -203,11 +232,11 @@ class _Link:
         thread), so record writes run right here. Statements that may touch many
         rows (DDL, table rewrites) say ``heavy`` and run on the writer thread.
         """
-        if self.conn is not None and not heavy and self.store.inline_budget:
-            result: int = _execute(self.conn, "exec", sql, params, self.store.log_sql)
-            self.store._writes += 1
+        if self.conn is None:  # outside a transaction: refused by the read-only connection
+            result: int = await self._run(self._sync, "exec", sql, params)
             return result
-        result = await self._run(self._sync, "exec", sql, params)
+        on_loop = not heavy and self.store.inline_budget > 0
+        result = await self._on_writer("exec", sql, params, on_loop)
         self.store._writes += 1
         return result
 
@@ -221,6 +250,23 @@ class _Link:
 _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
     "keelbase_sqlite_tx", default=None
 )
+
+
+async def _undo_savepoint(link: _Link, name: str) -> bool:
+    """Roll back to savepoint ``name``; ``False`` (and the transaction lost) when it cannot.
+
+    It cannot when SQLite has ended the whole transaction already. Then the
+    savepoint's callbacks stay with the transaction, which can only roll back
+    and runs them all when it does.
+    """
+    if link.lost is None:
+        try:
+            await link.control(f"ROLLBACK TO {name}")
+            await link.control(f"RELEASE {name}")
+            return True
+        except StoreError as error:
+            link.lost = error
+    return False
 
 
 def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
@@ -254,6 +300,8 @@ class SqliteStore:
         # SQL text of reads known to go past the budget: straight to a thread. A hint only;
         # the oldest entries go first when it is full, and nothing else invalidates it.
         self._heavy: dict[str, None] = {}
+        # Set when a ROLLBACK failed with the transaction still open: no more transactions.
+        self._unusable: Exception | None = None
         self._writes = 0
         self._checkpointed_at = 0
         self._checkpointer: asyncio.Task[None] | None = None
@@ -377,38 +425,56 @@ class SqliteStore:
             try:
                 yield current
             except BaseException:
-                await current.execute(f"ROLLBACK TO {name}")
-                await current.execute(f"RELEASE {name}")
-                undo = current.rollback_callbacks[rollback_mark:]
-                del current.rollback_callbacks[rollback_mark:]
-                del current.commit_callbacks[commit_mark:]
-                await run_callbacks(list(reversed(undo)))
+                if await _undo_savepoint(current, name):
+                    undo = current.rollback_callbacks[rollback_mark:]
+                    del current.rollback_callbacks[rollback_mark:]
+                    del current.commit_callbacks[commit_mark:]
+                    await run_callbacks(list(reversed(undo)))
                 raise
             await current.execute(f"RELEASE {name}")
             return
 
         assert self._writer_executor is not None, "store is not open"
         async with self._write_lock:
+            if self._unusable is not None:
+                raise StoreError(
+                    f"the store takes no more writes: a rollback failed: {self._unusable}"
+                )
             link = _Link(self, self._writer, self._writer_executor)
             token = _current.set(link)
             try:
                 await link.execute("BEGIN IMMEDIATE")
                 try:
                     yield link
-                except BaseException:
-                    await asyncio.shield(link.execute("ROLLBACK"))
-                    await run_callbacks(list(reversed(link.rollback_callbacks)))
-                    raise
-                try:
                     await link.execute("COMMIT")
                 except BaseException:
-                    with contextlib.suppress(StoreError):
-                        await asyncio.shield(link.execute("ROLLBACK"))
-                    await run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await self._roll_back(link)
                     raise
             finally:
                 _current.reset(token)
         await run_callbacks(link.commit_callbacks)
+
+    async def _roll_back(self, link: _Link) -> None:
+        """Roll the transaction back, then run its rollback callbacks, whatever ROLLBACK says.
+
+        SQLite ends a transaction by itself after some errors (an interrupt, a
+        full disk, an I/O error); ROLLBACK then fails with "no transaction is
+        active", and the work is undone all the same. Should ROLLBACK fail with
+        the transaction still open, the store takes no more transactions rather
+        than build on half-undone work (closing the store rolls it back). The
+        caller's exception, not ROLLBACK's, is the one that goes on.
+        """
+        try:
+            await link.control("ROLLBACK")
+        except StoreError as error:
+            assert link.conn is not None
+            if link.conn.in_transaction:
+                self._unusable = error
+                log.error("ROLLBACK failed with the transaction open; no more writes: %s", error)
+            else:
+                log.warning("ROLLBACK after the database had rolled back already: %s", error)
+        finally:
+            await run_callbacks(list(reversed(link.rollback_callbacks)))
 
     async def run_script(self, script: str) -> None:
         """Several statements at once, outside any transaction (start-up only)."""
