@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,112 +26,26 @@ from typing import Any, TypeVar
 
 from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
-    InvalidStatement,
     Params,
     Row,
     StoreError,
-    UniqueViolation,
     run_callbacks,
+)
+from keelbase.store.sqlite_connection import (
+    InlineReader,
+    Interrupted,
+    checkpoint,
+    connect,
+    run_statement,
+    translate,
 )
 from keelbase.store.sqlite_dialect import SqliteDialect
 
 log = logging.getLogger("keelbase.sql")
 T = TypeVar("T")
 
-_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
-
-_TICK_STEPS = 1000
 WAL_RESET_PAGES = 4096  # a WAL longer than this after a checkpoint is reset under the write lock
 CHECKPOINT_SECONDS = 1.0  # how often the background checkpoint looks at the WAL
-
-_PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 10000",
-    "PRAGMA cache_size = -16000",
-    "PRAGMA temp_store = MEMORY",
-    "PRAGMA journal_size_limit = 67108864",
-)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for pragma in _PRAGMAS:
-        conn.execute(pragma)
-    return conn
-
-
-def _translate(error: sqlite3.Error) -> Exception:
-    if isinstance(error, sqlite3.IntegrityError):
-        match = _UNIQUE.search(str(error))
-        if match:
-            targets = [part.strip() for part in match.group(1).split(",")]
-            table = targets[0].split(".", 1)[0]
-            columns = [t.split(".", 1)[-1] for t in targets]
-            return UniqueViolation(table, columns)
-    if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
-        return InvalidStatement(str(error))
-    return StoreError(str(error))
-
-
-class _Interrupted(Exception):
-    """An inline read went past its budget; it runs again on a thread."""
-
-
-class _InlineReader:
-    """The read-only connection quick reads run on, on the event loop, under a budget.
-
-    The budget is this connection's own state: SQLite calls a connection's
-    progress handler only for its own statements, so no other connection's
-    work (above all the writer's) is ever counted or interrupted.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self._ticks = 0
-        self._limit = 0
-        conn.set_progress_handler(self._tick, _TICK_STEPS)
-
-    def read(self, mode: str, sql: str, params: Params, budget: int, log_sql: bool) -> Any:
-        """Run one read; raises ``_Interrupted`` once it goes past ``budget`` VM steps.
-
-        SQLite counts steps per prepared statement, and cached statements keep
-        counting across runs, so the count is kept here and starts over for each read.
-        """
-        self._ticks = 0
-        self._limit = budget // _TICK_STEPS
-        return _execute(self.conn, mode, sql, params, log_sql)
-
-    def _tick(self) -> int:
-        self._ticks += 1
-        return 1 if self._ticks > self._limit else 0
-
-
-def _execute(conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_sql: bool) -> Any:
-    if log_sql:
-        log.debug("%s  [%d params]", sql, len(params))
-    try:
-        cursor = conn.execute(sql, params)
-        if mode == "value":
-            row = cursor.fetchone()
-            return None if row is None else row[0]
-        if mode == "exec":
-            return cursor.rowcount
-        names = [col[0] for col in cursor.description or ()]
-        if mode == "all":
-            # rows as tuples, then dict(zip()) per row: far cheaper than a Python row factory
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        if mode == "one":
-            row = cursor.fetchone()
-            return None if row is None else dict(zip(names, row, strict=True))
-        return names
-    except sqlite3.OperationalError as error:
-        if str(error) == "interrupted":
-            raise _Interrupted from error
-        raise _translate(error) from error
-    except sqlite3.Error as error:
-        raise _translate(error) from error
 
 
 class _Link:
@@ -172,7 +85,7 @@ class _Link:
         if store.inline_budget and inline is not None and sql not in store._heavy:
             try:
                 return inline.read(mode, sql, params, store.inline_budget, store.log_sql)
-            except _Interrupted:
+            except Interrupted:
                 store.inline_fallbacks += 1
                 store.remember_heavy(sql)
         return await self._run(self._sync, mode, sql, params)
@@ -190,7 +103,7 @@ class _Link:
         assert self.conn is not None
         try:
             if on_loop and sql not in self.store._heavy:
-                return _execute(self.conn, mode, sql, params, self.store.log_sql)
+                return run_statement(self.conn, mode, sql, params, self.store.log_sql)
             return await self._run(self._sync, mode, sql, params)
         except StoreError as error:
             if not self.conn.in_transaction:
@@ -201,13 +114,13 @@ class _Link:
         """A ROLLBACK (to a savepoint or whole) on the writer, even once the transaction is lost."""
         assert self.conn is not None
         if self.store.inline_budget:
-            _execute(self.conn, "exec", sql, (), self.store.log_sql)
+            run_statement(self.conn, "exec", sql, (), self.store.log_sql)
         else:
             await self._run(self._sync, "exec", sql, ())
 
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
         conn = self.conn if self.conn is not None else self.store._thread_reader()
-        return _execute(conn, mode, sql, params, self.store.log_sql)
+        return run_statement(conn, mode, sql, params, self.store.log_sql)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         result: list[Row] = await self._read("all", sql, params)
@@ -269,12 +182,6 @@ async def _undo_savepoint(link: _Link, name: str) -> bool:
     return False
 
 
-def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
-    """A PASSIVE checkpoint: (busy, pages in the WAL, pages copied)."""
-    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
-
-
 class SqliteStore:
     def __init__(
         self,
@@ -296,7 +203,7 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._savepoints = 0
         self._writer_executor: ThreadPoolExecutor | None = None
-        self._inline: _InlineReader | None = None
+        self._inline: InlineReader | None = None
         # SQL text of reads known to go past the budget: straight to a thread. A hint only;
         # the oldest entries go first when it is full, and nothing else invalidates it.
         self._heavy: dict[str, None] = {}
@@ -315,12 +222,12 @@ class SqliteStore:
             self._read_pool_size, thread_name_prefix="kb-sqlite-reader"
         )
         loop = asyncio.get_running_loop()
-        self._writer = await loop.run_in_executor(self._writer_executor, _connect, self.path)
+        self._writer = await loop.run_in_executor(self._writer_executor, connect, self.path)
         self._write_lock = asyncio.Lock()
         if self.inline_budget:
-            reader = _connect(self.path)
+            reader = connect(self.path)
             reader.execute("PRAGMA query_only = ON")
-            self._inline = _InlineReader(reader)
+            self._inline = InlineReader(reader)
             writer = self._writer
             await loop.run_in_executor(
                 self._writer_executor, writer.execute, "PRAGMA wal_autocheckpoint = 0"
@@ -364,12 +271,12 @@ class SqliteStore:
         on the loop); a PASSIVE checkpoint here never blocks readers or writers.
         """
         loop = asyncio.get_running_loop()
-        conn = await loop.run_in_executor(self._reader_executor, _connect, self.path)
+        conn = await loop.run_in_executor(self._reader_executor, connect, self.path)
         running: asyncio.Future[tuple[int, int, int]] | None = None
 
-        async def checkpoint() -> int:
+        async def run_checkpoint() -> int:
             nonlocal running
-            running = loop.run_in_executor(self._reader_executor, _checkpoint, conn)
+            running = loop.run_in_executor(self._reader_executor, checkpoint, conn)
             # shielded: a cancelled loop must not close the connection under a running checkpoint
             return (await asyncio.shield(running))[1]
 
@@ -380,13 +287,13 @@ class SqliteStore:
                     continue
                 self._checkpointed_at = self._writes
                 try:
-                    if await checkpoint() > WAL_RESET_PAGES:
+                    if await run_checkpoint() > WAL_RESET_PAGES:
                         # Writers append while the checkpoint copies, so under steady
                         # writes it never catches up and the WAL only grows. Copying the
                         # last few pages with writers held lets the next write start the
                         # WAL over (journal_size_limit then trims the file).
                         async with self._write_lock:
-                            await checkpoint()
+                            await run_checkpoint()
                 except sqlite3.Error:
                     log.warning("WAL checkpoint failed", exc_info=True)
         finally:
@@ -397,7 +304,7 @@ class SqliteStore:
     def _thread_reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path)
+            conn = connect(self.path)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
             with self._readers_lock:
@@ -483,4 +390,4 @@ class SqliteStore:
         try:
             await loop.run_in_executor(self._writer_executor, self._writer.executescript, script)
         except sqlite3.Error as error:
-            raise _translate(error) from error
+            raise translate(error) from error
