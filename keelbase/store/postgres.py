@@ -13,7 +13,6 @@ number bound where text is expected becomes its text, and so on).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 import re
@@ -222,6 +221,13 @@ class _Link:
         self.rollback_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self.savepoints = 0
         self.in_transaction = False
+        # Set when a savepoint could not be rolled back: the transaction may hold work
+        # that should be gone, so nothing more runs in it and it can only roll back.
+        self.lost: BaseException | None = None
+
+    def check_usable(self) -> None:
+        if self.lost is not None:
+            raise StoreError(f"the transaction can only roll back now: {self.lost!r}")
 
     async def _prepare(self, sql: str, params: Params) -> tuple[str, list[Any]]:
         statement = await self.store.statement(self.conn, sql)
@@ -239,6 +245,7 @@ class _Link:
     async def _call(self, method: str, sql: str, params: Params) -> Any:
         if self.store.log_sql:
             log.debug("%s  [%d params]", sql, len(params))
+        self.check_usable()
         try:
             pg_sql, values = await self._prepare(sql, params)
             if self.in_transaction and method != "execute" and "*" in sql:
@@ -262,6 +269,7 @@ class _Link:
         return await self._call("fetchval", sql, params)
 
     async def fetch_columns(self, sql: str, params: Params = ()) -> list[str]:
+        self.check_usable()
         try:
             statement = await self.store.statement(self.conn, sql)
             prepared = await self.conn.prepare(statement.sql)
@@ -270,6 +278,7 @@ class _Link:
         return [a.name for a in prepared.get_attributes() if a.name != "_rowid_"]
 
     async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
+        self.check_usable()
         if heavy:
             self.store.forget_statements()
         if not params and heavy:
@@ -291,6 +300,48 @@ class _Link:
 
 def _identity(value: Any) -> Any:
     return value
+
+
+# What a statement that could not finish may raise: the connection's state is then in doubt.
+_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+async def _roll_back(link: _Link) -> None:
+    """ROLLBACK, then the rollback callbacks, whatever becomes of the ROLLBACK.
+
+    A ROLLBACK that fails or is cancelled leaves the transaction in doubt, so
+    the connection is closed: PostgreSQL rolls back the transaction of a closed
+    connection, and the pool replaces it. The caller's exception goes on, or
+    the cancellation.
+    """
+    try:
+        await link.conn.execute("ROLLBACK")
+    except BaseException as error:
+        link.conn.terminate()
+        if not isinstance(error, _FAILURES):
+            raise
+        log.warning("ROLLBACK failed, the connection is closed instead: %s", error)
+    finally:
+        await run_callbacks(list(reversed(link.rollback_callbacks)))
+
+
+async def _undo_savepoint(link: _Link, name: str) -> bool:
+    """Roll back to savepoint ``name``; ``False`` (and the transaction lost) when it cannot.
+
+    The savepoint's callbacks then stay with the transaction, which can only
+    roll back and runs them all when it does.
+    """
+    if link.lost is not None:
+        return False
+    try:
+        await link.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        await link.conn.execute(f"RELEASE SAVEPOINT {name}")
+        return True
+    except BaseException as error:
+        link.lost = error
+        if not isinstance(error, _FAILURES):
+            raise
+    return False
 
 
 _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
@@ -364,6 +415,7 @@ class PgStore:
     async def transaction(self) -> AsyncIterator[_Link]:
         current = _current.get()
         if current is not None and current.store is self:
+            current.check_usable()
             current.savepoints += 1
             name = f"sp{current.savepoints}"
             commit_mark = len(current.commit_callbacks)
@@ -372,13 +424,13 @@ class PgStore:
             try:
                 yield current
             except BaseException:
-                await current.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
-                await current.conn.execute(f"RELEASE SAVEPOINT {name}")
-                undo = current.rollback_callbacks[rollback_mark:]
-                del current.rollback_callbacks[rollback_mark:]
-                del current.commit_callbacks[commit_mark:]
-                await run_callbacks(list(reversed(undo)))
+                if await _undo_savepoint(current, name):
+                    undo = current.rollback_callbacks[rollback_mark:]
+                    del current.rollback_callbacks[rollback_mark:]
+                    del current.commit_callbacks[commit_mark:]
+                    await run_callbacks(list(reversed(undo)))
                 raise
+            current.check_usable()
             try:
                 await current.conn.execute(f"RELEASE SAVEPOINT {name}")
             except asyncpg.PostgresError as error:
@@ -394,17 +446,12 @@ class PgStore:
                 await conn.execute("BEGIN")
                 try:
                     yield link
-                except BaseException:
-                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
-                        await conn.execute("ROLLBACK")
-                    await run_callbacks(list(reversed(link.rollback_callbacks)))
-                    raise
-                try:
-                    await conn.execute("COMMIT")
+                    link.check_usable()
+                    if await conn.execute("COMMIT") == "ROLLBACK":
+                        # A statement had failed: PostgreSQL ended the transaction instead.
+                        raise StoreError("the transaction had failed and was rolled back")
                 except BaseException as error:
-                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
-                        await conn.execute("ROLLBACK")
-                    await run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await _roll_back(link)
                     if isinstance(error, asyncpg.PostgresError):
                         raise _translate(error) from error
                     raise

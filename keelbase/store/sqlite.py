@@ -1,8 +1,12 @@
 """SQLite: WAL, one writer connection on its own thread, readers in a small pool.
 
 All writes queue on one connection, so writers wait in-process instead of
-failing with SQLITE_BUSY. Every call to sqlite3 runs on a worker thread, never
-on the event loop.
+failing with SQLITE_BUSY. Quick statements run on the event loop: record
+writes and reads inside a transaction on the writer connection, other reads
+on an inline reader connection under a budget of VM steps (past it, a read is
+interrupted and runs again on a reader thread). The budget belongs to the
+inline reader alone: the writer is never interrupted, since an interrupted
+write makes SQLite roll the whole transaction back under its caller.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,83 +26,26 @@ from typing import Any, TypeVar
 
 from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
-    InvalidStatement,
     Params,
     Row,
     StoreError,
-    UniqueViolation,
     run_callbacks,
+)
+from keelbase.store.sqlite_connection import (
+    InlineReader,
+    Interrupted,
+    checkpoint,
+    connect,
+    run_statement,
+    translate,
 )
 from keelbase.store.sqlite_dialect import SqliteDialect
 
 log = logging.getLogger("keelbase.sql")
 T = TypeVar("T")
 
-_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
-
-_TICK_STEPS = 1000
 WAL_RESET_PAGES = 4096  # a WAL longer than this after a checkpoint is reset under the write lock
 CHECKPOINT_SECONDS = 1.0  # how often the background checkpoint looks at the WAL
-
-_PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 10000",
-    "PRAGMA cache_size = -16000",
-    "PRAGMA temp_store = MEMORY",
-    "PRAGMA journal_size_limit = 67108864",
-)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for pragma in _PRAGMAS:
-        conn.execute(pragma)
-    return conn
-
-
-def _translate(error: sqlite3.Error) -> Exception:
-    if isinstance(error, sqlite3.IntegrityError):
-        match = _UNIQUE.search(str(error))
-        if match:
-            targets = [part.strip() for part in match.group(1).split(",")]
-            table = targets[0].split(".", 1)[0]
-            columns = [t.split(".", 1)[-1] for t in targets]
-            return UniqueViolation(table, columns)
-    if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
-        return InvalidStatement(str(error))
-    return StoreError(str(error))
-
-
-class _Interrupted(Exception):
-    """An inline read went past its budget; it runs again on a thread."""
-
-
-def _execute(conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_sql: bool) -> Any:
-    if log_sql:
-        log.debug("%s  [%d params]", sql, len(params))
-    try:
-        cursor = conn.execute(sql, params)
-        if mode == "value":
-            row = cursor.fetchone()
-            return None if row is None else row[0]
-        if mode == "exec":
-            return cursor.rowcount
-        names = [col[0] for col in cursor.description or ()]
-        if mode == "all":
-            # rows as tuples, then dict(zip()) per row: far cheaper than a Python row factory
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        if mode == "one":
-            row = cursor.fetchone()
-            return None if row is None else dict(zip(names, row, strict=True))
-        return names
-    except sqlite3.OperationalError as error:
-        if str(error) == "interrupted":
-            raise _Interrupted from error
-        raise _translate(error) from error
-    except sqlite3.Error as error:
-        raise _translate(error) from error
 
 
 class _Link:
@@ -113,6 +59,9 @@ class _Link:
         self.executor = executor
         self.commit_callbacks: list[Callable[[], Awaitable[None] | None]] = []
         self.rollback_callbacks: list[Callable[[], Awaitable[None] | None]] = []
+        # Set once SQLite has ended this transaction under us (or a savepoint could not
+        # be undone): from then on nothing runs in it, and it can only roll back.
+        self.lost: Exception | None = None
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -122,27 +71,56 @@ class _Link:
         """A read: on the loop when it is quick, else on a reader thread.
 
         A point lookup costs less than handing it to a thread, so a read first
-        runs right here under a budget of SQLite VM steps (well under a
-        millisecond). A read that goes past it is interrupted and run again on
-        the reader pool, so nothing holds the event loop longer than that.
+        runs right here on the inline reader, under a budget of SQLite VM steps
+        (well under a millisecond). A read that goes past it is interrupted and
+        run again on the reader pool, so nothing holds the event loop longer than
+        that. Inside a transaction a read runs on the writer connection, like the
+        transaction's writes: never interrupted, on the loop unless it is known
+        to be long.
         """
         store = self.store
-        inline = store._inline_reader if self.conn is None else self.conn
+        if self.conn is not None:
+            return await self._on_writer(mode, sql, params, store.inline_budget > 0)
+        inline = store._inline
         if store.inline_budget and inline is not None and sql not in store._heavy:
-            store._inline_ticks = 0
-            store._interruptible = True
             try:
-                return _execute(inline, mode, sql, params, store.log_sql)
-            except _Interrupted:
+                return inline.read(mode, sql, params, store.inline_budget, store.log_sql)
+            except Interrupted:
                 store.inline_fallbacks += 1
                 store.remember_heavy(sql)
-            finally:
-                store._interruptible = False
         return await self._run(self._sync, mode, sql, params)
+
+    async def _on_writer(self, mode: str, sql: str, params: Params, on_loop: bool) -> Any:
+        """A statement of this transaction, on the loop or on the writer thread.
+
+        After a failure SQLite may have rolled the whole transaction back (it
+        does after an interrupt, a full disk or an I/O error). Statements run
+        after that would each commit on their own, so the transaction is marked
+        lost and refuses them.
+        """
+        if self.lost is not None:
+            raise StoreError(f"the transaction was rolled back by the database: {self.lost}")
+        assert self.conn is not None
+        try:
+            if on_loop and sql not in self.store._heavy:
+                return run_statement(self.conn, mode, sql, params, self.store.log_sql)
+            return await self._run(self._sync, mode, sql, params)
+        except StoreError as error:
+            if not self.conn.in_transaction:
+                self.lost = error
+            raise
+
+    async def control(self, sql: str) -> None:
+        """A ROLLBACK (to a savepoint or whole) on the writer, even once the transaction is lost."""
+        assert self.conn is not None
+        if self.store.inline_budget:
+            run_statement(self.conn, "exec", sql, (), self.store.log_sql)
+        else:
+            await self._run(self._sync, "exec", sql, ())
 
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
         conn = self.conn if self.conn is not None else self.store._thread_reader()
-        return _execute(conn, mode, sql, params, self.store.log_sql)
+        return run_statement(conn, mode, sql, params, self.store.log_sql)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         result: list[Row] = await self._read("all", sql, params)
@@ -167,11 +145,11 @@ class _Link:
         thread), so record writes run right here. Statements that may touch many
         rows (DDL, table rewrites) say ``heavy`` and run on the writer thread.
         """
-        if self.conn is not None and not heavy and self.store.inline_budget:
-            result: int = _execute(self.conn, "exec", sql, params, self.store.log_sql)
-            self.store._writes += 1
+        if self.conn is None:  # outside a transaction: refused by the read-only connection
+            result: int = await self._run(self._sync, "exec", sql, params)
             return result
-        result = await self._run(self._sync, "exec", sql, params)
+        on_loop = not heavy and self.store.inline_budget > 0
+        result = await self._on_writer("exec", sql, params, on_loop)
         self.store._writes += 1
         return result
 
@@ -187,10 +165,21 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 )
 
 
-def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
-    """A PASSIVE checkpoint: (busy, pages in the WAL, pages copied)."""
-    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+async def _undo_savepoint(link: _Link, name: str) -> bool:
+    """Roll back to savepoint ``name``; ``False`` (and the transaction lost) when it cannot.
+
+    It cannot when SQLite has ended the whole transaction already. Then the
+    savepoint's callbacks stay with the transaction, which can only roll back
+    and runs them all when it does.
+    """
+    if link.lost is None:
+        try:
+            await link.control(f"ROLLBACK TO {name}")
+            await link.control(f"RELEASE {name}")
+            return True
+        except StoreError as error:
+            link.lost = error
+    return False
 
 
 class SqliteStore:
@@ -214,10 +203,12 @@ class SqliteStore:
         self._write_lock = asyncio.Lock()
         self._savepoints = 0
         self._writer_executor: ThreadPoolExecutor | None = None
-        self._inline_reader: sqlite3.Connection | None = None
-        self._inline_ticks = 0
-        self._interruptible = False  # only reads may be interrupted, never a write
-        self._heavy: dict[str, None] = {}  # reads known to go past the budget: straight to a thread
+        self._inline: InlineReader | None = None
+        # SQL text of reads known to go past the budget: straight to a thread. A hint only;
+        # the oldest entries go first when it is full, and nothing else invalidates it.
+        self._heavy: dict[str, None] = {}
+        # Set when a ROLLBACK failed with the transaction still open: no more transactions.
+        self._unusable: Exception | None = None
         self._writes = 0
         self._checkpointed_at = 0
         self._checkpointer: asyncio.Task[None] | None = None
@@ -231,18 +222,16 @@ class SqliteStore:
             self._read_pool_size, thread_name_prefix="kb-sqlite-reader"
         )
         loop = asyncio.get_running_loop()
-        self._writer = await loop.run_in_executor(self._writer_executor, _connect, self.path)
+        self._writer = await loop.run_in_executor(self._writer_executor, connect, self.path)
         self._write_lock = asyncio.Lock()
         if self.inline_budget:
-            reader = _connect(self.path)
+            reader = connect(self.path)
             reader.execute("PRAGMA query_only = ON")
-            reader.set_progress_handler(self._inline_tick, _TICK_STEPS)
-            self._inline_reader = reader
+            self._inline = InlineReader(reader)
             writer = self._writer
             await loop.run_in_executor(
                 self._writer_executor, writer.execute, "PRAGMA wal_autocheckpoint = 0"
             )
-            writer.set_progress_handler(self._inline_tick, _TICK_STEPS)
             self._checkpointer = asyncio.create_task(
                 self._checkpoint_loop(), name="keelbase-wal-checkpoint"
             )
@@ -265,9 +254,9 @@ class SqliteStore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-        if self._inline_reader is not None:
-            self._inline_reader.close()
-            self._inline_reader = None
+        if self._inline is not None:
+            self._inline.conn.close()
+            self._inline = None
         self._writer = None
 
     def forget_statements(self) -> None:
@@ -285,12 +274,12 @@ class SqliteStore:
         on the loop); a PASSIVE checkpoint here never blocks readers or writers.
         """
         loop = asyncio.get_running_loop()
-        conn = await loop.run_in_executor(self._reader_executor, _connect, self.path)
+        conn = await loop.run_in_executor(self._reader_executor, connect, self.path)
         running: asyncio.Future[tuple[int, int, int]] | None = None
 
-        async def checkpoint() -> int:
+        async def run_checkpoint() -> int:
             nonlocal running
-            running = loop.run_in_executor(self._reader_executor, _checkpoint, conn)
+            running = loop.run_in_executor(self._reader_executor, checkpoint, conn)
             # shielded: a cancelled loop must not close the connection under a running checkpoint
             return (await asyncio.shield(running))[1]
 
@@ -301,13 +290,13 @@ class SqliteStore:
                     continue
                 self._checkpointed_at = self._writes
                 try:
-                    if await checkpoint() > WAL_RESET_PAGES:
+                    if await run_checkpoint() > WAL_RESET_PAGES:
                         # Writers append while the checkpoint copies, so under steady
                         # writes it never catches up and the WAL only grows. Copying the
                         # last few pages with writers held lets the next write start the
                         # WAL over (journal_size_limit then trims the file).
                         async with self._write_lock:
-                            await checkpoint()
+                            await run_checkpoint()
                 except sqlite3.Error:
                     log.warning("WAL checkpoint failed", exc_info=True)
         finally:
@@ -315,21 +304,10 @@ class SqliteStore:
                 await asyncio.wait([running])
             conn.close()
 
-    def _inline_tick(self) -> int:
-        """SQLite's progress handler for inline reads: interrupt once over the budget.
-
-        SQLite counts VM steps per prepared statement, and cached statements keep
-        counting across runs, so the budget is kept here and reset before each read.
-        """
-        self._inline_ticks += 1
-        if not self._interruptible:
-            return 0
-        return 1 if self._inline_ticks * _TICK_STEPS > self.inline_budget else 0
-
     def _thread_reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _connect(self.path)
+            conn = connect(self.path)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
             with self._readers_lock:
@@ -357,38 +335,56 @@ class SqliteStore:
             try:
                 yield current
             except BaseException:
-                await current.execute(f"ROLLBACK TO {name}")
-                await current.execute(f"RELEASE {name}")
-                undo = current.rollback_callbacks[rollback_mark:]
-                del current.rollback_callbacks[rollback_mark:]
-                del current.commit_callbacks[commit_mark:]
-                await run_callbacks(list(reversed(undo)))
+                if await _undo_savepoint(current, name):
+                    undo = current.rollback_callbacks[rollback_mark:]
+                    del current.rollback_callbacks[rollback_mark:]
+                    del current.commit_callbacks[commit_mark:]
+                    await run_callbacks(list(reversed(undo)))
                 raise
             await current.execute(f"RELEASE {name}")
             return
 
         assert self._writer_executor is not None, "store is not open"
         async with self._write_lock:
+            if self._unusable is not None:
+                raise StoreError(
+                    f"the store takes no more writes: a rollback failed: {self._unusable}"
+                )
             link = _Link(self, self._writer, self._writer_executor)
             token = _current.set(link)
             try:
                 await link.execute("BEGIN IMMEDIATE")
                 try:
                     yield link
-                except BaseException:
-                    await asyncio.shield(link.execute("ROLLBACK"))
-                    await run_callbacks(list(reversed(link.rollback_callbacks)))
-                    raise
-                try:
                     await link.execute("COMMIT")
                 except BaseException:
-                    with contextlib.suppress(StoreError):
-                        await asyncio.shield(link.execute("ROLLBACK"))
-                    await run_callbacks(list(reversed(link.rollback_callbacks)))
+                    await self._roll_back(link)
                     raise
             finally:
                 _current.reset(token)
         await run_callbacks(link.commit_callbacks)
+
+    async def _roll_back(self, link: _Link) -> None:
+        """Roll the transaction back, then run its rollback callbacks, whatever ROLLBACK says.
+
+        SQLite ends a transaction by itself after some errors (an interrupt, a
+        full disk, an I/O error); ROLLBACK then fails with "no transaction is
+        active", and the work is undone all the same. Should ROLLBACK fail with
+        the transaction still open, the store takes no more transactions rather
+        than build on half-undone work (closing the store rolls it back). The
+        caller's exception, not ROLLBACK's, is the one that goes on.
+        """
+        try:
+            await link.control("ROLLBACK")
+        except StoreError as error:
+            assert link.conn is not None
+            if link.conn.in_transaction:
+                self._unusable = error
+                log.error("ROLLBACK failed with the transaction open; no more writes: %s", error)
+            else:
+                log.warning("ROLLBACK after the database had rolled back already: %s", error)
+        finally:
+            await run_callbacks(list(reversed(link.rollback_callbacks)))
 
     async def run_script(self, script: str) -> None:
         """Several statements at once, outside any transaction (start-up only)."""
@@ -397,4 +393,4 @@ class SqliteStore:
         try:
             await loop.run_in_executor(self._writer_executor, self._writer.executescript, script)
         except sqlite3.Error as error:
-            raise _translate(error) from error
+            raise translate(error) from error

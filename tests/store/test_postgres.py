@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keelbase.store.base import InvalidStatement, UniqueViolation
+from keelbase.store.base import InvalidStatement, StoreError, UniqueViolation
 from keelbase.store.postgres import PgStore, _rewrite
 from tests.pg import fresh_database
 
@@ -103,5 +103,96 @@ def test_a_table_changed_by_another_node_reads_inside_a_transaction(url: str) ->
         finally:
             await mine.close()
             await other.close()
+
+    asyncio.run(main())
+
+
+async def _store_with_table(url: str) -> PgStore:
+    store = PgStore(url, max_size=2)
+    await store.open()
+    async with store.transaction() as conn:
+        await conn.execute('CREATE TABLE u ("k" TEXT PRIMARY KEY)', heavy=True)
+    return store
+
+
+async def _keys(store: PgStore) -> list[str]:
+    async with store.read() as conn:
+        return [row["k"] for row in await conn.fetch_all('SELECT "k" FROM u ORDER BY "k"')]
+
+
+def test_a_rollback_cut_short_still_runs_the_rollback_callbacks(url: str) -> None:
+    """Cancelled while ROLLBACK waits for the server: the callbacks run, nothing is kept."""
+
+    async def main() -> None:
+        store = await _store_with_table(url)
+        events: list[str] = []
+        try:
+
+            async def write() -> None:
+                async with store.transaction() as conn:
+                    conn.on_rollback(lambda: events.append("undone"))
+                    await conn.execute("INSERT INTO u VALUES ('a')")
+                    # the cancel lands on the next wait for the server: the ROLLBACK
+                    asyncio.get_running_loop().call_soon(task.cancel)
+                    raise RuntimeError("stop")
+
+            task = asyncio.create_task(write())
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert events == ["undone"]
+            assert await _keys(store) == []
+            async with store.transaction() as conn:  # and the store goes on
+                await conn.execute("INSERT INTO u VALUES ('b')")
+            assert await _keys(store) == ["b"]
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_failed_transaction_never_reports_a_commit(url: str) -> None:
+    """After a failed statement PostgreSQL answers COMMIT by rolling back: that is no commit."""
+
+    async def main() -> None:
+        store = await _store_with_table(url)
+        events: list[str] = []
+        try:
+            with pytest.raises(StoreError):
+                async with store.transaction() as conn:
+                    conn.on_commit(lambda: events.append("committed"))
+                    conn.on_rollback(lambda: events.append("undone"))
+                    await conn.execute("INSERT INTO u VALUES ('a')")
+                    with pytest.raises(InvalidStatement):
+                        await conn.fetch_all("SELECT nope FROM u")
+            assert events == ["undone"]
+            assert await _keys(store) == []
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_transaction_that_is_gone_never_commits_what_follows(url: str) -> None:
+    async def main() -> None:
+        store = await _store_with_table(url)
+        events: list[str] = []
+        try:
+            with pytest.raises(StoreError):
+                async with store.transaction() as outer:
+                    outer.on_rollback(lambda: events.append("outer undone"))
+                    outer.on_commit(lambda: events.append("committed"))
+                    await outer.execute("INSERT INTO u VALUES ('a')")
+                    with pytest.raises(RuntimeError, match="inner"):
+                        async with store.transaction() as inner:
+                            inner.on_rollback(lambda: events.append("inner undone"))
+                            await inner.execute("ROLLBACK")  # the whole transaction ends under it
+                            raise RuntimeError("inner")
+                    # outside a transaction this would commit on its own: it must be refused
+                    with pytest.raises(StoreError):
+                        await outer.execute("INSERT INTO u VALUES ('b')")
+            assert events == ["inner undone", "outer undone"]
+            assert await _keys(store) == []
+        finally:
+            await store.close()
 
     asyncio.run(main())

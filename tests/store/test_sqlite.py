@@ -1,4 +1,9 @@
-"""The SQLite store: quick reads run inline, long ones move to a thread; transactions nest."""
+"""The SQLite store: quick reads run inline, long ones move to a thread; transactions nest.
+
+A read's budget is its own connection's: it never interrupts the writer. A
+transaction that cannot be rolled back cleanly still runs its rollback
+callbacks, and never commits a part of its work.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from keelbase.store.base import UniqueViolation
+from keelbase.store.base import StoreError, UniqueViolation
 from keelbase.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio
@@ -78,6 +83,134 @@ async def test_nested_transactions_and_callbacks(tmp_path: Path) -> None:
         assert events == ["inner undone", "outer commit"]
     finally:
         await store.close()
+
+
+async def test_a_heavy_write_is_never_interrupted_by_reads_over_their_budget(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "data.db", inline_budget=100_000)
+    await store.open()
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE t (n INTEGER, s TEXT)")
+            await conn.execute("WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 200000) "
+                               "INSERT INTO t SELECT n, 'x' FROM c", heavy=True)  # fmt: skip
+        undone: list[str] = []
+
+        async def rewrite() -> None:
+            async with store.transaction() as conn:
+                conn.on_rollback(lambda: undone.append("undone"))
+                await conn.execute("UPDATE t SET s = s || n", heavy=True)
+
+        writing = asyncio.create_task(rewrite())
+        reads = 0
+        while not writing.done():
+            async with store.read() as conn:
+                # a new text each time, so each read starts inline and goes past its budget
+                total = await conn.fetch_value(
+                    f"SELECT SUM(n) + {reads} FROM t WHERE rowid <= 50000"
+                )
+            assert total == sum(range(1, 50_001)) + reads
+            reads += 1
+            await asyncio.sleep(0)
+        await writing
+        assert reads > 1 and store.inline_fallbacks >= reads
+        assert undone == []
+        async with store.read() as conn:
+            assert await conn.fetch_value("SELECT COUNT(*) FROM t WHERE s = 'x'") == 0
+    finally:
+        await store.close()
+
+
+async def test_a_failed_rollback_still_runs_the_rollback_callbacks(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "data.db")
+    await store.open()
+    events: list[str] = []
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE u (k TEXT PRIMARY KEY)")
+        with pytest.raises(RuntimeError, match="stop"):
+            async with store.transaction() as conn:
+                conn.on_rollback(lambda: events.append("undone"))
+                conn.on_commit(lambda: events.append("committed"))
+                await conn.execute("INSERT INTO u VALUES ('a')")
+                # SQLite ends the transaction itself after an interrupt, a full disk or an
+                # I/O error; the store's ROLLBACK then fails: "no transaction is active"
+                await conn.execute("ROLLBACK")
+                raise RuntimeError("stop")
+        assert events == ["undone"]
+        async with store.transaction() as conn:  # and the store goes on
+            await conn.execute("INSERT INTO u VALUES ('b')")
+        async with store.read() as conn:
+            assert await conn.fetch_all("SELECT k FROM u") == [{"k": "b"}]
+    finally:
+        await store.close()
+
+
+async def test_a_transaction_that_is_gone_never_commits_what_follows(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "data.db")
+    await store.open()
+    events: list[str] = []
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE u (k TEXT PRIMARY KEY)")
+        with pytest.raises(StoreError):
+            async with store.transaction() as outer:
+                outer.on_rollback(lambda: events.append("outer undone"))
+                outer.on_commit(lambda: events.append("committed"))
+                await outer.execute("INSERT INTO u VALUES ('a')")
+                with pytest.raises(RuntimeError, match="inner"):
+                    async with store.transaction() as inner:
+                        inner.on_rollback(lambda: events.append("inner undone"))
+                        await inner.execute("ROLLBACK")  # the whole transaction ends under it
+                        raise RuntimeError("inner")
+                # outside a transaction this would commit on its own: it must be refused
+                with pytest.raises(StoreError):
+                    await outer.execute("INSERT INTO u VALUES ('b')")
+        assert events == ["inner undone", "outer undone"]
+        async with store.read() as conn:
+            assert await conn.fetch_all("SELECT k FROM u") == []
+    finally:
+        await store.close()
+
+
+async def test_a_rollback_that_leaves_the_transaction_open_stops_all_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keelbase.store.sqlite as sqlite_store
+
+    store = SqliteStore(tmp_path / "data.db")
+    await store.open()
+    events: list[str] = []
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE u (k TEXT PRIMARY KEY)")
+        control = sqlite_store._Link.control
+
+        async def rollback_fails(link: sqlite_store._Link, sql: str) -> None:
+            if sql == "ROLLBACK":
+                raise StoreError("disk I/O error")
+            await control(link, sql)
+
+        monkeypatch.setattr(sqlite_store._Link, "control", rollback_fails)
+        with pytest.raises(RuntimeError, match="stop"):
+            async with store.transaction() as conn:
+                conn.on_rollback(lambda: events.append("undone"))
+                await conn.execute("INSERT INTO u VALUES ('a')")
+                raise RuntimeError("stop")
+        assert events == ["undone"]
+        with pytest.raises(StoreError, match="no more writes"):
+            async with store.transaction():
+                pass
+    finally:
+        await store.close()  # closing rolls the open transaction back
+    reopened = SqliteStore(tmp_path / "data.db")
+    await reopened.open()
+    try:
+        async with reopened.read() as conn:
+            assert await conn.fetch_all("SELECT k FROM u") == []
+    finally:
+        await reopened.close()
 
 
 async def test_steady_writes_do_not_grow_the_wal_forever(
