@@ -57,6 +57,7 @@ def generate_from_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+# A pure function of the pattern text: never stale, nothing invalidates it.
 @lru_cache(maxsize=256)
 def _plan(pattern: str) -> tuple[tuple[str, int, int], ...]:
     """The pattern read once: every record create generates an id from it."""

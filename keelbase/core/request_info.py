@@ -14,6 +14,7 @@ SUPERUSERS = "_superusers"
 _SNAKE_BREAK = re.compile(r"[^a-zA-Z0-9]+")
 
 
+# A pure function of the name: never stale, nothing invalidates it.
 @lru_cache(maxsize=2048)
 def header_key(name: str) -> str:
     """Header names as rules see them: lower case, anything else as ``_``."""

@@ -19,6 +19,7 @@ from keelbase.core.collections.indexes import parse_index
 from keelbase.core.fields import Field, RelationField, Storage, TextField
 
 
+# Cached by dialect name alone, the whole answer: never stale, nothing invalidates it.
 @lru_cache(maxsize=4)
 def sa_dialect(name: str) -> SaDialect:
     if name == "postgresql":

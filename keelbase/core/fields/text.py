@@ -16,6 +16,7 @@ from keelbase.errors import field_error
 DEFAULT_MAX = 5000
 
 
+# A pure function of the pattern text: never stale, nothing invalidates it.
 @lru_cache(maxsize=512)
 def compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)

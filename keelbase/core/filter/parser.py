@@ -22,6 +22,7 @@ _KEYWORDS: dict[str, Literal] = {
 }
 
 
+# A pure function of the filter text (the AST is immutable): nothing invalidates it.
 @lru_cache(maxsize=2048)
 def parse(text: str) -> Expr | None:
     """The AST of a filter; ``None`` for an empty one. Raises ``FilterError``."""
