@@ -243,9 +243,14 @@ class CollectionsService:
                 sync = SchemaSync(conn, self.store.dialect.name)
                 try:
                     # a savepoint: on PostgreSQL a failed statement spoils the whole transaction
-                    async with self.store.transaction():
+                    async with self.store.transaction() as view_conn:
                         await sync.drop(other)
                         await sync.create(other)
+                        # SQLite creates a view over a table that is gone; the probe fails
+                        # and the view stays as the rename left it (SQLite renames in views)
+                        await view_conn.fetch_columns(
+                            f"SELECT * FROM {self.store.dialect.quote(other.name)} LIMIT 0"
+                        )
                 except StoreError:
                     continue
 
