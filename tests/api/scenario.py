@@ -1,8 +1,13 @@
 """Scenario tables for the HTTP API: a new case is data, not code.
 
-Each ``Scenario`` names a request (who sends it, method, URL, body) and what
-must come back (status, JSON fragments that must be contained, keys that must
-be absent). ``$name`` in URLs and bodies is replaced from the world's ids.
+Each ``Scenario`` names a request (who sends it, method, URL, headers, body) and
+what must come back (status, JSON fragments that must be contained, keys that
+must be absent). ``$name`` in URLs, headers and bodies is replaced from the
+world's ids.
+
+Every scenario runs in a world of its own (``tests/api/worlds.py``): what it
+needs is made by the table's setup, or by its own ``before`` steps, and what it
+changes is seen by its ``after`` checks only.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def app(self) -> Any:
+        """The ``keelbase.App`` behind the client."""
+        return self.client.app.state.keelbase  # type: ignore[attr-defined]
+
     def headers(self, who: str) -> dict[str, str]:
         token = self.tokens.get(who)
         return {"Authorization": token} if token else {}
@@ -33,7 +43,7 @@ class World:
             return value
         if isinstance(value, dict):
             return {self.fill(k): self.fill(v) for k, v in value.items()}
-        if isinstance(value, list):
+        if isinstance(value, list | tuple):
             return [self.fill(v) for v in value]
         return value
 
@@ -50,10 +60,13 @@ class Scenario:
     body: Any = None
     raw: bytes | None = None
     content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     status: int = 200
     contains: Any = None
     absent: tuple[str, ...] = ()
     save: dict[str, str] = field(default_factory=dict)  # ids key -> response key
+    before: tuple[Scenario, ...] = ()  # run first, in the same world
+    after: tuple[Scenario, ...] = ()  # checks run afterwards, in the same world
 
     def __str__(self) -> str:
         return self.name
@@ -78,16 +91,18 @@ def contains(actual: Any, expected: Any, path: str = "$") -> None:
 
 
 def run(world: World, scenario: Scenario) -> Any:
+    for step in scenario.before:
+        run(world, step)
     headers = world.headers(scenario.who)
+    headers.update(world.fill(scenario.headers))
     kwargs: dict[str, Any] = {}
     if scenario.raw is not None:
         kwargs["content"] = scenario.raw
         headers["Content-Type"] = scenario.content_type or "application/json"
     elif scenario.body is not None:
         kwargs["json"] = world.fill(scenario.body)
-    response = world.client.request(
-        scenario.method, world.fill(scenario.url), headers=headers, **kwargs
-    )
+    url = world.fill(scenario.url)
+    response = world.client.request(scenario.method, url, headers=headers, **kwargs)
     assert response.status_code == scenario.status, (
         f"{scenario.name}: status {response.status_code} != {scenario.status}: {response.text[:2000]}"
     )
@@ -100,8 +115,13 @@ def run(world: World, scenario: Scenario) -> Any:
         )
     for id_key, response_key in scenario.save.items():
         world.ids[id_key] = data[response_key]
+    for check in scenario.after:
+        run(world, check)
     return data
 
 
 def params(scenarios: list[Scenario]) -> Any:
-    return pytest.mark.parametrize("scenario", scenarios, ids=[s.name for s in scenarios])
+    names = [s.name for s in scenarios]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    assert not duplicates, f"scenario names must be unique in a table: {duplicates}"
+    return pytest.mark.parametrize("scenario", scenarios, ids=names)
