@@ -3,7 +3,8 @@
 Each ``Scenario`` names a request (who sends it, method, URL, headers, body) and
 what must come back (status, JSON fragments that must be contained, keys that
 must be absent). ``$name`` in URLs, headers and bodies is replaced from the
-world's ids.
+world's ids (``$$`` is a plain ``$``); a name the world does not define fails
+the scenario at once rather than going out as text.
 
 Every scenario runs in a world of its own (``tests/api/worlds.py``): what it
 needs is made by the table's setup, or by its own ``before`` steps, and what it
@@ -12,11 +13,25 @@ changes is seen by its ``after`` checks only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+
+_PLACEHOLDER = re.compile(r"\$(\$|[A-Za-z_]\w*)")
+
+
+class UnfilledPlaceholder(LookupError):
+    """A ``$name`` in a scenario that the world has no id for."""
+
+    def __init__(self, name: str, text: str, known: list[str]) -> None:
+        super().__init__(
+            f"unfilled placeholder ${name} in {text!r}: the world has no id {name!r} "
+            f"(it has: {', '.join(sorted(known)) or 'none'})"
+        )
+        self.name = name
 
 
 @dataclass
@@ -37,10 +52,18 @@ class World:
         return {"Authorization": token} if token else {}
 
     def fill(self, value: Any) -> Any:
+        """``value`` with every ``$name`` replaced by ``ids[name]``; unknown names raise."""
         if isinstance(value, str):
-            for key, replacement in sorted(self.ids.items(), key=lambda kv: -len(kv[0])):
-                value = value.replace(f"${key}", replacement)
-            return value
+
+            def replace(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name == "$":
+                    return "$"
+                if name not in self.ids:
+                    raise UnfilledPlaceholder(name, value, list(self.ids))
+                return self.ids[name]
+
+            return _PLACEHOLDER.sub(replace, value)
         if isinstance(value, dict):
             return {self.fill(k): self.fill(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
