@@ -2,7 +2,8 @@
 
 Each ``Scenario`` names a request (who sends it, method, URL, headers, body) and
 what must come back (status, JSON fragments that must be contained, keys that
-must be absent). ``$name`` in URLs, headers and bodies is replaced from the
+must be absent, and, like PocketBase's ``ExpectedEvents``, how often each hook
+event fired). ``$name`` in URLs, headers and bodies is replaced from the
 world's ids (``$$`` is a plain ``$``); a name the world does not define fails
 the scenario at once rather than going out as text.
 
@@ -14,11 +15,16 @@ changes is seen by its ``after`` checks only.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+
+from keelbase.hooks import Hook
 
 _PLACEHOLDER = re.compile(r"\$(\$|[A-Za-z_]\w*)")
 
@@ -88,7 +94,11 @@ class Scenario:
     contains: Any = None
     absent: tuple[str, ...] = ()
     save: dict[str, str] = field(default_factory=dict)  # ids key -> response key
-    before: tuple[Scenario, ...] = ()  # run first, in the same world
+    # Hook events that must have fired, and how often, while the request was served:
+    # {"record_create": 1}; "*": 0 means no event other than the ones named (PocketBase's
+    # ExpectedEvents). None checks nothing. Names are those of ``keelbase.hooks.Hooks``.
+    events: dict[str, int] | None = None
+    before: tuple[Scenario, ...] = ()  # run first, in the same world (events not counted)
     after: tuple[Scenario, ...] = ()  # checks run afterwards, in the same world
 
     def __str__(self) -> str:
@@ -113,6 +123,45 @@ def contains(actual: Any, expected: Any, path: str = "$") -> None:
         assert actual == expected, f"{path}: expected {expected!r}, got {actual!r}"
 
 
+@contextmanager
+def counting_events(app: Any) -> Iterator[Counter[str]]:
+    """Count every hook event of ``app`` while inside, by hook name."""
+    counts: Counter[str] = Counter()
+    bound: list[tuple[Hook[Any], int]] = []
+    for hook in app.hooks.all():
+
+        async def count(event: Any, name: str = hook.name) -> None:
+            counts[name] += 1
+            await event.next()
+
+        bound.append((hook, hook.bind(count)))
+        # first in the chain, so an event counts even when a later handler stops it
+        hook.bindings.insert(0, hook.bindings.pop())
+    try:
+        yield counts
+    finally:
+        for hook, binding in bound:
+            hook.unbind(binding)
+
+
+def check_events(name: str, expected: dict[str, int], fired: Counter[str], known: set[str]) -> None:
+    """PocketBase's ExpectedEvents check: each named event fired exactly that often."""
+    unknown = set(expected) - known - {"*"}
+    assert not unknown, f"{name}: no such hook event {sorted(unknown)} (known: {sorted(known)})"
+    problems = [
+        f"{event} fired {fired[event]} time(s), expected {count}"
+        for event, count in sorted(expected.items())
+        if event != "*" and fired[event] != count
+    ]
+    if expected.get("*", 1) <= 0:
+        problems += [
+            f"{event} fired {count} time(s), expected none"
+            for event, count in sorted(fired.items())
+            if event not in expected and count
+        ]
+    assert not problems, f"{name}: {'; '.join(problems)} (all fired: {dict(fired)})"
+
+
 def run(world: World, scenario: Scenario) -> Any:
     for step in scenario.before:
         run(world, step)
@@ -125,10 +174,16 @@ def run(world: World, scenario: Scenario) -> Any:
     elif scenario.body is not None:
         kwargs["json"] = world.fill(scenario.body)
     url = world.fill(scenario.url)
-    response = world.client.request(scenario.method, url, headers=headers, **kwargs)
+    # hooks are counted only when asked: a bound handler takes other code paths
+    counting = counting_events(world.app) if scenario.events is not None else nullcontext(Counter())
+    with counting as fired:
+        response = world.client.request(scenario.method, url, headers=headers, **kwargs)
     assert response.status_code == scenario.status, (
         f"{scenario.name}: status {response.status_code} != {scenario.status}: {response.text[:2000]}"
     )
+    if scenario.events is not None:
+        known = {hook.name for hook in world.app.hooks.all()}
+        check_events(scenario.name, scenario.events, fired, known)
     data = response.json() if response.content else None
     if scenario.contains is not None:
         contains(data, world.fill(scenario.contains))

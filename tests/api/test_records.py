@@ -158,6 +158,7 @@ SCENARIOS = [
             "totalPages": 1,
             "items": [{"title": "Empty"}, {"title": "Hello"}, {"title": "World"}],
         },
+        events={"*": 0, "request": 1, "records_list": 1},
     ),
     Scenario(
         "hidden field absent for guests",
@@ -410,6 +411,7 @@ SCENARIOS = [
                 "author": {"code": "validation_missing_rel_records"},
             },
         },
+        events={"*": 0, "request": 1, "record_create": 1},  # nothing committed
     ),
     Scenario(
         "unique index violation",
@@ -448,6 +450,7 @@ SCENARIOS = [
         "/api/collections/posts/records?fields=title,views,tags,status",
         body={"title": 123, "views": "12", "tags": "b", "status": ["draft", "live"]},
         contains={"title": "123", "views": 12, "tags": ["b"], "status": "live"},
+        events={"*": 0, "request": 1, "record_create": 1, "record_create_commit": 1},
     ),
     Scenario(
         "number modifiers",
@@ -455,6 +458,7 @@ SCENARIOS = [
         "/api/collections/posts/records/$p1?fields=views",
         body={"views+": 5, "+views": 100},
         contains={"views": 15},
+        events={"*": 0, "request": 1, "record_update": 1, "record_update_commit": 1},
     ),
     Scenario(
         "number subtract",
@@ -501,6 +505,7 @@ SCENARIOS = [
         "/api/collections/posts/records/doesnotexist123",
         body={"title": "x"},
         status=404,
+        events={"*": 0, "request": 1},
     ),
     Scenario(
         "delete refused by required relation",
@@ -511,6 +516,7 @@ SCENARIOS = [
             "message": "Failed to delete record. Make sure that the record is not part "
             "of a required relation reference."
         },
+        events={"*": 0, "request": 1, "record_delete": 1},
         after=(
             Scenario(
                 "p1 still there",
@@ -525,6 +531,8 @@ SCENARIOS = [
         "DELETE",
         "/api/collections/posts/records/$p2",
         status=204,
+        # the like that cascades is deleted through the hooks too, as in PocketBase
+        events={"*": 0, "request": 1, "record_delete": 2, "record_delete_commit": 2},
         after=(
             Scenario(
                 "cascaded like is gone", "GET", "/api/collections/likes/records/$like", status=404

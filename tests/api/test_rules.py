@@ -61,7 +61,7 @@ SCENARIOS = [
     Scenario("user1 updates other", "PATCH", "/api/collections/r_owner/records/$theirs", who="user1",
              body={"title": "hack"}, status=404),
     Scenario("user1 deletes other", "DELETE", "/api/collections/r_owner/records/$theirs", who="user1",
-             status=404),
+             status=404, events={"*": 0, "request": 1}),
     Scenario("guest views", "GET", "/api/collections/r_owner/records/$mine", status=404),
     Scenario("user1 views own", "GET", "/api/collections/r_owner/records/$mine?fields=title", who="user1",
              contains={"title": "mine"}),
@@ -92,7 +92,8 @@ SCENARIOS = [
     Scenario("a wrong old password", "PATCH", "/api/collections/users/records/$user1", who="user1",
              body={"password": "NewPassw0rd", "passwordConfirm": "NewPassw0rd", "oldPassword": "wrong"},
              status=400, contains={"data": {"oldPassword": {"code": "validation_invalid_old_password"}}}),
-    Scenario("delete own", "DELETE", "/api/collections/r_owner/records/$mine", who="user1", status=204),
+    Scenario("delete own", "DELETE", "/api/collections/r_owner/records/$mine", who="user1", status=204,
+             events={"*": 0, "request": 1, "record_delete": 1, "record_delete_commit": 1}),
 ]
 # fmt: on
 
