@@ -45,6 +45,12 @@ class DateField(Field):
                     "code": "validation_invalid_date",
                     "message": "Must be a valid date.",
                 }
+        low, high = parse_datetime(self.min or "-"), parse_datetime(self.max or "-")
+        if not errors and low is not None and high is not None and high < low:
+            errors["max"] = {
+                "code": "validation_date_out_of_range",
+                "message": "The date is out of range.",
+            }
         return errors
 
     def prepare(self, raw: Any) -> Any:
