@@ -13,6 +13,7 @@ from keelbase.core.fields.multivalue import MultiValueField
 
 DEFAULT_MAX_SIZE = 5 << 20
 THUMB = re.compile(r"^(\d+)x(\d+)([tbf]?)$")
+ZERO_THUMBS = frozenset({"0x0", "0x0t", "0x0b", "0x0f"})
 
 
 class FileField(MultiValueField):
@@ -33,17 +34,20 @@ class FileField(MultiValueField):
         }
 
     def definition_errors(self) -> dict[str, dict[str, Any]]:
-        errors: dict[str, dict[str, Any]] = {}
+        """PocketBase's rules for each thumb: not a 0x0 size, and WxH with an optional t, b or f."""
+        bad: dict[str, Any] = {}
         for index, thumb in enumerate(self.thumbs):
-            match = THUMB.match(thumb)
-            if not match or (match.group(1) == "0" and match.group(2) == "0"):
-                errors["thumbs"] = {
-                    str(index): {
-                        "code": "validation_invalid_thumb_format",
-                        "message": "Invalid thumb format.",
-                    }
+            if thumb in ZERO_THUMBS:
+                bad[str(index)] = {
+                    "code": "validation_not_in_invalid",
+                    "message": "Must not be in list.",
                 }
-        return errors
+            elif not THUMB.match(thumb):
+                bad[str(index)] = {
+                    "code": "validation_match_invalid",
+                    "message": "Must be in a valid format.",
+                }
+        return {"thumbs": bad} if bad else {}
 
     def validate_value(self, value: Any) -> None:
         self.check_count(
