@@ -281,11 +281,14 @@ class CollectionsService:
                 sync = SchemaSync(conn, self.store.dialect)
                 try:
                     # a savepoint: on PostgreSQL a failed statement spoils the whole transaction
-                    async with self.store.transaction():
+                    async with self.store.transaction() as view_conn:
                         await sync.drop(other)
                         await sync.create(other)
-                        # SQLite creates a view without resolving its names: read it to know
-                        await conn.fetch_columns(f"SELECT * FROM {sync.quote(other.name)} LIMIT 0")
+                        # SQLite creates a view without resolving its names (and renames
+                        # tables inside views itself): read it to know whether it works
+                        await view_conn.fetch_columns(
+                            f"SELECT * FROM {self.store.dialect.quote(other.name)} LIMIT 0"
+                        )
                 except StoreError as error:
                     broken.append(f"[{other.name}] {error}")
         return broken

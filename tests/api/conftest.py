@@ -1,43 +1,74 @@
-"""A shared world for API tests: superuser, two users, and tokens."""
+"""Worlds for the API tests: one template per store and table, a fresh world per test.
+
+``base`` (a superuser and two users, signed in) is made once per store for the
+session. A module's ``template`` is the base unless the module overrides it
+with ``base.extend(...)``; ``world`` starts a copy of it for each test, except
+that scenarios which only read share one (``tests/api/worlds.py``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
-from starlette.testclient import TestClient
 
 from keelbase import App, Config
 from tests.api.scenario import World
+from tests.api.worlds import ADMIN, PASSWORD, Template, base_template
 from tests.mail_catcher import MailCatcher, running_catcher
 from tests.pg import STORES, fresh_database
 
-ADMIN = ("admin@example.com", "Passw0rd123")
-PASSWORD = "Passw0rd123"
+__all__ = ["ADMIN", "PASSWORD"]
 
 
-@pytest.fixture(scope="module", params=STORES)
-def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Each module runs once on SQLite ("") and once on a fresh PostgreSQL database.
+@pytest.fixture(scope="session", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """Every API test runs on SQLite and on PostgreSQL.
 
     Tests marked ``xfail_postgres(reason)`` are expected to fail on PostgreSQL only.
     """
-    if request.param == "sqlite":
-        yield ""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def base(store: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    data_dir = tmp_path_factory.mktemp(f"base-{store}") / "kb_data"
+    if store == "sqlite":
+        with base_template(data_dir) as template:
+            yield template
         return
-    with fresh_database() as url:
-        yield url
+    with fresh_database() as url, base_template(data_dir, url) as template:
+        yield template
+
+
+@pytest.fixture(scope="module")
+def template(base: Template) -> Template:
+    """The module's template; modules with a setup of their own override this."""
+    return base
+
+
+def world_of(template: Template, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """The test's world from ``template``: a copy of its own, unless its scenario only reads."""
+    callspec = getattr(request.node, "callspec", None)
+    scenario = callspec.params.get("scenario") if callspec is not None else None
+    with template.world_for(scenario, tmp_path / "kb_data") as started:
+        yield started
+
+
+@pytest.fixture
+def world(template: Template, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    """A running world for the test, from the module's template (see ``world_of``)."""
+    yield from world_of(template, request, tmp_path)
 
 
 @pytest.fixture(params=STORES)
 def fresh_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Like ``db_url``, with a database of its own for each test."""
+    """An empty database of the test's own: "" (SQLite) or a new PostgreSQL database."""
     if request.param == "sqlite":
         yield ""
         return
@@ -46,26 +77,14 @@ def fresh_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
+def db_url(fresh_db_url: str) -> str:
+    """The test's own empty database, for tests that start their own app (``serving``)."""
+    return fresh_db_url
+
+
+@pytest.fixture
 def app(tmp_path: Path, fresh_db_url: str) -> App:
     return App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "xfail_postgres(reason): expected to fail on PostgreSQL (the reason says why)"
-    )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        marker = item.get_closest_marker("xfail_postgres")
-        callspec = getattr(item, "callspec", None)
-        if marker is None or callspec is None:
-            continue
-        if "postgres" not in (callspec.params.get("db_url"), callspec.params.get("fresh_db_url")):
-            continue
-        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
-        item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL: {reason}", strict=True))
 
 
 @asynccontextmanager
@@ -93,48 +112,22 @@ async def superuser_headers(app: App, client: httpx.AsyncClient) -> dict[str, st
     return {"Authorization": signed.json()["token"]}
 
 
-def make_world(data_dir: Path, db_url: str = "") -> Iterator[World]:
-    """Start an app in-process, create the superuser and two users, and sign them in."""
-
-    async def create_superuser() -> None:
-        async with App(Config(data_dir=data_dir, db_url=db_url)) as app:
-            await app.superusers.upsert(*ADMIN)
-
-    asyncio.run(create_superuser())
-    app = App(Config(data_dir=data_dir, db_url=db_url))
-    with TestClient(app.asgi, raise_server_exceptions=False) as client:
-        world = World(client)
-        response = client.post(
-            "/api/collections/_superusers/auth-with-password",
-            json={"identity": ADMIN[0], "password": ADMIN[1]},
-        )
-        assert response.status_code == 200, response.text
-        world.tokens["superuser"] = response.json()["token"]
-        for name in ("user1", "user2"):
-            email = f"{name}@example.com"
-            created = client.post(
-                "/api/collections/users/records",
-                json={
-                    "email": email,
-                    "password": PASSWORD,
-                    "passwordConfirm": PASSWORD,
-                    "name": name,
-                },
-            )
-            assert created.status_code == 200, created.text
-            world.ids[name] = created.json()["id"]
-            signed = client.post(
-                "/api/collections/users/auth-with-password",
-                json={"identity": email, "password": PASSWORD},
-            )
-            assert signed.status_code == 200, signed.text
-            world.tokens[name] = signed.json()["token"]
-        yield world
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "xfail_postgres(reason): expected to fail on PostgreSQL (the reason says why)"
+    )
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[World]:
-    yield from make_world(tmp_path_factory.mktemp("world") / "kb_data", db_url)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("xfail_postgres")
+        callspec = getattr(item, "callspec", None)
+        if marker is None or callspec is None:
+            continue
+        if "postgres" not in (callspec.params.get("store"), callspec.params.get("fresh_db_url")):
+            continue
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
+        item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL: {reason}", strict=True))
 
 
 def png(width: int = 40, height: int = 20, color: str = "red") -> bytes:
@@ -143,8 +136,8 @@ def png(width: int = 40, height: int = 20, color: str = "red") -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def files_world(world: World) -> World:
+def create_docs(world: World) -> None:
+    """A collection with every kind of file field, for the file tests."""
     created = world.request("POST", "/api/collections", "superuser", json={
         "name": "docs", "listRule": "", "viewRule": "owner = @request.auth.id || public = true",
         "createRule": "", "updateRule": "", "deleteRule": "",
@@ -159,7 +152,19 @@ def files_world(world: World) -> World:
         ]})  # fmt: skip
     assert created.status_code == 200, created.text
     world.ids["docs"] = created.json()["id"]
-    return world
+
+
+@pytest.fixture(scope="module")
+def files_template(base: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    with base.extend(tmp_path_factory.mktemp("files") / "kb_data", create_docs) as template:
+        yield template
+
+
+@pytest.fixture
+def files_world(
+    files_template: Template, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    yield from world_of(files_template, request, tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +174,11 @@ def inbox() -> Iterator[MailCatcher]:
         yield caught
 
 
-def mail_world(
-    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher, name: str
-) -> Iterator[World]:
-    """``make_world`` on ``db_url`` with the app's mail going to ``inbox``."""
-    for world in make_world(tmp_path_factory.mktemp(name) / "kb_data", db_url):
+def use_inbox(inbox: MailCatcher) -> Callable[[World], None]:
+    """A setup step: the app's mail goes to ``inbox``."""
+
+    def step(world: World) -> None:
         settings = world.request("PATCH", "/api/settings", "superuser", json=inbox.smtp_settings())
         assert settings.status_code == 200, settings.text
-        yield world
+
+    return step

@@ -14,9 +14,10 @@ AUTH = "/api/collections/_superusers/auth-with-password"
 # fmt: off
 SCENARIOS = [
     Scenario("superuser sign-in", "POST", AUTH, body={"identity": ADMIN[0], "password": ADMIN[1]},
-             contains={"record": {"email": ADMIN[0], "collectionName": "_superusers", "verified": True}}),
+             contains={"record": {"email": ADMIN[0], "collectionName": "_superusers", "verified": True}},
+             events={"*": 0, "request": 1, "record_auth": 1}),
     Scenario("wrong password", "POST", AUTH, body={"identity": ADMIN[0], "password": "wrong"}, status=400,
-             contains={"message": "Failed to authenticate.", "data": {}}),
+             contains={"message": "Failed to authenticate.", "data": {}}, events={"*": 0, "request": 1}),
     Scenario("unknown identity", "POST", AUTH, body={"identity": "x@example.com", "password": "x"},
              status=400, contains={"message": "Failed to authenticate."}),
     Scenario("missing fields", "POST", AUTH, body={}, status=400, contains={
@@ -37,7 +38,8 @@ SCENARIOS = [
     Scenario("non-auth collection", "GET", "/api/collections/_mfas/auth-methods", status=404),
     Scenario("refresh without token", "POST", "/api/collections/users/auth-refresh", status=401),
     Scenario("refresh", "POST", "/api/collections/users/auth-refresh", who="user1",
-             contains={"record": {"id": "$user1", "email": "user1@example.com"}}),
+             contains={"record": {"id": "$user1", "email": "user1@example.com"}},
+             events={"*": 0, "request": 1, "record_auth": 1}),
     Scenario("refresh on the wrong collection", "POST", "/api/collections/_superusers/auth-refresh",
              who="user1", status=403,
              contains={"message": "The request requires auth record from users collection."}),

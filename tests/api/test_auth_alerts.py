@@ -12,9 +12,10 @@ import pytest
 
 import keelbase.services.mail.sender as mail_service
 from keelbase import AuthEvent, MailEvent
-from tests.api.conftest import ADMIN, PASSWORD, mail_world, serving
+from tests.api.conftest import ADMIN, PASSWORD, serving, use_inbox
 from tests.api.scenario import World
 from tests.api.test_auth_otp import new_user
+from tests.api.worlds import Template
 from tests.conftest import free_port
 from tests.mail_catcher import MailCatcher
 
@@ -22,10 +23,13 @@ ALERT = "Login from a new location"
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher
-) -> Iterator[World]:
-    yield from mail_world(tmp_path_factory, db_url, inbox, "alerts")
+def template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory, inbox: MailCatcher
+) -> Iterator[Template]:
+    """Mail goes to ``inbox``."""
+    data_dir = tmp_path_factory.mktemp("alerts") / "kb_data"
+    with base.extend(data_dir, use_inbox(inbox)) as extended:
+        yield extended
 
 
 def sign_in(world: World, email: str, agent: str, **headers: str) -> Any:

@@ -13,8 +13,9 @@ import pytest
 from keelbase import App, MailEvent
 from keelbase.core.records.record import Record
 from keelbase.services.auth import tokens
-from tests.api.conftest import PASSWORD, make_world
+from tests.api.conftest import PASSWORD
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 from tests.mail_catcher import MailCatcher, html_of, token_in
 
 USERS = "/api/collections/users"
@@ -23,7 +24,7 @@ VALIDATE = "An error occurred while validating the submitted data."
 
 
 @pytest.fixture(scope="module")
-def catcher(db_url: str) -> Iterator[MailCatcher]:
+def catcher(store: str) -> Iterator[MailCatcher]:
     """One catcher per store, so that one run's mail never counts in the other's."""
     smtp = MailCatcher().start()
     yield smtp
@@ -31,10 +32,12 @@ def catcher(db_url: str) -> Iterator[MailCatcher]:
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, catcher: MailCatcher, db_url: str
-) -> Iterator[World]:
-    for w in make_world(tmp_path_factory.mktemp("mail") / "kb_data", db_url):
+def template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory, catcher: MailCatcher
+) -> Iterator[Template]:
+    """Mail goes to ``catcher``; a second auth collection, ``members``, is open to sign-ups."""
+
+    def setup(w: World) -> None:
         settings = {
             "smtp": {"enabled": True, "host": "127.0.0.1", "port": catcher.port},
             "meta": {"appName": "Acme", "appURL": "https://acme.test"},
@@ -47,7 +50,9 @@ def world(
             json={"name": "members", "type": "auth", "createRule": ""},
         )
         assert members.status_code == 200, members.text
-        yield w
+
+    with base.extend(tmp_path_factory.mktemp("mail") / "kb_data", setup) as extended:
+        yield extended
 
 
 def app_of(world: World) -> App:

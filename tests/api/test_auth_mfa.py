@@ -7,20 +7,23 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import PASSWORD, mail_world
+from tests.api.conftest import PASSWORD, use_inbox
 from tests.api.scenario import World
 from tests.api.test_auth_otp import AUTH as OTP_AUTH
 from tests.api.test_auth_otp import age, new_user, request_code
+from tests.api.worlds import Template
 from tests.mail_catcher import MailCatcher
 
 PASSWORD_AUTH = "/api/collections/users/auth-with-password"
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher
-) -> Iterator[World]:
-    for world in mail_world(tmp_path_factory, db_url, inbox, "mfa"):
+def template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory, inbox: MailCatcher
+) -> Iterator[Template]:
+    """Mail goes to ``inbox``; users need a password and an OTP."""
+
+    def enable_mfa(world: World) -> None:
         enabled = world.request(
             "PATCH",
             "/api/collections/users",
@@ -32,7 +35,10 @@ def world(
             },
         )
         assert enabled.status_code == 200, enabled.text
-        yield world
+
+    data_dir = tmp_path_factory.mktemp("mfa") / "kb_data"
+    with base.extend(data_dir, use_inbox(inbox), enable_mfa) as extended:
+        yield extended
 
 
 def mfas(world: World) -> list[dict[str, Any]]:

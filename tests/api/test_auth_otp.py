@@ -15,8 +15,9 @@ from keelbase import MailEvent, RecordEvent
 from keelbase.core.auth import mail_templates as tpl
 from keelbase.core.request_info import RequestInfo
 from keelbase.services.auth import refs as auth_refs
-from tests.api.conftest import PASSWORD, mail_world, serving
+from tests.api.conftest import PASSWORD, serving, use_inbox
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 from tests.conftest import free_port
 from tests.mail_catcher import MailCatcher
 
@@ -29,10 +30,12 @@ VALIDATE = "An error occurred while validating the submitted data."
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, db_url: str, inbox: MailCatcher
-) -> Iterator[World]:
-    for world in mail_world(tmp_path_factory, db_url, inbox, "otp"):
+def template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory, inbox: MailCatcher
+) -> Iterator[Template]:
+    """Mail goes to ``inbox``; users may sign in with an OTP."""
+
+    def enable_otp(world: World) -> None:
         enabled = world.request(
             "PATCH",
             "/api/collections/users",
@@ -43,7 +46,10 @@ def world(
             },
         )
         assert enabled.status_code == 200, enabled.text
-        yield world
+
+    data_dir = tmp_path_factory.mktemp("otp") / "kb_data"
+    with base.extend(data_dir, use_inbox(inbox), enable_otp) as extended:
+        yield extended
 
 
 def app_of(world: World) -> Any:

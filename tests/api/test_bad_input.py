@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 
 # fmt: off
 SETUP = [
@@ -59,25 +62,24 @@ SCENARIOS = [
 
 
 @pytest.fixture(scope="module")
-def bad_world(world: World) -> World:
-    for scenario in SETUP:
-        run(world, scenario)
-    return world
+def template(base: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    with base.extend(tmp_path_factory.mktemp("bad") / "kb_data", *SETUP) as extended:
+        yield extended
 
 
 @params(SCENARIOS)
-def test_bad_input(bad_world: World, scenario: Scenario) -> None:
-    data = run(bad_world, scenario)
+def test_bad_input(world: World, scenario: Scenario) -> None:
+    data = run(world, scenario)
     if scenario.status >= 400 and data is not None:
         assert set(data) == {"data", "message", "status"}
         assert data["status"] == scenario.status
 
 
-def test_huge_body_is_refused(bad_world: World) -> None:
-    app = bad_world.client.app.state.keelbase  # type: ignore[attr-defined]
+def test_huge_body_is_refused(world: World) -> None:
+    app = world.client.app.state.keelbase  # type: ignore[attr-defined]
     limit = app.config.max_body_size
     body = b'{"title": "' + b"x" * (limit + 10) + b'"}'
-    response = bad_world.client.post(
+    response = world.client.post(
         "/api/collections/open/records", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 413
@@ -140,8 +142,8 @@ _FILTER_ALPHABET = st.sampled_from(
     parts=st.lists(_FILTER_ALPHABET, max_size=14),
     who=st.sampled_from(["guest", "user1", "superuser"]),
 )
-def test_no_filter_string_gives_a_500(bad_world: World, parts: list[str], who: str) -> None:
-    response = bad_world.request(
+def test_no_filter_string_gives_a_500(world: World, parts: list[str], who: str) -> None:
+    response = world.request(
         "GET", "/api/collections/open/records", who, params={"filter": "".join(parts)}
     )
     assert response.status_code in (200, 400, 403), response.text

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from tests.api.conftest import world_of
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 
 RECORDS = "/api/collections/b_open/records"
 
@@ -15,7 +20,11 @@ SETUP = [
         "deleteRule": "", "fields": [{"name": "title", "type": "text", "required": True}]}),
 ]
 
-SCENARIOS = [
+ENABLE = Scenario("enable batch", "PATCH", "/api/settings", who="superuser",
+                  body={"batch": {"enabled": True, "maxRequests": 5}})
+
+# Batch requests off, as in a new app
+SETTINGS = [
     Scenario("disabled by default", "POST", "/api/batch",
              body={"requests": [{"method": "POST", "url": RECORDS, "body": {"title": "x"}}]}, status=403,
              contains={"message": "Batch requests are not allowed."}),
@@ -35,6 +44,10 @@ SCENARIOS = [
              contains={"batch": {"enabled": True, "maxRequests": 5, "timeout": 3}}),
     Scenario("smtp password is never returned", "PATCH", "/api/settings", who="superuser",
              body={"smtp": {"password": "secret"}}, contains={"smtp": {"enabled": False}}),
+]
+
+# Batch requests on, at most 5 in one batch
+BATCHES = [
     Scenario("create, update, upsert, delete", "POST", "/api/batch", body={"requests": [
         {"method": "POST", "url": RECORDS, "body": {"id": "batchrecord0001", "title": "b1"}},
         {"method": "PATCH", "url": RECORDS + "/batchrecord0001", "body": {"title": "b1-updated"}},
@@ -55,8 +68,9 @@ SCENARIOS = [
     ]}, status=400, contains={"message": "Batch transaction failed.", "data": {"requests": {"1": {
         "code": "batch_request_failed", "message": "Batch request failed.",
         "response": {"status": 400, "message": "Failed to create record.",
-                     "data": {"title": {"code": "validation_required"}}}}}}}),
-    Scenario("nothing of the failed batch was kept", "GET", RECORDS + "/batchrecord0003", status=404),
+                     "data": {"title": {"code": "validation_required"}}}}}}},
+        after=(Scenario("nothing of the failed batch was kept", "GET", RECORDS + "/batchrecord0003",
+                        status=404),)),
     Scenario("404 inside", "POST", "/api/batch", body={"requests": [
         {"method": "PATCH", "url": RECORDS + "/doesnotexist123", "body": {"title": "x"}}]}, status=400,
         contains={"data": {"requests": {"0": {"response": {"status": 404}}}}}),
@@ -84,12 +98,31 @@ SCENARIOS = [
 
 
 @pytest.fixture(scope="module")
-def batch_world(world: World) -> World:
-    for scenario in SETUP:
-        run(world, scenario)
-    return world
+def template(base: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    with base.extend(tmp_path_factory.mktemp("batch") / "kb_data", *SETUP) as extended:
+        yield extended
 
 
-@params(SCENARIOS)
-def test_batch(batch_world: World, scenario: Scenario) -> None:
-    run(batch_world, scenario)
+@pytest.fixture(scope="module")
+def enabled_template(
+    template: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    with template.extend(tmp_path_factory.mktemp("enabled") / "kb_data", ENABLE) as extended:
+        yield extended
+
+
+@pytest.fixture
+def enabled_world(
+    enabled_template: Template, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    yield from world_of(enabled_template, request, tmp_path)
+
+
+@params(SETTINGS)
+def test_settings(world: World, scenario: Scenario) -> None:
+    run(world, scenario)
+
+
+@params(BATCHES)
+def test_batch(enabled_world: World, scenario: Scenario) -> None:
+    run(enabled_world, scenario)

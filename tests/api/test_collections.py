@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import serving, superuser_headers
+from tests.api.conftest import serving, superuser_headers, world_of
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 
 FIELDS = [
     {"name": "title", "type": "text", "min": 2, "max": 50},
@@ -30,7 +32,8 @@ FIELDS = [
     {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
 ]
 
-SCENARIOS = [
+# A new app: only the system collections and users.
+NEW_APP = [
     Scenario(
         "list as guest is 401",
         "GET",
@@ -104,38 +107,12 @@ SCENARIOS = [
         save={"posts": "id"},
     ),
     Scenario(
-        "view by name",
-        "GET",
-        "/api/collections/posts?fields=id,name",
-        who="superuser",
-        contains={"id": "$posts", "name": "posts"},
-    ),
-    Scenario(
-        "view by id",
-        "GET",
-        "/api/collections/$posts?fields=name",
-        who="superuser",
-        contains={"name": "posts"},
-    ),
-    Scenario(
         "view unknown is 404",
         "GET",
         "/api/collections/nope",
         who="superuser",
         status=404,
         contains={"message": "The requested resource wasn't found."},
-    ),
-    Scenario(
-        "duplicate name",
-        "POST",
-        "/api/collections",
-        who="superuser",
-        body={"name": "POSTS"},
-        status=400,
-        contains={
-            "message": "Failed to create collection.",
-            "data": {"name": {"code": "validation_collection_name_exists"}},
-        },
     ),
     Scenario(
         "invalid name",
@@ -259,45 +236,6 @@ SCENARIOS = [
         contains={"message": "Failed to load the collection type data due to invalid formatting."},
     ),
     Scenario(
-        "add a field and rename one",
-        "PATCH",
-        "/api/collections/posts",
-        who="superuser",
-        body={
-            "fields": [
-                *FIELDS[:2],
-                {**FIELDS[2], "name": "hits", "id": "number300981383"},
-                *FIELDS[3:],
-                {"name": "slug", "type": "text"},
-            ]
-        },
-        contains={"name": "posts"},
-    ),
-    Scenario(
-        "rename collection",
-        "PATCH",
-        "/api/collections/posts",
-        who="superuser",
-        body={"name": "articles"},
-        contains={"name": "articles", "id": "$posts"},
-    ),
-    Scenario(
-        "rename back",
-        "PATCH",
-        "/api/collections/articles",
-        who="superuser",
-        body={"name": "posts"},
-        contains={"name": "posts"},
-    ),
-    Scenario(
-        "change type refused",
-        "PATCH",
-        "/api/collections/posts",
-        who="superuser",
-        body={"type": "view"},
-        status=400,
-    ),
-    Scenario(
         "rename system collection refused",
         "PATCH",
         "/api/collections/_superusers",
@@ -307,93 +245,12 @@ SCENARIOS = [
         contains={"data": {"name": {"code": "validation_collection_system_name_change"}}},
     ),
     Scenario(
-        "view collection",
-        "POST",
-        "/api/collections",
-        who="superuser",
-        body={
-            "name": "posts_view",
-            "type": "view",
-            "listRule": "",
-            "viewQuery": "select id, title, hits from posts",
-        },
-        contains={
-            "type": "view",
-            "viewQuery": "select id, title, hits from posts",
-            "fields": [
-                {"name": "id"},
-                {"name": "title", "type": "text"},
-                {"name": "hits", "type": "number"},
-            ],
-        },
-    ),
-    Scenario(
-        "view query without id",
-        "POST",
-        "/api/collections",
-        who="superuser",
-        body={"name": "bad_view", "type": "view", "viewQuery": "select title from posts"},
-        status=400,
-        contains={"data": {"viewQuery": {"code": "validation_invalid_view_query"}}},
-    ),
-    Scenario(
-        "view query on missing table",
-        "POST",
-        "/api/collections",
-        who="superuser",
-        body={"name": "bad_view", "type": "view", "viewQuery": "select id from nowhere"},
-        status=400,
-        contains={"data": {"viewQuery": {"code": "validation_invalid_view_query"}}},
-    ),
-    Scenario(
-        "tags collection",
-        "POST",
-        "/api/collections",
-        who="superuser",
-        body={"name": "tags_c", "fields": [{"name": "name", "type": "text"}]},
-        save={"tags_c": "id"},
-    ),
-    Scenario(
-        "tagged collection",
-        "POST",
-        "/api/collections",
-        who="superuser",
-        body={
-            "name": "tagged",
-            "fields": [{"name": "t", "type": "relation", "collectionId": "$tags_c"}],
-        },
-    ),
-    Scenario(
-        "delete referenced refused",
-        "DELETE",
-        "/api/collections/tags_c",
-        who="superuser",
-        status=400,
-        contains={
-            "message": "Failed to delete collection probably due to existing reference in tagged."
-        },
-    ),
-    Scenario(
         "delete system refused",
         "DELETE",
         "/api/collections/_superusers",
         who="superuser",
         status=400,
     ),
-    Scenario(
-        "delete referencing", "DELETE", "/api/collections/tagged", who="superuser", status=204
-    ),
-    Scenario(
-        "delete again is 404", "DELETE", "/api/collections/tagged", who="superuser", status=404
-    ),
-    Scenario(
-        "truncate view refused",
-        "DELETE",
-        "/api/collections/posts_view/truncate",
-        who="superuser",
-        status=400,
-    ),
-    Scenario("truncate", "DELETE", "/api/collections/tags_c/truncate", who="superuser", status=204),
     Scenario(
         "scaffolds",
         "GET",
@@ -427,14 +284,262 @@ SCENARIOS = [
         body={"collections": [{"name": "imp_ok"}, {"name": "imp_bad", "listRule": "nope = 1"}]},
         status=400,
         contains={"message": "Failed to import collections."},
+        after=(
+            Scenario(
+                "import rolled back", "GET", "/api/collections/imp_ok", who="superuser", status=404
+            ),
+        ),
     ),
-    Scenario("import rolled back", "GET", "/api/collections/imp_ok", who="superuser", status=404),
+]
+
+RENAME_TO_ARTICLES = Scenario(
+    "rename to articles",
+    "PATCH",
+    "/api/collections/posts",
+    who="superuser",
+    body={"name": "articles"},
+)
+DELETE_TAGGED = Scenario(
+    "delete tagged", "DELETE", "/api/collections/tagged", who="superuser", status=204
+)
+
+# An app with collections: posts (every field type), a view of it, and tags_c with a
+# tag, referenced by tagged.
+SETUP = [
+    Scenario(
+        "posts",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={
+            "name": "posts",
+            "listRule": "",
+            "viewRule": "",
+            "createRule": "",
+            "updateRule": "",
+            "deleteRule": "",
+            "fields": FIELDS,
+            "indexes": ["CREATE UNIQUE INDEX idx_posts_title ON posts (title)"],
+        },
+        save={"posts": "id"},
+    ),
+    Scenario(
+        "posts_titles",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "posts_titles", "type": "view", "viewQuery": "select id, title from posts"},
+    ),
+    Scenario(
+        "tags collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "tags_c", "fields": [{"name": "name", "type": "text"}]},
+        save={"tags_c": "id"},
+    ),
+    Scenario(
+        "tagged collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={
+            "name": "tagged",
+            "fields": [{"name": "t", "type": "relation", "collectionId": "$tags_c"}],
+        },
+    ),
+    Scenario(
+        "a tag", "POST", "/api/collections/tags_c/records", who="superuser", body={"name": "x"}
+    ),
+]
+
+WITH_COLLECTIONS = [
+    Scenario(
+        "view by name",
+        "GET",
+        "/api/collections/posts?fields=id,name",
+        who="superuser",
+        contains={"id": "$posts", "name": "posts"},
+    ),
+    Scenario(
+        "view by id",
+        "GET",
+        "/api/collections/$posts?fields=name",
+        who="superuser",
+        contains={"name": "posts"},
+    ),
+    Scenario(
+        "duplicate name",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "POSTS"},
+        status=400,
+        contains={
+            "message": "Failed to create collection.",
+            "data": {"name": {"code": "validation_collection_name_exists"}},
+        },
+    ),
+    Scenario(
+        "add a field and rename one",
+        "PATCH",
+        "/api/collections/posts",
+        who="superuser",
+        body={
+            "fields": [
+                *FIELDS[:2],
+                {**FIELDS[2], "name": "hits", "id": "number300981383"},
+                *FIELDS[3:],
+                {"name": "slug", "type": "text"},
+            ]
+        },
+        contains={"name": "posts"},
+    ),
+    Scenario(
+        "rename collection",
+        "PATCH",
+        "/api/collections/posts",
+        who="superuser",
+        body={"name": "articles"},
+        contains={"name": "articles", "id": "$posts"},
+        after=(
+            Scenario("the old name is gone", "GET", "/api/collections/posts/records", status=404),
+            Scenario("the new name lists", "GET", "/api/collections/articles/records"),
+            Scenario(
+                "the view over it still lists",
+                "GET",
+                "/api/collections/posts_titles/records",
+                who="superuser",
+            ),
+        ),
+    ),
+    Scenario(
+        "rename back",
+        "PATCH",
+        "/api/collections/articles",
+        who="superuser",
+        body={"name": "posts"},
+        contains={"name": "posts"},
+        before=(RENAME_TO_ARTICLES,),
+        after=(Scenario("the table has its name back", "GET", "/api/collections/posts/records"),),
+    ),
+    Scenario(
+        "change type refused",
+        "PATCH",
+        "/api/collections/posts",
+        who="superuser",
+        body={"type": "view"},
+        status=400,
+    ),
+    Scenario(
+        "view collection",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={
+            "name": "posts_view",
+            "type": "view",
+            "listRule": "",
+            "viewQuery": "select id, title, views from posts",
+        },
+        contains={
+            "type": "view",
+            "viewQuery": "select id, title, views from posts",
+            "fields": [
+                {"name": "id"},
+                {"name": "title", "type": "text"},
+                {"name": "views", "type": "number"},
+            ],
+        },
+    ),
+    Scenario(
+        "view query without id",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "bad_view", "type": "view", "viewQuery": "select title from posts"},
+        status=400,
+        contains={"data": {"viewQuery": {"code": "validation_invalid_view_query"}}},
+    ),
+    Scenario(
+        "view query on missing table",
+        "POST",
+        "/api/collections",
+        who="superuser",
+        body={"name": "bad_view", "type": "view", "viewQuery": "select id from nowhere"},
+        status=400,
+        contains={"data": {"viewQuery": {"code": "validation_invalid_view_query"}}},
+    ),
+    Scenario(
+        "delete referenced refused",
+        "DELETE",
+        "/api/collections/tags_c",
+        who="superuser",
+        status=400,
+        contains={
+            "message": "Failed to delete collection probably due to existing reference in tagged."
+        },
+    ),
+    Scenario(
+        "delete referencing", "DELETE", "/api/collections/tagged", who="superuser", status=204
+    ),
+    Scenario(
+        "delete again is 404",
+        "DELETE",
+        "/api/collections/tagged",
+        who="superuser",
+        status=404,
+        before=(DELETE_TAGGED,),
+    ),
+    Scenario(
+        "truncate view refused",
+        "DELETE",
+        "/api/collections/posts_titles/truncate",
+        who="superuser",
+        status=400,
+    ),
+    Scenario(
+        "truncate",
+        "DELETE",
+        "/api/collections/tags_c/truncate",
+        who="superuser",
+        status=204,
+        after=(
+            Scenario(
+                "no tag is left",
+                "GET",
+                "/api/collections/tags_c/records",
+                who="superuser",
+                contains={"totalItems": 0},
+            ),
+        ),
+    ),
 ]
 
 
-@params(SCENARIOS)
-def test_collections(world: World, scenario: Scenario) -> None:
+@pytest.fixture(scope="module")
+def collections_template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    with base.extend(tmp_path_factory.mktemp("collections") / "kb_data", *SETUP) as extended:
+        yield extended
+
+
+@pytest.fixture
+def collections_world(
+    collections_template: Template, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    yield from world_of(collections_template, request, tmp_path)
+
+
+@params(NEW_APP)
+def test_new_app(world: World, scenario: Scenario) -> None:
     run(world, scenario)
+
+
+@params(WITH_COLLECTIONS)
+def test_with_collections(collections_world: World, scenario: Scenario) -> None:
+    run(collections_world, scenario)
 
 
 def test_schema_change_keeps_data(world: World) -> None:

@@ -15,8 +15,9 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from keelbase import App
-from tests.api.conftest import PASSWORD, make_world, png
+from tests.api.conftest import PASSWORD, png
 from tests.api.scenario import World
+from tests.api.worlds import Template
 from tests.conftest import free_port
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, OIDCProvider, running_provider
 
@@ -32,12 +33,13 @@ def provider() -> Iterator[OIDCProvider]:
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, provider: OIDCProvider, db_url: str
-) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("oauth2") / "kb_data", db_url):
-        configure(world, [provider.provider_config()])
-        yield world
+def template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory, provider: OIDCProvider
+) -> Iterator[Template]:
+    """Users may sign in through ``provider``."""
+    data_dir = tmp_path_factory.mktemp("oauth2") / "kb_data"
+    with base.extend(data_dir, lambda world: configure(world, [provider.provider_config()])) as t:
+        yield t
 
 
 def configure(world: World, providers: list[dict[str, Any]], **oauth2: Any) -> None:
@@ -186,7 +188,11 @@ def test_signed_in_record_gets_linked(world: World, provider: OIDCProvider) -> N
     answer = world.client.post(SIGN_IN, json=body, headers={"Authorization": token})
     assert answer.status_code == 200, answer.text
     assert answer.json()["record"]["id"] == created.json()["id"]
-    # user1 already has an oidc link (test_existing_email_is_linked): a second account is refused.
+    # once linked to one oidc account, a record is refused a second one
+    body = consent(world, provider, person("sub-first", "", verified=False))
+    first = world.request("POST", SIGN_IN, "user1", json=body)
+    assert first.status_code == 200, first.text
+    assert first.json()["record"]["id"] == world.ids["user1"]
     body = consent(world, provider, person("sub-second", "", verified=False))
     second = world.request("POST", SIGN_IN, "user1", json=body)
     assert second.status_code == 400 and second.json()["message"] == "Failed to authenticate."

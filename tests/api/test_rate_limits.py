@@ -16,24 +16,29 @@ from starlette.testclient import TestClient
 
 from keelbase import App, Config
 from keelbase.services.auth.login_guard import LoginGuard
-from tests.api.conftest import ADMIN, PASSWORD, make_world
+from tests.api.conftest import ADMIN, PASSWORD
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 
 TOO_MANY = {"status": 429, "message": "Too Many Requests.", "data": {}}
 XFF = "X-Forwarded-For"
 SAVE_FAILED = "An error occurred while saving the new settings."
 
 
+def create_posts_and_notes(world: World) -> None:
+    for name in ("posts", "notes"):
+        created = world.request("POST", "/api/collections", "superuser", json={
+            "name": name, "listRule": "", "viewRule": "", "createRule": "",
+            "fields": [{"name": "title", "type": "text"}]})  # fmt: skip
+        assert created.status_code == 200, created.text
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[World]:
-    for world in make_world(tmp_path_factory.mktemp("limits") / "kb_data", db_url):
-        for name in ("posts", "notes"):
-            created = world.request("POST", "/api/collections", "superuser", json={
-                "name": name, "listRule": "", "viewRule": "", "createRule": "",
-                "fields": [{"name": "title", "type": "text"}]})  # fmt: skip
-            assert created.status_code == 200, created.text
-        yield world
-        limits(world, enabled=False)
+def template(base: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    """Two open collections, posts and notes; no rate limits yet."""
+    data_dir = tmp_path_factory.mktemp("limits") / "kb_data"
+    with base.extend(data_dir, create_posts_and_notes) as extended:
+        yield extended
 
 
 def limits(world: World, *rules: dict[str, Any], enabled: bool = True, **extra: Any) -> None:
@@ -232,9 +237,10 @@ def test_settings_validation(world: World, scenario: Scenario) -> None:
 
 
 @pytest.fixture
-def guarded(tmp_path: Path, fresh_db_url: str) -> Iterator[World]:
+def guarded(base: Template, tmp_path: Path) -> Iterator[World]:
     """A fresh app (its own counters) with rate limits off."""
-    yield from make_world(tmp_path / "kb_data", fresh_db_url)
+    with base.start(tmp_path / "kb_data") as world:
+        yield world
 
 
 def sign_in(world: World, identity: str, password: str, address: str = "") -> Any:

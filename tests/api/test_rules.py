@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.api.conftest import world_of
 from tests.api.scenario import Scenario, World, params, run
+from tests.api.worlds import Template
 
 OWNER = "author = @request.auth.id"
 
@@ -56,7 +61,7 @@ SCENARIOS = [
     Scenario("user1 updates other", "PATCH", "/api/collections/r_owner/records/$theirs", who="user1",
              body={"title": "hack"}, status=404),
     Scenario("user1 deletes other", "DELETE", "/api/collections/r_owner/records/$theirs", who="user1",
-             status=404),
+             status=404, events={"*": 0, "request": 1}),
     Scenario("guest views", "GET", "/api/collections/r_owner/records/$mine", status=404),
     Scenario("user1 views own", "GET", "/api/collections/r_owner/records/$mine?fields=title", who="user1",
              contains={"title": "mine"}),
@@ -72,7 +77,7 @@ SCENARIOS = [
     Scenario("update own title", "PATCH", "/api/collections/r_owner/records/$mine?fields=title", who="user1",
              body={"title": "mine2"}, contains={"title": "mine2"}),
     Scenario("superuser sees all", "GET", "/api/collections/r_owner/records?fields=title&sort=title",
-             who="superuser", contains={"items": [{"title": "mine2"}, {"title": "theirs"}]}),
+             who="superuser", contains={"items": [{"title": "mine"}, {"title": "theirs"}]}),
     # users collection: email visibility
     Scenario("user sees own email", "GET", "/api/collections/users/records/$user1", who="user1",
              contains={"email": "user1@example.com"}),
@@ -87,16 +92,23 @@ SCENARIOS = [
     Scenario("a wrong old password", "PATCH", "/api/collections/users/records/$user1", who="user1",
              body={"password": "NewPassw0rd", "passwordConfirm": "NewPassw0rd", "oldPassword": "wrong"},
              status=400, contains={"data": {"oldPassword": {"code": "validation_invalid_old_password"}}}),
-    Scenario("delete own", "DELETE", "/api/collections/r_owner/records/$mine", who="user1", status=204),
+    Scenario("delete own", "DELETE", "/api/collections/r_owner/records/$mine", who="user1", status=204,
+             events={"*": 0, "request": 1, "record_delete": 1, "record_delete_commit": 1}),
 ]
 # fmt: on
 
 
 @pytest.fixture(scope="module")
-def rules_world(world: World) -> World:
-    for scenario in SETUP:
-        run(world, scenario)
-    return world
+def rules_template(base: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    with base.extend(tmp_path_factory.mktemp("rules") / "kb_data", *SETUP) as extended:
+        yield extended
+
+
+@pytest.fixture
+def rules_world(
+    rules_template: Template, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    yield from world_of(rules_template, request, tmp_path)
 
 
 @params(SCENARIOS)
@@ -112,62 +124,61 @@ def test_email_visibility_to_others(world: World) -> None:
         json={"listRule": "@request.auth.id != ''", "viewRule": "@request.auth.id != ''"},
     )
     assert relaxed.status_code == 200
-    try:
-        other = world.request(
-            "GET", f"/api/collections/users/records/{world.ids['user2']}", "user1"
-        ).json()
-        assert "email" not in other
-        world.request(
-            "PATCH",
-            f"/api/collections/users/records/{world.ids['user2']}",
-            "user2",
-            json={"emailVisibility": True},
-        )
-        other = world.request(
-            "GET", f"/api/collections/users/records/{world.ids['user2']}", "user1"
-        ).json()
-        assert other["email"] == "user2@example.com"
-        # the email filter honours visibility too
-        found = world.request(
-            "GET", "/api/collections/users/records?filter=email~'user1'", "user2"
-        ).json()
-        assert found["items"] == []
-    finally:
-        world.request(
-            "PATCH",
-            f"/api/collections/users/records/{world.ids['user2']}",
-            "user2",
-            json={"emailVisibility": False},
-        )
-        world.request(
-            "PATCH",
-            "/api/collections/users",
-            "superuser",
-            json={"listRule": "id = @request.auth.id", "viewRule": "id = @request.auth.id"},
-        )
+    other = world.request(
+        "GET", f"/api/collections/users/records/{world.ids['user2']}", "user1"
+    ).json()
+    assert "email" not in other
+    shown = world.request(
+        "PATCH",
+        f"/api/collections/users/records/{world.ids['user2']}",
+        "user2",
+        json={"emailVisibility": True},
+    )
+    assert shown.status_code == 200, shown.text
+    other = world.request(
+        "GET", f"/api/collections/users/records/{world.ids['user2']}", "user1"
+    ).json()
+    assert other["email"] == "user2@example.com"
+    # the email filter honours visibility too
+    found = world.request(
+        "GET", "/api/collections/users/records?filter=email~'user1'", "user2"
+    ).json()
+    assert found["items"] == []
 
 
 _PIECES = [
     "title", "author", "id", "author.name", "author.email", "@request.auth.id", "=", "!=", "~", "?=",
-    "||", "&&", "(", ")", "'mine2'", "'theirs'", "''", "true", "1", " ", "null", "author.id", ":lower",
+    "||", "&&", "(", ")", "'mine'", "'theirs'", "''", "true", "1", " ", "null", "author.id", ":lower",
     "//", "'", "\\", "@collection.r_owner.id", "users_via_x",
 ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def owned(rules_world: World) -> World:
-    """Both users own a record again, so that there is something to hide."""
+def own_more(world: World) -> None:
+    """Both users own one more record, so that there is more to hide."""
     for who in ("user1", "user2"):
-        created = rules_world.request(
+        created = world.request(
             "POST",
             "/api/collections/r_owner/records",
             who,
-            json={"title": who, "author": rules_world.ids[who]},
+            json={"title": who, "author": world.ids[who]},
         )
         assert created.status_code == 200, created.text
-    everything = rules_world.request("GET", "/api/collections/r_owner/records", "user1").json()
-    assert [item["title"] for item in everything["items"]] == ["user1"]
-    return rules_world
+    everything = world.request("GET", "/api/collections/r_owner/records", "user1").json()
+    assert [item["title"] for item in everything["items"]] == ["mine", "user1"]
+
+
+@pytest.fixture(scope="module")
+def owned_template(
+    rules_template: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    with rules_template.extend(tmp_path_factory.mktemp("owned") / "kb_data", own_more) as extended:
+        yield extended
+
+
+@pytest.fixture
+def owned(owned_template: Template, tmp_path: Path) -> Iterator[World]:
+    with owned_template.start(tmp_path / "kb_data") as world:
+        yield world
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))

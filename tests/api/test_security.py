@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
-from tests.api.conftest import PASSWORD
+from tests.api.conftest import PASSWORD, world_of
 from tests.api.scenario import World
+from tests.api.worlds import Template
 
 
-@pytest.fixture(scope="module")
-def leaky(world: World) -> World:
+def make_leaky(world: World) -> None:
     """A public posts collection with private secrets attached, and an auth collection with hidden emails."""
     su = "superuser"
     posts = world.request(
@@ -70,26 +73,29 @@ def leaky(world: World) -> World:
             "internal": world.ids["user2"],
         },
     )
+    assert post.status_code == 200, post.text
     world.ids["sec_post"] = post.json()["id"]
-    world.request(
-        "POST",
-        "/api/collections/sec_secrets/records",
-        su,
-        json={"value": "hunter2", "post": world.ids["sec_post"], "owner": world.ids["user2"]},
-    )
-    world.request(
-        "POST",
-        "/api/collections/sec_secrets/records",
-        "user1",
-        json={"value": "a", "post": world.ids["sec_post"], "owner": world.ids["user1"]},
-    )
-    yield world
-    world.request(
-        "PATCH",
-        "/api/collections/users",
-        su,
-        json={"listRule": "id = @request.auth.id", "viewRule": "id = @request.auth.id"},
-    )
+    for who, value, owner in (("superuser", "hunter2", "user2"), ("user1", "a", "user1")):
+        secret = world.request(
+            "POST",
+            "/api/collections/sec_secrets/records",
+            who,
+            json={"value": value, "post": world.ids["sec_post"], "owner": world.ids[owner]},
+        )
+        assert secret.status_code == 200, secret.text
+
+
+@pytest.fixture(scope="module")
+def leaky_template(base: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    with base.extend(tmp_path_factory.mktemp("leaky") / "kb_data", make_leaky) as template:
+        yield template
+
+
+@pytest.fixture
+def leaky(
+    leaky_template: Template, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[World]:
+    yield from world_of(leaky_template, request, tmp_path)
 
 
 def _count(world: World, who: str, filter_text: str, sort: str = "") -> int:

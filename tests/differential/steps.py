@@ -13,7 +13,7 @@ Every step is a plain dict (data, not code):
 ``save``          ``{name: path}``: remember a value of the answer, e.g. ``"id"``,
                   ``"record.id"``, ``"items.0.id"``, ``"fields.name=views.id"``
 ``expect_same``   ``False`` only for pure setup whose answer is not the point
-``xfail_reason``  a known Keelbase difference (see /tmp/diff-findings.md)
+``xfail_reason``  a known Keelbase difference, in words (the step is a strict xfail)
 
 Steps depend on earlier ones (ids, tokens, records), so they run in order and
 the story is best read top to bottom. Record ids the scenario invents itself
@@ -54,50 +54,6 @@ def step(name: str, method: str, url: str, **extra: Any) -> Step:
         out["as"] = who
     return out
 
-
-# Known Keelbase differences, one reason per finding (details in /tmp/diff-findings.md).
-# A step that shows one carries ``xfail_reason=``; fix Keelbase, then drop the marker.
-F1_FILE_NOT_FOUND = (
-    "F1: an unknown GET path answers 404 'File not found.' in PocketBase (static fallback), "
-    "Keelbase says 'The requested resource wasn't found.'"
-)
-F2_METHOD_404 = (
-    "F2: a known path with an unrouted method is a 404 'The requested resource wasn't "
-    "found.' in PocketBase; Keelbase (Starlette) answers 405 'Method Not Allowed'"
-)
-F3_SCAFFOLD_INDEXES = (
-    "F3: scaffolds.auth.indexes holds the tokenKey/email unique indexes in PocketBase; "
-    "Keelbase empties it"
-)
-F4_RULES_SKIPPED = (
-    "F4: rule errors are not reported when field errors exist; PocketBase reports both"
-)
-F5_IMPORT_MESSAGE = (
-    "F5: import failure message: empty '()' instead of the derived pbc_ id, and 'Cannot "
-    "be blank' instead of Go's lower-case 'cannot be blank'"
-)
-F6_OLD_PASSWORD = (
-    "F6: missing oldPassword is validation_required 'Cannot be blank.' in PocketBase; "
-    "Keelbase gives validation_invalid_old_password"
-)
-F7_SUPERUSER_VERIFIED = "F7: a superuser created through the API is verified=true in PocketBase"
-F8_VIEW_EMPTY_IDS = (
-    "F8: PocketBase rejects a view query whose rows have empty/invalid ids ('Invalid query "
-    "- the query could return records with empty or invalid ids.'); Keelbase creates it"
-)
-F9_UPLOADS = "F9: file uploads are not implemented (multipart files are dropped)"
-F9_FILE_NAMES = (
-    "F9: a plain string for a file field is accepted as a file name; PocketBase answers "
-    "validation_invalid_file 'Invalid new files: [...]'"
-)
-F10_NUL_FILTER = (
-    "F10: a NUL character in a filter is a 400 in PocketBase (its lexer treats rune 0 as "
-    "end of input); Keelbase runs the filter"
-)
-F11_EXPLANATION_KEY = (
-    "F11: the allowed 400 explanation names the wrong parameter (perPage=abc -> data.page; "
-    "a bad sort on /api/collections -> data.filter)"
-)
 
 # --------------------------------------------------------------------------- basics, auth
 BASICS: list[Step] = [

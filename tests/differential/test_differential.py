@@ -4,7 +4,7 @@ The scenario (``steps.py``) is data. Each step is sent first to the reference
 PocketBase, then to Keelbase; both answers are normalised (``normalise.py``)
 and must be equal. A step known to differ carries ``xfail_reason``; it is a
 strict xfail, so once Keelbase is fixed the step fails as XPASS and its marker
-must go (the findings it documents are in /tmp/diff-findings.md).
+must go.
 """
 
 from __future__ import annotations

@@ -79,11 +79,11 @@ def _check_name(
             "validation_length_too_long", "The length must be no more than 255.", {"max": 255}
         )
         return
+    if "_via_" in name.lower():  # before the format, in PocketBase's order
+        errors["name"] = field_error("validation_found_via", 'The value cannot contain "_via_".')
+        return
     if not FIELD_NAME.match(name):
         errors["name"] = field_error("validation_match_invalid", "Must be in a valid format.")
-        return
-    if "_via_" in name.lower():
-        errors["name"] = field_error("validation_found_via", 'The value cannot contain "_via_".')
         return
     if old is not None and old.system and old.name != name:
         errors["name"] = field_error(
@@ -116,13 +116,26 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
     if not any(isinstance(f, TextField) and f.primaryKey and f.name == "id" for f in new.fields):
         return field_error("validation_missing_primary_key", 'Missing or invalid "id" PK field.')
     old_fields = {f.id: f for f in old.fields} if old else {}
-    if old is not None:
-        new_ids = {f.id for f in new.fields}
-        for old_field in old.fields:
-            if old_field.system and old_field.id not in new_ids:
-                return field_error(
-                    "validation_system_field_change", "System fields cannot be deleted or renamed."
-                )
+    # As PocketBase's ensureNoSystemFieldsChange and ensureNoFieldsTypeChange: these
+    # answer for the fields before any field's own checks.
+    new_ids = {f.id for f in new.fields}
+    renamed = any(
+        (previous := old_fields.get(f.id)) is not None
+        and previous.system
+        and previous.name != f.name
+        for f in new.fields
+    )
+    if renamed or any(f.system and f.id not in new_ids for f in old_fields.values()):
+        return field_error(
+            "validation_system_field_change", "System fields cannot be deleted or renamed."
+        )
+    type_changes = {
+        str(index): field_error("validation_field_type_change", "Field type cannot be changed.")
+        for index, field in enumerate(new.fields)
+        if field.id in old_fields and old_fields[field.id].type != field.type
+    }
+    if type_changes:
+        return type_changes
     errors: dict[str, Any] = {}
     seen_names: set[str] = set()
     for index, field in enumerate(new.fields):
@@ -150,15 +163,6 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
             )
         seen_names.add(name.lower())
         previous = old_fields.get(field.id)
-        if previous is not None:
-            if previous.type != field.type:
-                problems["type"] = field_error(
-                    "validation_field_type_change", "Field type cannot be changed."
-                )
-            elif previous.system and previous.name != field.name:
-                problems["name"] = field_error(
-                    "validation_system_field_change", "System fields cannot be deleted or renamed."
-                )
         if field.type not in FIELD_TYPES:
             problems["type"] = field_error("validation_in_invalid", "Must be a valid value.")
         problems.update({k: v for k, v in field.definition_errors().items() if k not in problems})

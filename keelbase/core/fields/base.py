@@ -8,8 +8,10 @@ store picks the type.
 
 from __future__ import annotations
 
+import math
 import re
 import zlib
+from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -157,9 +159,12 @@ def cast_text(raw: Any) -> str:
 
 
 def format_number(value: float) -> str:
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(value)
+    """Go's strconv.FormatFloat(value, 'f', -1, 64): the shortest digits, never an exponent."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return format(Decimal(repr(value)).normalize(), "f")
 
 
 def cast_number(raw: Any) -> int | float:

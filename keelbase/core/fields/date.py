@@ -43,6 +43,9 @@ class DateField(Field):
             raw = getattr(self, option)
             if raw and parse_datetime(raw) is None:
                 errors[option] = field_error("validation_invalid_date", "Must be a valid date.")
+        low, high = parse_datetime(self.min or "-"), parse_datetime(self.max or "-")
+        if not errors and low is not None and high is not None and high < low:
+            errors["max"] = field_error("validation_date_out_of_range", "The date is out of range.")
         return errors
 
     def prepare(self, raw: Any) -> Any:

@@ -19,15 +19,19 @@ class DomainListField(Field):
         return {"exceptDomains": list(self.exceptDomains), "onlyDomains": list(self.onlyDomains)}
 
     def definition_errors(self) -> dict[str, dict[str, Any]]:
+        """PocketBase's rules: only one list may be set, and each names domains (every bad one)."""
         errors: dict[str, dict[str, Any]] = {}
         if self.exceptDomains and self.onlyDomains:
-            errors["onlyDomains"] = field_error("validation_empty", "Must be blank.")
+            blank = field_error("validation_empty", "Must be blank.")
+            return {"exceptDomains": dict(blank), "onlyDomains": dict(blank)}
         for option in ("exceptDomains", "onlyDomains"):
-            for index, domain in enumerate(getattr(self, option)):
-                if not _DOMAIN.match(domain):
-                    errors[option] = {
-                        str(index): field_error("validation_is_domain", "Must be a valid domain.")
-                    }
+            bad = {
+                str(index): field_error("validation_is_domain", "Must be a valid domain.")
+                for index, domain in enumerate(getattr(self, option))
+                if not _DOMAIN.match(domain)
+            }
+            if bad:
+                errors[option] = bad
         return errors
 
     def domain_allowed(self, domain: str) -> bool:

@@ -14,6 +14,7 @@ from keelbase.errors import field_error
 
 DEFAULT_MAX_SIZE = 5 << 20
 THUMB = re.compile(r"^(\d+)x(\d+)([tbf]?)$")
+ZERO_THUMBS = frozenset({"0x0", "0x0t", "0x0b", "0x0f"})
 
 
 class FileField(MultiValueField):
@@ -34,16 +35,16 @@ class FileField(MultiValueField):
         }
 
     def definition_errors(self) -> dict[str, dict[str, Any]]:
-        errors: dict[str, dict[str, Any]] = {}
+        """PocketBase's rules for each thumb: not a 0x0 size, and WxH with an optional t, b or f."""
+        bad: dict[str, Any] = {}
         for index, thumb in enumerate(self.thumbs):
-            match = THUMB.match(thumb)
-            if not match or (match.group(1) == "0" and match.group(2) == "0"):
-                errors["thumbs"] = {
-                    str(index): field_error(
-                        "validation_invalid_thumb_format", "Invalid thumb format."
-                    )
-                }
-        return errors
+            if thumb in ZERO_THUMBS:
+                bad[str(index)] = field_error("validation_not_in_invalid", "Must not be in list.")
+            elif not THUMB.match(thumb):
+                bad[str(index)] = field_error(
+                    "validation_match_invalid", "Must be in a valid format."
+                )
+        return {"thumbs": bad} if bad else {}
 
     def validate_value(self, value: Any) -> None:
         self.check_count(

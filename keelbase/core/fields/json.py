@@ -25,14 +25,17 @@ class JsonField(Field):
         return None
 
     def prepare(self, raw: Any) -> Any:
-        """Strings that are JSON documents are parsed; other strings stay strings."""
-        if isinstance(raw, str):
-            text = raw.strip()
-            if text in ("null", "true", "false") or text.startswith(_RAW_JSON_START):
-                try:
-                    return orjson.loads(text)
-                except orjson.JSONDecodeError:
-                    return raw
+        """Strings that are JSON documents are parsed; other strings stay strings.
+
+        As in PocketBase, the first character decides: " [1]" is a string.
+        """
+        if isinstance(raw, str) and (
+            raw in ("null", "true", "false") or raw.startswith(_RAW_JSON_START)
+        ):
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return raw
         return raw
 
     def is_empty(self, value: Any) -> bool:

@@ -49,7 +49,7 @@ class PasswordField(Field):
                 "validation_min_text_constraint", f"Must be at least {self.min} character(s)."
             )
         limit = self.max or MAX_LENGTH
-        if len(plain.encode()) > limit:
+        if len(plain) > limit:  # characters, as PocketBase counts them (runes), not bytes
             raise FieldInvalid(
                 "validation_max_text_constraint", f"Must be less than {limit} character(s)."
             )
