@@ -236,10 +236,27 @@ def test_settings_validation(world: World, scenario: Scenario) -> None:
 # Brute-force protection ------------------------------------------------------
 
 
+def no_login_alerts(world: World) -> None:
+    """Sign-ins from new addresses would mail alerts, which these tests do not look at."""
+    saved = world.request(
+        "PATCH", "/api/collections/users", "superuser", json={"authAlert": {"enabled": False}}
+    )
+    assert saved.status_code == 200, saved.text
+
+
+@pytest.fixture(scope="module")
+def guarded_template(
+    base: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    data_dir = tmp_path_factory.mktemp("guarded") / "kb_data"
+    with base.extend(data_dir, no_login_alerts) as extended:
+        yield extended
+
+
 @pytest.fixture
-def guarded(base: Template, tmp_path: Path) -> Iterator[World]:
+def guarded(guarded_template: Template, tmp_path: Path) -> Iterator[World]:
     """A fresh app (its own counters) with rate limits off."""
-    with base.start(tmp_path / "kb_data") as world:
+    with guarded_template.start(tmp_path / "kb_data") as world:
         yield world
 
 
