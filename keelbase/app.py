@@ -28,7 +28,7 @@ from keelbase.services.auth.oauth2 import OAuth2Service
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
 from keelbase.services.auth.superusers import SuperusersService
-from keelbase.services.collections import CollectionsService
+from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
 from keelbase.services.mail.probe import MailProbe

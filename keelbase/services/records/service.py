@@ -38,7 +38,7 @@ from keelbase.errors import (
 )
 from keelbase.events import ListEvent, RecordCommitEvent, RecordEvent, ViewEvent
 from keelbase.hooks import Hooks
-from keelbase.services.collections import CollectionsService
+from keelbase.services.collections.service import CollectionsService
 from keelbase.services.files.service import FilesService, removed_names
 from keelbase.services.records import codec as record_codec
 from keelbase.services.records.codec import RecordCodec

@@ -6,14 +6,8 @@ Every change is one transaction: the DDL, the data migration and the
 
 from __future__ import annotations
 
-import logging
-import secrets
-import string
-import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any
-
-import orjson
 
 from keelbase.core.collections.collection import (
     AUTH,
@@ -21,23 +15,26 @@ from keelbase.core.collections.collection import (
     VIEW,
     Collection,
     auth_indexes,
-    id_field,
 )
 from keelbase.core.collections.json import DefinitionError, collection_from_json
 from keelbase.core.collections.schema import Schema
 from keelbase.core.collections.system import initial_collections
 from keelbase.core.collections.validation import validate_collection
-from keelbase.core.collections.view_query import read_columns
 from keelbase.core.dates import now_string
-from keelbase.core.fields import Field, JsonField, NumberField, TextField
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records.columns_resolver import ColumnsResolver
-from keelbase.errors import ApiError, BadRequestError, NotFoundError, field_error, required_error
+from keelbase.errors import ApiError, BadRequestError, NotFoundError, required_error
+from keelbase.services.collections.errors import (
+    ddl_error,
+    definition_error,
+    import_error,
+)
+from keelbase.services.collections.views import Views, random_text, report_broken
 from keelbase.services.files.service import FilesService
 from keelbase.services.records.listing import ListParams, invalid_query, page_result, parse_sort
 from keelbase.store import system
-from keelbase.store.base import Connection, IndexFailed, Store, StoreError
+from keelbase.store.base import Connection, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
 
 _LIST_COLUMNS = {
@@ -58,13 +55,6 @@ _LIST_COLUMNS = {
 }
 
 Listener = Callable[[Schema], None]
-log = logging.getLogger("keelbase.collections")
-
-
-def _load_error(
-    message: str = "Failed to load the submitted data due to invalid formatting.",
-) -> ApiError:
-    return BadRequestError(message)
 
 
 class CollectionsService:
@@ -75,6 +65,8 @@ class CollectionsService:
         self._listeners: list[Listener] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
         self._seen_version = -1
+        # View collections' fields and their upkeep, against the current schema.
+        self.views = Views(store, lambda: self.schema)
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener`` with each new schema (caches keyed on the old one drop it)."""
@@ -177,7 +169,7 @@ class CollectionsService:
             if ctype == VIEW:
                 collection.fields = []
             if ctype == AUTH:
-                collection.indexes = auth_indexes(_random(10).lower(), "")
+                collection.indexes = auth_indexes(random_text(10).lower(), "")
             out[ctype] = collection.to_json()
         return out
 
@@ -187,7 +179,7 @@ class CollectionsService:
         try:
             collection = collection_from_json(data)
         except DefinitionError as error:
-            raise _definition_error(error, "Failed to create collection.") from error
+            raise definition_error(error, "Failed to create collection.") from error
         async with self.store.transaction() as conn:
             await self._lock_schema(conn)
             if not data.get("id"):
@@ -213,9 +205,9 @@ class CollectionsService:
             try:
                 collection = collection_from_json(data, existing)
             except DefinitionError as error:
-                raise _definition_error(error, "Failed to update collection.") from error
+                raise definition_error(error, "Failed to update collection.") from error
             broken = await self._save(conn, collection, existing, "Failed to update collection.")
-        _report_broken_views(collection.name, broken)
+        report_broken(collection.name, broken)
         await self._written()
         return self.get(collection.id)
 
@@ -238,7 +230,7 @@ class CollectionsService:
         """Validate and store one collection; returns the views it left broken (see
         ``_refresh_dependent_views``), for the caller to report once committed."""
         if collection.is_view:
-            view_errors = await self._infer_view_fields(conn, collection, existing)
+            view_errors = await self.views.infer_fields(conn, collection, existing)
         else:
             view_errors = {}
         errors = validate_collection(collection, existing, self.schema, self.store.dialect)
@@ -256,140 +248,16 @@ class CollectionsService:
             else:
                 await sync.update(existing, collection)
         except StoreError as error:
-            raise _ddl_error(message, error) from error
+            raise ddl_error(message, error) from error
         broken: list[str] = []
         if existing is None:
             await system.insert_collection(conn, collection)
         else:
             await system.update_collection(conn, collection)
             if existing.name != collection.name or _fields_changed(existing, collection):
-                broken = await self._refresh_dependent_views(conn, collection)
+                broken = await self.views.refresh_dependents(conn, collection)
         await system.bump_schema_version(conn, now)
         return broken
-
-    async def _refresh_dependent_views(self, conn: Connection, changed: Collection) -> list[str]:
-        """Views over a renamed table or column are recreated from their queries.
-
-        A view whose query no longer works (it names the old table or column)
-        keeps the view the database had, and is returned as ``"[name] error"``:
-        as in PocketBase the change is saved and the view reported, so that
-        its query can be fixed.
-        """
-        broken: list[str] = []
-        for other in self.schema:
-            if other.is_view and other.id != changed.id:
-                sync = SchemaSync(conn, self.store.dialect)
-                try:
-                    # a savepoint: on PostgreSQL a failed statement spoils the whole transaction
-                    async with self.store.transaction() as view_conn:
-                        await sync.drop(other)
-                        await sync.create(other)
-                        # SQLite creates a view without resolving its names (and renames
-                        # tables inside views itself): read it to know whether it works
-                        await view_conn.fetch_columns(
-                            f"SELECT * FROM {self.store.dialect.quote(other.name)} LIMIT 0"
-                        )
-                except StoreError as error:
-                    broken.append(f"[{other.name}] {error}")
-        return broken
-
-    async def _infer_view_fields(
-        self, conn: Connection, collection: Collection, existing: Collection | None
-    ) -> dict[str, Any]:
-        query = collection.viewQuery.strip().rstrip(";")
-        collection.viewQuery = query
-        if not query:
-            return {
-                "fields": required_error(),
-                "viewQuery": required_error(),
-            }
-        if not query.lower().startswith(("select", "with")) or ";" in query:
-            return {
-                "fields": required_error(),
-                "viewQuery": field_error(
-                    "validation_invalid_view_query",
-                    "Invalid query - only SELECT queries are allowed.",
-                ),
-            }
-        query = self.store.dialect.view_query(query)
-        try:
-            names = await conn.fetch_columns(f"SELECT * FROM ({query}) AS __kb_view LIMIT 0")
-        except StoreError as error:
-            return {
-                "fields": required_error(),
-                "viewQuery": field_error(
-                    "validation_invalid_view_query", f"Invalid query - {error}."
-                ),
-            }
-        if "id" not in names:
-            return {
-                "fields": field_error(
-                    "validation_missing_primary_key", 'Missing or invalid "id" PK field.'
-                ),
-                "viewQuery": field_error(
-                    "validation_invalid_view_query",
-                    "Invalid query - missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one).",
-                ),
-            }
-        try:
-            async with self.store.transaction():  # a savepoint, as above
-                empty_ids = await conn.fetch_value(
-                    f"SELECT 1 FROM ({query}) AS __kb_view WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
-                )
-        except StoreError:
-            empty_ids = None
-        if empty_ids is not None:
-            return {
-                "viewQuery": field_error(
-                    "validation_invalid_view_query",
-                    "Invalid query - the query could return records with empty or invalid ids.",
-                )
-            }
-        collection.fields = self._view_fields(query, names, existing)
-        collection.reindex()
-        return {}
-
-    def _view_fields(
-        self, query: str, names: list[str], existing: Collection | None
-    ) -> list[Field]:
-        columns, tables = read_columns(query)
-        by_name = {c.name: c for c in columns}
-        previous = {f.name: f for f in existing.fields} if existing else {}
-        default_table = next(iter(tables.values()), None)
-        fields: list[Field] = []
-        for name in names:
-            if name == "id":
-                view_id = id_field()
-                view_id.min = view_id.max = 0
-                view_id.autogeneratePattern = ""
-                fields.append(view_id)
-                continue
-            column = by_name.get(name)
-            field: Field | None = None
-            if column is not None and column.source_column:
-                table_name = (
-                    tables.get(column.source_table or "", default_table)
-                    if column.source_table
-                    else default_table
-                )
-                source = self.schema.get(table_name) if table_name else None
-                source_field = source.field(column.source_column) if source else None
-                if source_field is not None:
-                    field = source_field.model_copy(deep=True)
-                    field.name = name
-                    field.system = False
-                    if isinstance(field, TextField):
-                        field.primaryKey = False
-                    old = previous.get(name)
-                    field.id = old.id if old and old.type == field.type else "_clone_" + _random(4)
-            if field is None:
-                if column is not None and column.is_count:
-                    field = NumberField(name=name, onlyInt=True)
-                else:
-                    field = JsonField(name=name, maxSize=1)
-                field.id = f"{field.type}{_crc(name)}"
-            fields.append(field)
-        return fields
 
     async def delete(self, id_or_name: str) -> None:
         async with self.store.transaction() as conn:
@@ -412,20 +280,12 @@ class CollectionsService:
                 await SchemaSync(conn, self.store.dialect).drop(collection)
                 await system.delete_collection(conn, collection.id)
                 await system.bump_schema_version(conn, now_string())
-                await self._check_views_still_work(conn, collection)
+                await self.views.check_still_work(conn, collection)
                 if self.files is not None and not collection.is_view:
                     self.files.remove_collection_files(conn, collection)
             except StoreError as error:
                 raise BadRequestError("Failed to delete collection.") from error
         await self._written()
-
-    async def _check_views_still_work(self, conn: Connection, removed: Collection) -> None:
-        for other in self.schema:
-            if other.is_view and other.id != removed.id:
-                try:
-                    await conn.fetch_columns(f'SELECT * FROM "{other.name}" LIMIT 0')
-                except StoreError as error:
-                    raise BadRequestError("Failed to delete collection.") from error
 
     async def import_collections(self, data: Any) -> None:
         """Create or replace many collections at once; all or nothing."""
@@ -461,7 +321,7 @@ class CollectionsService:
                             conn, collection, existing, "Failed to import collections."
                         )
                     except (DefinitionError, ApiError) as error:
-                        raise _import_error(item, collection_id, error) from error
+                        raise import_error(item, collection_id, error) from error
                     imported_ids.add(collection.id)
                     # Later items may refer to earlier ones.
                     async with self.store.read() as reader:
@@ -473,96 +333,10 @@ class CollectionsService:
                             await system.delete_collection(conn, other.id)
                             await system.bump_schema_version(conn, now_string())
             for name, views in broken.items():
-                _report_broken_views(name, views)
+                report_broken(name, views)
         finally:
             await self._written()
 
 
-def _definition_error(error: DefinitionError, message: str) -> ApiError:
-    if error.errors:
-        return BadRequestError(message, error.errors)
-    return _load_error(
-        error.message or "Failed to load the submitted data due to invalid formatting."
-    )
-
-
-def _import_error(item: dict[str, Any], collection_id: str, error: Exception) -> ApiError:
-    data: Any = getattr(error, "data", None) or getattr(error, "errors", None) or {}
-    name = item.get("name", "")
-    detail = orjson.dumps(_flatten(data), option=orjson.OPT_INDENT_2).decode()
-    return BadRequestError(
-        "Failed to import collections.",
-        {
-            "collections": field_error(
-                "validation_collections_import_failure",
-                f'Data validations failed for collection "{name}" ({collection_id}):\n{detail}.',
-            )
-        },
-    )
-
-
-def _flatten(data: Any) -> Any:
-    """PocketBase shows nested errors in import failures as their raw text only.
-
-    Raw text is the message before it is turned into a sentence: lower-case first
-    letter, no final dot ("cannot be blank"); rule errors keep their capital.
-    """
-    if isinstance(data, dict):
-        if "code" in data and "message" in data:
-            message = str(data["message"]).rstrip(".")
-            if data["code"] == "validation_invalid_rule":
-                return message
-            return message[:1].lower() + message[1:]
-        return {k: _flatten(v) for k, v in data.items()}
-    return data
-
-
-def _report_broken_views(changed: str, broken: list[str]) -> None:
-    """Log the views a committed change left with a query that no longer works, in
-    PocketBase's words (it logs the same warning and keeps the change)."""
-    if broken:
-        log.warning(
-            "Dependent view collection(s) may need to be updated after %s collection change: %s",
-            changed,
-            "; ".join(broken),
-        )
-
-
-def _ddl_error(message: str, error: StoreError) -> ApiError:
-    """A schema change the database refused, told as PocketBase tells it.
-
-    An index that failed is named by its position, as ``indexes.N`` (PocketBase's
-    createCollectionIndexes); anything else (e.g. a column a view still reads)
-    has no field to blame and is given as PocketBase's "Raw error".
-    """
-    if isinstance(error, IndexFailed):
-        return BadRequestError(
-            message,
-            {
-                "indexes": {
-                    str(error.position): field_error(
-                        "validation_invalid_index_expression",
-                        _sentence(f"Failed to create index {error.name} - {error.reason}"),
-                    )
-                }
-            },
-        )
-    return BadRequestError(_sentence(f"{message} Raw error: \n{error}"))
-
-
-def _sentence(text: str) -> str:
-    """End with a full stop unless it already ends a sentence (PocketBase's Sentenize)."""
-    text = text.rstrip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 def _fields_changed(old: Collection, new: Collection) -> bool:
     return [(f.id, f.name) for f in old.fields] != [(f.id, f.name) for f in new.fields]
-
-
-def _random(length: int) -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
-
-
-def _crc(name: str) -> int:
-    return zlib.crc32(name.encode())

@@ -1,0 +1,1 @@
+"""Collections: their service, the views over them, and the errors a schema change answers."""
