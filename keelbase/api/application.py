@@ -9,6 +9,8 @@ It keeps what other code relies on: ``router``, ``state`` and lifespan.
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import State
@@ -22,6 +24,17 @@ from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
+# An incoming X-Request-Id is kept only when it looks like an id: no spaces, no
+# markup, nothing a log line or a header could be broken with.
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+REQUEST_ID_KEY = "keelbase.request_id"
+
+
+def request_id(incoming: bytes) -> bytes:
+    """The request's id: the client's (or proxy's) when well-formed, else a new one."""
+    if incoming and _REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return secrets.token_hex(12).encode()
 
 
 def http_error(exc: HTTPException, method: str) -> ApiError:
@@ -57,18 +70,24 @@ class KeelbaseApp:
         origin = b""
         wants_preflight = False
         requested_headers = b""
+        incoming_id = b""
         for name, value in scope["headers"]:
-            if name == b"origin":
+            if name == b"x-request-id":
+                incoming_id = value
+            elif name == b"origin":
                 origin = value
             elif name == b"access-control-request-method":
                 wants_preflight = True
             elif name == b"access-control-request-headers":
                 requested_headers = value
+        rid = request_id(incoming_id)
+        scope[REQUEST_ID_KEY] = rid.decode()
+        id_header = (b"x-request-id", rid)
         allowed = self._allowed(origin) if origin else None
         if wants_preflight and origin and scope["method"] == "OPTIONS":
-            await preflight(send, allowed, requested_headers)
+            await preflight(send, allowed, requested_headers, id_header)
             return
-        extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin)]
+        extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
         started = False
 
         async def send_with_headers(message: Message) -> None:
@@ -84,7 +103,11 @@ class KeelbaseApp:
             await self.router(scope, receive, send_with_headers)
         except Exception as error:  # every failure gets PocketBase's error shape
             if started:
-                log.error("error after the response started", exc_info=error)
+                log.error(
+                    "error after the response started (request %s)",
+                    scope[REQUEST_ID_KEY],
+                    exc_info=error,
+                )
                 return
             await error_response(self._as_api_error(error, scope))(
                 scope, receive, send_with_headers
@@ -96,5 +119,11 @@ class KeelbaseApp:
             return error
         if isinstance(error, HTTPException):
             return http_error(error, scope["method"])
-        log.error("unhandled error in %s %s", scope["method"], scope["path"], exc_info=error)
+        log.error(
+            "unhandled error in %s %s (request %s)",
+            scope["method"],
+            scope["path"],
+            scope.get(REQUEST_ID_KEY, ""),
+            exc_info=error,
+        )
         return ApiError(500, MSG_INTERNAL)

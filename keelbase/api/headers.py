@@ -21,9 +21,14 @@ def cors_extra(allowed: bytes | None, any_origin: bool) -> list[tuple[bytes, byt
     return [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
 
 
-async def preflight(send: Send, allowed: bytes | None, requested_headers: bytes) -> None:
+async def preflight(
+    send: Send,
+    allowed: bytes | None,
+    requested_headers: bytes,
+    request_id: tuple[bytes, bytes],
+) -> None:
     """Answer a CORS preflight as PocketBase does: 204 with what may be sent."""
-    headers = [*SECURITY_HEADERS, (b"vary", b"Origin")]
+    headers = [*SECURITY_HEADERS, (b"vary", b"Origin"), request_id]
     status = 403
     if allowed is not None:
         status = 204
