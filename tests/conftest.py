@@ -16,12 +16,29 @@ import pytest
 from starlette.testclient import TestClient
 
 from keelbase import App, Config
+from tests.pg import STORES, fresh_database
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(params=STORES)
+def fresh_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """An empty database of the test's own: "" (SQLite) or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(fresh_db_url: str) -> str:
+    """The test's own empty database, for tests that start their own app."""
+    return fresh_db_url
 
 
 @pytest.fixture

@@ -66,22 +66,6 @@ def world(template: Template, request: pytest.FixtureRequest, tmp_path: Path) ->
     yield from world_of(template, request, tmp_path)
 
 
-@pytest.fixture(params=STORES)
-def fresh_db_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """An empty database of the test's own: "" (SQLite) or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield ""
-        return
-    with fresh_database() as url:
-        yield url
-
-
-@pytest.fixture
-def db_url(fresh_db_url: str) -> str:
-    """The test's own empty database, for tests that start their own app (``serving``)."""
-    return fresh_db_url
-
-
 @pytest.fixture
 def app(tmp_path: Path, fresh_db_url: str) -> App:
     return App(Config(data_dir=tmp_path / "kb_data", db_url=fresh_db_url))

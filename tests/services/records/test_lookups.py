@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from keelbase import App, Config, RecordEvent
 from keelbase.services.auth import refs as auth_refs
-from tests.pg import STORES, fresh_database
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(params=STORES)
-def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield ""
-        return
-    with fresh_database() as url:
-        yield url
 
 
 @pytest.fixture

@@ -9,18 +9,14 @@ through a public collection, and reads failed with ``no such table``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from keelbase import App, Config
 from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import NotFoundError
 from keelbase.services.records.listing import ListParams
-from tests.pg import fresh_database
 
 SECRETS = 20  # superuser-only collections, each holding a record SECRET_ID
 PUBLIC = 20  # public collections a guest reads every round
@@ -30,15 +26,6 @@ SECRET_ID = "secretrecord001"
 RULES = ("listRule", "viewRule", "createRule", "updateRule", "deleteRule")
 SUPERUSER = RequestInfo(system=True)
 GUEST = RequestInfo()
-
-
-@pytest.fixture(params=("sqlite", "postgres"))
-def db_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield ""
-        return
-    with fresh_database() as url:
-        yield url
 
 
 def _collection(name: str, rules: str | None) -> dict[str, Any]:
