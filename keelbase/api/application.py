@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import State
@@ -20,6 +21,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
+from keelbase.core.request_outcome import RequestObserver, RequestOutcome
 from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
 log = logging.getLogger("keelbase.api")
@@ -28,6 +30,23 @@ MSG_FILE_NOT_FOUND = "File not found."
 # markup, nothing a log line or a header could be broken with.
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 REQUEST_ID_KEY = "keelbase.request_id"
+# Set by the matched route to its path template (see ``server.ApiRoute``).
+ROUTE_KEY = "keelbase.route"
+# The exception behind an error answer, for observers.
+ERROR_KEY = "keelbase.error"
+
+
+def _peer_ip(scope: Scope) -> str:
+    peer = scope.get("client")
+    return str(peer[0]) if peer else ""
+
+
+def _safely(call: Callable[..., None], *args: object) -> None:
+    """An observer's failure must never fail the request it observes."""
+    try:
+        call(*args)
+    except Exception:
+        log.exception("a request observer failed")
 
 
 def request_id(incoming: bytes) -> bytes:
@@ -56,6 +75,10 @@ class KeelbaseApp:
         self.origins = {o.encode() for o in origins}
         # Runs before routing when set (rate limits); may raise ApiError to answer instead.
         self.guard: Callable[[Scope], Awaitable[None]] | None = None
+        # Told about every request (logs, metrics); with none a request pays nothing for them.
+        self.observers: list[RequestObserver] = []
+        # The client's IP for observers, from the trusted proxy headers (set by the app).
+        self.user_ip: Callable[[Scope], str] = _peer_ip
 
     def _allowed(self, origin: bytes) -> bytes | None:
         if self.any_origin:
@@ -67,6 +90,79 @@ class KeelbaseApp:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
+        if self.observers:
+            await self._observed(scope, receive, send)
+            return
+        await self._handle(scope, receive, send)
+
+    async def _observed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle the request, then tell every observer how it went."""
+        observers = list(self.observers)
+        method = scope["method"]
+        for observer in observers:
+            _safely(observer.request_started, method)
+        started = time.time()
+        clock = time.perf_counter()
+        status = 0
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, send_noting_status)
+        finally:
+            outcome = self._outcome(scope, status, started, time.perf_counter() - clock)
+            for observer in observers:
+                _safely(observer.request_finished, outcome)
+
+    def _outcome(
+        self, scope: Scope, status: int, started: float, duration: float
+    ) -> RequestOutcome:
+        referer = user_agent = token = ""
+        for name, value in scope["headers"]:
+            if name == b"referer":
+                referer = value.decode("latin-1")
+            elif name == b"user-agent":
+                user_agent = value.decode("latin-1")
+            elif name == b"authorization":
+                token = value.decode("latin-1")
+        if token[:7].lower() == "bearer ":
+            token = token[7:]
+        token = token.strip()
+        auth_collection = auth_id = ""
+        info = scope.get("keelbase.info")
+        if info is not None:
+            token = ""
+            if info.auth is not None:
+                auth_collection, auth_id = info.auth.collection.name, info.auth.id
+        query = scope.get("query_string", b"")
+        url = scope.get("raw_path", scope["path"].encode())
+        if isinstance(url, bytes):
+            url = url.decode("latin-1")
+        if query:
+            url = f"{url}?{query.decode('latin-1')}"
+        return RequestOutcome(
+            method=scope["method"],
+            url=url,
+            route=scope.get(ROUTE_KEY, ""),
+            status=status or 500,
+            started=started,
+            duration=duration,
+            request_id=scope.get(REQUEST_ID_KEY, ""),
+            remote_ip=_peer_ip(scope),
+            user_ip=self.user_ip(scope),
+            referer=referer,
+            user_agent=user_agent,
+            auth_collection=auth_collection,
+            auth_id=auth_id,
+            token=token,
+            error=scope.get(ERROR_KEY),
+        )
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = b""
         wants_preflight = False
         requested_headers = b""
@@ -102,6 +198,7 @@ class KeelbaseApp:
                 await self.guard(scope)
             await self.router(scope, receive, send_with_headers)
         except Exception as error:  # every failure gets PocketBase's error shape
+            scope[ERROR_KEY] = error
             if started:
                 log.error(
                     "error after the response started (request %s)",

@@ -23,8 +23,9 @@ from keelbase.api import (
     records,
     settings,
 )
-from keelbase.api.application import KeelbaseApp
+from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
+from keelbase.api.client_ip import client_ip
 from keelbase.errors import BadRequestError
 from keelbase.events import RequestEvent
 
@@ -51,6 +52,7 @@ class ApiRoute(Route):
         if self.methods and scope["method"] not in self.methods:
             await super().handle(scope, receive, send)
             return
+        scope[ROUTE_KEY] = self.path
         request = Request(scope, receive, send)
         hook = self.keelbase.hooks.request
         if not hook.bindings:
@@ -117,5 +119,6 @@ def build_asgi(app: App) -> KeelbaseApp:
         routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))
     asgi = KeelbaseApp(Router(routes=routes, lifespan=lifespan), app.config.origins)
     asgi.state.keelbase = app
+    asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
     rate_limit.install(app, asgi)
     return asgi
