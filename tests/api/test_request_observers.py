@@ -47,5 +47,10 @@ def test_outcomes_name_the_route_template_status_and_auth(world) -> None:
     assert (first.referer, first.user_agent) == ("http://x/", "probe/1")
     assert first.error is not None and first.request_id == answer.headers["x-request-id"]
     assert first.duration >= 0 and first.started > 0
-    assert (health.route, health.status, health.auth_id, health.error) == ("/api/health", 200, "", None)
+    assert (health.route, health.status, health.auth_id, health.error) == (
+        "/api/health",
+        200,
+        "",
+        None,
+    )
     assert (unknown.route, unknown.status) == ("", 404)
