@@ -16,6 +16,7 @@ from starlette.routing import Route
 from keelbase.adapters.broker import Broker, LocalBroker
 from keelbase.adapters.broker.messages import Dispatcher, SchemaChanged, SettingsChanged, encode
 from keelbase.adapters.counters import Counters, MemoryCounters
+from keelbase.adapters.figures import Buckets, MemoryBuckets
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.extending import Extensions
@@ -33,6 +34,8 @@ from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
 from keelbase.services.mail.probe import MailProbe
 from keelbase.services.mail.sender import Mailer
+from keelbase.services.metrics.meter import Meter
+from keelbase.services.metrics.service import MetricsService
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
@@ -55,11 +58,13 @@ class App(Extensions):
         self.user_routes: list[Route] = []
         self._owner = ""
         self.store = self._store()
+        # What services report for Prometheus; inert until ``metrics.enabled``.
+        self.meter = Meter()
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
         self.settings = SettingsService(self.store)
-        self.mailer = Mailer(self.settings, self.hooks)
+        self.mailer = Mailer(self.settings, self.hooks, self.meter)
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
         self.auth_counters = self._counters()
@@ -73,7 +78,7 @@ class App(Extensions):
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.broker = self._broker()
-        self.realtime = RealtimeHub(self.records, self.broker, self.hooks)
+        self.realtime = RealtimeHub(self.records, self.broker, self.hooks, self.meter)
         # Every node hears every broker message; each kind has one handler.
         self.messages = Dispatcher()
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
@@ -83,10 +88,12 @@ class App(Extensions):
         self.impersonation = ImpersonationService(self.auth_mail, self.hooks)
         self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
-        self.crons = CronService(self.store)
+        self.crons = CronService(self.store, meter=self.meter)
         self.rate_limits = RateLimitService(
-            self.settings, lambda: self.records.schema, self.counters
+            self.settings, lambda: self.records.schema, self.counters, self.meter
         )
+        self.metrics = self._metrics()
+        self.settings.on_change(self.metrics.use_settings)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.collections.on_change(lambda _schema: self.store.forget_statements())
@@ -122,6 +129,25 @@ class App(Extensions):
 
             return RedisCounters(self.config.redis_url, f"{self.config.redis_channel}:")
         return MemoryCounters()
+
+    def _metrics(self) -> MetricsService:
+        from keelbase import __version__
+
+        buckets: Buckets = MemoryBuckets()
+        if self.config.redis_url:
+            from keelbase.adapters.figures.redis import RedisBuckets
+
+            # the same buckets for every node of this app (apps on one Redis differ by channel)
+            buckets = RedisBuckets(self.config.redis_url, f"{self.config.redis_channel}:figures:")
+        return MetricsService(
+            self.store,
+            self.meter,
+            buckets,
+            version=__version__,
+            store_kind="postgres" if self.config.uses_postgres else "sqlite",
+            redis_configured=bool(self.config.redis_url),
+            realtime_connections=lambda: len(self.realtime.clients),
+        )
 
     async def _watch_schema(self) -> None:
         """Notice within a second when another process on the database changed collections or settings.
@@ -190,6 +216,7 @@ class App(Extensions):
         await self.collections.bootstrap()
         await self.settings.load()
         await self.broker.start(self.messages.dispatch)
+        self.metrics.start()
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
         if self.config.dev and self.hooks_dir.is_dir():
@@ -214,6 +241,7 @@ class App(Extensions):
                 await self._watcher
             self._watcher = None
         await self.crons.stop()
+        await self.metrics.stop()
         await self.mailer.close()
         await self.oauth2.close()
         await self.realtime.stop()

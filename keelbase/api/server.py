@@ -18,6 +18,7 @@ from keelbase.api import (
     crons,
     files,
     health,
+    metrics,
     rate_limit,
     realtime,
     records,
@@ -102,6 +103,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *crons.routes,
         *realtime.routes,
         *oauth2.routes,
+        *metrics.routes,
     ]
 
     @asynccontextmanager
@@ -121,4 +123,5 @@ def build_asgi(app: App) -> KeelbaseApp:
     asgi.state.keelbase = app
     asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
     rate_limit.install(app, asgi)
+    metrics.install(app, asgi)
     return asgi

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
+from keelbase.services.metrics.meter import Meter
 from keelbase.store.base import Store, UniqueViolation
 
 log = logging.getLogger("keelbase.cron")
@@ -53,6 +54,7 @@ class CronService:
     jobs: dict[str, Job] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
     _running: set[asyncio.Task[None]] = field(default_factory=set)
+    meter: Meter = field(default_factory=Meter)
 
     def add(self, name: str, expression: str, function: JobFunction, owner: str = "") -> None:
         if not name or len(name) > 100:
@@ -138,5 +140,7 @@ class CronService:
             if inspect.isawaitable(result):
                 await result
             log.info("cron job %s done in %.3fs", name, time.monotonic() - started)
+            self.meter.cron_run(name, "success")
         except Exception:
             log.exception("cron job %s failed", name)
+            self.meter.cron_run(name, "failure")

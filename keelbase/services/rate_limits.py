@@ -27,6 +27,7 @@ import orjson
 from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.core import rate_limits as core
 from keelbase.errors import TooManyRequestsError
+from keelbase.services.metrics.meter import Meter
 
 if TYPE_CHECKING:
     from keelbase.core.collections.collection import Collection
@@ -40,9 +41,14 @@ SUPERUSERS = "_superusers"
 
 class RateLimitService:
     def __init__(
-        self, settings: SettingsService, schema: Callable[[], Schema], counters: Counters
+        self,
+        settings: SettingsService,
+        schema: Callable[[], Schema],
+        counters: Counters,
+        meter: Meter | None = None,
     ) -> None:
         self.counters = counters
+        self.meter = meter or Meter()
         self._schema = schema
         self.enabled = False
         self.trusted_headers: list[str] = []
@@ -130,4 +136,5 @@ class RateLimitService:
             log.exception("rate limit counters unavailable; request let through")
             return
         if not allowed:
+            self.meter.rate_limited(rule.label)
             raise TooManyRequestsError()

@@ -2,7 +2,7 @@
 
 The shape is PocketBase's so its SDKs and dashboards read it; sections that
 no feature uses yet are stored and returned unchanged. Secrets (the SMTP and
-S3 passwords) are stored but never returned.
+S3 passwords, the metrics token) are stored but never returned.
 """
 
 from __future__ import annotations
@@ -107,6 +107,14 @@ class Logs(_Section):
     logAuthId: bool = False
 
 
+class Metrics(_Section):
+    """Keelbase's own section: ``GET /api/metrics`` for Prometheus (see docs/observability.md)."""
+
+    enabled: bool = False
+    # Prometheus's bearer token (write-only); superusers' tokens are accepted too.
+    token: str = ""
+
+
 class Settings(_Section):
     superuserIPs: list[str] = []
     smtp: Smtp = Field(default_factory=Smtp)
@@ -117,12 +125,14 @@ class Settings(_Section):
     trustedProxy: TrustedProxy = Field(default_factory=TrustedProxy)
     batch: Batch = Field(default_factory=Batch)
     logs: Logs = Field(default_factory=Logs)
+    metrics: Metrics = Field(default_factory=Metrics)
 
     def public(self) -> dict[str, Any]:
         data = self.model_dump()
         data["smtp"].pop("password", None)
         data["s3"].pop("secret", None)
         data["backups"]["s3"].pop("secret", None)
+        data["metrics"].pop("token", None)
         return data
 
 
@@ -165,7 +175,25 @@ def _validate(settings: Settings) -> dict[str, Any]:
     smtp = _smtp_errors(settings.smtp)
     if smtp:
         errors["smtp"] = smtp
+    metrics = _metrics_errors(settings.metrics)
+    if metrics:
+        errors["metrics"] = metrics
     return errors
+
+
+# Sent as ``Authorization: Bearer <token>``: printable ASCII without spaces, long enough to guess hard.
+_METRICS_TOKEN = re.compile(r"[\x21-\x7e]{16,255}")
+
+
+def _metrics_errors(metrics: Metrics) -> dict[str, Any]:
+    if metrics.token and not _METRICS_TOKEN.fullmatch(metrics.token):
+        return {
+            "token": field_error(
+                "validation_invalid_metrics_token",
+                "Must be 16 to 255 printable ASCII characters without spaces.",
+            )
+        }
+    return {}
 
 
 # govalidator's DNS name (ozzo-validation's is.Host accepts that or an IP address).

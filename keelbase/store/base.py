@@ -79,8 +79,20 @@ class Connection(Protocol):
         ...
 
 
+class StoreTiming(Protocol):
+    """Told how long statements ran and transactions waited (the metrics); must be cheap."""
+
+    def query(self, operation: str, seconds: float) -> None:
+        """One statement took ``seconds``; ``operation`` is "read" or "write"."""
+
+    def transaction_wait(self, seconds: float) -> None:
+        """A transaction waited ``seconds`` for the writer (SQLite) or a connection (PostgreSQL)."""
+
+
 class Store(Protocol):
     dialect: Dialect
+    # Set while metrics are on; ``None`` costs a statement one attribute check.
+    timing: StoreTiming | None
 
     async def open(self) -> None: ...
 

@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ from keelbase.store.base import (
     Params,
     Row,
     StoreError,
+    StoreTiming,
     UniqueViolation,
     run_callbacks,
 )
@@ -246,6 +248,8 @@ class _Link:
         if self.store.log_sql:
             log.debug("%s  [%d params]", sql, len(params))
         self.check_usable()
+        timing = self.store.timing
+        began = time.perf_counter() if timing is not None else 0.0
         try:
             pg_sql, values = await self._prepare(sql, params)
             if self.in_transaction and method != "execute" and "*" in sql:
@@ -256,6 +260,11 @@ class _Link:
             return await getattr(self.conn, method)(pg_sql, *values)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise _translate(error) from error
+        finally:
+            if timing is not None:
+                timing.query(
+                    "write" if method == "execute" else "read", time.perf_counter() - began
+                )
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         rows = await self._call("fetch", sql, params)
@@ -361,6 +370,7 @@ class PgStore:
         self._pool: asyncpg.Pool | None = None
         self._statements: dict[str, _Statement] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.timing: StoreTiming | None = None
 
     async def open(self) -> None:
         try:
@@ -438,7 +448,11 @@ class PgStore:
             return
 
         assert self._pool is not None, "store is not open"
+        timing = self.timing
+        began = time.perf_counter() if timing is not None else 0.0
         async with self._pool.acquire() as conn:
+            if timing is not None:
+                timing.transaction_wait(time.perf_counter() - began)
             link = _Link(self, conn)
             link.in_transaction = True
             token = _current.set(link)

@@ -17,6 +17,7 @@ import contextvars
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from keelbase.store.base import (
     Params,
     Row,
     StoreError,
+    StoreTiming,
     run_callbacks,
 )
 from keelbase.store.sqlite_connection import (
@@ -79,16 +81,22 @@ class _Link:
         to be long.
         """
         store = self.store
-        if self.conn is not None:
-            return await self._on_writer(mode, sql, params, store.inline_budget > 0)
-        inline = store._inline
-        if store.inline_budget and inline is not None and sql not in store._heavy:
-            try:
-                return inline.read(mode, sql, params, store.inline_budget, store.log_sql)
-            except Interrupted:
-                store.inline_fallbacks += 1
-                store.remember_heavy(sql)
-        return await self._run(self._sync, mode, sql, params)
+        timing = store.timing
+        began = time.perf_counter() if timing is not None else 0.0
+        try:
+            if self.conn is not None:
+                return await self._on_writer(mode, sql, params, store.inline_budget > 0)
+            inline = store._inline
+            if store.inline_budget and inline is not None and sql not in store._heavy:
+                try:
+                    return inline.read(mode, sql, params, store.inline_budget, store.log_sql)
+                except Interrupted:
+                    store.inline_fallbacks += 1
+                    store.remember_heavy(sql)
+            return await self._run(self._sync, mode, sql, params)
+        finally:
+            if timing is not None:
+                timing.query("read", time.perf_counter() - began)
 
     async def _on_writer(self, mode: str, sql: str, params: Params, on_loop: bool) -> Any:
         """A statement of this transaction, on the loop or on the writer thread.
@@ -148,8 +156,14 @@ class _Link:
         if self.conn is None:  # outside a transaction: refused by the read-only connection
             result: int = await self._run(self._sync, "exec", sql, params)
             return result
+        timing = self.store.timing
+        began = time.perf_counter() if timing is not None else 0.0
         on_loop = not heavy and self.store.inline_budget > 0
-        result = await self._on_writer("exec", sql, params, on_loop)
+        try:
+            result = await self._on_writer("exec", sql, params, on_loop)
+        finally:
+            if timing is not None:
+                timing.query("write", time.perf_counter() - began)
         self.store._writes += 1
         return result
 
@@ -213,6 +227,7 @@ class SqliteStore:
         self._checkpointed_at = 0
         self._checkpointer: asyncio.Task[None] | None = None
         self.inline_fallbacks = 0  # reads that went past the budget and moved to a thread
+        self.timing: StoreTiming | None = None
         self._reader_executor: ThreadPoolExecutor | None = None
 
     async def open(self) -> None:
@@ -345,7 +360,11 @@ class SqliteStore:
             return
 
         assert self._writer_executor is not None, "store is not open"
+        timing = self.timing
+        began = time.perf_counter() if timing is not None else 0.0
         async with self._write_lock:
+            if timing is not None:
+                timing.transaction_wait(time.perf_counter() - began)
             if self._unusable is not None:
                 raise StoreError(
                     f"the store takes no more writes: a rollback failed: {self._unusable}"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from keelbase.adapters.mail import MailError, SmtpOptions, send_smtp
 from keelbase.events import MailEvent
 from keelbase.hooks import Hooks
+from keelbase.services.metrics.meter import Meter
 from keelbase.services.settings import SettingsService
 
 log = logging.getLogger("keelbase.mail")
@@ -24,9 +25,10 @@ SendDone = Callable[[list[str] | None], Awaitable[None]]
 
 
 class Mailer:
-    def __init__(self, settings: SettingsService, hooks: Hooks) -> None:
+    def __init__(self, settings: SettingsService, hooks: Hooks, meter: Meter | None = None) -> None:
         self.settings = settings
         self.hooks = hooks
+        self.meter = meter or Meter()
         self._background: set[asyncio.Task[None]] = set()
 
     async def send(self, to: list[str] | str, subject: str, html: str, text: str = "") -> list[str]:
@@ -69,7 +71,12 @@ class Mailer:
             )
             delivered.extend(e.to)
 
-        await self.hooks.mail_send.trigger(event, deliver)
+        try:
+            await self.hooks.mail_send.trigger(event, deliver)
+        except Exception:
+            self.meter.mail("failed")
+            raise
+        self.meter.mail("sent" if delivered else "cancelled")
         return delivered
 
     def send_in_background(

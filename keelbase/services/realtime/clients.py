@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from keelbase.core.ids import random_string
 from keelbase.core.records.record import Record
+from keelbase.services.metrics.meter import Meter
 from keelbase.services.realtime.subscriptions import Subscription
 
 log = logging.getLogger("keelbase.realtime")
@@ -29,8 +30,9 @@ PING = Message("", "")  # a keep-alive comment, not an event
 
 
 class Client:
-    def __init__(self, queue_limit: int = QUEUE_LIMIT) -> None:
+    def __init__(self, queue_limit: int = QUEUE_LIMIT, meter: Meter | None = None) -> None:
         self.id = random_string(40)
+        self.meter = meter or Meter()
         self.auth: Record | None = None
         self.subscriptions: dict[str, Subscription] = {}
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_limit)
@@ -44,6 +46,8 @@ class Client:
             self.queue.put_nowait(Message(name, data))
         except asyncio.QueueFull:
             log.warning("realtime client %s stopped reading; dropping it", self.id)
+            # this message and those still queued are lost
+            self.meter.realtime_dropped(1 + self.queue.qsize())
             self.close()
 
     def close(self) -> None:

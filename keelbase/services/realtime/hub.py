@@ -43,6 +43,7 @@ from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError, ForbiddenError, NotFoundError
 from keelbase.events import RealtimeMessageEvent, RealtimeSubscribeEvent
 from keelbase.hooks import Hooks
+from keelbase.services.metrics.meter import Meter
 from keelbase.services.realtime.clients import PING, QUEUE_LIMIT, Client
 from keelbase.services.realtime.subscriptions import (
     Subscription,
@@ -62,8 +63,11 @@ Guard = Callable[["Client", str], bool | Awaitable[bool]]
 
 
 class RealtimeHub:
-    def __init__(self, records: RecordsService, broker: Broker, hooks: Hooks) -> None:
+    def __init__(
+        self, records: RecordsService, broker: Broker, hooks: Hooks, meter: Meter | None = None
+    ) -> None:
         self.records = records
+        self.meter = meter or Meter()
         self.broker = broker
         self.hooks = hooks
         self.clients: dict[str, Client] = {}
@@ -102,13 +106,15 @@ class RealtimeHub:
             client.close()
 
     def connect(self) -> Client:
-        client = Client(self.queue_limit)
+        client = Client(self.queue_limit, self.meter)
         self.clients[client.id] = client
+        self.meter.realtime_connections(len(self.clients))
         return client
 
     def disconnect(self, client: Client) -> None:
         client.close()
-        self.clients.pop(client.id, None)
+        if self.clients.pop(client.id, None) is not None:
+            self.meter.realtime_connections(len(self.clients))
 
     # Subscriptions ------------------------------------------------------------
 
@@ -385,12 +391,14 @@ class RealtimeHub:
             yield _event(client.id, CONNECT, orjson.dumps({"clientId": client.id}).decode())
             client.last_message = time.monotonic()
             queue = client.queue
+            meter = self.meter
             while (message := await queue.get()) is not None:
                 if message is PING:
                     yield b":\n\n"
                     continue
                 client.last_message = time.monotonic()
                 yield _event(client.id, message.name, message.data)
+                meter.realtime_sent()
         finally:
             self.disconnect(client)
 
