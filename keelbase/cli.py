@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -156,16 +159,17 @@ def _serve(args: argparse.Namespace) -> int:
     log_level = "info" if config.dev else "warning"
     if args.workers > 1:
         os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
-        uvicorn.run(
-            "keelbase.asgi:from_environment",
-            factory=True,
-            workers=args.workers,
-            host=config.host,
-            port=config.port,
-            log_level=log_level,
-            access_log=config.dev,
-            timeout_graceful_shutdown=10,
-        )
+        with _metrics_folder():
+            uvicorn.run(
+                "keelbase.asgi:from_environment",
+                factory=True,
+                workers=args.workers,
+                host=config.host,
+                port=config.port,
+                log_level=log_level,
+                access_log=config.dev,
+                timeout_graceful_shutdown=10,
+            )
         return 0
     app = App(config)
     try:
@@ -187,6 +191,26 @@ def _serve(args: argparse.Namespace) -> int:
     )
     _make_server(server_config, app).run()
     return 0
+
+
+@contextlib.contextmanager
+def _metrics_folder() -> Iterator[None]:
+    """A folder where the workers of this serve leave their Prometheus figures, for any to add up.
+
+    prometheus-client reads ``PROMETHEUS_MULTIPROC_DIR`` when it is imported, so
+    it is set here, before any worker starts; the folder goes when the serve
+    ends. A folder the user set is used as it is and kept.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="keelbase-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
