@@ -9,6 +9,7 @@ always counted (a few increments per request), since the dashboard draws them.
 from __future__ import annotations
 
 import hmac
+import logging
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,8 @@ from keelbase.store.base import Store
 if TYPE_CHECKING:
     from keelbase.services.metrics.prometheus import Instruments
     from keelbase.services.settings import Settings
+
+log = logging.getLogger("keelbase.metrics")
 
 
 class MetricsService:
@@ -103,6 +106,7 @@ class MetricsService:
         try:
             windows: dict[str, Any] | None = await self.figures.windows()
         except Exception:  # Redis down: the rest of the answer still helps
+            log.warning("reading the health figures failed", exc_info=True)
             windows = None
         return {
             "uptime": round(time.time() - self.started, 3),
