@@ -150,7 +150,14 @@ BASICS: list[Step] = [
     step("auth-methods _superusers", "GET", "/api/collections/_superusers/auth-methods"),
     step("auth-methods users", "GET", USERS + "/auth-methods"),
     step("auth-methods unknown collection", "GET", "/api/collections/nope/auth-methods"),
-    step("settings full (fresh)", "GET", "/api/settings", who=SU),
+    # every section PocketBase has; Keelbase's own "metrics" section is left out
+    step(
+        "settings full (fresh)",
+        "GET",
+        "/api/settings"
+        + qs(fields="superuserIPs,smtp,backups,s3,meta,rateLimits,trustedProxy,batch,logs"),
+        who=SU,
+    ),
     step(
         "collections scaffolds",
         "GET",

@@ -36,7 +36,7 @@ class HealthFigures:
         # (minute, method, route) → counters since the last flush
         self._pending: dict[tuple[int, str, str], list[int]] = {}
         self._flusher: asyncio.Task[None] | None = None
-        self._flush_lock = asyncio.Lock()
+        self._flush_lock: asyncio.Lock | None = None
 
     # The observer: the request path ------------------------------------------
 
@@ -56,6 +56,7 @@ class HealthFigures:
     # Off the request path ----------------------------------------------------
 
     def start(self) -> None:
+        self._flush_lock = asyncio.Lock()  # of this event loop (an app may be started again)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_loop(), name="keelbase-figures")
 
@@ -78,6 +79,8 @@ class HealthFigures:
 
     async def flush(self) -> None:
         """Add the pending counts to the minute and hour buckets (kept for a retry on failure)."""
+        if self._flush_lock is None:
+            self._flush_lock = asyncio.Lock()
         async with self._flush_lock:
             pending, self._pending = self._pending, {}
             if not pending:
