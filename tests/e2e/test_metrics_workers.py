@@ -2,11 +2,13 @@
 
 Each request goes on a fresh connection, so the kernel hands it to either
 worker; whichever worker answers the scrape or the health check, the counts
-are exact.
+are exact, and they stay exact when a worker dies and uvicorn starts another.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -102,5 +104,23 @@ def test_two_workers_reach_one_scrape_and_one_health_answer(
             figures = routes[("GET", "/api/collections/{collection}/records/{id}")]
             assert figures["requests"] == REQUESTS and figures["successRate"] == 1.0
             assert health["requests"]["1h"]["requests"] >= REQUESTS
+
+        # a worker dies (uvicorn starts another): its counts stay, its live gauges go
+        (pids,) = seen
+        victim = int(sorted(pids)[0])
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            time.sleep(0.3)
+            try:
+                text = scrape(server.url)
+            except httpx.HTTPError:
+                continue
+            assert count(text, **route) == REQUESTS  # the dead worker's counts are still there
+            live = {labels["pid"] for labels, _ in gauge(text, "process_resident_memory_bytes")}
+            workers = sum(v for _, v in gauge(text, "keelbase_workers"))
+            if live and str(victim) not in live and workers == len(live) == 2:
+                break
+            assert time.monotonic() < deadline, (live, workers)
     finally:
         server.stop()

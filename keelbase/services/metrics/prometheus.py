@@ -47,6 +47,14 @@ class Instruments:
         self.directory = multiprocess_dir()
         self.registry = CollectorRegistry()
         target = None if self.directory else self.registry
+        # first, so that a worker is counted as soon as any file of its exists
+        self.workers = Gauge(
+            "keelbase_workers",
+            "Worker processes whose figures this scrape adds up.",
+            multiprocess_mode="livesum",
+            registry=target,
+        )
+        self.workers.set(1)
         self.request_duration = Histogram(
             "http_server_request_duration_seconds",
             "Duration of HTTP server requests.",
@@ -109,13 +117,6 @@ class Instruments:
             ["rule"],
             registry=target,
         )
-        self.workers = Gauge(
-            "keelbase_workers",
-            "Worker processes whose figures this scrape adds up.",
-            multiprocess_mode="livesum",
-            registry=target,
-        )
-        self.workers.set(1)
         if not self.directory:
             ProcessCollector(registry=self.registry)
 
