@@ -136,6 +136,12 @@ def test_off_by_default_then_only_for_superusers_and_the_token(
         assert forbidden.status_code == 403 and forbidden.json()["status"] == 403
         assert "http_server_active_requests" in families(await scrape(client))
         assert "http_server_active_requests" in families(await scrape(client, admin))
+        # a patch without the token keeps it (it is never sent back, so forms cannot echo it)
+        kept = await client.patch(
+            "/api/settings", headers=admin, json={"metrics": {"enabled": True}}
+        )
+        assert kept.status_code == 200
+        assert "http_server_active_requests" in families(await scrape(client))
         # a raw token without "Bearer " works too, as PocketBase's SDKs send theirs
         assert (
             await client.get("/api/metrics", headers={"Authorization": TOKEN})
