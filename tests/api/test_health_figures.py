@@ -78,6 +78,19 @@ def test_guests_and_users_get_pocketbase_answer_superusers_the_figures(
                 assert by_route(data["requests"][window])[("GET", RECORD_ROUTE)]["requests"] == 12
             plain = await client.get("/api/health", headers=admin)
             assert plain.json()["data"]["possibleProxyHeader"] == ""
+            # as PocketBase 0.40.6 answers: the trusted headers first, then the common ones in order
+            both = {"Fly-Client-IP": "198.51.100.1", "X-Forwarded-For": "198.51.100.2"}
+            answer = await client.get("/api/health", headers={**admin, **both})
+            assert answer.json()["data"]["possibleProxyHeader"] == "Fly-Client-IP"
+            proxy = {"trustedProxy": {"headers": ["X-Real-IP"], "useLeftmostIP": False}}
+            assert (
+                await client.patch("/api/settings", headers=admin, json=proxy)
+            ).status_code == 200
+            answer = await client.get(
+                "/api/health", headers={**admin, **both, "X-Real-IP": "192.0.2.7"}
+            )
+            data = answer.json()["data"]
+            assert (data["realIP"], data["possibleProxyHeader"]) == ("192.0.2.7", "X-Real-IP")
 
     asyncio.run(main())
 
