@@ -1,7 +1,9 @@
 """Collections: list, view, create, update, delete, import and scaffolds.
 
 Every change is one transaction: the DDL, the data migration and the
-``_collections`` row. The in-memory schema is replaced only after the commit.
+``_collections`` row. A change inside a caller's transaction (a migration)
+joins it: this node's schema follows the change at once, is loaded again if
+the transaction rolls back, and other nodes hear of it only once it commits.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records.columns_resolver import ColumnsResolver
 from keelbase.errors import ApiError, BadRequestError, NotFoundError, required_error
+from keelbase.services.collections.changes import (
+    CREATE,
+    DELETE,
+    IMPORT,
+    UPDATE,
+    ChangeListener,
+    SchemaChange,
+)
 from keelbase.services.collections.errors import (
     ddl_error,
     definition_error,
@@ -64,6 +74,7 @@ class CollectionsService:
         self.schema = Schema()
         self._listeners: list[Listener] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
+        self._change_listeners: list[ChangeListener] = []
         self._seen_version = -1
         # View collections' fields and their upkeep, against the current schema.
         self.views = Views(store, lambda: self.schema)
@@ -76,8 +87,24 @@ class CollectionsService:
         """Call ``listener`` after this node changed collections (to tell the other nodes)."""
         self._write_listeners.append(listener)
 
-    async def _written(self) -> None:
-        await self.reload()
+    def on_saved(self, listener: ChangeListener) -> None:
+        """Call ``listener`` with each change inside its transaction, before it commits."""
+        self._change_listeners.append(listener)
+
+    async def _changed(self, conn: Connection, change: SchemaChange) -> None:
+        for listener in self._change_listeners:
+            await listener(conn, change)
+
+    def _follow(self, conn: Connection) -> None:
+        """Tell the other nodes once ``conn``'s transaction commits; reload if it rolls back.
+
+        Inside a caller's transaction the change is not committed when this
+        service's own block ends, so the news waits for the real commit.
+        """
+        conn.on_commit(self._notify)
+        conn.on_rollback(self.reload)
+
+    async def _notify(self) -> None:
         for listener in self._write_listeners:
             await listener()
 
@@ -181,11 +208,13 @@ class CollectionsService:
         except DefinitionError as error:
             raise definition_error(error, "Failed to create collection.") from error
         async with self.store.transaction() as conn:
+            self._follow(conn)
             await self._lock_schema(conn)
             if not data.get("id"):
                 self._free_default_id(collection)
             await self._save(conn, collection, None, "Failed to create collection.")
-        await self._written()
+            await self._changed(conn, SchemaChange(CREATE, [], [collection]))
+        await self.reload()
         return self.get(collection.id)
 
     def _free_default_id(self, collection: Collection) -> None:
@@ -198,6 +227,7 @@ class CollectionsService:
 
     async def update(self, id_or_name: str, data: Any) -> Collection:
         async with self.store.transaction() as conn:
+            self._follow(conn)
             # The change applies to the collection as stored now, not as this node
             # last loaded it: another request's change a moment ago stays.
             await self._lock_schema(conn)
@@ -207,8 +237,9 @@ class CollectionsService:
             except DefinitionError as error:
                 raise definition_error(error, "Failed to update collection.") from error
             broken = await self._save(conn, collection, existing, "Failed to update collection.")
+            await self._changed(conn, SchemaChange(UPDATE, [existing], [collection]))
         report_broken(collection.name, broken)
-        await self._written()
+        await self.reload()
         return self.get(collection.id)
 
     async def _lock_schema(self, conn: Connection) -> None:
@@ -261,6 +292,7 @@ class CollectionsService:
 
     async def delete(self, id_or_name: str) -> None:
         async with self.store.transaction() as conn:
+            self._follow(conn)
             await self._lock_schema(conn)
             collection = self.get(id_or_name)
             if collection.system:
@@ -285,7 +317,8 @@ class CollectionsService:
                     self.files.remove_collection_files(conn, collection)
             except StoreError as error:
                 raise BadRequestError("Failed to delete collection.") from error
-        await self._written()
+            await self._changed(conn, SchemaChange(DELETE, [collection], []))
+        await self.reload()
 
     async def import_collections(self, data: Any) -> None:
         """Create or replace many collections at once; all or nothing."""
@@ -299,8 +332,10 @@ class CollectionsService:
             )
         delete_missing = bool(data.get("deleteMissing"))
         broken: dict[str, list[str]] = {}
+        change = SchemaChange(IMPORT)
         try:
             async with self.store.transaction() as conn:
+                self._follow(conn)
                 await self._lock_schema(conn)
                 imported_ids: set[str] = set()
                 for item in items:
@@ -323,6 +358,10 @@ class CollectionsService:
                     except (DefinitionError, ApiError) as error:
                         raise import_error(item, collection_id, error) from error
                     imported_ids.add(collection.id)
+                    if existing is not None and existing.id not in {c.id for c in change.before}:
+                        change.before.append(existing)
+                    change.after = [c for c in change.after if c.id != collection.id]
+                    change.after.append(collection)
                     # Later items may refer to earlier ones.
                     async with self.store.read() as reader:
                         self.schema = self.schema.replaced(await system.load_collections(reader))
@@ -332,10 +371,12 @@ class CollectionsService:
                             await SchemaSync(conn, self.store.dialect).drop(other)
                             await system.delete_collection(conn, other.id)
                             await system.bump_schema_version(conn, now_string())
+                            change.before.append(other)
+                await self._changed(conn, change)
             for name, views in broken.items():
                 report_broken(name, views)
         finally:
-            await self._written()
+            await self.reload()
 
 
 def _fields_changed(old: Collection, new: Collection) -> bool:
