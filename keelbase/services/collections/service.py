@@ -209,7 +209,7 @@ class CollectionsService:
             raise definition_error(error, "Failed to create collection.") from error
         async with self.store.transaction() as conn:
             self._follow(conn)
-            await self._lock_schema(conn)
+            await self.lock_schema(conn)
             if not data.get("id"):
                 self._free_default_id(collection)
             await self._save(conn, collection, None, "Failed to create collection.")
@@ -230,7 +230,7 @@ class CollectionsService:
             self._follow(conn)
             # The change applies to the collection as stored now, not as this node
             # last loaded it: another request's change a moment ago stays.
-            await self._lock_schema(conn)
+            await self.lock_schema(conn)
             existing = self.get(id_or_name)
             try:
                 collection = collection_from_json(data, existing)
@@ -242,7 +242,7 @@ class CollectionsService:
         await self.reload()
         return self.get(collection.id)
 
-    async def _lock_schema(self, conn: Connection) -> None:
+    async def lock_schema(self, conn: Connection) -> None:
         """Take the schema lock for ``conn``'s transaction; load the schema if it moved on.
 
         Every schema change starts here: changes from several requests or nodes
@@ -293,7 +293,7 @@ class CollectionsService:
     async def delete(self, id_or_name: str) -> None:
         async with self.store.transaction() as conn:
             self._follow(conn)
-            await self._lock_schema(conn)
+            await self.lock_schema(conn)
             collection = self.get(id_or_name)
             if collection.system:
                 raise BadRequestError("Failed to delete collection.")
@@ -336,7 +336,7 @@ class CollectionsService:
         try:
             async with self.store.transaction() as conn:
                 self._follow(conn)
-                await self._lock_schema(conn)
+                await self.lock_schema(conn)
                 imported_ids: set[str] = set()
                 for item in items:
                     if not isinstance(item, dict):

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keelbase.core.dates import now_string
 from keelbase.errors import ApiError
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.migrations import templates
@@ -140,7 +139,8 @@ class MigrationsRunner:
         token = running_migration.set(migration.file)
         try:
             async with self.store.transaction() as conn:
-                await system.lock_schema_version(conn, self.store.dialect, now_string())
+                # Takes turns with other nodes, and loads what they changed meanwhile.
+                await self.collections.lock_schema(conn)
                 if await history.is_applied(conn, migration.file) == revert:
                     if revert:
                         await _call(function, self.target)
