@@ -225,7 +225,9 @@ async def test_snapshot_recreates_the_schema_on_an_empty_app(tmp_path: Path) -> 
     async with make_app(tmp_path / "a", "", folder) as source:
         users = source.collections.get("users")
         # a relation to a collection created later: the snapshot puts the target first
-        await source.collections.create({"name": "cards", "fields": [{"name": "n", "type": "text"}]})
+        await source.collections.create(
+            {"name": "cards", "fields": [{"name": "n", "type": "text"}]}
+        )
         await source.collections.create(
             {
                 "name": "decks",
