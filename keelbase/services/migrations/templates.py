@@ -17,7 +17,8 @@ from typing import Any
 from keelbase.core.collections.collection import Collection
 from keelbase.services.collections.changes import CREATE, DELETE, UPDATE, SchemaChange
 
-HEADER = '''"""{title}
+# A raw docstring: the change summary quotes rules and values as JSON, backslashes included.
+HEADER = '''r"""{title}
 
 {note}
 See docs/migrations.md: up(app) runs once, in one transaction with its entry in
@@ -234,7 +235,7 @@ def for_change(change: SchemaChange) -> tuple[str, str] | None:
         if before == after:
             return None
         text = UPDATED.format(
-            title=f"Updates collection {old.name!r}.",
+            title=f"Updates collection {old.name!r}:\n\n" + "\n".join(describe(before, after)),
             note=note,
             before=_literal(before),
             after=_literal(after),
@@ -285,3 +286,35 @@ def _dependencies_first(collections: list[Collection]) -> list[Collection]:
         if not collection.is_view:
             place(collection)
     return [*placed.values(), *(c for c in collections if c.is_view)]
+
+
+def describe(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What an update changed, one line each, for the reader of the file."""
+    lines: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        if key != "fields" and before.get(key) != after.get(key):
+            lines.append(f"- {key}: {_short(before.get(key))} -> {_short(after.get(key))}")
+    old = {f["id"]: f for f in before.get("fields", [])}
+    new = {f["id"]: f for f in after.get("fields", [])}
+    for field_id, field in new.items():
+        previous = old.get(field_id)
+        if previous is None:
+            lines.append(f"- field {field['name']!r} ({field['type']}) added")
+            continue
+        if previous["name"] != field["name"]:
+            lines.append(f"- field {previous['name']!r} renamed to {field['name']!r}")
+        for key in sorted(set(previous) | set(field)):
+            if key != "name" and previous.get(key) != field.get(key):
+                lines.append(
+                    f"- field {field['name']!r}: {key} "
+                    f"{_short(previous.get(key))} -> {_short(field.get(key))}"
+                )
+    for field_id, field in old.items():
+        if field_id not in new:
+            lines.append(f"- field {field['name']!r} ({field['type']}) removed")
+    return lines
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
