@@ -141,6 +141,19 @@ async def test_files_without_up_or_with_a_bad_name_are_refused(tmp_path: Path) -
         assert await applied_files(app) == []
 
 
+async def test_create_writes_a_blank_file_that_applies(tmp_path: Path) -> None:
+    folder = tmp_path / "kb_migrations"
+    async with make_app(tmp_path / "kb_data", "", folder) as app:
+        first = app.migrations.create("Add posts")
+        second = app.migrations.create("addTags")
+        assert first.name.endswith("_add_posts.py") and second.name.endswith("_add_tags.py")
+        assert first.name < second.name  # made in the same second, still in order
+        assert app.migrations.create("smoke test").name.endswith("_smoke_test_.py")
+        with pytest.raises(MigrationError, match="not a usable migration name"):
+            app.migrations.create("!!!")
+        assert len(await app.migrations.up()) == 3
+
+
 async def test_plain_functions_work_as_migrations(tmp_path: Path) -> None:
     folder = tmp_path / "kb_migrations"
     write(
