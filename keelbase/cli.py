@@ -173,7 +173,13 @@ def _serve(args: argparse.Namespace) -> int:
     log_level = "info" if config.dev else "warning"
     if args.workers > 1:
         # Applied once, here, before any worker starts; the workers find nothing pending.
-        if asyncio.run(_apply_migrations(App(config))) != 0:
+        migrating = App(config.model_copy(update={"hint_superuser": False}))
+        try:
+            migrating.load_hooks()
+        except HooksError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 1
+        if asyncio.run(_apply_migrations(migrating)) != 0:
             return 1
         _print_started(config)
         config = config.model_copy(update={"apply_migrations": False})
