@@ -76,6 +76,14 @@ class CollectionsService:
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
         self._change_listeners: list[ChangeListener] = []
         self._seen_version = -1
+        # Loads of the schema started, and the newest one published: a load that
+        # started earlier but ended later (it read older data) is dropped.
+        self._loads = 0
+        self._loaded = 0
+        # This node's changes whose transactions are still open: until they end,
+        # loads from outside (the broker, the watcher) would read the schema
+        # without them, so they wait; each change loads it when it ends.
+        self._open_changes = 0
         # View collections' fields and their upkeep, against the current schema.
         self.views = Views(store, lambda: self.schema)
 
@@ -100,15 +108,32 @@ class CollectionsService:
 
         Inside a caller's transaction the change is not committed when this
         service's own block ends, so the news waits for the real commit.
+        Exactly one of the two callbacks runs (a savepoint rolled back runs its
+        rollback callbacks and drops its commit ones).
         """
-        conn.on_commit(self._notify)
-        conn.on_rollback(self.reload)
+        self._open_changes += 1
 
-    async def _notify(self) -> None:
-        for listener in self._write_listeners:
-            await listener()
+        async def committed() -> None:
+            self._open_changes -= 1
+            for listener in self._write_listeners:
+                await listener()
 
-    def _publish(self, collections: list[Collection]) -> None:
+        async def rolled_back() -> None:
+            self._open_changes -= 1
+            await self._load()
+
+        conn.on_commit(committed)
+        conn.on_rollback(rolled_back)
+
+    def _ticket(self) -> int:
+        self._loads += 1
+        return self._loads
+
+    def _publish(self, collections: list[Collection], version: int, ticket: int) -> None:
+        if ticket < self._loaded:
+            return
+        self._loaded = ticket
+        self._seen_version = version
         self.schema = self.schema.replaced(collections)
         for listener in self._listeners:
             listener(self.schema)
@@ -127,17 +152,27 @@ class CollectionsService:
                     collection.created = collection.updated = now
                     await SchemaSync(conn, self.store.dialect).create(collection)
                     await system.insert_collection(conn, collection)
-        await self.reload()
+        await self._load()
 
     async def reload(self) -> None:
+        """Load the schema again (another node changed it), unless a change of this
+        node is under way: that one loads it when its transaction ends."""
+        if not self._open_changes:
+            await self._load()
+
+    async def _load(self) -> None:
+        """Load the schema as this task's connection sees it (inside a transaction: with
+        its uncommitted changes)."""
+        ticket = self._ticket()
         async with self.store.read() as conn:
             version = await system.schema_version(conn)
             collections = await system.load_collections(conn)
-        self._seen_version = version
-        self._publish(collections)
+        self._publish(collections, version, ticket)
 
     async def reload_if_changed(self) -> bool:
         """Reload when another process changed the schema; cheap enough to call every second."""
+        if self._open_changes:
+            return False
         async with self.store.read() as conn:
             version = await system.schema_version(conn)
         if version == self._seen_version:
@@ -214,7 +249,7 @@ class CollectionsService:
                 self._free_default_id(collection)
             await self._save(conn, collection, None, "Failed to create collection.")
             await self._changed(conn, SchemaChange(CREATE, [], [collection]))
-        await self.reload()
+        await self._load()
         return self.get(collection.id)
 
     def _free_default_id(self, collection: Collection) -> None:
@@ -239,7 +274,7 @@ class CollectionsService:
             broken = await self._save(conn, collection, existing, "Failed to update collection.")
             await self._changed(conn, SchemaChange(UPDATE, [existing], [collection]))
         report_broken(collection.name, broken)
-        await self.reload()
+        await self._load()
         return self.get(collection.id)
 
     async def lock_schema(self, conn: Connection) -> None:
@@ -250,10 +285,10 @@ class CollectionsService:
         (another node's change may not have reached this node's copy yet).
         """
         version = await system.lock_schema_version(conn, self.store.dialect, now_string())
+        # Under the lock this read is the newest there is: its ticket is taken now.
+        ticket = self._ticket()
         if version != self._seen_version:
-            collections = await system.load_collections(conn)
-            self._seen_version = version
-            self._publish(collections)
+            self._publish(await system.load_collections(conn), version, ticket)
 
     async def _save(
         self, conn: Connection, collection: Collection, existing: Collection | None, message: str
@@ -318,7 +353,7 @@ class CollectionsService:
             except StoreError as error:
                 raise BadRequestError("Failed to delete collection.") from error
             await self._changed(conn, SchemaChange(DELETE, [collection], []))
-        await self.reload()
+        await self._load()
 
     async def import_collections(self, data: Any) -> None:
         """Create or replace many collections at once; all or nothing."""
@@ -376,7 +411,7 @@ class CollectionsService:
             for name, views in broken.items():
                 report_broken(name, views)
         finally:
-            await self.reload()
+            await self._load()
 
 
 def _fields_changed(old: Collection, new: Collection) -> bool:
