@@ -36,6 +36,8 @@ from keelbase.services.mail.probe import MailProbe
 from keelbase.services.mail.sender import Mailer
 from keelbase.services.metrics.meter import Meter
 from keelbase.services.metrics.service import MetricsService
+from keelbase.services.migrations.automigrate import AutoMigrate
+from keelbase.services.migrations.runner import MigrationsRunner
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
@@ -94,6 +96,13 @@ class App(Extensions):
         )
         self.metrics = self._metrics()
         self.settings.on_change(self.metrics.use_settings)
+        self.migrations = MigrationsRunner(
+            self.store, self.collections, self.config.resolved_migrations_dir, self
+        )
+        if self.config.automigrates:
+            self.collections.on_saved(AutoMigrate(self.migrations.folder).record)
+        # The migrations this start applied (``apply_migrations``), for ``serve`` to list.
+        self.applied_at_start: list[str] = []
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.collections.on_change(lambda _schema: self.store.forget_statements())
@@ -213,9 +222,20 @@ class App(Extensions):
             return
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
-        await self.collections.bootstrap()
-        await self.settings.load()
-        await self.broker.start(self.messages.dispatch)
+        broker_started = False
+        try:
+            await self.collections.bootstrap()
+            await self.settings.load()
+            await self.broker.start(self.messages.dispatch)
+            broker_started = True
+            # Before anything serves or runs on a schedule: all of it may expect the new schema.
+            if self.config.apply_migrations:
+                self.applied_at_start = await self.migrations.up()
+        except BaseException:
+            if broker_started:
+                await self.broker.close()
+            await self.store.close()
+            raise
         self.metrics.start()
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import os
@@ -14,6 +15,9 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from keelbase.cli_migrations import add_commands as add_migrations_commands
+from keelbase.cli_migrations import migrations_dir_argument
+from keelbase.cli_migrations import run as run_migrations
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
 from keelbase.config import Config, env_default
@@ -77,7 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://... URL: keep the data in PostgreSQL, shared by several nodes "
         "(default: SQLite in the data folder, env KEELBASE_DB_URL)",
     )
-    serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        help="log SQL statements and requests; automigrate unless --no-automigrate",
+    )
+    serve.add_argument(
+        "--automigrate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write a migration file for every collection change (default: on with --dev)",
+    )
+    migrations_dir_argument(serve)
     _add_dir(serve)
 
     superuser = commands.add_parser("superuser", help="manage superusers")
@@ -99,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
         )
     add_transfer_commands(commands)
+    add_migrations_commands(commands)
     return parser
 
 
@@ -132,6 +148,9 @@ def _serve(args: argparse.Namespace) -> int:
     from keelbase.user_code import HooksError
 
     config = Config(
+        migrations_dir=Path(args.migrations_dir) if args.migrations_dir else None,
+        apply_migrations=True,
+        automigrate=args.automigrate,
         data_dir=Path(args.dir),
         http=args.http,
         dev=args.dev,
@@ -154,10 +173,19 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(f"Server started at http://{config.http}", flush=True)
-    print(f"├─ REST API:  http://{config.http}/api/", flush=True)
     log_level = "info" if config.dev else "warning"
     if args.workers > 1:
+        # Applied once, here, before any worker starts; the workers find nothing pending.
+        migrating = App(config.model_copy(update={"hint_superuser": False}))
+        try:
+            migrating.load_hooks()
+        except HooksError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 1
+        if asyncio.run(_apply_migrations(migrating)) != 0:
+            return 1
+        _print_started(config)
+        config = config.model_copy(update={"apply_migrations": False})
         os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
         with _metrics_folder():
             uvicorn.run(
@@ -177,8 +205,6 @@ def _serve(args: argparse.Namespace) -> int:
     except HooksError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
-    for path in loaded:
-        print(f"├─ hooks:     {path}", flush=True)
     server_config = uvicorn.Config(
         app.asgi,
         host=config.host,
@@ -189,7 +215,28 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)
         server_header=False,
     )
-    _make_server(server_config, app).run()
+    server = _make_server(server_config, app)
+    with asyncio.Runner(loop_factory=server_config.get_loop_factory()) as runner:
+        return runner.run(_start_and_serve(app, server, loaded))
+
+
+async def _start_and_serve(app: App, server: uvicorn.Server, hooks: list[Path]) -> int:
+    """Start the app (applying pending migrations) and only then serve it.
+
+    A migration that fails, or a database that cannot be reached, ends the
+    command with one ``Error:`` line (and the migration's traceback) and exit
+    code 1, before anything listens. The server's lifespan finds the app
+    started and stops it at shutdown.
+    """
+    if await _apply_migrations(app, keep_running=True) != 0:
+        return 1
+    _print_started(app.config)
+    for path in hooks:
+        print(f"├─ hooks:     {path}", flush=True)
+    try:
+        await server.serve()
+    finally:
+        await app.stop()
     return 0
 
 
@@ -213,6 +260,28 @@ def _metrics_folder() -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+async def _apply_migrations(app: App, keep_running: bool = False) -> int:
+    """Start ``app`` with its pending migrations applied; 1 after printing the error."""
+    from keelbase.services.migrations.files import MigrationError
+    from keelbase.store.base import StoreError
+
+    try:
+        await app.start()
+    except (MigrationError, StoreError) as error:
+        print(f"Error: {error}", file=sys.stderr, flush=True)
+        return 1
+    for name in app.applied_at_start:
+        print(f"├─ migration: applied {name}", flush=True)
+    if not keep_running:
+        await app.stop()
+    return 0
+
+
+def _print_started(config: Config) -> None:
+    print(f"Server started at http://{config.http}", flush=True)
+    print(f"├─ REST API:  http://{config.http}/api/", flush=True)
+
+
 def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
     """uvicorn's server, which also ends realtime streams as soon as shutdown begins.
 
@@ -234,9 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "superuser":
-        import asyncio
-
         return asyncio.run(_superuser(args))
+    if args.command == "migrations":
+        return run_migrations(args)
     if args.command in ("export", "import", "migrate"):
         return run_transfer(args)
     parser.print_help(sys.stderr)

@@ -33,6 +33,12 @@ class Config(BaseModel):
     db_url: str = ""
     # Print how to create the first superuser when there is none (``keelbase serve``).
     hint_superuser: bool = False
+    # The migration files (default ``kb_migrations`` beside the data folder).
+    migrations_dir: Path | None = None
+    # Apply pending migrations when the app starts (``keelbase serve`` does).
+    apply_migrations: bool = False
+    # Write a migration file for every collection change; ``None`` follows ``dev``.
+    automigrate: bool | None = None
 
     @property
     def host(self) -> str:
@@ -49,6 +55,17 @@ class Config(BaseModel):
     @property
     def uses_postgres(self) -> bool:
         return self.db_url.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def automigrates(self) -> bool:
+        return self.dev if self.automigrate is None else self.automigrate
+
+    @property
+    def resolved_migrations_dir(self) -> Path:
+        """The folder of migration files, beside the data folder unless set."""
+        if self.migrations_dir is not None:
+            return self.migrations_dir
+        return self.data_dir.resolve().parent / "kb_migrations"
 
     @property
     def resolved_public_dir(self) -> Path:

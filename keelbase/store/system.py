@@ -1,4 +1,5 @@
-"""The system tables: ``_collections`` (definitions) and ``_params`` (settings).
+"""The system tables: ``_collections`` (definitions), ``_params`` (settings) and
+``_migrations`` (the migration files applied, see ``store/migrations_history.py``).
 
 Their layout is PocketBase's, so a data folder stays readable with the same
 tools. ``SCHEMA_VERSION`` counts our own migrations of these tables.
@@ -43,6 +44,10 @@ CREATE TABLE IF NOT EXISTS "_params" (
     "created" TEXT DEFAULT '' NOT NULL,
     "updated" TEXT DEFAULT '' NOT NULL
 );
+CREATE TABLE IF NOT EXISTS "_migrations" (
+    "file"    VARCHAR(255) PRIMARY KEY NOT NULL,
+    "applied" INTEGER NOT NULL
+);
 """
 
 PG_BOOTSTRAP = """
@@ -73,6 +78,10 @@ CREATE TABLE IF NOT EXISTS "_params" (
     "value"   TEXT DEFAULT NULL,
     "created" TEXT DEFAULT '' NOT NULL,
     "updated" TEXT DEFAULT '' NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "_migrations" (
+    "file"    TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    "applied" BIGINT NOT NULL
 );
 """
 # Nodes starting at once on one PostgreSQL database take turns creating the system tables.

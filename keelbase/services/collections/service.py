@@ -1,7 +1,9 @@
 """Collections: list, view, create, update, delete, import and scaffolds.
 
 Every change is one transaction: the DDL, the data migration and the
-``_collections`` row. The in-memory schema is replaced only after the commit.
+``_collections`` row. A change inside a caller's transaction (a migration)
+joins it: this node's schema follows the change at once, is loaded again if
+the transaction rolls back, and other nodes hear of it only once it commits.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records.columns_resolver import ColumnsResolver
 from keelbase.errors import ApiError, BadRequestError, NotFoundError, required_error
+from keelbase.services.collections.changes import (
+    CREATE,
+    DELETE,
+    IMPORT,
+    UPDATE,
+    ChangeListener,
+    SchemaChange,
+)
 from keelbase.services.collections.errors import (
     ddl_error,
     definition_error,
@@ -64,7 +74,16 @@ class CollectionsService:
         self.schema = Schema()
         self._listeners: list[Listener] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
+        self._change_listeners: list[ChangeListener] = []
         self._seen_version = -1
+        # Loads of the schema started, and the newest one published: a load that
+        # started earlier but ended later (it read older data) is dropped.
+        self._loads = 0
+        self._loaded = 0
+        # This node's changes whose transactions are still open: until they end,
+        # loads from outside (the broker, the watcher) would read the schema
+        # without them, so they wait; each change loads it when it ends.
+        self._open_changes = 0
         # View collections' fields and their upkeep, against the current schema.
         self.views = Views(store, lambda: self.schema)
 
@@ -76,12 +95,45 @@ class CollectionsService:
         """Call ``listener`` after this node changed collections (to tell the other nodes)."""
         self._write_listeners.append(listener)
 
-    async def _written(self) -> None:
-        await self.reload()
-        for listener in self._write_listeners:
-            await listener()
+    def on_saved(self, listener: ChangeListener) -> None:
+        """Call ``listener`` with each change inside its transaction, before it commits."""
+        self._change_listeners.append(listener)
 
-    def _publish(self, collections: list[Collection]) -> None:
+    async def _changed(self, conn: Connection, change: SchemaChange) -> None:
+        for listener in self._change_listeners:
+            await listener(conn, change)
+
+    def _follow(self, conn: Connection) -> None:
+        """Tell the other nodes once ``conn``'s transaction commits; reload if it rolls back.
+
+        Inside a caller's transaction the change is not committed when this
+        service's own block ends, so the news waits for the real commit.
+        Exactly one of the two callbacks runs (a savepoint rolled back runs its
+        rollback callbacks and drops its commit ones).
+        """
+        self._open_changes += 1
+
+        async def committed() -> None:
+            self._open_changes -= 1
+            for listener in self._write_listeners:
+                await listener()
+
+        async def rolled_back() -> None:
+            self._open_changes -= 1
+            await self._load()
+
+        conn.on_commit(committed)
+        conn.on_rollback(rolled_back)
+
+    def _ticket(self) -> int:
+        self._loads += 1
+        return self._loads
+
+    def _publish(self, collections: list[Collection], version: int, ticket: int) -> None:
+        if ticket < self._loaded:
+            return
+        self._loaded = ticket
+        self._seen_version = version
         self.schema = self.schema.replaced(collections)
         for listener in self._listeners:
             listener(self.schema)
@@ -100,17 +152,27 @@ class CollectionsService:
                     collection.created = collection.updated = now
                     await SchemaSync(conn, self.store.dialect).create(collection)
                     await system.insert_collection(conn, collection)
-        await self.reload()
+        await self._load()
 
     async def reload(self) -> None:
+        """Load the schema again (another node changed it), unless a change of this
+        node is under way: that one loads it when its transaction ends."""
+        if not self._open_changes:
+            await self._load()
+
+    async def _load(self) -> None:
+        """Load the schema as this task's connection sees it (inside a transaction: with
+        its uncommitted changes)."""
+        ticket = self._ticket()
         async with self.store.read() as conn:
             version = await system.schema_version(conn)
             collections = await system.load_collections(conn)
-        self._seen_version = version
-        self._publish(collections)
+        self._publish(collections, version, ticket)
 
     async def reload_if_changed(self) -> bool:
         """Reload when another process changed the schema; cheap enough to call every second."""
+        if self._open_changes:
+            return False
         async with self.store.read() as conn:
             version = await system.schema_version(conn)
         if version == self._seen_version:
@@ -181,11 +243,13 @@ class CollectionsService:
         except DefinitionError as error:
             raise definition_error(error, "Failed to create collection.") from error
         async with self.store.transaction() as conn:
-            await self._lock_schema(conn)
+            self._follow(conn)
+            await self.lock_schema(conn)
             if not data.get("id"):
                 self._free_default_id(collection)
             await self._save(conn, collection, None, "Failed to create collection.")
-        await self._written()
+            await self._changed(conn, SchemaChange(CREATE, [], [collection]))
+        await self._load()
         return self.get(collection.id)
 
     def _free_default_id(self, collection: Collection) -> None:
@@ -198,20 +262,22 @@ class CollectionsService:
 
     async def update(self, id_or_name: str, data: Any) -> Collection:
         async with self.store.transaction() as conn:
+            self._follow(conn)
             # The change applies to the collection as stored now, not as this node
             # last loaded it: another request's change a moment ago stays.
-            await self._lock_schema(conn)
+            await self.lock_schema(conn)
             existing = self.get(id_or_name)
             try:
                 collection = collection_from_json(data, existing)
             except DefinitionError as error:
                 raise definition_error(error, "Failed to update collection.") from error
             broken = await self._save(conn, collection, existing, "Failed to update collection.")
+            await self._changed(conn, SchemaChange(UPDATE, [existing], [collection]))
         report_broken(collection.name, broken)
-        await self._written()
+        await self._load()
         return self.get(collection.id)
 
-    async def _lock_schema(self, conn: Connection) -> None:
+    async def lock_schema(self, conn: Connection) -> None:
         """Take the schema lock for ``conn``'s transaction; load the schema if it moved on.
 
         Every schema change starts here: changes from several requests or nodes
@@ -219,10 +285,10 @@ class CollectionsService:
         (another node's change may not have reached this node's copy yet).
         """
         version = await system.lock_schema_version(conn, self.store.dialect, now_string())
+        # Under the lock this read is the newest there is: its ticket is taken now.
+        ticket = self._ticket()
         if version != self._seen_version:
-            collections = await system.load_collections(conn)
-            self._seen_version = version
-            self._publish(collections)
+            self._publish(await system.load_collections(conn), version, ticket)
 
     async def _save(
         self, conn: Connection, collection: Collection, existing: Collection | None, message: str
@@ -261,7 +327,8 @@ class CollectionsService:
 
     async def delete(self, id_or_name: str) -> None:
         async with self.store.transaction() as conn:
-            await self._lock_schema(conn)
+            self._follow(conn)
+            await self.lock_schema(conn)
             collection = self.get(id_or_name)
             if collection.system:
                 raise BadRequestError("Failed to delete collection.")
@@ -285,7 +352,8 @@ class CollectionsService:
                     self.files.remove_collection_files(conn, collection)
             except StoreError as error:
                 raise BadRequestError("Failed to delete collection.") from error
-        await self._written()
+            await self._changed(conn, SchemaChange(DELETE, [collection], []))
+        await self._load()
 
     async def import_collections(self, data: Any) -> None:
         """Create or replace many collections at once; all or nothing."""
@@ -299,9 +367,11 @@ class CollectionsService:
             )
         delete_missing = bool(data.get("deleteMissing"))
         broken: dict[str, list[str]] = {}
+        change = SchemaChange(IMPORT)
         try:
             async with self.store.transaction() as conn:
-                await self._lock_schema(conn)
+                self._follow(conn)
+                await self.lock_schema(conn)
                 imported_ids: set[str] = set()
                 for item in items:
                     if not isinstance(item, dict):
@@ -323,6 +393,10 @@ class CollectionsService:
                     except (DefinitionError, ApiError) as error:
                         raise import_error(item, collection_id, error) from error
                     imported_ids.add(collection.id)
+                    if existing is not None and existing.id not in {c.id for c in change.before}:
+                        change.before.append(existing)
+                    change.after = [c for c in change.after if c.id != collection.id]
+                    change.after.append(collection)
                     # Later items may refer to earlier ones.
                     async with self.store.read() as reader:
                         self.schema = self.schema.replaced(await system.load_collections(reader))
@@ -332,10 +406,12 @@ class CollectionsService:
                             await SchemaSync(conn, self.store.dialect).drop(other)
                             await system.delete_collection(conn, other.id)
                             await system.bump_schema_version(conn, now_string())
+                            change.before.append(other)
+                await self._changed(conn, change)
             for name, views in broken.items():
                 report_broken(name, views)
         finally:
-            await self._written()
+            await self._load()
 
 
 def _fields_changed(old: Collection, new: Collection) -> bool:

@@ -111,14 +111,17 @@ class Views:
                     "Invalid query - the query could return records with empty or invalid ids.",
                 )
             }
-        collection.fields = self._fields(query, names, existing)
+        # A field keeps the id it had, or the one the definition gives it (a migration
+        # replayed, an import): the same view then has the same field ids everywhere.
+        previous = {f.name: f for f in existing.fields} if existing else {}
+        previous.update({f.name: f for f in collection.fields if f.id})
+        collection.fields = self._fields(query, names, previous)
         collection.reindex()
         return {}
 
-    def _fields(self, query: str, names: list[str], existing: Collection | None) -> list[Field]:
+    def _fields(self, query: str, names: list[str], previous: dict[str, Field]) -> list[Field]:
         columns, tables = read_columns(query)
         by_name = {c.name: c for c in columns}
-        previous = {f.name: f for f in existing.fields} if existing else {}
         default_table = next(iter(tables.values()), None)
         fields: list[Field] = []
         for name in names:

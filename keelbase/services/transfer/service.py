@@ -6,8 +6,9 @@ PostgreSQL: ``keelbase export`` from one and ``keelbase import`` into the other.
 
 What is carried: every collection definition (system ones too, with secrets as
 the store keeps them), every record of every table (password hashes, token
-keys, hidden fields, file names, ``created``/``updated`` as stored) and the
-runtime settings. File contents stay in their storage; records keep their ids,
+keys, hidden fields, file names, ``created``/``updated`` as stored), the
+runtime settings and the history of applied migrations (``_migrations``), so
+the imported app does not apply its migrations a second time. File contents stay in their storage; records keep their ids,
 so the storage folder (or S3 bucket) fits the imported app unchanged.
 
 An import is one transaction: the target's collections are replaced, the
@@ -43,6 +44,7 @@ from keelbase.services.transfer.archive import (
     normalise,
     records_member,
 )
+from keelbase.store import migrations_history as history
 from keelbase.store import system
 from keelbase.store.base import Connection, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
@@ -102,6 +104,9 @@ class TransferService:
             async with self.store.transaction() as conn:
                 collections = await system.load_collections(conn)
                 params = await _read_params(conn)
+                migrations = [
+                    {"file": m.file, "applied": m.applied} for m in await history.applied(conn)
+                ]
                 data: dict[str, Any] = {}
                 for collection in collections:
                     if collection.is_view:
@@ -128,6 +133,7 @@ class TransferService:
                     "source": self.store.dialect.name,
                     "collections": [c.to_json(with_secrets=True) for c in collections],
                     "params": params,
+                    "migrations": migrations,
                     "data": data,
                 }
                 await asyncio.to_thread(writer.finish, manifest)
@@ -180,6 +186,7 @@ class TransferService:
                 await self._drop(conn, existing)
                 await self._create(conn, collections)
                 await _write_params(conn, manifest["params"])
+                await _write_migrations(conn, manifest)
                 for collection in collections:
                     if not collection.is_view:
                         await self._load(conn, reader, collection, manifest["data"][collection.id])
@@ -286,6 +293,13 @@ class TransferService:
                 )
         if normalise(await _read_params(conn)) != normalise(manifest["params"]):
             raise TransferError("the settings read back differently from the archive")
+        if "migrations" in manifest:
+            stored_migrations = [[m.file, m.applied] for m in await history.applied(conn)]
+            archived = sorted([m["file"], m["applied"]] for m in manifest["migrations"])
+            if sorted(stored_migrations) != archived:
+                raise TransferError(
+                    "the migrations history reads back differently from the archive"
+                )
         for collection in collections:
             if collection.is_view:
                 continue
@@ -347,6 +361,23 @@ async def _read_params(conn: Connection) -> dict[str, Any]:
         for row in rows
         if row["id"] not in _LOCAL_PARAMS
     }
+
+
+async def _write_migrations(conn: Connection, manifest: dict[str, Any]) -> None:
+    """The archive's history of applied migrations replaces the target's (archives
+    written before it was carried leave the target's alone)."""
+    entries = manifest.get("migrations")
+    if entries is None:
+        return
+    if not isinstance(entries, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("applied"), int)
+        for e in entries
+    ):
+        raise TransferError("the archive's migrations history is damaged")
+    for entry in await history.applied(conn):
+        await history.forget(conn, entry.file)
+    for entry in entries:
+        await history.record(conn, entry["file"], entry["applied"])
 
 
 async def _write_params(conn: Connection, params: dict[str, Any]) -> None:
