@@ -31,6 +31,8 @@ from keelbase.services.auth.superusers import SuperusersService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
+from keelbase.services.logs import AppLogger, LogsService
+from keelbase.services.logs.store import POSTGRES_SCHEMA, SQLITE_SCHEMA
 from keelbase.services.mail.probe import MailProbe
 from keelbase.services.mail.sender import Mailer
 from keelbase.services.rate_limits import RateLimitService
@@ -44,6 +46,7 @@ from keelbase.user_code import Reloader, load_all
 
 log = logging.getLogger("keelbase")
 SCHEMA_CHECK_SECONDS = 1.0
+AUXILIARY_DB = "auxiliary.db"
 
 
 class App(Extensions):
@@ -84,6 +87,9 @@ class App(Extensions):
         self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)
+        self.logs = self._logs()
+        # for hook code: app.logger.info("message", key=value)
+        self.logger: AppLogger = self.logs.logger
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )
@@ -106,6 +112,25 @@ class App(Extensions):
             return PgStore(self.config.db_url, log_sql=self.config.dev)
         return SqliteStore(
             self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
+        )
+
+    def _logs(self) -> LogsService:
+        """Logs in ``auxiliary.db`` beside ``data.db``, or in a table of the PostgreSQL database."""
+        if self.config.uses_postgres:
+            return LogsService(
+                self.store,
+                POSTGRES_SCHEMA,
+                owns_store=False,
+                settings=self.settings,
+                resolve_auth=self.auth.record_from_token,
+            )
+        auxiliary = SqliteStore(self.config.data_dir / AUXILIARY_DB, read_pool_size=2)
+        return LogsService(
+            auxiliary,
+            SQLITE_SCHEMA,
+            owns_store=True,
+            settings=self.settings,
+            resolve_auth=self.auth.record_from_token,
         )
 
     def _broker(self) -> Broker:
@@ -190,6 +215,7 @@ class App(Extensions):
         await self.collections.bootstrap()
         await self.settings.load()
         await self.broker.start(self.messages.dispatch)
+        await self.logs.start(self.crons)
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
         if self.config.dev and self.hooks_dir.is_dir():
@@ -221,6 +247,7 @@ class App(Extensions):
         await self.counters.close()
         await self.auth_counters.close()
         await self.files.close()
+        await self.logs.stop()
         await self.store.close()
         log.info("keelbase stopped cleanly")
 

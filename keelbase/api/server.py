@@ -18,6 +18,7 @@ from keelbase.api import (
     crons,
     files,
     health,
+    logs,
     rate_limit,
     realtime,
     records,
@@ -100,6 +101,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *settings.routes,
         *batch.routes,
         *crons.routes,
+        *logs.routes,
         *realtime.routes,
         *oauth2.routes,
     ]
@@ -121,4 +123,5 @@ def build_asgi(app: App) -> KeelbaseApp:
     asgi.state.keelbase = app
     asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
     rate_limit.install(app, asgi)
+    app.logs.attach(asgi.observers)
     return asgi

@@ -1,0 +1,73 @@
+"""One log entry in PocketBase's shape, and the limits on what one may hold.
+
+Levels are PocketBase's (Go's ``slog``): debug -4, info 0, warn 4, error 8.
+An entry is made on the request path (or wherever code logs) and encoded for
+the store later, in the writer's batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from keelbase.core.dates import now_string
+from keelbase.core.ids import new_record_id
+
+DEBUG = -4
+INFO = 0
+WARN = 4
+ERROR = 8
+
+# PocketBase 0.40: a message is cut at 8000 characters, ``data`` at ``logs.maxDataSize``
+# bytes of JSON (0: about 16 KB); a cut ``data`` says so with ``__pb_truncated__``.
+MAX_MESSAGE = 8000
+DEFAULT_MAX_DATA = 16 << 10
+TRUNCATED_KEY = "__pb_truncated__"
+
+
+@dataclass(slots=True)
+class LogEntry:
+    level: int
+    message: str
+    data: dict[str, Any]
+    created: str = ""
+    id: str = ""
+
+    def stamped(self) -> LogEntry:
+        """The entry with its id and time, given when it was made if not before."""
+        if not self.created:
+            self.created = now_string()
+        if not self.id:
+            self.id = new_record_id()
+        return self
+
+
+def _default(value: Any) -> Any:
+    """Values JSON has no word for (exceptions, dates, sets) are kept as their text."""
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+def encode_data(data: dict[str, Any], max_size: int) -> str:
+    """``data`` as JSON text, cut to ``max_size`` bytes (0: the default) key by key."""
+    limit = max_size or DEFAULT_MAX_DATA
+    raw = orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    if len(raw) <= limit:
+        return raw.decode()
+    kept: dict[str, Any] = {}
+    size = 2
+    for key, value in data.items():
+        part = len(orjson.dumps({key: value}, default=_default, option=orjson.OPT_NON_STR_KEYS))
+        if size + part > limit:
+            break
+        kept[key] = value
+        size += part
+    kept[TRUNCATED_KEY] = True
+    return orjson.dumps(kept, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def cut_message(message: str) -> str:
+    return message[:MAX_MESSAGE]

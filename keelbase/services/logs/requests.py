@@ -1,0 +1,106 @@
+"""Every answered request as a log entry, in PocketBase's shape.
+
+``request_finished`` runs after each answer, on the request's own task, so it
+does nothing but decide whether the request is kept and queue its outcome.
+The entry is built later, in the writer's batch (``entry_of``): the auth of
+a token the request never looked at is resolved there, off the request path.
+
+An entry's ``data`` holds PocketBase's keys (``type: "request"``, ``method``,
+``url``, ``status``, ``execTime`` in ms, ``auth``, ``authId`` when
+``logs.logAuthId``, ``userIP`` and ``remoteIP`` when ``logs.logIP``,
+``referer``, ``userAgent``, and ``error``/``details`` for a failed request),
+plus ``requestId``, the ``X-Request-Id`` of the answer, and for a 5xx the
+``traceback`` (only superusers read logs; the client never sees it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from keelbase.core.dates import format_datetime
+from keelbase.core.request_outcome import RequestOutcome
+from keelbase.errors import ApiError
+from keelbase.services.logs.entry import ERROR, INFO, LogEntry
+from keelbase.services.logs.logger import describe_error, format_traceback
+from keelbase.services.logs.writer import LogWriter
+from keelbase.services.settings import Logs
+
+ResolveAuth = Callable[[str], Awaitable[Any]]
+_QUIET_PREFIX = "/api/logs"
+
+
+def _cut(text: str, limit: int) -> str:
+    return text[:limit] + "..." if len(text) > limit else text
+
+
+class RequestLog:
+    """The request observer that keeps request logs (``RequestObserver``)."""
+
+    def __init__(
+        self, writer: LogWriter, settings: Callable[[], Logs], resolve_auth: ResolveAuth
+    ) -> None:
+        self._writer = writer
+        self._settings = settings
+        self._resolve_auth = resolve_auth
+
+    def request_started(self, method: str) -> None:
+        pass
+
+    def request_finished(self, outcome: RequestOutcome) -> None:
+        settings = self._settings()
+        if settings.maxDays <= 0:
+            return
+        failed = outcome.error is not None or outcome.status >= 500
+        if (ERROR if failed else INFO) < settings.minLevel:
+            return
+        # reading the logs is not logged unless it failed (PocketBase's SkipSuccessActivityLog)
+        if not failed and outcome.route.startswith(_QUIET_PREFIX):
+            return
+        self._writer.add(outcome)
+
+    async def entry_of(self, outcome: RequestOutcome) -> LogEntry:
+        settings = self._settings()
+        method = _cut(outcome.method.upper(), 50)
+        url = _cut(outcome.url, 3000)
+        data: dict[str, Any] = {
+            "type": "request",
+            "execTime": outcome.duration * 1000,
+            "url": url,
+            "method": method,
+            "status": outcome.status,
+            "referer": _cut(outcome.referer, 2000),
+            "userAgent": _cut(outcome.user_agent, 2000),
+            "requestId": outcome.request_id,
+        }
+        error = outcome.error
+        failed = error is not None or outcome.status >= 500
+        if isinstance(error, ApiError):
+            data["error"] = error.message
+            data["details"] = error.data
+        elif error is not None:
+            data["error"] = describe_error(error)
+        if error is not None and outcome.status >= 500 and not isinstance(error, ApiError):
+            data["traceback"] = format_traceback(error)
+        collection, auth_id = outcome.auth_collection, outcome.auth_id
+        if outcome.token:
+            try:
+                record = await self._resolve_auth(outcome.token)
+            except Exception:  # a token that cannot be read is a guest's, as in the request
+                record = None
+            if record is not None:
+                collection, auth_id = record.collection.name, record.id
+        data["auth"] = collection
+        if collection and settings.logAuthId:
+            data["authId"] = auth_id
+        if settings.logIP:
+            data["userIP"] = outcome.user_ip
+            data["remoteIP"] = outcome.remote_ip
+        # when the answer was done, as PocketBase stamps the entry after the request
+        ended = datetime.fromtimestamp(outcome.started + outcome.duration, UTC)
+        created = format_datetime(ended)
+        return LogEntry(
+            ERROR if failed else INFO, f"{method} {unquote(url)}", data, created
+        ).stamped()
