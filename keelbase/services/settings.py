@@ -165,7 +165,23 @@ def _validate(settings: Settings) -> dict[str, Any]:
     smtp = _smtp_errors(settings.smtp)
     if smtp:
         errors["smtp"] = smtp
+    logs = _logs_errors(settings.logs)
+    if logs:
+        errors["logs"] = logs
     return errors
+
+
+def _logs_errors(logs: Logs) -> dict[str, Any]:
+    """PocketBase's rules: neither the retention nor the data size limit is negative."""
+    return {
+        name: field_error(
+            "validation_min_greater_equal_than_required",
+            "Must be no less than 0.",
+            {"threshold": 0},
+        )
+        for name in ("maxDays", "maxDataSize")
+        if getattr(logs, name) < 0
+    }
 
 
 # govalidator's DNS name (ozzo-validation's is.Host accepts that or an IP address).
