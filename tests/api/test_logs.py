@@ -367,3 +367,27 @@ def test_logs_stay_in_their_own_database(world: World, tmp_path: Path) -> None:
         pytest.skip("on PostgreSQL the logs are a table of the app's database")
     assert (world.app.config.data_dir / "auxiliary.db").is_file()
     assert world.app.logs.store.store is not world.app.store
+
+
+def test_a_failing_after_commit_hook_is_logged_with_the_request_id(world: World) -> None:
+    def after_create(event: Any) -> None:
+        raise LookupError("after-commit hook broke")
+
+    world.app.on_record_after_create("users")(after_create)
+    answer = world.request(
+        "POST",
+        "/api/collections/users/records",
+        json={
+            "email": "late@example.com",
+            "password": "Passw0rd123",
+            "passwordConfirm": "Passw0rd123",
+        },
+    )
+    assert answer.status_code == 200, answer.text  # the commit stands
+    entries = listed(world, filter='data.logger = "keelbase.hooks"')["items"]
+    assert len(entries) == 1, entries
+    data = entries[0]["data"]
+    assert entries[0]["level"] == 8
+    assert data["requestId"] == answer.headers["x-request-id"]
+    assert data["error"] == "LookupError: after-commit hook broke"
+    assert "after_create" in data["traceback"]
