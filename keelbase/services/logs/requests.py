@@ -16,14 +16,12 @@ plus ``requestId``, the ``X-Request-Id`` of the answer, and for a 5xx the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from keelbase.core.dates import format_datetime
 from keelbase.core.request_outcome import RequestOutcome
 from keelbase.errors import ApiError
-from keelbase.services.logs.entry import ERROR, INFO, LogEntry
+from keelbase.services.logs.entry import ERROR, INFO, LogEntry, Stamper
 from keelbase.services.logs.logger import describe_error, format_traceback
 from keelbase.services.logs.writer import LogWriter
 from keelbase.services.settings import Logs
@@ -61,18 +59,28 @@ class RequestLog:
             return
         self._writer.add(outcome)
 
-    async def entry_of(self, outcome: RequestOutcome) -> LogEntry:
-        settings = self._settings()
-        method = _cut(outcome.method.upper(), 50)
-        url = _cut(outcome.url, 3000)
+    async def entry_of(self, outcome: RequestOutcome, settings: Logs, stamp: Stamper) -> LogEntry:
+        """The entry of one request (without its id: the writer gives ids by the batch)."""
+        method = outcome.method
+        url = outcome.url
+        referer = outcome.referer
+        user_agent = outcome.user_agent
+        if len(url) > 3000:
+            url = _cut(url, 3000)
+        if len(referer) > 2000:
+            referer = _cut(referer, 2000)
+        if len(user_agent) > 2000:
+            user_agent = _cut(user_agent, 2000)
+        if len(method) > 50 or not method.isupper():
+            method = _cut(method.upper(), 50)
         data: dict[str, Any] = {
             "type": "request",
             "execTime": outcome.duration * 1000,
             "url": url,
             "method": method,
             "status": outcome.status,
-            "referer": _cut(outcome.referer, 2000),
-            "userAgent": _cut(outcome.user_agent, 2000),
+            "referer": referer,
+            "userAgent": user_agent,
             "requestId": outcome.request_id,
         }
         error = outcome.error
@@ -99,8 +107,6 @@ class RequestLog:
             data["userIP"] = outcome.user_ip
             data["remoteIP"] = outcome.remote_ip
         # when the answer was done, as PocketBase stamps the entry after the request
-        ended = datetime.fromtimestamp(outcome.started + outcome.duration, UTC)
-        created = format_datetime(ended)
-        return LogEntry(
-            ERROR if failed else INFO, f"{method} {unquote(url)}", data, created
-        ).stamped()
+        created = stamp(outcome.started + outcome.duration)
+        shown = unquote(url) if "%" in url else url
+        return LogEntry(ERROR if failed else INFO, f"{method} {shown}", data, created)

@@ -20,7 +20,14 @@ from keelbase.core.filter import FilterError
 from keelbase.core.request_outcome import RequestObserver, RequestOutcome
 from keelbase.errors import BadRequestError, NotFoundError
 from keelbase.services.cron import CronService
-from keelbase.services.logs.entry import LogEntry, cut_message, encode_data
+from keelbase.services.logs.entry import (
+    MAX_MESSAGE,
+    LogEntry,
+    Stamper,
+    cut_message,
+    encode_data,
+    new_ids,
+)
 from keelbase.services.logs.logger import AppLogger, LoggingBridge
 from keelbase.services.logs.query import LogsQuery
 from keelbase.services.logs.requests import RequestLog, ResolveAuth
@@ -147,23 +154,25 @@ class LogsService:
         settings = self.settings.current.logs
         if settings.maxDays <= 0:
             return []
-        rows: Rows = []
+        stamp = Stamper()
+        entries: list[LogEntry] = []
         for item in batch:
             if isinstance(item, RequestOutcome):
-                entry = await self.requests.entry_of(item)
+                entries.append(await self.requests.entry_of(item, settings, stamp))
             else:
-                entry = item
-            assert isinstance(entry, LogEntry)
-            rows.append(
-                (
-                    entry.id,
-                    entry.level,
-                    cut_message(entry.message),
-                    encode_data(entry.data, settings.maxDataSize),
-                    entry.created,
-                )
+                entries.append(item)
+        ids = iter(new_ids(len(entries)))
+        max_size = settings.maxDataSize
+        return [
+            (
+                entry.id or next(ids),
+                entry.level,
+                entry.message if len(entry.message) <= MAX_MESSAGE else cut_message(entry.message),
+                encode_data(entry.data, max_size),
+                entry.created,
             )
-        return rows
+            for entry in entries
+        ]
 
     # Reading ----------------------------------------------------------------
 

@@ -61,7 +61,8 @@ _CHUNKS = (100, 10, 1)
 
 
 def _insert_sql(rows: int) -> str:
-    values = ", ".join(f"(:i{n}, :l{n}, :m{n}, :d{n}, :c{n})" for n in range(rows))
+    # positional parameters: binding a flat list costs half as much as 500 named ones
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
     return f'INSERT INTO {TABLE} ("id", "level", "message", "data", "created") VALUES {values}'
 
 
@@ -95,16 +96,8 @@ class LogStore:
             start = 0
             for size in _CHUNKS:
                 while len(rows) - start >= size:
-                    params: dict[str, Any] = {}
-                    for n, (id_, level, message, data, created) in enumerate(
-                        rows[start : start + size]
-                    ):
-                        params[f"i{n}"] = id_
-                        params[f"l{n}"] = level
-                        params[f"m{n}"] = message
-                        params[f"d{n}"] = data
-                        params[f"c{n}"] = created
-                    await conn.execute(_INSERTS[size], params, heavy=True)
+                    flat = [value for row in rows[start : start + size] for value in row]
+                    await conn.execute(_INSERTS[size], flat, heavy=True)
                     start += size
 
     async def delete(self, where: str, params: dict[str, Any]) -> int:
