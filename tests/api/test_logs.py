@@ -7,6 +7,7 @@ themselves are logged too (today's date), so the data scenarios look at 2022.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import quote
 import orjson
 import pytest
 
+from tests.api.conftest import serving, superuser_headers
 from tests.api.scenario import Scenario, World, run
 from tests.api.worlds import Template
 
@@ -26,6 +28,11 @@ FIXTURES: list[tuple[str, int, str, dict[str, Any], str]] = [
     ("log4aaaaaaaaaaa", -4, "debug thing", {}, "2022-05-02 09:00:00.000Z"),
     ("log5aaaaaaaaaaa", 8, "GET /api/five", {"type": "request", "status": 500, "method": "GET"}, "2022-05-02 09:59:59.999Z"),
 ]  # fmt: skip
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 def q(**params: str) -> str:
@@ -391,3 +398,26 @@ def test_a_failing_after_commit_hook_is_logged_with_the_request_id(world: World)
     assert data["requestId"] == answer.headers["x-request-id"]
     assert data["error"] == "LookupError: after-commit hook broke"
     assert "after_create" in data["traceback"]
+
+
+@pytest.mark.anyio
+async def test_concurrent_requests_each_get_one_entry(tmp_path: Path, fresh_db_url: str) -> None:
+    async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+        headers = await superuser_headers(app, client)
+
+        async def one(n: int) -> None:
+            answer = await client.get(
+                f"/api/collections/users/records?perPage={n % 3 + 1}",
+                headers={"X-Request-Id": f"concurrent-{n}"},
+            )
+            assert answer.status_code == 200
+
+        await asyncio.gather(*(one(n) for n in range(120)))
+        app.logger.info("after")
+        await app.logs.flush()
+        listed = await client.get(
+            "/api/logs" + q(filter='data.requestId ~ "concurrent-"', perPage="500"), headers=headers
+        )
+        ids = sorted(e["data"]["requestId"] for e in listed.json()["items"])
+        assert ids == sorted(f"concurrent-{n}" for n in range(120))
+        assert len({e["id"] for e in listed.json()["items"]}) == 120

@@ -27,7 +27,8 @@ from keelbase.services.logs.writer import LogWriter
 from keelbase.services.settings import Logs
 
 ResolveAuth = Callable[[str], Awaitable[Any]]
-_QUIET_PREFIX = "/api/logs"
+# the logs API's own routes (templates)
+_QUIET_ROUTES = frozenset({"/api/logs", "/api/logs/stats", "/api/logs/{id}"})
 
 
 def _cut(text: str, limit: int) -> str:
@@ -55,7 +56,7 @@ class RequestLog:
         if (ERROR if failed else INFO) < settings.minLevel:
             return
         # reading the logs is not logged unless it failed (PocketBase's SkipSuccessActivityLog)
-        if not failed and outcome.route.startswith(_QUIET_PREFIX):
+        if not failed and outcome.route in _QUIET_ROUTES:
             return
         self._writer.add(outcome)
 

@@ -46,6 +46,7 @@ class LogWriter:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._flushing = asyncio.Lock()
+        self._stopping = False
         self.dropped = 0  # items refused because the queue was full
         self.failed = 0  # items lost because their batch could not be written
         self.written = 0
@@ -83,13 +84,16 @@ class LogWriter:
             self._loop = asyncio.get_running_loop()
             self._wake = asyncio.Event()
             self._flushing = asyncio.Lock()
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="keelbase-logs-writer")
 
     async def stop(self) -> None:
+        """Write what is queued and end the task; a batch being written is finished, not cut."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            if self._wake is not None:
+                self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
         self._wake = None
@@ -97,7 +101,7 @@ class LogWriter:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
