@@ -181,39 +181,42 @@ class KeelbaseApp:
                 requested_headers = value
         rid = request_id(incoming_id)
         scope[REQUEST_ID_KEY] = rid_text = rid.decode()
-        current_request_id.set(rid_text)
-        id_header = (b"x-request-id", rid)
-        allowed = self._allowed(origin) if origin else None
-        if wants_preflight and origin and scope["method"] == "OPTIONS":
-            await preflight(send, allowed, requested_headers, id_header)
-            return
-        extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
-        started = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
-
+        token = current_request_id.set(rid_text)
         try:
-            if self.guard is not None:
-                await self.guard(scope)
-            await self.router(scope, receive, send_with_headers)
-        except Exception as error:  # every failure gets PocketBase's error shape
-            scope[ERROR_KEY] = error
-            if started:
-                log.error(
-                    "error after the response started (request %s)",
-                    scope[REQUEST_ID_KEY],
-                    exc_info=error,
-                    extra=_REQUEST_LOGGED,
-                )
+            id_header = (b"x-request-id", rid)
+            allowed = self._allowed(origin) if origin else None
+            if wants_preflight and origin and scope["method"] == "OPTIONS":
+                await preflight(send, allowed, requested_headers, id_header)
                 return
-            await error_response(self._as_api_error(error, scope))(
-                scope, receive, send_with_headers
-            )
+            extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
+            started = False
+
+            async def send_with_headers(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                    message["headers"] = [*message.get("headers", ()), *extra]
+                await send(message)
+
+            try:
+                if self.guard is not None:
+                    await self.guard(scope)
+                await self.router(scope, receive, send_with_headers)
+            except Exception as error:  # every failure gets PocketBase's error shape
+                scope[ERROR_KEY] = error
+                if started:
+                    log.error(
+                        "error after the response started (request %s)",
+                        scope[REQUEST_ID_KEY],
+                        exc_info=error,
+                        extra=_REQUEST_LOGGED,
+                    )
+                    return
+                await error_response(self._as_api_error(error, scope))(
+                    scope, receive, send_with_headers
+                )
+        finally:
+            current_request_id.reset(token)
 
     @staticmethod
     def _as_api_error(error: Exception, scope: Scope) -> ApiError:
