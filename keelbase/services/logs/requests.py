@@ -60,8 +60,27 @@ class RequestLog:
             return
         self._writer.add(outcome)
 
-    async def entry_of(self, outcome: RequestOutcome, settings: Logs, stamp: Stamper) -> LogEntry:
-        """The entry of one request (without its id: the writer gives ids by the batch)."""
+    async def auth_of(self, token: str) -> tuple[str, str]:
+        """The collection name and id a token the request never read belongs to ("" for none)."""
+        try:
+            record = await self._resolve_auth(token)
+        except Exception:  # a token that cannot be read is a guest's, as in the request
+            return "", ""
+        if record is None:
+            return "", ""
+        return record.collection.name, record.id
+
+    def entry_of(
+        self,
+        outcome: RequestOutcome,
+        settings: Logs,
+        stamp: Stamper,
+        auth: tuple[str, str] | None = None,
+    ) -> LogEntry:
+        """The entry of one request (without its id: the writer gives ids by the batch).
+
+        ``auth`` is what ``auth_of`` found for the request's unread token.
+        """
         method = outcome.method
         url = outcome.url
         referer = outcome.referer
@@ -93,14 +112,7 @@ class RequestLog:
             data["error"] = describe_error(error)
         if error is not None and outcome.status >= 500 and not isinstance(error, ApiError):
             data["traceback"] = format_traceback(error)
-        collection, auth_id = outcome.auth_collection, outcome.auth_id
-        if outcome.token:
-            try:
-                record = await self._resolve_auth(outcome.token)
-            except Exception:  # a token that cannot be read is a guest's, as in the request
-                record = None
-            if record is not None:
-                collection, auth_id = record.collection.name, record.id
+        collection, auth_id = auth or (outcome.auth_collection, outcome.auth_id)
         data["auth"] = collection
         if collection and settings.logAuthId:
             data["authId"] = auth_id

@@ -158,7 +158,8 @@ class LogsService:
         entries: list[LogEntry] = []
         for item in batch:
             if isinstance(item, RequestOutcome):
-                entries.append(await self.requests.entry_of(item, settings, stamp))
+                auth = await self.requests.auth_of(item.token) if item.token else None
+                entries.append(self.requests.entry_of(item, settings, stamp, auth))
             else:
                 entries.append(item)
         ids = iter(new_ids(len(entries)))
