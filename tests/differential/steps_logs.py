@@ -37,7 +37,8 @@ LOGS_STEPS: list[Step] = [
     step(
         "logs: list of nothing, sorted, page 2, skipTotal",
         "GET",
-        "/api/logs" + qs(filter=NOTHING, sort="-@rowid,level", page="2", perPage="5", skipTotal="1"),
+        "/api/logs"
+        + qs(filter=NOTHING, sort="-@rowid,level", page="2", perPage="5", skipTotal="1"),
         SU,
     ),
     step("logs: stats of nothing", "GET", "/api/logs/stats" + qs(filter=NOTHING), SU),
