@@ -1,12 +1,15 @@
-"""The log writer with the app's real logs store: batches, stop, a full queue, a failing write."""
+"""The log writer with the app's real logs store: batches, stop, a full queue, a failing write;
+and errors caught away from requests (realtime deliveries) reaching the logs."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from keelbase import App, Config
+from keelbase.core.request_info import RequestInfo
 from keelbase.services.records.listing import ListParams
 
 pytestmark = pytest.mark.anyio
@@ -51,3 +54,30 @@ async def test_a_failed_write_loses_its_batch_only_and_does_not_log_itself(app: 
     app.logger.error("kept")
     await app.logs.flush()
     assert await count(app) == 1
+
+
+async def test_a_failing_realtime_delivery_is_logged_with_its_traceback(app: App) -> None:
+    def broken_delivery(event: object) -> None:
+        raise RuntimeError("delivery hook broke")
+
+    app.on_realtime_message()(broken_delivery)
+    await app.collections.create(
+        {
+            "name": "notes",
+            "listRule": "",
+            "createRule": "",
+            "fields": [{"name": "text", "type": "text"}],
+        }
+    )
+    client = app.realtime.connect()
+    await app.realtime.subscribe(client.id, ["notes/*"], None)
+    await app.records.create_record(app.records.collection("notes"), {"text": "hi"}, RequestInfo())
+    for _ in range(50):  # the broker delivers in its own task
+        await asyncio.sleep(0.02)
+        await app.logs.flush()
+        page = await app.logs.page(ListParams(filter='data.error ~ "delivery hook broke"'))
+        if page["items"]:
+            break
+    [entry] = page["items"]
+    assert entry["level"] == 8 and entry["data"]["logger"] == "keelbase.broker"
+    assert "broken_delivery" in entry["data"]["traceback"]
