@@ -21,7 +21,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
-from keelbase.core.request_outcome import RequestObserver, RequestOutcome, current_request_id
+from keelbase.core.request_outcome import (
+    REQUEST_LOGGED,
+    RequestObserver,
+    RequestOutcome,
+    current_request_id,
+)
 from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
 log = logging.getLogger("keelbase.api")
@@ -34,9 +39,7 @@ REQUEST_ID_KEY = "keelbase.request_id"
 ROUTE_KEY = "keelbase.route"
 # The exception behind an error answer, for observers.
 ERROR_KEY = "keelbase.error"
-# Marks the records of errors the request log keeps with its entry (with the
-# traceback), so that the logs do not keep them twice.
-_REQUEST_LOGGED = {"keelbase_request_logged": True}
+_REQUEST_LOGGED = {REQUEST_LOGGED: True}
 
 
 def _peer_ip(scope: Scope) -> str:

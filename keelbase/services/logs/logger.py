@@ -20,13 +20,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from keelbase.core.request_outcome import current_request_id
+from keelbase.core.request_outcome import REQUEST_LOGGED, current_request_id
 from keelbase.services.logs.entry import DEBUG, ERROR, INFO, WARN, LogEntry
 from keelbase.services.logs.writer import LogWriter
 
 # Records that need no entry of their own: the request's entry already has the
-# error (``request_logged``), or the record is about writing logs.
-REQUEST_LOGGED = "keelbase_request_logged"
+# error (``REQUEST_LOGGED``), or the record is about writing logs.
 _SKIPPED_LOGGERS = ("keelbase.logs",)
 
 
