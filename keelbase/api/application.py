@@ -39,6 +39,7 @@ REQUEST_ID_KEY = "keelbase.request_id"
 ROUTE_KEY = "keelbase.route"
 # The exception behind an error answer, for observers.
 ERROR_KEY = "keelbase.error"
+# Marks log records of errors that the request's own log entry keeps.
 _REQUEST_LOGGED = {REQUEST_LOGGED: True}
 
 
@@ -169,6 +170,14 @@ class KeelbaseApp:
         )
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer, with the request's id as ``current_request_id`` for whatever logs meanwhile."""
+        token = current_request_id.set("")
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            current_request_id.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = b""
         wants_preflight = False
         requested_headers = b""
@@ -184,42 +193,39 @@ class KeelbaseApp:
                 requested_headers = value
         rid = request_id(incoming_id)
         scope[REQUEST_ID_KEY] = rid_text = rid.decode()
-        token = current_request_id.set(rid_text)
+        current_request_id.set(rid_text)
+        id_header = (b"x-request-id", rid)
+        allowed = self._allowed(origin) if origin else None
+        if wants_preflight and origin and scope["method"] == "OPTIONS":
+            await preflight(send, allowed, requested_headers, id_header)
+            return
+        extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
         try:
-            id_header = (b"x-request-id", rid)
-            allowed = self._allowed(origin) if origin else None
-            if wants_preflight and origin and scope["method"] == "OPTIONS":
-                await preflight(send, allowed, requested_headers, id_header)
-                return
-            extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
-            started = False
-
-            async def send_with_headers(message: Message) -> None:
-                nonlocal started
-                if message["type"] == "http.response.start":
-                    started = True
-                    message["headers"] = [*message.get("headers", ()), *extra]
-                await send(message)
-
-            try:
-                if self.guard is not None:
-                    await self.guard(scope)
-                await self.router(scope, receive, send_with_headers)
-            except Exception as error:  # every failure gets PocketBase's error shape
-                scope[ERROR_KEY] = error
-                if started:
-                    log.error(
-                        "error after the response started (request %s)",
-                        scope[REQUEST_ID_KEY],
-                        exc_info=error,
-                        extra=_REQUEST_LOGGED,
-                    )
-                    return
-                await error_response(self._as_api_error(error, scope))(
-                    scope, receive, send_with_headers
+            if self.guard is not None:
+                await self.guard(scope)
+            await self.router(scope, receive, send_with_headers)
+        except Exception as error:  # every failure gets PocketBase's error shape
+            scope[ERROR_KEY] = error
+            if started:
+                log.error(
+                    "error after the response started (request %s)",
+                    scope[REQUEST_ID_KEY],
+                    exc_info=error,
+                    extra=_REQUEST_LOGGED,
                 )
-        finally:
-            current_request_id.reset(token)
+                return
+            await error_response(self._as_api_error(error, scope))(
+                scope, receive, send_with_headers
+            )
 
     @staticmethod
     def _as_api_error(error: Exception, scope: Scope) -> ApiError:
