@@ -421,3 +421,16 @@ async def test_concurrent_requests_each_get_one_entry(tmp_path: Path, fresh_db_u
         ids = sorted(e["data"]["requestId"] for e in listed.json()["items"])
         assert ids == sorted(f"concurrent-{n}" for n in range(120))
         assert len({e["id"] for e in listed.json()["items"]}) == 120
+
+
+def test_secret_query_values_stay_out_of_the_logs(world: World) -> None:
+    answer = world.client.get(
+        "/api/files/users/nope/file.txt?thumb=10x10&token=eyJsecret.file.token&x=1",
+        headers={"Referer": "http://app/cb?code=oauth-code-123&state=s"},
+    )
+    entry = request_entry(world, answer.headers["x-request-id"])
+    text = orjson.dumps(entry).decode()
+    assert "eyJsecret" not in text and "oauth-code-123" not in text
+    assert entry["data"]["url"] == "/api/files/users/nope/file.txt?thumb=10x10&token=REDACTED&x=1"
+    assert entry["data"]["referer"] == "http://app/cb?code=REDACTED&state=s"
+    assert entry["message"] == "GET /api/files/users/nope/file.txt?thumb=10x10&token=REDACTED&x=1"

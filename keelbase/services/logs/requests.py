@@ -9,12 +9,15 @@ An entry's ``data`` holds PocketBase's keys (``type: "request"``, ``method``,
 ``url``, ``status``, ``execTime`` in ms, ``auth``, ``authId`` when
 ``logs.logAuthId``, ``userIP`` and ``remoteIP`` when ``logs.logIP``,
 ``referer``, ``userAgent``, and ``error``/``details`` for a failed request),
+with the values of secret query parameters (``token``, ``code``, ``password``,
+``secret``) replaced by ``REDACTED``,
 plus ``requestId``, the ``X-Request-Id`` of the answer, and for a 5xx the
 ``traceback`` (only superusers read logs; the client never sees it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
@@ -29,6 +32,17 @@ from keelbase.services.settings import Logs
 ResolveAuth = Callable[[str], Awaitable[Any]]
 # the logs API's own routes (templates)
 _QUIET_ROUTES = frozenset({"/api/logs", "/api/logs/stats", "/api/logs/{id}"})
+
+
+# Query parameters whose values are secrets (file tokens, OAuth2 codes): kept out of the logs.
+_SECRET_PARAMS = ("token=", "code=", "password=", "secret=")
+_SECRET_VALUE = re.compile(r"(?<=[?&])(token|code|password|secret)=[^&#]*")
+
+
+def _redacted(url: str) -> str:
+    if "?" in url and any(name in url for name in _SECRET_PARAMS):
+        return _SECRET_VALUE.sub(r"\1=REDACTED", url)
+    return url
 
 
 def _cut(text: str, limit: int) -> str:
@@ -82,8 +96,8 @@ class RequestLog:
         ``auth`` is what ``auth_of`` found for the request's unread token.
         """
         method = outcome.method
-        url = outcome.url
-        referer = outcome.referer
+        url = _redacted(outcome.url)
+        referer = _redacted(outcome.referer)
         user_agent = outcome.user_agent
         if len(url) > 3000:
             url = _cut(url, 3000)
