@@ -434,3 +434,17 @@ def test_secret_query_values_stay_out_of_the_logs(world: World) -> None:
     assert entry["data"]["url"] == "/api/files/users/nope/file.txt?thumb=10x10&token=REDACTED&x=1"
     assert entry["data"]["referer"] == "http://app/cb?code=REDACTED&state=s"
     assert entry["message"] == "GET /api/files/users/nope/file.txt?thumb=10x10&token=REDACTED&x=1"
+
+
+def test_an_export_leaves_the_logs_out(world: World, tmp_path: Path) -> None:
+    import zipfile
+
+    from keelbase.services.transfer.service import TransferService
+
+    world.app.logger.info("not exported", marker="logs-export-check")
+    flush(world)
+    archive = tmp_path / "app.zip"
+    world.client.portal.call(TransferService(world.app.store).export, archive)  # type: ignore[union-attr]
+    with zipfile.ZipFile(archive) as zf:
+        everything = b"".join(zf.read(name) for name in zf.namelist())
+    assert b"logs-export-check" not in everything and b"_logs" not in everything
