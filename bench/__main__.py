@@ -2,13 +2,17 @@
 
     python -m bench [--smoke] [--seeds 10000,100000] [--concurrency 32,256]
                     [--duration 10] [--rounds 2] [--workloads view,list,...]
-                    [--db postgresql://postgres@127.0.0.1:5432/test]
+                    [--db postgresql://postgres@127.0.0.1:5432/test] [--logs on|off|both]
 
 Both servers get the same collections and data. Each workload runs on each
 server in turn (A, B, A, B) with wrk on the other core (servers pinned to core
 0 with taskset, wrk to core 1). The bare Starlette + uvicorn + sqlite3 app sets
 the ceiling for reading one record and one page. Results go to
 ``bench/results/`` as JSON and a markdown table is printed.
+
+``--logs both`` runs every Keelbase workload twice, with request logging on
+(``logs.maxDays: 5``, the default) and off (``logs.maxDays: 0``), reported as
+``keelbase`` and ``keelbase-nologs``: the cost of logging is their ratio.
 """
 
 from __future__ import annotations
@@ -205,6 +209,29 @@ def run_wrk(server: Server, workload: Workload, ids_file: Path | None, concurren
     return requests / (duration_us / 1e6), p50_us / 1000, p99_us / 1000, errors
 
 
+def runs(servers: dict[str, Server], logs: str, round_number: int) -> list[tuple[str, Server, str]]:
+    """(kind, server, label) of one round; with ``logs`` "both", Keelbase runs with and without
+    request logs, in an order that alternates between rounds."""
+    out: list[tuple[str, Server, str]] = []
+    for kind, server in servers.items():
+        if kind != "keelbase":
+            out.append((kind, server, kind))
+            continue
+        labels = {"on": ["keelbase"], "off": ["keelbase-nologs"]}.get(
+            logs, ["keelbase", "keelbase-nologs"]
+        )
+        if round_number % 2:
+            labels.reverse()
+        out.extend((kind, server, label) for label in labels)
+    return out
+
+
+def use_logs(server: Server, on: bool) -> None:
+    """Request logging on (PocketBase's default retention, 5 days) or off (``maxDays: 0``)."""
+    http = httpx.Client(base_url=server.url, headers={"Authorization": server.token}, timeout=60)
+    http.patch("/api/settings", json={"logs": {"maxDays": 5 if on else 0}}).raise_for_status()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -223,6 +250,12 @@ def main() -> int:
         default="",
         help="run Keelbase on PostgreSQL: URL of a database to create bench databases from "
         "(e.g. postgresql://postgres@127.0.0.1:5432/test); the bare stack is left out",
+    )
+    parser.add_argument(
+        "--logs",
+        choices=("on", "off", "both"),
+        default="on",
+        help="Keelbase's request logging: on (the default), off (logs.maxDays 0), or both in turn",
     )
     args = parser.parse_args()
     if args.smoke:
@@ -267,14 +300,16 @@ def main() -> int:
                 for workload in workloads:
                     for concurrency in (int(c) for c in args.concurrency.split(",")):
                         for round_number in range(args.rounds):
-                            for kind, server in servers.items():
+                            for kind, server, label in runs(servers, args.logs, round_number):
                                 if kind == "bare" and not workload.bare:
                                     continue
+                                if kind == "keelbase":
+                                    use_logs(server, label == "keelbase")
                                 cpu = server.cpu_seconds()
                                 ids_file = files.get(workload.ids) if workload.ids else None
                                 rps, p50, p99, errors = run_wrk(server, workload, ids_file, concurrency,
                                                                 args.duration, tokens.get(kind, ""))  # fmt: skip
-                                result = Result(kind, workload.name, seed_count, concurrency, round_number, rps,
+                                result = Result(label, workload.name, seed_count, concurrency, round_number, rps,
                                                 p50, p99, errors, server.cpu_seconds() - cpu, server.peak_rss_mb())  # fmt: skip
                                 results.append(result)
                                 print(json.dumps(asdict(result)), flush=True)
@@ -289,6 +324,9 @@ def main() -> int:
     out.write_text(json.dumps([asdict(r) for r in results], indent=1))
     print(f"\nresults: {out}\n")
     print(table(results))
+    if any(r.server == "keelbase-nologs" for r in results):
+        print()
+        print(logs_table(results))
     return 0
 
 
@@ -322,6 +360,32 @@ def table(results: list[Result]) -> str:
             f"| {mean(kb, 'cpu_s'):.1f}/{mean(pb, 'cpu_s'):.1f} "
             f"| {max((r.peak_rss_mb for r in kb), default=0):.0f}/{max((r.peak_rss_mb for r in pb), default=0):.0f} "
             f"| {bare_rps:.0f} | {kb_rps / bare_rps:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def logs_table(results: list[Result]) -> str:
+    """Keelbase with request logging on and off: what logging costs, per workload."""
+    groups: dict[tuple[int, str, int], dict[str, list[Result]]] = {}
+    for r in results:
+        if r.server in ("keelbase", "keelbase-nologs"):
+            key = (r.seed, r.workload, r.concurrency)
+            groups.setdefault(key, {}).setdefault(r.server, []).append(r)
+    lines = [
+        "| seed | workload | c | logs on rps | logs off rps | on/off | on p50/p99 ms | off p50/p99 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (seed_count, workload, concurrency), by_server in groups.items():
+        on, off = by_server.get("keelbase", []), by_server.get("keelbase-nologs", [])
+        if not on or not off:
+            continue
+        on_rps = statistics.fmean(r.rps for r in on)
+        off_rps = statistics.fmean(r.rps for r in off)
+        lines.append(
+            f"| {seed_count} | {workload} | {concurrency} | {on_rps:.0f} | {off_rps:.0f} "
+            f"| {on_rps / off_rps:.3f} "
+            f"| {statistics.fmean(r.p50_ms for r in on):.1f}/{statistics.fmean(r.p99_ms for r in on):.1f} "
+            f"| {statistics.fmean(r.p50_ms for r in off):.1f}/{statistics.fmean(r.p99_ms for r in off):.1f} |"
         )
     return "\n".join(lines)
 

@@ -32,6 +32,8 @@ from keelbase.services.auth.superusers import SuperusersService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
+from keelbase.services.logs import AppLogger, LogsService
+from keelbase.services.logs.store import POSTGRES_SCHEMA, SQLITE_SCHEMA
 from keelbase.services.mail.probe import MailProbe
 from keelbase.services.mail.sender import Mailer
 from keelbase.services.metrics.meter import Meter
@@ -49,6 +51,7 @@ from keelbase.user_code import Reloader, load_all
 
 log = logging.getLogger("keelbase")
 SCHEMA_CHECK_SECONDS = 1.0
+AUXILIARY_DB = "auxiliary.db"
 
 
 class App(Extensions):
@@ -91,6 +94,9 @@ class App(Extensions):
         self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store, meter=self.meter)
+        self.logs = self._logs()
+        # for hook code: app.logger.info("message", key=value)
+        self.logger: AppLogger = self.logs.logger
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters, self.meter
         )
@@ -122,6 +128,25 @@ class App(Extensions):
             return PgStore(self.config.db_url, log_sql=self.config.dev)
         return SqliteStore(
             self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
+        )
+
+    def _logs(self) -> LogsService:
+        """Logs in ``auxiliary.db`` beside ``data.db``, or in a table of the PostgreSQL database."""
+        if self.config.uses_postgres:
+            return LogsService(
+                self.store,
+                POSTGRES_SCHEMA,
+                owns_store=False,
+                settings=self.settings,
+                resolve_auth=self.auth.record_from_token,
+            )
+        auxiliary = SqliteStore(self.config.data_dir / AUXILIARY_DB, read_pool_size=2)
+        return LogsService(
+            auxiliary,
+            SQLITE_SCHEMA,
+            owns_store=True,
+            settings=self.settings,
+            resolve_auth=self.auth.record_from_token,
         )
 
     def _broker(self) -> Broker:
@@ -236,6 +261,7 @@ class App(Extensions):
                 await self.broker.close()
             await self.store.close()
             raise
+        await self.logs.start(self.crons)
         self.metrics.start()
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
@@ -269,6 +295,7 @@ class App(Extensions):
         await self.counters.close()
         await self.auth_counters.close()
         await self.files.close()
+        await self.logs.stop()
         await self.store.close()
         log.info("keelbase stopped cleanly")
 

@@ -21,7 +21,12 @@ from starlette.types import Message, Receive, Scope, Send
 
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
-from keelbase.core.request_outcome import RequestObserver, RequestOutcome
+from keelbase.core.request_outcome import (
+    REQUEST_LOGGED,
+    RequestObserver,
+    RequestOutcome,
+    current_request_id,
+)
 from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
 log = logging.getLogger("keelbase.api")
@@ -34,6 +39,8 @@ REQUEST_ID_KEY = "keelbase.request_id"
 ROUTE_KEY = "keelbase.route"
 # The exception behind an error answer, for observers.
 ERROR_KEY = "keelbase.error"
+# Marks log records of errors that the request's own log entry keeps.
+_REQUEST_LOGGED = {REQUEST_LOGGED: True}
 
 
 def _peer_ip(scope: Scope) -> str:
@@ -163,6 +170,14 @@ class KeelbaseApp:
         )
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer, with the request's id as ``current_request_id`` for whatever logs meanwhile."""
+        token = current_request_id.set("")
+        try:
+            await self._answer(scope, receive, send)
+        finally:
+            current_request_id.reset(token)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = b""
         wants_preflight = False
         requested_headers = b""
@@ -177,7 +192,8 @@ class KeelbaseApp:
             elif name == b"access-control-request-headers":
                 requested_headers = value
         rid = request_id(incoming_id)
-        scope[REQUEST_ID_KEY] = rid.decode()
+        scope[REQUEST_ID_KEY] = rid_text = rid.decode()
+        current_request_id.set(rid_text)
         id_header = (b"x-request-id", rid)
         allowed = self._allowed(origin) if origin else None
         if wants_preflight and origin and scope["method"] == "OPTIONS":
@@ -204,6 +220,7 @@ class KeelbaseApp:
                     "error after the response started (request %s)",
                     scope[REQUEST_ID_KEY],
                     exc_info=error,
+                    extra=_REQUEST_LOGGED,
                 )
                 return
             await error_response(self._as_api_error(error, scope))(
@@ -222,5 +239,6 @@ class KeelbaseApp:
             scope["path"],
             scope.get(REQUEST_ID_KEY, ""),
             exc_info=error,
+            extra=_REQUEST_LOGGED,
         )
         return ApiError(500, MSG_INTERNAL)

@@ -18,6 +18,7 @@ from keelbase.api import (
     crons,
     files,
     health,
+    logs,
     metrics,
     rate_limit,
     realtime,
@@ -101,6 +102,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *settings.routes,
         *batch.routes,
         *crons.routes,
+        *logs.routes,
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,
@@ -124,4 +126,5 @@ def build_asgi(app: App) -> KeelbaseApp:
     asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
     rate_limit.install(app, asgi)
     metrics.install(app, asgi)
+    app.logs.attach(asgi.observers)
     return asgi

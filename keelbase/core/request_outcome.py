@@ -7,8 +7,16 @@ those observers stay free of HTTP types.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
+
+# The id of the request being served, for whatever is logged while serving it
+# ("" outside a request). Set by the HTTP layer for each request.
+current_request_id: ContextVar[str] = ContextVar("keelbase_request_id", default="")
+# The attribute that marks a logging record whose error the request's own log
+# entry already keeps (with its traceback), so the logs do not keep it twice.
+REQUEST_LOGGED = "keelbase_request_logged"
 
 
 @dataclass(slots=True)

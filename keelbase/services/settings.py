@@ -178,6 +178,9 @@ def _validate(settings: Settings) -> dict[str, Any]:
     metrics = _metrics_errors(settings.metrics)
     if metrics:
         errors["metrics"] = metrics
+    logs = _logs_errors(settings.logs)
+    if logs:
+        errors["logs"] = logs
     return errors
 
 
@@ -194,6 +197,19 @@ def _metrics_errors(metrics: Metrics) -> dict[str, Any]:
             )
         }
     return {}
+
+
+def _logs_errors(logs: Logs) -> dict[str, Any]:
+    """PocketBase's rules: neither the retention nor the data size limit is negative."""
+    return {
+        name: field_error(
+            "validation_min_greater_equal_than_required",
+            "Must be no less than 0.",
+            {"threshold": 0},
+        )
+        for name in ("maxDays", "maxDataSize")
+        if getattr(logs, name) < 0
+    }
 
 
 # govalidator's DNS name (ozzo-validation's is.Host accepts that or an IP address).

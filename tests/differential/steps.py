@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.differential.steps_limits import LIMITS_STEPS
+from tests.differential.steps_logs import LOGS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
 from tests.differential.steps_otp import OTP_STEPS
 
@@ -1918,6 +1919,7 @@ STEPS: list[Step] = [
     *LIMITS_STEPS,
     *MAIL_STEPS,
     *OTP_STEPS,
+    *LOGS_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

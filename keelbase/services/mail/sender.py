@@ -95,15 +95,17 @@ class Mailer:
         self, to: list[str] | str, subject: str, html: str, text: str, done: SendDone | None
     ) -> None:
         delivered: list[str] | None = None
+        last_error: MailError | None = None
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS)):
             await asyncio.sleep(delay)
             try:
                 delivered = await self.send(to, subject, html, text)
                 break
             except MailError as error:
+                last_error = error
                 log.warning("sending %r failed (attempt %d): %s", subject, attempt + 1, error)
         else:
-            log.error("gave up sending %r to %s", subject, to)
+            log.error("gave up sending %r to %s", subject, to, exc_info=last_error)
         if done is not None:
             try:
                 await done(delivered)
