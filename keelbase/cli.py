@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -13,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
-from keelbase.config import Config, env_default
+from keelbase.config import Config, env_default, tracing_wanted
+from keelbase.log_format import FORMATS, configure
 
 if TYPE_CHECKING:
     import uvicorn
@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: SQLite in the data folder, env KEELBASE_DB_URL)",
     )
     serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
+    serve.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=FORMATS,
+        default=env_default("LOG_FORMAT", "text"),
+        help="text (default) or json: one JSON object per line on stderr (env KEELBASE_LOG_FORMAT)",
+    )
     _add_dir(serve)
 
     superuser = commands.add_parser("superuser", help="manage superusers")
@@ -122,12 +129,23 @@ async def _superuser(args: argparse.Namespace) -> int:
         await app.stop()
 
 
+def _env_flag(name: str) -> bool:
+    return (env_default(name, "") or "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keelbase.app import App
     from keelbase.user_code import HooksError
 
+    if args.log_format not in FORMATS:
+        print(
+            f"Error: unknown log format {args.log_format!r} (KEELBASE_LOG_FORMAT); "
+            f"choose one of {', '.join(FORMATS)}.",
+            file=sys.stderr,
+        )
+        return 2
     config = Config(
         data_dir=Path(args.dir),
         http=args.http,
@@ -138,11 +156,16 @@ def _serve(args: argparse.Namespace) -> int:
         db_url=args.db or "",
         redis_channel=env_default("REDIS_CHANNEL", "keelbase:events") or "keelbase:events",
         hint_superuser=True,
+        # Sentry and OpenTelemetry from the environment only: the usual place for a
+        # DSN or an endpoint, and it keeps the DSN's key out of the process list.
+        sentry_dsn=(env_default("SENTRY_DSN", "") or "").strip(),
+        sentry_pii=_env_flag("SENTRY_PII"),
+        sentry_environment=env_default("SENTRY_ENVIRONMENT", "") or "",
+        tracing=tracing_wanted(os.environ),
     )
-    logging.basicConfig(
-        level=logging.DEBUG if config.dev else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_config = configure(args.log_format, "DEBUG" if config.dev else "INFO")
+    if log_config is None:
+        log_config = uvicorn.config.LOGGING_CONFIG
     if args.workers > 1 and not config.redis_url:
         print(
             "Error: --workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
@@ -163,6 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=config.host,
             port=config.port,
             log_level=log_level,
+            log_config=log_config,
             access_log=config.dev,
             timeout_graceful_shutdown=10,
         )
@@ -180,6 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=config.host,
         port=config.port,
         log_level=log_level,
+        log_config=log_config,
         access_log=config.dev,
         timeout_graceful_shutdown=10,
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)

@@ -17,10 +17,11 @@ from collections.abc import Awaitable, Callable
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.routing import Router
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
+from keelbase.core.request_context import current_request_id
 from keelbase.core.request_outcome import RequestObserver, RequestOutcome
 from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
@@ -79,6 +80,18 @@ class KeelbaseApp:
         self.observers: list[RequestObserver] = []
         # The client's IP for observers, from the trusted proxy headers (set by the app).
         self.user_ip: Callable[[Scope], str] = _peer_ip
+        # The HTTP path with what ``wrap`` put around it; ``None``: nothing was.
+        self._wrapped: ASGIApp | None = None
+
+    def wrap(self, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put ``middleware`` around every HTTP request, outside what was put before.
+
+        For what must see a request whole, from before its id is given to after
+        its observers ran (a trace's span, an error tracker's scope). It reads the
+        request's id, route and error from the scope once the inner app returns.
+        """
+        inner = self._wrapped if self._wrapped is not None else self._dispatch
+        self._wrapped = middleware(inner)
 
     def _allowed(self, origin: bytes) -> bytes | None:
         if self.any_origin:
@@ -90,6 +103,12 @@ class KeelbaseApp:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
+        if self._wrapped is not None:
+            await self._wrapped(scope, receive, send)
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.observers:
             await self._observed(scope, receive, send)
             return
@@ -177,7 +196,7 @@ class KeelbaseApp:
             elif name == b"access-control-request-headers":
                 requested_headers = value
         rid = request_id(incoming_id)
-        scope[REQUEST_ID_KEY] = rid.decode()
+        scope[REQUEST_ID_KEY] = rid_text = rid.decode()
         id_header = (b"x-request-id", rid)
         allowed = self._allowed(origin) if origin else None
         if wants_preflight and origin and scope["method"] == "OPTIONS":
@@ -193,6 +212,7 @@ class KeelbaseApp:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        id_token = current_request_id.set(rid_text)
         try:
             if self.guard is not None:
                 await self.guard(scope)
@@ -209,6 +229,8 @@ class KeelbaseApp:
             await error_response(self._as_api_error(error, scope))(
                 scope, receive, send_with_headers
             )
+        finally:
+            current_request_id.reset(id_token)
 
     @staticmethod
     def _as_api_error(error: Exception, scope: Scope) -> ApiError:

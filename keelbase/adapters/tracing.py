@@ -1,0 +1,82 @@
+"""OpenTelemetry traces: the SDK set up from the standard ``OTEL_*`` variables, and SQL spans.
+
+Imported only when tracing is on (``OTEL_EXPORTER_OTLP_ENDPOINT`` is set), so a
+server without it never loads OpenTelemetry. Spans leave through the OTLP/HTTP
+protobuf exporter in batches, on the SDK's own thread, never on the request path.
+The exporter, the batch processor, the sampler and the resource read their usual
+variables themselves (``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_BSP_*``,
+``OTEL_TRACES_SAMPLER``, ``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import AbstractContextManager, nullcontext
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, Tracer
+
+log = logging.getLogger("keelbase.tracing")
+_NO_PARENT = nullcontext()
+
+
+class Tracing:
+    """One process's tracer provider: started with the app, flushed when it stops."""
+
+    def __init__(self, version: str) -> None:
+        protocol = os.environ.get(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+        )
+        if protocol and protocol != "http/protobuf":
+            log.warning("OTLP protocol %r is not supported; sending http/protobuf", protocol)
+        resource = Resource.create({"service.version": version})
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": "keelbase"}))
+        self.provider = TracerProvider(resource=resource)
+        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        self.tracer: Tracer = self.provider.get_tracer("keelbase", version)
+        # User code that calls ``trace.get_tracer`` gets spans in the same traces,
+        # unless the embedding program has set a provider of its own.
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            trace.set_tracer_provider(self.provider)
+
+    def sql_spans(self, system: str) -> SqlSpans:
+        return SqlSpans(self.tracer, system)
+
+    def shutdown(self) -> None:
+        """Send the spans still queued, then stop the exporter (blocks: run it off the loop)."""
+        self.provider.shutdown()
+
+
+class SqlSpans:
+    """The store's ``StatementTracer``: a CLIENT span per statement, beneath the current span.
+
+    The span carries the statement's text with its ``:name`` placeholders, never
+    the bound values. Statements outside any traced work (the schema watcher,
+    cron leases) get no span: as root spans of their own, every second, they
+    would bury the requests' traces.
+    """
+
+    def __init__(self, tracer: Tracer, system: str) -> None:
+        self.tracer = tracer
+        self.system = system
+
+    def statement(self, sql: str) -> AbstractContextManager[object]:
+        if not trace.get_current_span().is_recording():
+            return _NO_PARENT
+        operation = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "SQL"
+        return self.tracer.start_as_current_span(
+            operation,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "db.system": self.system,
+                "db.system.name": self.system,
+                "db.operation.name": operation,
+                "db.query.text": sql,
+            },
+        )
