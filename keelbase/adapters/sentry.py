@@ -7,8 +7,9 @@ before it are its breadcrumbs. Sentry's own integrations for the frameworks
 and drivers stay off: their request data and breadcrumbs would carry personal
 data that this module could not vouch for.
 
-Without ``pii``: no user, no IP, no headers, cookies or bodies, no local
-variables of the stack frames, and log messages are sent as their templates
+Never sent: credentials (``Authorization``, cookies) and the stack frames' local
+variables (they hold the request and its headers). Without ``pii`` also no
+user, no IP, no headers or bodies, and log messages are sent as their templates
 (``"cron job %s failed"``), since the values filled into them may be personal.
 What is safe to name travels as tags (the request id, the route template).
 """
@@ -32,7 +33,9 @@ def start_sentry(dsn: str, *, pii: bool, environment: str, version: str) -> None
         release=f"keelbase@{version}",
         environment=environment or None,
         send_default_pii=pii,
-        include_local_variables=pii,
+        # A frame's locals hold the ASGI scope, its headers and so the caller's token
+        # or cookie: never sent, with or without PII.
+        include_local_variables=False,
         default_integrations=False,
         auto_enabling_integrations=False,
         integrations=[

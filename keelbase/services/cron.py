@@ -139,4 +139,4 @@ class CronService:
                 await result
             log.info("cron job %s done in %.3fs", name, time.monotonic() - started)
         except Exception:
-            log.exception("cron job %s failed", name)
+            log.exception("cron job %s failed", name, extra={"cron_job": name})
