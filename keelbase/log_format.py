@@ -4,7 +4,7 @@ JSON is what log shippers (Vector, Fluent Bit, Loki's promtail, CloudWatch)
 read without parsing rules. Every record becomes one line on stderr with the
 same fields: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``,
 ``request_id`` while a request is being handled, ``exception`` (the traceback)
-when there is one. uvicorn's own loggers (server and access log) are routed to
+when there is one, and whatever the caller passed in ``extra=`` (``cron_job``). uvicorn's own loggers (server and access log) are routed to
 the same handler through its ``log_config``, which every worker process applies.
 """
 
@@ -23,6 +23,10 @@ FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+# A record's own attributes; any other was passed by the caller in ``extra=`` and is kept.
+_STANDARD = {*vars(logging.makeLogRecord({})), "message", "asctime", "taskName", "color_message"}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -36,6 +40,9 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id.get()
         if request_id:
             entry["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in entry:
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:
