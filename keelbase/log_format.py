@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.request_context import current_request_id
+from keelbase.core.request_outcome import current_request_id
 
 FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

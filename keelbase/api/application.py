@@ -21,8 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
-from keelbase.core.request_context import current_request_id
-from keelbase.core.request_outcome import RequestObserver, RequestOutcome
+from keelbase.core.request_outcome import RequestObserver, RequestOutcome, current_request_id
 from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 
 log = logging.getLogger("keelbase.api")

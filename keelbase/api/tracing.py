@@ -73,19 +73,22 @@ class ServerSpans:
             try:
                 await self.app(scope, receive, send_noting_status)
             finally:
+                status = status or 500
+                found: dict[str, str | int] = {
+                    "http.response.status_code": status,
+                    "keelbase.request_id": scope.get(REQUEST_ID_KEY, ""),
+                }
                 route = scope.get(ROUTE_KEY)
                 if route:
                     span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                status = status or 500
-                span.set_attribute("http.response.status_code", status)
-                span.set_attribute("keelbase.request_id", scope.get(REQUEST_ID_KEY, ""))
+                    found["http.route"] = route
                 error = scope.get(ERROR_KEY)
                 if status >= 500:
                     span.set_status(Status(StatusCode.ERROR))
-                    span.set_attribute("error.type", _error_type(error, status))
+                    found["error.type"] = _error_type(error, status)
                     if error is not None and not isinstance(error, ApiError | HTTPException):
                         span.record_exception(error)
+                span.set_attributes(found)
 
 
 def _error_type(error: BaseException | None, status: int) -> str:

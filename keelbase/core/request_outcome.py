@@ -7,8 +7,14 @@ those observers stay free of HTTP types.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
+
+# The id of the request being served, for whatever is logged or reported while
+# serving it (log formatters, error reports); "" outside a request. Set by the
+# HTTP layer for the length of each request: the answer's ``X-Request-Id``.
+current_request_id: ContextVar[str] = ContextVar("keelbase_request_id", default="")
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from keelbase import App, Config, RecordEvent
-from keelbase.core.request_context import current_request_id
+from keelbase.core.request_outcome import current_request_id
 
 GENERATED = re.compile(r"[0-9a-f]{24}")
 
