@@ -83,10 +83,12 @@ class ServerSpans:
                     span.update_name(f"{method} {route}")
                     found["http.route"] = route
                 error = scope.get(ERROR_KEY)
-                if status >= 500:
+                unhandled = error is not None and not isinstance(error, ApiError | HTTPException)
+                # a failure after the answer had started leaves its 200 standing: an error all the same
+                if status >= 500 or unhandled:
                     span.set_status(Status(StatusCode.ERROR))
                     found["error.type"] = _error_type(error, status)
-                    if error is not None and not isinstance(error, ApiError | HTTPException):
+                    if unhandled and error is not None:
                         span.record_exception(error)
                 span.set_attributes(found)
 
