@@ -9,6 +9,8 @@ unless ``KEELBASE_SENTRY_PII=true``. A failing cron job is reported too.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +36,13 @@ HOOKS = """
             raise ValueError("a bug in a cron job")
 
         app.cron("broken", "*/1 * * * * *", broken_job)
+
+        @app.route("/api/boom", methods=["GET"])
+        async def boom(e):
+            e.require_auth()
+            raise RuntimeError("a bug in a route")
     """
+ADMIN = ("admin@example.com", "Passw0rd123")
 SIGN_UP = {
     "email": "bob.personal@example.com",
     "password": "Passw0rd123",
@@ -58,7 +66,22 @@ def start(
     hooks = tmp_path / "kb_hooks"
     hooks.mkdir()
     (hooks / "explode.py").write_text(textwrap.dedent(HOOKS))
+    subprocess.run([sys.executable, "-m", "keelbase", "superuser", "upsert", *ADMIN,
+                    "--dir", str(tmp_path / "kb_data")], check=True, capture_output=True)  # fmt: skip
     return ServerProcess(tmp_path / "kb_data")
+
+
+def fail_signed_in(
+    server: ServerProcess, receiver: Receiver
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A superuser's request that fails: the sign-in's answer and the event."""
+    signed_in: dict[str, Any] = httpx.post(
+        server.url + "/api/collections/_superusers/auth-with-password",
+        json={"identity": ADMIN[0], "password": ADMIN[1]},
+    ).json()
+    boom = httpx.get(server.url + "/api/boom", headers={"Authorization": signed_in["token"]})
+    assert boom.status_code == 500
+    return signed_in, request_event(receiver, boom.headers["x-request-id"])
 
 
 def request_event(receiver: Receiver, request_id: str) -> dict[str, Any]:
@@ -88,6 +111,7 @@ def test_a_failing_hook_is_reported_without_personal_data(
     try:
         answer = sign_up(server)
         event = request_event(receiver, answer.headers["x-request-id"])
+        signed_in, with_auth = fail_signed_in(server, receiver)
         cron = receiver.wait_for(
             receiver.sentry_events,
             lambda events: any(e.get("logger") == "keelbase.cron" for e in events),
@@ -107,6 +131,9 @@ def test_a_failing_hook_is_reported_without_personal_data(
     for personal in ("127.0.0.1", "bob.personal", "cookie-value-1234", "agent-5678", "Passw0rd"):
         assert personal not in sent, f"{personal} was sent"
     assert event["logentry"]["formatted"] == "unhandled error in %s %s (request %s)"
+    assert "user" not in with_auth and "request" not in with_auth
+    for secret in (signed_in["record"]["id"], signed_in["token"], ADMIN[0]):
+        assert secret not in json.dumps(with_auth)
 
     [failed_job] = [e for e in cron if e.get("logger") == "keelbase.cron"][:1]
     assert failed_job["exception"]["values"][0]["type"] == "ValueError"
@@ -121,8 +148,14 @@ def test_with_pii_the_user_and_request_are_sent_but_never_credentials(
     try:
         answer = sign_up(server)
         event = request_event(receiver, answer.headers["x-request-id"])
+        signed_in, with_auth = fail_signed_in(server, receiver)
     finally:
         server.stop()
+    assert with_auth["user"]["id"] == signed_in["record"]["id"]
+    assert with_auth["user"]["collection"] == "_superusers"
+    assert "authorization" not in with_auth["request"]["headers"]
+    assert signed_in["token"] not in json.dumps(with_auth)
+    assert with_auth["transaction"] == "/api/boom"
     assert event["user"]["ip_address"] == "127.0.0.1"
     assert event["request"]["method"] == "POST"
     assert event["request"]["url"].endswith("/api/collections/users/records")
