@@ -255,7 +255,7 @@ class App(Extensions):
         await self.files.close()
         await self.store.close()
         if self.tracing is not None:
-            await asyncio.to_thread(self.tracing.shutdown)
+            await asyncio.to_thread(self.tracing.flush)
         if self.error_tracking:
             from keelbase.adapters.sentry import flush
 

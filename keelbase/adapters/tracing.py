@@ -48,9 +48,13 @@ class Tracing:
     def sql_spans(self, system: str) -> SqlSpans:
         return SqlSpans(self.tracer, system)
 
-    def shutdown(self) -> None:
-        """Send the spans still queued, then stop the exporter (blocks: run it off the loop)."""
-        self.provider.shutdown()
+    def flush(self) -> None:
+        """Send the spans still queued (blocks up to 5 s: run it off the loop).
+
+        The provider itself lives on, so an app stopped and started again keeps
+        tracing; the SDK shuts it down when the process exits.
+        """
+        self.provider.force_flush(timeout_millis=5000)
 
 
 class SqlSpans:
