@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -133,6 +134,14 @@ def _env_flag(name: str) -> bool:
     return (env_default(name, "") or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _error(log_format: str, message: str) -> None:
+    """Why the server cannot start: a log record in JSON (one line a shipper can read), else text."""
+    if log_format == "json":
+        logging.getLogger("keelbase").error(message)
+    else:
+        print(f"Error: {message}", file=sys.stderr)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -167,11 +176,11 @@ def _serve(args: argparse.Namespace) -> int:
     if log_config is None:
         log_config = uvicorn.config.LOGGING_CONFIG
     if args.workers > 1 and not config.redis_url:
-        print(
-            "Error: --workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
+        _error(
+            args.log_format,
+            "--workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
             "process, and realtime subscribers connected to one worker would miss the changes "
             "made through another; Redis carries every event to every worker.",
-            file=sys.stderr,
         )
         return 2
     print(f"Server started at http://{config.http}", flush=True)
@@ -195,7 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         loaded = app.load_hooks()
     except HooksError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        _error(args.log_format, str(error))
         return 1
     for path in loaded:
         print(f"├─ hooks:     {path}", flush=True)

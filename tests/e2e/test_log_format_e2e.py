@@ -130,3 +130,19 @@ def test_an_unknown_format_is_refused(tmp_path: Path, flag: list[str]) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "xml" in done.stderr
+
+
+def test_a_broken_hooks_file_is_reported_as_json(tmp_path: Path) -> None:
+    hooks = tmp_path / "kb_hooks"
+    hooks.mkdir()
+    (hooks / "broken.py").write_text("def setup(app)\n    return None\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
+         "--http", f"127.0.0.1:{free_port()}", "--log-format", "json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    [entry] = [json.loads(line) for line in done.stderr.splitlines()]
+    assert entry["level"] == "ERROR"
+    assert "broken.py failed to load" in entry["message"]
+    assert "SyntaxError" in entry["message"]
