@@ -130,8 +130,13 @@ async def _superuser(args: argparse.Namespace) -> int:
         await app.stop()
 
 
-def _env_flag(name: str) -> bool:
-    return (env_default(name, "") or "").strip().lower() in ("1", "true", "yes", "on")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _env_flag(name: str) -> bool | None:
+    """A yes/no ``KEELBASE_<NAME>``; ``None`` when it is neither."""
+    value = (env_default(name, "") or "").strip().lower()
+    return True if value in _TRUE else False if value in _FALSE else None
 
 
 def _error(log_format: str, message: str) -> None:
@@ -155,6 +160,10 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    sentry_pii = _env_flag("SENTRY_PII")
+    if sentry_pii is None:
+        print("Error: KEELBASE_SENTRY_PII must be true or false.", file=sys.stderr)
+        return 2
     config = Config(
         data_dir=Path(args.dir),
         http=args.http,
@@ -168,7 +177,7 @@ def _serve(args: argparse.Namespace) -> int:
         # Sentry and OpenTelemetry from the environment only: the usual place for a
         # DSN or an endpoint, and it keeps the DSN's key out of the process list.
         sentry_dsn=(env_default("SENTRY_DSN", "") or "").strip(),
-        sentry_pii=_env_flag("SENTRY_PII"),
+        sentry_pii=sentry_pii,
         sentry_environment=env_default("SENTRY_ENVIRONMENT", "") or "",
         tracing=tracing_wanted(os.environ),
     )

@@ -9,6 +9,7 @@ unless ``KEELBASE_SENTRY_PII=true``. A failing cron job is reported too.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, free_port
 from tests.telemetry_receivers import Receiver, receiving
 
 pytestmark = pytest.mark.e2e
@@ -163,3 +164,14 @@ def test_with_pii_the_user_and_request_are_sent_but_never_credentials(
     assert "cookie" not in event["request"]["headers"]
     assert "cookie-value-1234" not in json.dumps(event)
     assert event["logentry"]["formatted"].startswith("unhandled error in POST /api/collections/")
+
+
+def test_an_unclear_pii_setting_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
+         "--http", f"127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "KEELBASE_SENTRY_DSN": "http://key@127.0.0.1:9/1", "KEELBASE_SENTRY_PII": "maybe"},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "KEELBASE_SENTRY_PII" in done.stderr
