@@ -19,7 +19,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 log = logging.getLogger("keelbase.tracing")
 _NO_PARENT = nullcontext()
@@ -74,7 +74,7 @@ class SqlSpans:
         if not trace.get_current_span().is_recording():
             return _NO_PARENT
         operation = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "SQL"
-        return self.tracer.start_as_current_span(
+        span = self.tracer.start_span(
             operation,
             kind=SpanKind.CLIENT,
             attributes={
@@ -83,4 +83,32 @@ class SqlSpans:
                 "db.operation.name": operation,
                 "db.query.text": sql,
             },
+            record_exception=False,
+            set_status_on_exception=False,
         )
+        return _Ending(span)
+
+
+class _Ending:
+    """Ends a statement's span, marked as failed when the statement raised.
+
+    A statement has no children, so its span is never made the current one:
+    that saves the context switch ``start_as_current_span`` would make.
+    """
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> None:
+        if error is not None:
+            self.span.set_attribute("error.type", type(error).__qualname__)
+            self.span.record_exception(error)
+            self.span.set_status(Status(StatusCode.ERROR))
+        self.span.end()
