@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from contextlib import AbstractContextManager, nullcontext
 
 from opentelemetry import trace
@@ -34,10 +35,18 @@ class Tracing:
         )
         if protocol and protocol != "http/protobuf":
             log.warning("OTLP protocol %r is not supported; sending http/protobuf", protocol)
-        resource = Resource.create({"service.version": version})
-        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
-            resource = resource.merge(Resource({"service.name": "keelbase"}))
-        self.provider = TracerProvider(resource=resource)
+        # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over these defaults
+        detected = Resource.create()
+        if str(detected.attributes.get("service.name", "")).startswith("unknown_service"):
+            detected = detected.merge(Resource({"service.name": "keelbase"}))
+        defaults = Resource(
+            {
+                "service.version": version,
+                # each worker and node apart: spans from one process share this
+                "service.instance.id": f"{socket.gethostname()}:{os.getpid()}",
+            }
+        )
+        self.provider = TracerProvider(resource=defaults.merge(detected))
         self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         self.tracer: Tracer = self.provider.get_tracer("keelbase", version)
         # User code that calls ``trace.get_tracer`` gets spans in the same traces,

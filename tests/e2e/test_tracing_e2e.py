@@ -45,6 +45,7 @@ def traced(
 ) -> Iterator[ServerProcess]:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url)
     monkeypatch.setenv("OTEL_SERVICE_NAME", "kb-traced")
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")
     monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
     hooks = tmp_path / "kb_hooks"
     hooks.mkdir()
@@ -86,6 +87,9 @@ def test_a_request_span_with_its_sql_beneath_it(
     assert span.attributes["url.path"] == "/api/collections/users/records/secretid12345ab"
     assert span.status_code != STATUS_ERROR  # a 404 is the client's error, not the server's
     assert span.resource["service.name"] == "kb-traced"
+    assert span.resource["service.version"] == "0.1.0"
+    assert span.resource["deployment.environment.name"] == "test"
+    assert span.resource["service.instance.id"]
 
     statements = receiver.wait_for(
         lambda: children(receiver, span), lambda found: bool(found), timeout=5
