@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
-from keelbase.config import Config, env_default, tracing_wanted
+from keelbase.config import Config, env_default, otlp_endpoint_problem, tracing_wanted
 from keelbase.log_format import FORMATS, configure
 
 if TYPE_CHECKING:
@@ -181,6 +181,16 @@ def _serve(args: argparse.Namespace) -> int:
         sentry_environment=env_default("SENTRY_ENVIRONMENT", "") or "",
         tracing=tracing_wanted(os.environ),
     )
+    if config.tracing and (problem := otlp_endpoint_problem(os.environ)):
+        print(f"Error: {problem}.", file=sys.stderr)
+        return 2
+    if config.sentry_dsn:
+        from keelbase.adapters.sentry import dsn_problem
+
+        problem = dsn_problem(config.sentry_dsn)
+        if problem:
+            print(f"Error: KEELBASE_SENTRY_DSN is not a Sentry DSN: {problem}.", file=sys.stderr)
+            return 2
     log_config = configure(args.log_format, "DEBUG" if config.dev else "INFO")
     if log_config is None:
         log_config = uvicorn.config.LOGGING_CONFIG

@@ -82,3 +82,12 @@ def tracing_wanted(environ: Mapping[str, str]) -> bool:
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     return any(environ.get(name, "").strip() for name in OTLP_ENDPOINT_VARIABLES)
+
+
+def otlp_endpoint_problem(environ: Mapping[str, str]) -> str:
+    """Why the OTLP endpoint set cannot be sent to ("" when it can): it must be an http(s) URL."""
+    for name in OTLP_ENDPOINT_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value and not value.lower().startswith(("http://", "https://")):
+            return f"{name} must be an http:// or https:// URL, not {value!r}"
+    return ""

@@ -25,6 +25,16 @@ from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.excepthook import ExcepthookIntegration
 from sentry_sdk.integrations.logging import LoggingIntegration
 from sentry_sdk.integrations.threading import ThreadingIntegration
+from sentry_sdk.utils import BadDsn, Dsn
+
+
+def dsn_problem(dsn: str) -> str:
+    """Why ``dsn`` is no Sentry DSN ("" when it is one), to refuse it at start."""
+    try:
+        Dsn(dsn)
+    except BadDsn as error:
+        return str(error)
+    return ""
 
 
 def start_sentry(dsn: str, *, pii: bool, environment: str, version: str) -> None:

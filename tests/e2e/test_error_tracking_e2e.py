@@ -166,12 +166,20 @@ def test_with_pii_the_user_and_request_are_sent_but_never_credentials(
     assert event["logentry"]["formatted"].startswith("unhandled error in POST /api/collections/")
 
 
-def test_an_unclear_pii_setting_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("dsn", "pii", "named"),
+    [
+        ("http://key@127.0.0.1:9/1", "maybe", "KEELBASE_SENTRY_PII"),
+        ("http://127.0.0.1:9/1", "", "KEELBASE_SENTRY_DSN is not a Sentry DSN: Missing public key"),
+    ],
+)
+def test_an_unclear_setting_is_refused(tmp_path: Path, dsn: str, pii: str, named: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
          "--http", f"127.0.0.1:{free_port()}"],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, "KEELBASE_SENTRY_DSN": "http://key@127.0.0.1:9/1", "KEELBASE_SENTRY_PII": "maybe"},
+        env={**os.environ, "KEELBASE_SENTRY_DSN": dsn, "KEELBASE_SENTRY_PII": pii},
     )  # fmt: skip
     assert done.returncode == 2
-    assert "KEELBASE_SENTRY_PII" in done.stderr
+    assert named in done.stderr
+    assert "Traceback" not in done.stderr

@@ -7,6 +7,9 @@ beneath it: their text, never their bound values.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, free_port
 from tests.telemetry_receivers import Receiver, Span, receiving
 
 pytestmark = pytest.mark.e2e
@@ -118,3 +121,14 @@ def test_a_5xx_span_is_an_error_with_its_exception(
     assert span.attributes["http.response.status_code"] == 500
     assert span.attributes["error.type"] == "builtins.RuntimeError"
     assert "exception" in span.events
+
+
+def test_an_endpoint_that_is_no_url_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
+         "--http", f"127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL" in done.stderr
