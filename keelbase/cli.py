@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
-from keelbase.config import Config, env_default, otlp_endpoint_problem, tracing_wanted
+from keelbase.config import Config, env_default, otlp_problem, tracing_wanted
 from keelbase.log_format import FORMATS, configure
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def _serve(args: argparse.Namespace) -> int:
         sentry_environment=env_default("SENTRY_ENVIRONMENT", "") or "",
         tracing=tracing_wanted(os.environ),
     )
-    if config.tracing and (problem := otlp_endpoint_problem(os.environ)):
+    if config.tracing and (problem := otlp_problem(os.environ)):
         print(f"Error: {problem}.", file=sys.stderr)
         return 2
     if config.sentry_dsn:

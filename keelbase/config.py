@@ -84,10 +84,14 @@ def tracing_wanted(environ: Mapping[str, str]) -> bool:
     return any(environ.get(name, "").strip() for name in OTLP_ENDPOINT_VARIABLES)
 
 
-def otlp_endpoint_problem(environ: Mapping[str, str]) -> str:
-    """Why the OTLP endpoint set cannot be sent to ("" when it can): it must be an http(s) URL."""
+def otlp_problem(environ: Mapping[str, str]) -> str:
+    """Why traces could not be sent as set ("" when they can): an http(s) URL, over http/protobuf."""
     for name in OTLP_ENDPOINT_VARIABLES:
         value = environ.get(name, "").strip()
         if value and not value.lower().startswith(("http://", "https://")):
             return f"{name} must be an http:// or https:// URL, not {value!r}"
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        value = environ.get(name, "").strip()
+        if value and value != "http/protobuf":
+            return f"{name}={value} is not supported: Keelbase sends traces as http/protobuf"
     return ""

@@ -123,12 +123,22 @@ def test_a_5xx_span_is_an_error_with_its_exception(
     assert "exception" in span.events
 
 
-def test_an_endpoint_that_is_no_url_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+         "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+         "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported"),
+    ],
+)  # fmt: skip
+def test_settings_traces_could_not_follow_are_refused(
+    tmp_path: Path, settings: dict[str, str], named: str
+) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
          "--http", f"127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"},
+        capture_output=True, text=True, timeout=60, env={**os.environ, **settings},
     )  # fmt: skip
     assert done.returncode == 2
-    assert "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL" in done.stderr
+    assert named in done.stderr
