@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from starlette.routing import Route
 
@@ -49,6 +50,9 @@ from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
 
+if TYPE_CHECKING:
+    from keelbase.adapters.tracing import Tracing
+
 log = logging.getLogger("keelbase")
 SCHEMA_CHECK_SECONDS = 1.0
 AUXILIARY_DB = "auxiliary.db"
@@ -62,9 +66,12 @@ class App(Extensions):
         self.hooks = Hooks()
         self.user_routes: list[Route] = []
         self._owner = ""
+        self.error_tracking = self._start_error_tracking()
         self.store = self._store()
         # What services report for Prometheus; inert until ``metrics.enabled``.
         self.meter = Meter()
+        # OpenTelemetry's provider when ``config.tracing``; the store's statements become spans.
+        self.tracing = self._start_tracing()
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
@@ -148,6 +155,31 @@ class App(Extensions):
             settings=self.settings,
             resolve_auth=self.auth.record_from_token,
         )
+
+    def _start_error_tracking(self) -> bool:
+        """Sentry, set up before anything can fail; the SDK is imported only when wanted."""
+        if not self.config.sentry_dsn:
+            return False
+        from keelbase import __version__
+        from keelbase.adapters.sentry import start_sentry
+
+        start_sentry(
+            self.config.sentry_dsn,
+            pii=self.config.sentry_pii,
+            environment=self.config.sentry_environment,
+            version=__version__,
+        )
+        return True
+
+    def _start_tracing(self) -> Tracing | None:
+        if not self.config.tracing:
+            return None
+        from keelbase import __version__
+        from keelbase.adapters.tracing import Tracing
+
+        tracing = Tracing(__version__)
+        self.store.tracer = tracing.sql_spans(self.store.dialect.name)
+        return tracing
 
     def _broker(self) -> Broker:
         if self.config.redis_url:
@@ -297,6 +329,12 @@ class App(Extensions):
         await self.files.close()
         await self.logs.stop()
         await self.store.close()
+        if self.tracing is not None:
+            await asyncio.to_thread(self.tracing.flush)
+        if self.error_tracking:
+            from keelbase.adapters.sentry import flush
+
+            await asyncio.to_thread(flush)
         log.info("keelbase stopped cleanly")
 
     async def __aenter__(self) -> App:

@@ -20,7 +20,8 @@ from keelbase.cli_migrations import migrations_dir_argument
 from keelbase.cli_migrations import run as run_migrations
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
-from keelbase.config import Config, env_default
+from keelbase.config import Config, env_default, otlp_problem, tracing_wanted
+from keelbase.log_format import FORMATS, configure
 
 if TYPE_CHECKING:
     import uvicorn
@@ -93,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a migration file for every collection change (default: on with --dev)",
     )
     migrations_dir_argument(serve)
+    serve.add_argument(
+        "--log-format",
+        dest="log_format",
+        choices=FORMATS,
+        default=env_default("LOG_FORMAT", "text"),
+        help="text (default) or json: one JSON object per line on stderr (env KEELBASE_LOG_FORMAT)",
+    )
     _add_dir(serve)
 
     superuser = commands.add_parser("superuser", help="manage superusers")
@@ -141,12 +149,40 @@ async def _superuser(args: argparse.Namespace) -> int:
         await app.stop()
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _env_flag(name: str) -> bool | None:
+    """A yes/no ``KEELBASE_<NAME>``; ``None`` when it is neither."""
+    value = (env_default(name, "") or "").strip().lower()
+    return True if value in _TRUE else False if value in _FALSE else None
+
+
+def _error(log_format: str, message: str) -> None:
+    """Why the server cannot start: a log record in JSON (one line a shipper can read), else text."""
+    if log_format == "json":
+        logging.getLogger("keelbase").error(message)
+    else:
+        print(f"Error: {message}", file=sys.stderr)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keelbase.app import App
     from keelbase.user_code import HooksError
 
+    if args.log_format not in FORMATS:
+        print(
+            f"Error: unknown log format {args.log_format!r} (KEELBASE_LOG_FORMAT); "
+            f"choose one of {', '.join(FORMATS)}.",
+            file=sys.stderr,
+        )
+        return 2
+    sentry_pii = _env_flag("SENTRY_PII")
+    if sentry_pii is None:
+        print("Error: KEELBASE_SENTRY_PII must be true or false.", file=sys.stderr)
+        return 2
     config = Config(
         migrations_dir=Path(args.migrations_dir) if args.migrations_dir else None,
         apply_migrations=True,
@@ -160,17 +196,32 @@ def _serve(args: argparse.Namespace) -> int:
         db_url=args.db or "",
         redis_channel=env_default("REDIS_CHANNEL", "keelbase:events") or "keelbase:events",
         hint_superuser=True,
+        # Sentry and OpenTelemetry from the environment only: the usual place for a
+        # DSN or an endpoint, and it keeps the DSN's key out of the process list.
+        sentry_dsn=(env_default("SENTRY_DSN", "") or "").strip(),
+        sentry_pii=sentry_pii,
+        sentry_environment=env_default("SENTRY_ENVIRONMENT", "") or "",
+        tracing=tracing_wanted(os.environ),
     )
-    logging.basicConfig(
-        level=logging.DEBUG if config.dev else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if config.tracing and (problem := otlp_problem(os.environ)):
+        print(f"Error: {problem}.", file=sys.stderr)
+        return 2
+    if config.sentry_dsn:
+        from keelbase.adapters.sentry import dsn_problem
+
+        problem = dsn_problem(config.sentry_dsn)
+        if problem:
+            print(f"Error: KEELBASE_SENTRY_DSN is not a Sentry DSN: {problem}.", file=sys.stderr)
+            return 2
+    log_config = configure(args.log_format, "DEBUG" if config.dev else "INFO")
+    if log_config is None:
+        log_config = uvicorn.config.LOGGING_CONFIG
     if args.workers > 1 and not config.redis_url:
-        print(
-            "Error: --workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
+        _error(
+            args.log_format,
+            "--workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
             "process, and realtime subscribers connected to one worker would miss the changes "
             "made through another; Redis carries every event to every worker.",
-            file=sys.stderr,
         )
         return 2
     log_level = "info" if config.dev else "warning"
@@ -195,6 +246,7 @@ def _serve(args: argparse.Namespace) -> int:
                 host=config.host,
                 port=config.port,
                 log_level=log_level,
+                log_config=log_config,
                 access_log=config.dev,
                 timeout_graceful_shutdown=10,
             )
@@ -203,13 +255,14 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         loaded = app.load_hooks()
     except HooksError as error:
-        print(f"Error: {error}", file=sys.stderr)
+        _error(args.log_format, str(error))
         return 1
     server_config = uvicorn.Config(
         app.asgi,
         host=config.host,
         port=config.port,
         log_level=log_level,
+        log_config=log_config,
         access_log=config.dev,
         timeout_graceful_shutdown=10,
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)

@@ -7,6 +7,7 @@ in the store instead; see ``keelbase.services.settings``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -39,6 +40,15 @@ class Config(BaseModel):
     apply_migrations: bool = False
     # Write a migration file for every collection change; ``None`` follows ``dev``.
     automigrate: bool | None = None
+    # Report errors to Sentry at this DSN ("" : off, and sentry-sdk is never imported).
+    sentry_dsn: str = ""
+    # Send personal data with the reports (user IP and id, headers, local variables).
+    sentry_pii: bool = False
+    # Sentry's ``environment`` ("" : Sentry's default, "production").
+    sentry_environment: str = ""
+    # OpenTelemetry traces through OTLP/HTTP, configured by the standard ``OTEL_*``
+    # variables (off: OpenTelemetry is never imported).
+    tracing: bool = False
 
     @property
     def host(self) -> str:
@@ -78,3 +88,27 @@ class Config(BaseModel):
 def env_default(name: str, default: str | None = None) -> str | None:
     """The value of ``KEELBASE_<NAME>``, or ``default``."""
     return os.environ.get(f"KEELBASE_{name}", default)
+
+
+# Variables that name where OpenTelemetry's spans go; either one turns tracing on.
+OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def tracing_wanted(environ: Mapping[str, str]) -> bool:
+    """Whether the environment asks for traces (and has not switched the SDK off)."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    return any(environ.get(name, "").strip() for name in OTLP_ENDPOINT_VARIABLES)
+
+
+def otlp_problem(environ: Mapping[str, str]) -> str:
+    """Why traces could not be sent as set ("" when they can): an http(s) URL, over http/protobuf."""
+    for name in OTLP_ENDPOINT_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value and not value.lower().startswith(("http://", "https://")):
+            return f"{name} must be an http:// or https:// URL, not {value!r}"
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        value = environ.get(name, "").strip()
+        if value and value != "http/protobuf":
+            return f"{name}={value} is not supported: Keelbase sends traces as http/protobuf"
+    return ""

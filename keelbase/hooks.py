@@ -102,7 +102,7 @@ class Hook(Generic[E]):
         try:
             await self.trigger(event, nothing, tags)
         except Exception:
-            log.exception("a %s handler failed", self.name)
+            log.exception("a %s handler failed", self.name, extra={"hook": self.name})
 
 
 def decorator(

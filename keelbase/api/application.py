@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.routing import Router
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
@@ -86,6 +86,18 @@ class KeelbaseApp:
         self.observers: list[RequestObserver] = []
         # The client's IP for observers, from the trusted proxy headers (set by the app).
         self.user_ip: Callable[[Scope], str] = _peer_ip
+        # The HTTP path with what ``wrap`` put around it; ``None``: nothing was.
+        self._wrapped: ASGIApp | None = None
+
+    def wrap(self, middleware: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Put ``middleware`` around every HTTP request, outside what was put before.
+
+        For what must see a request whole, from before its id is given to after
+        its observers ran (a trace's span, an error tracker's scope). It reads the
+        request's id, route and error from the scope once the inner app returns.
+        """
+        inner = self._wrapped if self._wrapped is not None else self._dispatch
+        self._wrapped = middleware(inner)
 
     def _allowed(self, origin: bytes) -> bytes | None:
         if self.any_origin:
@@ -97,6 +109,12 @@ class KeelbaseApp:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
+        if self._wrapped is not None:
+            await self._wrapped(scope, receive, send)
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.observers:
             await self._observed(scope, receive, send)
             return
@@ -170,14 +188,6 @@ class KeelbaseApp:
         )
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer, with the request's id as ``current_request_id`` for whatever logs meanwhile."""
-        token = current_request_id.set("")
-        try:
-            await self._answer(scope, receive, send)
-        finally:
-            current_request_id.reset(token)
-
-    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = b""
         wants_preflight = False
         requested_headers = b""
@@ -193,7 +203,6 @@ class KeelbaseApp:
                 requested_headers = value
         rid = request_id(incoming_id)
         scope[REQUEST_ID_KEY] = rid_text = rid.decode()
-        current_request_id.set(rid_text)
         id_header = (b"x-request-id", rid)
         allowed = self._allowed(origin) if origin else None
         if wants_preflight and origin and scope["method"] == "OPTIONS":
@@ -209,6 +218,7 @@ class KeelbaseApp:
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
+        id_token = current_request_id.set(rid_text)
         try:
             if self.guard is not None:
                 await self.guard(scope)
@@ -226,6 +236,8 @@ class KeelbaseApp:
             await error_response(self._as_api_error(error, scope))(
                 scope, receive, send_with_headers
             )
+        finally:
+            current_request_id.reset(id_token)
 
     @staticmethod
     def _as_api_error(error: Exception, scope: Scope) -> ApiError:

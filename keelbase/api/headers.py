@@ -13,12 +13,17 @@ SECURITY_HEADERS = [
 _METHODS = b"GET,HEAD,PUT,PATCH,POST,DELETE"
 
 
+# Browsers hide response headers from scripts unless named here; the id lets a
+# client quote the request it is complaining about.
+_EXPOSED = (b"access-control-expose-headers", b"X-Request-Id")
+
+
 def cors_extra(allowed: bytes | None, any_origin: bool) -> list[tuple[bytes, bytes]]:
     if allowed is None:
         return []
     if any_origin:
-        return [(b"access-control-allow-origin", allowed)]
-    return [(b"access-control-allow-origin", allowed), (b"vary", b"Origin")]
+        return [(b"access-control-allow-origin", allowed), _EXPOSED]
+    return [(b"access-control-allow-origin", allowed), (b"vary", b"Origin"), _EXPOSED]
 
 
 async def preflight(

@@ -127,4 +127,23 @@ def build_asgi(app: App) -> KeelbaseApp:
     rate_limit.install(app, asgi)
     metrics.install(app, asgi)
     app.logs.attach(asgi.observers)
+    _install_telemetry(app, asgi)
     return asgi
+
+
+def _install_telemetry(app: App, asgi: KeelbaseApp) -> None:
+    """Sentry's per-request scope and the trace's server span, only when turned on.
+
+    Their modules import sentry-sdk and OpenTelemetry, so they are imported here
+    and only here: a server without them never loads either.
+    """
+    if app.error_tracking:
+        from keelbase.api.error_tracking import ErrorTracking
+
+        pii, user_ip = app.config.sentry_pii, asgi.user_ip
+        asgi.wrap(lambda inner: ErrorTracking(inner, pii, user_ip))
+    if app.tracing is not None:
+        from keelbase.api.tracing import ServerSpans
+
+        tracer = app.tracing.tracer
+        asgi.wrap(lambda inner: ServerSpans(inner, tracer))

@@ -11,8 +11,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
-# The id of the request being served, for whatever is logged while serving it
-# ("" outside a request). Set by the HTTP layer for each request.
+# The id of the request being served, for whatever is logged or reported while
+# serving it (log formatters, error reports); "" outside a request. Set by the
+# HTTP layer for the length of each request: the answer's ``X-Request-Id``.
 current_request_id: ContextVar[str] = ContextVar("keelbase_request_id", default="")
 # The attribute that marks a logging record whose error the request's own log
 # entry already keeps (with its traceback), so the logs do not keep it twice.

@@ -142,5 +142,5 @@ class CronService:
             log.info("cron job %s done in %.3fs", name, time.monotonic() - started)
             self.meter.cron_run(name, "success")
         except Exception:
-            log.exception("cron job %s failed", name)
+            log.exception("cron job %s failed", name, extra={"cron_job": name})
             self.meter.cron_run(name, "failure")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
 
 from keelbase.core.dialect import Dialect
@@ -89,10 +89,24 @@ class StoreTiming(Protocol):
         """A transaction waited ``seconds`` for the writer (SQLite) or a connection (PostgreSQL)."""
 
 
+class StatementTracer(Protocol):
+    """Told about each SQL statement a store runs, around its execution (for tracing).
+
+    The store never imports a tracing library: whoever wants spans sets
+    ``Store.tracer``. ``statement`` gets the SQL text only, never the bound
+    values, and its context manager is entered in the caller's task, so a span
+    it opens is a child of the caller's current span. Unset (``None``, the
+    default), a statement pays for one attribute check.
+    """
+
+    def statement(self, sql: str) -> AbstractContextManager[object]: ...
+
+
 class Store(Protocol):
     dialect: Dialect
     # Set while metrics are on; ``None`` costs a statement one attribute check.
     timing: StoreTiming | None
+    tracer: StatementTracer | None
 
     async def open(self) -> None: ...
 

@@ -18,7 +18,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,6 +30,7 @@ from keelbase.store.base import (
     InvalidStatement,
     Params,
     Row,
+    StatementTracer,
     StoreError,
     StoreTiming,
     UniqueViolation,
@@ -245,6 +246,13 @@ class _Link:
         ]
 
     async def _call(self, method: str, sql: str, params: Params) -> Any:
+        tracer = self.store.tracer
+        if tracer is None:
+            return await self._call_now(method, sql, params)
+        with tracer.statement(sql):
+            return await self._call_now(method, sql, params)
+
+    async def _call_now(self, method: str, sql: str, params: Params) -> Any:
         if self.store.log_sql:
             log.debug("%s  [%d params]", sql, len(params))
         self.check_usable()
@@ -279,11 +287,13 @@ class _Link:
 
     async def fetch_columns(self, sql: str, params: Params = ()) -> list[str]:
         self.check_usable()
-        try:
-            statement = await self.store.statement(self.conn, sql)
-            prepared = await self.conn.prepare(statement.sql)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise _translate(error) from error
+        tracer = self.store.tracer
+        with nullcontext() if tracer is None else tracer.statement(sql):
+            try:
+                statement = await self.store.statement(self.conn, sql)
+                prepared = await self.conn.prepare(statement.sql)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                raise _translate(error) from error
         return [a.name for a in prepared.get_attributes() if a.name != "_rowid_"]
 
     async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
@@ -291,10 +301,12 @@ class _Link:
         if heavy:
             self.store.forget_statements()
         if not params and heavy:
-            try:
-                status = await self.conn.execute(sql)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                raise _translate(error) from error
+            tracer = self.store.tracer
+            with nullcontext() if tracer is None else tracer.statement(sql):
+                try:
+                    status = await self.conn.execute(sql)
+                except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                    raise _translate(error) from error
         else:
             status = await self._call("execute", sql, params)
         last = str(status).rsplit(" ", 1)[-1]
@@ -365,6 +377,7 @@ class PgStore:
         self.url = url
         self.dialect: Dialect = PostgresDialect()
         self.log_sql = log_sql
+        self.tracer: StatementTracer | None = None
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None

@@ -29,6 +29,7 @@ from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
     Params,
     Row,
+    StatementTracer,
     StoreError,
     StoreTiming,
     run_callbacks,
@@ -70,6 +71,13 @@ class _Link:
         return await loop.run_in_executor(self.executor, partial(fn, *args))
 
     async def _read(self, mode: str, sql: str, params: Params) -> Any:
+        tracer = self.store.tracer
+        if tracer is None:
+            return await self._read_now(mode, sql, params)
+        with tracer.statement(sql):
+            return await self._read_now(mode, sql, params)
+
+    async def _read_now(self, mode: str, sql: str, params: Params) -> Any:
         """A read: on the loop when it is quick, else on a reader thread.
 
         A point lookup costs less than handing it to a thread, so a read first
@@ -146,6 +154,13 @@ class _Link:
         return result
 
     async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
+        tracer = self.store.tracer
+        if tracer is None:
+            return await self._execute(sql, params, heavy)
+        with tracer.statement(sql):
+            return await self._execute(sql, params, heavy)
+
+    async def _execute(self, sql: str, params: Params, heavy: bool) -> int:
         """A write on the writer connection; on the loop unless marked ``heavy``.
 
         Writing one record takes microseconds, much less than a thread hop, and
@@ -209,6 +224,7 @@ class SqliteStore:
         self.inline_budget = inline_budget
         self.dialect: Dialect = SqliteDialect()
         self.log_sql = log_sql
+        self.tracer: StatementTracer | None = None
         self._read_pool_size = read_pool_size
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
