@@ -99,10 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pocketbase_refusal(data_dir: str, db_url: str | None) -> bool:
+    """Print why a PocketBase folder is not opened (see ``transfer.pocketbase``); True if so."""
+    from keelbase.services.transfer.pocketbase import refusal
+
+    reason = None if db_url else refusal(Path(data_dir))
+    if reason is not None:
+        print(f"Error: {reason}", file=sys.stderr)
+    return reason is not None
+
+
 async def _superuser(args: argparse.Namespace) -> int:
     from keelbase.app import App
     from keelbase.services.auth.superusers import SuperuserError
 
+    if _pocketbase_refusal(args.dir, args.db):
+        return 1
     app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
     await app.start()
     try:
@@ -143,6 +155,8 @@ def _serve(args: argparse.Namespace) -> int:
         level=logging.DEBUG if config.dev else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if _pocketbase_refusal(args.dir, args.db):
+        return 1
     if args.workers > 1 and not config.redis_url:
         print(
             "Error: --workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
