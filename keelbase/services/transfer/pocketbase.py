@@ -67,8 +67,16 @@ class PocketBaseFolder:
 
 @contextlib.contextmanager
 def _read_only(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection that cannot write: the folder is PocketBase's, not ours."""
-    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    """A connection that cannot write: the folder is PocketBase's, not ours.
+
+    Without a ``-wal`` file beside it (PocketBase stopped cleanly) the database
+    file is complete and opened as immutable, so not even SQLite's ``-wal`` and
+    ``-shm`` side files appear; with one (PocketBase running, or stopped
+    abruptly) the WAL must be read too, which needs the shared-memory file.
+    """
+    wal = db_path.with_name(db_path.name + "-wal")
+    mode = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?{mode}", uri=True)
     try:
         yield conn
     finally:
@@ -100,7 +108,12 @@ def is_pocketbase_folder(data_dir: Path) -> bool:
             tables = _tables(conn)
             if "_admins" in tables and "_collections" in tables:
                 return True  # PocketBase before 0.23
-            return "_migrations" in tables and bool(_go_migrations(conn))
+            if "_migrations" not in tables:
+                return False
+            try:
+                return bool(_go_migrations(conn))
+            except sqlite3.Error:
+                return True  # a damaged PocketBase file is still not ours to open
     except sqlite3.Error:
         return False
 
@@ -214,8 +227,8 @@ def snapshot(folder: PocketBaseFolder, target: Path, encryption_key: str | None)
                 problems = [str(row[0]) for row in copy.execute("PRAGMA quick_check").fetchall()]
                 if problems != ["ok"]:
                     raise TransferError(
-                        f"{folder.db_path} is damaged ({'; '.join(problems[:3])}); "
-                        "nothing was changed"
+                        f"{folder.db_path} cannot be read: it is damaged "
+                        f"({'; '.join(problems[:3])})"
                     )
                 if folder.encrypted:
                     _decrypt_settings(copy, folder, encryption_key)
