@@ -54,6 +54,7 @@ PAGE_SIZE = 1000
 PROGRESS_SECONDS = 1.0
 # Not carried: the target counts its own schema changes so running nodes notice the import.
 _LOCAL_PARAMS = frozenset({system.SCHEMA_VERSION_KEY})
+_ORDER = "_kb_transfer_order"  # the row number beside each row read, to page by
 
 
 def _quote(name: str) -> str:
@@ -139,27 +140,32 @@ class TransferService:
     async def _pages(
         self, conn: Connection, collection: Collection
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The collection's records as the API decodes them, a page at a time, by id.
+        """The collection's records as the API decodes them, a page at a time, in row order.
 
-        Paging by id (not OFFSET) keeps every page as cheap as the first; only
-        one page is in memory at a time.
+        Paging by row number (not OFFSET) keeps every page as cheap as the first;
+        only one page is in memory at a time. Row order is insertion order, which
+        is the order of a list without ``sort``: the import inserts the lines in
+        the order they come, so such lists answer the same after a move.
         """
         table = _quote(collection.name)
-        after: str | None = None
+        rowid = self.store.dialect.rowid("r")
+        after: int | None = None
         while True:
-            if after is None:
-                sql = f'SELECT * FROM {table} ORDER BY "id" LIMIT :limit'
-                params: dict[str, Any] = {"limit": self.page_size}
-            else:
-                sql = f'SELECT * FROM {table} WHERE "id" > :after ORDER BY "id" LIMIT :limit'
-                params = {"after": after, "limit": self.page_size}
+            where = "" if after is None else f"WHERE {rowid} > :after "
+            sql = (
+                f'SELECT r.*, {rowid} AS "{_ORDER}" FROM {table} r {where}'
+                f"ORDER BY {rowid} LIMIT :limit"
+            )
+            params: dict[str, Any] = {"limit": self.page_size}
+            if after is not None:
+                params["after"] = after
             rows = await conn.fetch_all(sql, params)
             if not rows:
                 return
+            after = int(rows[-1][_ORDER])
             yield [record.data for record in self.codec.from_rows(collection, rows)]
             if len(rows) < self.page_size:
                 return
-            after = str(rows[-1]["id"])
 
     # Import ---------------------------------------------------------------
 
