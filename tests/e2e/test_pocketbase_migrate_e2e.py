@@ -7,6 +7,7 @@ refusal to serve a PocketBase folder directly.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -152,6 +153,36 @@ def _compare(pocketbase: dict[str, Any], keelbase_: dict[str, Any], app: PocketB
     assert not problems, "\n".join(problems)
 
 
+SDK_CALLS = Path(__file__).resolve().parent / "pocketbase_sdk_calls.mjs"
+
+
+def _sdk_answers(url: str) -> dict[str, Any]:
+    """The JS SDK's calls of ``pocketbase_sdk_calls.mjs`` against one server."""
+    node = shutil.which("node")
+    if node is None or not (SDK_CALLS.parent / "node_modules" / "pocketbase").is_dir():
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail("node and tests/e2e/node_modules are needed (make test installs them)")
+        pytest.skip("node or tests/e2e/node_modules is missing")
+    done = subprocess.run(
+        [node, str(SDK_CALLS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "SDK_URL": url,
+            "ADMIN_EMAIL": SUPERUSER_EMAIL,
+            "ADMIN_PASSWORD": SUPERUSER_PASSWORD,
+            "USER_EMAIL": "user0@example.com",
+            "USER_PASSWORD": USER_PASSWORD,
+        },
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answers: dict[str, Any] = json.loads(done.stdout)
+    return answers
+
+
 def test_a_pocketbase_app_moves_over_and_answers_the_same(
     pocketbase_app: PocketBaseApp, pb_copy: Path, tmp_path: Path, db_url: str
 ) -> None:
@@ -170,6 +201,7 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
     reference = start_pocketbase(pb_copy.parent)
     try:
         expected = _answers(reference.url, pocketbase_app)
+        expected_sdk = _sdk_answers(reference.url)
     finally:
         reference.stop()
     extra = ("--db", db_url) if db_url else ()
@@ -177,6 +209,10 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
     try:
         got = _answers(server.url, pocketbase_app)
         _compare(expected, got, pocketbase_app)
+        got_sdk = _sdk_answers(server.url)
+        assert "token" in got_sdk["user sign-in"]["ok"], got_sdk["user sign-in"]
+        assert got_sdk["wrong password"]["status"] == 400
+        _compare(expected_sdk, got_sdk, pocketbase_app)
         # The settings' secrets came along (they act, though neither server shows them).
         # Old passwords work; wrong ones still do not.
         assert _signin(server.url, "users", "user1@example.com", USER_PASSWORD).status_code == 200
