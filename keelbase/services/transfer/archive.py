@@ -59,7 +59,7 @@ def normalise(value: Any) -> Any:
         }
     if kind is list:
         return [normalise(item) for item in value]
-    if isinstance(value, bool) or isinstance(value, str | int):
+    if isinstance(value, str | int):  # bool is an int
         return value
     if isinstance(value, Decimal):
         value = float(value)
