@@ -262,7 +262,7 @@ async def _migrate_pocketbase(args: argparse.Namespace) -> int:
             + ", ".join(staged.missing[:10])
             + (" ..." if len(staged.missing) > 10 else "")
         )
-    behind = pocketbase.left_behind(folder)
+    behind = pocketbase.left_behind(folder, manifest["collections"])
     if behind:
         print("Not carried:")
         for line in behind:

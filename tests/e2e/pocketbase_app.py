@@ -178,7 +178,8 @@ def _fill(client: httpx.Client, data_dir: Path, count: int) -> PocketBaseApp:
                             "name": "google",
                             "clientId": "google-client-id",
                             "clientSecret": GOOGLE_SECRET,
-                        }
+                        },
+                        {"name": "discord", "clientId": "d-id", "clientSecret": "d-secret"},
                     ],
                 },
                 "passwordAuth": {"enabled": True, "identityFields": ["email"]},

@@ -21,9 +21,11 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
+from keelbase.adapters.oauth2 import PROVIDERS
 from keelbase.services.transfer.archive import TransferError
 
 __all__ = [
@@ -273,9 +275,24 @@ def _decrypt_settings(
     )
 
 
-def left_behind(folder: PocketBaseFolder) -> list[str]:
-    """What the migration does not carry, one line each, by name, for the user to act on."""
+def left_behind(folder: PocketBaseFolder, collections: list[dict[str, Any]]) -> list[str]:
+    """What the migration does not carry, one line each, by name, for the user to act on.
+
+    ``collections`` are the carried definitions: an OAuth2 provider Keelbase
+    has no client for is carried with its settings but not offered, so it is
+    named here too.
+    """
     lines: list[str] = []
+    for collection in collections:
+        oauth2 = collection.get("oauth2") or {}
+        for provider in oauth2.get("providers") or []:
+            name = provider.get("name") if isinstance(provider, dict) else None
+            if isinstance(name, str) and name not in PROVIDERS:
+                lines.append(
+                    f"{collection.get('name')}: OAuth2 provider {name!r} is carried with its "
+                    "settings, but this Keelbase has no such provider, so sign-in with it is "
+                    "not offered"
+                )
     parent = folder.path.resolve().parent
     hooks = parent / "pb_hooks"
     for path in _files(hooks):
