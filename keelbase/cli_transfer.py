@@ -219,6 +219,7 @@ async def _migrate_pocketbase(args: argparse.Namespace) -> int:
         if not key:
             raise TransferError(f"the environment variable {args.encryption_env} is not set")
     existed = target.data_dir.exists()
+    entries = set(os.listdir(target.data_dir)) if existed else set()
     staged: files.StagedFiles | None = None
     try:
         with tempfile.TemporaryDirectory(prefix="keelbase-migrate-") as temp:
@@ -245,8 +246,7 @@ async def _migrate_pocketbase(args: argparse.Namespace) -> int:
     except BaseException:
         if staged is not None:
             files.discard(staged)
-        if not existed:
-            shutil.rmtree(target.data_dir, ignore_errors=True)
+        _remove_new(target.data_dir, existed, entries)
         raise
     if on_s3:
         print("Files stay in the S3 bucket PocketBase used; the carried settings point at it.")
@@ -268,6 +268,19 @@ async def _migrate_pocketbase(args: argparse.Namespace) -> int:
         for line in behind:
             print(f"  - {line}")
     return 0
+
+
+def _remove_new(folder: Path, existed: bool, entries: set[str]) -> None:
+    """After a failure: remove what this command created in the target folder (or the folder)."""
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name in set(os.listdir(folder)) - entries:
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _describe(manifest: dict[str, object]) -> str:

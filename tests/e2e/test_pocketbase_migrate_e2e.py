@@ -302,6 +302,13 @@ def test_bad_input_is_one_error_line_and_changes_nothing(pb_copy: Path, tmp_path
         assert _state(source) == before
         assert not target.exists(), source
 
+    target.mkdir()  # an empty folder that exists: a failure leaves it empty
+    _refused(keelbase("migrate", "--from", str(old), "--to", str(target)), "before 0.23")
+    _refused(
+        keelbase("migrate", "--from", str(encrypted_like(pb_copy, tmp_path)), "--to", str(target)),
+        "encrypted",
+    )
+    assert list(target.iterdir()) == []
     assert keelbase("migrate", "--from", str(pb_copy), "--to", str(target)).returncode == 0
     filled = _state(target)
     again = keelbase("migrate", "--from", str(pb_copy), "--to", str(target))
@@ -309,6 +316,17 @@ def test_bad_input_is_one_error_line_and_changes_nothing(pb_copy: Path, tmp_path
     assert _state(target) == filled  # no staged files left behind either
     replaced = keelbase("migrate", "--from", str(pb_copy), "--to", str(target), "--replace")
     assert replaced.returncode == 0, replaced.stderr
+
+
+def encrypted_like(pb_data: Path, tmp_path: Path) -> Path:
+    """A copy of ``pb_data`` whose settings look encrypted (base64 instead of JSON)."""
+    folder = tmp_path / "encrypted-like" / "pb_data"
+    shutil.copytree(pb_data, folder)
+    conn = sqlite3.connect(folder / "data.db")
+    conn.execute("UPDATE _params SET value = 'c2VhbGVk' WHERE id = 'settings'")
+    conn.commit()
+    conn.close()
+    return folder
 
 
 @pytest.fixture
