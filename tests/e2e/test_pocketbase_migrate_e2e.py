@@ -54,6 +54,19 @@ def keelbase(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """The same command line run by ``keelbase.cli.main`` in this process (no interpreter start)."""
+    import contextlib
+    import io
+
+    from keelbase.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
 def _state(folder: Path) -> dict[str, str]:
     """Every file of a folder with its digest: "nothing changed" is this staying equal."""
     if not folder.exists():
@@ -244,13 +257,16 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
 
 def test_serving_a_pocketbase_folder_is_refused_and_changes_nothing(pb_copy: Path) -> None:
     before = _state(pb_copy.parent)
-    for command in (
-        ("serve", "--http", "127.0.0.1:0", "--dir", str(pb_copy)),
-        ("superuser", "upsert", "x@example.com", "Passw0rd123", "--dir", str(pb_copy)),
-        ("export", "--dir", str(pb_copy), str(pb_copy.parent / "app.zip")),
-        ("migrate", "--from", str(pb_copy.parent / "nothing"), "--to", str(pb_copy)),
+    for run, command in (
+        (keelbase, ("serve", "--http", "127.0.0.1:0", "--dir", str(pb_copy))),
+        (
+            in_process,
+            ("superuser", "upsert", "x@example.com", "Passw0rd123", "--dir", str(pb_copy)),
+        ),
+        (in_process, ("export", "--dir", str(pb_copy), str(pb_copy.parent / "app.zip"))),
+        (in_process, ("migrate", "--from", str(pb_copy.parent / "nothing"), "--to", str(pb_copy))),
     ):
-        result = keelbase(*command)
+        result = run(*command)
         _refused(result, "is a PocketBase data folder")
         assert "keelbase migrate --from" in result.stderr
     assert _state(pb_copy.parent) == before
@@ -296,22 +312,24 @@ def test_bad_input_is_one_error_line_and_changes_nothing(pb_copy: Path, tmp_path
     ]
     for source, message in cases:
         before = _state(source)
-        result = keelbase("migrate", "--from", str(source), "--to", str(target))
+        result = in_process("migrate", "--from", str(source), "--to", str(target))
         _refused(result, message)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert _state(source) == before
         assert not target.exists(), source
 
     target.mkdir()  # an empty folder that exists: a failure leaves it empty
-    _refused(keelbase("migrate", "--from", str(old), "--to", str(target)), "before 0.23")
+    _refused(in_process("migrate", "--from", str(old), "--to", str(target)), "before 0.23")
     _refused(
-        keelbase("migrate", "--from", str(encrypted_like(pb_copy, tmp_path)), "--to", str(target)),
+        in_process(
+            "migrate", "--from", str(encrypted_like(pb_copy, tmp_path)), "--to", str(target)
+        ),
         "encrypted",
     )
     assert list(target.iterdir()) == []
     assert keelbase("migrate", "--from", str(pb_copy), "--to", str(target)).returncode == 0
     filled = _state(target)
-    again = keelbase("migrate", "--from", str(pb_copy), "--to", str(target))
+    again = in_process("migrate", "--from", str(pb_copy), "--to", str(target))
     _refused(again, "the target app is not empty")
     assert _state(target) == filled  # no staged files left behind either
     replaced = keelbase("migrate", "--from", str(pb_copy), "--to", str(target), "--replace")
@@ -366,7 +384,7 @@ def test_encrypted_settings_need_the_key(encrypted_pb: Path, tmp_path: Path) -> 
     assert SMTP_PASSWORD not in raw and not raw.startswith("{")  # PocketBase did encrypt them
 
     target = tmp_path / "kb_data"
-    _refused(keelbase("migrate", "--from", str(encrypted_pb), "--to", str(target)), "encrypted")
+    _refused(in_process("migrate", "--from", str(encrypted_pb), "--to", str(target)), "encrypted")
     assert not target.exists()
     wrong = keelbase(
         "migrate",

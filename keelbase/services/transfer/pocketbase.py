@@ -110,8 +110,8 @@ def is_pocketbase_folder(data_dir: Path) -> bool:
             tables = _tables(conn)
             if "_admins" in tables and "_collections" in tables:
                 return True  # PocketBase before 0.23
-            if "_migrations" not in tables:
-                return False
+            if "_migrations" not in tables or "file" not in _columns(conn, "_migrations"):
+                return False  # Keelbase's own migrations table may differ; it has no Go files
             try:
                 return bool(_go_migrations(conn))
             except sqlite3.Error:

@@ -70,6 +70,24 @@ def test_a_keelbase_folder_is_not_taken_for_pocketbase(tmp_path: Path) -> None:
     assert not pocketbase.is_pocketbase_folder(tmp_path / "missing")
 
 
+def test_other_migration_tables_are_not_pocketbase(tmp_path: Path) -> None:
+    """Keelbase's own migrations (Python files) or another layout never look like PocketBase."""
+    for layout, rows in (
+        ("(file TEXT, applied INTEGER)", "('1700000000_add_posts.py', 1)"),
+        ("(name TEXT, applied INTEGER)", "('1640988000_init.go', 1)"),
+    ):
+        folder = tmp_path / layout.split()[0].strip("(")
+        folder.mkdir()
+        conn = sqlite3.connect(folder / "data.db")
+        conn.executescript(
+            "CREATE TABLE _collections (id TEXT); CREATE TABLE _params (id TEXT);"
+            f"CREATE TABLE _migrations {layout}; INSERT INTO _migrations VALUES {rows};"
+        )
+        conn.close()
+        assert not pocketbase.is_pocketbase_folder(folder)
+        assert pocketbase.refusal(folder) is None
+
+
 def test_the_app_refuses_to_open_a_pocketbase_folder(tmp_path: Path) -> None:
     folder = _pocketbase_db(tmp_path / "pb_data")
     before = _files(folder)
