@@ -101,6 +101,7 @@ def _fill(client: httpx.Client, data_dir: Path, count: int) -> PocketBaseApp:
                     {"name": "born", "type": "date"},
                     {"name": "site", "type": "url"},
                     {"name": "contact", "type": "email"},
+                    {"name": "place", "type": "geoPoint"},
                     {"name": "created", "type": "autodate", "onCreate": True},
                     {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
                 ],
@@ -242,6 +243,7 @@ def _fill(client: httpx.Client, data_dir: Path, count: int) -> PocketBaseApp:
                     "born": f"199{n % 10}-0{1 + n % 9}-15 10:00:00.000Z",
                     "site": f"https://example.com/{n}",
                     "contact": f"author{n}@example.com",
+                    "place": {"lon": 10.5 + n, "lat": -45.25 + n},
                 },
             )
         )
@@ -271,6 +273,7 @@ def _fill(client: httpx.Client, data_dir: Path, count: int) -> PocketBaseApp:
             app.files[f"posts/{post['id']}/{name}"] = body
         # A thumbnail cut by PocketBase: its folder must not travel as a file of its own.
         _ok_bytes(client.get(f"/api/files/posts/{post['id']}/{post['cover']}?thumb=20x20"))
+    _ok(client.post("/api/backups", headers=su, json={"name": "before_move.zip"}))
     return app
 
 

@@ -210,6 +210,7 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
     # 6 covers and 12 docs; thumbnails and .attrs side files stay behind
     assert "Copied 18 files" in moved.stdout
     assert "pb_hooks/main.pb.js: JavaScript hooks do not run on Keelbase" in moved.stdout
+    assert "backups/before_move.zip: PocketBase's backup archives stay behind" in moved.stdout
     if "discord" not in PROVIDERS:  # named until Keelbase has a client for it
         assert "members: OAuth2 provider 'discord' is carried" in moved.stdout
     assert not any(p.name.startswith("thumbs_") for p in (target / "storage").rglob("*"))

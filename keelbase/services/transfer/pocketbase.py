@@ -315,6 +315,12 @@ def left_behind(folder: PocketBaseFolder, collections: list[dict[str, Any]]) -> 
     public = parent / "pb_public"
     if public.is_dir() and any(public.iterdir()):
         lines.append("pb_public/: static files are not copied; copy the folder to kb_public/")
+    backups = folder.path / "backups"
+    for path in _files(backups):
+        lines.append(
+            f"backups/{path.name}: PocketBase's backup archives stay behind (this migration "
+            "carried the current data)"
+        )
     if (folder.path / "auxiliary.db").is_file():
         lines.append("auxiliary.db: PocketBase's request and app logs stay behind")
     return lines
