@@ -219,6 +219,9 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
     try:
         expected = _answers(reference.url, pocketbase_app)
         expected_sdk = _sdk_answers(reference.url)
+        issued_by_pocketbase = _token(
+            reference.url, "members", "member@example.com", MEMBER_PASSWORD
+        )
     finally:
         reference.stop()
     extra = ("--db", db_url) if db_url else ()
@@ -230,7 +233,14 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
         assert "token" in got_sdk["user sign-in"]["ok"], got_sdk["user sign-in"]
         assert got_sdk["wrong password"]["status"] == 400
         _compare(expected_sdk, got_sdk, pocketbase_app)
-        # The settings' secrets came along (they act, though neither server shows them).
+        # A token PocketBase issued stays valid: token keys and collection secrets came along.
+        refreshed = httpx.post(
+            f"{server.url}/api/collections/members/auth-refresh",
+            headers={"Authorization": issued_by_pocketbase},
+            timeout=30,
+        )
+        assert refreshed.status_code == 200, refreshed.text
+        assert refreshed.json()["record"]["email"] == "member@example.com"
         # Old passwords work; wrong ones still do not.
         assert _signin(server.url, "users", "user1@example.com", USER_PASSWORD).status_code == 200
         assert _signin(server.url, "users", "user1@example.com", "not-it-123").status_code == 400
