@@ -427,3 +427,79 @@ def test_encrypted_settings_need_the_key(encrypted_pb: Path, tmp_path: Path) -> 
         assert settings["smtp"]["host"] == "smtp.example.org"
     finally:
         server.stop()
+
+
+def test_an_oauth2_link_made_in_pocketbase_signs_in_on_keelbase(
+    pocketbase_app: PocketBaseApp, pb_copy: Path, tmp_path: Path
+) -> None:
+    """A user linked to a provider in PocketBase gets into the same account on Keelbase.
+
+    The provider answers with an email no account has, so only the carried
+    ``_externalAuths`` link can lead to the member.
+    """
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.oidc_provider import running_provider
+
+    member_id = pocketbase_app.members["member@example.com"]
+    with running_provider() as provider:
+        reference = start_pocketbase(pb_copy.parent)
+        try:
+            with reference.client() as client:
+                su = {
+                    "Authorization": _token(
+                        reference.url, "_superusers", SUPERUSER_EMAIL, SUPERUSER_PASSWORD
+                    )
+                }
+                members = client.get("/api/collections/members", headers=su).json()
+                providers = [*members["oauth2"]["providers"], provider.provider_config()]
+                changed = client.patch(
+                    "/api/collections/members",
+                    headers=su,
+                    json={"oauth2": {"providers": providers}},
+                )
+                assert changed.status_code == 200, changed.text
+                linked = client.post(
+                    "/api/collections/_externalAuths/records",
+                    headers=su,
+                    json={
+                        "collectionRef": members["id"],
+                        "recordRef": member_id,
+                        "provider": "oidc",
+                        "providerId": "oidc-user-1",
+                    },
+                )
+                assert linked.status_code == 200, linked.text
+        finally:
+            reference.stop()
+        target = tmp_path / "kb_data"
+        moved = keelbase("migrate", "--from", str(pb_copy), "--to", str(target))
+        assert moved.returncode == 0, moved.stderr
+        server = ServerProcess(target)
+        try:
+            methods = httpx.get(server.url + "/api/collections/members/auth-methods").json()
+            entry = next(p for p in methods["oauth2"]["providers"] if p["name"] == "oidc")
+            redirect_url = server.url + "/api/oauth2-redirect"
+            provider.next_user = {
+                "sub": "oidc-user-1",
+                "email": "someone-else@example.com",
+                "email_verified": True,
+            }
+            consent = httpx.get(entry["authURL"] + redirect_url, follow_redirects=False)
+            assert consent.status_code == 302, consent.text
+            code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+            signed = httpx.post(
+                server.url + "/api/collections/members/auth-with-oauth2",
+                json={
+                    "provider": "oidc",
+                    "code": code,
+                    "codeVerifier": entry["codeVerifier"],
+                    "redirectURL": redirect_url,
+                },
+                timeout=30,
+            )
+            assert signed.status_code == 200, signed.text
+            assert signed.json()["record"]["id"] == member_id
+            assert signed.json()["meta"]["isNew"] is False
+        finally:
+            server.stop()
