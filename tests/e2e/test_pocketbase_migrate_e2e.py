@@ -39,7 +39,10 @@ from tests.e2e.pocketbase_app import (
     build_pocketbase_app,
 )
 
-pytestmark = pytest.mark.skipif(not POCKETBASE_BIN.exists(), reason="no pocketbase binary")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not POCKETBASE_BIN.exists(), reason="no pocketbase binary"),
+]
 
 ENCRYPTION_KEY = "0123456789abcdef0123456789abcdef"  # PocketBase wants exactly 32 characters
 
