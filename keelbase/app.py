@@ -46,6 +46,7 @@ from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
+from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
@@ -277,6 +278,9 @@ class App(Extensions):
     async def start(self) -> None:
         if self.started:
             return
+        if not self.config.uses_postgres:
+            # PocketBase's own folder is never changed behind its back: keelbase migrate copies it.
+            refuse_pocketbase_folder(self.config.data_dir)
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         broker_started = False

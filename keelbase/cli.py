@@ -126,10 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pocketbase_refusal(data_dir: str, db_url: str | None) -> bool:
+    """Print why a PocketBase folder is not opened (see ``transfer.pocketbase``); True if so."""
+    from keelbase.services.transfer.pocketbase import refusal
+
+    reason = None if db_url else refusal(Path(data_dir))
+    if reason is not None:
+        print(f"Error: {reason}", file=sys.stderr)
+    return reason is not None
+
+
 async def _superuser(args: argparse.Namespace) -> int:
     from keelbase.app import App
     from keelbase.services.auth.superusers import SuperuserError
 
+    if _pocketbase_refusal(args.dir, args.db):
+        return 1
     app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
     await app.start()
     try:
@@ -216,6 +228,8 @@ def _serve(args: argparse.Namespace) -> int:
     log_config = configure(args.log_format, "DEBUG" if config.dev else "INFO")
     if log_config is None:
         log_config = uvicorn.config.LOGGING_CONFIG
+    if _pocketbase_refusal(args.dir, args.db):
+        return 1
     if args.workers > 1 and not config.redis_url:
         _error(
             args.log_format,

@@ -1,13 +1,18 @@
 """``keelbase export``, ``keelbase import`` and ``keelbase migrate``: move a whole app.
 
-The work is in ``keelbase.services.transfer.service``; this module reads the command
-line, opens the app on the right store, prints progress on stderr and turns
-every failure into one ``Error: ...`` line and exit code 1 (never a traceback).
+The work is in ``keelbase.services.transfer`` (``service`` for Keelbase apps,
+``pocketbase`` and ``files`` for a PocketBase data folder); this module reads
+the command line, opens the app on the right store, prints progress on stderr
+and turns every failure into one ``Error: ...`` line and exit code 1 (never a
+traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -49,10 +54,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
 
     migrate = commands.add_parser(
-        "migrate", help="move the app from one store to another (export + import)"
+        "migrate",
+        help="move the app from one store to another (export + import), "
+        "or bring a PocketBase data folder over",
     )
     migrate.add_argument(
-        "--from", dest="source", required=True, help="data folder or postgresql://... URL"
+        "--from",
+        dest="source",
+        required=True,
+        help="data folder (Keelbase's or PocketBase's pb_data) or postgresql://... URL",
     )
     migrate.add_argument(
         "--to", dest="target", required=True, help="data folder or postgresql://... URL"
@@ -63,11 +73,16 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the data folder to use beside a database URL (for file storage)",
     )
     migrate.add_argument("--replace", action="store_true", help="as for import")
+    migrate.add_argument(
+        "--encryptionEnv",
+        dest="encryption_env",
+        default=None,
+        help="the environment variable holding the key PocketBase's settings are "
+        "encrypted with (as given to pocketbase serve --encryptionEnv)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
     from keelbase.services.transfer.service import TransferError
     from keelbase.store.base import StoreError
 
@@ -94,8 +109,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _config(data_dir: str, db: str | None) -> Config:
+    from keelbase.services.transfer import pocketbase
     from keelbase.services.transfer.service import TransferError
 
+    reason = pocketbase.refusal(Path(data_dir))
+    if reason is not None and not db:
+        raise TransferError(reason)
     if not db:
         return Config(data_dir=Path(data_dir))
     config = Config(data_dir=Path(data_dir), db_url=db)
@@ -131,10 +150,15 @@ async def _with_app(config: Config, work: Callable[[App], Awaitable[None]]) -> N
 
 
 async def _export(config: Config, archive: Path) -> int:
+    from keelbase.services.transfer import pocketbase
     from keelbase.services.transfer.service import TransferError, TransferService
 
     if not _is_url_config(config) and not config.db_path.is_file():
         raise TransferError(f"no Keelbase app in {config.data_dir} (it has no data.db)")
+    if not _is_url_config(config) and not pocketbase.is_keelbase_folder(config.data_dir):
+        raise TransferError(
+            f"{config.data_dir} is not a Keelbase data folder (data.db has no _collections table)"
+        )
     summary: dict[str, object] = {}
 
     async def work(app: App) -> None:
@@ -145,7 +169,7 @@ async def _export(config: Config, archive: Path) -> int:
     return 0
 
 
-async def _import(config: Config, archive: Path, replace: bool) -> int:
+async def _import(config: Config, archive: Path, replace: bool, source: str | None = None) -> int:
     from keelbase.services.transfer.archive import ArchiveReader
     from keelbase.services.transfer.service import TransferService
 
@@ -156,17 +180,107 @@ async def _import(config: Config, archive: Path, replace: bool) -> int:
         summary.update(await TransferService(app.store, _progress).import_(archive, replace))
 
     await _with_app(config, work)
-    print(f"Imported {_describe(summary)} from {archive}; counts and checksums verified.")
+    print(f"Imported {_describe(summary)} from {source or archive}; counts and checksums verified.")
     return 0
 
 
 async def _migrate(args: argparse.Namespace) -> int:
+    from keelbase.services.transfer import pocketbase
+
+    if "://" not in args.source and pocketbase.is_pocketbase_folder(Path(args.source)):
+        return await _migrate_pocketbase(args)
     source = _side(args.source, args.dir)
     target = _side(args.target, args.dir)
     with tempfile.TemporaryDirectory(prefix="keelbase-migrate-") as folder:
         archive = Path(folder) / "app.zip"
         await _export(source, archive)
-        return await _import(target, archive, args.replace)
+        return await _import(target, archive, args.replace, args.source)
+
+
+async def _migrate_pocketbase(args: argparse.Namespace) -> int:
+    """A PocketBase folder into a Keelbase app: database copy, export, import, files, report.
+
+    All or nothing: the files are staged beside the target and moved into its
+    storage only after the records are imported and verified; on failure the
+    staging goes, and a target folder this command created goes too.
+    """
+    from keelbase.services.transfer import files, pocketbase
+    from keelbase.services.transfer.archive import ArchiveReader
+    from keelbase.services.transfer.service import TransferError, TransferService
+    from keelbase.store.sqlite import SqliteStore
+
+    folder = pocketbase.inspect(Path(args.source))
+    target = _side(args.target, args.dir)
+    if target.data_dir.resolve() == folder.path.resolve():
+        raise TransferError("--to must not be the PocketBase folder itself")
+    key = None
+    if args.encryption_env:
+        key = os.environ.get(args.encryption_env)
+        if not key:
+            raise TransferError(f"the environment variable {args.encryption_env} is not set")
+    existed = target.data_dir.exists()
+    entries = set(os.listdir(target.data_dir)) if existed else set()
+    staged: files.StagedFiles | None = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="keelbase-migrate-") as temp:
+            copy = Path(temp) / "data.db"
+            await asyncio.to_thread(pocketbase.snapshot, folder, copy, key)
+            archive = Path(temp) / "app.zip"
+            store = SqliteStore(copy)
+            await store.open()
+            try:
+                manifest = await TransferService(store, _progress).export(archive)
+            finally:
+                await store.close()
+            settings = manifest["params"].get(pocketbase.SETTINGS_KEY) or {}
+            on_s3 = bool((settings.get("s3") or {}).get("enabled"))
+            reader = ArchiveReader(archive)
+            try:
+                keys = [] if on_s3 else await asyncio.to_thread(files.named_files, reader)
+            finally:
+                reader.close()
+            target.data_dir.mkdir(parents=True, exist_ok=True)
+            staged = await asyncio.to_thread(files.stage, folder.storage, keys, target.data_dir)
+            await _import(target, archive, args.replace, args.source)
+            await asyncio.to_thread(files.commit, staged, target.data_dir / "storage")
+    except BaseException:
+        if staged is not None:
+            files.discard(staged)
+        _remove_new(target.data_dir, existed, entries)
+        raise
+    if on_s3:
+        print("Files stay in the S3 bucket PocketBase used; the carried settings point at it.")
+    else:
+        print(
+            f"Copied {len(staged.keys)} files ({staged.size} bytes) into "
+            f"{target.data_dir / 'storage'}; checksums verified."
+        )
+    if staged.missing:
+        print(
+            f"Warning: {len(staged.missing)} files named by records were missing in "
+            f"{folder.storage} (PocketBase could not serve them either): "
+            + ", ".join(staged.missing[:10])
+            + (" ..." if len(staged.missing) > 10 else "")
+        )
+    behind = pocketbase.left_behind(folder, manifest["collections"])
+    if behind:
+        print("Not carried:")
+        for line in behind:
+            print(f"  - {line}")
+    return 0
+
+
+def _remove_new(folder: Path, existed: bool, entries: set[str]) -> None:
+    """After a failure: remove what this command created in the target folder (or the folder)."""
+    if not existed:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for name in set(os.listdir(folder)) - entries:
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _describe(manifest: dict[str, object]) -> str:

@@ -46,7 +46,20 @@ class ArchiveError(TransferError):
 
 def normalise(value: Any) -> Any:
     """A value in its canonical JSON form: whole numbers as integers, decimals as numbers."""
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+    kind = type(value)
+    # Exact types first: this runs for every value of every record moved.
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {
+            key if type(key) is str else str(key): item
+            if type(item) is str or type(item) is bool or item is None
+            else normalise(item)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [normalise(item) for item in value]
+    if isinstance(value, str | int):  # bool is an int
         return value
     if isinstance(value, Decimal):
         value = float(value)

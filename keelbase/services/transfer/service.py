@@ -53,9 +53,12 @@ __all__ = ["Progress", "TransferError", "TransferService"]
 
 Progress = Callable[[str], None]
 PAGE_SIZE = 1000
+# Bound parameters in one INSERT of many rows: within SQLite's oldest limit (999).
+_MAX_PARAMS = 999
 PROGRESS_SECONDS = 1.0
 # Not carried: the target counts its own schema changes so running nodes notice the import.
 _LOCAL_PARAMS = frozenset({system.SCHEMA_VERSION_KEY})
+_ORDER = "_kb_transfer_order"  # the row number beside each row read, to page by
 
 
 def _quote(name: str) -> str:
@@ -145,27 +148,32 @@ class TransferService:
     async def _pages(
         self, conn: Connection, collection: Collection
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The collection's records as the API decodes them, a page at a time, by id.
+        """The collection's records as the API decodes them, a page at a time, in row order.
 
-        Paging by id (not OFFSET) keeps every page as cheap as the first; only
-        one page is in memory at a time.
+        Paging by row number (not OFFSET) keeps every page as cheap as the first;
+        only one page is in memory at a time. Row order is insertion order, which
+        is the order of a list without ``sort``: the import inserts the lines in
+        the order they come, so such lists answer the same after a move.
         """
         table = _quote(collection.name)
-        after: str | None = None
+        rowid = self.store.dialect.rowid("r")
+        after: int | None = None
         while True:
-            if after is None:
-                sql = f'SELECT * FROM {table} ORDER BY "id" LIMIT :limit'
-                params: dict[str, Any] = {"limit": self.page_size}
-            else:
-                sql = f'SELECT * FROM {table} WHERE "id" > :after ORDER BY "id" LIMIT :limit'
-                params = {"after": after, "limit": self.page_size}
+            where = "" if after is None else f"WHERE {rowid} > :after "
+            sql = (
+                f'SELECT r.*, {rowid} AS "{_ORDER}" FROM {table} r {where}'
+                f"ORDER BY {rowid} LIMIT :limit"
+            )
+            params: dict[str, Any] = {"limit": self.page_size}
+            if after is not None:
+                params["after"] = after
             rows = await conn.fetch_all(sql, params)
             if not rows:
                 return
+            after = int(rows[-1][_ORDER])
             yield [record.data for record in self.codec.from_rows(collection, rows)]
             if len(rows) < self.page_size:
                 return
-            after = str(rows[-1]["id"])
 
     # Import ---------------------------------------------------------------
 
@@ -252,10 +260,23 @@ class TransferService:
     async def _load(
         self, conn: Connection, reader: ArchiveReader, collection: Collection, entry: dict[str, Any]
     ) -> None:
+        """Insert the collection's lines, many rows per ``INSERT`` (one round trip each)."""
         fields = collection.fields
         columns = ", ".join(_quote(f.name) for f in fields)
-        values = ", ".join(f":c{i}" for i in range(len(fields)))
-        sql = f"INSERT INTO {_quote(collection.name)} ({columns}) VALUES ({values})"
+        per_statement = max(1, _MAX_PARAMS // max(1, len(fields)))
+        statements: dict[int, str] = {}
+
+        def sql_for(rows: int) -> str:
+            if rows not in statements:
+                groups = ", ".join(
+                    "(" + ", ".join(f":r{r}c{i}" for i in range(len(fields))) + ")"
+                    for r in range(rows)
+                )
+                statements[rows] = (
+                    f"INSERT INTO {_quote(collection.name)} ({columns}) VALUES {groups}"
+                )
+            return statements[rows]
+
         total = entry["count"]
         checksum = Checksum()
         lines = reader.records(collection.id)
@@ -263,17 +284,21 @@ class TransferService:
             page = await asyncio.to_thread(_next_page, lines, self.page_size)
             if not page:
                 break
-            for number, record in page:
-                checksum.add(canonical(record))
-                params = {
-                    f"c{i}": f.to_db(record[f.name] if f.name in record else f.empty())
-                    for i, f in enumerate(fields)
-                }
+            for start in range(0, len(page), per_statement):
+                batch = page[start : start + per_statement]
+                params: dict[str, Any] = {}
+                for r, (_, record) in enumerate(batch):
+                    checksum.add(canonical(record))
+                    for i, f in enumerate(fields):
+                        value = record[f.name] if f.name in record else f.empty()
+                        params[f"r{r}c{i}"] = f.to_db(value)
                 try:
-                    await conn.execute(sql, params)
+                    await conn.execute(sql_for(len(batch)), params)
                 except StoreError as error:
+                    first, last = batch[0][0], batch[-1][0]
+                    where = f"line {first}" if first == last else f"lines {first}-{last}"
                     raise TransferError(
-                        f"{records_member(collection.id)} line {number}: "
+                        f"{records_member(collection.id)} {where}: "
                         f"the target store refused the record: {error}"
                     ) from error
             self.report.step(f"import {collection.name}: {checksum.count}/{total} records")
