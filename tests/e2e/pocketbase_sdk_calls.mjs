@@ -57,7 +57,10 @@ await step('thumb', async () => {
   const response = await fetch(pb.files.getURL(post, post.cover, { thumb: '20x20' }));
   return { status: response.status, type: response.headers.get('content-type') };
 });
-await step('settings', () => pb.settings.getAll());
+// PocketBase's sections only: `metrics` is Keelbase's own.
+await step('settings', () =>
+  pb.settings.getAll({ fields: 'superuserIPs,smtp,backups,s3,meta,rateLimits,trustedProxy,batch,logs' }),
+);
 await step('collection', () => pb.collections.getOne('members'));
 
 console.log(JSON.stringify(out));

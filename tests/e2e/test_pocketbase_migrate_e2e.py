@@ -140,7 +140,12 @@ CALLS: list[tuple[str, str, str]] = [
     ("members as member", "member", "/api/collections/members/records"),
     ("external auths", "superuser", "/api/collections/_externalAuths/records"),
     ("collections", "superuser", "/api/collections?perPage=100&sort=name"),
-    ("settings", "superuser", "/api/settings"),
+    # PocketBase's sections only: `metrics` is Keelbase's own.
+    (
+        "settings",
+        "superuser",
+        "/api/settings?fields=superuserIPs,smtp,backups,s3,meta,rateLimits,trustedProxy,batch,logs",
+    ),
 ]
 
 

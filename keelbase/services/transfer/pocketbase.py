@@ -219,7 +219,7 @@ def snapshot(folder: PocketBaseFolder, target: Path, encryption_key: str | None)
     is consistent even if a PocketBase server is still writing, and the source
     is never written. The copy is then checked page by page (a truncated or
     damaged file stops here), its settings decrypted, and PocketBase's migration
-    history dropped (it describes PocketBase's Go code, not the app).
+    history emptied (it describes PocketBase's Go code, not the app).
     """
     try:
         with _read_only(folder.db_path) as source:
@@ -234,7 +234,8 @@ def snapshot(folder: PocketBaseFolder, target: Path, encryption_key: str | None)
                     )
                 if folder.encrypted:
                     _decrypt_settings(copy, folder, encryption_key)
-                copy.execute('DROP TABLE IF EXISTS "_migrations"')
+                # PocketBase's own (Go) migrations mean nothing to Keelbase: the history starts empty.
+                copy.execute('DELETE FROM "_migrations"')
                 copy.commit()
             finally:
                 copy.close()

@@ -120,7 +120,7 @@ def test_encrypted_settings_are_decrypted_with_the_key_only(tmp_path: Path) -> N
     pocketbase.snapshot(found, tmp_path / "c.db", KEY)
     copy = sqlite3.connect(tmp_path / "c.db")
     value = copy.execute("SELECT value FROM _params WHERE id = 'settings'").fetchone()[0]
-    tables = {r[0] for r in copy.execute("SELECT name FROM sqlite_master")}
+    history = copy.execute('SELECT count(*) FROM "_migrations"').fetchone()[0]
     copy.close()
     assert orjson.loads(value) == {"smtp": {"password": "p"}}
-    assert "_migrations" not in tables  # PocketBase's own history does not travel
+    assert history == 0  # PocketBase's own history does not travel
