@@ -347,8 +347,7 @@ def test_id_token_provider(world: World, provider: OIDCProvider) -> None:
 
 
 def test_github_primary_verified_email(world: World, provider: OIDCProvider) -> None:
-    github = provider.provider_config("github", authURL=f"{provider.url}/authorize",
-                                      extra={"emailsURL": f"{provider.url}/emails"})  # fmt: skip
+    github = provider.provider_config("github", userInfoURL=f"{provider.url}/api/user")
     configure(
         world,
         [github],

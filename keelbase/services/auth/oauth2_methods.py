@@ -1,5 +1,6 @@
-"""The ``oauth2`` part of ``auth-methods``: the enabled providers, each with a fresh
-``state``, PKCE pair and consent URL (``redirect_uri`` left empty for the client to append).
+"""The ``oauth2`` part of ``auth-methods``: the enabled providers, each with its logo, a
+fresh ``state``, PKCE pair and consent URL (``redirect_uri`` left empty for the client to
+append); and PocketBase's catalogue of every provider for ``meta/oauth2-providers``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def oauth2_methods(collection: Collection) -> dict[str, Any]:
             method = "S256"
         url = provider.build_auth_url(state, challenge)
         listed.append({
-            "name": config.name, "displayName": provider.title, "logo": "", "state": state,
+            "name": config.name, "displayName": provider.title, "logo": provider.logo, "state": state,
             "authURL": url, "authUrl": url,
             "codeVerifier": verifier, "codeChallenge": challenge, "codeChallengeMethod": method,
         })  # fmt: skip
