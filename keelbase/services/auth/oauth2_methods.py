@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.adapters.oauth2 import provider_for
+from keelbase.core.auth.oauth2_providers import catalog
 from keelbase.core.auth.options import OAuth2Provider
 from keelbase.core.collections.collection import Collection
 from keelbase.core.ids import random_string
@@ -47,3 +48,8 @@ def oauth2_methods(collection: Collection) -> dict[str, Any]:
             "codeVerifier": verifier, "codeChallenge": challenge, "codeChallengeMethod": method,
         })  # fmt: skip
     return {"providers": listed, "enabled": enabled}
+
+
+def provider_catalog() -> list[dict[str, str]]:
+    """PocketBase's ``meta/oauth2-providers``: every provider, enabled anywhere or not."""
+    return catalog()
