@@ -454,10 +454,12 @@ def test_apple_form_post_name_reaches_the_sign_in(world: World, provider: OIDCPr
         assert answer.status_code == 200, answer.text
         assert answer.json()["record"]["name"] == "Ann Apple"
         assert answer.json()["record"]["verified"] is True
+        # The issuer is Apple's by default: this provider is not Apple. (Extra's keys merge
+        # into the stored ones, as in PocketBase: a null drops one.)
         forged = provider.provider_config(
-            "apple", userInfoURL="", extra={"jwksURL": f"{provider.url}/jwks"}
+            "apple", userInfoURL="", extra={"jwksURL": f"{provider.url}/jwks", "issuer": None}
         )
-        configure(world, [forged])  # the issuer is Apple's by default: this provider is not Apple
+        configure(world, [forged])
         refused = sign_in(world, provider, person("apple-sub", "apple@example.com"), name="apple")
         assert (
             refused.status_code == 400

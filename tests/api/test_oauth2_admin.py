@@ -147,3 +147,35 @@ def test_secret_is_an_es256_jwt_apple_accepts(world: World) -> None:
                              data={**GOOD, "duration": "60"})  # fmt: skip
     assert form.status_code == 200, form.text
     assert GOOD["privateKey"] not in form.text
+
+
+def test_providers_sent_again_update_only_what_they_name(world: World) -> None:
+    """PocketBase merges a provider sent again (by name) into the stored one."""
+
+    def patch(*providers: dict[str, object]) -> dict[str, object]:
+        answer = world.request("PATCH", "/api/collections/users?fields=oauth2.providers",
+                               "superuser", json={"oauth2": {"enabled": True,
+                                                             "providers": list(providers)}})  # fmt: skip
+        return answer.json()  # type: ignore[no-any-return]
+
+    patch({"name": "oidc", "clientId": "a", "clientSecret": "b", "authURL": "http://x/a",
+           "displayName": "My", "pkce": False, "extra": {"k": 1}},
+          {"name": "github", "clientId": "g", "clientSecret": "h"})  # fmt: skip
+    reordered = patch({"name": "github", "clientId": "g2"}, {"name": "oidc", "clientId": "a2"})
+    oidc = reordered["oauth2"]["providers"][1]  # type: ignore[index]
+    assert oidc == {"name": "oidc", "clientId": "a2", "authURL": "http://x/a", "tokenURL": "",
+                    "userInfoURL": "", "displayName": "My", "extra": {"k": 1}, "pkce": False}  # fmt: skip
+    changed = patch({"name": "oidc", "authURL": "", "extra": {"j": 2}, "pkce": None})
+    oidc = changed["oauth2"]["providers"][0]  # type: ignore[index]
+    assert (oidc["authURL"], oidc["extra"], oidc["pkce"]) == ("", {"j": 2, "k": 1}, None)
+    assert (
+        patch({"name": "oidc", "extra": None, "displayName": None})["oauth2"]["providers"][0][  # type: ignore[index]
+            "extra"
+        ]
+        == {}
+    )
+    refused = patch({"name": "google", "clientId": "z"}, {"name": "oidc", "clientSecret": ""})
+    assert refused["data"] == {"oauth2": {"providers": {  # a new one needs its secret; "" is none
+        "0": {"clientSecret": {"code": "validation_required", "message": "Cannot be blank."}},
+        "1": {"clientSecret": {"code": "validation_required", "message": "Cannot be blank."}},
+    }}}  # fmt: skip
