@@ -53,7 +53,7 @@ def template(
 
 
 def sign_in(world: World, provider: OIDCProvider, shape: Shape, email: str, verified: bool,
-            auth: str = "") -> httpx.Response:  # fmt: skip
+            auth: str = "", **extra: Any) -> httpx.Response:  # fmt: skip
     """Consent at the provider (as a browser), then exchange the code."""
     provider.next_user = shape.user(email, verified)
     provider.emails = shape.emails(email, verified) if shape.emails else []
@@ -64,7 +64,7 @@ def sign_in(world: World, provider: OIDCProvider, shape: Shape, email: str, veri
     assert back.status_code == 302, back.text
     code = httpx.URL(back.headers["location"]).params["code"]
     body = {"provider": shape.name, "code": code, "codeVerifier": entry["codeVerifier"],
-            "redirectURL": REDIRECT}  # fmt: skip
+            "redirectURL": REDIRECT, **extra}  # fmt: skip
     headers = {"Authorization": world.tokens[auth]} if auth else {}
     provider.api_requests.clear()
     return world.client.post(SIGN_IN, json=body, headers=headers)
@@ -213,3 +213,18 @@ def test_gitee_valid_user_email_needs_no_emails_request(
     assert answer.status_code == 200, answer.text
     assert answer.json()["meta"]["email"] == "gitee-direct@example.com"
     assert [r.path for r in provider.api_requests] == ["/api/gitee/user"]
+
+
+def test_an_email_sent_in_create_data_is_kept_unverified(
+    world: World, provider: OIDCProvider
+) -> None:
+    """As PocketBase: a provider without an email can still sign users up with one."""
+    answer = sign_in(world, provider, BY_NAME["spotify"], "ignored@example.com", True,
+                     createData={"email": "fan@example.com"})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    record = answer.json()["record"]
+    assert (record["email"], record["verified"]) == ("fan@example.com", False)
+    taken = sign_in(world, provider, BY_NAME["strava"], "", True,
+                    createData={"email": "user1@example.com"})  # fmt: skip
+    assert taken.status_code == 400, "someone else's address is not taken over"
+    assert taken.json()["data"]["email"]["code"] == "validation_not_unique"
