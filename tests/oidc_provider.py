@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import uvicorn
 from joserfc import jwt
@@ -126,7 +126,7 @@ def build_app(provider: OIDCProvider) -> Starlette:
         basic = request.headers.get("authorization", "")
         if basic.lower().startswith("basic "):
             decoded = base64.b64decode(basic[6:]).decode()
-            client_id, _, client_secret = decoded.partition(":")
+            client_id, _, client_secret = (unquote_plus(part) for part in decoded.partition(":"))
         if client_id != CLIENT_ID or not secrets.compare_digest(client_secret, CLIENT_SECRET):
             return _error("invalid_client", 401)
         grant = provider.grants.pop(form.get("code", ""), None)

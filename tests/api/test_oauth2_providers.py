@@ -228,3 +228,37 @@ def test_an_email_sent_in_create_data_is_kept_unverified(
                     createData={"email": "user1@example.com"})  # fmt: skip
     assert taken.status_code == 400, "someone else's address is not taken over"
     assert taken.json()["data"]["email"]["code"] == "validation_not_unique"
+
+
+@pytest.mark.parametrize(
+    ("claim", "claims", "email"),
+    [
+        ("verified_primary_email", {"verified_primary_email": "ms@example.com"}, "ms@example.com"),
+        ("email_and_xms_edov", {"email": "ms@example.com", "xms_edov": True}, "ms@example.com"),
+        ("email_and_xms_edov", {"email": "ms@example.com", "xms_edov": False}, ""),
+        ("any_verified", {"email": "ms@example.com", "xms_edov": "1"}, "ms@example.com"),
+        ("email", {"email": "ms@example.com"}, "ms@example.com"),
+        ("nonsense", {"email": "ms@example.com", "xms_edov": True}, ""),
+    ],
+)
+def test_microsoft_email_from_the_id_token_by_choice(
+    world: World, provider: OIDCProvider, claim: str, claims: dict[str, Any], email: str
+) -> None:
+    entries = provider_entries(provider.url, CLIENT_ID, CLIENT_SECRET)
+    for entry in entries:
+        if entry["name"] == "microsoft":
+            entry["extra"] = {"idTokenEmailClaim": claim}
+    answer = world.request("PATCH", "/api/collections/users", "superuser",
+                           json={"oauth2": {"providers": entries}})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    listed = world.client.get(METHODS).json()["oauth2"]["providers"]
+    scope = next(
+        httpx.URL(p["authURL"]).params["scope"] for p in listed if p["name"] == "microsoft"
+    )
+    assert scope == "User.Read openid"  # any choice asks for an id_token
+    shape = BY_NAME["microsoft"]
+    # The fake provider puts the user's fields in the id_token's claims too.
+    with_claims = Shape("microsoft", lambda e, v: {**shape.user(e, v), **claims}, shape.id)
+    signed = sign_in(world, provider, with_claims, "graph-mail@example.com", True)
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["meta"]["email"] == email

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import httpx
 import orjson
@@ -129,7 +129,10 @@ class Provider:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_url}
         if self.pkce:
             form["code_verifier"] = code_verifier
-        basic = httpx.BasicAuth(self.config.clientId, self.config.clientSecret)
+        # RFC 6749 2.3.1: both form-encoded inside the basic credentials, as Go does
+        basic = httpx.BasicAuth(
+            quote_plus(self.config.clientId), quote_plus(self.config.clientSecret)
+        )
         try:
             return await self._token_request(form, basic)
         except ProviderError:
