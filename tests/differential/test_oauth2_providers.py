@@ -66,7 +66,7 @@ def configured(sides: tuple[Side, Side], provider: OIDCProvider) -> tuple[Side, 
 
 
 def sign_in(
-    side: Side, provider: OIDCProvider, shape: Shape, email: str, verified: bool
+    side: Side, provider: OIDCProvider, shape: Shape, email: str, verified: bool, **extra: Any
 ) -> httpx.Response:
     user = shape.user(email, verified)
     if shape.name == "gitee":  # its valid email is used as is, without asking gitee.com
@@ -81,7 +81,7 @@ def sign_in(
     code = httpx.URL(back.headers["location"]).params["code"]
     return side.client.post(USERS + "/auth-with-oauth2", json={
         "provider": shape.name, "code": code, "codeVerifier": entry["codeVerifier"],
-        "redirectURL": REDIRECT})  # fmt: skip
+        "redirectURL": REDIRECT, **extra})  # fmt: skip
 
 
 def signed_in_user(answer: httpx.Response) -> dict[str, Any]:
@@ -127,3 +127,17 @@ def test_consent_urls_are_the_same(configured: tuple[Side, Side]) -> None:
 
     pocketbase, keelbase = (stable(side) for side in configured)
     assert keelbase == pocketbase
+
+
+def test_create_data_email_is_kept_unverified(
+    configured: tuple[Side, Side], provider: OIDCProvider
+) -> None:
+    spotify = next(s for s in SHAPES if s.name == "spotify")
+    shape = Shape("spotify", lambda e, v: {**spotify.user(e, v), "id": "new-fan"}, "new-fan")
+    pocketbase, keelbase = (
+        signed_in_user(sign_in(side, provider, shape, "", True,
+                               createData={"email": f"fan-{side.label}@example.com"}))
+        for side in configured
+    )  # fmt: skip
+    assert pocketbase["record"] == {**keelbase["record"], "email": "fan-pocketbase@example.com"}
+    assert keelbase["record"]["verified"] is False
