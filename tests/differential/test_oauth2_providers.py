@@ -66,7 +66,13 @@ def configured(sides: tuple[Side, Side], provider: OIDCProvider) -> tuple[Side, 
 
 
 def sign_in(
-    side: Side, provider: OIDCProvider, shape: Shape, email: str, verified: bool, **extra: Any
+    side: Side,
+    provider: OIDCProvider,
+    shape: Shape,
+    email: str,
+    verified: bool,
+    token: str = "",
+    **extra: Any,
 ) -> httpx.Response:
     user = shape.user(email, verified)
     if shape.name == "gitee":  # its valid email is used as is, without asking gitee.com
@@ -81,7 +87,7 @@ def sign_in(
     code = httpx.URL(back.headers["location"]).params["code"]
     return side.client.post(USERS + "/auth-with-oauth2", json={
         "provider": shape.name, "code": code, "codeVerifier": entry["codeVerifier"],
-        "redirectURL": REDIRECT, **extra})  # fmt: skip
+        "redirectURL": REDIRECT, **extra}, headers={"Authorization": token} if token else {})  # fmt: skip
 
 
 def signed_in_user(answer: httpx.Response) -> dict[str, Any]:
@@ -141,3 +147,36 @@ def test_create_data_email_is_kept_unverified(
     )  # fmt: skip
     assert pocketbase["record"] == {**keelbase["record"], "email": "fan-pocketbase@example.com"}
     assert keelbase["record"]["verified"] is False
+
+
+def test_pre_hijacked_unverified_record_loses_every_way_in(
+    configured: tuple[Side, Side], provider: OIDCProvider
+) -> None:
+    """Someone signs up with the owner's address and links their own provider account; the
+    owner's verified sign-in takes the record over, on both servers alike."""
+
+    def account(sub: str) -> Shape:
+        return Shape("oidc", lambda e, v: {"sub": sub, "email": e, "email_verified": v}, sub)
+
+    def story(side: Side) -> list[Any]:
+        email, password = "victim@example.com", "Passw0rd123"
+        created = side.client.post(USERS + "/records", json={
+            "email": email, "password": password, "passwordConfirm": password}).json()  # fmt: skip
+        token = side.client.post(USERS + "/auth-with-password",
+                                 json={"identity": email, "password": password}).json()["token"]  # fmt: skip
+        linked = sign_in(side, provider, account("attacker"), "", False, token)
+        owner = sign_in(side, provider, account("owner"), email, True)
+        attacker = sign_in(side, provider, account("attacker"), "", False)
+        by_password = side.client.post(USERS + "/auth-with-password",
+                                       json={"identity": email, "password": password})  # fmt: skip
+        return [
+            linked.json()["record"]["id"] == created["id"],
+            owner.json()["record"]["id"] == created["id"],
+            owner.json()["record"]["verified"],
+            attacker.json()["meta"]["isNew"],
+            attacker.json()["record"]["id"] != created["id"],
+            by_password.status_code,
+        ]
+
+    pocketbase, keelbase = (story(side) for side in configured)
+    assert keelbase == pocketbase == [True, True, True, True, True, 400]
