@@ -7,6 +7,14 @@ S256 verifier and that a code is used once, and answers with an access token
 and an RS256 ``id_token``; ``/userinfo`` answers for a valid access token;
 ``/jwks`` publishes the signing key. Tests choose who signs in next with
 ``provider.next_user``.
+
+For the non-OIDC providers it also plays their APIs by shape: any path under
+``/api/`` answers the token's user (GET, or POST for GraphQL), a path ending in
+``emails`` answers ``provider.emails`` (GitHub's, Gitea's, Bitbucket's, Gitee's
+list), ``provider.token_extra`` joins the token answer (VK's email), and each
+request to ``/api/`` is kept in ``provider.api_requests`` for its headers and body.
+A provider that did not ask for PKCE refuses a ``code_verifier``, as VK and
+Linear do.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import uvicorn
 from joserfc import jwt
@@ -45,6 +53,14 @@ class Grant:
 
 
 @dataclass
+class ApiRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
 class OIDCProvider:
     url: str = ""
     key: Any = None
@@ -52,7 +68,10 @@ class OIDCProvider:
     grants: dict[str, Grant] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
-    emails: list[dict[str, Any]] = field(default_factory=list)  # GitHub's /user/emails
+    emails: Any = field(default_factory=list)  # GitHub's /user/emails and the like
+    emails_status: int = 200
+    token_extra: dict[str, Any] = field(default_factory=dict)
+    api_requests: list[ApiRequest] = field(default_factory=list)
     avatar: bytes = b""
 
     def provider_config(self, name: str = "oidc", **overrides: Any) -> dict[str, Any]:
@@ -107,7 +126,7 @@ def build_app(provider: OIDCProvider) -> Starlette:
         basic = request.headers.get("authorization", "")
         if basic.lower().startswith("basic "):
             decoded = base64.b64decode(basic[6:]).decode()
-            client_id, _, client_secret = decoded.partition(":")
+            client_id, _, client_secret = (unquote_plus(part) for part in decoded.partition(":"))
         if client_id != CLIENT_ID or not secrets.compare_digest(client_secret, CLIENT_SECRET):
             return _error("invalid_client", 401)
         grant = provider.grants.pop(form.get("code", ""), None)
@@ -119,11 +138,14 @@ def build_app(provider: OIDCProvider) -> Starlette:
             grant.method != "S256" or _challenge(form.get("code_verifier", "")) != grant.challenge
         ):
             return _error("invalid_grant")
+        if not grant.challenge and "code_verifier" in form:
+            return _error("invalid_request")  # PKCE was not asked for
         access = secrets.token_urlsafe(24)
         provider.tokens[access] = grant.user
         return JSONResponse({
             "access_token": access, "token_type": "Bearer", "expires_in": 3600,
             "refresh_token": "refresh-" + access, "id_token": provider.id_token(grant.user),
+            **provider.token_extra,
         })  # fmt: skip
 
     async def userinfo(request: Request) -> Response:
@@ -133,11 +155,20 @@ def build_app(provider: OIDCProvider) -> Starlette:
             return _error("invalid_token", 401)
         return JSONResponse(user)
 
-    async def emails(request: Request) -> Response:
+    async def api(request: Request) -> Response:
+        """A provider's user API, by shape: the token's user, or the emails list."""
+        provider.api_requests.append(
+            ApiRequest(
+                request.method, request.url.path, dict(request.headers), await request.body()
+            )
+        )
         auth = request.headers.get("authorization", "")
-        if auth[7:] not in provider.tokens:
+        user = provider.tokens.get(auth[7:]) if auth.lower().startswith("bearer ") else None
+        if user is None:
             return _error("invalid_token", 401)
-        return JSONResponse(provider.emails)
+        if request.url.path.endswith("emails"):
+            return JSONResponse(provider.emails, provider.emails_status)
+        return JSONResponse(user)
 
     async def avatar(request: Request) -> Response:
         return Response(provider.avatar, 200, media_type="image/png")
@@ -154,7 +185,7 @@ def build_app(provider: OIDCProvider) -> Starlette:
             Route("/token", token, methods=["POST"]),
             Route("/userinfo", userinfo),
             Route("/jwks", jwks),
-            Route("/emails", emails),
+            Route("/api/{path:path}", api, methods=["GET", "POST"]),
             Route("/avatar.png", avatar),
             Route("/garbage", garbage, methods=["GET", "POST"]),
         ]

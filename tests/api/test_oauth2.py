@@ -188,14 +188,46 @@ def test_signed_in_record_gets_linked(world: World, provider: OIDCProvider) -> N
     answer = world.client.post(SIGN_IN, json=body, headers={"Authorization": token})
     assert answer.status_code == 200, answer.text
     assert answer.json()["record"]["id"] == created.json()["id"]
-    # once linked to one oidc account, a record is refused a second one
+    # An unverified record keeps one link at most: a second account replaces the first.
     body = consent(world, provider, person("sub-first", "", verified=False))
     first = world.request("POST", SIGN_IN, "user1", json=body)
     assert first.status_code == 200, first.text
     assert first.json()["record"]["id"] == world.ids["user1"]
     body = consent(world, provider, person("sub-second", "", verified=False))
     second = world.request("POST", SIGN_IN, "user1", json=body)
-    assert second.status_code == 400 and second.json()["message"] == "Failed to authenticate."
+    assert second.status_code == 200, second.text
+    links = world.request("GET", "/api/collections/_externalAuths/records?filter="
+                          f"recordRef='{world.ids['user1']}'", "superuser").json()["items"]  # fmt: skip
+    assert [link["providerId"] for link in links] == ["sub-second"]
+    # Once verified, a record linked to one oidc account is refused a second one.
+    world.request("PATCH", f"/api/collections/users/records/{world.ids['user1']}", "superuser",
+                  json={"verified": True})  # fmt: skip
+    body = consent(world, provider, person("sub-third", "", verified=False))
+    third = world.request("POST", SIGN_IN, "user1", json=body)
+    assert third.status_code == 400 and third.json()["message"] == "Failed to authenticate."
+
+
+def test_unverified_record_loses_a_pre_hijackers_link(world: World, provider: OIDCProvider) -> None:
+    """Someone signs up with the victim's address (unverified) and links their own provider
+    account while signed in; the owner's verified sign-in must cut both ways in."""
+    email = "victim@example.com"
+    created = world.client.post("/api/collections/users/records", json={
+        "email": email, "password": PASSWORD, "passwordConfirm": PASSWORD})  # fmt: skip
+    token = world.client.post("/api/collections/users/auth-with-password",
+                              json={"identity": email, "password": PASSWORD}).json()["token"]  # fmt: skip
+    body = consent(world, provider, person("attacker", "", verified=False))
+    linked = world.client.post(SIGN_IN, json=body, headers={"Authorization": token})
+    assert linked.status_code == 200 and linked.json()["record"]["id"] == created.json()["id"]
+    owner = sign_in(world, provider, person("owner", email))
+    assert owner.status_code == 200 and owner.json()["record"]["id"] == created.json()["id"]
+    assert owner.json()["record"]["verified"] is True
+    # The attacker's link is gone: their account finds no record (and cannot sign up: no email).
+    attacker = sign_in(world, provider, person("attacker", "", verified=False))
+    assert attacker.status_code == 400, attacker.text
+    assert attacker.json()["message"] == "Failed to create record."
+    password = world.client.post("/api/collections/users/auth-with-password",
+                                 json={"identity": email, "password": PASSWORD})  # fmt: skip
+    assert password.status_code == 400, "and so is the attacker's password"
 
 
 def test_provider_without_verified_email_cannot_create(
@@ -347,8 +379,7 @@ def test_id_token_provider(world: World, provider: OIDCProvider) -> None:
 
 
 def test_github_primary_verified_email(world: World, provider: OIDCProvider) -> None:
-    github = provider.provider_config("github", authURL=f"{provider.url}/authorize",
-                                      extra={"emailsURL": f"{provider.url}/emails"})  # fmt: skip
+    github = provider.provider_config("github", userInfoURL=f"{provider.url}/api/user")
     configure(
         world,
         [github],
@@ -455,10 +486,12 @@ def test_apple_form_post_name_reaches_the_sign_in(world: World, provider: OIDCPr
         assert answer.status_code == 200, answer.text
         assert answer.json()["record"]["name"] == "Ann Apple"
         assert answer.json()["record"]["verified"] is True
+        # The issuer is Apple's by default: this provider is not Apple. (Extra's keys merge
+        # into the stored ones, as in PocketBase: a null drops one.)
         forged = provider.provider_config(
-            "apple", userInfoURL="", extra={"jwksURL": f"{provider.url}/jwks"}
+            "apple", userInfoURL="", extra={"jwksURL": f"{provider.url}/jwks", "issuer": None}
         )
-        configure(world, [forged])  # the issuer is Apple's by default: this provider is not Apple
+        configure(world, [forged])
         refused = sign_in(world, provider, person("apple-sub", "apple@example.com"), name="apple")
         assert (
             refused.status_code == 400

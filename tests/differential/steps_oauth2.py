@@ -17,6 +17,17 @@ OIDC = {
     "authURL": f"{DOWN}/auth", "tokenURL": f"{DOWN}/token", "userInfoURL": f"{DOWN}/userinfo",
     "displayName": "My OIDC", "pkce": True, "extra": {"a": 1},
 }  # fmt: skip
+EVERY_PROVIDER = [
+    "apple", "google", "microsoft", "yandex", "facebook", "instagram2", "github", "gitlab",
+    "bitbucket", "gitee", "gitea", "discord", "twitter", "kakao", "vk", "linear", "notion",
+    "monday", "lark", "box", "spotify", "trakt", "twitch", "patreon", "strava", "wakatime",
+    "livechat", "mailcow", "planningcenter", "oidc", "oidc2", "oidc3",
+]  # fmt: skip
+CATALOGUE = "/api/collections/meta/oauth2-providers"
+APPLE_SECRET = "/api/settings/apple/generate-client-secret"
+BAD_PEM = "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"
+APPLE_FORM = {"clientId": "com.example.app", "teamId": "ABCDEFGHIJ", "keyId": "KEYID12345",
+              "privateKey": BAD_PEM, "duration": 3600}  # fmt: skip
 STABLE_METHODS = (
     "?fields=oauth2.enabled,oauth2.providers.name,oauth2.providers.displayName,"
     "oauth2.providers.codeChallengeMethod,authProviders.name"
@@ -52,6 +63,29 @@ OAUTH2_STEPS: list[Step] = [
          body={"provider": "oidc", "code": "x", "codeVerifier": "v", "redirectURL": "http://x"}),
     step("oauth2: superusers never", "POST", "/api/collections/_superusers/auth-with-oauth2",
          body={"provider": "oidc", "code": "x", "redirectURL": "http://x"}),
+    step("oauth2: providers catalogue as guest", "GET", CATALOGUE),
+    step("oauth2: providers catalogue as user", "GET", CATALOGUE, who="user1"),
+    step("oauth2: providers catalogue", "GET", CATALOGUE, who=SU),
+    step("oauth2: every provider enabled", "PATCH", USERS + "?fields=oauth2", who=SU,
+         body=_providers(*[{"name": n, "clientId": "cid", "clientSecret": "s"}
+                           for n in EVERY_PROVIDER])),
+    step("oauth2: every provider in auth-methods", "GET", USERS + "/auth-methods?fields="
+         "oauth2.providers.name,oauth2.providers.displayName,oauth2.providers.logo,"
+         "oauth2.providers.codeChallengeMethod,authProviders.name,authProviders.logo"),
+    step("oauth2: provider URL not a URL", "PATCH", USERS, who=SU, body=_providers(
+        {"name": "discord", "clientId": "a", "clientSecret": "b", "authURL": "not a url",
+         "tokenURL": "ftp://x", "userInfoURL": "example.com/x"})),
+    step("oauth2: apple secret as guest", "POST", APPLE_SECRET, body=APPLE_FORM),
+    step("oauth2: apple secret as user", "POST", APPLE_SECRET, who="user1", body=APPLE_FORM),
+    step("oauth2: apple secret empty", "POST", APPLE_SECRET, who=SU, body={}),
+    step("oauth2: apple secret bad values", "POST", APPLE_SECRET, who=SU, body={
+        "clientId": "x", "teamId": "123", "keyId": "12345678901", "privateKey": "nope",
+        "duration": 99999999}),
+    step("oauth2: apple secret negative duration", "POST", APPLE_SECRET, who=SU,
+         body={**APPLE_FORM, "duration": -5, "clientId": ""}),
+    step("oauth2: apple secret wrong type", "POST", APPLE_SECRET, who=SU,
+         body={**APPLE_FORM, "duration": 1.5}),
+    step("oauth2: apple secret key not PEM", "POST", APPLE_SECRET, who=SU, body=APPLE_FORM),
     step("oauth2: disable", "PATCH", USERS + "?fields=oauth2", who=SU,
          body={"oauth2": {"enabled": False, "providers": []}}),
     step("oauth2: sign-in disabled", "POST", SIGN_IN,

@@ -7,11 +7,12 @@
 // (following the provider's redirect to /api/oauth2-redirect), instead of a popup.
 
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, verify } from 'node:crypto';
 import { test } from 'node:test';
 
 import { EventSource } from 'eventsource';
 
-import { client, ClientResponseError } from './sdk/helpers.mjs';
+import { client, ClientResponseError, superuserClient } from './sdk/helpers.mjs';
 
 globalThis.EventSource = EventSource;
 
@@ -59,5 +60,33 @@ test('authWithOAuth2Code exchanges a code, and a bad code is a 400', async () =>
       error instanceof ClientResponseError &&
       error.status === 400 &&
       error.response.message === 'Failed to fetch OAuth2 token.',
+  );
+});
+
+test('a superuser lists every provider and makes an Apple client secret', async () => {
+  const pb = await superuserClient();
+  const providers = await pb.collections.getAllOAuth2Providers();
+  assert.equal(providers.length, 32);
+  assert.deepEqual(Object.keys(providers[0]).sort(), ['displayName', 'logo', 'name']);
+  assert.equal(providers[0].name, 'apple');
+  assert.ok(providers.every((p) => p.logo.startsWith('<svg')));
+
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const { secret } = await pb.settings.generateAppleClientSecret(
+    'com.example.web', 'TEAMID1234', 'KEYID12345', pem, 3600,
+  );
+  const [header, payload, signature] = secret.split('.');
+  const decode = (part) => JSON.parse(Buffer.from(part, 'base64url').toString());
+  assert.equal(decode(header).kid, 'KEYID12345');
+  assert.equal(decode(payload).iss, 'TEAMID1234');
+  const signed = verify('sha256', Buffer.from(`${header}.${payload}`),
+    { key: publicKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signature, 'base64url'));
+  assert.equal(signed, true);
+
+  await assert.rejects(
+    pb.settings.generateAppleClientSecret('com.example.web', 'short', 'KEYID12345', pem, 3600),
+    (error) => error.status === 400 && error.response.data.teamId.code === 'validation_length_invalid',
   );
 });

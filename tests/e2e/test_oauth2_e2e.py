@@ -126,4 +126,4 @@ def test_js_sdk_auth_with_oauth2(server: ServerProcess, provider: OIDCProvider) 
         cwd=E2E_DIR, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n--- server log ---\n{server.log()}"
-    assert "pass 2" in done.stdout, done.stdout
+    assert "pass 3" in done.stdout, done.stdout

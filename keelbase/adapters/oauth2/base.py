@@ -1,7 +1,8 @@
 """The OAuth2 provider interface: build the consent URL, exchange a code, read the user.
 
-Each provider (one module each) is a ``Provider`` with its endpoints, scopes
-and a ``user_from`` that maps the provider's user data to an ``AuthUser``.
+A ``Provider`` works from a ``ProviderSpec`` (``keelbase.core.auth.oauth2_providers``:
+endpoints, scopes, how to ask for and map the user); the few providers that
+need more requests subclass it.
 Everything that can go wrong talking to a provider (down, slow, refusing,
 answering nonsense) is a ``ProviderError``; callers turn it into a 400, and
 its message (which may quote the provider) goes to the debug log only.
@@ -12,12 +13,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import httpx
 import orjson
 
+from keelbase.core.auth.oauth2_providers import ProviderSpec, UserRefused
 from keelbase.core.auth.options import OAuth2Provider
 
 TIMEOUT = 30.0  # PocketBase gives a provider 30 seconds
@@ -79,44 +81,26 @@ class AuthUser:
         }
 
 
-def as_str(value: Any) -> str:
-    """A claim as text: numbers (GitHub's ids) become strings, anything else ""."""
-    if isinstance(value, bool) or value is None:
-        return ""
-    if isinstance(value, int | float | str):
-        return str(value)
-    return ""
-
-
-def as_bool(value: Any) -> bool:
-    """``email_verified`` comes as a bool or as "true"/"false" (Apple, some OIDC servers)."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1")
-    return value is True or value == 1
-
-
 class Provider:
-    """Defaults for one provider; the collection's config overrides what it sets."""
+    """A provider built from its spec; the collection's config overrides URLs, PKCE and title.
 
-    name: ClassVar[str] = ""
-    display_name: ClassVar[str] = ""
-    default_auth_url: ClassVar[str] = ""
-    default_token_url: ClassVar[str] = ""
-    default_user_info_url: ClassVar[str] = ""
-    scopes: ClassVar[tuple[str, ...]] = ()
-    default_pkce: ClassVar[bool] = True
-    auth_params: ClassVar[dict[str, str]] = {}
-    # "post" sends the client secret in the form; "auto" tries HTTP basic first, then the form.
-    client_auth: ClassVar[str] = "post"
+    Providers whose user needs more than one request (an emails endpoint, an
+    ``id_token``) subclass this and override ``fetch_raw_user`` or ``user_from``.
+    """
 
-    def __init__(self, config: OAuth2Provider, http: httpx.AsyncClient | None) -> None:
+    def __init__(
+        self, spec: ProviderSpec, config: OAuth2Provider, http: httpx.AsyncClient | None
+    ) -> None:
+        self.spec = spec
         self.config = config
         self.http = http
-        self.auth_url = config.authURL or self.default_auth_url
-        self.token_url = config.tokenURL or self.default_token_url
-        self.user_info_url = config.userInfoURL or self.default_user_info_url
-        self.pkce = self.default_pkce if config.pkce is None else config.pkce
-        self.title = config.displayName or self.display_name or config.name
+        self.auth_url = config.authURL or spec.auth_url
+        self.token_url = config.tokenURL or spec.token_url
+        self.user_info_url = config.userInfoURL or spec.user_info_url
+        self.scopes: tuple[str, ...] = spec.scopes
+        self.pkce = spec.pkce if config.pkce is None else config.pkce
+        self.title = config.displayName or spec.display_name or config.name
+        self.logo = spec.logo
 
     # The consent page ------------------------------------------------------
 
@@ -126,7 +110,7 @@ class Provider:
             "client_id": self.config.clientId,
             "response_type": "code",
             "state": state,
-            **self.auth_params,
+            **dict(self.spec.auth_params),
         }
         if self.scopes:
             params["scope"] = " ".join(self.scopes)
@@ -140,15 +124,19 @@ class Provider:
     # The code exchange -----------------------------------------------------
 
     async def fetch_token(self, code: str, code_verifier: str, redirect_url: str) -> Token:
+        """As Go's oauth2 package (PocketBase's) does: the client secret by HTTP basic auth,
+        and in the form when the provider refuses that."""
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_url}
         if self.pkce:
             form["code_verifier"] = code_verifier
-        if self.client_auth == "auto":
-            basic = httpx.BasicAuth(self.config.clientId, self.config.clientSecret)
-            try:
-                return await self._token_request(form, basic)
-            except ProviderError:
-                pass  # as Go's oauth2 does: the provider may want the secret in the form
+        # RFC 6749 2.3.1: both form-encoded inside the basic credentials, as Go does
+        basic = httpx.BasicAuth(
+            quote_plus(self.config.clientId), quote_plus(self.config.clientSecret)
+        )
+        try:
+            return await self._token_request(form, basic)
+        except ProviderError:
+            pass
         posted = {**form, "client_id": self.config.clientId}
         posted["client_secret"] = self.config.clientSecret
         return await self._token_request(posted, None)
@@ -176,7 +164,13 @@ class Provider:
 
     async def fetch_user(self, token: Token) -> AuthUser:
         raw = await self.fetch_raw_user(token)
-        user = self.user_from(raw, token)
+        for name in self.spec.token_fields:
+            if name not in raw and token.raw.get(name) is not None:
+                raw[name] = token.raw[name]
+        try:
+            user = await self.user_from(raw, token)
+        except UserRefused as error:
+            raise ProviderError(str(error)) from error
         if not user.id:
             raise ProviderError("the provider's user has no id")
         user.raw = raw
@@ -186,24 +180,46 @@ class Provider:
         return user
 
     async def fetch_raw_user(self, token: Token) -> dict[str, Any]:
-        return user_object(await self.get_json(self.user_info_url, token))
+        """The user endpoint's answer: a GET, or the spec's JSON body POSTed (GraphQL)."""
+        headers = dict(self.spec.user_info_headers)
+        for name in self.spec.client_id_headers:
+            headers[name] = self.config.clientId
+        if not self.spec.user_info_body:
+            return user_object(await self.get_json(self.user_info_url, token, headers))
+        headers["Content-Type"] = "application/json"
+        answer = await self.authorized(
+            "POST", self.user_info_url, token, headers, content=self.spec.user_info_body
+        )
+        if answer.status_code >= 400:
+            raise ProviderError(f"{self.user_info_url} answered {answer.status_code}")
+        return user_object(json_of(answer))
 
-    def user_from(self, raw: dict[str, Any], token: Token) -> AuthUser:
-        raise NotImplementedError
+    async def user_from(self, raw: dict[str, Any], token: Token) -> AuthUser:
+        """The spec's mapping of the user answer (and of the token answer, for VK's email)."""
+        mapped = self.spec.map_user(raw, token.raw)
+        return AuthUser(
+            id=mapped.id,
+            name=mapped.name,
+            username=mapped.username,
+            email=mapped.email,
+            avatar_url=mapped.avatar_url,
+        )
 
-    async def get_json(self, url: str, token: Token) -> Any:
+    async def get_json(self, url: str, token: Token, headers: dict[str, str] | None = None) -> Any:
         """GET a provider API with the access token; any failure is a ``ProviderError``."""
-        if not url:
-            raise ProviderError("no user info URL")
-        headers = {"Authorization": f"Bearer {token.access_token}"}
-        answer = await self._send("GET", url, headers=headers)
+        answer = await self.authorized("GET", url, token, headers or {})
         if answer.status_code >= 400:
             raise ProviderError(f"{url} answered {answer.status_code}")
-        try:
-            data = orjson.loads(answer.content)
-        except orjson.JSONDecodeError as error:
-            raise ProviderError(f"{url} answered invalid JSON") from error
-        return data
+        return json_of(answer)
+
+    async def authorized(
+        self, method: str, url: str, token: Token, headers: dict[str, str], **kwargs: Any
+    ) -> httpx.Response:
+        """A request with the access token, whatever its answer's status."""
+        if not url:
+            raise ProviderError("no user info URL")
+        headers = {**headers, "Authorization": f"Bearer {token.access_token}"}
+        return await self._send(method, url, headers=headers, **kwargs)
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if self.http is None:
@@ -218,6 +234,14 @@ class Provider:
         if len(answer.content) > MAX_ANSWER:
             raise ProviderError(f"{url} answered too much")
         return answer
+
+
+def json_of(answer: httpx.Response) -> Any:
+    """The answer's JSON; anything else is a ``ProviderError``."""
+    try:
+        return orjson.loads(answer.content)
+    except orjson.JSONDecodeError as error:
+        raise ProviderError(f"{answer.url} answered invalid JSON") from error
 
 
 def _parse_token_answer(answer: httpx.Response) -> dict[str, Any]:

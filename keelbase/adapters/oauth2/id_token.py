@@ -35,13 +35,24 @@ def unverified_claims(id_token: str) -> dict[str, Any]:
     return claims
 
 
-def check_claims(claims: dict[str, Any], audience: str, issuers: list[str]) -> None:
+def check_claims(
+    claims: dict[str, Any], audience: str, issuers: list[str], expiry_required: bool = False
+) -> None:
     """``aud`` must name the client; the times must hold; ``iss`` must be listed (when given)."""
-    now = time.time()
     audiences = claims.get("aud")
     listed = audiences if isinstance(audiences, list) else [audiences]
     if audience not in listed:
         raise ProviderError("id_token aud does not name this client")
+    if expiry_required and claims.get("exp") is None:
+        raise ProviderError("id_token has no exp")
+    check_times(claims)
+    if issuers and claims.get("iss") not in issuers:
+        raise ProviderError("id_token iss is not one of the allowed issuers")
+
+
+def check_times(claims: dict[str, Any]) -> None:
+    """``exp`` not past, ``iat`` and ``nbf`` not ahead, each within the leeway (when present)."""
+    now = time.time()
     for name, late in (("exp", False), ("iat", True), ("nbf", True)):
         value = claims.get(name)
         if value is None:
@@ -52,8 +63,6 @@ def check_claims(claims: dict[str, Any], audience: str, issuers: list[str]) -> N
             raise ProviderError(f"id_token {name} is in the future")
         if not late and value < now - LEEWAY:
             raise ProviderError("id_token expired")
-    if issuers and claims.get("iss") not in issuers:
-        raise ProviderError("id_token iss is not one of the allowed issuers")
 
 
 async def verify_signature(http: httpx.AsyncClient | None, id_token: str, jwks_url: str) -> None:

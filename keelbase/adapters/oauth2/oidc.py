@@ -9,16 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.adapters.oauth2.base import AuthUser, Provider, Token, as_bool, as_str
+from keelbase.adapters.oauth2.base import Provider, Token
 from keelbase.adapters.oauth2.id_token import check_claims, unverified_claims, verify_signature
 
 
 class OIDC(Provider):
-    name = "oidc"
-    display_name = "OIDC"
-    scopes = ("openid", "email", "profile")
-    client_auth = "auto"
-
     async def fetch_raw_user(self, token: Token) -> dict[str, Any]:
         if self.user_info_url:
             return await super().fetch_raw_user(token)
@@ -30,12 +25,3 @@ class OIDC(Provider):
         if isinstance(jwks_url, str) and jwks_url:
             await verify_signature(self.http, token.id_token, jwks_url)
         return claims
-
-    def user_from(self, raw: dict[str, Any], token: Token) -> AuthUser:
-        return AuthUser(
-            id=as_str(raw.get("sub")),
-            name=as_str(raw.get("name")),
-            username=as_str(raw.get("preferred_username")),
-            avatar_url=as_str(raw.get("picture")),
-            email=as_str(raw.get("email")) if as_bool(raw.get("email_verified")) else "",
-        )

@@ -1,4 +1,5 @@
-"""OAuth2 endpoints: the code exchange, and the redirect page that hands the code to the app.
+"""OAuth2 endpoints: the code exchange, the redirect page that hands the code to the app,
+and two for superusers: the catalogue of providers and Apple's client secret generator.
 
 The redirect (``/api/oauth2-redirect``) is what the SDK's all-in-one
 ``authWithOAuth2({provider})`` registers as ``redirect_uri``: the provider
@@ -17,10 +18,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, fields_tree, query_of, read_body, read_raw, request_info
+from keelbase.api.request import (
+    app_of,
+    fields_tree,
+    query_of,
+    read_body,
+    read_raw,
+    request_info,
+    require_superuser,
+)
 from keelbase.api.responses import json_response
 from keelbase.core.records.fields_picker import pick
-from keelbase.errors import ApiError
+from keelbase.errors import MSG_LOAD, ApiError
+from keelbase.services.auth.apple_secret import generate_apple_client_secret
+from keelbase.services.auth.oauth2_methods import provider_catalog
 
 LOAD_ERROR = "An error occurred while loading the submitted data."
 TOPIC = "@oauth2"
@@ -63,6 +74,19 @@ async def oauth2_redirect(request: Request) -> Response:
     return HTMLResponse(SUCCESS_PAGE)
 
 
+async def list_providers(request: Request) -> Response:
+    """Every provider Keelbase offers (name, display name, logo), for a dashboard's picker."""
+    require_superuser(await request_info(request))
+    return json_response(pick(provider_catalog(), fields_tree(request)))
+
+
+async def apple_client_secret(request: Request) -> Response:
+    require_superuser(await request_info(request))
+    tree = fields_tree(request)
+    secret = generate_apple_client_secret(await read_body(request, MSG_LOAD))
+    return json_response(pick({"secret": secret}, tree))
+
+
 async def _redirect_fields(request: Request) -> dict[str, str]:
     """The query's fields (GET) or the posted form's / JSON's (POST); anything odd is empty."""
     if request.method == "GET":
@@ -86,4 +110,6 @@ async def _redirect_fields(request: Request) -> dict[str, str]:
 routes = [
     Route("/api/collections/{collection}/auth-with-oauth2", auth_with_oauth2, methods=["POST"]),
     Route("/api/oauth2-redirect", oauth2_redirect, methods=["GET", "POST"]),
+    Route("/api/collections/meta/oauth2-providers", list_providers, methods=["GET"]),
+    Route("/api/settings/apple/generate-client-secret", apple_client_secret, methods=["POST"]),
 ]

@@ -159,23 +159,31 @@ class AuthOptions(_Model):
                 current[key] = merged
             else:
                 current[key] = value
-        _keep_client_secrets(self.oauth2, current.get("oauth2"))
+        _merge_providers(self.oauth2, current.get("oauth2"))
         return AuthOptions.model_validate(current)
 
 
-def _keep_client_secrets(before: OAuth2, after: Any) -> None:
-    """Clients never see secrets, so a provider sent back without one keeps its stored one."""
+def _merge_providers(before: OAuth2, after: Any) -> None:
+    """As PocketBase: a provider sent again (by name) updates only the keys it names.
+
+    Clients never see secrets, so a provider sent back without ``clientSecret``
+    keeps its stored one; the same holds for its URLs, display name, PKCE flag
+    and ``extra`` (whose keys merge). A key sent as null is reset to its default.
+    """
     providers = after.get("providers") if isinstance(after, dict) else None
     if not isinstance(providers, list):
         return
-    stored = {p.name: p.clientSecret for p in before.providers}
-    for provider in providers:
+    stored = {p.name: p.model_dump() for p in before.providers}
+    for position, provider in enumerate(providers):
         name = provider.get("name") if isinstance(provider, dict) else None
-        if (
-            isinstance(provider, dict)
-            and isinstance(name, str)
-            and not provider.get("clientSecret")
-        ):
-            secret = stored.get(name)
-            if secret:
-                provider["clientSecret"] = secret
+        if not isinstance(provider, dict) or not isinstance(name, str) or name not in stored:
+            continue
+        merged = dict(stored[name])
+        for key, value in provider.items():
+            if value is None:
+                merged.pop(key, None)
+            elif key == "extra" and isinstance(value, dict):
+                merged[key] = {**merged.get(key, {}), **value}
+            else:
+                merged[key] = value
+        providers[position] = merged

@@ -9,9 +9,12 @@ email is the provider's) if the collection's create rule allows it. All of it
 is one transaction; the answer then goes through ``AuthService.auth_response``
 (context ``oauth2``), so auth rules, MFA and hooks apply as for passwords.
 
-A record that had the email but never verified it gets a new random password
-when someone signs in with the provider: whoever registered that address
-before without owning it loses access.
+A record that never verified its email gets a new random password, and loses
+every provider link it had, when someone signs in to it with a provider (other
+than the record itself, signed in): whoever registered that address before
+without owning it loses access, by password or by their own provider account.
+A new record keeps an email sent in ``createData`` (unverified, unless it is the
+provider's); otherwise it gets the provider's.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from keelbase.services.records.service import RecordsService
 
 if TYPE_CHECKING:
     from keelbase.services.auth.password import AuthService
+    from keelbase.store.base import Connection
 
 log = logging.getLogger("keelbase.oauth2")
 
@@ -219,6 +223,11 @@ class OAuth2Service:
             if record is None:
                 record = await self._create(collection, form.create_data, user, info, avatar)
             else:
+                if not record.get("verified"):
+                    # Whoever pre-created this unverified record (with someone else's
+                    # address) may have linked a provider account of theirs: drop every link.
+                    await self._unlink_all(conn, links, record)
+                    link = None
                 record = await self._settle_existing(record, user, info)
             if link is None:
                 await self._link(links, record, name, user.id)
@@ -258,6 +267,16 @@ class OAuth2Service:
         except ApiError as error:
             raise BadRequestError(MSG_AUTH_FAILED, error.data) from error
 
+    async def _unlink_all(self, conn: Connection, links: Collection, record: Record) -> None:
+        found = await self.records.find_by_filter(
+            links,
+            "collectionRef = {:c} && recordRef = {:r}",
+            {"c": record.collection.id, "r": record.id},
+            conn=conn,
+        )
+        for link in found:
+            await self.records.delete_record(conn, link)
+
     async def _find_link(
         self, links: Collection, collection: Collection, provider: str, provider_id: str
     ) -> Record | None:
@@ -285,7 +304,10 @@ class OAuth2Service:
         if collection.name == SUPERUSERS:
             raise BadRequestError(MSG_AUTH_FAILED)
         payload = dict(create_data)
-        payload["email"] = user.email
+        if not isinstance(payload.get("email"), str) or not payload["email"]:
+            # As PocketBase: an email the client sends is kept (unverified unless it is
+            # the provider's), so providers without one can still sign users up.
+            payload["email"] = user.email
         password = payload.get("password")
         if not isinstance(password, str) or not password:
             payload["password"] = payload["passwordConfirm"] = random_string(30, ALPHANUMERIC)
@@ -328,7 +350,7 @@ class OAuth2Service:
             and info.auth.id == record.id
             and info.auth.collection.id == collection.id
         )
-        if not signed_in and email and not verified:
+        if not signed_in and not verified:
             password = random_string(30, ALPHANUMERIC)
             changes.update(password=password, passwordConfirm=password)
         if not email and user.email:

@@ -1,5 +1,6 @@
-"""The ``oauth2`` part of ``auth-methods``: the enabled providers, each with a fresh
-``state``, PKCE pair and consent URL (``redirect_uri`` left empty for the client to append).
+"""The ``oauth2`` part of ``auth-methods``: the enabled providers, each with its logo, a
+fresh ``state``, PKCE pair and consent URL (``redirect_uri`` left empty for the client to
+append); and PocketBase's catalogue of every provider for ``meta/oauth2-providers``.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.adapters.oauth2 import provider_for
+from keelbase.core.auth.oauth2_providers import catalog
 from keelbase.core.auth.options import OAuth2Provider
 from keelbase.core.collections.collection import Collection
 from keelbase.core.ids import random_string
@@ -41,8 +43,13 @@ def oauth2_methods(collection: Collection) -> dict[str, Any]:
             method = "S256"
         url = provider.build_auth_url(state, challenge)
         listed.append({
-            "name": config.name, "displayName": provider.title, "logo": "", "state": state,
+            "name": config.name, "displayName": provider.title, "logo": provider.logo, "state": state,
             "authURL": url, "authUrl": url,
             "codeVerifier": verifier, "codeChallenge": challenge, "codeChallengeMethod": method,
         })  # fmt: skip
     return {"providers": listed, "enabled": enabled}
+
+
+def provider_catalog() -> list[dict[str, str]]:
+    """PocketBase's ``meta/oauth2-providers``: every provider, enabled anywhere or not."""
+    return catalog()
