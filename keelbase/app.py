@@ -18,6 +18,7 @@ from keelbase.adapters.broker.messages import Dispatcher, SchemaChanged, Setting
 from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
+from keelbase.core.dates import now_string
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services.auth.alerts import AuthAlerts
@@ -28,6 +29,8 @@ from keelbase.services.auth.oauth2 import OAuth2Service
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
 from keelbase.services.auth.superusers import SuperusersService
+from keelbase.services.backups.engines import Engine
+from keelbase.services.backups.service import BackupsService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
@@ -38,6 +41,7 @@ from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
+from keelbase.store import system
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
@@ -87,6 +91,15 @@ class App(Extensions):
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )
+        self.backups = BackupsService(
+            self.config.data_dir,
+            self._backup_engine(),
+            self.settings,
+            self.crons,
+            self._reload_restored,
+            self._alert_superusers,
+        )
+        self.settings.on_change(self.backups.apply_settings)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.collections.on_change(lambda _schema: self.store.forget_statements())
@@ -107,6 +120,40 @@ class App(Extensions):
         return SqliteStore(
             self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
         )
+
+    def _backup_engine(self) -> Engine:
+        """How backups snapshot and restore this app's store."""
+        if self.config.uses_postgres:
+            from keelbase.services.backups.engines import PostgresEngine
+            from keelbase.store.postgres import PgStore
+
+            assert isinstance(self.store, PgStore)
+            return PostgresEngine(self.store)
+        from keelbase.services.backups.engines import SqliteEngine
+
+        assert isinstance(self.store, SqliteStore)
+        return SqliteEngine(self.store)
+
+    async def _reload_restored(self) -> None:
+        """After a restore: count a schema change, reload, tell the other nodes, and ask the store.
+
+        The schema version is counted up so that nodes without a broker notice too.
+        """
+        async with self.store.transaction() as conn:
+            await system.bump_schema_version(conn, now_string())
+        await self.collections.reload()
+        await self.settings.load()
+        await self.broker.publish(encode(SchemaChanged()))
+        await self.broker.publish(encode(SettingsChanged()))
+        await self.superusers.count()  # the restored app answers a query
+
+    async def _alert_superusers(self, subject: str, text: str) -> None:
+        """Mail every superuser (used when an automatic backup fails)."""
+        found = await self.records.find_by_filter(self.superusers.collection, "id != ''")
+        emails = [str(r.get("email")) for r in found if r.get("email")]
+        if emails:
+            html = "<p>" + text.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+            await self.mailer.send(emails, subject, html + "</p>", text)
 
     def _broker(self) -> Broker:
         if self.config.redis_url:

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    backups,
     batch,
     collections,
     crons,
@@ -100,6 +101,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *settings.routes,
         *batch.routes,
         *crons.routes,
+        *backups.routes,
         *realtime.routes,
         *oauth2.routes,
     ]

@@ -47,6 +47,17 @@ class Job:
         return bool(croniter.match(expression, moment))
 
 
+def check_expression(expression: str) -> str:
+    """Why ``expression`` is no schedule this service runs, or ``""`` when it is one."""
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        return "invalid segments count"
+    test = expression if len(fields) == 5 else " ".join([*fields[1:], fields[0]])
+    if not croniter.is_valid(test):
+        return "invalid cron expression"
+    return ""
+
+
 @dataclass
 class CronService:
     store: Store
@@ -57,15 +68,7 @@ class CronService:
     def add(self, name: str, expression: str, function: JobFunction, owner: str = "") -> None:
         if not name or len(name) > 100:
             raise ValueError("a cron job needs a name of 1 to 100 characters")
-        fields = expression.split()
-        test = (
-            expression
-            if len(fields) == 5
-            else " ".join([*fields[1:], fields[0]])
-            if len(fields) == 6
-            else ""
-        )
-        if not test or not croniter.is_valid(test):
+        if check_expression(expression):
             raise ValueError(f"invalid cron expression {expression!r} for job {name!r}")
         self.jobs[name] = Job(name, expression, function, owner)
 

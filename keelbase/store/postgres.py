@@ -412,6 +412,19 @@ class PgStore:
             yield _Link(self, conn)
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[_Link]:
+        """A read-only transaction that sees one moment of the database while writers go on.
+
+        REPEATABLE READ gives every statement in it the same snapshot, so an export
+        read in it is consistent across tables; MVCC keeps writers from waiting.
+        """
+        current = _current.get()
+        assert current is None or current.store is not self, "a snapshot joins no transaction"
+        async with self.transaction() as link:
+            await link.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield link
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Link]:
         current = _current.get()
         if current is not None and current.store is self:

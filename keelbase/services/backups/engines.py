@@ -1,0 +1,176 @@
+"""How each store takes a consistent snapshot without stopping writers, and swaps data back in.
+
+SQLite: SQLite's online backup on a connection of its own (a WAL read snapshot,
+which never blocks the writer), into a file that is then zipped outside any
+lock. Restore copies the restored database's pages over the live one through
+the writer connection, in one transaction.
+
+PostgreSQL: the app archive of ``keelbase export`` read inside one REPEATABLE
+READ, READ ONLY transaction (MVCC: writers never wait). Restore is an import
+with ``replace``: one transaction, so it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from keelbase.services.backups.archive import BackupInvalid, BackupWriter
+from keelbase.services.transfer.archive import ArchiveError, ArchiveReader, Checksum, canonical
+from keelbase.services.transfer.service import TransferError, TransferService
+
+if TYPE_CHECKING:
+    from keelbase.store.postgres import PgStore
+    from keelbase.store.sqlite import SqliteStore
+
+DATABASE = "data.db"
+APP_ARCHIVE = "app.zip"
+
+
+class Engine(Protocol):
+    kind: str
+
+    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+        """Write the database part of a backup; the writer (at ``temp``) and manifest fields."""
+        ...
+
+    async def check(self, archive: Path, unpacked: Path, manifest: dict[str, Any]) -> None:
+        """Check what the backup holds beyond its members' hashes; ``BackupInvalid`` if wrong."""
+        ...
+
+    async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
+        """Put the backup's data in place of the app's, keeping the current data in ``aside``."""
+        ...
+
+    async def put_back(self, aside: Path) -> None:
+        """Undo ``replace``: the data kept in ``aside`` goes back in."""
+        ...
+
+
+class SqliteEngine:
+    kind = "sqlite"
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+        copy = work / DATABASE
+        await self.store.copy_to(copy)
+        counts = await asyncio.to_thread(_counts, copy)
+        writer = await asyncio.to_thread(BackupWriter, temp)
+        try:
+            await asyncio.to_thread(writer.add_file, DATABASE, copy)
+        except BaseException:
+            await asyncio.to_thread(writer.abandon)
+            raise
+        copy.unlink(missing_ok=True)
+        return writer, {"store": self.kind, "counts": counts}
+
+    async def check(self, archive: Path, unpacked: Path, manifest: dict[str, Any]) -> None:
+        expected = manifest.get("counts")
+        if DATABASE not in manifest["members"] or not isinstance(expected, dict):
+            raise BackupInvalid(f"{archive.name} is not a SQLite backup (no {DATABASE})")
+        await asyncio.to_thread(_check_database, unpacked / DATABASE, expected, archive.name)
+
+    async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
+        aside.mkdir(parents=True, exist_ok=True)
+        await self.store.replace_with(unpacked / DATABASE, keep=aside / DATABASE)
+
+    async def put_back(self, aside: Path) -> None:
+        await self.store.replace_with(aside / DATABASE)
+
+
+def _collections(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute('SELECT "name" FROM "_collections" WHERE "type" != \'view\'').fetchall()
+    return sorted(str(row[0]) for row in rows)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _counts(path: Path) -> dict[str, int]:
+    """Records per table collection, read from the snapshot file (not the live database)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {
+            name: int(conn.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0])
+            for name in _collections(conn)
+        }
+    finally:
+        conn.close()
+
+
+def _check_database(path: Path, expected: dict[str, Any], label: str) -> None:
+    if not path.is_file():
+        raise BackupInvalid(f"{label} has no {DATABASE}")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise BackupInvalid(f"the database in {label} is damaged: {verdict}")
+            counts = {
+                name: int(conn.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0])
+                for name in _collections(conn)
+            }
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        raise BackupInvalid(f"the database in {label} cannot be read: {error}") from error
+    if counts != expected:
+        raise BackupInvalid(f"the record counts in {label} differ from its manifest")
+
+
+class PostgresEngine:
+    kind = "postgres"
+
+    def __init__(self, store: PgStore) -> None:
+        self.store = store
+
+    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+        archive = work / APP_ARCHIVE
+        async with self.store.snapshot():
+            await TransferService(self.store).export(archive)
+        writer = await asyncio.to_thread(BackupWriter, temp, archive)
+        return writer, {"store": self.kind}
+
+    async def check(self, archive: Path, unpacked: Path, manifest: dict[str, Any]) -> None:
+        await asyncio.to_thread(_check_records, archive)
+
+    async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
+        aside.mkdir(parents=True, exist_ok=True)
+        transfer = TransferService(self.store)
+        async with self.store.snapshot():
+            await transfer.export(aside / APP_ARCHIVE)
+        try:
+            await transfer.import_(archive, replace=True)
+        except TransferError as error:
+            raise BackupInvalid(str(error)) from error
+
+    async def put_back(self, aside: Path) -> None:
+        await TransferService(self.store).import_(aside / APP_ARCHIVE, replace=True)
+
+
+def _check_records(path: Path) -> None:
+    """The app archive's counts and checksums, per collection, as ``keelbase import`` checks them."""
+    try:
+        reader = ArchiveReader(path)
+    except ArchiveError as error:
+        raise BackupInvalid(str(error)) from error
+    try:
+        for collection_id, entry in reader.manifest["data"].items():
+            checksum = Checksum()
+            for _number, record in reader.records(collection_id):
+                checksum.add(canonical(record))
+            if checksum.count != entry["count"] or checksum.hexdigest != entry["checksum"]:
+                raise BackupInvalid(
+                    f"the records of {entry.get('name', collection_id)!r} in {path.name} "
+                    "do not match their count or checksum"
+                )
+    except ArchiveError as error:
+        raise BackupInvalid(str(error)) from error
+    finally:
+        reader.close()
