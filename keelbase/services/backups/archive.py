@@ -22,6 +22,7 @@ import hashlib
 import os
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,9 +33,6 @@ FORMAT = "keelbase-backup"
 VERSION = 1
 MANIFEST = "backup.json"
 CHUNK = 1 << 20
-# Members of the app archive inside a PostgreSQL backup, checked by its own manifest.
-ARCHIVE_MEMBERS = ("manifest.json",)
-ARCHIVE_FOLDERS = ("records/",)
 
 
 class BackupInvalid(Exception):
@@ -75,6 +73,17 @@ class BackupWriter:
                 out.write(chunk)
                 size += len(chunk)
         self.members[member] = Member(size, digest.hexdigest())
+
+    def adopt_existing(self) -> None:
+        """List the members the zip started with (the app archive) in the manifest too."""
+        for info in self._zip.infolist():
+            if info.filename in self.members or info.filename.endswith("/"):
+                continue
+            digest = hashlib.sha256()
+            with self._zip.open(info) as stream:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+            self.members[info.filename] = Member(info.file_size, digest.hexdigest())
 
     def add_folder(self, prefix: str, folder: Path) -> int:
         """Every file under ``folder`` as ``prefix/<relative path>``; the number added.
@@ -175,10 +184,6 @@ def check(path: Path, unpack_to: Path | None = None, label: str = "") -> dict[st
         for name in archive.namelist():
             if name == MANIFEST or name in members or name.endswith("/"):
                 continue
-            if manifest["store"] == "postgres" and (
-                name in ARCHIVE_MEMBERS or name.startswith(ARCHIVE_FOLDERS)
-            ):
-                continue  # checked against the app archive's own manifest
             raise BackupInvalid(f"{label} has a member its manifest does not list: {name}")
         for name, entry in members.items():
             _check_member(archive, name, entry, unpack_to, label)
@@ -204,7 +209,7 @@ def _check_member(
                     out.write(chunk)
     except KeyError as error:
         raise BackupInvalid(f"{label} misses {name}, which its manifest lists") from error
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         raise BackupInvalid(f"{name} in {label} is damaged: {error}") from error
     finally:
         if out is not None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -135,6 +137,11 @@ class PostgresEngine:
         async with self.store.snapshot():
             await TransferService(self.store).export(archive)
         writer = await asyncio.to_thread(BackupWriter, temp, archive)
+        try:
+            await asyncio.to_thread(writer.adopt_existing)
+        except BaseException:
+            await asyncio.to_thread(writer.abandon)
+            raise
         return writer, {"store": self.kind}
 
     async def check(self, archive: Path, unpacked: Path, manifest: dict[str, Any]) -> None:
@@ -158,7 +165,7 @@ def _check_records(path: Path) -> None:
     """The app archive's counts and checksums, per collection, as ``keelbase import`` checks them."""
     try:
         reader = ArchiveReader(path)
-    except ArchiveError as error:
+    except (ArchiveError, zlib.error, EOFError) as error:
         raise BackupInvalid(str(error)) from error
     try:
         for collection_id, entry in reader.manifest["data"].items():
@@ -170,7 +177,7 @@ def _check_records(path: Path) -> None:
                     f"the records of {entry.get('name', collection_id)!r} in {path.name} "
                     "do not match their count or checksum"
                 )
-    except ArchiveError as error:
+    except (ArchiveError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
         raise BackupInvalid(str(error)) from error
     finally:
         reader.close()

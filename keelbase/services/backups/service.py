@@ -196,9 +196,12 @@ class BackupsService:
         except BackupInvalid as error:
             await self._keep_failed(temp, name)
             raise BackupFailed(f"the backup failed its check: {error}") from error
-        async with self._storage() as blobs:
-            with open(temp, "rb") as source:
-                await blobs.put(name, source)
+        try:
+            async with self._storage() as blobs:
+                with open(temp, "rb") as source:
+                    await blobs.put(name, source)
+        except Exception as error:  # an unreachable bucket: boto3 raises many types
+            raise BackupFailed(f"storing the backup failed: {error}") from error
         log.info(
             "backup %s written and checked in %.2fs (%d bytes)",
             name,
