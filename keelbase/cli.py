@@ -11,6 +11,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from keelbase.cli_backups import add_commands as add_backup_commands
+from keelbase.cli_backups import run as run_backups
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
 from keelbase.config import Config, env_default
@@ -96,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
         )
     add_transfer_commands(commands)
+    add_backup_commands(commands)
     return parser
 
 
@@ -213,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         import asyncio
 
         return asyncio.run(_superuser(args))
+    if args.command == "backup":
+        return run_backups(args)
     if args.command in ("export", "import", "migrate"):
         return run_transfer(args)
     parser.print_help(sys.stderr)
