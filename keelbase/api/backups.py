@@ -15,9 +15,17 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from keelbase.adapters.blobs import BlobNotFound
-from keelbase.api.request import app_of, query_of, read_body, request_info, require_superuser
+from keelbase.api.request import (
+    app_of,
+    fields_tree,
+    query_of,
+    read_body,
+    request_info,
+    require_superuser,
+)
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.mime import SNIFF_BYTES, base_type, sniff
+from keelbase.core.records.fields_picker import pick
 from keelbase.core.request_info import SUPERUSERS
 from keelbase.errors import (
     MSG_LOAD,
@@ -30,6 +38,7 @@ from keelbase.errors import (
 from keelbase.services.backups import names
 from keelbase.services.backups.archive import BackupInvalid
 from keelbase.services.backups.service import BackupBusy, BackupFailed, modified_string
+from keelbase.services.files.service import stored_name
 
 MSG_VALIDATE = "An error occurred while validating the submitted data."
 MSG_BUSY = "Try again later - another backup/restore process has already been started."
@@ -44,9 +53,8 @@ async def list_backups(request: Request) -> Response:
         raise BadRequestError(
             "Failed to retrieve backup items. Raw error: \n" + str(error)
         ) from error
-    return json_response(
-        [{"key": b.key, "modified": modified_string(b.modified), "size": b.size} for b in found]
-    )
+    items = [{"key": b.key, "modified": modified_string(b.modified), "size": b.size} for b in found]
+    return json_response(pick(items, fields_tree(request)))
 
 
 async def create_backup(request: Request) -> Response:
@@ -99,7 +107,7 @@ async def upload_backup(request: Request) -> Response:
     if base_type(sniff(head)) != "application/zip":
         raise BadRequestError(MSG_VALIDATE, {"file": field_error(
             "validation_invalid_mime_type",
-            f'"{name}" mime type must be one of: application/zip.',
+            f'"{stored_name(name)}" mime type must be one of: application/zip.',
         )})  # fmt: skip
     if not names.is_key(name) or not name.endswith(".zip"):
         raise BadRequestError(MSG_VALIDATE, {"file": field_error(

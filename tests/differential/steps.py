@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from tests.differential.steps_backups import BACKUP_STEPS
 from tests.differential.steps_limits import LIMITS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
 from tests.differential.steps_otp import OTP_STEPS
@@ -1911,6 +1912,7 @@ STEPS: list[Step] = [
     *LIMITS_STEPS,
     *MAIL_STEPS,
     *OTP_STEPS,
+    *BACKUP_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

@@ -37,7 +37,7 @@ from keelbase.services.backups import names
 from keelbase.services.backups.archive import BackupInvalid, check
 from keelbase.services.backups.engines import Engine
 from keelbase.services.cron import CronService
-from keelbase.services.settings import S3, Settings, SettingsService
+from keelbase.services.settings import Settings, SettingsService
 
 log = logging.getLogger("keelbase.backups")
 CRON_JOB = "__pbAutoBackup__"
@@ -338,18 +338,6 @@ class BackupsService:
             for old in autos[keep:]:
                 await blobs.delete(old.key)
                 log.info("removed old automatic backup %s", old.key)
-
-    async def check_s3(self, s3: S3) -> None:
-        """Raise ``ValueError`` when the backups bucket cannot be reached."""
-        from keelbase.services.files.service import s3_store
-
-        store = s3_store(s3)
-        try:
-            await store.ping()
-        except Exception as error:
-            raise ValueError(str(error)) from error
-        finally:
-            await store.close()
 
 
 def _swap_folder(current: Path, replacement: Path, aside: Path) -> bool:
