@@ -181,7 +181,9 @@ def main() -> None:
     else:
         figures = run(args.mb, "", args.writers, args.pace)
     store = "postgres" if args.db else "sqlite"
-    print(f"| store | data | backup | zip | writes during | p50 before / during | max before / during | restore |")  # noqa: E501
+    print(
+        "| store | data | backup | zip | writes during | p50 before / during | max before / during | restore |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     print(
         f"| {store} | ~{args.mb} MB | {figures['backup_s']:.1f} s | {figures['backup_mb']:.0f} MB "

@@ -236,6 +236,7 @@ class App(Extensions):
         await self.store.open()
         await self.collections.bootstrap()
         await self.settings.load()
+        await asyncio.to_thread(self.backups.forget_leftovers)
         await self.broker.start(self.messages.dispatch)
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")

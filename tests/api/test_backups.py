@@ -127,16 +127,24 @@ def test_health_says_whether_a_backup_can_start(tmp_path: Path, fresh_db_url: st
         async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
             headers = await superuser_headers(app, client)
             health = await client.get("/api/health", headers=headers)
-            assert health.json()["data"] == {"canBackup": True}
+            assert health.json()["data"] == {
+                "canBackup": True,
+                "realIP": "127.0.0.1",
+                "possibleProxyHeader": "",
+            }
             assert (await client.get("/api/health")).json()["data"] == {}
+            proxied = await client.get(
+                "/api/health", headers={**headers, "Fly-Client-IP": "1.2.3.4"}
+            )
+            assert proxied.json()["data"]["possibleProxyHeader"] == "Fly-Client-IP"
             running = asyncio.create_task(client.post("/api/backups", headers=headers, json={}))
             while app.backups.active is None:
                 await asyncio.sleep(0)
             busy = await client.get("/api/health", headers=headers)
-            assert busy.json()["data"] == {"canBackup": False}
+            assert busy.json()["data"]["canBackup"] is False
             assert (await running).status_code == 204
             again = await client.get("/api/health", headers=headers)
-            assert again.json()["data"] == {"canBackup": True}
+            assert again.json()["data"]["canBackup"] is True
 
     asyncio.run(main())
 

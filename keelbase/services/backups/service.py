@@ -44,6 +44,7 @@ CRON_JOB = "__pbAutoBackup__"
 TEMP_DIR = ".kb_temp"
 BACKUPS_DIR = "backups"
 STORAGE_DIR = "storage"
+LEFTOVER_SECONDS = 86400
 
 
 class BackupBusy(Exception):
@@ -150,6 +151,18 @@ class BackupsService:
         finally:
             self.active = None
 
+    def forget_leftovers(self) -> None:
+        """Remove work folders a crash left behind (older than a day: another process on
+        the same data folder may be writing a backup right now)."""
+        temp = self.data_dir / TEMP_DIR
+        if not temp.is_dir():
+            return
+        limit = time.time() - LEFTOVER_SECONDS
+        for folder in temp.glob("backup_*"):
+            with contextlib.suppress(OSError):
+                if folder.stat().st_mtime < limit:
+                    shutil.rmtree(folder, ignore_errors=True)
+
     def _work_dir(self) -> Path:
         work = self.data_dir / TEMP_DIR / f"backup_{secrets.token_hex(6)}"
         work.mkdir(parents=True)
@@ -192,7 +205,7 @@ class BackupsService:
                 raise BackupFailed(f"writing the backup failed: {error}") from error
             raise
         try:
-            await self.verify(temp, work / "verify")
+            await self.verify(temp, None)
         except BackupInvalid as error:
             await self._keep_failed(temp, name)
             raise BackupFailed(f"the backup failed its check: {error}") from error
@@ -216,8 +229,12 @@ class BackupsService:
         self.local_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(os.replace, temp, self.local_dir / f"{name}.failed")
 
-    async def verify(self, path: Path, unpack_to: Path) -> dict[str, Any]:
-        """Everything ``check`` and the engine check; raises ``BackupInvalid``."""
+    async def verify(self, path: Path, unpack_to: Path | None) -> dict[str, Any]:
+        """Everything ``check`` and the engine check; raises ``BackupInvalid``.
+
+        ``None`` for a backup this service just wrote: its hashes are compared
+        without unpacking it, and its database was checked before it was zipped.
+        """
         manifest = await asyncio.to_thread(check, path, unpack_to)
         if manifest["store"] != self.engine.kind:
             raise BackupInvalid(
@@ -316,7 +333,7 @@ class BackupsService:
         name = self.default_name(names.AUTO_PREFIX)
         try:
             await self.create(name)
-        except (BackupBusy, BackupFailed, OSError) as error:
+        except Exception as error:  # whatever went wrong, the superusers must hear of it
             log.error("automatic backup %s failed: %s", name, error)
             try:
                 await self.alert(
