@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import re
+import sqlite3
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -323,3 +325,35 @@ def test_restore_of_a_damaged_backup_changes_nothing(world: World) -> None:
     assert answer.json()["message"].startswith("Failed to restore the backup, nothing was changed")
     assert w.request("GET", "/api/collections/after_backup", "superuser").status_code == 200
     assert w.app.backups.active is None
+
+
+def test_a_restored_app_that_does_not_start_is_put_back(world: World, tmp_path: Path) -> None:
+    """SQLite: a backup whose hashes and counts are right but whose schema cannot be loaded.
+
+    The swap happens, the reload fails, and the data put aside goes back: the
+    app answers as before, with the write made after the backup.
+    """
+    w = world
+    good = backup_bytes(w, "base.zip")
+    manifest = manifest_of(good)
+    if manifest["store"] != "sqlite":
+        pytest.skip("on PostgreSQL the import checks the definitions before it changes anything")
+    with zipfile.ZipFile(io.BytesIO(good)) as archive:
+        (tmp_path / "data.db").write_bytes(archive.read("data.db"))
+    broken = sqlite3.connect(tmp_path / "data.db")
+    broken.execute("""UPDATE "_collections" SET "fields" = 'not json' WHERE "name" = 'users'""")
+    broken.commit()
+    broken.close()
+    content = (tmp_path / "data.db").read_bytes()
+    manifest["members"]["data.db"] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
+    bad = rezip(good, {"data.db": content, "backup.json": orjson.dumps(manifest)})
+    (w.app.config.data_dir / "backups" / "broken.zip").write_bytes(bad)
+    created = w.request("POST", "/api/collections", "superuser", json={"name": "after_backup"})
+    assert created.status_code == 200
+    answer = w.request("POST", "/api/backups/broken.zip/restore", "superuser")
+    assert answer.status_code == 400, answer.text
+    assert "did not start" in answer.json()["message"]
+    assert w.request("GET", "/api/collections/after_backup", "superuser").status_code == 200
+    users = w.request("GET", "/api/collections/users/records", "superuser")
+    assert users.status_code == 200 and users.json()["totalItems"] == 2
+    assert not list((w.app.config.data_dir / ".kb_temp").glob("*"))
