@@ -412,6 +412,22 @@ class PgStore:
             yield _Link(self, conn)
 
     @asynccontextmanager
+    async def advisory_lock(self, name: str) -> AsyncIterator[bool]:
+        """Whether this node got the session lock ``name``, held until the block ends.
+
+        PostgreSQL releases it by itself when the connection goes, so a node
+        that dies holding it blocks nobody.
+        """
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
+            try:
+                yield got
+            finally:
+                if got:
+                    await conn.fetchval("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+    @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[_Link]:
         """A read-only transaction that sees one moment of the database while writers go on.
 

@@ -13,9 +13,12 @@ with ``replace``: one transaction, so it lands whole or not at all.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import sqlite3
 import zipfile
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from keelbase.store.sqlite import SqliteStore
 
 DATABASE = "data.db"
+LOCK_FILE = ".kb_temp/backups.lock"
+LOCK_NAME = "keelbase-backups"
 APP_ARCHIVE = "app.zip"
 # Records a PostgreSQL backup decodes at a time on the event loop: small pages keep
 # each pause of the server's other requests short.
@@ -36,6 +41,10 @@ PAGE_SIZE = 100
 
 class Engine(Protocol):
     kind: str
+
+    def exclusive(self) -> AbstractAsyncContextManager[bool]:
+        """Whether no other process or node runs a backup or restore; held until the block ends."""
+        ...
 
     async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
         """Write the database part of a backup; the writer (at ``temp``) and manifest fields."""
@@ -64,6 +73,22 @@ class SqliteEngine:
 
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[bool]:
+        """A lock file beside the database: worker processes on one data folder take turns."""
+        path = self.store.path.parent / LOCK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
         copy = work / DATABASE
@@ -130,6 +155,9 @@ class PostgresEngine:
 
     def __init__(self, store: PgStore) -> None:
         self.store = store
+
+    def exclusive(self) -> AbstractAsyncContextManager[bool]:
+        return self.store.advisory_lock(LOCK_NAME)
 
     async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
         archive = work / APP_ARCHIVE

@@ -141,13 +141,17 @@ class BackupsService:
         async with self._storage() as blobs:
             await blobs.delete(key)
 
-    @contextlib.contextmanager
-    def _activity(self, key: str) -> Any:
+    @asynccontextmanager
+    async def _activity(self, key: str) -> AsyncIterator[None]:
+        """One backup or restore at a time: on this node, and across processes and nodes."""
         if self.active is not None:
             raise BackupBusy(self.active)
         self.active = key
         try:
-            yield
+            async with self.engine.exclusive() as alone:
+                if not alone:
+                    raise BackupBusy("another process or node")
+                yield
         finally:
             self.active = None
 
@@ -180,7 +184,7 @@ class BackupsService:
         made or failed its check (a local one is kept as ``NAME.failed``).
         """
         name = name or self.default_name()
-        with self._activity(name):
+        async with self._activity(name):
             work = self._work_dir()
             try:
                 return await self._create(name, work)
@@ -264,7 +268,7 @@ class BackupsService:
 
     async def restore(self, key: str) -> None:
         """Replace the app's data with the backup's; all or nothing (see the module doc)."""
-        with self._activity(key):
+        async with self._activity(key):
             work = self._work_dir()
             try:
                 await self._restore(key, work)
