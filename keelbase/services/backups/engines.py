@@ -6,18 +6,23 @@ lock. Restore copies the restored database's pages over the live one through
 the writer connection, in one transaction.
 
 PostgreSQL: the app archive of ``keelbase export`` read inside one REPEATABLE
-READ, READ ONLY transaction (MVCC: writers never wait). Restore is an import
-with ``replace``: one transaction, so it lands whole or not at all.
+READ, READ ONLY transaction (MVCC: writers never wait). Decoding and
+checksumming every record is Python work that would hold the GIL against the
+server's requests, so the export and its check run in a child process with a
+connection of its own. Restore is an import with ``replace``: one
+transaction, so it lands whole or not at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import multiprocessing
 import sqlite3
 import zipfile
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,9 +39,6 @@ DATABASE = "data.db"
 LOCK_FILE = ".kb_temp/backups.lock"
 LOCK_NAME = "keelbase-backups"
 APP_ARCHIVE = "app.zip"
-# Records a PostgreSQL backup decodes at a time on the event loop: small pages keep
-# each pause of the server's other requests short.
-PAGE_SIZE = 100
 
 
 class Engine(Protocol):
@@ -161,8 +163,7 @@ class PostgresEngine:
 
     async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
         archive = work / APP_ARCHIVE
-        async with self.store.snapshot():
-            await TransferService(self.store, page_size=PAGE_SIZE).export(archive)
+        await in_child(_export_snapshot, self.store.url, str(archive))
         writer = await asyncio.to_thread(BackupWriter, temp, archive)
         try:
             await asyncio.to_thread(writer.adopt_existing)
@@ -172,20 +173,56 @@ class PostgresEngine:
         return writer, {"store": self.kind}
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
-        await asyncio.to_thread(_check_records, archive)
+        await in_child(_check_records, archive)
 
     async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
         aside.mkdir(parents=True, exist_ok=True)
-        transfer = TransferService(self.store)
-        async with self.store.snapshot():
-            await transfer.export(aside / APP_ARCHIVE)
-        try:
-            await transfer.import_(archive, replace=True)
-        except TransferError as error:
-            raise BackupInvalid(str(error)) from error
+        await in_child(_export_snapshot, self.store.url, str(aside / APP_ARCHIVE))
+        await in_child(_import, self.store.url, str(archive))
 
     async def put_back(self, aside: Path) -> None:
-        await TransferService(self.store).import_(aside / APP_ARCHIVE, replace=True)
+        await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
+
+
+async def in_child(function: Callable[..., None], *args: Any) -> None:
+    """Run ``function`` in a new process (spawned: no copy of this one's threads and loop)."""
+    context = multiprocessing.get_context("spawn")
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        await loop.run_in_executor(pool, function, *args)
+
+
+def _export_snapshot(url: str, path: str) -> None:
+    """In the child: the app archive, read in one snapshot on a connection of its own."""
+    from keelbase.store.postgres import PgStore
+
+    async def export() -> None:
+        store = PgStore(url, min_size=1, max_size=1)
+        await store.open()
+        try:
+            async with store.snapshot():
+                await TransferService(store).export(Path(path))
+        finally:
+            await store.close()
+
+    asyncio.run(export())
+
+
+def _import(url: str, path: str) -> None:
+    """In the child: the archive in place of everything, in one transaction."""
+    from keelbase.store.postgres import PgStore
+
+    async def load() -> None:
+        store = PgStore(url, min_size=1, max_size=1)
+        await store.open()
+        try:
+            await TransferService(store).import_(Path(path), replace=True)
+        except TransferError as error:
+            raise BackupInvalid(str(error)) from error
+        finally:
+            await store.close()
+
+    asyncio.run(load())
 
 
 def _check_records(path: Path) -> None:
