@@ -112,6 +112,10 @@ async def load_and_backup(url: str, token: str, writers: int, pace: float) -> di
         await asyncio.gather(*tasks)
         before = [lat for s, lat in results if s + lat < begin]
         during = [lat for s, lat in results if s < end and s + lat > begin]
+        worst = sorted(((lat, s - begin) for s, lat in results if s < end and s + lat > begin),
+                       reverse=True)[:5]  # fmt: skip
+        print("slowest writes during the backup (ms at s after its start): "
+              + ", ".join(f"{lat * 1000:.0f} at {at:.1f}" for lat, at in worst), file=sys.stderr)  # fmt: skip
         size = next(b["size"] for b in (await client.get("/api/backups", headers=headers)).json())
         restore_start = time.monotonic()
         restored = await client.post("/api/backups/bench.zip/restore", headers=headers)

@@ -185,11 +185,18 @@ class PostgresEngine:
 
 
 async def in_child(function: Callable[..., None], *args: Any) -> None:
-    """Run ``function`` in a new process (spawned: no copy of this one's threads and loop)."""
+    """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
+
+    Starting the process and waiting for it to exit take a thread, never the
+    event loop: a child's exit can take a good part of a second.
+    """
+    await asyncio.to_thread(_run_in_child, function, *args)
+
+
+def _run_in_child(function: Callable[..., None], *args: Any) -> None:
     context = multiprocessing.get_context("spawn")
-    loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(1, mp_context=context) as pool:
-        await loop.run_in_executor(pool, function, *args)
+        pool.submit(function, *args).result()
 
 
 def _export_snapshot(url: str, path: str) -> None:
