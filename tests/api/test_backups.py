@@ -105,7 +105,7 @@ def test_create_list_download_restore_delete(files_world: World) -> None:
     # the tokens of the restored superuser still work; writes go on
     again = w.client.post("/api/collections/docs/records", data={"title": "after"})
     assert again.status_code == 200, again.text
-    assert not list((w.app.config.data_dir / ".kb_temp").glob("*"))
+    assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
 
     assert w.request("DELETE", f"/api/backups/{key}", "superuser").status_code == 204
     assert w.request("GET", "/api/backups", "superuser").json() == []
@@ -291,7 +291,7 @@ def test_bad_uploads_are_refused_and_stored_nowhere(world: World) -> None:
         assert answer.status_code == 400, (name, answer.text)
     keys = [b["key"] for b in w.request("GET", "/api/backups", "superuser").json()]
     assert keys == ["good.zip"]
-    assert not list((w.app.config.data_dir / ".kb_temp").glob("*"))
+    assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
 
 
 def test_upload_over_the_size_limit(world: World) -> None:
@@ -356,4 +356,4 @@ def test_a_restored_app_that_does_not_start_is_put_back(world: World, tmp_path: 
     assert w.request("GET", "/api/collections/after_backup", "superuser").status_code == 200
     users = w.request("GET", "/api/collections/users/records", "superuser")
     assert users.status_code == 200 and users.json()["totalItems"] == 2
-    assert not list((w.app.config.data_dir / ".kb_temp").glob("*"))
+    assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
