@@ -139,7 +139,12 @@ def read_manifest(archive: zipfile.ZipFile, label: str) -> dict[str, Any]:
     try:
         raw = archive.read(MANIFEST)
     except KeyError as error:
-        raise BackupInvalid(f"{label} is not a Keelbase backup (it has no {MANIFEST})") from error
+        hint = ""
+        if "data.db" in archive.namelist():
+            hint = "; it looks like a PocketBase backup: unzip it and bring it over with keelbase migrate"
+        raise BackupInvalid(
+            f"{label} is not a Keelbase backup (it has no {MANIFEST}){hint}"
+        ) from error
     try:
         manifest = orjson.loads(raw)
     except orjson.JSONDecodeError as error:

@@ -45,6 +45,7 @@ TEMP_DIR = ".kb_temp"
 BACKUPS_DIR = "backups"
 STORAGE_DIR = "storage"
 LEFTOVER_SECONDS = 86400
+FAILED_SUFFIX = ".failed"
 
 
 class BackupBusy(Exception):
@@ -112,7 +113,11 @@ class BackupsService:
     async def all(self) -> list[BackupInfo]:
         async with self._storage() as blobs:
             found = await blobs.list_blobs()
-        return [BackupInfo(k, i.size, i.modified) for k, i in found if names.is_key(k)]
+        return [
+            BackupInfo(k, i.size, i.modified)
+            for k, i in found
+            if names.is_key(k) and not k.endswith(FAILED_SUFFIX)
+        ]
 
     async def info(self, key: str) -> BackupInfo | None:
         if not names.is_key(key):
@@ -231,7 +236,7 @@ class BackupsService:
         if self.settings.current.backups.s3.enabled:
             return
         self.local_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(os.replace, temp, self.local_dir / f"{name}.failed")
+        await asyncio.to_thread(os.replace, temp, self.local_dir / f"{name}{FAILED_SUFFIX}")
 
     async def verify(self, path: Path, unpack_to: Path | None) -> dict[str, Any]:
         """Everything ``check`` and the engine check; raises ``BackupInvalid``.
@@ -349,16 +354,16 @@ class BackupsService:
         await self.prune()
 
     async def prune(self) -> None:
-        """Keep only the newest ``cronMaxKeep`` automatic backups."""
+        """Keep only the newest ``cronMaxKeep`` automatic backups (failed ones count too)."""
         keep = self.settings.current.backups.cronMaxKeep
         if keep <= 0:
             return
-        autos = [b for b in await self.all() if b.key.startswith(names.AUTO_PREFIX)]
-        autos.sort(key=lambda b: (b.modified, b.key), reverse=True)
         async with self._storage() as blobs:
-            for old in autos[keep:]:
-                await blobs.delete(old.key)
-                log.info("removed old automatic backup %s", old.key)
+            autos = await blobs.list_blobs(names.AUTO_PREFIX)
+            autos.sort(key=lambda item: (item[1].modified, item[0]), reverse=True)
+            for key, _info in autos[keep:]:
+                await blobs.delete(key)
+                log.info("removed old automatic backup %s", key)
 
 
 def _swap_folder(current: Path, replacement: Path, aside: Path) -> bool:
