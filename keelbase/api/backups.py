@@ -7,6 +7,7 @@ Shapes, statuses and messages are PocketBase's; the work is in
 
 from __future__ import annotations
 
+from email.utils import formatdate
 from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
@@ -139,6 +140,7 @@ async def download_backup(request: Request) -> Response:
     headers = {
         "Content-Disposition": f"attachment; filename=\"{key}\"; filename*=UTF-8''{quote(key)}",
         "Content-Length": str(found.size),
+        "Last-Modified": formatdate(found.modified, usegmt=True),
     }
     if request.method == "HEAD":
         return Response(b"", headers=headers, media_type="application/zip")

@@ -293,6 +293,8 @@ class BackupsService:
             await self.engine.replace(local, unpacked, aside)
         except BackupInvalid as error:
             raise BackupFailed(str(error)) from error
+        except Exception as error:  # the store refused; its replace is one transaction
+            raise BackupFailed(f"the store refused the backup's data: {error}") from error
         storage = self.data_dir / STORAGE_DIR
         moved = await asyncio.to_thread(_swap_folder, storage, unpacked / STORAGE_DIR, aside)
         try:
