@@ -20,6 +20,7 @@ from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.adapters.figures import Buckets, MemoryBuckets
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
+from keelbase.core.dates import now_string
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services.auth.alerts import AuthAlerts
@@ -30,6 +31,8 @@ from keelbase.services.auth.oauth2 import OAuth2Service
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
 from keelbase.services.auth.superusers import SuperusersService
+from keelbase.services.backups.engines import Engine
+from keelbase.services.backups.service import BackupsService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
@@ -47,6 +50,7 @@ from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
+from keelbase.store import system
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
@@ -117,6 +121,15 @@ class App(Extensions):
             self.collections.on_saved(AutoMigrate(self.migrations.folder).record)
         # The migrations this start applied (``apply_migrations``), for ``serve`` to list.
         self.applied_at_start: list[str] = []
+        self.backups = BackupsService(
+            self.config.data_dir,
+            self._backup_engine(),
+            self.settings,
+            self.crons,
+            self._reload_restored,
+            self._alert_superusers,
+        )
+        self.settings.on_change(self.backups.apply_settings)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.collections.on_change(lambda _schema: self.store.forget_statements())
@@ -181,6 +194,40 @@ class App(Extensions):
         tracing = Tracing(__version__)
         self.store.tracer = tracing.sql_spans(self.store.dialect.name)
         return tracing
+
+    def _backup_engine(self) -> Engine:
+        """How backups snapshot and restore this app's store."""
+        if self.config.uses_postgres:
+            from keelbase.services.backups.engines import PostgresEngine
+            from keelbase.store.postgres import PgStore
+
+            assert isinstance(self.store, PgStore)
+            return PostgresEngine(self.store)
+        from keelbase.services.backups.engines import SqliteEngine
+
+        assert isinstance(self.store, SqliteStore)
+        return SqliteEngine(self.store)
+
+    async def _reload_restored(self) -> None:
+        """After a restore: count a schema change, reload, tell the other nodes, and ask the store.
+
+        The schema version is counted up so that nodes without a broker notice too.
+        """
+        async with self.store.transaction() as conn:
+            await system.bump_schema_version(conn, now_string())
+        await self.collections.reload()
+        await self.settings.load()
+        await self.broker.publish(encode(SchemaChanged()))
+        await self.broker.publish(encode(SettingsChanged()))
+        await self.superusers.count()  # the restored app answers a query
+
+    async def _alert_superusers(self, subject: str, text: str) -> None:
+        """Mail every superuser (used when an automatic backup fails)."""
+        found = await self.records.find_by_filter(self.superusers.collection, "id != ''")
+        emails = [str(r.get("email")) for r in found if r.get("email")]
+        if emails:
+            html = "<p>" + text.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+            await self.mailer.send(emails, subject, html + "</p>", text)
 
     def _broker(self) -> Broker:
         if self.config.redis_url:
@@ -287,6 +334,7 @@ class App(Extensions):
         try:
             await self.collections.bootstrap()
             await self.settings.load()
+            await asyncio.to_thread(self.backups.forget_leftovers)
             await self.broker.start(self.messages.dispatch)
             broker_started = True
             # Before anything serves or runs on a schedule: all of it may expect the new schema.

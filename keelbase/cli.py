@@ -15,6 +15,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from keelbase.cli_backups import add_commands as add_backup_commands
+from keelbase.cli_backups import run as run_backups
 from keelbase.cli_migrations import add_commands as add_migrations_commands
 from keelbase.cli_migrations import migrations_dir_argument
 from keelbase.cli_migrations import run as run_migrations
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
     add_transfer_commands(commands)
     add_migrations_commands(commands)
+    add_backup_commands(commands)
     return parser
 
 
@@ -373,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_superuser(args))
     if args.command == "migrations":
         return run_migrations(args)
+    if args.command == "backup":
+        return run_backups(args)
     if args.command in ("export", "import", "migrate"):
         return run_transfer(args)
     parser.print_help(sys.stderr)

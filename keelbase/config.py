@@ -22,6 +22,8 @@ class Config(BaseModel):
     origins: list[str] = Field(default_factory=lambda: ["*"])
     # Bodies above this size are refused before they are read in full.
     max_body_size: int = 32 << 20
+    # The largest backup ``POST /api/backups/upload`` takes (PocketBase sets no limit).
+    max_backup_upload: int = 8 << 30
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None

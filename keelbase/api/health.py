@@ -35,6 +35,7 @@ async def health(request: Request) -> Response:
         info = await request_info(request)
         if info.is_superuser:
             app = app_of(request)
+            data["canBackup"] = app.backups.active is None
             proxy = app.settings.current.trustedProxy
             data["realIP"] = client_ip(request.scope, proxy)
             data["possibleProxyHeader"] = possible_proxy_header(request, proxy.headers)

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    backups,
     batch,
     collections,
     crons,
@@ -103,6 +104,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *batch.routes,
         *crons.routes,
         *logs.routes,
+        *backups.routes,
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,

@@ -53,7 +53,9 @@ async def test_s3(request: Request) -> Response:
     settings = app.settings.current
     s3 = settings.s3 if target == "storage" else settings.backups.s3
     if not s3.enabled:
-        raise BadRequestError("S3 storage filesystem is not enabled.")
+        raise BadRequestError(
+            "Failed to test the S3 filesystem. Raw error: \nS3 storage filesystem is not enabled."
+        )
     try:
         await app.files.check_s3(s3)
     except ValueError as error:

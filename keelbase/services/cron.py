@@ -35,17 +35,48 @@ class Job:
 
     @property
     def with_seconds(self) -> bool:
-        return len(self.expression.split()) == 6
+        return len(self.fields) == 6
+
+    @property
+    def fields(self) -> list[str]:
+        return MACROS.get(self.expression.strip(), self.expression).split()
 
     def due(self, moment: datetime) -> bool:
-        expression = self.expression
+        parts = self.fields
+        expression = " ".join(parts)
         if self.with_seconds:
             # croniter wants seconds last; our sixth field comes first, as in most cron libraries
-            parts = expression.split()
             expression = " ".join([*parts[1:], parts[0]])
         elif moment.second != 0:
             return False
         return bool(croniter.match(expression, moment))
+
+
+# PocketBase's macros, as the five fields they stand for.
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+MSG_SEGMENTS = (
+    "Invalid cron expression - must be a valid macro or to have exactly 5 space separated segments."
+)
+
+
+def check_expression(expression: str) -> str:
+    """Why ``expression`` is no schedule this service runs, or ``""`` when it is one."""
+    expression = MACROS.get(expression.strip(), expression)
+    fields = expression.split()
+    if len(fields) not in (5, 6):
+        return MSG_SEGMENTS
+    test = expression if len(fields) == 5 else " ".join([*fields[1:], fields[0]])
+    if not croniter.is_valid(test):
+        return "invalid cron expression"
+    return ""
 
 
 @dataclass
@@ -59,15 +90,7 @@ class CronService:
     def add(self, name: str, expression: str, function: JobFunction, owner: str = "") -> None:
         if not name or len(name) > 100:
             raise ValueError("a cron job needs a name of 1 to 100 characters")
-        fields = expression.split()
-        test = (
-            expression
-            if len(fields) == 5
-            else " ".join([*fields[1:], fields[0]])
-            if len(fields) == 6
-            else ""
-        )
-        if not test or not croniter.is_valid(test):
+        if check_expression(expression):
             raise ValueError(f"invalid cron expression {expression!r} for job {name!r}")
         self.jobs[name] = Job(name, expression, function, owner)
 

@@ -181,6 +181,44 @@ def _validate(settings: Settings) -> dict[str, Any]:
     logs = _logs_errors(settings.logs)
     if logs:
         errors["logs"] = logs
+    backups = _backups_errors(settings.backups)
+    if backups:
+        errors["backups"] = backups
+    return errors
+
+
+def _s3_errors(s3: S3) -> dict[str, Any]:
+    """PocketBase's rules: once enabled, every connection value is required."""
+    errors: dict[str, Any] = {}
+    if s3.enabled:
+        for name in ("endpoint", "bucket", "region", "accessKey", "secret"):
+            if not getattr(s3, name):
+                errors[name] = required_error()
+    if s3.endpoint and not s3.endpoint.startswith(("http://", "https://")):
+        errors["endpoint"] = field_error("validation_is_url", "Must be a valid URL.")
+    return errors
+
+
+def _backups_errors(backups: Backups) -> dict[str, Any]:
+    """A cron expression the scheduler takes, and at least one automatic backup kept."""
+    from keelbase.services.cron import check_expression
+
+    errors: dict[str, Any] = {}
+    s3 = _s3_errors(backups.s3)
+    if s3:
+        errors["s3"] = s3
+    if backups.cron:
+        problem = check_expression(backups.cron)
+        if problem:
+            errors["cron"] = field_error("validation_invalid_cron", problem)
+        if backups.cronMaxKeep == 0:
+            errors["cronMaxKeep"] = required_error()
+    if backups.cronMaxKeep < 0 and "cronMaxKeep" not in errors:
+        errors["cronMaxKeep"] = field_error(
+            "validation_min_greater_equal_than_required",
+            "Must be no less than 1.",
+            {"threshold": 1},
+        )
     return errors
 
 

@@ -435,6 +435,35 @@ class PgStore:
             yield _Link(self, conn)
 
     @asynccontextmanager
+    async def advisory_lock(self, name: str) -> AsyncIterator[bool]:
+        """Whether this node got the session lock ``name``, held until the block ends.
+
+        PostgreSQL releases it by itself when the connection goes, so a node
+        that dies holding it blocks nobody.
+        """
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            got = bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
+            try:
+                yield got
+            finally:
+                if got:
+                    await conn.fetchval("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[_Link]:
+        """A read-only transaction that sees one moment of the database while writers go on.
+
+        REPEATABLE READ gives every statement in it the same snapshot, so an export
+        read in it is consistent across tables; MVCC keeps writers from waiting.
+        """
+        current = _current.get()
+        assert current is None or current.store is not self, "a snapshot joins no transaction"
+        async with self.transaction() as link:
+            await link.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield link
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Link]:
         current = _current.get()
         if current is not None and current.store is self:

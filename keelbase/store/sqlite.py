@@ -421,6 +421,38 @@ class SqliteStore:
         finally:
             await run_callbacks(list(reversed(link.rollback_callbacks)))
 
+    async def copy_to(self, target: Path) -> None:
+        """A consistent copy of the database at ``target``, without holding up writers.
+
+        The copy is SQLite's online backup in one step, on a connection of its
+        own: in WAL mode its read snapshot never blocks the writer, and in one
+        step (unlike several with pauses between) a write by the store cannot
+        restart it. The GIL is released while SQLite copies pages.
+        """
+        await asyncio.to_thread(_backup_file, self.path, target)
+
+    async def replace_with(self, source: Path, keep: Path | None = None) -> None:
+        """Make the database the one at ``source``, atomically, under the write lock.
+
+        The source's pages are copied over the live database through the writer
+        connection, as one write transaction: readers see the old data or the
+        new, never a mix, and no connection needs to be reopened (SQLite notices
+        the new schema itself). Writers wait until it is done. With ``keep``, the
+        data as it was is first copied there, under the same lock, so nothing
+        written in between is lost if it has to go back.
+        """
+        assert self._writer_executor is not None and self._writer is not None, "store is not open"
+        writer = self._writer
+        loop = asyncio.get_running_loop()
+        async with self._write_lock:
+            try:
+                if keep is not None:
+                    await loop.run_in_executor(self._writer_executor, _backup_from, writer, keep)
+                await loop.run_in_executor(self._writer_executor, _backup_into, source, writer)
+            except sqlite3.Error as error:
+                raise translate(error) from error
+            self._writes += 1
+
     async def run_script(self, script: str) -> None:
         """Several statements at once, outside any transaction (start-up only)."""
         assert self._writer_executor is not None and self._writer is not None
@@ -429,3 +461,31 @@ class SqliteStore:
             await loop.run_in_executor(self._writer_executor, self._writer.executescript, script)
         except sqlite3.Error as error:
             raise translate(error) from error
+
+
+def _backup_file(source: Path, target: Path) -> None:
+    src = connect(source)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _backup_from(conn: sqlite3.Connection, target: Path) -> None:
+    dst = sqlite3.connect(target)
+    try:
+        conn.backup(dst)
+    finally:
+        dst.close()
+
+
+def _backup_into(source: Path, writer: sqlite3.Connection) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        src.backup(writer)
+    finally:
+        src.close()

@@ -54,3 +54,17 @@ async def test_round_trip(store: BlobStore) -> None:
 async def test_keys_outside_the_store_are_refused(store: BlobStore, key: str) -> None:
     with pytest.raises(ValueError):
         await store.put(key, io.BytesIO(b"x"))
+
+
+async def test_list_blobs_by_prefix(store: BlobStore) -> None:
+    await store.put("@auto_b.zip", io.BytesIO(b"12"))
+    await store.put("a.zip", io.BytesIO(b"1"))
+    await store.put("c1/r1/x.txt", io.BytesIO(b"123"))
+    listed = await store.list_blobs()
+    assert [(key, info.size) for key, info in listed] == [
+        ("@auto_b.zip", 2),
+        ("a.zip", 1),
+        ("c1/r1/x.txt", 3),
+    ]
+    assert [key for key, _ in await store.list_blobs("@auto_")] == ["@auto_b.zip"]
+    await store.close()

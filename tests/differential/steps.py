@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from tests.differential.steps_backups import BACKUP_STEPS
 from tests.differential.steps_limits import LIMITS_STEPS
 from tests.differential.steps_logs import LOGS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
@@ -1920,6 +1921,7 @@ STEPS: list[Step] = [
     *MAIL_STEPS,
     *OTP_STEPS,
     *LOGS_STEPS,
+    *BACKUP_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

@@ -1,8 +1,9 @@
 """The interface every blob store implements.
 
-Keys look like ``COLLECTION_ID/RECORD_ID/FILENAME``; ``check_key`` refuses
-anything else (``..``, absolute paths, backslashes), so no caller can reach
-outside the store. Reads and writes stream in chunks: no file is ever held
+Keys look like ``COLLECTION_ID/RECORD_ID/FILENAME`` (or a backup's name,
+which may start with ``@`` as PocketBase's automatic backups do); ``check_key``
+refuses anything else (``..``, absolute paths, backslashes), so no caller can
+reach outside the store. Reads and writes stream in chunks: no file is ever held
 whole in memory.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 CHUNK = 256 * 1024
-_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_PART = re.compile(r"^[A-Za-z0-9_@][A-Za-z0-9_.\-]*$")
 
 
 class BlobNotFound(Exception):
@@ -51,6 +52,10 @@ class BlobStore(Protocol):
 
     async def delete_prefix(self, prefix: str) -> None:
         """Remove every blob under ``prefix/``."""
+        ...
+
+    async def list_blobs(self, prefix: str = "") -> list[tuple[str, BlobInfo]]:
+        """Every blob whose key starts with ``prefix`` (plain text, not a folder), with its info."""
         ...
 
     async def close(self) -> None: ...

@@ -88,5 +88,24 @@ class LocalBlobStore:
                 break
             parent = parent.parent
 
+    async def list_blobs(self, prefix: str = "") -> list[tuple[str, BlobInfo]]:
+        return await asyncio.to_thread(self._list, prefix)
+
+    def _list(self, prefix: str) -> list[tuple[str, BlobInfo]]:
+        found: list[tuple[str, BlobInfo]] = []
+        if not self.root.is_dir():
+            return found
+        for path in self.root.rglob("*"):
+            key = path.relative_to(self.root).as_posix()
+            if not key.startswith(prefix) or path.name.endswith(".part"):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # removed while listing
+            if path.is_file():
+                found.append((key, BlobInfo(stat.st_size, stat.st_mtime)))
+        return sorted(found)
+
     async def close(self) -> None:
         """Nothing to release."""

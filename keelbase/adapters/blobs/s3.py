@@ -102,6 +102,18 @@ class S3BlobStore:
             if keys:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
 
+    async def list_blobs(self, prefix: str = "") -> list[tuple[str, BlobInfo]]:
+        return await asyncio.to_thread(self._list, prefix)
+
+    def _list(self, prefix: str) -> list[tuple[str, BlobInfo]]:
+        found: list[tuple[str, BlobInfo]] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                info = BlobInfo(int(item["Size"]), item["LastModified"].timestamp())
+                found.append((str(item["Key"]), info))
+        return sorted(found)
+
     async def ping(self) -> None:
         """Raise when the bucket cannot be reached with these settings."""
         await asyncio.to_thread(self.client.head_bucket, Bucket=self.bucket)

@@ -159,7 +159,7 @@ class FilesService:
         """Switch storage to match the ``s3`` settings section."""
         old = self.blobs
         if s3.enabled:
-            self.blobs = _s3_store(s3)
+            self.blobs = s3_store(s3)
         else:
             self.blobs = LocalBlobStore(self.root)
         if old is not self.blobs:
@@ -170,7 +170,7 @@ class FilesService:
 
     async def check_s3(self, s3: Any) -> None:
         """Raise ``ValueError`` with the reason when these S3 settings cannot reach the bucket."""
-        store = _s3_store(s3)
+        store = s3_store(s3)
         try:
             await store.ping()
         except Exception as error:  # botocore raises many unrelated types for bad settings
@@ -311,7 +311,7 @@ def make_thumb(source: BinaryIO, size: str) -> tuple[bytes, str]:
     return out.getvalue(), image_format
 
 
-def _s3_store(s3: Any) -> S3BlobStore:
+def s3_store(s3: Any) -> S3BlobStore:
     """An S3 store for these settings; boto3 (some 20 MB) is loaded only when S3 is used."""
     from keelbase.adapters.blobs.s3 import S3BlobStore, S3Options
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from keelbase.adapters.oauth2 import PROVIDERS
+from keelbase.core.auth.oauth2_providers import PROVIDER_NAMES
 from keelbase.services.transfer.archive import TransferError
 
 __all__ = [
@@ -288,7 +288,7 @@ def left_behind(folder: PocketBaseFolder, collections: list[dict[str, Any]]) -> 
         oauth2 = collection.get("oauth2") or {}
         for provider in oauth2.get("providers") or []:
             name = provider.get("name") if isinstance(provider, dict) else None
-            if isinstance(name, str) and name not in PROVIDERS:
+            if isinstance(name, str) and name not in PROVIDER_NAMES:
                 lines.append(
                     f"{collection.get('name')}: OAuth2 provider {name!r} is carried with its "
                     "settings, but this Keelbase has no such provider, so sign-in with it is "

@@ -1,0 +1,254 @@
+"""How each store takes a consistent snapshot without stopping writers, and swaps data back in.
+
+SQLite: SQLite's online backup on a connection of its own (a WAL read snapshot,
+which never blocks the writer), into a file that is then zipped outside any
+lock. Restore copies the restored database's pages over the live one through
+the writer connection, in one transaction.
+
+PostgreSQL: the app archive of ``keelbase export`` read inside one REPEATABLE
+READ, READ ONLY transaction (MVCC: writers never wait). Decoding and
+checksumming every record is Python work that would hold the GIL against the
+server's requests, so the export and its check run in a child process with a
+connection of its own. Restore is an import with ``replace``: one
+transaction, so it lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import multiprocessing
+import sqlite3
+import zipfile
+import zlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from keelbase.services.backups.archive import BackupInvalid, BackupWriter
+from keelbase.services.transfer.archive import ArchiveError, ArchiveReader, Checksum, canonical
+from keelbase.services.transfer.service import TransferError, TransferService
+
+if TYPE_CHECKING:
+    from keelbase.store.postgres import PgStore
+    from keelbase.store.sqlite import SqliteStore
+
+DATABASE = "data.db"
+LOCK_FILE = ".kb_temp/backups.lock"
+LOCK_NAME = "keelbase-backups"
+APP_ARCHIVE = "app.zip"
+
+
+class Engine(Protocol):
+    kind: str
+
+    def exclusive(self) -> AbstractAsyncContextManager[bool]:
+        """Whether no other process or node runs a backup or restore; held until the block ends."""
+        ...
+
+    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+        """Write the database part of a backup; the writer (at ``temp``) and manifest fields."""
+        ...
+
+    async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
+        """Check what the backup holds beyond its members' hashes; ``BackupInvalid`` if wrong.
+
+        ``unpacked`` is ``None`` for a backup just written by ``snapshot``, whose
+        content was checked before it was zipped (its hashes prove the zip holds
+        the same bytes).
+        """
+        ...
+
+    async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
+        """Put the backup's data in place of the app's, keeping the current data in ``aside``."""
+        ...
+
+    async def put_back(self, aside: Path) -> None:
+        """Undo ``replace``: the data kept in ``aside`` goes back in."""
+        ...
+
+
+class SqliteEngine:
+    kind = "sqlite"
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[bool]:
+        """A lock file beside the database: worker processes on one data folder take turns."""
+        path = self.store.path.parent / LOCK_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+        copy = work / DATABASE
+        await self.store.copy_to(copy)
+        counts = await asyncio.to_thread(_check_database, copy, None, "the snapshot")
+        writer = await asyncio.to_thread(BackupWriter, temp)
+        try:
+            await asyncio.to_thread(writer.add_file, DATABASE, copy)
+        except BaseException:
+            await asyncio.to_thread(writer.abandon)
+            raise
+        copy.unlink(missing_ok=True)
+        return writer, {"store": self.kind, "counts": counts}
+
+    async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
+        expected = manifest.get("counts")
+        if DATABASE not in manifest["members"] or not isinstance(expected, dict):
+            raise BackupInvalid(f"{archive.name} is not a SQLite backup (no {DATABASE})")
+        if unpacked is not None:
+            await asyncio.to_thread(_check_database, unpacked / DATABASE, expected, archive.name)
+
+    async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
+        aside.mkdir(parents=True, exist_ok=True)
+        await self.store.replace_with(unpacked / DATABASE, keep=aside / DATABASE)
+
+    async def put_back(self, aside: Path) -> None:
+        await self.store.replace_with(aside / DATABASE)
+
+
+def _collections(conn: sqlite3.Connection) -> list[str]:
+    rows = conn.execute('SELECT "name" FROM "_collections" WHERE "type" != \'view\'').fetchall()
+    return sorted(str(row[0]) for row in rows)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _check_database(path: Path, expected: dict[str, Any] | None, label: str) -> dict[str, int]:
+    """``PRAGMA quick_check``, then the records per table collection (equal to ``expected``)."""
+    if not path.is_file():
+        raise BackupInvalid(f"{label} has no {DATABASE}")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise BackupInvalid(f"the database in {label} is damaged: {verdict}")
+            counts = {
+                name: int(conn.execute(f"SELECT COUNT(*) FROM {_quote(name)}").fetchone()[0])
+                for name in _collections(conn)
+            }
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        raise BackupInvalid(f"the database in {label} cannot be read: {error}") from error
+    if expected is not None and counts != expected:
+        raise BackupInvalid(f"the record counts in {label} differ from its manifest")
+    return counts
+
+
+class PostgresEngine:
+    kind = "postgres"
+
+    def __init__(self, store: PgStore) -> None:
+        self.store = store
+
+    def exclusive(self) -> AbstractAsyncContextManager[bool]:
+        return self.store.advisory_lock(LOCK_NAME)
+
+    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+        archive = work / APP_ARCHIVE
+        await in_child(_export_snapshot, self.store.url, str(archive))
+        writer = await asyncio.to_thread(BackupWriter, temp, archive)
+        try:
+            await asyncio.to_thread(writer.adopt_existing)
+        except BaseException:
+            await asyncio.to_thread(writer.abandon)
+            raise
+        return writer, {"store": self.kind}
+
+    async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
+        await in_child(_check_records, archive)
+
+    async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
+        aside.mkdir(parents=True, exist_ok=True)
+        await in_child(_export_snapshot, self.store.url, str(aside / APP_ARCHIVE))
+        await in_child(_import, self.store.url, str(archive))
+
+    async def put_back(self, aside: Path) -> None:
+        await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
+
+
+async def in_child(function: Callable[..., None], *args: Any) -> None:
+    """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
+
+    Starting the process and waiting for it to exit take a thread, never the
+    event loop: a child's exit can take a good part of a second.
+    """
+    await asyncio.to_thread(_run_in_child, function, *args)
+
+
+def _run_in_child(function: Callable[..., None], *args: Any) -> None:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        pool.submit(function, *args).result()
+
+
+def _export_snapshot(url: str, path: str) -> None:
+    """In the child: the app archive, read in one snapshot on a connection of its own."""
+    from keelbase.store.postgres import PgStore
+
+    async def export() -> None:
+        store = PgStore(url, min_size=1, max_size=1)
+        await store.open()
+        try:
+            async with store.snapshot():
+                await TransferService(store).export(Path(path))
+        finally:
+            await store.close()
+
+    asyncio.run(export())
+
+
+def _import(url: str, path: str) -> None:
+    """In the child: the archive in place of everything, in one transaction."""
+    from keelbase.store.postgres import PgStore
+
+    async def load() -> None:
+        store = PgStore(url, min_size=1, max_size=1)
+        await store.open()
+        try:
+            await TransferService(store).import_(Path(path), replace=True)
+        except TransferError as error:
+            raise BackupInvalid(str(error)) from error
+        finally:
+            await store.close()
+
+    asyncio.run(load())
+
+
+def _check_records(path: Path) -> None:
+    """The app archive's counts and checksums, per collection, as ``keelbase import`` checks them."""
+    try:
+        reader = ArchiveReader(path)
+    except (ArchiveError, zlib.error, EOFError) as error:
+        raise BackupInvalid(str(error)) from error
+    try:
+        for collection_id, entry in reader.manifest["data"].items():
+            checksum = Checksum()
+            for _number, record in reader.records(collection_id):
+                checksum.add(canonical(record))
+            if checksum.count != entry["count"] or checksum.hexdigest != entry["checksum"]:
+                raise BackupInvalid(
+                    f"the records of {entry.get('name', collection_id)!r} in {path.name} "
+                    "do not match their count or checksum"
+                )
+    except (ArchiveError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise BackupInvalid(str(error)) from error
+    finally:
+        reader.close()
