@@ -27,6 +27,7 @@ from keelbase.services.auth.mail_flows import AuthMailService
 from keelbase.services.auth.oauth2 import OAuth2Service
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
+from keelbase.services.auth.superuser_ips import SuperuserIPs
 from keelbase.services.auth.superusers import SuperusersService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
@@ -63,11 +64,13 @@ class App(Extensions):
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
         self.auth_counters = self._counters()
+        self.superuser_ips = SuperuserIPs(self.settings)
         self.auth = AuthService(
             self.records,
             self.hooks,
             login_guard=LoginGuard(self.auth_counters),
             alerts=AuthAlerts(self.records, self.mailer, self.settings),
+            superuser_ips=self.superuser_ips,
         )
         self.oauth2 = OAuth2Service(self.auth, self.records)
         self.batch = BatchService(self.records, self.settings)

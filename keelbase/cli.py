@@ -95,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
             default=env_default("DB_URL"),
             help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
         )
+    ips = actions.add_parser(
+        "ips",
+        help="show the superuserIPs setting, set it (IPs or CIDR subnets), or --reset it",
+    )
+    ips.add_argument("ips", nargs="*", metavar="IP", help="addresses or subnets to allow")
+    ips.add_argument(
+        "--reset", action="store_true", help="allow superusers from every address again"
+    )
+    _add_dir(ips)
+    ips.add_argument(
+        "--db",
+        default=env_default("DB_URL"),
+        help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
+    )
     add_transfer_commands(commands)
     return parser
 
@@ -106,6 +120,8 @@ async def _superuser(args: argparse.Namespace) -> int:
     app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
     await app.start()
     try:
+        if args.action == "ips":
+            return await _superuser_ips(app, args)
         service = app.superusers
         if args.action == "delete":
             await service.delete(args.email)
@@ -120,6 +136,33 @@ async def _superuser(args: argparse.Namespace) -> int:
         return 1
     finally:
         await app.stop()
+
+
+async def _superuser_ips(app: App, args: argparse.Namespace) -> int:
+    """Show, set or clear ``superuserIPs``: how a locked-out owner gets back in."""
+    from keelbase.errors import ApiError
+
+    if args.reset and args.ips:
+        print("Error: give addresses or --reset, not both", file=sys.stderr)
+        return 2
+    if args.reset or args.ips:
+        try:
+            await app.settings.update({"superuserIPs": [] if args.reset else args.ips})
+        except ApiError as error:
+            problems = error.data.get("superuserIPs", {})
+            for index, problem in problems.items():
+                print(f"Error: {args.ips[int(index)]!r}: {problem['message']}", file=sys.stderr)
+            if not problems:
+                print(f"Error: {error.message}", file=sys.stderr)
+            return 1
+    current = app.settings.current.superuserIPs
+    if not current:
+        print("Superusers may sign in from every address (superuserIPs is empty).")
+        return 0
+    print("Superusers may sign in only from:")
+    for index, entry in enumerate(current):
+        print(f"{'└─' if index == len(current) - 1 else '├─'} {entry}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -75,6 +75,8 @@ class KeelbaseApp:
         self.origins = {o.encode() for o in origins}
         # Runs before routing when set (rate limits); may raise ApiError to answer instead.
         self.guard: Callable[[Scope], Awaitable[None]] | None = None
+        # Runs next when set (``superuserIPs``): superuser tokens from other addresses.
+        self.superuser_guard: Callable[[Scope], Awaitable[None]] | None = None
         # Told about every request (logs, metrics); with none a request pays nothing for them.
         self.observers: list[RequestObserver] = []
         # The client's IP for observers, from the trusted proxy headers (set by the app).
@@ -196,6 +198,8 @@ class KeelbaseApp:
         try:
             if self.guard is not None:
                 await self.guard(scope)
+            if self.superuser_guard is not None:
+                await self.superuser_guard(scope)
             await self.router(scope, receive, send_with_headers)
         except Exception as error:  # every failure gets PocketBase's error shape
             scope[ERROR_KEY] = error

@@ -22,6 +22,7 @@ from keelbase.api import (
     realtime,
     records,
     settings,
+    superuser_ips,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
@@ -121,4 +122,5 @@ def build_asgi(app: App) -> KeelbaseApp:
     asgi.state.keelbase = app
     asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
     rate_limit.install(app, asgi)
+    superuser_ips.install(app, asgi)
     return asgi

@@ -165,6 +165,22 @@ def _validate(settings: Settings) -> dict[str, Any]:
     smtp = _smtp_errors(settings.smtp)
     if smtp:
         errors["smtp"] = smtp
+    ips = _superuser_ip_errors(settings.superuserIPs)
+    if ips:
+        errors["superuserIPs"] = ips
+    return errors
+
+
+def _superuser_ip_errors(entries: list[str]) -> dict[str, Any]:
+    """Each entry is required and an IP address or a CIDR subnet, as PocketBase checks."""
+    errors: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        if not entry:
+            errors[str(index)] = required_error()
+        elif not rate_limits.is_ip_or_subnet(entry):
+            errors[str(index)] = field_error(
+                "validation_invlaid_ip_or_subnet", "Invalid IP or CIDR subnet."
+            )
     return errors
 
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 from tests.differential.steps_limits import LIMITS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
 from tests.differential.steps_otp import OTP_STEPS
+from tests.differential.steps_parity import PARITY_STEPS
 
 Step = dict[str, Any]
 
@@ -1911,6 +1912,7 @@ STEPS: list[Step] = [
     *LIMITS_STEPS,
     *MAIL_STEPS,
     *OTP_STEPS,
+    *PARITY_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 
