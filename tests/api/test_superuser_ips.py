@@ -231,5 +231,9 @@ def test_protected_file_token_of_a_superuser_elsewhere_is_no_token(files_world: 
     url = f"/api/files/docs/{created['id']}/{created['secret']}"
     token = w.client.post("/api/files/token", headers=w.headers("superuser")).json()["token"]
     run(w, only("10.1.1.1"))
-    assert w.client.get(url, params={"token": token}, headers=from_ip("10.1.1.1")).status_code == 200
-    assert w.client.get(url, params={"token": token}, headers=from_ip("10.1.1.9")).status_code == 404
+    assert (
+        w.client.get(url, params={"token": token}, headers=from_ip("10.1.1.1")).status_code == 200
+    )
+    assert (
+        w.client.get(url, params={"token": token}, headers=from_ip("10.1.1.9")).status_code == 404
+    )
