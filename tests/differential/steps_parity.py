@@ -80,4 +80,42 @@ SUPERUSER_IPS_STEPS: list[Step] = [
     step("superuserIPs: settings again", "GET", SETTINGS + "?fields=superuserIPs", SU),
 ]
 
-PARITY_STEPS: list[Step] = [*SUPERUSER_IPS_STEPS]
+BIG_BATCH = {
+    "requests": [
+        {"method": "POST", "url": "/api/collections/posts/records", "body": {"title": "x" * 300}}
+    ]
+}
+
+SETTINGS_STEPS: list[Step] = [
+    step(
+        "settings: batch bodies up to 200 bytes",
+        "PATCH",
+        SETTINGS + "?fields=batch",
+        SU,
+        body={"batch": {"enabled": True, "maxBodySize": 200}},
+    ),
+    step("settings: a batch over maxBodySize", "POST", "/api/batch", body=BIG_BATCH),
+    step(
+        "settings: batch bodies unlimited again",
+        "PATCH",
+        SETTINGS + "?fields=batch",
+        SU,
+        body={"batch": {"maxBodySize": 0}},
+    ),
+    step(
+        "settings: dashboard keys round trip",
+        "PATCH",
+        SETTINGS + "?fields=meta.hideControls,meta.accentColor",
+        SU,
+        body={"meta": {"hideControls": True, "accentColor": "#ff0000"}},
+    ),
+    step(
+        "settings: dashboard keys back",
+        "PATCH",
+        SETTINGS + "?fields=meta.hideControls",
+        SU,
+        body={"meta": {"hideControls": False}},
+    ),
+]
+
+PARITY_STEPS: list[Step] = [*SUPERUSER_IPS_STEPS, *SETTINGS_STEPS]
