@@ -59,7 +59,7 @@ class App(Extensions):
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
-        self.settings = SettingsService(self.store)
+        self.settings = SettingsService(self.store, self.config.encryption_key())
         self.mailer = Mailer(self.settings, self.hooks)
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
@@ -190,8 +190,12 @@ class App(Extensions):
             return
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
-        await self.collections.bootstrap()
-        await self.settings.load()
+        try:
+            await self.collections.bootstrap()
+            await self.settings.load()  # SettingsKeyError: a wrong or missing key
+        except BaseException:
+            await self.store.close()
+            raise
         await self.broker.start(self.messages.dispatch)
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -27,17 +28,34 @@ def _version() -> str:
     return __version__
 
 
-def _add_dir(parser: argparse.ArgumentParser) -> None:
+def _add_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--dir``: on ``keelbase`` itself (its default) and again after a command, as in PocketBase."""
     parser.add_argument(
         "--dir",
-        default=env_default("DIR", "kb_data"),
+        default=default if default is not None else argparse.SUPPRESS,
         help="the data folder (default ./kb_data, env KEELBASE_DIR)",
+    )
+    parser.add_argument(
+        "--encryptionEnv",
+        dest="encryption_env",
+        metavar="VAR",
+        default=env_default("ENCRYPTION_ENV", "") if default is not None else argparse.SUPPRESS,
+        help="the environment variable whose 32-character value encrypts the stored "
+        "settings (env KEELBASE_ENCRYPTION_ENV)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keelbase", description="Keelbase app backend.")
     parser.add_argument("--version", action="version", version=f"keelbase {_version()}")
+    # Global flags go before the command (``keelbase --dir X serve``) or after it.
+    _add_dir(parser, env_default("DIR", "kb_data"))
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        default=False,
+        help="log SQL statements and requests",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="start the web server")
@@ -74,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://... URL: keep the data in PostgreSQL, shared by several nodes "
         "(default: SQLite in the data folder, env KEELBASE_DB_URL)",
     )
-    serve.add_argument("--dev", action="store_true", help="log SQL statements and requests")
+    serve.add_argument(
+        "--dev",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log SQL statements and requests",
+    )
     _add_dir(serve)
 
     superuser = commands.add_parser("superuser", help="manage superusers")
@@ -116,9 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
 async def _superuser(args: argparse.Namespace) -> int:
     from keelbase.app import App
     from keelbase.services.auth.superusers import SuperuserError
+    from keelbase.services.settings import SettingsKeyError
 
-    app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
-    await app.start()
+    app = App(_config_of(args, db_url=args.db or ""))
+    try:
+        await app.start()
+    except SettingsKeyError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     try:
         if args.action == "ips":
             return await _superuser_ips(app, args)
@@ -169,10 +197,11 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keelbase.app import App
+    from keelbase.services.settings import SettingsKeyError
     from keelbase.user_code import HooksError
 
-    config = Config(
-        data_dir=Path(args.dir),
+    config = _config_of(
+        args,
         http=args.http,
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
@@ -194,6 +223,11 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        asyncio.run(_check_settings(config))
+    except SettingsKeyError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     print(f"Server started at http://{config.http}", flush=True)
     print(f"├─ REST API:  http://{config.http}/api/", flush=True)
     log_level = "info" if config.dev else "warning"
@@ -232,6 +266,20 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _check_settings(config: Config) -> None:
+    """Read the stored settings once before serving, so that a wrong or missing
+    ``--encryptionEnv`` key is a clear error, not a failed start inside the server."""
+    from keelbase.app import App
+
+    app = App(config)
+    await app.store.open()
+    try:
+        await app.collections.bootstrap()  # a new data folder gets its tables first
+        await app.settings.load()
+    finally:
+        await app.store.close()
+
+
 def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
     """uvicorn's server, which also ends realtime streams as soon as shutdown begins.
 
@@ -247,14 +295,27 @@ def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
     return Server(config)
 
 
+def _config_of(args: argparse.Namespace, **values: object) -> Config:
+    """The start-up configuration from the global flags and ``values``."""
+    return Config.model_validate(
+        {"data_dir": Path(args.dir), "encryption_env": args.encryption_env, **values}
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.encryption_env:
+        # ``Config`` takes it from here in every command, the transfer ones included.
+        os.environ["KEELBASE_ENCRYPTION_ENV"] = args.encryption_env
+    try:
+        Config(encryption_env=args.encryption_env).encryption_key()
+    except ValueError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     if args.command == "serve":
         return _serve(args)
     if args.command == "superuser":
-        import asyncio
-
         return asyncio.run(_superuser(args))
     if args.command in ("export", "import", "migrate"):
         return run_transfer(args)

@@ -26,7 +26,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     def place(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--dir",
-            default=env_default("DIR", "kb_data"),
+            default=argparse.SUPPRESS,
             help="the data folder (default ./kb_data, env KEELBASE_DIR)",
         )
         parser.add_argument(
@@ -59,7 +59,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     migrate.add_argument(
         "--dir",
-        default=env_default("DIR", "kb_data"),
+        default=argparse.SUPPRESS,
         help="the data folder to use beside a database URL (for file storage)",
     )
     migrate.add_argument("--replace", action="store_true", help="as for import")
@@ -68,6 +68,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from keelbase.services.settings import SettingsKeyError
     from keelbase.services.transfer.service import TransferError
     from keelbase.store.base import StoreError
 
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                 _import(_config(args.dir, args.db), Path(args.archive), args.replace)
             )
         return asyncio.run(_migrate(args))
-    except (TransferError, StoreError) as error:
+    except (TransferError, StoreError, SettingsKeyError) as error:
         print(f"Error: {error}", file=sys.stderr)
     except OSError as error:
         print(

@@ -33,6 +33,25 @@ class Config(BaseModel):
     db_url: str = ""
     # Print how to create the first superuser when there is none (``keelbase serve``).
     hint_superuser: bool = False
+    # The name of the environment variable holding the 32-character key that encrypts
+    # the stored settings (``--encryptionEnv``); the key itself never enters the config.
+    encryption_env: str = Field(default_factory=lambda: env_default("ENCRYPTION_ENV") or "")
+
+    def encryption_key(self) -> str:
+        """The key from ``encryption_env``; ``ValueError`` when it is unset or not 32 characters."""
+        if not self.encryption_env:
+            return ""
+        key = os.environ.get(self.encryption_env, "")
+        if not key:
+            raise ValueError(
+                f"--encryptionEnv {self.encryption_env}: that environment variable is not set"
+            )
+        if len(key.encode()) != 32:
+            raise ValueError(
+                f"--encryptionEnv {self.encryption_env}: the key must be 32 characters, "
+                f"not {len(key.encode())}"
+            )
+        return key
 
     @property
     def host(self) -> str:
