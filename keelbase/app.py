@@ -20,6 +20,7 @@ from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
+from keelbase.services import system_jobs
 from keelbase.services.auth.alerts import AuthAlerts
 from keelbase.services.auth.impersonation import ImpersonationService
 from keelbase.services.auth.login_guard import LoginGuard
@@ -87,6 +88,7 @@ class App(Extensions):
         self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)
+        system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters
         )

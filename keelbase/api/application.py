@@ -166,7 +166,6 @@ class KeelbaseApp:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = b""
-        wants_preflight = False
         requested_headers = b""
         incoming_id = b""
         for name, value in scope["headers"]:
@@ -174,16 +173,16 @@ class KeelbaseApp:
                 incoming_id = value
             elif name == b"origin":
                 origin = value
-            elif name == b"access-control-request-method":
-                wants_preflight = True
             elif name == b"access-control-request-headers":
                 requested_headers = value
         rid = request_id(incoming_id)
         scope[REQUEST_ID_KEY] = rid.decode()
         id_header = (b"x-request-id", rid)
         allowed = self._allowed(origin) if origin else None
-        if wants_preflight and origin and scope["method"] == "OPTIONS":
-            await preflight(send, allowed, requested_headers, id_header)
+        if scope["method"] == "OPTIONS":
+            # As PocketBase's CORS middleware: every OPTIONS is a preflight, never routed;
+            # without an Origin (not a browser) it is a plain 204.
+            await preflight(send, allowed, requested_headers, id_header, bool(origin))
             return
         extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
         started = False

@@ -101,6 +101,11 @@ class Store(Protocol):
         """
         ...
 
+    async def optimize(self) -> None:
+        """Housekeeping PocketBase's ``__pbDBOptimize__`` cron job does once a day:
+        fresh planner statistics, and on SQLite a WAL truncated back to nothing."""
+        ...
+
 
 async def run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:
     """Run each commit or rollback callback; one that fails is logged, the others still run."""

@@ -378,6 +378,12 @@ class PgStore:
             await self._pool.close()
             self._pool = None
 
+    async def optimize(self) -> None:
+        """``ANALYZE``: fresh planner statistics (autovacuum does the rest)."""
+        if self._pool is not None:
+            async with self._pool.acquire() as conn:
+                await conn.execute("ANALYZE")
+
     def forget_statements(self) -> None:
         """The schema changed: parameter types and prepared plans may be stale."""
         self._statements.clear()

@@ -262,6 +262,16 @@ class SqliteStore:
     def forget_statements(self) -> None:
         """Nothing to do: SQLite prepares a statement again when the schema changed."""
 
+    async def optimize(self) -> None:
+        """``PRAGMA optimize`` and a truncating checkpoint, on the writer between transactions."""
+        writer, executor = self._writer, self._writer_executor
+        if writer is None or executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._write_lock:
+            await loop.run_in_executor(executor, writer.execute, "PRAGMA optimize")
+            await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
+
     def remember_heavy(self, sql: str) -> None:
         if len(self._heavy) >= 512:
             self._heavy.pop(next(iter(self._heavy)))
