@@ -8,6 +8,7 @@ trusted by the first step) stands for a client elsewhere.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 Step = dict[str, Any]
 SU = "superuser"
@@ -118,4 +119,123 @@ SETTINGS_STEPS: list[Step] = [
     ),
 ]
 
-PARITY_STEPS: list[Step] = [*SUPERUSER_IPS_STEPS, *SETTINGS_STEPS]
+DRY_RUN = "/api/collections/meta/dry-run-view"
+DRY_FIELDS = "?fields=fields.name,fields.type,fields.primaryKey,sample.id,sample.title"
+
+ENDPOINT_STEPS: list[Step] = [
+    step(
+        "dry-run view: a literal",
+        "POST",
+        DRY_RUN + DRY_FIELDS,
+        SU,
+        body={"query": "select 1 as id"},
+    ),
+    step(
+        "dry-run view: from posts",
+        "POST",
+        DRY_RUN + DRY_FIELDS,
+        SU,
+        body={"query": "select id, title from posts order by title limit 3"},
+    ),
+    step("dry-run view: empty query", "POST", DRY_RUN, SU, body={"query": ""}),
+    step("dry-run view: too long", "POST", DRY_RUN, SU, body={"query": "a" * 5001}),
+    step("dry-run view: as a user", "POST", DRY_RUN, "user1", body={"query": "select 1 as id"}),
+    step("dry-run view: as a guest", "POST", DRY_RUN, body={"query": "select 1 as id"}),
+    step("OPTIONS without an Origin", "OPTIONS", "/api/health"),
+    step("OPTIONS without an Origin, unknown path", "OPTIONS", "/api/nope"),
+    step("crons: run the OTP cleanup", "POST", "/api/crons/__pbOTPCleanup__", SU),
+    step("crons: run the MFA cleanup", "POST", "/api/crons/__pbMFACleanup__", SU),
+    step("crons: run the database optimisation", "POST", "/api/crons/__pbDBOptimize__", SU),
+    step("crons: unknown job", "POST", "/api/crons/__pbNope__", SU),
+]
+
+PQ = "/api/collections/pq/records"
+# A point where the cosine of a zero distance rounds to 1.0000000000000002
+EDGE = {"lon": -88.0941, "lat": 61.5141}
+
+
+def pq(name: str, filter_: str, who: str = "guest", sort: str = "title") -> Step:
+    return step(f"query: {name}", "GET", PQ + qs(filter=filter_, sort=sort, fields="title"), who)
+
+
+def qs(**params: str) -> str:
+    return "?" + "&".join(f"{key}={quote(value, safe='')}" for key, value in params.items())
+
+
+QUERY_STEPS: list[Step] = [
+    step(
+        "query: collection",
+        "POST",
+        "/api/collections?fields=name",
+        SU,
+        body={
+            "name": "pq",
+            "listRule": "",
+            "viewRule": "",
+            "fields": [
+                {"name": "title", "type": "text"},
+                {"name": "loc", "type": "geoPoint"},
+                {"name": "meta", "type": "json"},
+                {"name": "d", "type": "date"},
+                {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_"},
+            ],
+        },
+    ),
+    step(
+        "query: record a",
+        "POST",
+        PQ + "?fields=title",
+        SU,
+        body={
+            "title": "a",
+            "loc": EDGE,
+            "meta": {"arr": [1, 2, 3], "k": "abc", "arreach": 7},
+            "d": "2024-01-02 10:00:00.000Z",
+            "owner": "$user1_id",
+        },
+    ),
+    step(
+        "query: record b",
+        "POST",
+        PQ + "?fields=title",
+        SU,
+        body={"title": "b", "loc": {"lon": 0, "lat": 0}, "meta": {"arr": [0, 5], "k": "xy"}},
+    ),
+    step(
+        "query: record c",
+        "POST",
+        PQ + "?fields=title",
+        SU,
+        body={"title": "c", "meta": {"k": [1, 2, 3]}, "owner": "$user2_id"},
+    ),
+    pq(
+        "geoDistance at the exact point",
+        f"geoDistance(loc.lon, loc.lat, {EDGE['lon']}, {EDGE['lat']}) < 1",
+    ),
+    pq("geoDistance at 0,0", "geoDistance(loc.lon, loc.lat, 0, 0) < 1"),
+    pq("json path with :each", "meta.arr:each > 0"),
+    pq("json path with :length", "meta.k:length > 2"),
+    pq("json path with :lower", "meta.k:lower = 'abc'"),
+    pq("json path key with the modifier's letters", "meta.arr:each = 7"),
+    pq("strftime of an empty date = ''", "strftime('%Y', d) = ''"),
+    pq("strftime of an empty date = null", "strftime('%Y', d) = null"),
+    pq("strftime of an empty date != a year", "strftime('%Y', d) != '2024'"),
+    pq("strftime of a date", "strftime('%Y-%m', d) = '2024-01'"),
+    pq("strftime of an empty date < a year", "strftime('%Y', d) < '2030'"),
+    pq("a relation a guest cannot list, in a filter", "owner.name != 'zzz'"),
+    pq("a relation a user lists only for itself", "owner.name != 'zzz'", "user1"),
+    pq("a hidden relation compared to its value", "owner.email = 'user2@example.com'", "user1"),
+    step(
+        "query: sort by a relation a guest cannot list",
+        "GET",
+        PQ + qs(sort="owner.name,title", fields="title"),
+    ),
+    step(
+        "query: sort by a relation, as user2",
+        "GET",
+        PQ + qs(sort="-owner.name,title", fields="title"),
+        "user1",
+    ),
+]
+
+PARITY_STEPS: list[Step] = [*SUPERUSER_IPS_STEPS, *SETTINGS_STEPS, *ENDPOINT_STEPS, *QUERY_STEPS]
