@@ -144,7 +144,9 @@ class App(Extensions):
 
     @property
     def hooks_dir(self) -> Path:
-        """``kb_hooks`` beside the data folder."""
+        """``--hooksDir``, else ``kb_hooks`` beside the data folder."""
+        if self.config.hooks_dir is not None:
+            return self.config.hooks_dir
         return self.config.data_dir.resolve().parent / "kb_hooks"
 
     def load_hooks(self) -> list[Path]:

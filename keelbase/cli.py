@@ -45,6 +45,16 @@ def _add_dir(parser: argparse.ArgumentParser, default: str | None = None) -> Non
     )
 
 
+def _flag(value: str) -> bool:
+    """A boolean flag's value, as Go's flags take it (``--x=false``)."""
+    lowered = value.lower()
+    if lowered in ("1", "t", "true", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {value!r}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keelbase", description="Keelbase app backend.")
     parser.add_argument("--version", action="version", version=f"keelbase {_version()}")
@@ -74,6 +84,22 @@ def build_parser() -> argparse.ArgumentParser:
         dest="public_dir",
         default=env_default("PUBLIC_DIR"),
         help="folder of static files to serve (default ./kb_public beside the data folder)",
+    )
+    serve.add_argument(
+        "--indexFallback",
+        dest="index_fallback",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=_flag(env_default("INDEX_FALLBACK", "true") or "true"),
+        help="answer index.html for paths of the public folder that name no file "
+        "(single-page apps; default true, --indexFallback=false to turn off)",
+    )
+    serve.add_argument(
+        "--hooksDir",
+        dest="hooks_dir",
+        default=env_default("HOOKS_DIR"),
+        help="the folder of Python hooks (default ./kb_hooks beside the data folder)",
     )
     serve.add_argument(
         "--redis",
@@ -118,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
             default=env_default("DB_URL"),
             help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
         )
+    otp = actions.add_parser("otp", help="print a one-time password for a superuser")
+    otp.add_argument("email")
+    _add_dir(otp)
+    otp.add_argument(
+        "--db",
+        default=env_default("DB_URL"),
+        help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
+    )
     ips = actions.add_parser(
         "ips",
         help="show the superuserIPs setting, set it (IPs or CIDR subnets), or --reset it",
@@ -150,6 +184,13 @@ async def _superuser(args: argparse.Namespace) -> int:
     try:
         if args.action == "ips":
             return await _superuser_ips(app, args)
+        if args.action == "otp":
+            otp_id, code, seconds = await app.superusers.otp(args.email)
+            print(f"Successfully created OTP for superuser {args.email!r}:")
+            print(f"├─ Id:    {otp_id}")
+            print(f"├─ Pass:  {code}")
+            print(f"└─ Valid: {seconds}s")
+            return 0
         service = app.superusers
         if args.action == "delete":
             await service.delete(args.email)
@@ -206,6 +247,8 @@ def _serve(args: argparse.Namespace) -> int:
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
+        index_fallback=args.index_fallback,
+        hooks_dir=Path(args.hooks_dir) if args.hooks_dir else None,
         redis_url=args.redis or "",
         db_url=args.db or "",
         redis_channel=env_default("REDIS_CHANNEL", "keelbase:events") or "keelbase:events",

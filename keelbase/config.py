@@ -24,6 +24,10 @@ class Config(BaseModel):
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None
+    # A path of the public folder that names no file answers its index.html (SPA routes).
+    index_fallback: bool = True
+    # Python hooks folder (default kb_hooks beside the data folder).
+    hooks_dir: Path | None = None
     # Redis for realtime events across worker processes and nodes (in-process when empty).
     redis_url: str = ""
     # The pub/sub channel: apps that share one Redis need different channels.
