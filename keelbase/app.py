@@ -108,9 +108,14 @@ class App(Extensions):
         if self.config.uses_postgres:
             from keelbase.store.postgres import PgStore
 
-            return PgStore(self.config.db_url, log_sql=self.config.dev)
+            return PgStore(
+                self.config.db_url, log_sql=self.config.dev, query_timeout=self.config.query_timeout
+            )
         return SqliteStore(
-            self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
+            self.config.db_path,
+            read_pool_size=self.config.read_pool_size,
+            log_sql=self.config.dev,
+            query_timeout=self.config.query_timeout,
         )
 
     def _broker(self) -> Broker:

@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=False,
         help="log SQL statements and requests",
     )
+    parser.add_argument(
+        "--queryTimeout",
+        dest="query_timeout",
+        type=float,
+        metavar="SECONDS",
+        default=float(env_default("QUERY_TIMEOUT", "30") or 30),
+        help="stop a database query after this many seconds and answer 400 (default 30, "
+        "0: no limit, env KEELBASE_QUERY_TIMEOUT)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="start the web server")
@@ -341,7 +350,12 @@ def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
 def _config_of(args: argparse.Namespace, **values: object) -> Config:
     """The start-up configuration from the global flags and ``values``."""
     return Config.model_validate(
-        {"data_dir": Path(args.dir), "encryption_env": args.encryption_env, **values}
+        {
+            "data_dir": Path(args.dir),
+            "encryption_env": args.encryption_env,
+            "query_timeout": args.query_timeout,
+            **values,
+        }
     )
 
 

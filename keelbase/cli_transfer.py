@@ -97,9 +97,10 @@ def run(args: argparse.Namespace) -> int:
 def _config(data_dir: str, db: str | None) -> Config:
     from keelbase.services.transfer.service import TransferError
 
+    # An export or import reads whole tables: no --queryTimeout for it.
     if not db:
-        return Config(data_dir=Path(data_dir))
-    config = Config(data_dir=Path(data_dir), db_url=db)
+        return Config(data_dir=Path(data_dir), query_timeout=0)
+    config = Config(data_dir=Path(data_dir), db_url=db, query_timeout=0)
     if not config.uses_postgres:
         raise TransferError(f"unsupported database URL {db!r} (postgresql://... expected)")
     return config

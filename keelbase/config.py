@@ -21,6 +21,8 @@ class Config(BaseModel):
     origins: list[str] = Field(default_factory=lambda: ["*"])
     # Bodies above this size are refused before they are read in full.
     max_body_size: int = 32 << 20
+    # Seconds a query may run before it is stopped and answered with a 400 (0: no limit).
+    query_timeout: float = 30.0
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None

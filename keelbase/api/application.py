@@ -22,7 +22,8 @@ from starlette.types import Message, Receive, Scope, Send
 from keelbase.api.headers import SECURITY_HEADERS, cors_extra, preflight
 from keelbase.api.responses import error_response
 from keelbase.core.request_outcome import RequestObserver, RequestOutcome
-from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
+from keelbase.errors import MSG_BAD_REQUEST, MSG_INTERNAL, MSG_NOT_FOUND, ApiError
+from keelbase.store.base import QueryTimeout
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
@@ -217,6 +218,9 @@ class KeelbaseApp:
     def _as_api_error(error: Exception, scope: Scope) -> ApiError:
         if isinstance(error, ApiError):
             return error
+        if isinstance(error, QueryTimeout):
+            # As PocketBase answers a query past --queryTimeout: the request's fault.
+            return ApiError(400, MSG_BAD_REQUEST)
         if isinstance(error, HTTPException):
             return http_error(error, scope["method"])
         log.error(

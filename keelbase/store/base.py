@@ -24,6 +24,10 @@ class StoreError(Exception):
     """A failure of the database that is not the client's fault."""
 
 
+class QueryTimeout(StoreError):
+    """A statement ran past the ``--queryTimeout`` limit and was stopped (answered as a 400)."""
+
+
 class UniqueViolation(StoreError):
     """An insert or update clashed with a unique index on these columns."""
 

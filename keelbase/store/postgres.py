@@ -28,6 +28,7 @@ from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
     InvalidStatement,
     Params,
+    QueryTimeout,
     Row,
     StoreError,
     UniqueViolation,
@@ -198,6 +199,8 @@ def _unique_columns(detail: str) -> list[str]:
 
 
 def _translate(error: Exception) -> Exception:
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return QueryTimeout(f"the query was stopped: {error}")
     if isinstance(error, asyncpg.UniqueViolationError):
         return UniqueViolation(error.table_name or "", _unique_columns(error.detail or ""))
     if isinstance(error, asyncpg.PostgresError):
@@ -351,9 +354,16 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 
 class PgStore:
     def __init__(
-        self, url: str, min_size: int = 1, max_size: int = 10, log_sql: bool = False
+        self,
+        url: str,
+        min_size: int = 1,
+        max_size: int = 10,
+        log_sql: bool = False,
+        query_timeout: float = 30.0,
     ) -> None:
         self.url = url
+        # ``statement_timeout`` of every connection (``--queryTimeout``; 0: no limit).
+        self.query_timeout = query_timeout
         self.dialect: Dialect = PostgresDialect()
         self.log_sql = log_sql
         self._min_size = min_size
@@ -369,6 +379,11 @@ class PgStore:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 init=_init_connection,
+                server_settings=(
+                    {"statement_timeout": str(int(self.query_timeout * 1000))}
+                    if self.query_timeout > 0
+                    else {}
+                ),
             )
         except (OSError, asyncpg.PostgresError) as error:
             raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
