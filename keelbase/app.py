@@ -40,6 +40,7 @@ from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
+from keelbase.services.sql_console import SqlConsole
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
@@ -88,6 +89,7 @@ class App(Extensions):
         self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store)
+        self.sql_console = SqlConsole(self.store)
         system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters

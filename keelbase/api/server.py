@@ -21,6 +21,7 @@ from keelbase.api import (
     realtime,
     records,
     settings,
+    sql,
     superuser_ips,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
@@ -101,6 +102,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *settings.routes,
         *batch.routes,
         *crons.routes,
+        *sql.routes,
         *realtime.routes,
         *oauth2.routes,
     ]

@@ -98,6 +98,11 @@ class Store(Protocol):
         """A write transaction; nested calls join the outer one through a savepoint."""
         ...
 
+    def read_only(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection the database itself keeps from writing (for SQL from outside,
+        ``POST /api/sql``); never the current transaction's."""
+        ...
+
     def forget_statements(self) -> None:
         """The schema changed: drop statements prepared for the old one.
 

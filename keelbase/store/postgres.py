@@ -433,6 +433,18 @@ class PgStore:
             yield _Link(self, conn)
 
     @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[_Link]:
+        """A pooled connection in a ``READ ONLY`` transaction, rolled back at the end."""
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            transaction = conn.transaction(readonly=True)
+            await transaction.start()
+            try:
+                yield _Link(self, conn)
+            finally:
+                await transaction.rollback()
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Link]:
         current = _current.get()
         if current is not None and current.store is self:

@@ -350,6 +350,12 @@ class SqliteStore:
         yield _Link(self, None, self._reader_executor)
 
     @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[_Link]:
+        """A reader: its connections are ``query_only``, whatever the current transaction."""
+        assert self._reader_executor is not None, "store is not open"
+        yield _Link(self, None, self._reader_executor)
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Link]:
         current = _current.get()
         if current is not None and current.store is self:

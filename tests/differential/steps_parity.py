@@ -147,6 +147,23 @@ ENDPOINT_STEPS: list[Step] = [
     step("crons: run the MFA cleanup", "POST", "/api/crons/__pbMFACleanup__", SU),
     step("crons: run the database optimisation", "POST", "/api/crons/__pbDBOptimize__", SU),
     step("crons: unknown job", "POST", "/api/crons/__pbNope__", SU),
+    step(
+        "sql: a literal",
+        "POST",
+        "/api/sql?fields=columns.name,columns.type,rows",
+        SU,
+        body={"query": "select 1 as a, null as b"},
+    ),
+    step(
+        "sql: rows",
+        "POST",
+        "/api/sql?fields=rows",
+        SU,
+        body={"query": "select email from users order by email limit 2"},
+    ),
+    step("sql: empty", "POST", "/api/sql", SU, body={"query": ""}),
+    step("sql: as a user", "POST", "/api/sql", "user1", body={"query": "select 1"}),
+    step("sql: as a guest", "POST", "/api/sql", body={"query": "select 1"}),
 ]
 
 PQ = "/api/collections/pq/records"
