@@ -293,7 +293,11 @@ class SettingsService:
     async def load(self) -> None:
         async with self.store.read() as conn:
             raw = await system.get_param(conn, SETTINGS_KEY)
-            self._seen_updated = await self._updated(conn)
+            updated = await self._updated(conn)
+        seen = self._seen_updated
+        if isinstance(updated, str) and isinstance(seen, str) and updated < seen:
+            return  # an update on this node committed meanwhile: what was read is older
+        self._seen_updated = updated
         self._apply(self._decoded(raw))
         if self.encryption_key and isinstance(raw, dict):
             await self._encrypt_stored()
