@@ -23,6 +23,7 @@ from keelbase.config import Config
 from keelbase.core.dates import now_string
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
+from keelbase.services import system_jobs
 from keelbase.services.auth.alerts import AuthAlerts
 from keelbase.services.auth.impersonation import ImpersonationService
 from keelbase.services.auth.login_guard import LoginGuard
@@ -30,6 +31,7 @@ from keelbase.services.auth.mail_flows import AuthMailService
 from keelbase.services.auth.oauth2 import OAuth2Service
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
+from keelbase.services.auth.superuser_ips import SuperuserIPs
 from keelbase.services.auth.superusers import SuperusersService
 from keelbase.services.backups.engines import Engine
 from keelbase.services.backups.service import BackupsService
@@ -49,6 +51,7 @@ from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
+from keelbase.services.sql_console import SqlConsole
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.store import system
 from keelbase.store.base import Store
@@ -80,16 +83,18 @@ class App(Extensions):
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
-        self.settings = SettingsService(self.store)
+        self.settings = SettingsService(self.store, self.config.encryption_key())
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
         self.auth_counters = self._counters()
+        self.superuser_ips = SuperuserIPs(self.settings)
         self.auth = AuthService(
             self.records,
             self.hooks,
             login_guard=LoginGuard(self.auth_counters),
             alerts=AuthAlerts(self.records, self.mailer, self.settings),
+            superuser_ips=self.superuser_ips,
         )
         self.oauth2 = OAuth2Service(self.auth, self.records)
         self.batch = BatchService(self.records, self.settings)
@@ -109,6 +114,8 @@ class App(Extensions):
         self.logs = self._logs()
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
+        self.sql_console = SqlConsole(self.store)
+        system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters, self.meter
         )
@@ -146,9 +153,14 @@ class App(Extensions):
         if self.config.uses_postgres:
             from keelbase.store.postgres import PgStore
 
-            return PgStore(self.config.db_url, log_sql=self.config.dev)
+            return PgStore(
+                self.config.db_url, log_sql=self.config.dev, query_timeout=self.config.query_timeout
+            )
         return SqliteStore(
-            self.config.db_path, read_pool_size=self.config.read_pool_size, log_sql=self.config.dev
+            self.config.db_path,
+            read_pool_size=self.config.read_pool_size,
+            log_sql=self.config.dev,
+            query_timeout=self.config.query_timeout,
         )
 
     def _logs(self) -> LogsService:
@@ -279,7 +291,9 @@ class App(Extensions):
 
     @property
     def hooks_dir(self) -> Path:
-        """``kb_hooks`` beside the data folder."""
+        """``--hooksDir``, else ``kb_hooks`` beside the data folder."""
+        if self.config.hooks_dir is not None:
+            return self.config.hooks_dir
         return self.config.data_dir.resolve().parent / "kb_hooks"
 
     def load_hooks(self) -> list[Path]:

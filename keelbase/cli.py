@@ -37,17 +37,53 @@ def _version() -> str:
     return __version__
 
 
-def _add_dir(parser: argparse.ArgumentParser) -> None:
+def _add_dir(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--dir``: on ``keelbase`` itself (its default) and again after a command, as in PocketBase."""
     parser.add_argument(
         "--dir",
-        default=env_default("DIR", "kb_data"),
+        default=default if default is not None else argparse.SUPPRESS,
         help="the data folder (default ./kb_data, env KEELBASE_DIR)",
     )
+    parser.add_argument(
+        "--encryptionEnv",
+        dest="encryption_env",
+        metavar="VAR",
+        default=env_default("ENCRYPTION_ENV", "") if default is not None else argparse.SUPPRESS,
+        help="the environment variable whose 32-character value encrypts the stored "
+        "settings (env KEELBASE_ENCRYPTION_ENV)",
+    )
+
+
+def _flag(value: str) -> bool:
+    """A boolean flag's value, as Go's flags take it (``--x=false``)."""
+    lowered = value.lower()
+    if lowered in ("1", "t", "true", "yes"):
+        return True
+    if lowered in ("0", "f", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {value!r}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keelbase", description="Keelbase app backend.")
     parser.add_argument("--version", action="version", version=f"keelbase {_version()}")
+    # Global flags go before the command (``keelbase --dir X serve``) or after it.
+    _add_dir(parser, env_default("DIR", "kb_data"))
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        default=False,
+        help="log SQL statements and requests",
+    )
+    parser.add_argument(
+        "--queryTimeout",
+        dest="query_timeout",
+        type=float,
+        metavar="SECONDS",
+        default=float(env_default("QUERY_TIMEOUT", "30") or 30),
+        help="stop a database query after this many seconds and answer 400 (default 30, "
+        "0: no limit, env KEELBASE_QUERY_TIMEOUT)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="start the web server")
@@ -66,6 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
         dest="public_dir",
         default=env_default("PUBLIC_DIR"),
         help="folder of static files to serve (default ./kb_public beside the data folder)",
+    )
+    serve.add_argument(
+        "--indexFallback",
+        dest="index_fallback",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=_flag(env_default("INDEX_FALLBACK", "true") or "true"),
+        help="answer index.html for paths of the public folder that name no file "
+        "(single-page apps; default true, --indexFallback=false to turn off)",
+    )
+    serve.add_argument(
+        "--hooksDir",
+        dest="hooks_dir",
+        default=env_default("HOOKS_DIR"),
+        help="the folder of Python hooks (default ./kb_hooks beside the data folder)",
     )
     serve.add_argument(
         "--redis",
@@ -87,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--dev",
         action="store_true",
+        default=argparse.SUPPRESS,
         help="log SQL statements and requests; automigrate unless --no-automigrate",
     )
     serve.add_argument(
@@ -123,6 +176,28 @@ def build_parser() -> argparse.ArgumentParser:
             default=env_default("DB_URL"),
             help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
         )
+    otp = actions.add_parser("otp", help="print a one-time password for a superuser")
+    otp.add_argument("email")
+    _add_dir(otp)
+    otp.add_argument(
+        "--db",
+        default=env_default("DB_URL"),
+        help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
+    )
+    ips = actions.add_parser(
+        "ips",
+        help="show the superuserIPs setting, set it (IPs or CIDR subnets), or --reset it",
+    )
+    ips.add_argument("ips", nargs="*", metavar="IP", help="addresses or subnets to allow")
+    ips.add_argument(
+        "--reset", action="store_true", help="allow superusers from every address again"
+    )
+    _add_dir(ips)
+    ips.add_argument(
+        "--db",
+        default=env_default("DB_URL"),
+        help="postgresql://... URL when the data is in PostgreSQL (env KEELBASE_DB_URL)",
+    )
     add_transfer_commands(commands)
     add_migrations_commands(commands)
     add_backup_commands(commands)
@@ -142,12 +217,26 @@ def _pocketbase_refusal(data_dir: str, db_url: str | None) -> bool:
 async def _superuser(args: argparse.Namespace) -> int:
     from keelbase.app import App
     from keelbase.services.auth.superusers import SuperuserError
+    from keelbase.services.settings import SettingsKeyError
 
     if _pocketbase_refusal(args.dir, args.db):
         return 1
-    app = App(Config(data_dir=Path(args.dir), db_url=args.db or ""))
-    await app.start()
+    app = App(_config_of(args, db_url=args.db or ""))
     try:
+        await app.start()
+    except SettingsKeyError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    try:
+        if args.action == "ips":
+            return await _superuser_ips(app, args)
+        if args.action == "otp":
+            otp_id, code, seconds = await app.superusers.otp(args.email)
+            print(f"Successfully created OTP for superuser {args.email!r}:")
+            print(f"├─ Id:    {otp_id}")
+            print(f"├─ Pass:  {code}")
+            print(f"└─ Valid: {seconds}s")
+            return 0
         service = app.superusers
         if args.action == "delete":
             await service.delete(args.email)
@@ -181,10 +270,38 @@ def _error(log_format: str, message: str) -> None:
         print(f"Error: {message}", file=sys.stderr)
 
 
+async def _superuser_ips(app: App, args: argparse.Namespace) -> int:
+    """Show, set or clear ``superuserIPs``: how a locked-out owner gets back in."""
+    from keelbase.errors import ApiError
+
+    if args.reset and args.ips:
+        print("Error: give addresses or --reset, not both", file=sys.stderr)
+        return 2
+    if args.reset or args.ips:
+        try:
+            await app.settings.update({"superuserIPs": [] if args.reset else args.ips})
+        except ApiError as error:
+            problems = error.data.get("superuserIPs", {})
+            for index, problem in problems.items():
+                print(f"Error: {args.ips[int(index)]!r}: {problem['message']}", file=sys.stderr)
+            if not problems:
+                print(f"Error: {error.message}", file=sys.stderr)
+            return 1
+    current = app.settings.current.superuserIPs
+    if not current:
+        print("Superusers may sign in from every address (superuserIPs is empty).")
+        return 0
+    print("Superusers may sign in only from:")
+    for index, entry in enumerate(current):
+        print(f"{'└─' if index == len(current) - 1 else '├─'} {entry}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keelbase.app import App
+    from keelbase.services.settings import SettingsKeyError
     from keelbase.user_code import HooksError
 
     if args.log_format not in FORMATS:
@@ -198,15 +315,17 @@ def _serve(args: argparse.Namespace) -> int:
     if sentry_pii is None:
         print("Error: KEELBASE_SENTRY_PII must be true or false.", file=sys.stderr)
         return 2
-    config = Config(
+    config = _config_of(
+        args,
         migrations_dir=Path(args.migrations_dir) if args.migrations_dir else None,
         apply_migrations=True,
         automigrate=args.automigrate,
-        data_dir=Path(args.dir),
         http=args.http,
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
+        index_fallback=args.index_fallback,
+        hooks_dir=Path(args.hooks_dir) if args.hooks_dir else None,
         redis_url=args.redis or "",
         db_url=args.db or "",
         redis_channel=env_default("REDIS_CHANNEL", "keelbase:events") or "keelbase:events",
@@ -241,6 +360,11 @@ def _serve(args: argparse.Namespace) -> int:
             "made through another; Redis carries every event to every worker.",
         )
         return 2
+    try:
+        asyncio.run(_check_settings(config))
+    except SettingsKeyError as error:
+        _error(args.log_format, str(error))
+        return 1
     log_level = "info" if config.dev else "warning"
     if args.workers > 1:
         # Applied once, here, before any worker starts; the workers find nothing pending.
@@ -352,6 +476,20 @@ def _print_started(config: Config) -> None:
     print(f"├─ REST API:  http://{config.http}/api/", flush=True)
 
 
+async def _check_settings(config: Config) -> None:
+    """Read the stored settings once before serving, so that a wrong or missing
+    ``--encryptionEnv`` key is a clear error, not a failed start inside the server."""
+    from keelbase.app import App
+
+    app = App(config)
+    await app.store.open()
+    try:
+        await app.collections.bootstrap()  # a new data folder gets its tables first
+        await app.settings.load()
+    finally:
+        await app.store.close()
+
+
 def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
     """uvicorn's server, which also ends realtime streams as soon as shutdown begins.
 
@@ -367,9 +505,29 @@ def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
     return Server(config)
 
 
+def _config_of(args: argparse.Namespace, **values: object) -> Config:
+    """The start-up configuration from the global flags and ``values``."""
+    return Config.model_validate(
+        {
+            "data_dir": Path(args.dir),
+            "encryption_env": args.encryption_env,
+            "query_timeout": args.query_timeout,
+            **values,
+        }
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.encryption_env:
+        # ``Config`` takes it from here in every command, the transfer ones included.
+        os.environ["KEELBASE_ENCRYPTION_ENV"] = args.encryption_env
+    try:
+        Config(encryption_env=args.encryption_env).encryption_key()
+    except ValueError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     if args.command == "serve":
         return _serve(args)
     if args.command == "superuser":

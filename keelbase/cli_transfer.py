@@ -31,7 +31,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     def place(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--dir",
-            default=env_default("DIR", "kb_data"),
+            default=argparse.SUPPRESS,
             help="the data folder (default ./kb_data, env KEELBASE_DIR)",
         )
         parser.add_argument(
@@ -69,7 +69,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     migrate.add_argument(
         "--dir",
-        default=env_default("DIR", "kb_data"),
+        default=argparse.SUPPRESS,
         help="the data folder to use beside a database URL (for file storage)",
     )
     migrate.add_argument("--replace", action="store_true", help="as for import")
@@ -83,6 +83,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from keelbase.services.settings import SettingsKeyError
     from keelbase.services.transfer.service import TransferError
     from keelbase.store.base import StoreError
 
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 _import(_config(args.dir, args.db), Path(args.archive), args.replace)
             )
         return asyncio.run(_migrate(args))
-    except (TransferError, StoreError) as error:
+    except (TransferError, StoreError, SettingsKeyError) as error:
         print(f"Error: {error}", file=sys.stderr)
     except OSError as error:
         print(
@@ -115,9 +116,10 @@ def _config(data_dir: str, db: str | None) -> Config:
     reason = pocketbase.refusal(Path(data_dir))
     if reason is not None and not db:
         raise TransferError(reason)
+    # An export or import reads whole tables: no --queryTimeout for it.
     if not db:
-        return Config(data_dir=Path(data_dir))
-    config = Config(data_dir=Path(data_dir), db_url=db)
+        return Config(data_dir=Path(data_dir), query_timeout=0)
+    config = Config(data_dir=Path(data_dir), db_url=db, query_timeout=0)
     if not config.uses_postgres:
         raise TransferError(f"unsupported database URL {db!r} (postgresql://... expected)")
     return config

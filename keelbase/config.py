@@ -24,9 +24,15 @@ class Config(BaseModel):
     max_body_size: int = 32 << 20
     # The largest backup ``POST /api/backups/upload`` takes (PocketBase sets no limit).
     max_backup_upload: int = 8 << 30
+    # Seconds a query may run before it is stopped and answered with a 400 (0: no limit).
+    query_timeout: float = 30.0
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None
+    # A path of the public folder that names no file answers its index.html (SPA routes).
+    index_fallback: bool = True
+    # Python hooks folder (default kb_hooks beside the data folder).
+    hooks_dir: Path | None = None
     # Redis for realtime events across worker processes and nodes (in-process when empty).
     redis_url: str = ""
     # The pub/sub channel: apps that share one Redis need different channels.
@@ -51,6 +57,25 @@ class Config(BaseModel):
     # OpenTelemetry traces through OTLP/HTTP, configured by the standard ``OTEL_*``
     # variables (off: OpenTelemetry is never imported).
     tracing: bool = False
+    # The name of the environment variable holding the 32-character key that encrypts
+    # the stored settings (``--encryptionEnv``); the key itself never enters the config.
+    encryption_env: str = Field(default_factory=lambda: env_default("ENCRYPTION_ENV") or "")
+
+    def encryption_key(self) -> str:
+        """The key from ``encryption_env``; ``ValueError`` when it is unset or not 32 characters."""
+        if not self.encryption_env:
+            return ""
+        key = os.environ.get(self.encryption_env, "")
+        if not key:
+            raise ValueError(
+                f"--encryptionEnv {self.encryption_env}: that environment variable is not set"
+            )
+        if len(key.encode()) != 32:
+            raise ValueError(
+                f"--encryptionEnv {self.encryption_env}: the key must be 32 characters, "
+                f"not {len(key.encode())}"
+            )
+        return key
 
     @property
     def host(self) -> str:

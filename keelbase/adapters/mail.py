@@ -1,4 +1,4 @@
-"""Sending mail over SMTP with aiosmtplib (STARTTLS or TLS, optional login)."""
+"""Sending mail over SMTP with aiosmtplib (STARTTLS or TLS, optional PLAIN or LOGIN auth)."""
 
 from __future__ import annotations
 
@@ -42,17 +42,26 @@ async def send_smtp(
         message[key] = value
     message.set_content(text or "This message is HTML only.")
     message.add_alternative(html, subtype="html")
+    client = aiosmtplib.SMTP(
+        hostname=options.host,
+        port=options.port,
+        use_tls=options.tls,
+        start_tls=None if not options.tls else False,
+        local_hostname=options.local_name or None,
+        timeout=30,
+    )
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=options.host,
-            port=options.port,
-            username=options.username or None,
-            password=options.password or None,
-            use_tls=options.tls,
-            start_tls=None if not options.tls else False,
-            local_hostname=options.local_name or None,
-            timeout=30,
-        )
+        async with client:
+            if options.username or options.password:
+                await _login(client, options)
+            await client.send_message(message)
     except (aiosmtplib.SMTPException, OSError) as error:
         raise MailError(str(error)) from error
+
+
+async def _login(client: aiosmtplib.SMTP, options: SmtpOptions) -> None:
+    """SMTP AUTH with the settings' method, as PocketBase: LOGIN when asked, else PLAIN."""
+    if options.auth_method == "LOGIN":
+        await client.auth_login(options.username, options.password)
+    else:
+        await client.auth_plain(options.username, options.password)

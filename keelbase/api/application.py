@@ -27,7 +27,8 @@ from keelbase.core.request_outcome import (
     RequestOutcome,
     current_request_id,
 )
-from keelbase.errors import MSG_INTERNAL, MSG_NOT_FOUND, ApiError
+from keelbase.errors import MSG_BAD_REQUEST, MSG_INTERNAL, MSG_NOT_FOUND, ApiError
+from keelbase.store.base import QueryTimeout
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
@@ -82,6 +83,8 @@ class KeelbaseApp:
         self.origins = {o.encode() for o in origins}
         # Runs before routing when set (rate limits); may raise ApiError to answer instead.
         self.guard: Callable[[Scope], Awaitable[None]] | None = None
+        # Runs next when set (``superuserIPs``): superuser tokens from other addresses.
+        self.superuser_guard: Callable[[Scope], Awaitable[None]] | None = None
         # Told about every request (logs, metrics); with none a request pays nothing for them.
         self.observers: list[RequestObserver] = []
         # The client's IP for observers, from the trusted proxy headers (set by the app).
@@ -189,7 +192,6 @@ class KeelbaseApp:
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = b""
-        wants_preflight = False
         requested_headers = b""
         incoming_id = b""
         for name, value in scope["headers"]:
@@ -197,16 +199,16 @@ class KeelbaseApp:
                 incoming_id = value
             elif name == b"origin":
                 origin = value
-            elif name == b"access-control-request-method":
-                wants_preflight = True
             elif name == b"access-control-request-headers":
                 requested_headers = value
         rid = request_id(incoming_id)
         scope[REQUEST_ID_KEY] = rid_text = rid.decode()
         id_header = (b"x-request-id", rid)
         allowed = self._allowed(origin) if origin else None
-        if wants_preflight and origin and scope["method"] == "OPTIONS":
-            await preflight(send, allowed, requested_headers, id_header)
+        if scope["method"] == "OPTIONS":
+            # As PocketBase's CORS middleware: every OPTIONS is a preflight, never routed;
+            # without an Origin (not a browser) it is a plain 204.
+            await preflight(send, allowed, requested_headers, id_header, bool(origin))
             return
         extra = [*SECURITY_HEADERS, *cors_extra(allowed, self.any_origin), id_header]
         started = False
@@ -222,6 +224,8 @@ class KeelbaseApp:
         try:
             if self.guard is not None:
                 await self.guard(scope)
+            if self.superuser_guard is not None:
+                await self.superuser_guard(scope)
             await self.router(scope, receive, send_with_headers)
         except Exception as error:  # every failure gets PocketBase's error shape
             scope[ERROR_KEY] = error
@@ -243,6 +247,9 @@ class KeelbaseApp:
     def _as_api_error(error: Exception, scope: Scope) -> ApiError:
         if isinstance(error, ApiError):
             return error
+        if isinstance(error, QueryTimeout):
+            # As PocketBase answers a query past --queryTimeout: the request's fault.
+            return ApiError(400, MSG_BAD_REQUEST)
         if isinstance(error, HTTPException):
             return http_error(error, scope["method"])
         log.error(

@@ -16,6 +16,7 @@ from keelbase.api.request import (
 )
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.records.fields_picker import pick, pick_list_result
+from keelbase.services.collections import dry_run
 from keelbase.services.records.listing import ListParams
 
 LOAD_ERROR = "Failed to load the collection type data due to invalid formatting."
@@ -84,11 +85,23 @@ async def scaffolds(request: Request) -> Response:
     return json_response(app_of(request).collections.scaffolds())
 
 
+async def dry_run_view(request: Request) -> Response:
+    """The SDK's ``collections.dryRunViewQuery``: a view's fields and sample, nothing saved."""
+    info = await request_info(request)
+    require_superuser(info)
+    tree = fields_tree(request)
+    body = await read_body(request, "An error occurred while loading the submitted data.")
+    app = app_of(request)
+    result = await dry_run.dry_run_view(app.collections, app.records, body, info)
+    return json_response(pick(result, tree))
+
+
 routes = [
     Route("/api/collections", list_collections, methods=["GET"]),
     Route("/api/collections", create_collection, methods=["POST"]),
     Route("/api/collections/import", import_collections, methods=["PUT"]),
     Route("/api/collections/meta/scaffolds", scaffolds, methods=["GET"]),
+    Route("/api/collections/meta/dry-run-view", dry_run_view, methods=["POST"]),
     Route("/api/collections/{collection}", view_collection, methods=["GET"]),
     Route("/api/collections/{collection}", update_collection, methods=["PATCH"]),
     Route("/api/collections/{collection}", delete_collection, methods=["DELETE"]),

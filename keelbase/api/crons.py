@@ -9,11 +9,16 @@ from starlette.routing import Route
 from keelbase.api.request import app_of, request_info, require_superuser
 from keelbase.api.responses import json_response, no_content
 from keelbase.errors import NotFoundError
+from keelbase.services.system_jobs import SYSTEM_PREFIX
 
 
 async def list_crons(request: Request) -> Response:
     require_superuser(await request_info(request))
-    jobs = sorted(app_of(request).crons.jobs.values(), key=lambda job: job.name)
+    # PocketBase's order: the app's jobs by name, then its own (``__pb...``) as registered.
+    every = list(app_of(request).crons.jobs.values())
+    system = [job for job in every if job.name.startswith(SYSTEM_PREFIX)]
+    own = sorted((job for job in every if job not in system), key=lambda job: job.name)
+    jobs = [*own, *system]
     return json_response([{"id": job.name, "expression": job.expression} for job in jobs])
 
 

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from keelbase.adapters.blobs import BlobNotFound
 from keelbase.api.request import app_of, query_of, request_info, require_auth
 from keelbase.api.responses import json_response
+from keelbase.core.collections.system import SUPERUSERS
 from keelbase.core.fields import FileField
 from keelbase.core.mime import INLINE_TYPES, base_type
 from keelbase.core.request_info import RequestInfo
@@ -67,6 +68,9 @@ async def download(request: Request) -> Response:
     if field.protected:
         auth = await app.auth.record_from_file_token(query_of(request).get("token", ""))
         base = await request_info(request)
+        superuser = auth is not None and auth.collection.name == SUPERUSERS
+        if superuser and not app.superuser_ips.allowed(base.ip):
+            auth = None  # as PocketBase: from elsewhere a superuser's file token is none
         info = RequestInfo(auth, base.method, base.query, base.headers, {}, "protectedFile")
         rule = collection.viewRule
         allowed = info.is_superuser or (

@@ -31,8 +31,15 @@ async def preflight(
     allowed: bytes | None,
     requested_headers: bytes,
     request_id: tuple[bytes, bytes],
+    has_origin: bool = True,
 ) -> None:
-    """Answer a CORS preflight as PocketBase does: 204 with what may be sent."""
+    """Answer a CORS preflight as PocketBase does: 204 with what may be sent (403 for an
+    origin not allowed); an OPTIONS request without an Origin gets a bare 204."""
+    if not has_origin:
+        headers = [(b"vary", b"Origin"), request_id]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
     headers = [*SECURITY_HEADERS, (b"vary", b"Origin"), request_id]
     status = 403
     if allowed is not None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
@@ -25,10 +24,13 @@ from keelbase.api import (
     realtime,
     records,
     settings,
+    sql,
+    superuser_ips,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
 from keelbase.api.client_ip import client_ip
+from keelbase.api.public import PublicFiles
 from keelbase.errors import BadRequestError
 from keelbase.events import RequestEvent
 
@@ -105,6 +107,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *crons.routes,
         *logs.routes,
         *backups.routes,
+        *sql.routes,
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,
@@ -122,7 +125,8 @@ def build_asgi(app: App) -> KeelbaseApp:
     routes = [with_request_hooks(app, route) for route in routes]
     public = app.config.resolved_public_dir
     if public.is_dir():
-        routes.append(Mount("/", StaticFiles(directory=public, html=True), name="public"))
+        public_files = PublicFiles(public, app.config.index_fallback)
+        routes.append(Mount("/", public_files, name="public"))
     asgi = KeelbaseApp(Router(routes=routes, lifespan=lifespan), app.config.origins)
     asgi.state.keelbase = app
     asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
@@ -130,6 +134,7 @@ def build_asgi(app: App) -> KeelbaseApp:
     metrics.install(app, asgi)
     app.logs.attach(asgi.observers)
     _install_telemetry(app, asgi)
+    superuser_ips.install(app, asgi)
     return asgi
 
 

@@ -199,6 +199,18 @@ def in_networks(ip: str, networks: Sequence[Network]) -> bool:
 # Validation ---------------------------------------------------------------
 
 
+def is_ip_or_subnet(entry: str) -> bool:
+    """An IP address, or a CIDR subnet (host bits may be set, as Go's ``ParsePrefix`` allows)."""
+    try:
+        if "/" in entry:
+            ipaddress.ip_network(entry, strict=False)
+        else:
+            ipaddress.ip_address(entry)
+    except ValueError:
+        return False
+    return True
+
+
 def _min_one(value: int) -> dict[str, Any] | None:
     if value == 0:
         return required_error()
@@ -264,12 +276,7 @@ def settings_errors(
             errors["rules"] = conflict
     bad_ips: dict[str, Any] = {}
     for index, entry in enumerate(excluded_ips):
-        try:
-            if "/" in entry:
-                ipaddress.ip_network(entry, strict=False)
-            else:
-                ipaddress.ip_address(entry)
-        except ValueError:
+        if not is_ip_or_subnet(entry):
             # PocketBase's code, typo included, so clients matching on it keep working
             bad_ips[str(index)] = field_error(
                 "validation_invlaid_ip_or_subnet", "Invalid IP or CIDR subnet."

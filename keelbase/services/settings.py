@@ -2,7 +2,8 @@
 
 The shape is PocketBase's so its SDKs and dashboards read it; sections that
 no feature uses yet are stored and returned unchanged. Secrets (the SMTP and
-S3 passwords, the metrics token) are stored but never returned.
+S3 passwords, the metrics token) are stored but never returned; with an encryption
+key the whole stored value is encrypted, as PocketBase's ``--encryptionEnv`` does.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from keelbase.core import rate_limits
+from keelbase.core import rate_limits, settings_cipher
 from keelbase.core.dates import now_string
 from keelbase.core.fields.email import is_email
 from keelbase.errors import BadRequestError, field_error, required_error
@@ -184,6 +186,22 @@ def _validate(settings: Settings) -> dict[str, Any]:
     backups = _backups_errors(settings.backups)
     if backups:
         errors["backups"] = backups
+    ips = _superuser_ip_errors(settings.superuserIPs)
+    if ips:
+        errors["superuserIPs"] = ips
+    return errors
+
+
+def _superuser_ip_errors(entries: list[str]) -> dict[str, Any]:
+    """Each entry is required and an IP address or a CIDR subnet, as PocketBase checks."""
+    errors: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        if not entry:
+            errors[str(index)] = required_error()
+        elif not rate_limits.is_ip_or_subnet(entry):
+            errors[str(index)] = field_error(
+                "validation_invlaid_ip_or_subnet", "Invalid IP or CIDR subnet."
+            )
     return errors
 
 
@@ -334,9 +352,17 @@ def _patched(current: Settings, patch: dict[str, Any]) -> Settings:
     return settings
 
 
+class SettingsKeyError(RuntimeError):
+    """The stored settings cannot be read with the encryption key given (or without one)."""
+
+
 class SettingsService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, encryption_key: str = "") -> None:
+        """``encryption_key`` (32 characters, from ``--encryptionEnv``) encrypts the stored
+        settings as PocketBase does; settings stored in plain text still load, and are
+        encrypted at the next save."""
         self.store = store
+        self.encryption_key = encryption_key
         self.current = Settings()
         self._seen_updated: Any = None
         self._listeners: list[Callable[[Settings], None]] = []
@@ -349,8 +375,47 @@ class SettingsService:
     async def load(self) -> None:
         async with self.store.read() as conn:
             raw = await system.get_param(conn, SETTINGS_KEY)
+            updated = await self._updated(conn)
+        seen = self._seen_updated
+        if isinstance(updated, str) and isinstance(seen, str) and updated < seen:
+            return  # an update on this node committed meanwhile: what was read is older
+        self._seen_updated = updated
+        self._apply(self._decoded(raw))
+        if self.encryption_key and isinstance(raw, dict):
+            await self._encrypt_stored()
+
+    async def _encrypt_stored(self) -> None:
+        """Settings stored in plain text before the key was given: encrypt them now."""
+        async with self.store.transaction() as conn:
+            now = now_string()
+            stored = await system.lock_param(conn, self.store.dialect, SETTINGS_KEY, now)
+            if isinstance(stored, dict):
+                await self._store(conn, self._decoded(stored), now)
             self._seen_updated = await self._updated(conn)
-        self._apply(Settings.model_validate(raw) if isinstance(raw, dict) else Settings())
+
+    def _decoded(self, stored: Any) -> Settings:
+        """The settings as stored: a JSON object, or PocketBase's encrypted text of one."""
+        if isinstance(stored, str):
+            if not self.encryption_key:
+                raise SettingsKeyError(
+                    "the stored settings are encrypted: start with --encryptionEnv naming "
+                    "the environment variable that holds their key"
+                )
+            try:
+                stored = orjson.loads(settings_cipher.decrypt(stored, self.encryption_key))
+            except settings_cipher.CipherError as error:
+                raise SettingsKeyError(
+                    "the stored settings cannot be decrypted with this key (a wrong key?)"
+                ) from error
+        return Settings.model_validate(stored) if isinstance(stored, dict) else Settings()
+
+    async def _store(self, conn: Connection, settings: Settings, now: str) -> None:
+        data = settings.model_dump()
+        if not self.encryption_key:
+            await system.set_param(conn, SETTINGS_KEY, data, now)
+            return
+        sealed = settings_cipher.encrypt(orjson.dumps(data), self.encryption_key)
+        await system.set_param_text(conn, SETTINGS_KEY, sealed, now)
 
     async def _updated(self, conn: Connection) -> Any:
         return await conn.fetch_value(
@@ -378,9 +443,8 @@ class SettingsService:
         async with self.store.transaction() as conn:
             now = now_string()
             stored = await system.lock_param(conn, self.store.dialect, SETTINGS_KEY, now)
-            current = Settings.model_validate(stored) if isinstance(stored, dict) else Settings()
-            settings = _patched(current, patch)
-            await system.set_param(conn, SETTINGS_KEY, settings.model_dump(), now)
+            settings = _patched(self._decoded(stored), patch)
+            await self._store(conn, settings, now)
             updated = await self._updated(conn)
         self._seen_updated = updated  # this node's own write needs no reload
         self._apply(settings)

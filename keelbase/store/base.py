@@ -24,6 +24,10 @@ class StoreError(Exception):
     """A failure of the database that is not the client's fault."""
 
 
+class QueryTimeout(StoreError):
+    """A statement ran past the ``--queryTimeout`` limit and was stopped (answered as a 400)."""
+
+
 class UniqueViolation(StoreError):
     """An insert or update clashed with a unique index on these columns."""
 
@@ -120,11 +124,21 @@ class Store(Protocol):
         """A write transaction; nested calls join the outer one through a savepoint."""
         ...
 
+    def read_only(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection the database itself keeps from writing (for SQL from outside,
+        ``POST /api/sql``); never the current transaction's."""
+        ...
+
     def forget_statements(self) -> None:
         """The schema changed: drop statements prepared for the old one.
 
         A store whose database notices schema changes itself (SQLite) does nothing.
         """
+        ...
+
+    async def optimize(self) -> None:
+        """Housekeeping PocketBase's ``__pbDBOptimize__`` cron job does once a day:
+        fresh planner statistics, and on SQLite a WAL truncated back to nothing."""
         ...
 
 

@@ -29,6 +29,7 @@ from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
     InvalidStatement,
     Params,
+    QueryTimeout,
     Row,
     StatementTracer,
     StoreError,
@@ -201,6 +202,8 @@ def _unique_columns(detail: str) -> list[str]:
 
 
 def _translate(error: Exception) -> Exception:
+    if isinstance(error, asyncpg.QueryCanceledError):
+        return QueryTimeout(f"the query was stopped: {error}")
     if isinstance(error, asyncpg.UniqueViolationError):
         return UniqueViolation(error.table_name or "", _unique_columns(error.detail or ""))
     if isinstance(error, asyncpg.PostgresError):
@@ -372,9 +375,16 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 
 class PgStore:
     def __init__(
-        self, url: str, min_size: int = 1, max_size: int = 10, log_sql: bool = False
+        self,
+        url: str,
+        min_size: int = 1,
+        max_size: int = 10,
+        log_sql: bool = False,
+        query_timeout: float = 30.0,
     ) -> None:
         self.url = url
+        # ``statement_timeout`` of every connection (``--queryTimeout``; 0: no limit).
+        self.query_timeout = query_timeout
         self.dialect: Dialect = PostgresDialect()
         self.log_sql = log_sql
         self.tracer: StatementTracer | None = None
@@ -392,6 +402,11 @@ class PgStore:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 init=_init_connection,
+                server_settings=(
+                    {"statement_timeout": str(int(self.query_timeout * 1000))}
+                    if self.query_timeout > 0
+                    else {}
+                ),
             )
         except (OSError, asyncpg.PostgresError) as error:
             raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
@@ -400,6 +415,12 @@ class PgStore:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+    async def optimize(self) -> None:
+        """``ANALYZE``: fresh planner statistics (autovacuum does the rest)."""
+        if self._pool is not None:
+            async with self._pool.acquire() as conn:
+                await conn.execute("ANALYZE")
 
     def forget_statements(self) -> None:
         """The schema changed: parameter types and prepared plans may be stale."""
@@ -462,6 +483,18 @@ class PgStore:
         async with self.transaction() as link:
             await link.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield link
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[_Link]:
+        """A pooled connection in a ``READ ONLY`` transaction, rolled back at the end."""
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            transaction = conn.transaction(readonly=True)
+            await transaction.start()
+            try:
+                yield _Link(self, conn)
+            finally:
+                await transaction.rollback()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Link]:

@@ -37,6 +37,7 @@ from keelbase.store.base import (
 from keelbase.store.sqlite_connection import (
     InlineReader,
     Interrupted,
+    StatementClock,
     checkpoint,
     connect,
     run_statement,
@@ -119,7 +120,9 @@ class _Link:
         assert self.conn is not None
         try:
             if on_loop and sql not in self.store._heavy:
-                return run_statement(self.conn, mode, sql, params, self.store.log_sql)
+                return self.store.clock_of(self.conn).run(
+                    self.conn, mode, sql, params, self.store.log_sql
+                )
             return await self._run(self._sync, mode, sql, params)
         except StoreError as error:
             if not self.conn.in_transaction:
@@ -136,7 +139,7 @@ class _Link:
 
     def _sync(self, mode: str, sql: str, params: Params) -> Any:
         conn = self.conn if self.conn is not None else self.store._thread_reader()
-        return run_statement(conn, mode, sql, params, self.store.log_sql)
+        return self.store.clock_of(conn).run(conn, mode, sql, params, self.store.log_sql)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         result: list[Row] = await self._read("all", sql, params)
@@ -218,8 +221,12 @@ class SqliteStore:
         read_pool_size: int = 4,
         log_sql: bool = False,
         inline_budget: int = 20_000,
+        query_timeout: float = 30.0,
     ) -> None:
         self.path = path
+        # Seconds a read may run before it is interrupted (``--queryTimeout``; 0: no limit).
+        self.query_timeout = query_timeout
+        self._writer_clock: StatementClock | None = None
         # SQLite VM steps a read may take on the event loop before it moves to a thread (0: never).
         self.inline_budget = inline_budget
         self.dialect: Dialect = SqliteDialect()
@@ -254,6 +261,7 @@ class SqliteStore:
         )
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._writer_executor, connect, self.path)
+        self._writer_clock = StatementClock(self._writer, self.query_timeout)
         self._write_lock = asyncio.Lock()
         if self.inline_budget:
             reader = connect(self.path)
@@ -292,6 +300,16 @@ class SqliteStore:
 
     def forget_statements(self) -> None:
         """Nothing to do: SQLite prepares a statement again when the schema changed."""
+
+    async def optimize(self) -> None:
+        """``PRAGMA optimize`` and a truncating checkpoint, on the writer between transactions."""
+        writer, executor = self._writer, self._writer_executor
+        if writer is None or executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._write_lock:
+            await loop.run_in_executor(executor, writer.execute, "PRAGMA optimize")
+            await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
 
     def remember_heavy(self, sql: str) -> None:
         if len(self._heavy) >= 512:
@@ -335,12 +353,20 @@ class SqliteStore:
                 await asyncio.wait([running])
             conn.close()
 
+    def clock_of(self, conn: sqlite3.Connection) -> StatementClock:
+        """The read time limit of the writer or of this thread's reader."""
+        if conn is self._writer and self._writer_clock is not None:
+            return self._writer_clock
+        clock: StatementClock | None = getattr(self._local, "clock", None)
+        return clock if clock is not None else StatementClock(conn, 0)
+
     def _thread_reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
+            self._local.clock = StatementClock(conn, self.query_timeout)
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
@@ -351,6 +377,12 @@ class SqliteStore:
         if current is not None and current.store is self:
             yield current
             return
+        assert self._reader_executor is not None, "store is not open"
+        yield _Link(self, None, self._reader_executor)
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[_Link]:
+        """A reader: its connections are ``query_only``, whatever the current transaction."""
         assert self._reader_executor is not None, "store is not open"
         yield _Link(self, None, self._reader_executor)
 

@@ -7,18 +7,27 @@ module knows nothing of transactions or threads.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
-from keelbase.store.base import InvalidStatement, Params, StoreError, UniqueViolation
+from keelbase.store.base import (
+    InvalidStatement,
+    Params,
+    QueryTimeout,
+    StoreError,
+    UniqueViolation,
+)
 
 log = logging.getLogger("keelbase.sql")
 
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 
 TICK_STEPS = 1000
+CLOCK_STEPS = 20_000  # VM steps between looks at the clock of a timed read
 
 PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -82,6 +91,37 @@ class InlineReader:
     def _tick(self) -> int:
         self._ticks += 1
         return 1 if self._ticks > self._limit else 0
+
+
+class StatementClock:
+    """``--queryTimeout`` for the reads of one connection, through its progress handler.
+
+    Only reads are timed (as PocketBase times its SELECT queries): a long one is
+    interrupted, which frees its connection (the writer too), and raises
+    ``QueryTimeout``. Writes and DDL run to the end.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = math.inf
+        if seconds > 0:
+            conn.set_progress_handler(self._tick, CLOCK_STEPS)
+
+    def _tick(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
+
+    def run(
+        self, conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_sql: bool
+    ) -> Any:
+        if self.seconds <= 0 or mode == "exec":
+            return run_statement(conn, mode, sql, params, log_sql)
+        self.deadline = time.monotonic() + self.seconds
+        try:
+            return run_statement(conn, mode, sql, params, log_sql)
+        except Interrupted as error:
+            raise QueryTimeout(f"the query ran longer than {self.seconds:g}s") from error
+        finally:
+            self.deadline = math.inf
 
 
 def run_statement(

@@ -77,11 +77,14 @@ class SqliteDialect:
         return f"strftime({format_sql}, {time_sql})"
 
     def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
-        return (
-            f"(6371 * acos(cos(radians({lat_a})) * cos(radians({lat_b})) * "
+        # Rounding can put the cosine of a zero distance at 1.0000000000000002, whose
+        # acos is NULL: clamped, a record exactly at the point is 0 km away.
+        cosine = (
+            f"cos(radians({lat_a})) * cos(radians({lat_b})) * "
             f"cos(radians({lon_b}) - radians({lon_a})) + "
-            f"sin(radians({lat_a})) * sin(radians({lat_b}))))"
+            f"sin(radians({lat_a})) * sin(radians({lat_b}))"
         )
+        return f"(6371 * acos(min(1.0, max(-1.0, {cosine}))))"
 
     def lock_rows(self, select_sql: str) -> str:
         # One writer connection runs write transactions one at a time: nothing to lock.

@@ -194,8 +194,13 @@ async def lock_param(conn: Connection, dialect: Dialect, key: str, now: str) -> 
 
 
 def _param_value(raw: Any) -> Any:
+    """The stored JSON value; text that is not JSON (settings encrypted as PocketBase
+    stores them) comes back as the text."""
     if isinstance(raw, str | bytes):
-        return orjson.loads(raw)
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw.decode() if isinstance(raw, bytes) else raw
     return raw  # SQLite's JSON columns store a bare number as a number
 
 
@@ -204,6 +209,15 @@ async def set_param(conn: Connection, key: str, value: Any, now: str) -> None:
         'INSERT INTO "_params" ("id", "value", "created", "updated") VALUES (:id, :value, :now, :now) '
         'ON CONFLICT ("id") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated"',
         {"id": key, "value": orjson.dumps(value).decode(), "now": now},
+    )
+
+
+async def set_param_text(conn: Connection, key: str, text: str, now: str) -> None:
+    """Store ``text`` as it is, not as JSON (encrypted settings, in PocketBase's format)."""
+    await conn.execute(
+        'INSERT INTO "_params" ("id", "value", "created", "updated") VALUES (:id, :value, :now, :now) '
+        'ON CONFLICT ("id") DO UPDATE SET "value" = excluded."value", "updated" = excluded."updated"',
+        {"id": key, "value": text, "now": now},
     )
 
 

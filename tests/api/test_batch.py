@@ -46,8 +46,18 @@ SETTINGS = [
              body={"smtp": {"password": "secret"}}, contains={"smtp": {"enabled": False}}),
 ]
 
+SMALL_BODIES = Scenario("batch bodies up to 200 bytes", "PATCH", "/api/settings", who="superuser",
+                        body={"batch": {"maxBodySize": 200}})
+
 # Batch requests on, at most 5 in one batch
 BATCHES = [
+    Scenario("a body over batch.maxBodySize", "POST", "/api/batch", before=(SMALL_BODIES,), body={
+        "requests": [{"method": "POST", "url": RECORDS, "body": {"title": "x" * 200}}]},
+        status=413, contains={"status": 413, "message": "Request entity too large."},
+        after=(Scenario("nothing was created", "GET", RECORDS, contains={"totalItems": 0}),)),
+    Scenario("a body within batch.maxBodySize", "POST", "/api/batch", before=(SMALL_BODIES,), body={
+        "requests": [{"method": "POST", "url": RECORDS, "body": {"title": "x" * 20}}]},
+        contains=[{"status": 200}]),
     Scenario("create, update, upsert, delete", "POST", "/api/batch", body={"requests": [
         {"method": "POST", "url": RECORDS, "body": {"id": "batchrecord0001", "title": "b1"}},
         {"method": "PATCH", "url": RECORDS + "/batchrecord0001", "body": {"title": "b1-updated"}},

@@ -31,6 +31,7 @@ from tests.differential.steps_limits import LIMITS_STEPS
 from tests.differential.steps_logs import LOGS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
 from tests.differential.steps_otp import OTP_STEPS
+from tests.differential.steps_parity import PARITY_STEPS
 
 Step = dict[str, Any]
 
@@ -1922,6 +1923,7 @@ STEPS: list[Step] = [
     *OTP_STEPS,
     *LOGS_STEPS,
     *BACKUP_STEPS,
+    *PARITY_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

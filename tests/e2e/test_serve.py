@@ -1,8 +1,14 @@
 """The real ``keelbase serve`` process starts, answers and stops cleanly."""
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import httpx
 
-from tests.conftest import ServerProcess
+from tests.conftest import ServerProcess, free_port
 
 
 def test_serve_answers_and_shuts_down_gracefully(server: ServerProcess) -> None:
@@ -12,3 +18,41 @@ def test_serve_answers_and_shuts_down_gracefully(server: ServerProcess) -> None:
     # uvicorn re-raises the SIGTERM it handled, after the graceful shutdown.
     assert server.stop() in (0, -15)
     assert "keelbase stopped cleanly" in server.log()
+
+
+def test_global_flags_before_the_command_and_serve_flags(tmp_path: Path) -> None:
+    """``keelbase --dir X serve --hooksDir H --indexFallback=false``, as with PocketBase."""
+    data = tmp_path / "somewhere" / "kb_data"
+    public = tmp_path / "somewhere" / "kb_public"
+    public.mkdir(parents=True)
+    (public / "index.html").write_text("<h1>app</h1>")
+    hooks = tmp_path / "my_hooks"
+    hooks.mkdir()
+    (hooks / "routes.py").write_text(
+        "def setup(app):\n"
+        "    @app.route('/api/hello', methods=['GET'])\n"
+        "    async def hello(e):\n"
+        "        return {'hello': 'hi'}\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keelbase", "--dir", str(data), "serve",
+         "--http", f"127.0.0.1:{port}", "--hooksDir", str(hooks), "--indexFallback=false"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert (data / "data.db").exists()
+        assert httpx.get(url + "/api/hello").json() == {"hello": "hi"}
+        assert httpx.get(url + "/").text == "<h1>app</h1>"
+        assert httpx.get(url + "/some/spa/route").status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

@@ -64,6 +64,9 @@ _KINDS = {
 }
 Walked = tuple[str, NullFallback, "Callable[[str], str] | None", bool, str]
 
+# Characters PocketBase strips from a JSON path key (its ``inflector.Columnify``).
+_JSON_KEY_DROP = re.compile(r"[^\w.*\-@#]+", re.ASCII)
+
 
 @dataclass
 class _Walk:
@@ -143,6 +146,9 @@ class RecordResolver:
         self.table = table or dialect.quote(collection.name)
         self.base_alias = base_alias or collection.name
         self.joins: dict[str, str] = {}
+        # join alias -> the condition its row must meet (the related collection's list
+        # rule, for a non-superuser's filter or sort): ANDed into the WHERE, see _restrict.
+        self.join_checks: dict[str, str] = {}
         self._macros: dict[str, Any] | None = None
         self._visibility: dict[str, str] = {}  # email column SQL -> its visibility condition
 
@@ -311,9 +317,9 @@ class RecordResolver:
     def _json_path(self, walk: _Walk, field: Field, rest: list[str]) -> Walked:
         path = "$"
         for part in rest:
-            name, modifier = _split_modifier(part)
-            if modifier:
-                raise FilterError(f"modifiers are not supported on json paths ({part!r})")
+            # As PocketBase (``inflector.Columnify``): a key keeps only identifier characters,
+            # so ``meta.arr:each`` reads the key ``arreach`` (a modifier is no modifier here).
+            name = _JSON_KEY_DROP.sub("", part)
             path += f"[{name}]" if name.isdigit() else f".{name}"
         path_sql = self.params.add(path)
         sql = self.dialect.json_extract(self.column(walk.alias, field.name), path_sql)
@@ -325,7 +331,7 @@ class RecordResolver:
             raise FilterError(f"missing relation collection of field {field.name!r}")
         alias = f"{walk.alias}_{field.name}"
         source = self.column(walk.alias, field.name)
-        restriction = self._join_restriction(target, alias)
+        restriction = self._restrict(target, alias, joins)
         if field.multiple:
             je = alias + "_je"
             joins.setdefault(je, self.dialect.json_each_join(source, self.q(je)))
@@ -351,7 +357,7 @@ class RecordResolver:
         if field.hidden and not self.allow_hidden:
             raise FilterError(f"non-filterable back relation field {prop!r}")
         alias = f"{walk.alias}_{prop}"
-        restriction = self._join_restriction(target, alias)
+        restriction = self._restrict(target, alias, joins)
         own_id = self.column(walk.alias, "id")
         back_column = self.column(alias, field.name)
         if field.multiple:
@@ -364,6 +370,23 @@ class RecordResolver:
         )
         one_to_one = not field.multiple and has_single_unique_index(target.indexes, field.name)
         return _Walk(target, alias, walk.multi or not one_to_one)
+
+    def _restrict(self, target: Collection, alias: str, joins: dict[str, str]) -> str:
+        """The list rule of a collection a non-superuser reaches through a relation.
+
+        In the query's own joins, as PocketBase: a row joined to a related record
+        the caller may not list is dropped (the rule goes into the WHERE; a row
+        with no related record stays). Inside a multi-match subquery the hidden
+        record is not joined at all (the rule goes into its ON), so nothing about
+        it is compared either way.
+        """
+        if joins is not self.joins:
+            return self._join_restriction(target, alias)
+        check = self._join_restriction(target, alias)
+        if check:
+            rule = check.removeprefix(" AND ")
+            self.join_checks.setdefault(alias, f"({self.column(alias, 'id')} IS NULL OR {rule})")
+        return ""
 
     def _join_restriction(self, target: Collection, alias: str) -> str:
         """For a non-superuser's filter: rows of ``target`` they may not list are not joined."""

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import column_name, parse_index
+from keelbase.core.collections.system import SUPERUSERS
 from keelbase.core.fields.email import is_email
 from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
@@ -42,6 +43,7 @@ from keelbase.services.records.service import RecordsService
 
 if TYPE_CHECKING:
     from keelbase.services.auth.alerts import AuthAlerts
+    from keelbase.services.auth.superuser_ips import SuperuserIPs
 
 MSG_MISSING_COLLECTION = "Missing or invalid collection context."
 MSG_MISSING_AUTH_COLLECTION = "Missing or invalid auth collection context."
@@ -57,14 +59,17 @@ class AuthService:
         hooks: Hooks,
         login_guard: LoginGuard | None = None,
         alerts: AuthAlerts | None = None,
+        superuser_ips: SuperuserIPs | None = None,
     ) -> None:
         """``login_guard`` counts sign-in attempts against brute force; ``alerts`` mails
-        on sign-ins from new places. Both are optional so that tools (the CLI, an
-        export) can check tokens without counters or a mailer."""
+        on sign-ins from new places; ``superuser_ips`` refuses superuser sign-ins from
+        addresses not listed. All are optional so that tools (the CLI, an export) can
+        check tokens without counters, a mailer or settings."""
         self.records = records
         self.hooks = hooks
         self.login_guard = login_guard
         self.alerts = alerts
+        self.superuser_ips = superuser_ips
         # token -> (expiry, its record); dropped by forget() and by any schema change.
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
         # Bumped by forget(): a lookup that raced with a change must not cache the old record.
@@ -248,6 +253,8 @@ class AuthService:
         """
         collection = record.collection
         assert collection.auth is not None
+        if self.superuser_ips is not None and collection.name == SUPERUSERS:
+            self.superuser_ips.check(info.ip)
         rule = collection.auth.authRule
         as_self = RequestInfo(record, info.method, info.query, info.headers, {}, context)
         if rule is None:

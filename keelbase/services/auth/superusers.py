@@ -6,8 +6,9 @@ from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.system import SUPERUSERS
 from keelbase.core.fields import TextField
 from keelbase.core.fields.email import is_email
-from keelbase.core.ids import new_record_id, new_token_key
+from keelbase.core.ids import new_record_id, new_token_key, random_string
 from keelbase.core.records.record import Record
+from keelbase.services.auth import refs as auth_refs
 from keelbase.services.auth.passwords import hash_password_async
 from keelbase.services.records.service import RecordsService
 
@@ -67,6 +68,22 @@ class SuperusersService:
             raise SuperuserError("cannot delete the only superuser")
         async with self.records.transaction() as conn:
             await self.records.delete_record(conn, record)
+
+    async def otp(self, email: str) -> tuple[str, str, int]:
+        """A one-time password for ``email``, as PocketBase's ``superuser otp``: (id, code,
+        seconds valid). Sign in with ``auth-with-otp`` and the two; nothing is mailed."""
+        if not is_email(email):
+            raise SuperuserError("invalid or missing email address")
+        record = await self.find(email)
+        if record is None:
+            raise SuperuserError(f"superuser with email {email!r} doesn't exist")
+        options = record.collection.auth
+        if options is None or not options.otp.enabled:
+            raise SuperuserError("OTP auth is not enabled for the _superusers collection")
+        code = random_string(options.otp.length, "0123456789")
+        otp = auth_refs.new_ref_record(self.records, auth_refs.OTPS, record)
+        await self.records.insert_trusted(otp, plain_password=code)
+        return otp.id, code, options.otp.duration
 
 
 def _new_token_key(collection: Collection) -> str:

@@ -252,6 +252,32 @@ class CollectionsService:
         await self._load()
         return self.get(collection.id)
 
+    async def sample_view(self, query: str, size: int) -> tuple[Collection, list[dict[str, Any]]]:
+        """A view collection that is never saved, from ``query``, and its first rows.
+
+        What ``/api/collections/meta/dry-run-view`` shows before a view is created:
+        the same checks and fields as creating it, inside a transaction that
+        writes nothing.
+        """
+        collection = collection_from_json({"name": "temp_view_" + random_text(5), "type": "view"})
+        collection.viewQuery = query
+        async with self.store.transaction() as conn:
+            errors = await self.views.infer_fields(conn, collection, None)
+            if errors:
+                problem = errors.get("viewQuery") or errors.get("fields") or {}
+                raise BadRequestError(
+                    "Invalid view query. Raw error: \n" + str(problem.get("message", ""))
+                )
+            inner = self.store.dialect.view_query(collection.viewQuery)
+            try:
+                rows = await conn.fetch_all(
+                    f"SELECT * FROM (SELECT * FROM ({inner}) AS __kb_inner) AS __kb_view "
+                    f"LIMIT {int(size)}"
+                )
+            except StoreError as error:
+                raise BadRequestError(f"Invalid view query. Raw error: \n{error}") from error
+        return collection, rows
+
     def _free_default_id(self, collection: Collection) -> None:
         """A derived id that is taken gets a numeric suffix, as PocketBase does."""
         base = collection.id

@@ -107,7 +107,8 @@ class RecordQuery:
         )
 
     def where_sql(self) -> str:
-        return " AND ".join(self.conditions) if self.conditions else "1=1"
+        conditions = [*self.conditions, *self.resolver.join_checks.values()]
+        return " AND ".join(conditions) if conditions else "1=1"
 
     def select_sql(self, limit: bool = True) -> str:
         sql = self.dialect.select_rows(
@@ -130,7 +131,7 @@ class RecordQuery:
                 else self.dialect.rowid(self.q(self.alias))
             )
             return f"SELECT COUNT(DISTINCT {key}) {self.from_sql()} WHERE {self.where_sql()}"
-        if not self.conditions:
+        if not self.conditions and not self.resolver.join_checks:
             # No WHERE at all: SQLite counts a whole table from its b-tree in
             # microseconds, but a "WHERE 1=1" turns that into a scan of every row.
             return f"SELECT COUNT(*) {self.from_sql()}"

@@ -84,7 +84,7 @@ def db() -> Iterator[sqlite3.Connection]:
 def ids(db: sqlite3.Connection, text: str, r: RecordResolver) -> list[str]:
     expr = parse(text)
     assert expr is not None
-    condition = compile_filter(expr, r)
+    condition = " AND ".join([compile_filter(expr, r), *r.join_checks.values()])
     sql = (
         f'SELECT DISTINCT "{r.base_alias}".id FROM {r.table} "{r.base_alias}" {r.join_sql()} '
         f"WHERE {condition} ORDER BY 1"
@@ -131,7 +131,6 @@ def test_table_and_alias_can_be_given() -> None:
         ("title:upper", "unknown modifier 'upper'"),
         ("title:lower:lower", "unknown modifier 'lower:lower'"),
         ("author:lower.name", "modifiers are allowed only at the end"),
-        ("meta.a:lower", "modifiers are not supported on json paths"),
     ],
 )
 def test_unknown_names_fail_with_the_reason(name: str, message: str) -> None:
@@ -266,8 +265,24 @@ def test_json_paths_are_bound_parameters(db: sqlite3.Connection) -> None:
     r = resolver()
     resolved = r.resolve("meta.a.0.b")
     assert r.params.values == {"p0": "$.a[0].b"}
+
     assert resolved.kind == "json" and ":p0" in resolved.sql
     assert ids(db, "meta.k = 1", resolver()) == ["p1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("meta.arr:each", "$.arreach"),
+        ("meta.k:length", "$.klength"),
+        ("meta.k:lower.0", "$.klower[0]"),
+    ],
+)
+def test_json_path_keys_keep_only_identifier_characters(name: str, path: str) -> None:
+    """As PocketBase: a modifier on a JSON path is part of the key (and ``:`` is dropped)."""
+    r = resolver()
+    r.resolve(name)
+    assert list(r.params.values.values()) == [path]
 
 
 # @request --------------------------------------------------------------------------------
@@ -398,10 +413,19 @@ def test_collection_sees_hidden_fields_and_fails_clearly() -> None:
 def test_restricted_joins_apply_the_list_rule(db: sqlite3.Connection) -> None:
     r = resolver(request=request(auth=ANN), restrict_joins=True, allow_hidden=False)
     r.resolve("author.name")
-    assert 'EXISTS (SELECT 1 FROM "users"' in r.joins["posts_author"]
+    # as PocketBase: the rule is a condition on the whole row, not on the join
+    assert "EXISTS" not in r.joins["posts_author"]
+    assert 'EXISTS (SELECT 1 FROM "users"' in r.join_checks["posts_author"]
     # Ann may list only herself: Bob's posts do not match through his name
     names = resolver(request=request(auth=ANN), restrict_joins=True, allow_hidden=False)
     assert ids(db, "author.name = 'Bob'", names) == []
+    # nor through any other comparison: a post by someone she cannot list is dropped
+    others = resolver(request=request(auth=ANN), restrict_joins=True, allow_hidden=False)
+    assert "p1" in ids(db, "author.name != 'zzz'", others)
+    assert all(
+        post == "p1" or post in ids(db, "author = ''", resolver())
+        for post in ids(db, "author.name != 'zzz'", others)
+    )
     assert ids(
         db, "author.name = 'Ann'", resolver(request=request(auth=ANN), restrict_joins=True)
     ) == ["p1"]
@@ -411,6 +435,7 @@ def test_restricted_joins_open_and_locked_rules() -> None:
     open_rule = resolver(restrict_joins=True)
     open_rule.resolve("comments_via_post.msg")
     assert "EXISTS" not in open_rule.joins["posts_comments_via_post"]  # listRule ""
+    assert not open_rule.join_checks
     with pytest.raises(FilterError, match='"stats" fields can be accessed only by superusers'):
         resolver(restrict_joins=True).resolve("stats_via_post.hits")
     resolver().resolve("stats_via_post.hits")  # rules themselves may
