@@ -129,7 +129,8 @@ def test_health_says_whether_a_backup_can_start(tmp_path: Path, fresh_db_url: st
         async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
             headers = await superuser_headers(app, client)
             health = await client.get("/api/health", headers=headers)
-            assert health.json()["data"] == {
+            data = health.json()["data"]
+            assert {key: data[key] for key in ("canBackup", "realIP", "possibleProxyHeader")} == {
                 "canBackup": True,
                 "realIP": "127.0.0.1",
                 "possibleProxyHeader": "",

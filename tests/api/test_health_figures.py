@@ -64,7 +64,7 @@ def test_guests_and_users_get_pocketbase_answer_superusers_the_figures(
             assert data["store"] == ("postgres" if fresh_db_url else "sqlite")
             assert data["version"] and data["uptime"] >= 0
             assert data["redis"] == {"configured": False, "reachable": None}
-            assert "canBackup" not in data  # the backups feature adds it
+            assert data["canBackup"] is True
             five = data["requests"]["5m"]
             routes = by_route(five)
             views = routes[("GET", RECORD_ROUTE)]

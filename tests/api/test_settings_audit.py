@@ -91,14 +91,46 @@ AUDIT: dict[str, tuple[str, str]] = {
         "superuser sign-in and requests (api/superuser_ips.py)",
         IPS + "test_superuser_ips",
     ),
-    "logs.maxDays": ("request logs", "owned: the observability (logs) work"),
-    "logs.minLevel": ("request logs", "owned: the observability (logs) work"),
-    "logs.logIP": ("request logs", "owned: the observability (logs) work"),
-    "logs.logAuthId": ("request logs", "owned: the observability (logs) work"),
-    "logs.maxDataSize": ("request logs", "owned: the observability (logs) work"),
-    "backups.cron": ("automatic backups", "owned: the backups work"),
-    "backups.cronMaxKeep": ("automatic backups", "owned: the backups work"),
-    "backups.s3": ("backups in S3", "owned: the backups work"),
+    "logs.maxDays": (
+        "retention; 0 turns request logging off",
+        "tests/api/test_logs.py::test_max_days_zero_turns_request_logging_off_and_deletes_everything",
+    ),
+    "logs.minLevel": (
+        "entries below it are not kept",
+        "tests/api/test_logs.py::test_min_level_drops_entries_below_it",
+    ),
+    "logs.logIP": (
+        "IPs in request entries",
+        "tests/api/test_logs.py::test_log_ip_off_hides_ips_and_log_auth_id_on_shows_the_id",
+    ),
+    "logs.logAuthId": (
+        "auth ids in request entries",
+        "tests/api/test_logs.py::test_log_ip_off_hides_ips_and_log_auth_id_on_shows_the_id",
+    ),
+    "logs.maxDataSize": (
+        "data cut to this size",
+        "tests/api/test_logs.py::test_max_data_size_cuts_data",
+    ),
+    "backups.cron": (
+        "automatic backups",
+        "tests/api/test_backups_auto.py::test_cron_setting_adds_and_removes_the_job",
+    ),
+    "backups.cronMaxKeep": (
+        "automatic backups kept",
+        "tests/api/test_backups_auto.py::test_automatic_backups_keep_only_the_newest",
+    ),
+    "backups.s3": (
+        "backups in their own S3 bucket",
+        "tests/api/test_backups_auto.py::test_backups_in_their_own_s3_bucket",
+    ),
+    "metrics.enabled": (
+        "/api/metrics served and measured",
+        "tests/api/test_metrics.py::test_off_by_default_then_only_for_superusers_and_the_token",
+    ),
+    "metrics.token": (
+        "a bearer token for Prometheus; never returned",
+        "tests/api/test_metrics.py::test_off_by_default_then_only_for_superusers_and_the_token",
+    ),
 }
 
 
