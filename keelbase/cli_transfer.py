@@ -76,9 +76,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     migrate.add_argument(
         "--encryptionEnv",
         dest="encryption_env",
-        default=None,
+        # the global flag's value when not given here (``keelbase --encryptionEnv X migrate``)
+        default=argparse.SUPPRESS,
         help="the environment variable holding the key PocketBase's settings are "
-        "encrypted with (as given to pocketbase serve --encryptionEnv)",
+        "encrypted with (as given to pocketbase serve --encryptionEnv); the moved "
+        "app's settings are encrypted with the same key",
     )
 
 
