@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from keelbase.api.client_ip import client_ip
-from keelbase.api.request import app_of, request_info, token_of
+from keelbase.api.request import app_of, fields_tree, request_info, token_of
 from keelbase.api.responses import json_response
+from keelbase.core.records.fields_picker import pick
 
 # Checked after the trusted proxy headers of the settings, as PocketBase does.
 COMMON_PROXY_HEADERS = ("CF-Connecting-IP", "Fly-Client-IP", "X-Forwarded-For")
@@ -40,7 +41,9 @@ async def health(request: Request) -> Response:
             data["realIP"] = client_ip(request.scope, proxy)
             data["possibleProxyHeader"] = possible_proxy_header(request, proxy.headers)
             data.update(await app.metrics.health())
-    return json_response({"message": "API is healthy.", "code": 200, "data": data})
+    # ``fields`` picks from the answer as on every PocketBase JSON answer
+    body = {"message": "API is healthy.", "code": 200, "data": data}
+    return json_response(pick(body, fields_tree(request)))
 
 
 routes = [Route("/api/health", health, methods=["GET", "HEAD"])]

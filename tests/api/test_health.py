@@ -6,6 +6,9 @@ def test_health_answers_like_pocketbase(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {"code": 200, "data": {}, "message": "API is healthy."}
 
+    picked = client.get("/api/health?fields=code,message")
+    assert picked.json() == {"code": 200, "message": "API is healthy."}
+
 
 def test_unknown_route_is_a_404_in_pocketbase_shape(client: TestClient) -> None:
     response = client.get("/api/does-not-exist")
