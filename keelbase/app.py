@@ -51,6 +51,7 @@ from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
+from keelbase.services.openapi import OpenApiService
 from keelbase.services.sql_console import SqlConsole
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.store import system
@@ -115,6 +116,7 @@ class App(Extensions):
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
         self.sql_console = SqlConsole(self.store)
+        self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters, self.meter
@@ -409,3 +411,9 @@ class App(Extensions):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _package_version() -> str:
+    from keelbase import __version__
+
+    return __version__
