@@ -41,9 +41,9 @@ ERROR_TEXT = {
 }
 # Every route may answer these: body limits, rate limits, superuserIPs and missing records.
 COMMON_ERRORS = ("400", "401", "403", "404", "413", "429")
+# Like records, nothing is required: ``?fields=`` may leave out any key.
 AUTH_RESPONSE: JsonSchema = {
     "type": "object",
-    "required": ["token", "record"],
     "properties": {"token": {"type": "string"}, "record": {}, "meta": {"type": "object"}},
 }
 _CONVERTER = re.compile(r"\{(\w+):\w+\}")

@@ -27,7 +27,9 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/collections"): RouteInfo("collections", "List collections"),
     ("POST", "/api/collections"): RouteInfo("collections", "Create a collection"),
     ("PUT", "/api/collections/import"): RouteInfo("collections", "Import collections"),
-    ("GET", "/api/collections/meta/scaffolds"): RouteInfo("collections", "New collections' defaults"),
+    ("GET", "/api/collections/meta/scaffolds"): RouteInfo(
+        "collections", "New collections' defaults"
+    ),
     ("POST", "/api/collections/meta/dry-run-view"): RouteInfo("collections", "Try a view query"),
     ("GET", "/api/collections/{collection}"): RouteInfo("collections", "View a collection"),
     ("PATCH", "/api/collections/{collection}"): RouteInfo("collections", "Update a collection"),
