@@ -46,12 +46,12 @@ from keelbase.services.metrics.meter import Meter
 from keelbase.services.metrics.service import MetricsService
 from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
+from keelbase.services.openapi import OpenApiService
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
-from keelbase.services.openapi import OpenApiService
 from keelbase.services.sql_console import SqlConsole
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.store import system

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from tests.api.conftest import serving, superuser_headers

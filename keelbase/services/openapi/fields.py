@@ -113,9 +113,7 @@ def required_on_create(collection: Collection, field: Field) -> bool:
         return False
     if isinstance(field, TextField) and field.autogeneratePattern:
         return False
-    if collection.is_auth and field.name == "tokenKey":
-        return False
-    return True
+    return not (collection.is_auth and field.name == "tokenKey")
 
 
 def record_schema(collection: Collection) -> JsonSchema:
