@@ -122,9 +122,26 @@ def _object(properties: dict[str, JsonSchema], required: Iterable[str] = ()) -> 
     return out
 
 
-def _bodies(collection: Collection, create: bool) -> dict[str, JsonSchema]:
+def idents(schema: Schema) -> dict[str, str]:
+    """A name per collection id for schemas and operation ids, unique across the schema.
+
+    ``my_posts`` and ``myPosts`` would both be ``MyPosts``, and a name with no
+    ASCII letter would be empty: the later ones (by name) get their id added.
+    Built from every collection, so a guest and a superuser see the same names.
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = {"error"}
+    for collection in sorted(schema, key=lambda c: c.name):
+        ident = _ident(collection.name)
+        if not ident or ident.lower() in taken:
+            ident = f"{ident or 'Collection'}_{_ident(collection.id)}"
+        taken.add(ident.lower())
+        out[collection.id] = ident
+    return out
+
+
+def _bodies(collection: Collection, ident: str, create: bool) -> dict[str, JsonSchema]:
     kind = "Create" if create else "Update"
-    ident = _ident(collection.name)
     out = {"application/json": {"$ref": f"#/components/schemas/{ident}{kind}"}}
     multipart = multipart_schema(collection, create=create)
     if multipart is not None:
@@ -132,8 +149,8 @@ def _bodies(collection: Collection, create: bool) -> dict[str, JsonSchema]:
     return out
 
 
-def record_paths(collection: Collection) -> dict[str, dict[str, Any]]:
-    name, ident = collection.name, _ident(collection.name)
+def record_paths(collection: Collection, ident: str) -> dict[str, dict[str, Any]]:
+    name = collection.name
     record = {"$ref": f"#/components/schemas/{ident}Record"}
     page = _object(
         {
@@ -161,11 +178,11 @@ def record_paths(collection: Collection) -> dict[str, dict[str, Any]]:
     if not collection.is_view:
         listing["post"] = _operation(
             f"create{ident}", name, f"Create a {name} record", ok_schema=record,
-            params=READ_PARAMS, body=_bodies(collection, create=True),
+            params=READ_PARAMS, body=_bodies(collection, ident, create=True),
         )  # fmt: skip
         one["patch"] = _operation(
             f"update{ident}", name, f"Update a {name} record", ok_schema=record,
-            params=[id_param, *READ_PARAMS], body=_bodies(collection, create=False),
+            params=[id_param, *READ_PARAMS], body=_bodies(collection, ident, create=False),
         )  # fmt: skip
         one["delete"] = _operation(
             f"delete{ident}", name, f"Delete a {name} record", ok="204", ok_text="Deleted",
@@ -174,8 +191,8 @@ def record_paths(collection: Collection) -> dict[str, dict[str, Any]]:
     return {base: listing, f"{base}/{{id}}": one}
 
 
-def auth_paths(collection: Collection) -> dict[str, dict[str, Any]]:
-    name, ident = collection.name, _ident(collection.name)
+def auth_paths(collection: Collection, ident: str) -> dict[str, dict[str, Any]]:
+    name = collection.name
     base = f"/api/collections/{name}"
     auth = dict(AUTH_RESPONSE)
     auth["properties"] = {**AUTH_RESPONSE["properties"], "record": {"$ref": f"#/components/schemas/{ident}Record"}}  # fmt: skip
@@ -241,6 +258,7 @@ def system_paths(routes: Iterable[tuple[str, str]]) -> dict[str, dict[str, Any]]
         op_id = method.lower() + _ident(path.replace("{", "by ").replace("}", ""))
         operation = _operation(
             op_id, info.tag, info.summary, ok_schema={}, params=params or None,
+            body={"application/json": info.body} if info.body else None,
             secured=info.access != ANYONE,
         )  # fmt: skip
         operation["responses"]["204"] = {"description": "Done, nothing to return"}
@@ -260,17 +278,18 @@ def build_document(
 ) -> dict[str, Any]:
     paths = system_paths(routes)
     components: dict[str, JsonSchema] = {"Error": ERROR_SCHEMA}
+    names = idents(schema)
     for collection in sorted(schema, key=lambda c: c.name):
         if not visible(collection, superuser):
             continue
-        ident = _ident(collection.name)
+        ident = names[collection.id]
         components[f"{ident}Record"] = record_schema(collection)
         if not collection.is_view:
             components[f"{ident}Create"] = body_schema(collection, create=True)
             components[f"{ident}Update"] = body_schema(collection, create=False)
-        paths.update(record_paths(collection))
+        paths.update(record_paths(collection, ident))
         if collection.is_auth:
-            paths.update(auth_paths(collection))
+            paths.update(auth_paths(collection, ident))
     return {
         "openapi": "3.1.0",
         "info": {

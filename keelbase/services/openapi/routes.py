@@ -9,6 +9,7 @@ written out per collection, with that collection's schemas.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 SUPERUSER = "superuser"
 ANYONE = "anyone"
@@ -19,6 +20,35 @@ class RouteInfo:
     tag: str
     summary: str
     access: str = SUPERUSER
+    body: dict[str, Any] | None = None
+
+
+_TEXT = {"type": "string"}
+BATCH_BODY = {
+    "type": "object",
+    "required": ["requests"],
+    "properties": {
+        "requests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["method", "url"],
+                "properties": {
+                    "method": {"type": "string", "enum": ["POST", "PUT", "PATCH", "DELETE"]},
+                    "url": _TEXT,
+                    "headers": {"type": "object"},
+                    "body": {"type": "object"},
+                },
+            },
+        }
+    },
+}
+SQL_BODY = {"type": "object", "required": ["query"], "properties": {"query": _TEXT}}
+SUBSCRIPTIONS_BODY = {
+    "type": "object",
+    "required": ["clientId"],
+    "properties": {"clientId": _TEXT, "subscriptions": {"type": "array", "items": _TEXT}},
+}
 
 
 SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
@@ -59,14 +89,18 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("POST", "/api/backups/{key}/restore"): RouteInfo("backups", "Restore a backup"),
     ("GET", "/api/crons"): RouteInfo("crons", "List cron jobs"),
     ("POST", "/api/crons/{id}"): RouteInfo("crons", "Run a cron job now"),
-    ("POST", "/api/sql"): RouteInfo("sql", "Read-only SQL"),
-    ("POST", "/api/batch"): RouteInfo("batch", "Several record writes in one transaction", ANYONE),
+    ("POST", "/api/sql"): RouteInfo("sql", "Read-only SQL", body=SQL_BODY),
+    ("POST", "/api/batch"): RouteInfo(
+        "batch", "Several record writes in one transaction", ANYONE, BATCH_BODY
+    ),
     ("POST", "/api/files/token"): RouteInfo("files", "A token for protected files", ANYONE),
     ("GET", "/api/files/{collection}/{record}/{filename}"): RouteInfo(
         "files", "Download a file", ANYONE
     ),
     ("GET", "/api/realtime"): RouteInfo("realtime", "Open the event stream (SSE)", ANYONE),
-    ("POST", "/api/realtime"): RouteInfo("realtime", "Set a client's subscriptions", ANYONE),
+    ("POST", "/api/realtime"): RouteInfo(
+        "realtime", "Set a client's subscriptions", ANYONE, SUBSCRIPTIONS_BODY
+    ),
     ("GET", "/api/oauth2-redirect"): RouteInfo("auth", "OAuth2 providers' redirect", ANYONE),
     ("POST", "/api/oauth2-redirect"): RouteInfo("auth", "OAuth2 providers' redirect", ANYONE),
     ("GET", "/api/metrics"): RouteInfo("metrics", "Prometheus metrics (when on)", ANYONE),
