@@ -34,6 +34,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import ServerProcess
 
+pytestmark = pytest.mark.e2e
+
 ADMIN = ("fuzz@example.com", "fuzz-password-123")
 EXAMPLES = 8  # per operation and generation mode
 SLOWEST = 5.0  # seconds: an answer slower than this fails (a loaded 2-core CI box)
