@@ -119,3 +119,23 @@ def test_fields_give_types_required_keys_and_list_parameters(tmp_path: Path, db_
 
 def test_a_schema_change_shows_in_the_next_document(tmp_path: Path, db_url: str) -> None:
     asyncio.run(_test_a_schema_change_shows_in_the_next_document(tmp_path, db_url))
+
+
+def test_every_route_of_keelbase_is_in_the_table(tmp_path: Path) -> None:
+    """A new route gets a summary, a tag and its access here, or this fails."""
+    from starlette.routing import Route
+
+    from keelbase import App, Config
+    from keelbase.services.openapi.routes import SYSTEM_ROUTES, is_per_collection
+
+    app = App(Config(data_dir=tmp_path / "kb"))
+    missing = [
+        (method, route.path)
+        for route in app.asgi.router.routes
+        if isinstance(route, Route)
+        for method in sorted(route.methods or ())
+        if method != "HEAD"
+        and not is_per_collection(route.path)
+        and (method, route.path.replace(":path}", "}")) not in SYSTEM_ROUTES
+    ]
+    assert missing == []
