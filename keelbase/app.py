@@ -46,6 +46,7 @@ from keelbase.services.metrics.meter import Meter
 from keelbase.services.metrics.service import MetricsService
 from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
+from keelbase.services.openapi import OpenApiService
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
@@ -115,6 +116,7 @@ class App(Extensions):
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
         self.sql_console = SqlConsole(self.store)
+        self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters, self.meter
@@ -409,3 +411,9 @@ class App(Extensions):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _package_version() -> str:
+    from keelbase import __version__
+
+    return __version__

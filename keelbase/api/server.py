@@ -20,6 +20,7 @@ from keelbase.api import (
     health,
     logs,
     metrics,
+    openapi,
     rate_limit,
     realtime,
     records,
@@ -111,6 +112,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,
+        *openapi.routes,
     ]
 
     @asynccontextmanager

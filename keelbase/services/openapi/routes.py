@@ -1,0 +1,133 @@
+"""What the generator knows about Keelbase's own routes, by path template.
+
+The route list itself comes from the running router (so a route added there
+is described, at least generically); this table adds summaries, tags and who
+may call each one. Record and auth routes are not listed here: they are
+written out per collection, with that collection's schemas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SUPERUSER = "superuser"
+ANYONE = "anyone"
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    tag: str
+    summary: str
+    access: str = SUPERUSER
+    body: dict[str, Any] | None = None
+
+
+_TEXT = {"type": "string"}
+BATCH_BODY = {
+    "type": "object",
+    "required": ["requests"],
+    "properties": {
+        "requests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["method", "url"],
+                "properties": {
+                    "method": {"type": "string", "enum": ["POST", "PUT", "PATCH", "DELETE"]},
+                    "url": _TEXT,
+                    "headers": {"type": "object"},
+                    "body": {"type": "object"},
+                },
+            },
+        }
+    },
+}
+SQL_BODY = {"type": "object", "required": ["query"], "properties": {"query": _TEXT}}
+SUBSCRIPTIONS_BODY = {
+    "type": "object",
+    "required": ["clientId"],
+    "properties": {"clientId": _TEXT, "subscriptions": {"type": "array", "items": _TEXT}},
+}
+
+
+SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
+    ("GET", "/api/health"): RouteInfo("health", "Whether the server is up", ANYONE),
+    ("GET", "/api/openapi.json"): RouteInfo("meta", "This description", ANYONE),
+    ("GET", "/api/collections"): RouteInfo("collections", "List collections"),
+    ("POST", "/api/collections"): RouteInfo("collections", "Create a collection"),
+    ("PUT", "/api/collections/import"): RouteInfo("collections", "Import collections"),
+    ("GET", "/api/collections/meta/scaffolds"): RouteInfo(
+        "collections", "New collections' defaults"
+    ),
+    ("POST", "/api/collections/meta/dry-run-view"): RouteInfo("collections", "Try a view query"),
+    ("GET", "/api/collections/{collection}"): RouteInfo("collections", "View a collection"),
+    ("PATCH", "/api/collections/{collection}"): RouteInfo("collections", "Update a collection"),
+    ("DELETE", "/api/collections/{collection}"): RouteInfo("collections", "Delete a collection"),
+    ("DELETE", "/api/collections/{collection}/truncate"): RouteInfo(
+        "collections", "Delete every record of a collection"
+    ),
+    ("GET", "/api/collections/meta/oauth2-providers"): RouteInfo(
+        "collections", "The OAuth2 providers Keelbase knows"
+    ),
+    ("GET", "/api/settings"): RouteInfo("settings", "Read the settings"),
+    ("PATCH", "/api/settings"): RouteInfo("settings", "Change the settings"),
+    ("POST", "/api/settings/test/s3"): RouteInfo("settings", "Try the S3 settings"),
+    ("POST", "/api/settings/test/email"): RouteInfo("settings", "Send a test email"),
+    ("POST", "/api/settings/apple/generate-client-secret"): RouteInfo(
+        "settings", "Make an Apple client secret"
+    ),
+    ("GET", "/api/logs"): RouteInfo("logs", "List request logs"),
+    ("DELETE", "/api/logs"): RouteInfo("logs", "Delete logs"),
+    ("GET", "/api/logs/stats"): RouteInfo("logs", "Requests per hour"),
+    ("GET", "/api/logs/{id}"): RouteInfo("logs", "View a log"),
+    ("GET", "/api/backups"): RouteInfo("backups", "List backups"),
+    ("POST", "/api/backups"): RouteInfo("backups", "Make a backup"),
+    ("POST", "/api/backups/upload"): RouteInfo("backups", "Upload a backup"),
+    ("GET", "/api/backups/{key}"): RouteInfo("backups", "Download a backup (file token)", ANYONE),
+    ("DELETE", "/api/backups/{key}"): RouteInfo("backups", "Delete a backup"),
+    ("POST", "/api/backups/{key}/restore"): RouteInfo("backups", "Restore a backup"),
+    ("GET", "/api/crons"): RouteInfo("crons", "List cron jobs"),
+    ("POST", "/api/crons/{id}"): RouteInfo("crons", "Run a cron job now"),
+    ("POST", "/api/sql"): RouteInfo("sql", "Read-only SQL", body=SQL_BODY),
+    ("POST", "/api/batch"): RouteInfo(
+        "batch", "Several record writes in one transaction", ANYONE, BATCH_BODY
+    ),
+    ("POST", "/api/files/token"): RouteInfo("files", "A token for protected files", ANYONE),
+    ("GET", "/api/files/{collection}/{record}/{filename}"): RouteInfo(
+        "files", "Download a file", ANYONE
+    ),
+    ("GET", "/api/realtime"): RouteInfo("realtime", "Open the event stream (SSE)", ANYONE),
+    ("POST", "/api/realtime"): RouteInfo(
+        "realtime", "Set a client's subscriptions", ANYONE, SUBSCRIPTIONS_BODY
+    ),
+    ("GET", "/api/oauth2-redirect"): RouteInfo("auth", "OAuth2 providers' redirect", ANYONE),
+    ("POST", "/api/oauth2-redirect"): RouteInfo("auth", "OAuth2 providers' redirect", ANYONE),
+    ("GET", "/api/metrics"): RouteInfo("metrics", "Prometheus metrics (when on)", ANYONE),
+}
+
+# Routes written out once per collection (records) or per auth collection (auth).
+RECORD_TEMPLATES = frozenset(
+    {"/api/collections/{collection}/records", "/api/collections/{collection}/records/{id}"}
+)
+AUTH_TEMPLATE_PREFIX = "/api/collections/{collection}/"
+AUTH_ACTIONS = (
+    "auth-with-password",
+    "auth-refresh",
+    "auth-methods",
+    "request-otp",
+    "auth-with-otp",
+    "auth-with-oauth2",
+    "request-verification",
+    "confirm-verification",
+    "request-password-reset",
+    "confirm-password-reset",
+    "request-email-change",
+    "confirm-email-change",
+)
+
+
+def is_per_collection(path: str) -> bool:
+    if path in RECORD_TEMPLATES or path.startswith("/api/collections/{collection}/impersonate/"):
+        return True
+    return path.removeprefix(AUTH_TEMPLATE_PREFIX) in AUTH_ACTIONS
