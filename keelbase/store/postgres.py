@@ -44,6 +44,7 @@ log = logging.getLogger("keelbase.sql")
 _PLACEHOLDER = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|(?<!:):([A-Za-z_]\w*)|\?""")
 _UNIQUE_KEY = re.compile(r"Key \((.+?)\)=\(")
 _STATEMENT_CACHE = 2048
+CLOSE_GRACE = 10.0  # seconds close() waits for busy connections before terminating them
 
 
 class _Statement:
@@ -391,6 +392,7 @@ class PgStore:
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._close_grace = CLOSE_GRACE
         self._statements: dict[str, _Statement] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.timing: StoreTiming | None = None
@@ -411,10 +413,24 @@ class PgStore:
         except (OSError, asyncpg.PostgresError) as error:
             raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
 
+    def stop_statements(self, grace: float) -> None:
+        """Shutdown has begun: ``close`` waits at most ``grace`` seconds for busy connections."""
+        self._close_grace = min(self._close_grace, grace)
+
     async def close(self) -> None:
+        """Close the pool; connections still busy after the grace are terminated.
+
+        ``Pool.close`` waits for every connection to be released, which a
+        statement stuck until its ``statement_timeout`` (or without one) would delay.
+        """
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                async with asyncio.timeout(self._close_grace):
+                    await pool.close()
+            except TimeoutError:
+                log.warning("connections still busy at shutdown were terminated")
+                pool.terminate()
 
     async def optimize(self) -> None:
         """``ANALYZE``: fresh planner statistics (autovacuum does the rest)."""
