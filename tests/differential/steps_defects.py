@@ -24,7 +24,9 @@ def _huge_dates() -> list[Step]:
     steps = []
     for label, value in HUGE.items():
         steps.append(step(f"edge: date {label} (json)", "POST", RECORDS, body={"when": value}))
-        steps.append(step(f"edge: date {label} (form)", "POST", RECORDS, form={"when": repr(value)}))
+        steps.append(
+            step(f"edge: date {label} (form)", "POST", RECORDS, form={"when": repr(value)})
+        )
     return steps
 
 
