@@ -132,7 +132,9 @@ class _Link:
                     return store.clock_of(self.conn).run(
                         self.conn, mode, sql, params, store.log_sql, budget
                     )
-                except Interrupted:
+                except Interrupted as interrupted:
+                    if not self.conn.in_transaction:  # it wrote after all (a DML in a WITH)
+                        raise StoreError("the statement was interrupted") from interrupted
                     store.inline_fallbacks += 1
                     store.remember_heavy(sql)
             return await self._run(self._sync, mode, sql, params)
