@@ -490,16 +490,22 @@ async def _check_settings(config: Config) -> None:
         await app.store.close()
 
 
+STOP_GRACE = 5.0  # seconds in-flight statements get to finish once shutdown begins
+
+
 def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
     """uvicorn's server, which also ends realtime streams as soon as shutdown begins.
 
-    Open SSE streams would otherwise hold the graceful shutdown for its whole timeout.
+    Open SSE streams would otherwise hold the graceful shutdown for its whole
+    timeout. Statements still running ``STOP_GRACE`` seconds later are stopped
+    (an endless query would otherwise hold the writer, and the shutdown, forever).
     """
     import uvicorn
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             app.realtime.close_all()
+            app.store.stop_statements(STOP_GRACE)
             super().handle_exit(sig, frame)
 
     return Server(config)

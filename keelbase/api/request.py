@@ -12,10 +12,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from keelbase.api.body_json import parse_json
 from keelbase.api.client_ip import client_ip
 from keelbase.core.filter import FilterError
 from keelbase.core.records.fields_picker import Tree, parse_fields
@@ -218,10 +218,7 @@ async def read_body(
         return {}
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise BadRequestError(MSG_UNSUPPORTED_TYPE)
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise BadRequestError(load_error) from error
+    data = await parse_json(raw, load_error)
     if not isinstance(data, dict):
         raise BadRequestError(load_error)
     return data
@@ -259,10 +256,7 @@ async def _read_form(request: Request, limit: int, load_error: str) -> dict[str,
         else:
             data[key] = item
     for payload in payloads:
-        try:
-            parsed = orjson.loads(payload)
-        except orjson.JSONDecodeError as error:
-            raise BadRequestError(load_error) from error
+        parsed = await parse_json(payload.encode(), load_error)
         if isinstance(parsed, dict):
             data.update(parsed)
     return data

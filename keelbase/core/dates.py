@@ -61,6 +61,10 @@ def normalize_datetime(value: object) -> str:
     if isinstance(value, datetime):
         return format_datetime(value if value.tzinfo else value.replace(tzinfo=UTC))
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return format_datetime(datetime.fromtimestamp(value, UTC))
+        try:
+            return format_datetime(datetime.fromtimestamp(value, UTC))
+        except (OverflowError, ValueError, OSError):
+            # past the years a datetime holds (1e308, 2**63, nan): PocketBase stores no date
+            return ""
     parsed = parse_datetime(str(value))
     return format_datetime(parsed) if parsed else ""

@@ -136,6 +136,11 @@ class Store(Protocol):
         """
         ...
 
+    def stop_statements(self, grace: float) -> None:
+        """Shutdown has begun: statements still running ``grace`` seconds from now are
+        stopped, so that no stuck statement keeps the server from stopping."""
+        ...
+
     async def optimize(self) -> None:
         """Housekeeping PocketBase's ``__pbDBOptimize__`` cron job does once a day:
         fresh planner statistics, and on SQLite a WAL truncated back to nothing."""

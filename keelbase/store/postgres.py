@@ -44,6 +44,7 @@ log = logging.getLogger("keelbase.sql")
 _PLACEHOLDER = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|(?<!:):([A-Za-z_]\w*)|\?""")
 _UNIQUE_KEY = re.compile(r"Key \((.+?)\)=\(")
 _STATEMENT_CACHE = 2048
+CLOSE_GRACE = 10.0  # seconds close() waits for busy connections before terminating them
 
 
 class _Statement:
@@ -391,6 +392,9 @@ class PgStore:
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
+        self._close_grace = CLOSE_GRACE
+        self._busy: set[asyncpg.Connection] = set()  # connections held by a caller now
+        self._stopping: asyncio.Task[None] | None = None
         self._statements: dict[str, _Statement] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.timing: StoreTiming | None = None
@@ -411,10 +415,68 @@ class PgStore:
         except (OSError, asyncpg.PostgresError) as error:
             raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
 
+    def stop_statements(self, grace: float) -> None:
+        """Shutdown has begun: statements still running ``grace`` seconds from now are
+        cancelled (``pg_cancel_backend``), and ``close`` waits no longer than that either.
+
+        Called from a signal handler, so the work is handed to the event loop.
+        """
+        self._close_grace = min(self._close_grace, grace)
+        if self._pool is None or self._stopping is not None:
+            return
+        loop = asyncio.get_event_loop()
+        loop.call_soon_threadsafe(self._start_stopping, grace)
+
+    def _start_stopping(self, grace: float) -> None:
+        if self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(self._cancel_after(grace))
+
+    async def _cancel_after(self, grace: float) -> None:
+        await asyncio.sleep(grace)
+        pids = [conn.get_server_pid() for conn in self._busy]
+        if not pids:
+            return
+        try:
+            # a connection of its own: the pool's may all be busy
+            conn = await asyncpg.connect(self.url, timeout=5)
+            try:
+                await conn.execute(
+                    "SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid", pids
+                )
+            finally:
+                await conn.close()
+            log.warning("stopped %d statement(s) still running at shutdown", len(pids))
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            log.warning("could not stop the statements running at shutdown", exc_info=True)
+
+    @asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, known as busy while it is held (for ``stop_statements``)."""
+        assert self._pool is not None, "store is not open"
+        async with self._pool.acquire() as conn:
+            self._busy.add(conn)
+            try:
+                yield conn
+            finally:
+                self._busy.discard(conn)
+
     async def close(self) -> None:
+        """Close the pool; connections still busy after the grace are terminated.
+
+        ``Pool.close`` waits for every connection to be released, which a
+        statement stuck until its ``statement_timeout`` (or without one) would delay.
+        """
+        if self._stopping is not None:
+            self._stopping.cancel()
+            self._stopping = None
         if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            try:
+                async with asyncio.timeout(self._close_grace):
+                    await pool.close()
+            except TimeoutError:
+                log.warning("connections still busy at shutdown were terminated")
+                pool.terminate()
 
     async def optimize(self) -> None:
         """``ANALYZE``: fresh planner statistics (autovacuum does the rest)."""
@@ -451,8 +513,7 @@ class PgStore:
         if current is not None and current.store is self:
             yield current
             return
-        assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn:
+        async with self._acquire() as conn:
             yield _Link(self, conn)
 
     @asynccontextmanager
@@ -487,8 +548,7 @@ class PgStore:
     @asynccontextmanager
     async def read_only(self) -> AsyncIterator[_Link]:
         """A pooled connection in a ``READ ONLY`` transaction, rolled back at the end."""
-        assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn:
+        async with self._acquire() as conn:
             transaction = conn.transaction(readonly=True)
             await transaction.start()
             try:
@@ -525,7 +585,7 @@ class PgStore:
         assert self._pool is not None, "store is not open"
         timing = self.timing
         began = time.perf_counter() if timing is not None else 0.0
-        async with self._pool.acquire() as conn:
+        async with self._acquire() as conn:
             if timing is not None:
                 timing.transaction_wait(time.perf_counter() - began)
             link = _Link(self, conn)

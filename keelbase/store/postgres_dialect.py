@@ -262,6 +262,31 @@ BEGIN
     RETURN x::text;
 END $f$;
 
+-- A view's computed column is a JSON field whose column has the expression's own type.
+CREATE OR REPLACE FUNCTION kb_json_text(x integer) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT x::text
+$f$;
+
+CREATE OR REPLACE FUNCTION kb_json_text(x bigint) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT x::text
+$f$;
+
+CREATE OR REPLACE FUNCTION kb_json_text(x numeric) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT kb_json_text(to_jsonb(x))
+$f$;
+
+CREATE OR REPLACE FUNCTION kb_json_text(x double precision) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT kb_json_text(to_jsonb(x))
+$f$;
+
+CREATE OR REPLACE FUNCTION kb_json_text(x boolean) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT x::int::text
+$f$;
+
+CREATE OR REPLACE FUNCTION kb_json_text(x text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
+    SELECT x
+$f$;
+
 CREATE OR REPLACE FUNCTION kb_json_extract(x json, p text) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $f$
     SELECT kb_json_extract(x::jsonb, p)
 $f$;

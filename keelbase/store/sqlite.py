@@ -4,9 +4,10 @@ All writes queue on one connection, so writers wait in-process instead of
 failing with SQLITE_BUSY. Quick statements run on the event loop: record
 writes and reads inside a transaction on the writer connection, other reads
 on an inline reader connection under a budget of VM steps (past it, a read is
-interrupted and runs again on a reader thread). The budget belongs to the
-inline reader alone: the writer is never interrupted, since an interrupted
-write makes SQLite roll the whole transaction back under its caller.
+interrupted and runs again on a reader thread; a read in a transaction past
+it runs again on the writer thread). Every statement, the writer's too, is
+stopped past ``--queryTimeout``; an interrupted write makes SQLite roll the
+whole transaction back, and the transaction is then marked lost.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import math
 import sqlite3
 import threading
 import time
@@ -110,19 +112,31 @@ class _Link:
     async def _on_writer(self, mode: str, sql: str, params: Params, on_loop: bool) -> Any:
         """A statement of this transaction, on the loop or on the writer thread.
 
-        After a failure SQLite may have rolled the whole transaction back (it
-        does after an interrupt, a full disk or an I/O error). Statements run
-        after that would each commit on their own, so the transaction is marked
-        lost and refuses them.
+        On the loop a read runs under the inline budget of VM steps: past it,
+        it is interrupted (a read's interrupt leaves the transaction open) and
+        runs again on the writer thread, so an endless query (a view being
+        validated) never holds the event loop. Every statement is under
+        ``--queryTimeout``. After a failure SQLite may have rolled the whole
+        transaction back (it does after an interrupted write, a full disk or an
+        I/O error). Statements run after that would each commit on their own,
+        so the transaction is marked lost and refuses them.
         """
         if self.lost is not None:
             raise StoreError(f"the transaction was rolled back by the database: {self.lost}")
         assert self.conn is not None
+        store = self.store
         try:
-            if on_loop and sql not in self.store._heavy:
-                return self.store.clock_of(self.conn).run(
-                    self.conn, mode, sql, params, self.store.log_sql
-                )
+            if on_loop and sql not in store._heavy:
+                budget = store.inline_budget if mode != "exec" else 0
+                try:
+                    return store.clock_of(self.conn).run(
+                        self.conn, mode, sql, params, store.log_sql, budget
+                    )
+                except Interrupted as interrupted:
+                    if not self.conn.in_transaction:  # it wrote after all (a DML in a WITH)
+                        raise StoreError("the statement was interrupted") from interrupted
+                    store.inline_fallbacks += 1
+                    store.remember_heavy(sql)
             return await self._run(self._sync, mode, sql, params)
         except StoreError as error:
             if not self.conn.in_transaction:
@@ -227,6 +241,8 @@ class SqliteStore:
         # Seconds a read may run before it is interrupted (``--queryTimeout``; 0: no limit).
         self.query_timeout = query_timeout
         self._writer_clock: StatementClock | None = None
+        self._clocks: list[StatementClock] = []  # every connection's, for stop_statements
+        self._stop_at = math.inf
         # SQLite VM steps a read may take on the event loop before it moves to a thread (0: never).
         self.inline_budget = inline_budget
         self.dialect: Dialect = SqliteDialect()
@@ -262,6 +278,8 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(self._writer_executor, connect, self.path)
         self._writer_clock = StatementClock(self._writer, self.query_timeout)
+        self._stop_at = math.inf
+        self._clocks = [self._writer_clock]
         self._write_lock = asyncio.Lock()
         if self.inline_budget:
             reader = connect(self.path)
@@ -275,8 +293,21 @@ class SqliteStore:
                 self._checkpoint_loop(), name="keelbase-wal-checkpoint"
             )
 
+    def stop_statements(self, grace: float) -> None:
+        """Shutdown has begun: statements still running ``grace`` seconds from now are stopped.
+
+        The progress handlers look at the clock, so a stuck statement (an
+        endless query on the writer thread) ends without anyone waiting on it,
+        and the executors can be shut down.
+        """
+        self._stop_at = min(self._stop_at, time.monotonic() + grace)
+        with self._readers_lock:
+            for clock in self._clocks:
+                clock.stop_at = self._stop_at
+
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
+        self.stop_statements(0)
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -284,7 +315,8 @@ class SqliteStore:
             self._checkpointer = None
         if self._writer_executor is not None and self._writer is not None:
             writer = self._writer
-            await loop.run_in_executor(self._writer_executor, writer.execute, "PRAGMA optimize")
+            # queued behind whatever the writer runs, which the stop above ends
+            await loop.run_in_executor(self._writer_executor, self._optimize_at_close)
             await loop.run_in_executor(self._writer_executor, writer.close)
             self._writer_executor.shutdown(wait=True)
         if self._reader_executor is not None:
@@ -297,6 +329,16 @@ class SqliteStore:
             self._inline.conn.close()
             self._inline = None
         self._writer = None
+
+    def _optimize_at_close(self) -> None:
+        """``PRAGMA optimize`` once the writer is free, not cut short by the stop."""
+        assert self._writer is not None
+        if self._writer_clock is not None:
+            self._writer_clock.stop_at = math.inf
+        try:
+            self._writer.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            log.warning("PRAGMA optimize failed at close", exc_info=True)
 
     def forget_statements(self) -> None:
         """Nothing to do: SQLite prepares a statement again when the schema changed."""
@@ -366,9 +408,12 @@ class SqliteStore:
             conn = connect(self.path)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
-            self._local.clock = StatementClock(conn, self.query_timeout)
+            clock = StatementClock(conn, self.query_timeout)
+            clock.stop_at = self._stop_at
+            self._local.clock = clock
             with self._readers_lock:
                 self._readers.append(conn)
+                self._clocks.append(clock)
         return conn
 
     @asynccontextmanager

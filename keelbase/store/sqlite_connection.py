@@ -27,7 +27,7 @@ log = logging.getLogger("keelbase.sql")
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)")
 
 TICK_STEPS = 1000
-CLOCK_STEPS = 20_000  # VM steps between looks at the clock of a timed read
+CLOCK_STEPS = 5_000  # VM steps between looks at the clock (and the budget) of a statement
 
 PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -94,34 +94,59 @@ class InlineReader:
 
 
 class StatementClock:
-    """``--queryTimeout`` for the reads of one connection, through its progress handler.
+    """``--queryTimeout`` for every statement of one connection, through its progress handler.
 
-    Only reads are timed (as PocketBase times its SELECT queries): a long one is
-    interrupted, which frees its connection (the writer too), and raises
-    ``QueryTimeout``. Writes and DDL run to the end.
+    Reads and writes alike are timed (an endless view query validated inside a
+    schema change holds the single writer otherwise): past the limit a
+    statement is interrupted, which frees its connection, and raises
+    ``QueryTimeout``. SQLite rolls the whole transaction back when it interrupts
+    a write; the store marks that transaction lost. A ``budget`` of VM steps
+    lets a read on the event loop stop early (``Interrupted``) to run again on a
+    thread; an interrupted read leaves its transaction open. ``stop_at`` is set
+    at shutdown, so that no statement keeps the server from stopping.
     """
 
     def __init__(self, conn: sqlite3.Connection, seconds: float) -> None:
         self.seconds = seconds
         self.deadline = math.inf
-        if seconds > 0:
-            conn.set_progress_handler(self._tick, CLOCK_STEPS)
+        self.stop_at = math.inf
+        self._ticks = 0
+        self._tick_limit = math.inf
+        conn.set_progress_handler(self._tick, CLOCK_STEPS)
 
     def _tick(self) -> int:
-        return 1 if time.monotonic() > self.deadline else 0
+        self._ticks += 1
+        if self._ticks > self._tick_limit:
+            return 1
+        return 1 if time.monotonic() > min(self.deadline, self.stop_at) else 0
 
     def run(
-        self, conn: sqlite3.Connection, mode: str, sql: str, params: Params, log_sql: bool
+        self,
+        conn: sqlite3.Connection,
+        mode: str,
+        sql: str,
+        params: Params,
+        log_sql: bool,
+        budget: int = 0,
     ) -> Any:
-        if self.seconds <= 0 or mode == "exec":
-            return run_statement(conn, mode, sql, params, log_sql)
-        self.deadline = time.monotonic() + self.seconds
+        """Run one statement under the time limit; with ``budget``, under that many VM steps too."""
+        if time.monotonic() > self.stop_at:
+            raise QueryTimeout("the query was stopped: the server is shutting down")
+        self.deadline = time.monotonic() + self.seconds if self.seconds > 0 else math.inf
+        self._ticks = 0
+        self._tick_limit = max(1, budget // CLOCK_STEPS) if budget else math.inf
         try:
             return run_statement(conn, mode, sql, params, log_sql)
         except Interrupted as error:
-            raise QueryTimeout(f"the query ran longer than {self.seconds:g}s") from error
+            now = time.monotonic()
+            if now > self.stop_at:
+                raise QueryTimeout("the query was stopped: the server is shutting down") from error
+            if now > self.deadline:
+                raise QueryTimeout(f"the query ran longer than {self.seconds:g}s") from error
+            raise  # past the budget: the caller runs it again on a thread
         finally:
             self.deadline = math.inf
+            self._tick_limit = math.inf
 
 
 def run_statement(

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.differential.steps_backups import BACKUP_STEPS
+from tests.differential.steps_defects import DEFECT_STEPS
 from tests.differential.steps_limits import LIMITS_STEPS
 from tests.differential.steps_logs import LOGS_STEPS
 from tests.differential.steps_mail import MAIL_STEPS
@@ -1924,6 +1925,7 @@ STEPS: list[Step] = [
     *LOGS_STEPS,
     *BACKUP_STEPS,
     *PARITY_STEPS,
+    *DEFECT_STEPS,
 ]
 from tests.differential.steps_oauth2 import OAUTH2_STEPS  # noqa: E402 - it imports this module
 

@@ -26,7 +26,7 @@ from keelbase.errors import field_error, required_error
 INTERNAL_TABLES = frozenset(
     {"_collections", "_params", "_migrations", "sqlite_master", "sqlite_sequence"}
 )
-ID_PATTERN = re.compile(r"^\w+$")
+ID_PATTERN = re.compile(r"^\w+$", re.ASCII)
 AUTH_RESERVED = frozenset({"passwordconfirm", "oldpassword"})
 
 

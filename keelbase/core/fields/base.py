@@ -44,7 +44,7 @@ class FieldInvalid(Exception):
         return field_error(self.code, self.message, self.params)
 
 
-FIELD_NAME = re.compile(r"^\w+$")
+FIELD_NAME = re.compile(r"^\w+$", re.ASCII)  # as Go's \w in PocketBase: ASCII only
 RESERVED_NAMES = frozenset(
     {"null", "true", "false", "_rowid_", "collectionid", "collectionname", "expand"}
 )

@@ -20,7 +20,7 @@ from keelbase.core.collections.schema import Schema
 from keelbase.core.collections.view_query import read_columns
 from keelbase.core.fields import Field, JsonField, NumberField, TextField
 from keelbase.errors import BadRequestError, field_error, required_error
-from keelbase.store.base import Connection, Store, StoreError
+from keelbase.store.base import Connection, QueryTimeout, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
 
 log = logging.getLogger("keelbase.collections")
@@ -102,6 +102,13 @@ class Views:
                 empty_ids = await conn.fetch_value(
                     f"SELECT 1 FROM ({query}) AS __kb_view WHERE COALESCE(CAST(id AS TEXT), '') = '' LIMIT 1"
                 )
+        except QueryTimeout as error:
+            # an endless query (a recursive CTE without an end) is refused, not saved
+            return {
+                "viewQuery": field_error(
+                    "validation_invalid_view_query", f"Invalid query - {error}."
+                )
+            }
         except StoreError:
             empty_ids = None
         if empty_ids is not None:

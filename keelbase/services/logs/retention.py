@@ -16,7 +16,10 @@ JOB_SCHEDULE = "0 */6 * * *"
 
 def expired(settings: Logs, at: datetime | None = None) -> tuple[str, dict[str, Any]]:
     """The WHERE clause and parameters of the entries to delete; ``maxDays: 0`` is all of them."""
-    before = (at or now()) - timedelta(days=max(settings.maxDays, 0))
+    moment = at or now()
+    # more days than since year 1 (maxDays: 1e18): no entry is old enough
+    days = min(max(settings.maxDays, 0), (moment - datetime.min.replace(tzinfo=moment.tzinfo)).days)
+    before = moment - timedelta(days=days)
     return (
         '"created" <= :before OR "level" < :min_level',
         {"before": format_datetime(before), "min_level": settings.minLevel},
