@@ -1,0 +1,104 @@
+// A collection's records: server-side paging, click-to-sort columns, a filter in the filter language.
+import { useEffect, useState } from "preact/hooks";
+import { pb, errorsOf } from "../pb.js";
+import { RecordPanel } from "./RecordPanel.jsx";
+import { cellText, listedFields } from "../fields.jsx";
+
+const PER_PAGE = 50;
+
+export function Records({ collection }) {
+  const [page, setPage] = useState(1);
+  const [sort, setSort] = useState(collection.type === "view" ? "" : "-@rowid");
+  const [filterText, setFilterText] = useState("");
+  const [filter, setFilter] = useState("");
+  const [result, setResult] = useState(null);
+  const [error, setError] = useState("");
+  const [editing, setEditing] = useState(null); // null, "new" or a record
+  const [reload, setReload] = useState(0);
+  const columns = listedFields(collection);
+
+  useEffect(() => {
+    let stale = false;
+    pb.collection(collection.name).getList(page, PER_PAGE, { sort, filter })
+      .then((r) => { if (!stale) { setResult(r); setError(""); } })
+      .catch((err) => { if (!stale) setError(errorsOf(err).message); });
+    return () => { stale = true; };
+  }, [collection.name, page, sort, filter, reload]);
+
+  function sortBy(name) {
+    setSort(sort === name ? "-" + name : name);
+    setPage(1);
+  }
+
+  function applyFilter(e) {
+    e.preventDefault();
+    setFilter(filterText.trim());
+    setPage(1);
+  }
+
+  function closed(changed) {
+    setEditing(null);
+    if (changed) setReload(reload + 1);
+  }
+
+  const totalPages = result ? Math.max(1, result.totalPages) : 1;
+  return (
+    <section aria-labelledby="records-title">
+      <div class="toolbar">
+        <h1 id="records-title">{collection.name}</h1>
+        {collection.type !== "view" &&
+          <button type="button" onClick={() => setEditing("new")}>New record</button>}
+      </div>
+      <form class="filter" role="search" onSubmit={applyFilter}>
+        <input type="search" aria-label="Filter" placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
+          value={filterText} onInput={(e) => setFilterText(e.currentTarget.value)} aria-invalid={error ? "true" : undefined}
+          aria-describedby={error ? "records-error" : undefined} />
+        <button type="submit" class="secondary">Apply filter</button>
+      </form>
+      {error && <p id="records-error" role="alert" class="error">{error}</p>}
+      <div class="grid-wrap">
+        <table class="grid">
+          <thead>
+            <tr>
+              {columns.map((f) => {
+                const state = sort === f.name ? "ascending" : sort === "-" + f.name ? "descending" : undefined;
+                return (
+                  <th key={f.name} aria-sort={state}>
+                    <button type="button" class="link" onClick={() => sortBy(f.name)}>
+                      {f.name}{state === "ascending" ? " ▲" : state === "descending" ? " ▼" : ""}
+                    </button>
+                  </th>
+                );
+              })}
+            </tr>
+          </thead>
+          <tbody>
+            {result?.items.map((record) => (
+              <tr key={record.id} onClick={() => setEditing(record)} class="row">
+                {columns.map((f, i) => (
+                  <td key={f.name}>
+                    {i === 0
+                      ? <button type="button" class="link" aria-label={"Open record " + record.id}
+                          onClick={(e) => { e.stopPropagation(); setEditing(record); }}>{record.id}</button>
+                      : cellText(f, record[f.name])}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {result && result.items.length === 0 && <p class="empty">No records found.</p>}
+      </div>
+      {result && (
+        <nav class="pager" aria-label="Pages">
+          <button type="button" class="secondary" disabled={page <= 1} onClick={() => setPage(page - 1)}>Previous</button>
+          <span>Page {page} of {totalPages} · {result.totalItems} records</span>
+          <button type="button" class="secondary" disabled={page >= totalPages} onClick={() => setPage(page + 1)}>Next</button>
+        </nav>
+      )}
+      {editing && (
+        <RecordPanel collection={collection} record={editing === "new" ? null : editing} onClose={closed} />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,38 @@
+"""Superuser sign in and out in the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import ADMIN, Node, sign_in
+
+
+def test_a_wrong_password_is_refused_then_the_right_one_signs_in_and_out(page: Any, node: Node) -> None:
+    page.goto(node.url + "/_/")
+    page.get_by_label("Email").fill(ADMIN[0])
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("Failed to authenticate")
+
+    sign_in(page, node)
+    expect(page.get_by_text(ADMIN[0])).to_be_visible()
+    expect(page.get_by_role("navigation", name="Collections")).to_contain_text("users")
+    # The session is kept: a reload stays signed in.
+    page.reload()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Superuser sign in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Superuser sign in")).to_be_visible()
+
+
+def test_the_page_loads_fast_and_small(page: Any, node: Node) -> None:
+    page.goto(node.url + "/_/")
+    expect(page.get_by_role("heading", name="Superuser sign in")).to_be_visible()
+    paint = page.evaluate(
+        "performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint')?.startTime"
+    )
+    assert paint is not None and paint < 1000, paint
