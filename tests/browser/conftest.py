@@ -78,7 +78,9 @@ def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture(scope="module", params=STORES)
-def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+def node(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Node]:
     data = tmp_path_factory.mktemp("browser") / "kb_data"
     with running_catcher() as mail:
         if request.param == "sqlite":
@@ -96,7 +98,9 @@ def _serve(data: Path, mail: MailCatcher, *extra: str) -> Iterator[Node]:
     server = ServerProcess(data, *extra)
     try:
         node = Node(server, mail)
-        node.api.patch("/api/settings", json=mail.smtp_settings()).raise_for_status()
+        # The mails link to {APP_URL}/_/#/auth/...: this node's own address.
+        settings = {**mail.smtp_settings(), "meta": {"appURL": server.url}}
+        node.api.patch("/api/settings", json=settings).raise_for_status()
         yield node
     finally:
         server.stop()

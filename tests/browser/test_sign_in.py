@@ -9,7 +9,9 @@ from playwright.sync_api import expect
 from tests.browser.conftest import ADMIN, Node, sign_in
 
 
-def test_a_wrong_password_is_refused_then_the_right_one_signs_in_and_out(page: Any, node: Node) -> None:
+def test_a_wrong_password_is_refused_then_the_right_one_signs_in_and_out(
+    page: Any, node: Node
+) -> None:
     page.goto(node.url + "/_/")
     page.get_by_label("Email").fill(ADMIN[0])
     page.get_by_label("Password").fill("not the password")
