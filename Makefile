@@ -36,6 +36,10 @@ $(DASHBOARD_DIST): $(DASHBOARD_SRC) dashboard/node_modules/.installed
 
 dashboard: $(DASHBOARD_DIST)
 
+# make run builds the dashboard when npm is there, and serves without it otherwise.
+NPM := $(shell command -v npm 2>/dev/null)
+RUN_DASHBOARD := $(if $(NPM),$(DASHBOARD_DIST),)
+
 # Debian's chromium drives the browser tests (tests/browser); installed when missing.
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 
@@ -52,7 +56,8 @@ ifeq ($(WRK),)
 	apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 endif
 
-run: $(VENV)/.installed $(DASHBOARD_DIST)
+run: $(VENV)/.installed $(RUN_DASHBOARD)
+	@test -f $(DASHBOARD_DIST) || echo "note: npm is missing, so the dashboard at /_/ is not built (install Node.js 20+ with npm)"
 	$(BIN)/keelbase serve --http $(HTTP) --dir $(DATA)
 
 lint: $(VENV)/.installed-dev

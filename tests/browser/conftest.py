@@ -56,8 +56,15 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def browser(chromium_path: str) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser(node: Node, chromium_path: str) -> Iterator[Any]:
+    """Started after the node and stopped before it, once per module and store.
+
+    Playwright's sync API keeps an asyncio loop marked as running in this thread
+    while it is open, so nothing else may call ``asyncio.run`` meanwhile: the
+    PostgreSQL database is made before (and dropped after), and other test
+    folders never run beside an open browser.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
