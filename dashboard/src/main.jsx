@@ -6,6 +6,9 @@ import { match, navigate, useHashPath } from "./router.js";
 import { SignIn } from "./pages/SignIn.jsx";
 import { ConfirmVerification, ConfirmPasswordReset, ConfirmEmailChange } from "./pages/Confirm.jsx";
 import { Collections } from "./pages/Collections.jsx";
+import { Logs } from "./pages/Logs.jsx";
+import { Settings } from "./pages/Settings.jsx";
+import { Frame } from "./frame.jsx";
 
 // Pages that end users reach from the mails: no superuser session needed.
 const PUBLIC = [
@@ -42,6 +45,8 @@ function App() {
     navigate("/collections");
     return null;
   }
+  if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
+  if (path === "/settings") return <Frame section="settings" superuser={superuser}><Settings /></Frame>;
   const records = match("/collections/:name", path);
   return <Collections name={records ? records.name : ""} superuser={superuser} />;
 }

@@ -10,11 +10,18 @@ pb.autoCancellation(false);
 
 /** The field errors of a failed request ({name: message}) and its general message. */
 export function errorsOf(err) {
-  const data = err?.response?.data || {};
   const fields = {};
-  for (const [name, problem] of Object.entries(data)) {
-    fields[name] = problem?.message || String(problem);
-  }
+  // Nested errors (settings: {meta: {appName: {code, message}}}) become "meta.appName".
+  const walk = (data, prefix) => {
+    for (const [name, problem] of Object.entries(data || {})) {
+      if (problem && typeof problem === "object" && !("message" in problem && "code" in problem)) {
+        walk(problem, prefix + name + ".");
+      } else {
+        fields[prefix + name] = problem?.message || String(problem);
+      }
+    }
+  };
+  walk(err?.response?.data, "");
   const message = err?.response?.message || err?.message || "Something went wrong.";
   return { message, fields };
 }

@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 import { navigate } from "../router.js";
 import { Records } from "./Records.jsx";
+import { Frame } from "../frame.jsx";
 
 export function Collections({ name, superuser }) {
   const [collections, setCollections] = useState(null);
@@ -26,36 +27,31 @@ export function Collections({ name, superuser }) {
   const shown = (collections || []).filter((c) => c.name.toLowerCase().includes(search.toLowerCase()));
   const groups = [["Collections", shown.filter((c) => !c.system)], ["System", shown.filter((c) => c.system)]];
 
+  const sidebar = (
+    <nav class="sidebar" aria-label="Collections">
+      <input type="search" placeholder="Search collections" aria-label="Search collections"
+        value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+      {error && <p role="alert" class="error">{error}</p>}
+      {groups.map(([title, list]) => list.length > 0 && (
+        <section key={title}>
+          <h2>{title}</h2>
+          <ul>
+            {list.map((c) => (
+              <li key={c.id}>
+                <a href={"#/collections/" + encodeURIComponent(c.name)}
+                  aria-current={current?.id === c.id ? "page" : undefined}>
+                  {c.name} <small class="kind">{c.type}</small>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </nav>
+  );
   return (
-    <div class="layout">
-      <header class="topbar">
-        <span class="brand">Keelbase</span>
-        <span class="who">{superuser.email}</span>
-        <button type="button" class="secondary" onClick={() => pb.authStore.clear()}>Sign out</button>
-      </header>
-      <nav class="sidebar" aria-label="Collections">
-        <input type="search" placeholder="Search collections" aria-label="Search collections"
-          value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-        {error && <p role="alert" class="error">{error}</p>}
-        {groups.map(([title, list]) => list.length > 0 && (
-          <section key={title}>
-            <h2>{title}</h2>
-            <ul>
-              {list.map((c) => (
-                <li key={c.id}>
-                  <a href={"#/collections/" + encodeURIComponent(c.name)}
-                    aria-current={current?.id === c.id ? "page" : undefined}>
-                    {c.name} <small class="kind">{c.type}</small>
-                  </a>
-                </li>
-              ))}
-            </ul>
-          </section>
-        ))}
-      </nav>
-      <main class="content">
-        {current ? <Records key={current.id} collection={current} /> : collections && <p>No collection yet.</p>}
-      </main>
-    </div>
+    <Frame section="collections" superuser={superuser} sidebar={sidebar}>
+      {current ? <Records key={current.id} collection={current} /> : collections && <p>No collection yet.</p>}
+    </Frame>
   );
 }
