@@ -1,7 +1,7 @@
 """A real ``keelbase serve`` per store, a mail catcher, and Debian's chromium driven by Playwright.
 
 The browser is the system's ``chromium`` (``make chromium`` installs it), never
-a downloaded build. One server per store serves every test of a module; each
+a downloaded build. One server per store serves every test of this folder; each
 test gets a fresh browser context (no shared localStorage).
 """
 
@@ -56,14 +56,14 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser(node: Node, chromium_path: str) -> Iterator[Any]:
-    """Started after the node and stopped before it, once per module and store.
+    """Started after the node and stopped before it, once per store for this folder.
 
     Playwright's sync API keeps an asyncio loop marked as running in this thread
     while it is open, so nothing else may call ``asyncio.run`` meanwhile: the
     PostgreSQL database is made before (and dropped after), and other test
-    folders never run beside an open browser.
+    folders never run beside an open browser (the fixture ends with this package).
     """
     from playwright.sync_api import sync_playwright
 
@@ -84,7 +84,7 @@ def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     context.close()
 
 
-@pytest.fixture(scope="module", params=STORES)
+@pytest.fixture(scope="package", params=STORES)
 def node(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Node]:

@@ -6,7 +6,7 @@ import { cellText, listedFields } from "../fields.jsx";
 
 const PER_PAGE = 50;
 
-export function Records({ collection }) {
+export function Records({ collection, onEditCollection }) {
   const [page, setPage] = useState(1);
   const [sort, setSort] = useState(collection.type === "view" ? "" : "-@rowid");
   const [filterText, setFilterText] = useState("");
@@ -46,8 +46,11 @@ export function Records({ collection }) {
     <section aria-labelledby="records-title">
       <div class="toolbar">
         <h1 id="records-title">{collection.name}</h1>
-        {collection.type !== "view" &&
-          <button type="button" onClick={() => setEditing("new")}>New record</button>}
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onEditCollection}>Edit collection</button>
+          {collection.type !== "view" &&
+            <button type="button" onClick={() => setEditing("new")}>New record</button>}
+        </div>
       </div>
       <form class="filter" role="search" onSubmit={applyFilter}>
         <input type="search" aria-label="Filter" placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
