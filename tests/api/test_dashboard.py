@@ -7,6 +7,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from keelbase import App, Config
 from keelbase.api import dashboard
 
 
@@ -65,3 +66,31 @@ def test_the_api_keeps_its_routes_and_json_errors(client: TestClient) -> None:
     assert missing.json()["status"] == 404
     assert client.get("/_/").status_code in (200, 404)
     assert "text/html" in client.get("/_/").headers["content-type"]
+
+
+def test_the_dashboard_comes_before_the_public_folder(tmp_path: Path) -> None:
+    """As in PocketBase: a ``_`` folder in the public folder does not hide the dashboard."""
+    public = tmp_path / "kb_public"
+    (public / "_").mkdir(parents=True)
+    (public / "_" / "index.html").write_text("<h1>shadow</h1>")
+    (public / "index.html").write_text("<h1>site</h1>")
+    app = App(Config(data_dir=tmp_path / "kb_data"))
+    with TestClient(app.asgi) as client:
+        assert client.get("/").text == "<h1>site</h1>"
+        answer = client.get("/_/")
+        assert "shadow" not in answer.text
+        assert "text/html" in answer.headers["content-type"]
+
+
+def test_paths_outside_the_build_are_never_served(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    built(dist)
+    (tmp_path / "secret.txt").write_text("not public")
+    client = client_for(dist)
+    for outside in (
+        "/_/../secret.txt",
+        "/_/%2e%2e/secret.txt",
+        "/_/assets/%2e%2e/%2e%2e/secret.txt",
+    ):
+        assert "not public" not in client.get(outside).text
