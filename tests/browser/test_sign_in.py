@@ -1,4 +1,4 @@
-"""Superuser sign in and out in the dashboard."""
+"""Superuser sign in and out in the dashboard, with a password and with MFA (password, then a mailed code)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN, Node, sign_in
+from tests.mail_catcher import CODE, html_of
 
 
 def test_a_wrong_password_is_refused_then_the_right_one_signs_in_and_out(
@@ -38,3 +39,32 @@ def test_the_page_loads_fast_and_small(page: Any, node: Node) -> None:
         "performance.getEntriesByType('paint').find(e => e.name === 'first-contentful-paint')?.startTime"
     )
     assert paint is not None and paint < 1000, paint
+
+
+def test_with_mfa_the_password_is_followed_by_a_code_from_the_mail(page: Any, node: Node) -> None:
+    node.api.patch(
+        "/api/collections/_superusers", json={"mfa": {"enabled": True}, "otp": {"enabled": True}}
+    ).raise_for_status()
+    try:
+        before = len(node.mail.to(ADMIN[0]))
+        page.goto(node.url + "/_/")
+        page.get_by_label("Email").fill(ADMIN[0])
+        page.get_by_label("Password").fill(ADMIN[1])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("status")).to_contain_text("A second step is required")
+
+        page.get_by_label("One-time code").fill("000000")
+        page.get_by_role("button", name="Sign in with the code").click()
+        expect(page.get_by_role("alert").first).to_be_visible()
+
+        html = html_of(node.mail.wait_for(ADMIN[0], count=before + 1))
+        found = CODE.search(html)
+        assert found, html
+        page.get_by_label("One-time code").fill(found.group(1))
+        page.get_by_role("button", name="Sign in with the code").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    finally:
+        node.api.patch(
+            "/api/collections/_superusers",
+            json={"mfa": {"enabled": False}, "otp": {"enabled": False}},
+        ).raise_for_status()
