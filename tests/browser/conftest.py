@@ -25,6 +25,8 @@ from tests.pg import STORES, fresh_database
 pytestmark = pytest.mark.e2e
 
 ADMIN = ("admin@example.com", "Passw0rd123")
+# axe-core, a dev dependency of the dashboard (dashboard/package-lock.json).
+AXE = Path(__file__).parents[2] / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 class Node:
@@ -119,3 +121,14 @@ def sign_in(page: Any, node: Node) -> None:
     page.get_by_label("Password").fill(ADMIN[1])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Sign out").wait_for()
+
+
+def accessibility_problems(page: Any) -> list[tuple[str, str, list[Any]]]:
+    """The serious and critical axe-core violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        (v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
