@@ -25,6 +25,8 @@ function truncate(text) {
   return text.length > 80 ? text.slice(0, 77) + "…" : text;
 }
 
+const IMAGE = /\.(png|jpe?g|gif|webp)$/i;
+
 const multiple = (field) => (field.maxSelect || 1) > 1;
 
 // Dates travel as "2024-01-02 03:04:05.000Z" (UTC); the input edits them as UTC too.
@@ -201,6 +203,8 @@ function FileInput({ field, value, onChange, common, label, problem, record }) {
             const removed = value.removed.includes(name);
             return (
               <li key={name} class={removed ? "removed" : ""}>
+                {IMAGE.test(name) &&
+                  <img class="thumb" src={pb.files.getURL(record, name, { thumb: "100x100" })} alt="" width="40" height="40" />}
                 <a href={pb.files.getURL(record, name)} target="_blank" rel="noopener">{name}</a>
                 <button type="button" class="link" onClick={() => onChange({
                   ...value,

@@ -1,13 +1,19 @@
-"""Browse, filter, sort, create, edit and delete records in the dashboard, on a real server."""
+"""Browse, filter, sort, create, edit and delete records in the dashboard, on a real server;
+image thumbnails; an auth record's actions."""
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
+import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Node, sign_in
+from tests.mail_catcher import html_of
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +146,54 @@ def test_filter_sort_edit_and_delete(page: Any, node: Node, posts: dict[str, Any
     expect(dialog).to_be_hidden()
     expect(page.get_by_text("No records found.")).to_be_visible()
     assert node.api.get(f"/api/collections/posts/records/{record['id']}").status_code == 404
+
+
+def test_an_image_shows_its_thumbnail(page: Any, node: Node, posts: dict[str, Any]) -> None:
+    image = io.BytesIO()
+    Image.new("RGB", (300, 200), "red").save(image, "PNG")
+    created = node.api.post(
+        "/api/collections/posts/records",
+        data={"title": "with picture"},
+        files={"doc": ("picture.png", image.getvalue(), "image/png")},
+    )
+    assert created.status_code == 200, created.text
+    open_posts(page, node)
+    page.get_by_label("Filter").fill('title = "with picture"')
+    page.get_by_role("button", name="Apply filter").click()
+    expect(rows(page)).to_have_count(1)
+    rows(page).first.get_by_role("button").click()
+    thumb = page.get_by_role("dialog").locator("img.thumb")
+    expect(thumb).to_have_attribute("src", re.compile(r"thumb=100x100"))
+    expect(thumb).to_have_js_property("complete", True)
+    assert thumb.evaluate("img => img.naturalWidth") == 100
+
+
+def test_auth_record_actions_mail_and_impersonate(page: Any, node: Node) -> None:
+    user = node.post(
+        "/api/collections/users/records",
+        {"email": "acted@example.com", "password": "Passw0rd123", "passwordConfirm": "Passw0rd123"},
+    )
+    sign_in(page, node)
+    page.get_by_role("link", name="users auth", exact=True).click()
+    page.get_by_label("Filter").fill('email = "acted@example.com"')
+    page.get_by_role("button", name="Apply filter").click()
+    expect(rows(page)).to_have_count(1)
+    rows(page).first.get_by_role("button").click()
+    dialog = page.get_by_role("dialog")
+
+    dialog.get_by_role("button", name="Send verification mail").click()
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Verification mail sent to acted@example.com."
+    )
+    assert "confirm-verification" in html_of(node.mail.wait_for("acted@example.com"))
+
+    dialog.get_by_role("button", name="Impersonate").click()
+    token = dialog.get_by_label("Auth token of acted@example.com").input_value()
+    refreshed = httpx.post(
+        f"{node.url}/api/collections/users/auth-refresh", headers={"Authorization": token}
+    )
+    assert refreshed.status_code == 200
+    assert refreshed.json()["record"]["id"] == user["id"]
+    # The superuser's own session is untouched.
+    page.reload()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()

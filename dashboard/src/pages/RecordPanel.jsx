@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 import { FieldInput, editedFields, formState, requestBody } from "../fields.jsx";
+import { AuthActions } from "./AuthActions.jsx";
 
 export function RecordPanel({ collection, record, onClose }) {
   const isNew = !record;
@@ -85,6 +86,7 @@ export function RecordPanel({ collection, record, onClose }) {
             </div>
           ))}
           {message && <p class="error" role="alert">{message}</p>}
+          {!isNew && collection.type === "auth" && <AuthActions collection={collection} record={record} />}
           <div class="actions">
             {!readOnly && <button type="submit" disabled={busy}>{isNew ? "Create" : "Save changes"}</button>}
             <button type="button" class="secondary" onClick={() => onClose(false)}>Close</button>
