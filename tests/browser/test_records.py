@@ -197,3 +197,20 @@ def test_auth_record_actions_mail_and_impersonate(page: Any, node: Node) -> None
     # The superuser's own session is untouched.
     page.reload()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_the_grid_follows_changes_made_by_others(
+    page: Any, node: Node, posts: dict[str, Any]
+) -> None:
+    subscribed = lambda r: r.url.endswith("/api/realtime") and r.request.method == "POST"  # noqa: E731
+    with page.expect_response(subscribed):
+        open_posts(page, node)
+    page.get_by_label("Filter").fill('title ~ "live"')
+    page.get_by_role("button", name="Apply filter").click()
+    expect(page.get_by_text("No records found.")).to_be_visible()
+    record = node.post("/api/collections/posts/records", {"title": "live one"})
+    expect(rows(page).filter(has_text="live one")).to_have_count(1)
+    node.api.patch(f"/api/collections/posts/records/{record['id']}", json={"title": "live two"})
+    expect(rows(page).filter(has_text="live two")).to_have_count(1)
+    node.api.delete(f"/api/collections/posts/records/{record['id']}")
+    expect(page.get_by_text("No records found.")).to_be_visible()

@@ -25,6 +25,18 @@ export function Records({ collection, onEditCollection }) {
     return () => { stale = true; };
   }, [collection.name, page, sort, filter, reload]);
 
+  // Live: a change by anyone reloads the page shown (at most every 300 ms), through realtime.
+  useEffect(() => {
+    let timer = null;
+    let unsubscribe = null;
+    let gone = false;
+    pb.collection(collection.name).subscribe("*", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => setReload((n) => n + 1), 300);
+    }).then((stop) => { if (gone) stop(); else unsubscribe = stop; }).catch(() => {});
+    return () => { gone = true; clearTimeout(timer); if (unsubscribe) unsubscribe(); };
+  }, [collection.name]);
+
   function sortBy(name) {
     setSort(sort === name ? "-" + name : name);
     setPage(1);
@@ -38,7 +50,7 @@ export function Records({ collection, onEditCollection }) {
 
   function closed(changed) {
     setEditing(null);
-    if (changed) setReload(reload + 1);
+    if (changed) setReload((n) => n + 1);
   }
 
   const totalPages = result ? Math.max(1, result.totalPages) : 1;
