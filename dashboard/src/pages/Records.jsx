@@ -15,7 +15,45 @@ export function Records({ collection, onEditCollection }) {
   const [error, setError] = useState("");
   const [editing, setEditing] = useState(null); // null, "new" or a record
   const [reload, setReload] = useState(0);
-  const columns = listedFields(collection);
+  const [selected, setSelected] = useState(() => new Set());
+  const [confirmBulk, setConfirmBulk] = useState(false);
+  const hiddenKey = "__kb_hidden_columns__" + collection.id;
+  const [hidden, setHidden] = useState(() => new Set(JSON.parse(localStorage.getItem(hiddenKey) || "[]")));
+  const allColumns = listedFields(collection);
+  const columns = allColumns.filter((f) => f.name === "id" || !hidden.has(f.name));
+
+  function toggleColumn(name) {
+    const next = new Set(hidden);
+    if (next.has(name)) next.delete(name);
+    else next.add(name);
+    localStorage.setItem(hiddenKey, JSON.stringify([...next]));
+    setHidden(next);
+  }
+
+  function toggleRow(id) {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+    setConfirmBulk(false);
+  }
+
+  const pageIds = result ? result.items.map((r) => r.id) : [];
+  const allOnPage = pageIds.length > 0 && pageIds.every((id) => selected.has(id));
+  function toggleAll() {
+    setSelected(allOnPage ? new Set() : new Set(pageIds));
+    setConfirmBulk(false);
+  }
+
+  async function deleteSelected() {
+    const ids = [...selected];
+    const results = await Promise.allSettled(ids.map((id) => pb.collection(collection.name).delete(id)));
+    const failed = results.filter((r) => r.status === "rejected");
+    setSelected(new Set(ids.filter((_, i) => results[i].status === "rejected")));
+    setConfirmBulk(false);
+    setError(failed.length ? `${failed.length} of ${ids.length} records could not be deleted: ${errorsOf(failed[0].reason).message}` : "");
+    setReload((n) => n + 1);
+  }
 
   useEffect(() => {
     let stale = false;
@@ -70,11 +108,36 @@ export function Records({ collection, onEditCollection }) {
           aria-describedby={error ? "records-error" : undefined} />
         <button type="submit" class="secondary">Apply filter</button>
       </form>
+      <div class="toolbar">
+        <details class="columns">
+          <summary>Columns</summary>
+          <fieldset>
+            <legend class="sr-only">Shown columns</legend>
+            {allColumns.filter((f) => f.name !== "id").map((f) => (
+              <label key={f.name} class="inline">
+                <input type="checkbox" checked={!hidden.has(f.name)} onChange={() => toggleColumn(f.name)} /> {f.name}
+              </label>
+            ))}
+          </fieldset>
+        </details>
+        {selected.size > 0 && collection.type !== "view" && (
+          <div class="actions">
+            <span>{selected.size} selected</span>
+            {confirmBulk
+              ? <button type="button" class="danger" onClick={deleteSelected}>Yes, delete {selected.size} records</button>
+              : <button type="button" class="danger secondary" onClick={() => setConfirmBulk(true)}>Delete selected</button>}
+            <button type="button" class="secondary" onClick={() => { setSelected(new Set()); setConfirmBulk(false); }}>Clear selection</button>
+          </div>
+        )}
+      </div>
       {error && <p id="records-error" role="alert" class="error">{error}</p>}
       <div class="grid-wrap">
         <table class="grid">
           <thead>
             <tr>
+              <th class="select">
+                <input type="checkbox" aria-label="Select all records on this page" checked={allOnPage} onChange={toggleAll} />
+              </th>
               {columns.map((f) => {
                 const state = sort === f.name ? "ascending" : sort === "-" + f.name ? "descending" : undefined;
                 return (
@@ -90,6 +153,10 @@ export function Records({ collection, onEditCollection }) {
           <tbody>
             {result?.items.map((record) => (
               <tr key={record.id} onClick={() => setEditing(record)} class="row">
+                <td class="select" onClick={(e) => e.stopPropagation()}>
+                  <input type="checkbox" aria-label={"Select record " + record.id}
+                    checked={selected.has(record.id)} onChange={() => toggleRow(record.id)} />
+                </td>
                 {columns.map((f, i) => (
                   <td key={f.name}>
                     {i === 0
