@@ -22,8 +22,6 @@ from tests.conftest import ServerProcess
 from tests.mail_catcher import MailCatcher, running_catcher
 from tests.pg import STORES, fresh_database
 
-pytestmark = pytest.mark.e2e
-
 ADMIN = ("admin@example.com", "Passw0rd123")
 # axe-core, a dev dependency of the dashboard (dashboard/package-lock.json).
 AXE = Path(__file__).parents[2] / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"

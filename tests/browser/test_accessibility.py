@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import AXE, Node, accessibility_problems, sign_in
+
+pytestmark = pytest.mark.e2e
 
 
 def test_every_page_passes_an_accessibility_scan(page: Any, node: Node) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Node, sign_in
+
+pytestmark = pytest.mark.e2e
 
 
 def test_create_edit_and_delete_a_collection(page: Any, node: Node) -> None:

@@ -11,10 +11,13 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Node
 from tests.mail_catcher import html_of
+
+pytestmark = pytest.mark.e2e
 
 LINK = re.compile(r'href="([^"]+/_/#/auth/[^"]+)"')
 PASSWORD = "first-Passw0rd"

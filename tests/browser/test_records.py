@@ -15,6 +15,8 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Node, sign_in
 from tests.mail_catcher import html_of
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def posts(node: Node) -> dict[str, Any]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Node, sign_in
+
+pytestmark = pytest.mark.e2e
 
 
 def test_settings_are_saved_errors_shown_and_a_test_mail_sent(page: Any, node: Node) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN, Node, sign_in
 from tests.mail_catcher import CODE, html_of
+
+pytestmark = pytest.mark.e2e
 
 
 def test_a_wrong_password_is_refused_then_the_right_one_signs_in_and_out(
