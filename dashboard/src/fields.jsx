@@ -1,5 +1,6 @@
 // One input per field type, and how each value goes to and from the API.
 import { pb } from "./pb.js";
+import { RelationInput } from "./relation.jsx";
 
 const NOT_LISTED = new Set(["password"]);
 
@@ -160,10 +161,7 @@ export function FieldInput({ field, value, onChange, error, record, collection, 
         );
       break;
     case "relation":
-      input = (
-        <input type="text" {...common} placeholder={multiple(field) ? "record ids, comma separated" : "record id"}
-          value={value} onInput={(e) => onChange(e.currentTarget.value)} />
-      );
+      input = <RelationInput field={field} value={value} onChange={onChange} common={common} many={multiple(field)} />;
       break;
     case "geoPoint":
       return (

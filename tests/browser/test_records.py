@@ -80,7 +80,10 @@ def test_create_a_record_with_every_input_after_a_validation_error(
     dialog.get_by_label("when date").fill("2024-05-06T07:08:09")
     dialog.get_by_label("status").select_option("live")
     dialog.get_by_label("meta").fill('{"tags": ["a", "b"]}')
-    dialog.get_by_label("author").fill(author["id"])
+    # The relation picker searches the related collection and fills in the id.
+    dialog.get_by_label("Search users for author").fill("author@")
+    dialog.get_by_role("button", name=f"author@example.com ({author['id']})").click()
+    expect(dialog.get_by_label("author relation")).to_have_value(author["id"])
     dialog.get_by_label("doc").set_input_files(
         [{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"some notes"}]
     )
