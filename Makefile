@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test test-fast lint format bench bench-smoke wrk clean
+.PHONY: run test test-fast lint format bench bench-smoke wrk chromium dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,31 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json
 	cd tests/e2e && npm install --no-audit --no-fund --silent
 	touch $@
 
+# The admin dashboard (dashboard/ -> keelbase/dashboard/dist/), rebuilt when a source file changes.
+DASHBOARD_DIST := keelbase/dashboard/dist/index.html
+DASHBOARD_SRC := $(shell find dashboard/src -type f 2>/dev/null) dashboard/build.mjs dashboard/package-lock.json
+
+dashboard/node_modules/.installed: dashboard/package-lock.json
+	cd dashboard && npm ci --no-audit --no-fund --silent
+	touch $@
+
+$(DASHBOARD_DIST): $(DASHBOARD_SRC) dashboard/node_modules/.installed
+	cd dashboard && node build.mjs
+
+dashboard: $(DASHBOARD_DIST)
+
+# make run builds the dashboard when npm is there, and serves without it otherwise.
+NPM := $(shell command -v npm 2>/dev/null)
+RUN_DASHBOARD := $(if $(NPM),$(DASHBOARD_DIST),)
+
+# Debian's chromium drives the browser tests (tests/browser); installed when missing.
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+
+chromium:
+ifeq ($(CHROMIUM),)
+	apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+endif
+
 # wrk drives the benchmarks; Debian's package, installed when missing.
 WRK := $(shell command -v wrk 2>/dev/null)
 
@@ -31,7 +56,8 @@ ifeq ($(WRK),)
 	apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 endif
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(RUN_DASHBOARD)
+	@test -f $(DASHBOARD_DIST) || echo "note: npm is missing, so the dashboard at /_/ is not built (install Node.js 20+ with npm)"
 	$(BIN)/keelbase serve --http $(HTTP) --dir $(DATA)
 
 lint: $(VENV)/.installed-dev
@@ -43,7 +69,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed wrk lint
+test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed $(DASHBOARD_DIST) chromium wrk lint
 	$(BIN)/pytest
 
 # Unit, store, service and API tests on SQLite only: no browser, no npm, no wrk, no PostgreSQL.
@@ -58,4 +84,4 @@ bench-smoke: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench --smoke
 
 clean:
-	rm -rf $(VENV) tests/e2e/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/e2e/node_modules dashboard/node_modules keelbase/dashboard/dist .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from keelbase.api import (
     batch,
     collections,
     crons,
+    dashboard,
     files,
     health,
     logs,
@@ -125,6 +126,8 @@ def build_asgi(app: App) -> KeelbaseApp:
 
     routes.extend(app.user_routes)
     routes = [with_request_hooks(app, route) for route in routes]
+    # After the API and the user's routes, before the public folder (as in PocketBase).
+    routes.extend(dashboard.routes())
     public = app.config.resolved_public_dir
     if public.is_dir():
         public_files = PublicFiles(public, app.config.index_fallback)

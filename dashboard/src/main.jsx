@@ -1,0 +1,54 @@
+import "./app.css";
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { pb } from "./pb.js";
+import { match, navigate, useHashPath } from "./router.js";
+import { SignIn } from "./pages/SignIn.jsx";
+import { ConfirmVerification, ConfirmPasswordReset, ConfirmEmailChange } from "./pages/Confirm.jsx";
+import { Collections } from "./pages/Collections.jsx";
+import { Logs } from "./pages/Logs.jsx";
+import { Settings } from "./pages/Settings.jsx";
+import { Frame } from "./frame.jsx";
+
+// Pages that end users reach from the mails: no superuser session needed.
+const PUBLIC = [
+  ["/auth/confirm-verification/:token", ConfirmVerification],
+  ["/auth/confirm-password-reset/:token", ConfirmPasswordReset],
+  ["/auth/confirm-email-change/:token", ConfirmEmailChange],
+];
+
+function useSuperuser() {
+  const [model, setModel] = useState(pb.authStore.isSuperuser ? pb.authStore.record : null);
+  useEffect(() => pb.authStore.onChange(() => {
+    setModel(pb.authStore.isSuperuser ? pb.authStore.record : null);
+  }), []);
+  return model;
+}
+
+function App() {
+  const path = useHashPath();
+  const superuser = useSuperuser();
+
+  // Check a kept session once: an expired or revoked token sends us back to sign in.
+  useEffect(() => {
+    if (pb.authStore.isSuperuser) {
+      pb.collection("_superusers").authRefresh().catch(() => pb.authStore.clear());
+    }
+  }, []);
+
+  for (const [pattern, Page] of PUBLIC) {
+    const params = match(pattern, path);
+    if (params) return <Page token={params.token} />;
+  }
+  if (!superuser) return <SignIn />;
+  if (path === "/login" || path === "/") {
+    navigate("/collections");
+    return null;
+  }
+  if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
+  if (path === "/settings") return <Frame section="settings" superuser={superuser}><Settings /></Frame>;
+  const records = match("/collections/:name", path);
+  return <Collections name={records ? records.name : ""} superuser={superuser} />;
+}
+
+render(<App />, document.getElementById("app"));

@@ -1,0 +1,80 @@
+// The signed-in layout: collections in a sidebar, the chosen collection's records beside it.
+import { useEffect, useState } from "preact/hooks";
+import { pb, errorsOf } from "../pb.js";
+import { navigate } from "../router.js";
+import { Records } from "./Records.jsx";
+import { Frame } from "../frame.jsx";
+import { CollectionPanel } from "./CollectionPanel.jsx";
+
+export function Collections({ name, superuser }) {
+  const [collections, setCollections] = useState(null);
+  const [error, setError] = useState("");
+  const [search, setSearch] = useState("");
+  const [editing, setEditing] = useState(null); // null, "new" or a collection
+  const [reload, setReload] = useState(0);
+
+  useEffect(() => {
+    pb.collections.getFullList({ sort: "name" })
+      .then(setCollections)
+      .catch((err) => setError(errorsOf(err).message));
+  }, []);
+
+  // The list is fetched before moving on, so the page never looks for a collection it has not heard of.
+  async function closed(result) {
+    setEditing(null);
+    if (!result) return;
+    try {
+      setCollections(await pb.collections.getFullList({ sort: "name" }));
+    } catch (err) {
+      setError(errorsOf(err).message);
+    }
+    setReload((n) => n + 1);
+    if (!result.deleted) navigate("/collections/" + encodeURIComponent(result.name));
+  }
+
+  const current = collections?.find((c) => c.name === name || c.id === name);
+  useEffect(() => {
+    if (collections && !current && collections.length && !editing) {
+      const first = collections.find((c) => !c.system) || collections[0];
+      navigate("/collections/" + encodeURIComponent(first.name));
+    }
+  }, [collections, current]);
+
+  const shown = (collections || []).filter((c) => c.name.toLowerCase().includes(search.toLowerCase()));
+  const groups = [["Collections", shown.filter((c) => !c.system)], ["System", shown.filter((c) => c.system)]];
+
+  const sidebar = (
+    <nav class="sidebar" aria-label="Collections">
+      <input type="search" placeholder="Search collections" aria-label="Search collections"
+        value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+      {error && <p role="alert" class="error">{error}</p>}
+      {groups.map(([title, list]) => list.length > 0 && (
+        <section key={title}>
+          <h2>{title}</h2>
+          <ul>
+            {list.map((c) => (
+              <li key={c.id}>
+                <a href={"#/collections/" + encodeURIComponent(c.name)}
+                  aria-current={current?.id === c.id ? "page" : undefined}>
+                  {c.name} <small class="kind">{c.type}</small>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+      <button type="button" class="new secondary" onClick={() => setEditing("new")}>New collection</button>
+    </nav>
+  );
+  return (
+    <Frame section="collections" superuser={superuser} sidebar={sidebar}>
+      {current
+        ? <Records key={current.id + ":" + reload} collection={current} onEditCollection={() => setEditing(current)} />
+        : collections && <p>No collection yet.</p>}
+      {editing && (
+        <CollectionPanel key={editing === "new" ? "new" : editing.id} collection={editing === "new" ? null : editing}
+          collections={collections || []} onClose={closed} />
+      )}
+    </Frame>
+  );
+}

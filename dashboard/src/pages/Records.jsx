@@ -1,0 +1,186 @@
+// A collection's records: server-side paging, click-to-sort columns, a filter in the filter language.
+import { useEffect, useState } from "preact/hooks";
+import { pb, errorsOf } from "../pb.js";
+import { RecordPanel } from "./RecordPanel.jsx";
+import { cellText, listedFields } from "../fields.jsx";
+
+const PER_PAGE = 50;
+
+export function Records({ collection, onEditCollection }) {
+  const [page, setPage] = useState(1);
+  const [sort, setSort] = useState(collection.type === "view" ? "" : "-@rowid");
+  const [filterText, setFilterText] = useState("");
+  const [filter, setFilter] = useState("");
+  const [result, setResult] = useState(null);
+  const [error, setError] = useState("");
+  const [editing, setEditing] = useState(null); // null, "new" or a record
+  const [reload, setReload] = useState(0);
+  const [selected, setSelected] = useState(() => new Set());
+  const [confirmBulk, setConfirmBulk] = useState(false);
+  const hiddenKey = "__kb_hidden_columns__" + collection.id;
+  const [hidden, setHidden] = useState(() => new Set(JSON.parse(localStorage.getItem(hiddenKey) || "[]")));
+  const allColumns = listedFields(collection);
+  const columns = allColumns.filter((f) => f.name === "id" || !hidden.has(f.name));
+
+  function toggleColumn(name) {
+    const next = new Set(hidden);
+    if (next.has(name)) next.delete(name);
+    else next.add(name);
+    localStorage.setItem(hiddenKey, JSON.stringify([...next]));
+    setHidden(next);
+  }
+
+  function toggleRow(id) {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
+    setConfirmBulk(false);
+  }
+
+  const pageIds = result ? result.items.map((r) => r.id) : [];
+  const allOnPage = pageIds.length > 0 && pageIds.every((id) => selected.has(id));
+  function toggleAll() {
+    setSelected(allOnPage ? new Set() : new Set(pageIds));
+    setConfirmBulk(false);
+  }
+
+  async function deleteSelected() {
+    const ids = [...selected];
+    const results = await Promise.allSettled(ids.map((id) => pb.collection(collection.name).delete(id)));
+    const failed = results.filter((r) => r.status === "rejected");
+    setSelected(new Set(ids.filter((_, i) => results[i].status === "rejected")));
+    setConfirmBulk(false);
+    setError(failed.length ? `${failed.length} of ${ids.length} records could not be deleted: ${errorsOf(failed[0].reason).message}` : "");
+    setReload((n) => n + 1);
+  }
+
+  useEffect(() => {
+    let stale = false;
+    pb.collection(collection.name).getList(page, PER_PAGE, { sort, filter })
+      .then((r) => { if (!stale) { setResult(r); setError(""); } })
+      .catch((err) => { if (!stale) setError(errorsOf(err).message); });
+    return () => { stale = true; };
+  }, [collection.name, page, sort, filter, reload]);
+
+  // Live: a change by anyone reloads the page shown (at most every 300 ms), through realtime.
+  useEffect(() => {
+    let timer = null;
+    let unsubscribe = null;
+    let gone = false;
+    pb.collection(collection.name).subscribe("*", () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => setReload((n) => n + 1), 300);
+    }).then((stop) => { if (gone) stop(); else unsubscribe = stop; }).catch(() => {});
+    return () => { gone = true; clearTimeout(timer); if (unsubscribe) unsubscribe(); };
+  }, [collection.name]);
+
+  function sortBy(name) {
+    setSort(sort === name ? "-" + name : name);
+    setPage(1);
+  }
+
+  function applyFilter(e) {
+    e.preventDefault();
+    setFilter(filterText.trim());
+    setPage(1);
+  }
+
+  function closed(changed) {
+    setEditing(null);
+    if (changed) setReload((n) => n + 1);
+  }
+
+  const totalPages = result ? Math.max(1, result.totalPages) : 1;
+  return (
+    <section aria-labelledby="records-title">
+      <div class="toolbar">
+        <h1 id="records-title">{collection.name}</h1>
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onEditCollection}>Edit collection</button>
+          {collection.type !== "view" &&
+            <button type="button" onClick={() => setEditing("new")}>New record</button>}
+        </div>
+      </div>
+      <form class="filter" role="search" onSubmit={applyFilter}>
+        <input type="search" aria-label="Filter" placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
+          value={filterText} onInput={(e) => setFilterText(e.currentTarget.value)} aria-invalid={error ? "true" : undefined}
+          aria-describedby={error ? "records-error" : undefined} />
+        <button type="submit" class="secondary">Apply filter</button>
+      </form>
+      <div class="toolbar">
+        <details class="columns">
+          <summary>Columns</summary>
+          <fieldset>
+            <legend class="sr-only">Shown columns</legend>
+            {allColumns.filter((f) => f.name !== "id").map((f) => (
+              <label key={f.name} class="inline">
+                <input type="checkbox" checked={!hidden.has(f.name)} onChange={() => toggleColumn(f.name)} /> {f.name}
+              </label>
+            ))}
+          </fieldset>
+        </details>
+        {selected.size > 0 && collection.type !== "view" && (
+          <div class="actions">
+            <span>{selected.size} selected</span>
+            {confirmBulk
+              ? <button type="button" class="danger" onClick={deleteSelected}>Yes, delete {selected.size} records</button>
+              : <button type="button" class="danger secondary" onClick={() => setConfirmBulk(true)}>Delete selected</button>}
+            <button type="button" class="secondary" onClick={() => { setSelected(new Set()); setConfirmBulk(false); }}>Clear selection</button>
+          </div>
+        )}
+      </div>
+      {error && <p id="records-error" role="alert" class="error">{error}</p>}
+      <div class="grid-wrap">
+        <table class="grid">
+          <thead>
+            <tr>
+              <th class="select">
+                <input type="checkbox" aria-label="Select all records on this page" checked={allOnPage} onChange={toggleAll} />
+              </th>
+              {columns.map((f) => {
+                const state = sort === f.name ? "ascending" : sort === "-" + f.name ? "descending" : undefined;
+                return (
+                  <th key={f.name} aria-sort={state}>
+                    <button type="button" class="link" onClick={() => sortBy(f.name)}>
+                      {f.name}{state === "ascending" ? " ▲" : state === "descending" ? " ▼" : ""}
+                    </button>
+                  </th>
+                );
+              })}
+            </tr>
+          </thead>
+          <tbody>
+            {result?.items.map((record) => (
+              <tr key={record.id} onClick={() => setEditing(record)} class="row">
+                <td class="select" onClick={(e) => e.stopPropagation()}>
+                  <input type="checkbox" aria-label={"Select record " + record.id}
+                    checked={selected.has(record.id)} onChange={() => toggleRow(record.id)} />
+                </td>
+                {columns.map((f, i) => (
+                  <td key={f.name}>
+                    {i === 0
+                      ? <button type="button" class="link" aria-label={"Open record " + record.id}
+                          onClick={(e) => { e.stopPropagation(); setEditing(record); }}>{record.id}</button>
+                      : cellText(f, record[f.name])}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {result && result.items.length === 0 && <p class="empty">No records found.</p>}
+      </div>
+      {result && (
+        <nav class="pager" aria-label="Pages">
+          <button type="button" class="secondary" disabled={page <= 1} onClick={() => setPage(page - 1)}>Previous</button>
+          <span>Page {page} of {totalPages} · {result.totalItems} records</span>
+          <button type="button" class="secondary" disabled={page >= totalPages} onClick={() => setPage(page + 1)}>Next</button>
+        </nav>
+      )}
+      {editing && (
+        <RecordPanel collection={collection} record={editing === "new" ? null : editing} onClose={closed} />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,64 @@
+"""Settings changed in the dashboard act through the API; the logs page shows the test's own requests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Node, sign_in
+
+pytestmark = pytest.mark.e2e
+
+
+def test_settings_are_saved_errors_shown_and_a_test_mail_sent(page: Any, node: Node) -> None:
+    sign_in(page, node)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Settings").click()
+    name = page.get_by_label("Application name")
+    expect(name).to_have_value("Acme")
+
+    # Refused by the API: the errors are shown next to their fields, nothing is saved.
+    name.fill("")
+    page.get_by_label("Application URL").fill("not a url")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#setting-meta-appName-error")).to_have_text("Cannot be blank.")
+    expect(page.locator("#setting-meta-appURL-error")).to_have_text("Must be a valid URL.")
+    assert node.api.get("/api/settings").json()["meta"]["appName"] == "Acme"
+
+    name.fill("Dashboard App")
+    page.get_by_label("Application URL").fill(node.url)
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    expect(page.locator(".field-error")).to_have_count(0)
+    assert node.api.get("/api/settings").json()["meta"]["appName"] == "Dashboard App"
+
+    page.get_by_label("Send a test mail to").fill("tester@example.com")
+    page.get_by_role("button", name="Send test mail").click()
+    expect(page.get_by_text("Test mail sent to tester@example.com.")).to_be_visible()
+    mail = node.mail.wait_for("tester@example.com")
+    assert "Dashboard App" in str(mail["Subject"]) + str(mail.get_body())
+
+
+def test_logs_show_a_request_made_by_the_test(page: Any, node: Node) -> None:
+    marker = "/api/collections/users/records?perPage=7"
+    node.api.get(marker)
+    sign_in(page, node)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Logs").click()
+    page.get_by_label("Filter logs").fill('data.url = "' + marker + '"')
+    entry = page.get_by_role("button", name="GET " + marker)
+    deadline = time.monotonic() + 10  # logs are written in batches, about every second
+    while entry.count() == 0 and time.monotonic() < deadline:
+        page.get_by_role("button", name="Apply filter").click()
+        page.wait_for_timeout(300)
+    expect(entry).to_have_count(1)
+    entry.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Log data")).to_contain_text('"status": 200')
+
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    page.get_by_label("Filter logs").fill("data.status >")
+    page.get_by_role("button", name="Apply filter").click()
+    expect(page.locator("#logs-error")).to_be_visible()
