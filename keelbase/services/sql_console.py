@@ -23,7 +23,8 @@ MSG_FAILED = "Failed to execute query. Raw error:\n"
 WRITE_PREFIXES = ("INSERT", "CREATE", "UPDATE", "DELETE", "DROP", "DETACH", "ALTER", "REPLACE")
 
 
-def _query_of(body: dict[str, Any]) -> str:
+def query_of(body: dict[str, Any]) -> str:
+    """The body's ``query`` as PocketBase checks it (also for the view dry run)."""
     query = body.get("query", "")
     if not isinstance(query, str):
         raise BadRequestError("An error occurred while loading the submitted data.")
@@ -62,7 +63,7 @@ class SqlConsole:
 
 
 async def run_sql(store: Store, body: dict[str, Any]) -> dict[str, Any]:
-    query = _query_of(body)
+    query = query_of(body)
     if not query:
         raise BadRequestError(MSG_FAILED + "empty query")
     upper = query.upper()

@@ -11,33 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.core.request_info import RequestInfo
-from keelbase.errors import BadRequestError, field_error, required_error
+from keelbase.errors import BadRequestError
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.records.service import RecordsService
+from keelbase.services.sql_console import query_of
 
 SAMPLE_SIZE = 10
-MAX_QUERY = 5000
 MSG_INVALID = "Invalid view query. Raw error: \n"
-
-
-def _query_of(body: dict[str, Any]) -> str:
-    query = body.get("query", "")
-    if not isinstance(query, str):
-        raise BadRequestError("An error occurred while loading the submitted data.")
-    problem = None
-    if not query:
-        problem = required_error()
-    elif len(query) > MAX_QUERY:
-        problem = field_error(
-            "validation_length_too_long",
-            f"The length must be no more than {MAX_QUERY}.",
-            {"max": MAX_QUERY, "min": 0},
-        )
-    if problem is not None:
-        raise BadRequestError(
-            "An error occurred while validating the submitted data.", {"query": problem}
-        )
-    return query
 
 
 async def dry_run_view(
@@ -46,7 +26,7 @@ async def dry_run_view(
     body: dict[str, Any],
     info: RequestInfo,
 ) -> dict[str, Any]:
-    collection, rows = await collections.sample_view(_query_of(body), SAMPLE_SIZE)
+    collection, rows = await collections.sample_view(query_of(body), SAMPLE_SIZE)
     sample = records.codec.from_rows(collection, rows)
     seen: set[str] = set()
     for record in sample:
