@@ -360,13 +360,13 @@ def _serve(args: argparse.Namespace) -> int:
             "made through another; Redis carries every event to every worker.",
         )
         return 2
-    try:
-        asyncio.run(_check_settings(config))
-    except SettingsKeyError as error:
-        _error(args.log_format, str(error))
-        return 1
     log_level = "info" if config.dev else "warning"
     if args.workers > 1:
+        try:
+            asyncio.run(_check_settings(config))
+        except SettingsKeyError as error:
+            _error(args.log_format, str(error))
+            return 1
         # Applied once, here, before any worker starts; the workers find nothing pending.
         migrating = App(config.model_copy(update={"hint_superuser": False}))
         try:
@@ -411,7 +411,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     server = _make_server(server_config, app)
     with asyncio.Runner(loop_factory=server_config.get_loop_factory()) as runner:
-        return runner.run(_start_and_serve(app, server, loaded))
+        try:
+            return runner.run(_start_and_serve(app, server, loaded))
+        except SettingsKeyError as error:  # the settings are read once, by the start itself
+            _error(args.log_format, str(error))
+            return 1
 
 
 async def _start_and_serve(app: App, server: uvicorn.Server, hooks: list[Path]) -> int:
@@ -477,8 +481,11 @@ def _print_started(config: Config) -> None:
 
 
 async def _check_settings(config: Config) -> None:
-    """Read the stored settings once before serving, so that a wrong or missing
-    ``--encryptionEnv`` key is a clear error, not a failed start inside the server."""
+    """Read the stored settings once before the workers start, so that a wrong or missing
+    ``--encryptionEnv`` key is a clear error, not a failed start inside every worker.
+
+    A single process skips it: its own start reads them, and a second app would
+    double the time to the first answer."""
     from keelbase.app import App
 
     app = App(config)

@@ -1,12 +1,17 @@
-"""Sending mail over SMTP with aiosmtplib (STARTTLS or TLS, optional PLAIN or LOGIN auth)."""
+"""Sending mail over SMTP with aiosmtplib (STARTTLS or TLS, optional PLAIN or LOGIN auth).
+
+aiosmtplib is imported by the first mail, not at start: a start pays for what it uses.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from typing import TYPE_CHECKING
 
-import aiosmtplib
+if TYPE_CHECKING:
+    import aiosmtplib
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ async def send_smtp(
     text: str = "",
     headers: dict[str, str] | None = None,
 ) -> None:
+    import aiosmtplib
+
     message = EmailMessage()
     message["From"] = formataddr(sender)
     message["To"] = ", ".join(to)

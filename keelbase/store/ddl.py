@@ -2,6 +2,10 @@
 
 Column types follow PocketBase's (``TEXT DEFAULT '' NOT NULL`` and so on), so
 a data folder's tables look the same to anyone who inspects them.
+
+SQLAlchemy is imported by the functions that render, not by this module: a
+server restarting on an existing schema renders no table, and importing it
+would cost a fifth of the time to the first answer.
 """
 
 from __future__ import annotations
@@ -9,14 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-
-import sqlalchemy as sa
-from sqlalchemy.engine.interfaces import Dialect as SaDialect
-from sqlalchemy.schema import CreateColumn, CreateTable
+from typing import TYPE_CHECKING
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import parse_index
 from keelbase.core.fields import Field, RelationField, Storage, TextField
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine.interfaces import Dialect as SaDialect
 
 
 # Cached by dialect name alone, the whole answer: never stale, nothing invalidates it.
@@ -38,6 +43,8 @@ def postgresql_jsonb() -> sa.types.TypeEngine[object]:
 
 
 def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
+    import sqlalchemy as sa
+
     if dialect_name == "postgresql":
         return _pg_column(field)
     if isinstance(field, TextField) and field.primaryKey:
@@ -70,6 +77,8 @@ def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
 
 
 def _pg_column(field: Field) -> sa.Column[object]:
+    import sqlalchemy as sa
+
     """PostgreSQL's types: text compares byte-wise (collation "C") as SQLite's does,
     numbers are double precision (SQLite's REAL), lists and JSON values are jsonb."""
     text = sa.Text(collation="C")
@@ -100,6 +109,8 @@ def _pg_column(field: Field) -> sa.Column[object]:
 def _table(
     collection: Collection, dialect_name: str, fields: list[Field] | None = None
 ) -> sa.Table:
+    import sqlalchemy as sa
+
     columns = [_sa_column(f, dialect_name) for f in (fields or collection.fields)]
     if dialect_name == "postgresql":
         # SQLite's rowid: insertion order, for unsorted lists and @rowid
@@ -108,12 +119,17 @@ def _table(
 
 
 def create_table(collection: Collection, dialect_name: str) -> str:
+    from sqlalchemy.schema import CreateTable
+
     return str(
         CreateTable(_table(collection, dialect_name)).compile(dialect=sa_dialect(dialect_name))
     )
 
 
 def column_definition(field: Field, dialect_name: str) -> str:
+    import sqlalchemy as sa
+    from sqlalchemy.schema import CreateColumn
+
     table = sa.Table("_tmp", sa.MetaData(), _sa_column(field, dialect_name))
     column = table.c[field.name]
     return str(CreateColumn(column).compile(dialect=sa_dialect(dialect_name))).strip()

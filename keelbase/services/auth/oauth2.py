@@ -15,6 +15,10 @@ than the record itself, signed in): whoever registered that address before
 without owning it loses access, by password or by their own provider account.
 A new record keeps an email sent in ``createData`` (unverified, unless it is the
 provider's); otherwise it gets the provider's.
+
+The providers' HTTP (httpx and ``adapters/oauth2``) is imported on the first
+sign-in, not at start: most apps never use it, and it costs a start a tenth of
+its time.
 """
 
 from __future__ import annotations
@@ -27,10 +31,8 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-import httpx
 import orjson
 
-from keelbase.adapters.oauth2 import AuthUser, Provider, ProviderError, provider_for
 from keelbase.core.auth.options import OAuth2Provider
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import column_name, parse_index
@@ -52,6 +54,9 @@ from keelbase.services.auth.oauth2_methods import ALPHANUMERIC, enabled_provider
 from keelbase.services.records.service import RecordsService
 
 if TYPE_CHECKING:
+    import httpx
+
+    from keelbase.adapters.oauth2 import AuthUser, Provider
     from keelbase.services.auth.password import AuthService
     from keelbase.store.base import Connection
 
@@ -95,6 +100,8 @@ class OAuth2Service:
         # A deleted auth record's links go with it: auth_refs.drop_when_deleted.
 
     def http(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._http is None:
             self._http = httpx.AsyncClient(follow_redirects=False)
         return self._http
@@ -137,6 +144,8 @@ class OAuth2Service:
     ) -> dict[str, Any]:
         if not _enabled(collection):
             raise ForbiddenError(MSG_DISABLED)
+        from keelbase.adapters.oauth2 import provider_for
+
         form = self._read_form(collection, body)
         provider = provider_for(form.provider, self.http())
         assert provider is not None
@@ -190,6 +199,8 @@ class OAuth2Service:
         )
 
     async def _fetch_user(self, provider: Provider, form: SignInForm) -> AuthUser:
+        from keelbase.adapters.oauth2 import ProviderError
+
         try:
             token = await provider.fetch_token(form.code, form.code_verifier, form.redirect_url)
         except ProviderError as error:
@@ -389,6 +400,8 @@ class OAuth2Service:
 
     async def _download(self, url: str, limit: int) -> DownloadedFile | None:
         """The provider's avatar; a failure only leaves the field empty."""
+        import httpx
+
         if urlparse(url).scheme not in ("http", "https"):
             return None
         try:

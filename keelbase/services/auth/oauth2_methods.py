@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.adapters.oauth2 import provider_for
 from keelbase.core.auth.oauth2_providers import catalog
 from keelbase.core.auth.options import OAuth2Provider
 from keelbase.core.collections.collection import Collection
@@ -22,6 +21,8 @@ def enabled_providers(collection: Collection) -> list[OAuth2Provider]:
     options = collection.auth
     if options is None or not options.oauth2.enabled or collection.name == SUPERUSERS:
         return []
+    from keelbase.adapters.oauth2 import provider_for  # httpx and every provider: on first use
+
     return [p for p in options.oauth2.providers if provider_for(p, None) is not None]
 
 
@@ -30,6 +31,8 @@ def oauth2_methods(collection: Collection) -> dict[str, Any]:
     options = collection.auth
     enabled = bool(options and options.oauth2.enabled and collection.name != SUPERUSERS)
     listed: list[dict[str, Any]] = []
+    from keelbase.adapters.oauth2 import provider_for
+
     for config in enabled_providers(collection):
         provider = provider_for(config, None)
         assert provider is not None

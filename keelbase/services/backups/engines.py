@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import multiprocessing
 import sqlite3
 import zipfile
 import zlib
@@ -194,6 +193,8 @@ async def in_child(function: Callable[..., None], *args: Any) -> None:
 
 
 def _run_in_child(function: Callable[..., None], *args: Any) -> None:
+    import multiprocessing  # only a restore or a backup needs it, not a start
+
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         pool.submit(function, *args).result()
