@@ -26,6 +26,7 @@ export function Logs() {
     e.preventDefault();
     setFilter(filterText.trim());
     setPage(1);
+    setReload((n) => n + 1); // the same filter again still fetches what is new
   }
 
   const totalPages = result ? Math.max(1, result.totalPages) : 1;
