@@ -188,6 +188,7 @@ def index_statements(
             statement += f" WHERE {where}"
         out.append(IndexStatement(position, index.name, statement))
     if dialect_name == "postgresql" and not collection.is_view:
+        out.append(rowid_index(collection, quote_table))
         for field in collection.fields:
             if isinstance(field, RelationField) and not field.multiple:
                 name = f"_kb_{collection.id}_{field.id}"[:63]
@@ -199,3 +200,11 @@ def index_statements(
                     )
                 )
     return out
+
+
+def rowid_index(collection: Collection, quote_table: str) -> IndexStatement:
+    """PostgreSQL's ``_rowid_``, indexed: a list without a sort is in insertion order, and
+    without this index every such page sorts the whole table (SQLite's rowid is its b-tree)."""
+    name = f"_kb_{collection.id}_rowid"[:63]
+    sql = f'CREATE UNIQUE INDEX IF NOT EXISTS "{name}" ON {quote_table} ("_rowid_")'
+    return IndexStatement(None, name, sql)

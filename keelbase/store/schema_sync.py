@@ -16,7 +16,7 @@ from keelbase.core.collections.indexes import parse_index
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import Field
 from keelbase.store.base import Connection, IndexFailed, StoreError
-from keelbase.store.ddl import column_definition, create_table, index_statements
+from keelbase.store.ddl import column_definition, create_table, index_statements, rowid_index
 
 
 def _suffix() -> str:
@@ -41,6 +41,16 @@ class SchemaSync:
             return
         await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)
         await self.create_indexes(collection)
+
+    async def upgrade(self, collections: list[Collection]) -> None:
+        """Add the indexes Keelbase itself keeps that tables of an older version lack: on
+        PostgreSQL the ``_rowid_`` index (``IF NOT EXISTS``: a no-op once there)."""
+        if self.dialect_name != "postgresql":
+            return
+        for collection in collections:
+            if not collection.is_view:
+                statement = rowid_index(collection, self.quote(collection.name))
+                await self.conn.execute(statement.sql, heavy=True)
 
     async def create_indexes(self, collection: Collection) -> None:
         """Create the indexes in order; the first the database refuses is an ``IndexFailed``

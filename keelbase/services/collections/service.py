@@ -152,6 +152,11 @@ class CollectionsService:
                     collection.created = collection.updated = now
                     await SchemaSync(conn, self.store.dialect).create(collection)
                     await system.insert_collection(conn, collection)
+            else:
+                # Tables made by an older version lack what newer ones get (under the bootstrap lock).
+                await SchemaSync(conn, self.store.dialect).upgrade(
+                    await system.load_collections(conn)
+                )
         await self._load()
 
     async def reload(self) -> None:
