@@ -353,6 +353,18 @@ class SqliteStore:
             await loop.run_in_executor(executor, writer.execute, "PRAGMA optimize")
             await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
 
+    async def vacuum(self) -> None:
+        """``VACUUM`` and a truncating checkpoint: the file gives back the pages that deleted
+        rows left free. Writes wait while it copies the database, so only a store whose
+        writes may wait calls it (the logs' ``auxiliary.db`` after deleting many entries)."""
+        writer, executor = self._writer, self._writer_executor
+        if writer is None or executor is None:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._write_lock:
+            await loop.run_in_executor(executor, writer.execute, "VACUUM")
+            await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
+
     def remember_heavy(self, sql: str) -> None:
         if len(self._heavy) >= 512:
             self._heavy.pop(next(iter(self._heavy)))

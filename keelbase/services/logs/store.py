@@ -12,6 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from keelbase.store.base import Row, Store
+from keelbase.store.sqlite import SqliteStore
+
+# Entries deleted at once after which auxiliary.db is compacted (VACUUM): a big retention
+# pass or ``DELETE /api/logs``, not the few entries of a quiet hour.
+COMPACT_AFTER = 1000
 
 TABLE = '"_logs"'
 COLUMNS = ("id", "level", "message", "data", "created")
@@ -102,7 +107,11 @@ class LogStore:
 
     async def delete(self, where: str, params: dict[str, Any]) -> int:
         async with self.store.transaction() as conn:
-            return await conn.execute(f"DELETE FROM {TABLE} WHERE {where}", params, heavy=True)
+            deleted = await conn.execute(f"DELETE FROM {TABLE} WHERE {where}", params, heavy=True)
+        if deleted >= COMPACT_AFTER and isinstance(self.store, SqliteStore) and self._owns_store:
+            # auxiliary.db only: SQLite keeps freed pages in the file, PostgreSQL's autovacuum reuses them
+            await self.store.vacuum()
+        return deleted
 
     async def find(self, id_: str) -> Row | None:
         async with self.store.read() as conn:
