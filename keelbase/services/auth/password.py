@@ -49,6 +49,8 @@ MSG_MISSING_COLLECTION = "Missing or invalid collection context."
 MSG_MISSING_AUTH_COLLECTION = "Missing or invalid auth collection context."
 MSG_AUTH_FAILED = "Failed to authenticate."
 CACHE_SIZE = 10_000
+# Changes of auth records remembered for the race check in record_from_token.
+CHANGES_KEPT = 10_000
 CACHE_SECONDS = 30.0
 
 
@@ -72,9 +74,14 @@ class AuthService:
         self.superuser_ips = superuser_ips
         # token -> (expiry, its record); dropped by forget() and by any schema change.
         self._cache: OrderedDict[str, tuple[float, Record]] = OrderedDict()
-        # Bumped by forget(): a lookup that raced with a change must not cache the old record.
-        # Keyed by the record's identity (collection id, id): ids repeat across collections.
-        self._generation: dict[tuple[str, str], int] = {}
+        # forget() numbers each change; a lookup that raced with a change of its record (a
+        # change numbered after the lookup began) must not cache the old record. Keyed by
+        # the record's identity (collection id, id): ids repeat across collections. Only the
+        # latest CHANGES_KEPT are kept, so that it never grows with the number of users; a
+        # lookup older than the oldest forgotten change is simply not cached.
+        self._changes = 0
+        self._changed: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._forgotten_upto = 0
         self.mfa = MfaService(records)
         records.on_delete(auth_refs.drop_when_deleted(records))
 
@@ -105,13 +112,13 @@ class AuthService:
         collection = self.records.schema.by_id(claims["collectionId"])
         if collection is None or not collection.is_auth:
             return None
-        generation = self._generation.get((collection.id, claims["id"]), 0)
+        began = self._changes
         found = await self.records.find_by_id(collection, claims["id"])
         if found is None or tokens.verify(token, found, tokens.auth_secret(collection)) is None:
             return None
         record = found
-        if self._generation.get(record.identity, 0) != generation:
-            return record  # changed while we read it: valid for this request, never cached
+        if self._changed.get(record.identity, 0) > began or self._forgotten_upto > began:
+            return record  # (maybe) changed while we read it: valid for this request, never cached
         expires = min(float(claims.get("exp", 0)) - time.time(), CACHE_SECONDS)
         self._cache[token] = (now + max(expires, 0.0), record)
         if len(self._cache) > CACHE_SIZE:
@@ -137,7 +144,12 @@ class AuthService:
         Only that record's: a record of another auth collection with the same id keeps its own.
         """
         identity = record.identity
-        self._generation[identity] = self._generation.get(identity, 0) + 1
+        self._changes += 1
+        self._changed[identity] = self._changes
+        self._changed.move_to_end(identity)
+        if len(self._changed) > CHANGES_KEPT:
+            _, number = self._changed.popitem(last=False)
+            self._forgotten_upto = number
         stale = [t for t, (_, r) in self._cache.items() if r.identity == identity]
         for token in stale:
             self._cache.pop(token, None)
