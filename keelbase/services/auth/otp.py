@@ -136,18 +136,23 @@ class OtpService:
         await auth_refs.delete_older_than(
             self.records, auth_refs.OTPS, record.collection.id, duration
         )
-        live = [
-            otp
-            for otp in await auth_refs.owned_by(self.records, auth_refs.OTPS, record)
-            if not auth_refs.has_expired(otp, duration)
-        ]
-        if len(live) > MAX_LIVE_OTPS:
-            # No new mail; answered like an unknown address (a fresh id that matches
-            # nothing) rather than with the newest id, whose repeats would tell.
-            return ""
         code = random_string(options.otp.length, "0123456789")
         otp = auth_refs.new_ref_record(self.records, auth_refs.OTPS, record)
-        await self.records.insert_trusted(otp, plain_password=code)
+        async with self.records.transaction() as conn:
+            # The account's row locked: concurrent requests count and insert one at a time,
+            # so together they never pass the limit.
+            if await self.records.find_locked(conn, record.collection, record.id) is None:
+                return ""
+            live = [
+                otp
+                for otp in await auth_refs.owned_by(self.records, auth_refs.OTPS, record, conn)
+                if not auth_refs.has_expired(otp, duration)
+            ]
+            if len(live) > MAX_LIVE_OTPS:
+                # No new mail; answered like an unknown address (a fresh id that matches
+                # nothing) rather than with the newest id, whose repeats would tell.
+                return ""
+            await self.records.insert_trusted(otp, plain_password=code)
         self._send(record, otp, code)
         return otp.id
 
