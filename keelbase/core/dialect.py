@@ -64,6 +64,12 @@ class Dialect(Protocol):
         """
         ...
 
+    def lock_key(self) -> str | None:
+        """A statement that locks the name bound as ``:key`` until the transaction ends, for
+        a row that does not exist yet (two creates of one id, an upsert); ``None`` for a
+        store whose write transactions already run one at a time."""
+        ...
+
     # Comparisons ------------------------------------------------------------
 
     def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:

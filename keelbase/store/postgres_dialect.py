@@ -133,6 +133,10 @@ class PostgresDialect:
         # committed row (READ COMMITTED), or no row if the holder deleted it.
         return f"{select_sql} FOR UPDATE"
 
+    def lock_key(self) -> str | None:
+        # A transaction-scoped advisory lock on the key's 64-bit hash: a collision only waits.
+        return "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"
+
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind (a one-row CTE)."""
         if storage is Storage.NUMBER:

@@ -89,3 +89,6 @@ class SqliteDialect:
     def lock_rows(self, select_sql: str) -> str:
         # One writer connection runs write transactions one at a time: nothing to lock.
         return select_sql
+
+    def lock_key(self) -> str | None:
+        return None  # one writer: nothing to lock

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from keelbase import App, RecordEvent
-from tests.api.conftest import serving
+from tests.api.conftest import serving, superuser_headers
 
 CLIENTS = 20
 OPEN_RULES = {r: "" for r in ("listRule", "viewRule", "createRule", "updateRule", "deleteRule")}
@@ -198,5 +198,37 @@ def test_concurrent_deletes_of_one_record_delete_it_once(tmp_path: Path, fresh_d
         answers = await asyncio.gather(*(client.delete(url) for _ in range(CLIENTS)))
         assert sorted(a.status_code for a in answers) == [204] + [404] * (CLIENTS - 1)
         assert deleted == [target["id"]]
+
+    asyncio.run(_with_app(tmp_path / "kb_data", fresh_db_url, run))
+
+
+def test_concurrent_batch_upserts_of_one_new_id_create_it_once(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """``PUT`` in a batch creates the record or updates it: clients upserting one new id at
+    once get one create and updates, never a clash on the id."""
+
+    async def run(app: App, world: World) -> None:
+        client = world.client
+        headers = await superuser_headers(app, client)
+        settings = await client.patch(
+            "/api/settings", json={"batch": {"enabled": True, "maxRequests": 50}}, headers=headers
+        )
+        assert settings.status_code == 200, settings.text
+        await app.collections.create(
+            {"name": "notes", **OPEN_RULES, "fields": [{"name": "n", "type": "number"}]}
+        )
+
+        def upsert(i: int) -> dict[str, Any]:
+            put = {"method": "PUT", "url": "/api/collections/notes/records"}
+            return {"requests": [{**put, "body": {"id": "upsertedrecord1", "n": i}}]}
+
+        answers = await asyncio.gather(
+            *(client.post("/api/batch", json=upsert(i)) for i in range(CLIENTS))
+        )
+        failed = [a.text for a in answers if a.status_code != 200]
+        assert not failed, failed[:2]
+        listed = (await client.get("/api/collections/notes/records")).json()
+        assert listed["totalItems"] == 1
 
     asyncio.run(_with_app(tmp_path / "kb_data", fresh_db_url, run))

@@ -185,9 +185,12 @@ class BatchService:
             return {"body": None, "status": 204}
         elif method == "PUT" and record_id is None:
             existing_id = body.get("id") if isinstance(body.get("id"), str) else ""
-            existing = (
-                await self.records.find_by_id(collection, existing_id) if existing_id else None
-            )
+            existing = None
+            if existing_id:
+                async with self.records.transaction() as conn:  # joins the batch's
+                    # concurrent upserts of one id: one creates, the others then update
+                    await self.records.lock_id(conn, collection, existing_id)
+                existing = await self.records.find_by_id(collection, existing_id)
             if existing is not None:
                 await limited("update")
                 result = await self.records.update(collection, existing.id, body, sub_info, expand)

@@ -247,6 +247,13 @@ class RecordsService:
             )
         return self.codec.from_row(collection, row) if row else None
 
+    async def lock_id(self, conn: Connection, collection: Collection, record_id: str) -> None:
+        """Until ``conn``'s transaction ends, other transactions that lock this id wait here:
+        an upsert of an id that may not exist yet has no row to lock."""
+        statement = self.store.dialect.lock_key()
+        if statement is not None:
+            await conn.execute(statement, {"key": f"{collection.id}/{record_id}"})
+
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """A write transaction: record writes given its connection commit or roll back
         together (nested calls join it through a savepoint)."""
