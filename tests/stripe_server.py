@@ -69,7 +69,9 @@ def decode_form(body: bytes) -> dict[str, Any]:
     return out
 
 
-def signed(event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     """A webhook body and the headers Stripe sends with it."""
     body = orjson.dumps(event)
     timestamp = int(time.time()) if at is None else at
@@ -106,7 +108,9 @@ class StripeServer:
     prices: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
 
-    def add_product(self, name: str, unit_amount: int = 900, interval: str = "month") -> tuple[dict[str, Any], dict[str, Any]]:
+    def add_product(
+        self, name: str, unit_amount: int = 900, interval: str = "month"
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         now = int(time.time())
         product = {"id": new_id("prod"), "object": "product", "active": True, "name": name,
                    "description": f"{name} plan", "metadata": {}, "created": now}  # fmt: skip
@@ -150,7 +154,9 @@ class StripeServer:
                 "metadata": session.get("payment_intent_data", {}).get("metadata", {}),
                 "created": now,
             }  # fmt: skip
-            session.update(payment_intent=intent["id"], amount_total=amount, currency=price["currency"])
+            session.update(
+                payment_intent=intent["id"], amount_total=amount, currency=price["currency"]
+            )
             events.append(event_of("checkout.session.completed", dict(session), now))
             events.append(event_of("payment_intent.succeeded", intent, now))
         del metadata

@@ -58,7 +58,8 @@ def verify_event(payload: bytes, header: str, secret: str) -> dict[str, Any]:
 def _plain(value: Any) -> dict[str, Any]:
     """A ``StripeObject`` as plain JSON values."""
     data = value.to_dict() if hasattr(value, "to_dict") else value
-    return orjson.loads(orjson.dumps(data, default=str))  # type: ignore[no-any-return]
+    plain: dict[str, Any] = orjson.loads(orjson.dumps(data, default=str))
+    return plain
 
 
 @dataclass

@@ -95,7 +95,8 @@ class Shop:
 
     async def records(self, collection: str, who: dict[str, str] | None = None) -> list[Any]:
         listed = await self.client.get(
-            f"/api/collections/{collection}/records?perPage=200", headers=self.admin if who is None else who
+            f"/api/collections/{collection}/records?perPage=200",
+            headers=self.admin if who is None else who,
         )
         assert listed.status_code == 200, listed.text
         return list(listed.json()["items"])
@@ -155,7 +156,12 @@ async def test_settings_secrets_are_write_only_and_shapes_checked(
                 "/api/settings", headers=s.admin, json={"payments": {"stripe": bad}}
             )
             assert answer.status_code == 400, (bad, answer.text)
-        names = {c["name"] for c in (await s.client.get("/api/collections?perPage=100", headers=s.admin)).json()["items"]}
+        names = {
+            c["name"]
+            for c in (await s.client.get("/api/collections?perPage=100", headers=s.admin)).json()[
+                "items"
+            ]
+        }
         assert {"_products", "_prices", "_customers", "_subscriptions", "_payments"} <= names
         config = (await s.client.get("/api/payments/config")).json()
         assert config == {"enabled": True, "publishableKey": PUBLISHABLE_KEY}
@@ -205,12 +211,18 @@ async def test_subscription_opens_a_rule_guarded_collection_for_its_owner_only(
         assert [p["title"] for p in await s.records("posts", alice)] == ["members only"]
         assert await s.records("posts", bob) == []
         assert await s.records("posts", {}) == []
+        # bob's own subscription is not active: alice's active one does not open it for him
+        bob_sub = {**created["data"]["object"], "id": "sub_bob", "customer": "cus_bob",
+                   "status": "incomplete_expired",
+                   "metadata": {"keelbase_user": s.users["bob"][0], "keelbase_collection": "_pb_users_auth_"}}  # fmt: skip
+        await s.deliver(event_of("customer.subscription.created", bob_sub))
+        assert len(await s.records("_subscriptions", bob)) == 1
+        assert await s.records("posts", bob) == []
 
         mine = await s.records("_subscriptions", alice)
         assert len(mine) == 1 and mine[0]["status"] == "active"
         assert mine[0]["price"] == price["id"] and mine[0]["user"] == alice_id
         assert mine[0]["currentPeriodEnd"]
-        assert await s.records("_subscriptions", bob) == []
         assert len(await s.records("_customers", alice)) == 1
         assert await s.records("_customers", bob) == []
         for collection in ("_subscriptions", "_customers", "_payments", "_prices"):
@@ -238,9 +250,15 @@ async def test_subscription_opens_a_rule_guarded_collection_for_its_owner_only(
         assert await s.records("posts", alice) == []
 
         # paid again, then cancelled at the period's end, then ended
-        await s.deliver(subscription_event("customer.subscription.updated", sub, t + 3, status="active"))
+        await s.deliver(
+            subscription_event("customer.subscription.updated", sub, t + 3, status="active")
+        )
         assert len(await s.records("posts", alice)) == 1
-        await s.deliver(subscription_event("customer.subscription.updated", sub, t + 4, cancel_at_period_end=True))
+        await s.deliver(
+            subscription_event(
+                "customer.subscription.updated", sub, t + 4, cancel_at_period_end=True
+            )
+        )
         assert (await s.records("_subscriptions", alice))[0]["cancelAtPeriodEnd"] is True
         assert len(await s.records("posts", alice)) == 1
         await s.deliver(subscription_event("customer.subscription.deleted", sub, t + 5,
@@ -249,7 +267,9 @@ async def test_subscription_opens_a_rule_guarded_collection_for_its_owner_only(
         assert await s.records("posts", alice) == []
 
         # out of order: an older "active" arriving now changes nothing
-        stale = subscription_event("customer.subscription.updated", dict(sub), t + 3, status="active")
+        stale = subscription_event(
+            "customer.subscription.updated", dict(sub), t + 3, status="active"
+        )
         answer = await s.webhook(stale)
         assert answer.status_code == 200
         assert (await s.records("_subscriptions", alice))[0]["status"] == "canceled"
@@ -266,7 +286,9 @@ async def test_subscription_opens_a_rule_guarded_collection_for_its_owner_only(
 
 
 @sync
-async def test_one_off_payment_and_refund(tmp_path: Path, db_url: str, stripe_api: StripeServer) -> None:
+async def test_one_off_payment_and_refund(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
     _, price = stripe_api.add_product("Ebook", unit_amount=1500, interval="")
     async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
         carol_id, carol = await s.user("carol")
@@ -277,7 +299,11 @@ async def test_one_off_payment_and_refund(tmp_path: Path, db_url: str, stripe_ap
         await s.deliver(completed, succeeded)
         payments = await s.records("_payments", carol)
         assert len(payments) == 1
-        assert (payments[0]["status"], payments[0]["amount"], payments[0]["user"]) == ("succeeded", 1500, carol_id)
+        assert (payments[0]["status"], payments[0]["amount"], payments[0]["user"]) == (
+            "succeeded",
+            1500,
+            carol_id,
+        )
         intent = succeeded["data"]["object"]
         charge = {"id": "ch_1", "object": "charge", "payment_intent": intent["id"],
                   "customer": intent["customer"], "amount": 1500, "amount_refunded": 500,
@@ -291,7 +317,9 @@ async def test_one_off_payment_and_refund(tmp_path: Path, db_url: str, stripe_ap
 
 
 @sync
-async def test_checkout_input_is_checked(tmp_path: Path, db_url: str, stripe_api: StripeServer) -> None:
+async def test_checkout_input_is_checked(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
     _, price = stripe_api.add_product("Basic")
     async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
         _, dave = await s.user("dave")
@@ -308,7 +336,9 @@ async def test_checkout_input_is_checked(tmp_path: Path, db_url: str, stripe_api
             ({"prices": [{"price": price["id"], "quantity": 0}]}, "prices"),
             ({"metadata": {"keelbase_user": "someone"}}, "metadata"),
         ):
-            answer = await s.client.post("/api/payments/checkout", headers=dave, json={**good, **change})
+            answer = await s.client.post(
+                "/api/payments/checkout", headers=dave, json={**good, **change}
+            )
             assert answer.status_code == 400, (change, answer.text)
             assert field in answer.json()["data"], (change, answer.text)
         unknown = await s.client.post(
@@ -380,10 +410,8 @@ async def test_two_nodes_apply_one_event_once(
 ) -> None:
     """Two apps on one database get the same events at once: each applies exactly once."""
     async with shop(tmp_path / "a", db_url, stripe_api) as s:
-        if db_url:
-            other = serving(tmp_path / "b", db_url)
-        else:  # a second process-like app on the same SQLite file
-            other = serving(tmp_path / "a", "")
+        # on SQLite, a second app on the same data file (as a second process would be)
+        other = serving(tmp_path / ("b" if db_url else "a"), db_url)
         async with other as (second, client_b):
             await second.settings.load()
             await second.collections.reload()

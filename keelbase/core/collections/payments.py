@@ -36,9 +36,7 @@ EVENTS = "_paymentEvents"
 
 # Everyone may read the catalogue; a user sees their own customer, subscriptions and payments.
 PUBLIC_RULE = ""
-OWNER_RULE = (
-    "@request.auth.id != '' && user = @request.auth.id && collectionRef = @request.auth.collectionId"
-)
+OWNER_RULE = "@request.auth.id != '' && user = @request.auth.id && collectionRef = @request.auth.collectionId"
 
 
 def _id(kind: str, collection: str, name: str) -> str:

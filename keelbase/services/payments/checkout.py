@@ -60,7 +60,8 @@ def url_error(value: Any, allowed: set[str]) -> dict[str, Any] | None:
         origin = ""
     if len(value) > 2048 or origin not in allowed:
         return field_error(
-            "validation_url_not_allowed", "Must be a URL of the app (its appURL or an allowed origin)."
+            "validation_url_not_allowed",
+            "Must be a URL of the app (its appURL or an allowed origin).",
         )
     return None
 

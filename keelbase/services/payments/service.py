@@ -258,7 +258,9 @@ class PaymentsService:
                 )
             for price in prices:
                 values = objects.price_values(price, False)
-                await self.mirror.upsert(conn, names.PRICES, str(price.get("id")), values, now, price)
+                await self.mirror.upsert(
+                    conn, names.PRICES, str(price.get("id")), values, now, price
+                )
         return {"products": len(products), "prices": len(prices)}
 
 
@@ -276,5 +278,7 @@ def _failure(message: str, error: StripeFailure) -> ApiError:
     """Stripe's own 4xx (a price that does not exist) is the caller's 400; anything else a 502."""
     log.warning("payments: Stripe answered %s: %s", error.status, error.message)
     if error.status is not None and 400 <= error.status < 500 and error.status not in (401, 403):
-        return BadRequestError(message, {"stripe": {"code": "stripe_error", "message": error.message}})
+        return BadRequestError(
+            message, {"stripe": {"code": "stripe_error", "message": error.message}}
+        )
     return PaymentsUnavailable(502, message)
