@@ -6,8 +6,9 @@ token (refused otherwise, as Stripe does), Stripe's JSON objects and list
 pages (``limit``, ``starting_after``, ``has_more``), and Stripe's error shape.
 Endpoints: customers, checkout sessions, billing portal sessions, products and
 prices (list). ``GET /pay/{session}`` plays the hosted checkout page: it
-completes the session (the test then delivers its events) and redirects to
-the session's ``success_url``.
+completes the session and redirects to the session's ``success_url``; with
+``forward_to`` set it first sends the session's events there, as Stripe (or
+``stripe listen --forward-to``) does, else the test delivers them.
 
 ``signed(event, secret)`` signs a webhook body as Stripe does:
 ``Stripe-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import orjson
 import uvicorn
 from starlette.applications import Starlette
@@ -107,6 +109,9 @@ class StripeServer:
     products: list[dict[str, Any]] = field(default_factory=list)
     prices: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # Where webhooks go, as ``stripe listen --forward-to`` sets it ("" = the test delivers them).
+    forward_to: str = ""
+    delivered: list[int] = field(default_factory=list)
 
     def add_product(
         self, name: str, unit_amount: int = 900, interval: str = "month"
@@ -226,7 +231,12 @@ def build_app(server: StripeServer) -> Starlette:
         session = server.sessions.get(request.path_params["session"])
         if session is None:
             return Response("no such session", 404)
-        session["status"] = "complete_pending_webhooks"
+        if server.forward_to:
+            async with httpx.AsyncClient(timeout=30) as http:
+                for event in server.complete(session["id"]):
+                    body, headers = signed(event)
+                    sent = await http.post(server.forward_to, content=body, headers=headers)
+                    server.delivered.append(sent.status_code)
         return RedirectResponse(session["success_url"], status_code=303)
 
     return Starlette(

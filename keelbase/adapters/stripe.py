@@ -10,6 +10,7 @@ tolerance are Stripe's, not ours.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ STRIPE_API = "https://api.stripe.com"
 # Stripe's own default: an event signed more than five minutes ago is a replay.
 TOLERANCE_SECONDS = 300
 TIMEOUT_SECONDS = 20
+# The SDK logs every request at INFO; Keelbase logs what matters itself.
+logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 class StripeFailure(Exception):
