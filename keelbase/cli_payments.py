@@ -18,18 +18,19 @@ from keelbase.config import Config, env_default
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     payments = commands.add_parser("payments", help="Stripe payments: sync the catalogue")
-    payments.add_argument(
+    actions = payments.add_subparsers(dest="action", required=True)
+    sync = actions.add_parser("sync", help="copy every product and price from Stripe")
+    # After the command too, as with ``serve``; the global ``--dir`` is the default.
+    sync.add_argument(
         "--dir",
-        default=env_default("DIR", "kb_data"),
+        default=argparse.SUPPRESS,
         help="the data folder (default ./kb_data, env KEELBASE_DIR)",
     )
-    payments.add_argument(
+    sync.add_argument(
         "--db",
         default=env_default("DB_URL"),
         help="postgresql://... URL of the database (default: SQLite in the data folder)",
     )
-    actions = payments.add_subparsers(dest="action", required=True)
-    actions.add_parser("sync", help="copy every product and price from Stripe")
 
 
 def run(args: argparse.Namespace) -> int:

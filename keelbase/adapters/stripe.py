@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import stripe
 
 STRIPE_API = "https://api.stripe.com"
 # Stripe's own default: an event signed more than five minutes ago is a replay.
@@ -23,6 +22,7 @@ TOLERANCE_SECONDS = 300
 TIMEOUT_SECONDS = 20
 # The SDK logs every request at INFO; Keelbase logs what matters itself.
 logging.getLogger("stripe").setLevel(logging.WARNING)
+# The SDK is imported on first use: apps without payments never load it.
 
 
 class StripeFailure(Exception):
@@ -46,6 +46,8 @@ def verify_event(payload: bytes, header: str, secret: str) -> dict[str, Any]:
     timestamp against ``TOLERANCE_SECONDS``; the event is then read from those
     same bytes.
     """
+    import stripe
+
     try:
         stripe.Webhook.construct_event(
             payload.decode("utf-8"), header, secret, tolerance=TOLERANCE_SECONDS
@@ -73,6 +75,8 @@ class StripeGateway:
     api_base: str = ""
 
     def __post_init__(self) -> None:
+        import stripe
+
         self._client = stripe.StripeClient(
             self.secret_key,
             base_addresses={"api": (self.api_base or STRIPE_API).rstrip("/")},
@@ -81,6 +85,8 @@ class StripeGateway:
         )
 
     async def _call(self, method: Any, params: dict[str, Any]) -> dict[str, Any]:
+        import stripe
+
         try:
             return _plain(await method(params=params))
         except stripe.StripeError as error:
