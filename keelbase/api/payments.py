@@ -10,23 +10,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, read_body, read_raw, request_info, require_auth
+from keelbase.api.request import app_of, read_body, read_raw, request_info
 from keelbase.api.responses import json_response
 from keelbase.services.payments.service import WEBHOOK_BODY_LIMIT
 
 
 async def checkout(request: Request) -> Response:
     info = await request_info(request)
-    require_auth(info)
-    assert info.auth is not None
     body = await read_body(request)
     return json_response(await app_of(request).payments.checkout(info.auth, body))
 
 
 async def portal(request: Request) -> Response:
     info = await request_info(request)
-    require_auth(info)
-    assert info.auth is not None
     body = await read_body(request)
     return json_response(await app_of(request).payments.portal(info.auth, body))
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from keelbase import App, PaymentEvent
+from keelbase import App, PaymentEvent, RouteEvent
 from tests.api.conftest import PASSWORD, serving, superuser_headers
 from tests.stripe_server import (
     PUBLISHABLE_KEY,
@@ -292,7 +292,20 @@ async def test_one_off_payment_and_refund(
     _, price = stripe_api.add_product("Ebook", unit_amount=1500, interval="")
     async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
         carol_id, carol = await s.user("carol")
-        session = await s.checkout(carol, price["id"], mode="payment")
+
+        @s.app.route("/api/buy-ebook", methods=["POST"])
+        async def buy(e: RouteEvent) -> Any:
+            # the typed helper from a custom route: the same checks as the endpoint
+            return await e.app.payments.checkout(
+                e.auth, price=price["id"], mode="payment",
+                success_url=f"{APP_URL}/thanks", cancel_url=f"{APP_URL}/shop",
+                metadata={"edition": "first"},
+            )  # fmt: skip
+
+        answer = await s.client.post("/api/buy-ebook", headers=carol)
+        assert answer.status_code == 200, answer.text
+        session = answer.json()
+        assert stripe_api.sessions[session["id"]]["metadata"]["edition"] == "first"
         sent = stripe_api.sessions[session["id"]]
         assert sent["payment_intent_data"]["metadata"]["keelbase_user"] == carol_id
         completed, succeeded = stripe_api.complete(session["id"])

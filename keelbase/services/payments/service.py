@@ -22,7 +22,7 @@ from keelbase.core.collections import payments as names
 from keelbase.core.collections.payments import payment_collections
 from keelbase.core.records.record import Record
 from keelbase.core.request_info import SYSTEM
-from keelbase.errors import ApiError, BadRequestError
+from keelbase.errors import ApiError, BadRequestError, UnauthorizedError
 from keelbase.hooks import Hooks
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.payments import objects
@@ -111,8 +111,36 @@ class PaymentsService:
 
     # Checkout and portal --------------------------------------------------------
 
-    async def checkout(self, auth: Record, body: dict[str, Any]) -> dict[str, Any]:
-        """A Checkout Session for ``auth``: ``{"url", "id"}``; the customer is made on first use."""
+    async def checkout(
+        self,
+        auth: Record | None,
+        body: dict[str, Any] | None = None,
+        *,
+        price: str | None = None,
+        prices: list[str] | None = None,
+        mode: str | None = None,
+        success_url: str | None = None,
+        cancel_url: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A Checkout Session for ``auth``: ``{"url", "id"}``; the customer is made on first use.
+
+        The API passes the client's body; server code (a custom route) may pass
+        keywords instead: ``await app.payments.checkout(e.auth, price="price_1",
+        mode="payment", success_url=..., cancel_url=...)``. Both are checked alike.
+        """
+        auth = _signed_in(auth)
+        body = dict(body or {})
+        for key, value in (
+            ("price", price),
+            ("prices", prices),
+            ("mode", mode),
+            ("successUrl", success_url),
+            ("cancelUrl", cancel_url),
+            ("metadata", metadata),
+        ):
+            if value is not None:
+                body[key] = value
         gateway = self.gateway()
         request = parse_checkout(body, self._allowed())
         await self.ensure_collections()
@@ -144,8 +172,18 @@ class PaymentsService:
             params["payment_intent_data"] = {"metadata": metadata}
         return params
 
-    async def portal(self, auth: Record, body: dict[str, Any]) -> dict[str, Any]:
+    async def portal(
+        self,
+        auth: Record | None,
+        body: dict[str, Any] | None = None,
+        *,
+        return_url: str | None = None,
+    ) -> dict[str, Any]:
         """A Billing Portal session for ``auth``'s customer: ``{"url"}``."""
+        auth = _signed_in(auth)
+        body = dict(body or {})
+        if return_url is not None:
+            body["returnUrl"] = return_url
         gateway = self.gateway()
         return_url = parse_portal(body, self._allowed())
         await self.ensure_collections()
@@ -262,6 +300,13 @@ class PaymentsService:
                     conn, names.PRICES, str(price.get("id")), values, now, price
                 )
         return {"products": len(products), "prices": len(prices)}
+
+
+def _signed_in(auth: Record | None) -> Record:
+    """Payments belong to an auth record: a guest (or a superuser's own token) has none to pay."""
+    if auth is None:
+        raise UnauthorizedError()
+    return auth
 
 
 def _owner_metadata(auth: Record) -> dict[str, str]:
