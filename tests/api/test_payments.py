@@ -19,6 +19,7 @@ import pytest
 
 from keelbase import App, PaymentEvent, RouteEvent
 from tests.api.conftest import PASSWORD, serving, superuser_headers
+from tests.api.sse import SseStream
 from tests.stripe_server import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
@@ -476,3 +477,47 @@ async def test_sync_backfills_products_and_prices(
         stale = event_of("product.updated", {**first, "name": "Old"}, int(time.time()) - 60)
         assert (await s.webhook(stale)).status_code == 200
         assert "Old" not in {p["name"] for p in await s.records("_products")}
+
+
+@sync
+async def test_subscription_changes_reach_their_owner_live(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
+    _, price = stripe_api.add_product("Live")
+    async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
+        _, erin = await s.user("erin")
+        _, frank = await s.user("frank")
+        streams = [await SseStream(s.app).open(), await SseStream(s.app).open()]
+        try:
+            for stream, who in zip(streams, (erin, frank), strict=True):
+                subscribed = await s.client.post(
+                    "/api/realtime",
+                    json={"clientId": stream.client_id, "subscriptions": ["_subscriptions/*"]},
+                    headers=who,
+                )
+                assert subscribed.status_code == 204, subscribed.text
+            session = await s.checkout(erin, price["id"])
+            await s.deliver(*stripe_api.complete(session["id"]))
+            seen = [await stream.received() for stream in streams]
+        finally:
+            for stream in streams:
+                await stream.close()
+        assert [(data["action"], data["record"]["status"]) for _, data in seen[0]] == [
+            ("create", "active")
+        ]
+        assert seen[1] == []
+
+
+@sync
+async def test_first_checkouts_at_once_make_one_customer(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
+    _, price = stripe_api.add_product("Race")
+    async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
+        grace_id, grace = await s.user("grace")
+        sessions = await asyncio.gather(*(s.checkout(grace, price["id"]) for _ in range(4)))
+        customers = await s.records("_customers")
+        linked = [c for c in customers if c["user"] == grace_id]
+        assert len(linked) == 1
+        used = {stripe_api.sessions[session["id"]]["customer"] for session in sessions}
+        assert used == {linked[0]["stripeId"]}
