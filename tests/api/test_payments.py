@@ -20,6 +20,7 @@ import pytest
 from keelbase import App, PaymentEvent, RouteEvent
 from tests.api.conftest import PASSWORD, serving, superuser_headers
 from tests.api.sse import SseStream
+from tests.conftest import free_port
 from tests.stripe_server import (
     PUBLISHABLE_KEY,
     SECRET_KEY,
@@ -360,6 +361,18 @@ async def test_checkout_input_is_checked(
         )
         assert unknown.status_code == 400
         assert "No such price" in unknown.text
+
+        # Stripe unreachable: a 502 in PocketBase's shape, nothing about the key
+        closed = f"http://127.0.0.1:{free_port()}"
+        moved = await s.client.patch(
+            "/api/settings", headers=s.admin, json={"payments": {"stripe": {"apiBase": closed}}}
+        )
+        assert moved.status_code == 200, moved.text
+        _, erin = await s.user("unreachable")
+        down = await s.client.post("/api/payments/checkout", headers=erin, json=good)
+        assert down.status_code == 502, down.text
+        assert set(down.json()) == {"status", "message", "data"}
+        assert SECRET_KEY not in down.text
 
 
 @sync
