@@ -9,6 +9,7 @@ through ``adapters/stripe.py``; this service decides, the adapter talks.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from keelbase.core.collections import payments as names
 from keelbase.core.collections.payments import payment_collections
 from keelbase.core.records.record import Record
 from keelbase.core.request_info import SYSTEM
-from keelbase.errors import ApiError, BadRequestError, UnauthorizedError
+from keelbase.errors import ApiError, BadRequestError, UnauthorizedError, field_error
 from keelbase.hooks import Hooks
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.payments import objects
@@ -278,8 +279,6 @@ class PaymentsService:
         Written with the time of the sync as their event time, so a webhook
         sent before it cannot roll them back and any later one applies.
         """
-        import time
-
         gateway = self.gateway()
         await self.ensure_collections()
         try:
@@ -314,8 +313,6 @@ def _owner_metadata(auth: Record) -> dict[str, str]:
 
 
 def _no_customer() -> dict[str, Any]:
-    from keelbase.errors import field_error
-
     return field_error("validation_no_customer", "There is no Stripe customer for this user yet.")
 
 
