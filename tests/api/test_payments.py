@@ -534,3 +534,34 @@ async def test_first_checkouts_at_once_make_one_customer(
         assert len(linked) == 1
         used = {stripe_api.sessions[session["id"]]["customer"] for session in sessions}
         assert used == {linked[0]["stripeId"]}
+
+
+@sync
+async def test_a_customer_made_by_stripe_is_linked_by_its_checkout(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
+    """A customer Stripe created (no Keelbase metadata) that a checkout of the user completes."""
+    async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
+        henry_id, henry = await s.user("henry")
+        t = int(time.time())
+        customer = {"id": "cus_byStripe", "object": "customer", "email": "h@example.com"}
+        session = {"id": "cs_byStripe", "object": "checkout.session", "mode": "subscription",
+                   "customer": "cus_byStripe", "subscription": "sub_byStripe",
+                   "metadata": {"keelbase_user": henry_id, "keelbase_collection": "_pb_users_auth_"}}  # fmt: skip
+        subscription = {"id": "sub_byStripe", "object": "subscription", "status": "active",
+                        "customer": "cus_byStripe", "metadata": {},
+                        "items": {"data": [{"price": {"id": "price_x", "product": "prod_x"},
+                                            "quantity": 1, "current_period_start": t,
+                                            "current_period_end": t + 3600}]}}  # fmt: skip
+        await s.deliver(
+            event_of("customer.created", customer, t + 5),
+            event_of("checkout.session.completed", session, t + 1),
+            event_of("customer.subscription.created", subscription, t + 1),
+        )
+        mine = await s.records("_subscriptions", henry)
+        assert [(x["stripeId"], x["user"], x["product"]) for x in mine] == [
+            ("sub_byStripe", henry_id, "prod_x")
+        ]
+        assert mine[0]["currentPeriodEnd"]  # the 2025 API's period on the item
+        assert [c["stripeId"] for c in await s.records("_customers", henry)] == ["cus_byStripe"]
+        assert len(await s.records("posts", henry)) == 1

@@ -60,6 +60,23 @@ class Mirror:
             return None
         return await self.records.update_record(collection, locked.id, data, SYSTEM)
 
+    async def link_customer(
+        self, conn: Connection, stripe_id: str, user: str, collection_ref: str
+    ) -> None:
+        """Link a customer to its auth record unless it is linked already.
+
+        The link does not age: it is set whatever the time of the customer's
+        newest event, and never moved to another user.
+        """
+        owner = {"user": user, "collectionRef": collection_ref}
+        found = await self.find(conn, names.CUSTOMERS, stripe_id)
+        if found is None:
+            await self.upsert(conn, names.CUSTOMERS, stripe_id, owner, 0, None)
+            return
+        locked = await self.records.find_locked(conn, found.collection, found.id)
+        if locked is not None and not locked.get("user"):
+            await self.records.update_record(found.collection, locked.id, owner, SYSTEM)
+
     async def owner_of(
         self, conn: Connection, customer: str, obj: dict[str, Any]
     ) -> dict[str, str]:

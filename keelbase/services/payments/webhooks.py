@@ -126,10 +126,7 @@ class EventApplier:
         customer = objects.ref_id(obj.get("customer"))
         user, collection = objects.owner_in_metadata(obj)
         if customer and user:
-            linked = await self.mirror.find(conn, names.CUSTOMERS, customer)
-            if linked is None or not linked.get("user"):
-                owner = {"user": user, "collectionRef": collection}
-                await self.mirror.upsert(conn, names.CUSTOMERS, customer, owner, 0, None)
+            await self.mirror.link_customer(conn, customer, user, collection)
         if obj.get("mode") != "payment":
             return
         values = objects.checkout_payment_values(obj)
