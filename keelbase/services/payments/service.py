@@ -302,7 +302,7 @@ class PaymentsService:
 
 
 def _signed_in(auth: Record | None) -> Record:
-    """Payments belong to an auth record: a guest (or a superuser's own token) has none to pay."""
+    """Payments belong to an auth record: a guest has none to pay with."""
     if auth is None:
         raise UnauthorizedError()
     return auth
