@@ -7,8 +7,12 @@ import { describe, test } from 'node:test';
 
 import { expectError, signUpAndIn, suffix, superuserClient } from './helpers.mjs';
 
+// Set by tests/e2e/test_js_sdk.py, which runs tests/stripe_server.py beside the server.
 const STRIPE_URL = process.env.KB_STRIPE_URL;
 const PRICE = process.env.KB_STRIPE_PRICE;
+if (!STRIPE_URL || !PRICE) {
+  throw new Error('KB_STRIPE_URL and KB_STRIPE_PRICE are not set: run these tests through tests/e2e/test_js_sdk.py');
+}
 
 async function waitFor(check, what) {
   for (let i = 0; i < 100; i++) {
@@ -18,7 +22,7 @@ async function waitFor(check, what) {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-describe('payments', { skip: !STRIPE_URL && 'KB_STRIPE_URL is not set' }, () => {
+describe('payments', () => {
   test('checkout with pb.send, follow the URL, the subscription opens a collection', async () => {
     const admin = await superuserClient();
     await admin.settings.update({
