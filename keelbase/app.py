@@ -47,6 +47,7 @@ from keelbase.services.metrics.service import MetricsService
 from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
 from keelbase.services.openapi import OpenApiService
+from keelbase.services.payments.service import PaymentsService
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
@@ -139,6 +140,11 @@ class App(Extensions):
             self._alert_superusers,
         )
         self.settings.on_change(self.backups.apply_settings)
+        # Stripe: checkout, portal, webhooks (app.payments.checkout(...) from a custom route).
+        self.payments = PaymentsService(
+            self.records, self.collections, self.settings, self.hooks, lambda: self.config.origins
+        )
+        self.settings.on_write(self._payments_settings_saved)
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.collections.on_change(lambda _schema: self.store.forget_statements())
@@ -149,6 +155,9 @@ class App(Extensions):
         self.settings.on_write(lambda: self.broker.publish(encode(SettingsChanged())))
         self._asgi: KeelbaseApp | None = None
         self.started = False
+
+    async def _payments_settings_saved(self) -> None:
+        await self.payments.ensure_collections()
 
     def _store(self) -> Store:
         """SQLite in the data folder, or PostgreSQL when ``db_url`` names it."""
@@ -356,6 +365,7 @@ class App(Extensions):
             # Before anything serves or runs on a schedule: all of it may expect the new schema.
             if self.config.apply_migrations:
                 self.applied_at_start = await self.migrations.up()
+            await self.payments.ensure_collections()
         except BaseException:
             if broker_started:
                 await self.broker.close()

@@ -20,6 +20,8 @@ from keelbase.cli_backups import run as run_backups
 from keelbase.cli_migrations import add_commands as add_migrations_commands
 from keelbase.cli_migrations import migrations_dir_argument
 from keelbase.cli_migrations import run as run_migrations
+from keelbase.cli_payments import add_commands as add_payments_commands
+from keelbase.cli_payments import run as run_payments
 from keelbase.cli_transfer import add_commands as add_transfer_commands
 from keelbase.cli_transfer import run as run_transfer
 from keelbase.config import Config, env_default, otlp_problem, tracing_wanted
@@ -201,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_transfer_commands(commands)
     add_migrations_commands(commands)
     add_backup_commands(commands)
+    add_payments_commands(commands)
     return parser
 
 
@@ -549,6 +552,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_migrations(args)
     if args.command == "backup":
         return run_backups(args)
+    if args.command == "payments":
+        return run_payments(args)
     if args.command in ("export", "import", "migrate"):
         return run_transfer(args)
     parser.print_help(sys.stderr)

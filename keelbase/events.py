@@ -112,3 +112,28 @@ class RealtimeSubscribeEvent(Event):
     client_id: str
     auth: Record | None
     topics: list[str]
+
+
+@dataclass
+class PaymentEvent(Event):
+    """A verified Stripe webhook event, applied once, inside the transaction that applies it.
+
+    ``event`` is Stripe's event as JSON (``type``, ``id``, ``created``,
+    ``data.object``). After ``await e.next()`` the mirror records are written
+    (``handled`` says whether Keelbase knows this type); records written by the
+    handler through ``app.create_record`` and the like commit with them. Raise
+    to make the webhook fail: nothing is kept and Stripe sends the event again.
+    """
+
+    event: dict[str, Any]
+    handled: bool = False
+
+    @property
+    def type(self) -> str:
+        return str(self.event.get("type", ""))
+
+    @property
+    def object(self) -> dict[str, Any]:
+        data = self.event.get("data")
+        found = data.get("object") if isinstance(data, dict) else None
+        return found if isinstance(found, dict) else {}

@@ -103,6 +103,11 @@ class Extensions:
     def on_realtime_subscribe(self) -> Decorator:
         return self._bind(self.hooks.realtime_subscribe, ())
 
+    def on_payment_event(self, *types: str) -> Decorator:
+        """Around applying each verified Stripe event (``PaymentEvent``), exactly once;
+        event types (``"invoice.paid"``) narrow it, none means every event."""
+        return self._bind(self.hooks.payment_event, types)
+
     # Routes and cron ---------------------------------------------------------
 
     def route(

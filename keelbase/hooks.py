@@ -134,6 +134,7 @@ class Hooks:
         self.mail_send: Hook[ev.MailEvent] = Hook("mail_send")
         self.realtime_message: Hook[ev.RealtimeMessageEvent] = Hook("realtime_message")
         self.realtime_subscribe: Hook[ev.RealtimeSubscribeEvent] = Hook("realtime_subscribe")
+        self.payment_event: Hook[ev.PaymentEvent] = Hook("payment_event")
 
     def all(self) -> list[Hook[Any]]:
         return [value for value in vars(self).values() if isinstance(value, Hook)]

@@ -117,6 +117,20 @@ class Metrics(_Section):
     token: str = ""
 
 
+class Stripe(_Section):
+    """Keelbase's own: Stripe's keys (see docs/payments.md); the two secrets are write-only."""
+
+    secretKey: str = ""
+    publishableKey: str = ""
+    webhookSecret: str = ""
+    # "" is Stripe's own API; tests point it at a Stripe-compatible server on loopback.
+    apiBase: str = ""
+
+
+class Payments(_Section):
+    stripe: Stripe = Field(default_factory=Stripe)
+
+
 class Settings(_Section):
     superuserIPs: list[str] = []
     smtp: Smtp = Field(default_factory=Smtp)
@@ -128,6 +142,7 @@ class Settings(_Section):
     batch: Batch = Field(default_factory=Batch)
     logs: Logs = Field(default_factory=Logs)
     metrics: Metrics = Field(default_factory=Metrics)
+    payments: Payments = Field(default_factory=Payments)
 
     def public(self) -> dict[str, Any]:
         data = self.model_dump()
@@ -135,6 +150,8 @@ class Settings(_Section):
         data["s3"].pop("secret", None)
         data["backups"]["s3"].pop("secret", None)
         data["metrics"].pop("token", None)
+        data["payments"]["stripe"].pop("secretKey", None)
+        data["payments"]["stripe"].pop("webhookSecret", None)
         return data
 
 
@@ -186,6 +203,9 @@ def _validate(settings: Settings) -> dict[str, Any]:
     backups = _backups_errors(settings.backups)
     if backups:
         errors["backups"] = backups
+    stripe = _stripe_errors(settings.payments.stripe)
+    if stripe:
+        errors["payments"] = {"stripe": stripe}
     ips = _superuser_ip_errors(settings.superuserIPs)
     if ips:
         errors["superuserIPs"] = ips
@@ -253,6 +273,31 @@ def _metrics_errors(metrics: Metrics) -> dict[str, Any]:
             )
         }
     return {}
+
+
+# Stripe's key prefixes: secret (or restricted) keys, publishable keys, webhook signing secrets.
+_STRIPE_KEYS = {
+    "secretKey": re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9]{8,250}"),
+    "publishableKey": re.compile(r"pk_(test|live)_[A-Za-z0-9]{8,250}"),
+    "webhookSecret": re.compile(r"whsec_[A-Za-z0-9+/=]{8,250}"),
+}
+
+
+def _stripe_errors(stripe: Stripe) -> dict[str, Any]:
+    """Keys of Stripe's shapes (a key pasted into the wrong box is refused), an http(s) API base."""
+    errors: dict[str, Any] = {}
+    for name, shape in _STRIPE_KEYS.items():
+        value = getattr(stripe, name)
+        if value and not shape.fullmatch(value):
+            errors[name] = field_error(
+                "validation_invalid_stripe_key", f"Must be a Stripe {name} of the right shape."
+            )
+    base = stripe.apiBase
+    if base and (not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base) or len(base) > 255):
+        errors["apiBase"] = field_error("validation_is_url", "Must be a valid URL.")
+    if stripe.webhookSecret and not stripe.secretKey:
+        errors["secretKey"] = required_error()
+    return errors
 
 
 def _logs_errors(logs: Logs) -> dict[str, Any]:

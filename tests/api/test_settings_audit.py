@@ -30,6 +30,7 @@ LIMITS = "tests/api/test_rate_limits.py::"
 BATCH = "tests/api/test_batch.py::"
 HERE = "tests/api/test_settings_audit.py::"
 IPS = "tests/api/test_superuser_ips.py::"
+PAY = "tests/api/test_payments.py::"
 
 # key -> (where it takes effect, the proof: a test, or "owned: ..." for another issue's keys)
 AUDIT: dict[str, tuple[str, str]] = {
@@ -130,6 +131,22 @@ AUDIT: dict[str, tuple[str, str]] = {
     "metrics.token": (
         "a bearer token for Prometheus; never returned",
         "tests/api/test_metrics.py::test_off_by_default_then_only_for_superusers_and_the_token",
+    ),
+    "payments.stripe.secretKey": (
+        "Stripe API calls (adapters/stripe.py); turns payments on; never returned",
+        PAY + "test_subscription_opens_a_rule_guarded_collection_for_its_owner_only",
+    ),
+    "payments.stripe.publishableKey": (
+        "GET /api/payments/config, for Stripe.js",
+        PAY + "test_settings_secrets_are_write_only_and_shapes_checked",
+    ),
+    "payments.stripe.webhookSecret": (
+        "webhook signatures (services/payments/service.py); never returned",
+        PAY + "test_webhook_verification_duplicates_and_limits",
+    ),
+    "payments.stripe.apiBase": (
+        "where the Stripe API is (adapters/stripe.py)",
+        PAY + "test_subscription_opens_a_rule_guarded_collection_for_its_owner_only",
     ),
 }
 

@@ -21,6 +21,13 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.mail_catcher import MailCatcher
+from tests.stripe_server import (
+    PUBLISHABLE_KEY,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    StripeServer,
+    running_stripe,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -85,6 +92,14 @@ def mail_catcher() -> Iterator[MailCatcher]:
         catcher.stop()
 
 
+@pytest.fixture
+def stripe_api(sdk_server: ServerProcess) -> Iterator[StripeServer]:
+    """A Stripe-compatible server that sends its webhooks to ``sdk_server``; payments.test.mjs."""
+    with running_stripe() as server:
+        server.forward_to = f"{sdk_server.url}/api/payments/webhook"
+        yield server
+
+
 def tail(text: str, size: int = LOG_TAIL) -> str:
     return text if len(text) <= size else "...\n" + text[-size:]
 
@@ -93,7 +108,9 @@ def test_js_sdk_against_keelbase_serve(
     node: str,
     sdk_server: ServerProcess,
     mail_catcher: MailCatcher,
+    stripe_api: StripeServer,
 ) -> None:
+    _, price = stripe_api.add_product("SDK Pro")
     if not (E2E_DIR / "node_modules" / "pocketbase").is_dir():
         pytest.fail("tests/e2e/node_modules is missing: run `npm install` in tests/e2e (make test)")
     env = {
@@ -103,6 +120,11 @@ def test_js_sdk_against_keelbase_serve(
         "KB_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "KB_SMTP_PORT": str(mail_catcher.port),
         "KB_MAIL_URL": mail_catcher.serve_http(),
+        "KB_STRIPE_URL": stripe_api.url,
+        "KB_STRIPE_PRICE": price["id"],
+        "KB_STRIPE_SECRET": SECRET_KEY,
+        "KB_STRIPE_PUBLISHABLE": PUBLISHABLE_KEY,
+        "KB_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "NO_COLOR": "1",
     }
     command = [

@@ -159,6 +159,27 @@ class CollectionsService:
                 )
         await self._load()
 
+    async def ensure(self, wanted: list[Collection]) -> list[str]:
+        """Create the system collections of a feature that are not there yet; their names.
+
+        Under the schema lock, so nodes turning the feature on at once create each
+        one once. No ``on_saved`` listener hears it (automigrate writes no file):
+        the feature itself creates them in every app where it is turned on.
+        """
+        if all(self.schema.get(c.name) is not None for c in wanted):
+            return []
+        created: list[str] = []
+        async with self.store.transaction() as conn:
+            self._follow(conn)
+            await self.lock_schema(conn)
+            for collection in wanted:
+                if self.schema.get(collection.name) is None:
+                    await self._save(conn, collection, None, "Failed to create collection.")
+                    self.schema = self.schema.replaced([*self.schema, collection])
+                    created.append(collection.name)
+        await self._load()
+        return created
+
     async def reload(self) -> None:
         """Load the schema again (another node changed it), unless a change of this
         node is under way: that one loads it when its transaction ends."""

@@ -50,6 +50,20 @@ SUBSCRIPTIONS_BODY = {
     "properties": {"clientId": _TEXT, "subscriptions": {"type": "array", "items": _TEXT}},
 }
 
+CHECKOUT_BODY = {
+    "type": "object",
+    "required": ["mode", "successUrl", "cancelUrl"],
+    "properties": {
+        "price": _TEXT,
+        "prices": {"type": "array", "items": _TEXT},
+        "mode": {"type": "string", "enum": ["payment", "subscription"]},
+        "successUrl": _TEXT,
+        "cancelUrl": _TEXT,
+        "metadata": {"type": "object"},
+    },
+}
+PORTAL_BODY = {"type": "object", "required": ["returnUrl"], "properties": {"returnUrl": _TEXT}}
+
 
 SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/health"): RouteInfo("health", "Whether the server is up", ANYONE),
@@ -104,6 +118,16 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/oauth2-redirect"): RouteInfo("auth", "OAuth2 providers' redirect", ANYONE),
     ("POST", "/api/oauth2-redirect"): RouteInfo("auth", "OAuth2 providers' redirect", ANYONE),
     ("GET", "/api/metrics"): RouteInfo("metrics", "Prometheus metrics (when on)", ANYONE),
+    ("POST", "/api/payments/checkout"): RouteInfo(
+        "payments", "A Stripe Checkout Session for the signed-in user", ANYONE, CHECKOUT_BODY
+    ),
+    ("POST", "/api/payments/portal"): RouteInfo(
+        "payments", "A Stripe Billing Portal session for the signed-in user", ANYONE, PORTAL_BODY
+    ),
+    ("GET", "/api/payments/config"): RouteInfo("payments", "Stripe's publishable key", ANYONE),
+    ("POST", "/api/payments/webhook"): RouteInfo(
+        "payments", "Stripe's webhook (signed by Stripe)", ANYONE
+    ),
 }
 
 # Routes written out once per collection (records) or per auth collection (auth).

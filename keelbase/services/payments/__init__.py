@@ -1,0 +1,1 @@
+"""Payments with Stripe (see ``service.py`` and docs/payments.md)."""
