@@ -21,6 +21,7 @@ from keelbase.core.fields.base import FIELD_NAME, RESERVED_NAMES
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records.resolver import RecordResolver
+from keelbase.core.collections.search import search_fields_error
 from keelbase.errors import field_error, required_error
 
 INTERNAL_TABLES = frozenset(
@@ -48,6 +49,9 @@ def validate_collection(
     if index_errors:
         errors["indexes"] = index_errors
     _check_rules(new, schema, dialect, errors)
+    search_errors = search_fields_error(new)
+    if search_errors:
+        errors["search"] = search_errors
     if new.type == AUTH:
         _check_auth(new, errors)
         assert new.auth is not None

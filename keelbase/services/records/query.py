@@ -68,12 +68,14 @@ class RecordQuery:
                 if marker in text:
                     raise ForbiddenError(f"Only superusers can filter by {marker.rstrip('.')}.")
         self.resolver.restrict_joins = not superuser
+        self.resolver.search_allowed = True
         try:
             self.add_condition(text, allow_hidden=superuser, params=params)
         except FilterError as error:
             raise invalid_query("filter", str(error)) from error
         finally:
             self.resolver.restrict_joins = False
+            self.resolver.search_allowed = False
 
     def add_sort(self, sort: str) -> None:
         superuser = self.info.is_superuser
@@ -86,6 +88,12 @@ class RecordQuery:
             for name, direction in parse_sort(sort):
                 if name == "@random":
                     self.order.append(self.dialect.random())
+                    continue
+                if name == "@rank":
+                    try:
+                        self.order.append(f"{self.resolver.resolve_rank()} {direction}")
+                    except FilterError as error:
+                        raise invalid_query("sort", str(error)) from error
                     continue
                 if name == "@rowid":
                     self.order.append(f"{self.dialect.rowid(self.q(self.alias))} {direction}")
