@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route
@@ -339,11 +339,11 @@ class App(Extensions):
         collection: str,
         *,
         group_by: Sequence[str] = (),
-        sum: Sequence[str] = (),  # noqa: A002 - the API's own parameter names
+        sum: Sequence[str] = (),
         avg: Sequence[str] = (),
-        min: Sequence[str] = (),  # noqa: A002
-        max: Sequence[str] = (),  # noqa: A002
-        filter: str = "",  # noqa: A002
+        min: Sequence[str] = (),
+        max: Sequence[str] = (),
+        filter: str = "",
         params: dict[str, Any] | None = None,
         sort: str = "",
         limit: int = 100,

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    aggregates,
     backups,
     batch,
     collections,
@@ -25,7 +26,6 @@ from keelbase.api import (
     rate_limit,
     realtime,
     records,
-    aggregates,
     settings,
     sql,
     superuser_ips,

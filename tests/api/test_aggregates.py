@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
+from keelbase.core.request_info import SYSTEM, RequestInfo
 from tests.api.conftest import serving
 from tests.api.scenario import Scenario, World, params, run
 from tests.api.test_search import make_world
@@ -136,7 +137,12 @@ SCENARIOS = [
     agg("an unknown field", "superuser", "groupBy=nope", 400, contains={"data": {"groupBy": {}}}),
     agg("an unknown min field", "guest", "min=nope", 400),
     agg("a hidden field for a guest", "guest", "groupBy=secret", 400),
-    agg("a hidden field for a superuser", "superuser", "groupBy=secret", contains={"items": [{"count": 1}] * 4}),
+    agg(
+        "a hidden field for a superuser",
+        "superuser",
+        "groupBy=secret",
+        contains={"items": [{"count": 1}] * 4},
+    ),
     agg("a macro", "superuser", "groupBy=@now", 400),
     agg("a limit of 0", "superuser", "groupBy=status&limit=0", 400),
     agg("a limit too large", "superuser", "groupBy=status&limit=5000", 400),
@@ -144,8 +150,12 @@ SCENARIOS = [
     agg("an unknown sort key", "superuser", "groupBy=status&sort=price", 400),
     agg("too many groups", "superuser", "groupBy=title,status,qty,price,body", 400),
     agg("a bad filter", "guest", "filter=" + quote("price >"), 400),
-    agg("a filter on @request for a guest", "guest", "filter=" + quote("@request.auth.id = ''"), 403),
-    Scenario("a locked collection, as a guest", "GET", "/api/collections/locked/aggregate", status=403),
+    agg(
+        "a filter on @request for a guest", "guest", "filter=" + quote("@request.auth.id = ''"), 403
+    ),
+    Scenario(
+        "a locked collection, as a guest", "GET", "/api/collections/locked/aggregate", status=403
+    ),
     Scenario(
         "a locked collection, as a superuser",
         "GET",
@@ -153,7 +163,9 @@ SCENARIOS = [
         "superuser",
         contains={"items": [{"count": 0}]},
     ),
-    Scenario("an unknown collection", "GET", "/api/collections/nope/aggregate", "superuser", status=404),
+    Scenario(
+        "an unknown collection", "GET", "/api/collections/nope/aggregate", "superuser", status=404
+    ),
 ]
 
 

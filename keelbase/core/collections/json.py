@@ -100,7 +100,9 @@ def collection_from_json(data: Any, existing: Collection | None = None) -> Colle
     return collection
 
 
-def _read_search(data: dict[str, Any], fields: list[Field], existing: Collection | None) -> list[str]:
+def _read_search(
+    data: dict[str, Any], fields: list[Field], existing: Collection | None
+) -> list[str]:
     """The searchable fields' names: as the client sent them, or the existing ones
     following their fields' renames (a field removed leaves the list)."""
     if "search" not in data:
@@ -115,7 +117,7 @@ def _read_search(data: dict[str, Any], fields: list[Field], existing: Collection
     names_raw = raw.get("fields", []) if isinstance(raw, dict) else None
     if not isinstance(names_raw, list) or not all(isinstance(n, str) for n in names_raw):
         raise DefinitionError(
-            {"search": field_error("validation_invalid_value", "Must be {\"fields\": [names]}.")}
+            {"search": field_error("validation_invalid_value", 'Must be {"fields": [names]}.')}
         )
     return list(dict.fromkeys(names_raw))
 

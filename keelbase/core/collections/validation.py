@@ -15,13 +15,13 @@ from keelbase.core.auth.oauth2 import oauth2_errors
 from keelbase.core.collections.collection import AUTH, RULES, VIEW, Collection
 from keelbase.core.collections.indexes import column_name, parse_index
 from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.search import search_fields_error
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import FIELD_TYPES, RelationField, TextField
 from keelbase.core.fields.base import FIELD_NAME, RESERVED_NAMES
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records.resolver import RecordResolver
-from keelbase.core.collections.search import search_fields_error
 from keelbase.errors import field_error, required_error
 
 INTERNAL_TABLES = frozenset(

@@ -20,8 +20,8 @@ import orjson
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import has_single_unique_index
-from keelbase.core.collections.search import search_index_name
 from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.search import search_index_name
 from keelbase.core.dates import format_datetime
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import (

@@ -115,7 +115,9 @@ class _Plan:
         if len(params.group_by) > MAX_GROUP_BY:
             raise invalid_query("groupBy", f"At most {MAX_GROUP_BY} paths.")
         if len(params.measures()) > MAX_MEASURES:
-            raise invalid_query("sum", f"At most {MAX_MEASURES} sums, averages, minimums and maximums.")
+            raise invalid_query(
+                "sum", f"At most {MAX_MEASURES} sums, averages, minimums and maximums."
+            )
         self.params = params
         self.dialect = store.dialect
         self.collection = collection
@@ -189,7 +191,9 @@ class _Plan:
             columns.append(f'{fn.upper()}({sql}) AS "m{i}"')
         if self.rows.resolver.has_joins:
             rowid = self.dialect.rowid(alias)
-            where = [f"{rowid} IN (SELECT {rowid} {self.rows.from_sql()} WHERE {self.rows.where_sql()})"]
+            where = [
+                f"{rowid} IN (SELECT {rowid} {self.rows.from_sql()} WHERE {self.rows.where_sql()})"
+            ]
         else:
             where = [self.rows.where_sql()]
         where.extend(self.paths.join_checks.values())
