@@ -144,7 +144,10 @@ class Dialect(Protocol):
         """True for the row ``alias`` (quoted) holding every word of ``query_sql``."""
         ...
 
-    def search_rank(self, alias: str, index: str, columns: list[str], query_sql: str) -> str:
+    def search_rank(
+        self, alias: str, index: str, columns: list[str], query_sql: str, rank_alias: str
+    ) -> tuple[str, str]:
         """The row's relevance to ``query_sql``, higher for a better match (NULL or 0
-        for a row that does not match)."""
+        for a row that does not match), as (a JOIN clause the query needs, named
+        ``rank_alias``, or "", the expression)."""
         ...

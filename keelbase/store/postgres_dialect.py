@@ -158,9 +158,11 @@ class PostgresDialect:
             condition += f" AND {self._search_document(alias + '.', [column])} @@ {query}"
         return f"({condition})"
 
-    def search_rank(self, alias: str, index: str, columns: list[str], query_sql: str) -> str:
+    def search_rank(
+        self, alias: str, index: str, columns: list[str], query_sql: str, rank_alias: str
+    ) -> tuple[str, str]:
         query = f"plainto_tsquery('simple'::regconfig, CAST({query_sql} AS text))"
-        return f"ts_rank({self._search_document(alias + '.', columns)}, {query})"
+        return "", f"ts_rank({self._search_document(alias + '.', columns)}, {query})"
 
     def lock_rows(self, select_sql: str) -> str:
         # Held until the transaction ends; a concurrent FOR UPDATE waits, then reads the

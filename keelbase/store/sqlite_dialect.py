@@ -130,9 +130,14 @@ class SqliteDialect:
         fts = self.quote(index)
         return f"{alias}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {query_sql})"
 
-    def search_rank(self, alias: str, index: str, columns: list[str], query_sql: str) -> str:
+    def search_rank(
+        self, alias: str, index: str, columns: list[str], query_sql: str, rank_alias: str
+    ) -> tuple[str, str]:
+        # One pass over the matches, joined by rowid: a correlated bm25() per row
+        # would run the whole MATCH again for every row.
         fts = self.quote(index)
-        return (
-            f"(SELECT -bm25({fts}) FROM {fts} WHERE {fts} MATCH {query_sql} "
-            f"AND {fts}.rowid = {alias}.rowid)"
+        join = (
+            f"LEFT JOIN (SELECT rowid AS rid, -bm25({fts}) AS score FROM {fts} "
+            f"WHERE {fts} MATCH {query_sql}) {rank_alias} ON {rank_alias}.rid = {alias}.rowid"
         )
+        return join, f"{rank_alias}.score"

@@ -155,6 +155,7 @@ class RecordResolver:
         # search() is for a list's own filter only (rules and realtime checks have no index)
         self.search_allowed = False
         self._rank_query: str | None = None  # the first search()'s bound words, for @rank
+        self.rank_join = ""  # what a select sorted by @rank joins, see resolve_rank
 
     # Helpers ----------------------------------------------------------------
 
@@ -223,9 +224,17 @@ class RecordResolver:
         if self._rank_query is None:
             raise FilterError("sorting by @rank needs a search() in the filter")
         index = search_index_name(self.collection)
-        return self.dialect.search_rank(
-            self.q(self.base_alias), index, self.collection.search, self._rank_query
+        rank_alias = "__rank_" + self.base_alias
+        join, expression = self.dialect.search_rank(
+            self.q(self.base_alias),
+            index,
+            self.collection.search,
+            self._rank_query,
+            self.q(rank_alias),
         )
+        # One row per record (not in ``joins``): a count or DISTINCT does without it.
+        self.rank_join = join
+        return expression
 
     # Plain and relation paths -------------------------------------------------
 

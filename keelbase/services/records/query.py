@@ -109,10 +109,12 @@ class RecordQuery:
             self.resolver.allow_hidden = saved
             self.resolver.restrict_joins = False
 
-    def from_sql(self) -> str:
-        return (
-            f"FROM {self.q(self.collection.name)} {self.q(self.alias)} {self.resolver.join_sql()}"
-        )
+    def from_sql(self, ranked: bool = False) -> str:
+        """The FROM clause; ``ranked`` adds what a sort by ``@rank`` reads (selects only)."""
+        joins = self.resolver.join_sql()
+        if ranked and self.resolver.rank_join:
+            joins += " " + self.resolver.rank_join
+        return f"FROM {self.q(self.collection.name)} {self.q(self.alias)} {joins}"
 
     def where_sql(self) -> str:
         conditions = [*self.conditions, *self.resolver.join_checks.values()]
@@ -121,7 +123,7 @@ class RecordQuery:
     def select_sql(self, limit: bool = True) -> str:
         sql = self.dialect.select_rows(
             self.q(self.alias),
-            self.from_sql(),
+            self.from_sql(ranked=True),
             self.where_sql(),
             self.order,
             joined=self.resolver.has_joins,
