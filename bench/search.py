@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import tempfile
@@ -44,17 +45,20 @@ def rows(count: int) -> list[tuple[str, str, str, float, str, str]]:
     return out
 
 
-def seed(data: Path, db_url: str, count: int) -> None:
+async def seed(data: Path, db_url: str, count: int) -> None:
     batch = 50_000
     if db_url:
-        import psycopg
+        import asyncpg
 
-        with psycopg.connect(db_url) as conn, conn.cursor() as cur:
-            with cur.copy(
-                'COPY "docs" ("id", "text", "category", "price", "created", "updated") FROM STDIN'
-            ) as copy:
-                for row in rows(count):
-                    copy.write_row(row)
+        conn = await asyncpg.connect(db_url)
+        try:
+            await conn.copy_records_to_table(
+                "docs",
+                records=rows(count),
+                columns=["id", "text", "category", "price", "created", "updated"],
+            )
+        finally:
+            await conn.close()
         return
     import sqlite3
 
@@ -96,9 +100,10 @@ async def run(data: Path, db_url: str, count: int, repeat: int) -> None:
     async with App(Config(data_dir=data, db_url=db_url)) as app:
         await app.collections.create({"name": "docs", "listRule": "", "fields": fields})
     start = time.perf_counter()
-    seed(data, db_url, count)
+    await seed(data, db_url, count)
     print(f"seeded {count:,} rows in {time.perf_counter() - start:.1f} s")
-    async with App(Config(data_dir=data, db_url=db_url)) as app:
+    # Building the index of a million rows takes longer than the default 30 s limit.
+    async with App(Config(data_dir=data, db_url=db_url, query_timeout=600)) as app:
         start = time.perf_counter()
         await app.collections.update("docs", {"search": {"fields": ["text"]}})
         print(f"search index built in {time.perf_counter() - start:.1f} s")
@@ -153,7 +158,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "kb_data"
         if args.db:
-            with fresh_postgres(args.db) as url:
+            with fresh_postgres(args.db, f"kb_bench_search_{os.getpid()}") as url:
                 asyncio.run(run(data, url, args.rows, args.repeat))
         else:
             asyncio.run(run(data, "", args.rows, args.repeat))
