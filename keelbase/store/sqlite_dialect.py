@@ -101,11 +101,12 @@ class SqliteDialect:
         new = ", ".join(f"new.{q(c)}" for c in columns)
         old = ", ".join(f"old.{q(c)}" for c in columns)
         fts = q(index)
-        delete = f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old.rowid, {old});"
-        insert = f"INSERT INTO {fts}(rowid, {cols}) VALUES (new.rowid, {new});"
+        # _rowid_, not rowid: a field may be called "rowid" (never "_rowid_", a reserved name).
+        delete = f"INSERT INTO {fts}({fts}, rowid, {cols}) VALUES ('delete', old._rowid_, {old});"
+        insert = f"INSERT INTO {fts}(rowid, {cols}) VALUES (new._rowid_, {new});"
         return [
             f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content={q(table)}, "
-            "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')",
+            "content_rowid='_rowid_', tokenize='unicode61 remove_diacritics 2')",
             f"CREATE TRIGGER {q(index + '_ai')} AFTER INSERT ON {q(table)} BEGIN {insert} END",
             f"CREATE TRIGGER {q(index + '_ad')} AFTER DELETE ON {q(table)} BEGIN {delete} END",
             f"CREATE TRIGGER {q(index + '_au')} AFTER UPDATE OF {cols} ON {q(table)} "
@@ -128,7 +129,7 @@ class SqliteDialect:
         self, alias: str, index: str, columns: list[str], column: str | None, query_sql: str
     ) -> str:
         fts = self.quote(index)
-        return f"{alias}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {query_sql})"
+        return f"{alias}._rowid_ IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {query_sql})"
 
     def search_rank(
         self, alias: str, index: str, columns: list[str], query_sql: str, rank_alias: str
@@ -138,6 +139,6 @@ class SqliteDialect:
         fts = self.quote(index)
         join = (
             f"LEFT JOIN (SELECT rowid AS rid, -bm25({fts}) AS score FROM {fts} "
-            f"WHERE {fts} MATCH {query_sql}) {rank_alias} ON {rank_alias}.rid = {alias}.rowid"
+            f"WHERE {fts} MATCH {query_sql}) {rank_alias} ON {rank_alias}.rid = {alias}._rowid_"
         )
         return join, f"{rank_alias}.score"

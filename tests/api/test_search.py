@@ -243,7 +243,9 @@ def field_of(name: str, **options: Any) -> dict[str, Any]:
     return {"name": name, "type": "text", **options}
 
 
-def define(name: str, fields: list[dict[str, Any]], search: Any, status: int = 400) -> Scenario:
+def define(
+    name: str, fields: list[dict[str, Any]], search: Any, status: int = 400, **extra: Any
+) -> Scenario:
     return Scenario(
         name,
         "POST",
@@ -251,6 +253,7 @@ def define(name: str, fields: list[dict[str, Any]], search: Any, status: int = 4
         "superuser",
         body={"name": "bad", "fields": fields, "search": search},
         status=status,
+        **extra,
     )
 
 
@@ -259,6 +262,29 @@ SCENARIOS += [
     define("search on a number field", [{"name": "n", "type": "number"}], {"fields": ["n"]}),
     define("search on a hidden field", [field_of("a", hidden=True)], {"fields": ["a"]}),
     define("search on the id", [field_of("a")], {"fields": ["id"]}),
+    define("search on a field named rank", [field_of("rank")], {"fields": ["rank"]}),
+    define(
+        "a field named rowid beside searchable ones",
+        [field_of("rowid"), field_of("a")],
+        {"fields": ["a"]},
+        200,
+        after=(
+            Scenario(
+                "a record of it is found",
+                "POST",
+                "/api/collections/bad/records",
+                "superuser",
+                body={"rowid": "zzz", "a": "needle"},
+            ),
+            Scenario(
+                "and searched",
+                "GET",
+                "/api/collections/bad/records?filter=" + quote("search('needle')") + "&sort=-@rank",
+                "superuser",
+                contains={"totalItems": 1, "items": [{"rowid": "zzz"}]},
+            ),
+        ),
+    ),
     define("search as a bare list", [field_of("a")], ["a"]),
     define("search with names that are not text", [field_of("a")], {"fields": [1]}),
     define("search null is none", [field_of("a")], None, 200),

@@ -14,6 +14,8 @@ from keelbase.errors import field_error
 
 SEARCHABLE_TYPES = frozenset({"text", "editor"})
 MAX_SEARCH_FIELDS = 16
+# Names SQLite's FTS5 table keeps for itself: such a field cannot be one of its columns.
+_TAKEN_NAMES = frozenset({"rowid", "oid", "_rowid_", "rank"})
 
 
 def search_index_name(collection: Collection) -> str:
@@ -34,6 +36,10 @@ def search_fields_error(collection: Collection) -> dict[str, Any] | None:
         field = collection.field(name)
         if field is None:
             return field_error("validation_search_unknown_field", f'Unknown field "{name}".')
+        if field.name.lower() in _TAKEN_NAMES:
+            return field_error(
+                "validation_search_field_name", f'A field named "{name}" cannot be searchable.'
+            )
         if field.type not in SEARCHABLE_TYPES or field.name == "id":
             return field_error(
                 "validation_search_field_type",
