@@ -6,12 +6,17 @@ schema changes that must keep the index right, each in a world of its own.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from keelbase.core.request_info import SYSTEM
+from keelbase.errors import BadRequestError
+from tests.api.conftest import serving
 from tests.api.scenario import Scenario, World, params, run
 from tests.api.worlds import Template
 
@@ -418,3 +423,29 @@ def test_the_option_survives_export_and_import(world: World) -> None:
     assert imported.status_code == 204, imported.text
     assert found(world, "search('yellow')") == ["Bananas"]
     assert found(world, "search('red')") == []
+
+
+def test_realtime_checks_refuse_search(tmp_path: Path, db_url: str) -> None:
+    """A realtime filter checks a one-row copy of the record, which no index holds: a
+    ``search(...)`` there is refused (the hub then delivers nothing), never an SQL error."""
+
+    async def main() -> None:
+        async with serving(tmp_path / "kb_data", db_url) as (app, _client):
+            await app.collections.create(
+                {
+                    "name": "memos",
+                    "listRule": "",
+                    "fields": [{"name": "text", "type": "text"}],
+                    "search": {"fields": ["text"]},
+                }
+            )
+            memos = app.records.collection("memos")
+            made = await app.records.create(memos, {"text": "hello there"}, SYSTEM)
+            record = (await app.records.find_by_filter(memos, "id = {:id}", {"id": made["id"]}))[0]
+            with pytest.raises(BadRequestError):
+                await app.records.record_matches(record, "", SYSTEM, "search('hello')")
+            # Server code's own lookups may search.
+            found = await app.records.find_by_filter(memos, "search({:q})", {"q": "HELLO"})
+            assert [r.id for r in found] == [made["id"]]
+
+    asyncio.run(main())

@@ -58,8 +58,14 @@ class RecordQuery:
         finally:
             self.resolver.allow_hidden = saved
 
-    def add_client_filter(self, text: str, params: dict[str, Any] | None = None) -> None:
-        """A client's ``filter``: hidden fields and rule-locked relations only for superusers."""
+    def add_client_filter(
+        self, text: str, params: dict[str, Any] | None = None, *, search: bool = True
+    ) -> None:
+        """A client's ``filter``: hidden fields and rule-locked relations only for superusers.
+
+        ``search`` is false where the row is not read from its table (a realtime
+        check of a one-row CTE): the full-text index cannot answer for it.
+        """
         if not text.strip():
             return
         superuser = self.info.is_superuser
@@ -68,7 +74,7 @@ class RecordQuery:
                 if marker in text:
                     raise ForbiddenError(f"Only superusers can filter by {marker.rstrip('.')}.")
         self.resolver.restrict_joins = not superuser
-        self.resolver.search_allowed = True
+        self.resolver.search_allowed = search
         try:
             self.add_condition(text, allow_hidden=superuser, params=params)
         except FilterError as error:
