@@ -134,6 +134,8 @@ SCENARIOS = [
     ),
     agg("the sum of a text field", "superuser", "sum=title", 400, contains={"data": {"sum": {}}}),
     agg("the avg of a bool", "superuser", "avg=published", 400),
+    agg("count=true is the count", "guest", "count=true", contains={"items": [{"count": 2}]}),
+    agg("count of fields", "guest", "count=price", 400, contains={"data": {"count": {}}}),
     agg("an unknown field", "superuser", "groupBy=nope", 400, contains={"data": {"groupBy": {}}}),
     agg("an unknown min field", "guest", "min=nope", 400),
     agg("a hidden field for a guest", "guest", "groupBy=secret", 400),

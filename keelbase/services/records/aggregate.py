@@ -30,6 +30,7 @@ MAX_GROUP_BY = 4
 MAX_MEASURES = 16
 FUNCTIONS = ("sum", "avg", "min", "max")
 _ORDERABLE = frozenset({"number", "text"})
+_COUNT_VALUES = frozenset({"", "1", "true", "*"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,9 @@ class AggregateParams:
         filter_text = query.get("filter", "")
         if len(filter_text) > MAX_FILTER_LENGTH:
             raise invalid_query("filter", "max filter length limit reached")
+        if query.get("count", "") not in _COUNT_VALUES:
+            # Every group has its count; a count of some fields is not a thing we do.
+            raise invalid_query("count", "Every group has its count: count takes no fields.")
         return cls(
             group_by=_paths(query.get("groupBy", "")),
             sum=_paths(query.get("sum", "")),
