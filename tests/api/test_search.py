@@ -350,6 +350,24 @@ def test_writes_keep_the_index(world: World) -> None:
     assert found(world, "search('melon')") == ["Batch melon"]
 
 
+def test_other_fields_change_beside_the_index(world: World) -> None:
+    """Dropping, renaming and adding fields that are not searchable leaves the index alone."""
+    fields = [f for f in patch_posts(world, {})["fields"] if f["name"] != "status"]
+    for field in fields:
+        if field["name"] == "qty":
+            field["name"] = "quantity"
+    fields.append({"name": "extra", "type": "text"})
+    collection = patch_posts(world, {"fields": fields})
+    assert collection["search"] == {"fields": ["title", "body"]}
+    assert found(world, "search('orchard')") == ["Red apples"]
+    red = f"{POSTS}/{world.ids['red']}"
+    changed = world.request("PATCH", red, "superuser", json={"quantity": 5, "extra": "x"})
+    assert changed.status_code == 200, changed.text
+    assert world.request("PATCH", red, "superuser", json={"body": "pears"}).status_code == 200
+    assert found(world, "search('orchard')") == []
+    assert found(world, "search('pears')") == ["Red apples"]
+
+
 def test_renames_and_field_changes_keep_the_index(world: World) -> None:
     collection = patch_posts(world, {})
     fields = collection["fields"]
