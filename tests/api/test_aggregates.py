@@ -88,6 +88,23 @@ SCENARIOS = [
         contains={"items": [{"group": {"status": "open"}, "count": 2}]},
     ),
     agg(
+        "with a filter through a relation (rows picked by a subquery)",
+        "superuser",
+        "sum=qty&groupBy=status&filter=" + quote("author.name = 'Ann'"),
+        contains={
+            "items": [
+                {"group": {"status": "closed"}, "count": 1, "sum": {"qty": 10}},
+                {"group": {"status": "open"}, "count": 1, "sum": {"qty": 2}},
+            ]
+        },
+    ),
+    agg(
+        "a guest's filter through a relation obeys the related list rule",
+        "user1",
+        "filter=" + quote("author.name != ''"),
+        contains={"items": [{"count": 2}]},
+    ),
+    agg(
         "with a search",
         "guest",
         "sum=qty&filter=" + quote("search('apples')"),
