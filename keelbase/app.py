@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Route
 
@@ -21,6 +22,7 @@ from keelbase.adapters.figures import Buckets, MemoryBuckets
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.core.dates import now_string
+from keelbase.core.request_info import SYSTEM, RequestInfo
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services import system_jobs
@@ -50,6 +52,7 @@ from keelbase.services.openapi import OpenApiService
 from keelbase.services.payments.service import PaymentsService
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
+from keelbase.services.records.aggregate import AggregateParams, Aggregator
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
@@ -85,6 +88,7 @@ class App(Extensions):
         self.files = FilesService(self.config.data_dir / "storage")
         self.collections = CollectionsService(self.store, self.files)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
+        self.aggregates = Aggregator(self.store, lambda: self.records.schema)
         self.settings = SettingsService(self.store, self.config.encryption_key())
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
         self.counters = self._counters()
@@ -338,6 +342,40 @@ class App(Extensions):
                 and getattr(r, "path", None) == path
             )
         ]
+
+    async def aggregate(
+        self,
+        collection: str,
+        *,
+        group_by: Sequence[str] = (),
+        sum: Sequence[str] = (),
+        avg: Sequence[str] = (),
+        min: Sequence[str] = (),
+        max: Sequence[str] = (),
+        filter: str = "",
+        params: dict[str, Any] | None = None,
+        sort: str = "",
+        limit: int = 100,
+        info: RequestInfo = SYSTEM,
+    ) -> dict[str, Any]:
+        """Counts and sums for server code, as ``GET .../aggregate`` (docs/aggregates.md).
+
+        Without ``info`` no rule applies (as ``find_by_filter``); with a caller's
+        ``info`` the collection's list rule does. ``{:name}`` in ``filter`` is bound
+        from ``params``.
+        """
+        query = AggregateParams(
+            group_by=tuple(group_by),
+            sum=tuple(sum),
+            avg=tuple(avg),
+            min=tuple(min),
+            max=tuple(max),
+            filter=filter,
+            sort=sort,
+            limit=limit,
+            filter_params=params,
+        )
+        return await self.aggregates.aggregate(self.records.collection(collection), query, info)
 
     @property
     def asgi(self) -> KeelbaseApp:

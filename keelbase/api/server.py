@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    aggregates,
     backups,
     batch,
     collections,
@@ -101,6 +102,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *files.routes,
         *health.routes,
         *collections.routes,
+        *aggregates.routes,
         *password.routes,
         *mail_flows.routes,
         *impersonation.routes,

@@ -124,3 +124,36 @@ class Dialect(Protocol):
     def geo_distance(self, lon_a: str, lat_a: str, lon_b: str, lat_b: str) -> str:
         """Great-circle distance in kilometres."""
         ...
+
+    # Full-text search -------------------------------------------------------
+
+    def search_index_statements(self, table: str, index: str, columns: list[str]) -> list[str]:
+        """Create the full-text index ``index`` over ``columns`` of ``table``, filled from
+        the rows there are, and kept in sync by every later write inside its transaction.
+
+        Names come from the validated schema, unquoted.
+        """
+        ...
+
+    def drop_search_index_statements(self, table: str, index: str) -> list[str]:
+        """Remove the full-text index ``index`` of ``table`` and whatever keeps it in sync."""
+        ...
+
+    def search_query(self, words: tuple[str, ...], column: str | None) -> str:
+        """The bound value ``search_match`` and ``search_rank`` take: the words (letters and
+        digits only) to find all of, in ``column`` or in any indexed column."""
+        ...
+
+    def search_match(
+        self, alias: str, index: str, columns: list[str], column: str | None, query_sql: str
+    ) -> str:
+        """True for the row ``alias`` (quoted) holding every word of ``query_sql``."""
+        ...
+
+    def search_rank(
+        self, alias: str, index: str, columns: list[str], query_sql: str, rank_alias: str
+    ) -> tuple[str, str]:
+        """The row's relevance to ``query_sql``, higher for a better match (NULL or 0
+        for a row that does not match), as (a JOIN clause the query needs, named
+        ``rank_alias``, or "", the expression)."""
+        ...

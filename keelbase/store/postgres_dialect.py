@@ -128,6 +128,42 @@ class PostgresDialect:
         )
         return f"(6371 * acos(LEAST(1.0, GREATEST(-1.0, {cosine}))))"
 
+    # Full-text search: a GIN index over one tsvector expression of the columns
+    # ("simple": no stemming, like SQLite's unicode61), so there is nothing to keep
+    # in sync by hand: PostgreSQL updates the index in the writing transaction.
+
+    def _search_document(self, prefix: str, columns: list[str]) -> str:
+        text = " || ' ' || ".join(f"coalesce({prefix}{self.quote(c)}, '')" for c in columns)
+        return f"to_tsvector('simple'::regconfig, {text})"
+
+    def search_index_statements(self, table: str, index: str, columns: list[str]) -> list[str]:
+        return [
+            f"CREATE INDEX {self.quote(index[:63])} ON {self.quote(table)} "
+            f"USING GIN (({self._search_document('', columns)}))"
+        ]
+
+    def drop_search_index_statements(self, table: str, index: str) -> list[str]:
+        return [f"DROP INDEX IF EXISTS {self.quote(index[:63])}"]
+
+    def search_query(self, words: tuple[str, ...], column: str | None) -> str:
+        return " ".join(words)
+
+    def search_match(
+        self, alias: str, index: str, columns: list[str], column: str | None, query_sql: str
+    ) -> str:
+        query = f"plainto_tsquery('simple'::regconfig, CAST({query_sql} AS text))"
+        condition = f"{self._search_document(alias + '.', columns)} @@ {query}"
+        if column is not None:
+            # The index narrows the rows down; the one column's words are checked on those.
+            condition += f" AND {self._search_document(alias + '.', [column])} @@ {query}"
+        return f"({condition})"
+
+    def search_rank(
+        self, alias: str, index: str, columns: list[str], query_sql: str, rank_alias: str
+    ) -> tuple[str, str]:
+        query = f"plainto_tsquery('simple'::regconfig, CAST({query_sql} AS text))"
+        return "", f"ts_rank({self._search_document(alias + '.', columns)}, {query})"
+
     def lock_rows(self, select_sql: str) -> str:
         # Held until the transaction ends; a concurrent FOR UPDATE waits, then reads the
         # committed row (READ COMMITTED), or no row if the holder deleted it.

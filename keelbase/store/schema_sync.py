@@ -13,6 +13,7 @@ import string
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import parse_index
+from keelbase.core.collections.search import search_index_name
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import Field
 from keelbase.store.base import Connection, IndexFailed, StoreError
@@ -41,6 +42,22 @@ class SchemaSync:
             return
         await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)
         await self.create_indexes(collection)
+        await self.create_search_index(collection)
+
+    async def create_search_index(self, collection: Collection) -> None:
+        """The full-text index of the searchable fields (see docs/search.md), filled now."""
+        if not collection.search:
+            return
+        index = search_index_name(collection)
+        for sql in self.dialect.search_index_statements(collection.name, index, collection.search):
+            await self.conn.execute(sql, heavy=True)
+
+    async def drop_search_index(self, collection: Collection) -> None:
+        if not collection.search:
+            return
+        index = search_index_name(collection)
+        for sql in self.dialect.drop_search_index_statements(collection.name, index):
+            await self.conn.execute(sql, heavy=True)
 
     async def upgrade(self, collections: list[Collection]) -> None:
         """Add the indexes Keelbase itself keeps that tables of an older version lack: on
@@ -72,6 +89,7 @@ class SchemaSync:
                 )
 
     async def drop(self, collection: Collection) -> None:
+        await self.drop_search_index(collection)
         kind = "VIEW" if collection.is_view else "TABLE"
         await self.conn.execute(f"DROP {kind} IF EXISTS {self.quote(collection.name)}", heavy=True)
 
@@ -81,6 +99,11 @@ class SchemaSync:
             await self.create(new)
             return
         await self.drop_indexes(old)
+        # The full-text index names the table and its columns: rebuilt when either
+        # changes, dropped first so that no trigger holds a column being renamed.
+        search_moved = (old.name, old.search) != (new.name, new.search)
+        if search_moved:
+            await self.drop_search_index(old)
         table = self.quote(new.name)
         if old.name != new.name:
             await self.conn.execute(
@@ -116,6 +139,8 @@ class SchemaSync:
             if previous is not None and previous.multiple != field.multiple:
                 await self._convert(table, field, to_multiple=field.multiple)
         await self.create_indexes(new)
+        if search_moved:
+            await self.create_search_index(new)
 
     async def _add_column(self, table: str, field: Field, column: str) -> None:
         renamed = field.model_copy(update={"name": column})

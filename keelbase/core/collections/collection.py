@@ -101,6 +101,9 @@ class Collection:
     deleteRule: str | None = None
     viewQuery: str = ""
     auth: AuthOptions | None = None
+    # Our addition: the text fields kept in a full-text index (``search`` in JSON,
+    # a key PocketBase ignores; see docs/search.md).
+    search: list[str] = field(default_factory=list)
     created: str = ""
     updated: str = ""
 
@@ -152,6 +155,8 @@ class Collection:
             out["viewQuery"] = self.viewQuery
         if self.auth is not None:
             out.update(self.auth.to_json(with_secrets=with_secrets))
+        if self.search:
+            out["search"] = {"fields": list(self.search)}
         return out
 
     def copy(self) -> Collection:
@@ -169,6 +174,7 @@ class Collection:
             deleteRule=self.deleteRule,
             viewQuery=self.viewQuery,
             auth=self.auth.model_copy(deep=True) if self.auth else None,
+            search=list(self.search),
             created=self.created,
             updated=self.updated,
         )

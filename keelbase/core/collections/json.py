@@ -90,6 +90,7 @@ def collection_from_json(data: Any, existing: Collection | None = None) -> Colle
     )
     for rule in RULES:
         setattr(collection, rule, _rule(merged.get(rule)))
+    collection.search = _read_search(data, fields, existing)
     if ctype == AUTH:
         collection.auth = _read_auth_options(data, existing)
         _ensure_auth_indexes(collection)
@@ -97,6 +98,28 @@ def collection_from_json(data: Any, existing: Collection | None = None) -> Colle
         for rule in ("createRule", "updateRule", "deleteRule"):
             setattr(collection, rule, None)
     return collection
+
+
+def _read_search(
+    data: dict[str, Any], fields: list[Field], existing: Collection | None
+) -> list[str]:
+    """The searchable fields' names: as the client sent them, or the existing ones
+    following their fields' renames (a field removed leaves the list)."""
+    if "search" not in data:
+        if existing is None:
+            return []
+        names = {f.id: f.name for f in fields}
+        old_ids = {f.name: f.id for f in existing.fields}
+        return [names[old_ids[n]] for n in existing.search if old_ids.get(n) in names]
+    raw = data["search"]
+    if raw is None:
+        return []
+    names_raw = raw.get("fields", []) if isinstance(raw, dict) else None
+    if not isinstance(names_raw, list) or not all(isinstance(n, str) for n in names_raw):
+        raise DefinitionError(
+            {"search": field_error("validation_invalid_value", 'Must be {"fields": [names]}.')}
+        )
+    return list(dict.fromkeys(names_raw))
 
 
 def _read_fields(raw_fields: list[Any], ctype: str, existing: Collection | None) -> list[Field]:

@@ -15,6 +15,7 @@ from keelbase.core.auth.oauth2 import oauth2_errors
 from keelbase.core.collections.collection import AUTH, RULES, VIEW, Collection
 from keelbase.core.collections.indexes import column_name, parse_index
 from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.search import search_fields_error
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import FIELD_TYPES, RelationField, TextField
 from keelbase.core.fields.base import FIELD_NAME, RESERVED_NAMES
@@ -48,6 +49,9 @@ def validate_collection(
     if index_errors:
         errors["indexes"] = index_errors
     _check_rules(new, schema, dialect, errors)
+    search_errors = search_fields_error(new)
+    if search_errors:
+        errors["search"] = search_errors
     if new.type == AUTH:
         _check_auth(new, errors)
         assert new.auth is not None

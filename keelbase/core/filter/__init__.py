@@ -5,7 +5,16 @@ AST into one SQL condition with bound parameters, asking a ``Resolver`` what
 each identifier means. This package knows nothing of collections.
 """
 
-from keelbase.core.filter.ast import And, Comparison, Expr, Function, Identifier, Literal, Or
+from keelbase.core.filter.ast import (
+    And,
+    Comparison,
+    Expr,
+    Function,
+    Identifier,
+    Literal,
+    Or,
+    Predicate,
+)
 from keelbase.core.filter.errors import FilterError
 from keelbase.core.filter.parser import parse, parse_bound
 
@@ -18,6 +27,7 @@ __all__ = [
     "Identifier",
     "Literal",
     "Or",
+    "Predicate",
     "parse",
     "parse_bound",
 ]

@@ -44,6 +44,13 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class Predicate:
+    """A function standing alone as a condition (``search('words')``), no operator."""
+
+    function: Function
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     items: tuple[Expr, ...]
 
@@ -53,4 +60,4 @@ class Or:
     items: tuple[Expr, ...]
 
 
-Expr = Comparison | And | Or
+Expr = Comparison | Predicate | And | Or

@@ -29,8 +29,10 @@ from keelbase.core.filter.ast import (
     Identifier,
     Literal,
     Operand,
+    Predicate,
 )
 from keelbase.core.filter.errors import FilterError
+from keelbase.core.filter.search import search_words
 
 
 class NullFallback(Enum):
@@ -96,6 +98,11 @@ class Resolver(Protocol):
         """A date macro such as ``@now``, or ``None``."""
         ...
 
+    def resolve_search(self, field: str | None, words: tuple[str, ...]) -> str:
+        """The condition of ``search([field,] 'words')``: the record holds every word
+        (in ``field``, or in any searchable field); ``FilterError`` where it cannot."""
+        ...
+
 
 _EMPTY_RAW = {"NULL", "''"}
 _NON_EMPTY_RAW = {"1", "0", "TRUE", "FALSE"}
@@ -116,6 +123,8 @@ class _Compiler:
     def expr(self, node: Expr) -> str:
         if isinstance(node, Comparison):
             return self.comparison(node)
+        if isinstance(node, Predicate):
+            return self.predicate(node.function)
         joiner = " AND " if isinstance(node, And) else " OR "
         return "(" + joiner.join(self.expr(item) for item in node.items) + ")"
 
@@ -206,6 +215,23 @@ class _Compiler:
                 kind="text",
             )
         raise FilterError(f"unknown function {node.name!r}")
+
+    def predicate(self, node: Function) -> str:
+        """A function that is a condition by itself: only ``search``."""
+        if node.name != "search":
+            raise FilterError(f"[{node.name}] needs a comparison (an operator and a value)")
+        args = node.args
+        if len(args) not in (1, 2):
+            raise FilterError("[search] expects 1 or 2 arguments: [field,] 'words'")
+        text = args[-1]
+        if not isinstance(text, Literal) or not isinstance(text.value, str):
+            raise FilterError("[search] expects the words as a quoted text")
+        field: str | None = None
+        if len(args) == 2:
+            if not isinstance(args[0], Identifier):
+                raise FilterError("[search] expects a field name as its first argument")
+            field = args[0].name
+        return self.resolver.resolve_search(field, search_words(text.value))
 
     # Comparisons ----------------------------------------------------------
 

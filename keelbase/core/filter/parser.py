@@ -7,7 +7,16 @@ import math
 from functools import lru_cache
 from typing import Any
 
-from keelbase.core.filter.ast import And, Comparison, Expr, Function, Identifier, Literal, Or
+from keelbase.core.filter.ast import (
+    And,
+    Comparison,
+    Expr,
+    Function,
+    Identifier,
+    Literal,
+    Or,
+    Predicate,
+)
 from keelbase.core.filter.ast import Operand as OperandNode
 from keelbase.core.filter.errors import FilterError
 from keelbase.core.filter.lexer import Kind, Token, tokenize
@@ -102,6 +111,10 @@ class _Parser:
             self.depth -= 1
             return expr
         left = self.parse_operand()
+        after = self.peek()
+        if isinstance(left, Function) and (after is None or after.kind is not Kind.OP):
+            self.comparisons += 1
+            return Predicate(left)
         op = self.take()
         if op.kind is not Kind.OP:
             raise FilterError(f"expected an operator at position {op.pos}, got {op.value!r}")

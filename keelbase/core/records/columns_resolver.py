@@ -30,6 +30,9 @@ class ColumnsResolver:
         fallback = NullFallback.DISABLED if name in self.json_columns else NullFallback.AUTO
         return Resolved(column, null_fallback=fallback, kind=self.kinds.get(name, ""))
 
+    def resolve_search(self, field: str | None, words: tuple[str, ...]) -> str:
+        raise FilterError("[search] works only in a searchable collection's list filter")
+
     def resolve_macro(self, name: str) -> Resolved | None:
         values = macro_values()
         if name not in values:

@@ -21,6 +21,7 @@ import orjson
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import has_single_unique_index
 from keelbase.core.collections.schema import Schema
+from keelbase.core.collections.search import search_index_name
 from keelbase.core.dates import format_datetime
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import (
@@ -151,6 +152,10 @@ class RecordResolver:
         self.join_checks: dict[str, str] = {}
         self._macros: dict[str, Any] | None = None
         self._visibility: dict[str, str] = {}  # email column SQL -> its visibility condition
+        # search() is for a list's own filter only (rules and realtime checks have no index)
+        self.search_allowed = False
+        self._rank_query: str | None = None  # the first search()'s bound words, for @rank
+        self.rank_join = ""  # what a select sorted by @rank joins, see resolve_rank
 
     # Helpers ----------------------------------------------------------------
 
@@ -193,6 +198,43 @@ class RecordResolver:
         props = name.split(".")
         start = _Walk(self.collection, self.base_alias)
         return self.resolve_path(start, props, lambda prefix, joins: None)
+
+    # Full-text search ---------------------------------------------------------
+
+    def resolve_search(self, field: str | None, words: tuple[str, ...]) -> str:
+        collection = self.collection
+        if not self.search_allowed:
+            raise FilterError("[search] works only in a list's filter")
+        if not collection.search:
+            raise FilterError(
+                f'[search] collection "{collection.name}" has no searchable fields (search.fields)'
+            )
+        if field is not None and field not in collection.search:
+            raise FilterError(f'[search] field "{field}" is not searchable')
+        query = self.params.add(self.dialect.search_query(words, field))
+        if self._rank_query is None:
+            self._rank_query = query
+        index = search_index_name(collection)
+        return self.dialect.search_match(
+            self.q(self.base_alias), index, collection.search, field, query
+        )
+
+    def resolve_rank(self) -> str:
+        """``@rank``: how well the record matches the filter's first ``search()``."""
+        if self._rank_query is None:
+            raise FilterError("sorting by @rank needs a search() in the filter")
+        index = search_index_name(self.collection)
+        rank_alias = "__rank_" + self.base_alias
+        join, expression = self.dialect.search_rank(
+            self.q(self.base_alias),
+            index,
+            self.collection.search,
+            self._rank_query,
+            self.q(rank_alias),
+        )
+        # One row per record (not in ``joins``): a count or DISTINCT does without it.
+        self.rank_join = join
+        return expression
 
     # Plain and relation paths -------------------------------------------------
 

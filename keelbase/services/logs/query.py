@@ -44,6 +44,9 @@ class LogsResolver:
             return Resolved(sql, [path_sql[1:]], NullFallback.DISABLED, kind="json")
         raise FilterError(f'unknown field "{name}"')
 
+    def resolve_search(self, field: str | None, words: tuple[str, ...]) -> str:
+        raise FilterError("[search] works only in a searchable collection's list filter")
+
     def resolve_macro(self, name: str) -> Resolved | None:
         values = macro_values()
         if name not in values:

@@ -78,6 +78,9 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/collections/{collection}"): RouteInfo("collections", "View a collection"),
     ("PATCH", "/api/collections/{collection}"): RouteInfo("collections", "Update a collection"),
     ("DELETE", "/api/collections/{collection}"): RouteInfo("collections", "Delete a collection"),
+    ("GET", "/api/collections/{collection}/aggregate"): RouteInfo(
+        "records", "Counts and sums of records under the list rule (docs/aggregates.md)", ANYONE
+    ),
     ("DELETE", "/api/collections/{collection}/truncate"): RouteInfo(
         "collections", "Delete every record of a collection"
     ),

@@ -58,8 +58,14 @@ class RecordQuery:
         finally:
             self.resolver.allow_hidden = saved
 
-    def add_client_filter(self, text: str, params: dict[str, Any] | None = None) -> None:
-        """A client's ``filter``: hidden fields and rule-locked relations only for superusers."""
+    def add_client_filter(
+        self, text: str, params: dict[str, Any] | None = None, *, search: bool = True
+    ) -> None:
+        """A client's ``filter``: hidden fields and rule-locked relations only for superusers.
+
+        ``search`` is false where the row is not read from its table (a realtime
+        check of a one-row CTE): the full-text index cannot answer for it.
+        """
         if not text.strip():
             return
         superuser = self.info.is_superuser
@@ -68,12 +74,14 @@ class RecordQuery:
                 if marker in text:
                     raise ForbiddenError(f"Only superusers can filter by {marker.rstrip('.')}.")
         self.resolver.restrict_joins = not superuser
+        self.resolver.search_allowed = search
         try:
             self.add_condition(text, allow_hidden=superuser, params=params)
         except FilterError as error:
             raise invalid_query("filter", str(error)) from error
         finally:
             self.resolver.restrict_joins = False
+            self.resolver.search_allowed = False
 
     def add_sort(self, sort: str) -> None:
         superuser = self.info.is_superuser
@@ -86,6 +94,12 @@ class RecordQuery:
             for name, direction in parse_sort(sort):
                 if name == "@random":
                     self.order.append(self.dialect.random())
+                    continue
+                if name == "@rank":
+                    try:
+                        self.order.append(f"{self.resolver.resolve_rank()} {direction}")
+                    except FilterError as error:
+                        raise invalid_query("sort", str(error)) from error
                     continue
                 if name == "@rowid":
                     self.order.append(f"{self.dialect.rowid(self.q(self.alias))} {direction}")
@@ -101,10 +115,12 @@ class RecordQuery:
             self.resolver.allow_hidden = saved
             self.resolver.restrict_joins = False
 
-    def from_sql(self) -> str:
-        return (
-            f"FROM {self.q(self.collection.name)} {self.q(self.alias)} {self.resolver.join_sql()}"
-        )
+    def from_sql(self, ranked: bool = False) -> str:
+        """The FROM clause; ``ranked`` adds what a sort by ``@rank`` reads (selects only)."""
+        joins = self.resolver.join_sql()
+        if ranked and self.resolver.rank_join:
+            joins += " " + self.resolver.rank_join
+        return f"FROM {self.q(self.collection.name)} {self.q(self.alias)} {joins}"
 
     def where_sql(self) -> str:
         conditions = [*self.conditions, *self.resolver.join_checks.values()]
@@ -113,7 +129,7 @@ class RecordQuery:
     def select_sql(self, limit: bool = True) -> str:
         sql = self.dialect.select_rows(
             self.q(self.alias),
-            self.from_sql(),
+            self.from_sql(ranked=True),
             self.where_sql(),
             self.order,
             joined=self.resolver.has_joins,

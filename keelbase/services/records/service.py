@@ -664,7 +664,7 @@ class RecordsService:
             columns.append(f"{param} AS {self._q(field.name)}")
         query.add_rule(rule)
         if client_filter:
-            query.add_client_filter(client_filter)
+            query.add_client_filter(client_filter, search=False)
         sql = (
             f"WITH {self._q(cte)} AS (SELECT {', '.join(columns)}) "
             f"SELECT 1 FROM {self._q(cte)} {self._q(query.alias)} {query.resolver.join_sql()} "
