@@ -64,6 +64,12 @@ class Dialect(Protocol):
         """
         ...
 
+    def share_rows(self, select_sql: str) -> str:
+        """``select_sql`` (a plain SELECT of one table) made to keep the rows it reads from
+        being deleted until the transaction ends, without blocking other readers or writers
+        that leave them in place: a record that references them is written meanwhile."""
+        ...
+
     def lock_key(self) -> str | None:
         """A statement that locks the name bound as ``:key`` until the transaction ends, for
         a row that does not exist yet (two creates of one id, an upsert); ``None`` for a

@@ -169,6 +169,10 @@ class PostgresDialect:
         # committed row (READ COMMITTED), or no row if the holder deleted it.
         return f"{select_sql} FOR UPDATE"
 
+    def share_rows(self, select_sql: str) -> str:
+        # What a foreign key takes: a DELETE (or a change of the id) waits, other creates do not.
+        return f"{select_sql} FOR KEY SHARE"
+
     def lock_key(self) -> str | None:
         # A transaction-scoped advisory lock on the key's 64-bit hash: a collision only waits.
         return "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"

@@ -90,6 +90,9 @@ class SqliteDialect:
         # One writer connection runs write transactions one at a time: nothing to lock.
         return select_sql
 
+    def share_rows(self, select_sql: str) -> str:
+        return select_sql  # one writer: nothing to lock
+
     def lock_key(self) -> str | None:
         return None  # one writer: nothing to lock
 

@@ -232,3 +232,46 @@ def test_concurrent_batch_upserts_of_one_new_id_create_it_once(
         assert listed["totalItems"] == 1
 
     asyncio.run(_with_app(tmp_path / "kb_data", fresh_db_url, run))
+
+
+def test_a_record_created_while_its_relation_target_is_deleted_never_points_at_nothing(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """A create that checked its relation target exists holds it until the commit: a delete
+    of the target at the same moment waits, then removes the new reference as it would any."""
+
+    async def run(app: App, world: World) -> None:
+        client = world.client
+        await app.collections.create({"name": "targets", **OPEN_RULES})
+        targets = app.collections.get("targets")
+        await app.collections.create(
+            {
+                "name": "refs",
+                **OPEN_RULES,
+                "fields": [{"name": "rel", "type": "relation", "collectionId": targets.id}],
+            }
+        )
+        checked = asyncio.Event()
+
+        @app.on_record_create("refs")
+        async def slow(e: RecordEvent) -> None:
+            await e.next()  # the target was checked and the record written; not committed yet
+            checked.set()
+            await asyncio.sleep(0.05)
+
+        async def delete_once_checked(target_id: str) -> None:
+            await checked.wait()
+            await client.delete(f"/api/collections/targets/records/{target_id}")
+
+        for _ in range(5):
+            checked.clear()
+            target = (await client.post("/api/collections/targets/records", json={})).json()
+            await asyncio.gather(
+                client.post("/api/collections/refs/records", json={"rel": target["id"]}),
+                delete_once_checked(target["id"]),
+            )
+        refs = (await client.get("/api/collections/refs/records?perPage=500")).json()["items"]
+        left = {r["rel"] for r in refs if r["rel"]}
+        assert not left, f"{len(left)} records point at deleted targets"
+
+    asyncio.run(_with_app(tmp_path / "kb_data", fresh_db_url, run))

@@ -109,7 +109,12 @@ class RecordValidator:
             if field.name in errors:
                 continue
             ids = field.as_list(record.get(field.name))
-            if ids and not await self._relations_exist(conn, field, ids):
+            # Only the references this write adds are held against deletion: one already
+            # stored is the deleter's to remove (it locks this record), and holding it too
+            # would make the two wait for each other.
+            stored = set(field.as_list(existing.get(field.name))) if existing else set()
+            added = [i for i in ids if i not in stored]
+            if ids and not await self._relations_exist(conn, field, ids, added):
                 errors[field.name] = field_error(*MISSING_RECORDS)
         if errors:
             raise BadRequestError(message, errors)
@@ -121,17 +126,26 @@ class RecordValidator:
             raise BadRequestError(MSG_CREATE_FAILED, errors)
 
     async def _relations_exist(
-        self, conn: Connection, field: RelationField, ids: list[str]
+        self, conn: Connection, field: RelationField, ids: list[str], added: list[str]
     ) -> bool:
+        """Whether every id exists; the ``added`` ones stay locked against deletion until
+        the commit, so a target deleted meanwhile waits, then sees the new reference."""
         target = self._schema().by_id(field.collectionId)
         if target is None:
             return False
-        placeholders = ", ".join(f":r{i}" for i in range(len(ids)))
-        count = await conn.fetch_value(
-            f"SELECT COUNT(*) FROM {self._dialect.quote(target.name)} WHERE {self._dialect.quote('id')} IN ({placeholders})",
-            {f"r{i}": value for i, value in enumerate(ids)},
-        )
-        return int(count or 0) == len(set(ids))
+        q = self._dialect.quote
+        kept = [i for i in dict.fromkeys(ids) if i not in added]
+        found = 0
+        for chunk, lock in ((kept, False), (list(dict.fromkeys(added)), not target.is_view)):
+            if not chunk:
+                continue
+            placeholders = ", ".join(f":r{i}" for i in range(len(chunk)))
+            select = f"SELECT {q('id')} FROM {q(target.name)} WHERE {q('id')} IN ({placeholders})"
+            if lock:
+                select = self._dialect.share_rows(select)
+            params = {f"r{i}": value for i, value in enumerate(chunk)}
+            found += len(await conn.fetch_all(select, params))
+        return found == len(set(ids))
 
 
 def auth_create_errors(record: Record, resolved: ResolvedInput, manager: bool) -> dict[str, Any]:
