@@ -24,6 +24,7 @@ from keelbase.core.dates import now_string
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services import system_jobs
+from keelbase.services.advisor.service import AdvisorService
 from keelbase.services.auth.alerts import AuthAlerts
 from keelbase.services.auth.impersonation import ImpersonationService
 from keelbase.services.auth.login_guard import LoginGuard
@@ -116,6 +117,7 @@ class App(Extensions):
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
         self.sql_console = SqlConsole(self.store)
+        self.advisor = AdvisorService(self.store, self.records, self.collections)
         self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    advisor,
     backups,
     batch,
     collections,
@@ -110,6 +111,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *logs.routes,
         *backups.routes,
         *sql.routes,
+        *advisor.routes,
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,
