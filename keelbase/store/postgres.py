@@ -525,15 +525,20 @@ class PgStore:
                 hypothetical = bool(await conn.fetch_value(_HAS_HYPOPG))
                 before = await _explain(conn, query_sql, params)
                 if hypothetical:
-                    await conn.fetch_all(
-                        "SELECT * FROM hypopg_create_index(:sql)", {"sql": index_sql}
+                    made = await conn.fetch_one(
+                        "SELECT indexname FROM hypopg_create_index(:sql)", {"sql": index_sql}
                     )
                     after = await _explain(conn, query_sql, params)
                     await conn.fetch_all("SELECT hypopg_reset()")
+                    # hypopg names its index "<oid>btree_...": show the name it would have
+                    wanted = re.search(r'INDEX\s+(?:IF NOT EXISTS\s+)?"([^"]+)"', index_sql)
+                    after_text = _plan_text(after)
+                    if made and wanted:
+                        after_text = after_text.replace(str(made["indexname"]), wanted.group(1))
                     trial = IndexTrial(
                         "estimated",
                         _plan_text(before),
-                        _plan_text(after),
+                        after_text,
                         before_cost=before["Total Cost"],
                         after_cost=after["Total Cost"],
                     )
