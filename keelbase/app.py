@@ -55,6 +55,7 @@ from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.sql_console import SqlConsole
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
+from keelbase.services.vectors.service import VectorSearch
 from keelbase.store import system
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
@@ -118,6 +119,7 @@ class App(Extensions):
         self.logger: AppLogger = self.logs.logger
         self.sql_console = SqlConsole(self.store)
         self.advisor = AdvisorService(self.store, self.records, self.collections)
+        self.vectors = VectorSearch(self.records)
         self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(

@@ -29,6 +29,7 @@ from keelbase.api import (
     settings,
     sql,
     superuser_ips,
+    vectors,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
@@ -112,6 +113,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *backups.routes,
         *sql.routes,
         *advisor.routes,
+        *vectors.routes,
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,

@@ -55,8 +55,9 @@ class VectorField(Field):
                 raw = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 return raw
-        if isinstance(raw, list) and raw and all(_is_number(x) for x in raw):
-            return shown(np.asarray(raw, dtype=np.float64).astype(np.float32))
+        if isinstance(raw, list) and raw and all(_finite(x) for x in raw):
+            with np.errstate(over="ignore"):  # beyond float32: inf, which the check refuses
+                return shown(np.asarray(raw, dtype=np.float64).astype(np.float32))
         return raw
 
     def is_empty(self, value: Any) -> bool:
@@ -66,7 +67,7 @@ class VectorField(Field):
         if (
             not isinstance(value, list)
             or len(value) != self.dimensions
-            or not all(_is_number(x) and math.isfinite(x) for x in value)
+            or not all(_finite(x) for x in value)
         ):
             raise FieldInvalid(
                 "validation_invalid_vector",
@@ -84,8 +85,13 @@ class VectorField(Field):
         return [] if array is None else shown(array)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _finite(value: Any) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def decode(raw: Any) -> np.ndarray | None:

@@ -13,7 +13,7 @@ start from the value the previous write committed.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -120,6 +120,38 @@ class RecordsService:
         query.add_sort(params.sort)
         values = {**query.params, "__limit": params.per_page, "__offset": params.offset}
         return query.select_sql(), values
+
+    async def column_chunks(
+        self, collection: Collection, column: str, filter_text: str, info: RequestInfo, size: int
+    ) -> AsyncIterator[list[tuple[str, Any]]]:
+        """``(id, stored value)`` of the non-empty ``column`` of every record ``info`` may
+        list that matches ``filter_text``, ``size`` at a time in id order (keyset
+        pages, so memory stays bounded however many records match)."""
+        rule = collection.listRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.add_rule(rule)
+        query.add_client_filter(filter_text)
+        alias = query.q(query.alias)
+        record_id, value = f"{alias}.{query.q('id')}", f"{alias}.{query.q(column)}"
+        distinct = "DISTINCT " if query.resolver.has_joins else ""
+        sql = (
+            f"SELECT {distinct}{record_id} AS id, {value} AS value {query.from_sql()} "
+            f"WHERE {query.where_sql()} AND {value} <> '' AND {record_id} > :__after "
+            f"ORDER BY {record_id} LIMIT :__limit"
+        )
+        after = ""
+        while True:
+            async with self.store.read() as conn:
+                rows = await conn.fetch_all(
+                    sql, {**query.params, "__after": after, "__limit": size}
+                )
+            if rows:
+                yield [(row["id"], row["value"]) for row in rows]
+            if len(rows) < size:
+                return
+            after = rows[-1]["id"]
 
     def on_delete(self, listener: DeleteListener) -> None:
         """Call ``await listener(conn, record, depth)`` inside the transaction that deletes
