@@ -10,7 +10,7 @@ memory stays bounded by the chunk. Only the k winners are read as records.
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import binascii
 from collections.abc import Mapping
 from typing import Any
@@ -59,11 +59,11 @@ class VectorSearch:
         async for chunk in self.records.column_chunks(
             collection, field.name, filter_text, info, self.chunk
         ):
-            ids, matrix = _matrix(chunk, field.dimensions)
+            # decoding and scoring take a while: off the event loop, which keeps serving
+            ids, distances = await asyncio.to_thread(_score, chunk, field.dimensions, query, metric)
             scanned += len(ids)
             if not ids:
                 continue
-            distances = _distances(matrix, query, metric)
             merged = np.concatenate([best, distances])
             merged_ids = best_ids + ids
             keep = np.argsort(merged, kind="stable")[:k] if len(merged) <= k else None
@@ -126,6 +126,13 @@ def _k(raw: Any) -> int:
     return k
 
 
+def _score(
+    rows: list[tuple[str, Any]], dimensions: int, query: np.ndarray, metric: str
+) -> tuple[list[str], np.ndarray]:
+    ids, matrix = _matrix(rows, dimensions)
+    return ids, _distances(matrix, query, metric)
+
+
 def _matrix(rows: list[tuple[str, Any]], dimensions: int) -> tuple[list[str], np.ndarray]:
     """The chunk's vectors as one float32 matrix; cells of another length (written
     before ``dimensions`` changed) or unreadable ones are left out."""
@@ -134,7 +141,7 @@ def _matrix(rows: list[tuple[str, Any]], dimensions: int) -> tuple[list[str], np
     parts: list[bytes] = []
     for record_id, raw in rows:
         try:
-            data = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
+            data = binascii.a2b_base64(raw) if isinstance(raw, str) else b""
         except (binascii.Error, ValueError):
             continue
         if len(data) == size:
