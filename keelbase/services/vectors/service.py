@@ -66,10 +66,8 @@ class VectorSearch:
                 continue
             merged = np.concatenate([best, distances])
             merged_ids = best_ids + ids
-            keep = np.argsort(merged, kind="stable")[:k] if len(merged) <= k else None
-            if keep is None:
-                part = np.argpartition(merged, k - 1)[:k]
-                keep = part[np.argsort(merged[part], kind="stable")]
+            # stable: of equal distances the lower id (read first) wins
+            keep = np.argsort(merged, kind="stable")[:k]
             best = merged[keep]
             best_ids = [merged_ids[i] for i in keep]
         records = await self.records.find_by_filter(
