@@ -117,7 +117,7 @@ def _k(raw: Any) -> int:
         return DEFAULT_K
     try:
         k = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         k = 0
     if isinstance(raw, bool) or not 1 <= k <= MAX_K:
         raise _invalid("k", f"Must be a whole number from 1 to {MAX_K}.")
