@@ -80,6 +80,18 @@ def test_vector_fields_and_nearest_search(tmp_path: Path, fresh_db_url: str) -> 
                 assert [i["record"]["id"] for i in every["items"]] == _expected(
                     vectors, query, metric, 5
                 )
+            # similar records: a record's own vector is the query, and it is left out
+            source = sorted(public)[0]
+            similar = await _nearest(client, {"record": source, "k": 3})
+            others = {i: vectors[i] for i in public if i != source}
+            assert [i["record"]["id"] for i in similar["items"]] == _expected(
+                others, vectors[source], "cosine", 3
+            )
+            hidden = next(i for i in vectors if i not in public)
+            answer = await client.post(
+                "/api/collections/docs/nearest", json={"field": "embedding", "record": hidden}
+            )
+            assert answer.status_code == 404, answer.text  # the view rule hides it
             filtered = await client.get(
                 "/api/collections/docs/nearest",
                 params={"field": "embedding", "vector": "[1,0,0,0]", "filter": "title ~ 'd1%'"},
@@ -148,6 +160,8 @@ async def _bad_requests(client: httpx.AsyncClient, su: dict[str, str]) -> None:
         ({"field": "embedding", "vector": vector, "k": "x"}, "k"),
         ({"field": "embedding", "vector": vector, "metric": "dot"}, "metric"),
         ({"field": "embedding", "vector": vector, "filter": "title = ("}, "filter"),
+        ({"field": "embedding", "vector": vector, "record": "x"}, "record"),
+        ({"field": "embedding", "record": 5}, "record"),
     ]
     for sent, key in cases:
         answer = await client.post(url, json=sent)

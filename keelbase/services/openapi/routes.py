@@ -51,10 +51,11 @@ ADVISOR_BODY = {
 }
 NEAREST_BODY = {
     "type": "object",
-    "required": ["field", "vector"],
+    "required": ["field"],
     "properties": {
         "field": _TEXT,
         "vector": {"type": "array", "items": {"type": "number"}},
+        "record": _TEXT,
         "k": {"type": "integer", "minimum": 1, "maximum": 100},
         "metric": {"type": "string", "enum": ["cosine", "l2"]},
         "filter": _TEXT,

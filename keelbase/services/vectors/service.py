@@ -38,9 +38,23 @@ class VectorSearch:
     async def nearest(
         self, collection: Collection, args: Mapping[str, Any], info: RequestInfo, expand: str = ""
     ) -> dict[str, Any]:
-        """``args``: ``field``, ``vector``, ``k``, ``metric``, ``filter`` (query or body)."""
+        """``args``: ``field``, ``vector`` or ``record``, ``k``, ``metric``, ``filter``.
+
+        With ``record`` (an id) the query is that record's vector, read under the
+        view rule, and the record itself is left out: "similar records"."""
         field = _field(collection, args.get("field"), info)
-        query = _query_vector(field, args.get("vector"))
+        source = args.get("record")
+        if source is not None and args.get("vector") is not None:
+            raise _invalid("record", "Give either vector or record, not both.")
+        if source is not None:
+            if not isinstance(source, str) or not source:
+                raise _invalid("record", "Must be a record id.")
+            viewed = await self.records.view(collection, source, info)
+            if not viewed.get(field.name):
+                raise _invalid("record", "The record has no vector in this field.")
+            query = _query_vector(field, viewed[field.name])
+        else:
+            query = _query_vector(field, args.get("vector"))
         k = _k(args.get("k"))
         metric = args.get("metric") or "cosine"
         if metric not in METRICS:
@@ -60,6 +74,8 @@ class VectorSearch:
             collection, field.name, filter_text, info, self.chunk
         ):
             # decoding and scoring take a while: off the event loop, which keeps serving
+            if source is not None:
+                chunk = [row for row in chunk if row[0] != source]
             ids, distances = await asyncio.to_thread(_score, chunk, field.dimensions, query, metric)
             scanned += len(ids)
             if not ids:
