@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from typing import Any
 
 from keelbase.core.advisor.shapes import candidate
@@ -23,10 +24,11 @@ from keelbase.services.advisor.recorder import ShapeRecorder, ShapeStats
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.records.listing import ListParams
 from keelbase.services.records.service import RecordsService
-from keelbase.store.base import Store
+from keelbase.store.base import Store, StoreError
 from keelbase.store.ddl import index_statements
 from keelbase.store.index_trial import IndexTrial
 
+log = logging.getLogger("keelbase.advisor")
 SHAPES_TRIED = 10  # each try builds an index (or asks the planner): keep a GET bounded
 MIN_RATIO = 1.5  # a suggestion must make its query at least this much faster or cheaper
 MAX_NAME = 60  # PostgreSQL cuts identifiers at 63 bytes
@@ -91,7 +93,11 @@ class AdvisorService:
         trial_copy.indexes = [_index_text(collection, columns)]
         dialect = self.store.dialect
         (statement,) = index_statements(trial_copy, dialect.quote(collection.name), dialect.name)
-        return await self.store.try_index(statement.sql, sql, values)
+        try:
+            return await self.store.try_index(statement.sql, sql, values)
+        except StoreError:
+            log.warning("index trial failed: %s", statement.sql, exc_info=True)
+            return None  # e.g. the name is taken by another table's index
 
     async def apply(self, data: Any) -> Collection:
         """Add ``data["index"]`` to ``data["collection"]``'s indexes: a collection update."""
@@ -122,7 +128,8 @@ class AdvisorService:
                     )
                 },
             )
-        if any((parse_index(i) or parsed).name == parsed.name for i in collection.indexes):
+        taken = {index.name.lower() for index in map(parse_index, collection.indexes) if index}
+        if parsed.name.lower() in taken:
             raise BadRequestError(
                 "Failed to apply the index.",
                 {"index": field_error("validation_index_exists", "The index exists already.")},
