@@ -12,13 +12,15 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
 import orjson
 
 from keelbase.core.fields.base import Field, FieldInvalid, Storage
 from keelbase.errors import field_error
+
+if TYPE_CHECKING:  # numpy is imported when first used: a start without vectors skips it
+    import numpy as np
 
 MAX_DIMENSIONS = 4096
 
@@ -48,6 +50,8 @@ class VectorField(Field):
 
     def prepare(self, raw: Any) -> Any:
         """A list of numbers, rounded to float32; anything else is kept for the check to refuse."""
+        import numpy as np
+
         if raw is None or raw == "":
             return []
         if isinstance(raw, str):
@@ -76,6 +80,8 @@ class VectorField(Field):
             )
 
     def to_db(self, value: Any) -> Any:
+        import numpy as np
+
         if not value:
             return ""
         return base64.b64encode(np.asarray(value, dtype="<f4").tobytes()).decode()
@@ -96,6 +102,8 @@ def _finite(value: Any) -> bool:
 
 def decode(raw: Any) -> np.ndarray | None:
     """The stored float32 array, or None for an empty or unreadable cell."""
+    import numpy as np
+
     if not raw or not isinstance(raw, str):
         return None
     try:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import asyncio
 import binascii
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import FieldInvalid, VectorField
@@ -23,6 +21,9 @@ from keelbase.core.request_info import RequestInfo
 from keelbase.errors import BadRequestError, field_error
 from keelbase.services.records.listing import MAX_FILTER_LENGTH
 from keelbase.services.records.service import RecordsService
+
+if TYPE_CHECKING:  # numpy is imported when first used: a start without vectors skips it
+    import numpy as np
 
 DEFAULT_K = 10
 MAX_K = 100
@@ -42,6 +43,8 @@ class VectorSearch:
 
         With ``record`` (an id) the query is that record's vector, read under the
         view rule, and the record itself is left out: "similar records"."""
+        import numpy as np
+
         field = _field(collection, args.get("field"), info)
         source = args.get("record")
         if source is not None and args.get("vector") is not None:
@@ -118,6 +121,8 @@ def _field(collection: Collection, name: Any, info: RequestInfo) -> VectorField:
 
 
 def _query_vector(field: VectorField, raw: Any) -> np.ndarray:
+    import numpy as np
+
     value = field.prepare(raw)
     try:
         if field.is_empty(value):
@@ -150,6 +155,8 @@ def _score(
 def _matrix(rows: list[tuple[str, Any]], dimensions: int) -> tuple[list[str], np.ndarray]:
     """The chunk's vectors as one float32 matrix; cells of another length (written
     before ``dimensions`` changed) or unreadable ones are left out."""
+    import numpy as np
+
     size = dimensions * 4
     ids: list[str] = []
     parts: list[bytes] = []
@@ -168,6 +175,8 @@ def _matrix(rows: list[tuple[str, Any]], dimensions: int) -> tuple[list[str], np
 def _distances(matrix: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
     """Cosine distance (1 - cosine similarity; a zero vector is 1 from everything) or
     Euclidean distance, of each row to ``query`` (already unit length for cosine)."""
+    import numpy as np
+
     dots = matrix @ query
     if metric == "cosine":
         norms = np.linalg.norm(matrix, axis=1)
