@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test test-fast lint format bench bench-smoke wrk chromium dashboard clean
+.PHONY: run test test-fast lint format bench bench-smoke wrk chromium hypopg dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,15 @@ ifeq ($(WRK),)
 	apt-get install -y -q wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 endif
 
+# hypopg gives the index advisor hypothetical indexes on PostgreSQL (tests/api/test_advisor.py);
+# Debian's package for the local PostgreSQL 15, installed when missing.
+HYPOPG := $(wildcard /usr/share/postgresql/15/extension/hypopg.control)
+
+hypopg:
+ifeq ($(HYPOPG),)
+	apt-get install -y -q postgresql-15-hypopg >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q postgresql-15-hypopg >/dev/null)
+endif
+
 run: $(VENV)/.installed $(RUN_DASHBOARD)
 	@test -f $(DASHBOARD_DIST) || echo "note: npm is missing, so the dashboard at /_/ is not built (install Node.js 20+ with npm)"
 	$(BIN)/keelbase serve --http $(HTTP) --dir $(DATA)
@@ -69,7 +78,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed $(DASHBOARD_DIST) chromium wrk lint
+test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed $(DASHBOARD_DIST) chromium wrk hypopg lint
 	$(BIN)/pytest
 
 # Unit, store, service and API tests on SQLite only: no browser, no npm, no wrk, no PostgreSQL.

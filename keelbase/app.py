@@ -26,6 +26,7 @@ from keelbase.core.request_info import SYSTEM, RequestInfo
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services import system_jobs
+from keelbase.services.advisor.service import AdvisorService
 from keelbase.services.auth.alerts import AuthAlerts
 from keelbase.services.auth.impersonation import ImpersonationService
 from keelbase.services.auth.login_guard import LoginGuard
@@ -58,6 +59,7 @@ from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.sql_console import SqlConsole
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
+from keelbase.services.vectors.service import VectorSearch
 from keelbase.store import system
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
@@ -121,6 +123,8 @@ class App(Extensions):
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
         self.sql_console = SqlConsole(self.store)
+        self.advisor = AdvisorService(self.store, self.records, self.collections)
+        self.vectors = VectorSearch(self.records)
         self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.rate_limits = RateLimitService(

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
 from keelbase.api import (
+    advisor,
     aggregates,
     backups,
     batch,
@@ -30,6 +31,7 @@ from keelbase.api import (
     settings,
     sql,
     superuser_ips,
+    vectors,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
@@ -113,6 +115,8 @@ def build_asgi(app: App) -> KeelbaseApp:
         *logs.routes,
         *backups.routes,
         *sql.routes,
+        *advisor.routes,
+        *vectors.routes,
         *realtime.routes,
         *oauth2.routes,
         *metrics.routes,

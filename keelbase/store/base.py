@@ -10,9 +10,12 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keelbase.core.dialect import Dialect
+
+if TYPE_CHECKING:
+    from keelbase.store.index_trial import IndexTrial
 
 log = logging.getLogger("keelbase.store")
 
@@ -144,6 +147,11 @@ class Store(Protocol):
     async def optimize(self) -> None:
         """Housekeeping PocketBase's ``__pbDBOptimize__`` cron job does once a day:
         fresh planner statistics, and on SQLite a WAL truncated back to nothing."""
+        ...
+
+    async def try_index(self, index_sql: str, query_sql: str, params: Params) -> IndexTrial:
+        """The query's plan and cost without and with the index ``index_sql``; nothing
+        of the index stays (``store/index_trial.py``)."""
         ...
 
 

@@ -37,6 +37,7 @@ from keelbase.store.base import (
     UniqueViolation,
     run_callbacks,
 )
+from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
 from keelbase.store.postgres_dialect import PostgresDialect
 
 log = logging.getLogger("keelbase.sql")
@@ -331,6 +332,36 @@ def _identity(value: Any) -> Any:
 _FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
+_HAS_HYPOPG = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg')"
+
+
+async def _explain(conn: _Link, sql: str, params: Params) -> dict[str, Any]:
+    """The top plan node of ``EXPLAIN (FORMAT JSON)``."""
+    value = await conn.fetch_value(f"EXPLAIN (FORMAT JSON) {sql}", params)
+    if isinstance(value, str | bytes):
+        value = orjson.loads(value)
+    plan: dict[str, Any] = value[0]["Plan"]
+    return plan
+
+
+def _plan_text(plan: dict[str, Any]) -> str:
+    """``Limit; Index Scan using idx on posts``: the plan's nodes, depth first."""
+    parts: list[str] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        text = str(node.get("Node Type", ""))
+        if node.get("Index Name"):
+            text += f" using {node['Index Name']}"
+        if node.get("Relation Name"):
+            text += f" on {node['Relation Name']}"
+        parts.append(text)
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan)
+    return "; ".join(parts)
+
+
 async def _roll_back(link: _Link) -> None:
     """ROLLBACK, then the rollback callbacks, whatever becomes of the ROLLBACK.
 
@@ -483,6 +514,53 @@ class PgStore:
         if self._pool is not None:
             async with self._pool.acquire() as conn:
                 await conn.execute("ANALYZE")
+
+    async def try_index(self, index_sql: str, query_sql: str, params: Params) -> IndexTrial:
+        """With ``hypopg``: the planner's cost without and with a hypothetical index
+        (nothing is built). Without it: timed runs before and after building the
+        index in a transaction that is then rolled back (writers to the table wait)."""
+        trial: IndexTrial | None = None
+        try:
+            async with self.transaction() as conn:
+                hypothetical = bool(await conn.fetch_value(_HAS_HYPOPG))
+                before = await _explain(conn, query_sql, params)
+                if hypothetical:
+                    made = await conn.fetch_one(
+                        "SELECT indexname FROM hypopg_create_index(:sql)", {"sql": index_sql}
+                    )
+                    after = await _explain(conn, query_sql, params)
+                    await conn.fetch_all("SELECT hypopg_reset()")
+                    # hypopg names its index "<oid>btree_...": show the name it would have
+                    wanted = re.search(r'INDEX\s+(?:IF NOT EXISTS\s+)?"([^"]+)"', index_sql)
+                    after_text = _plan_text(after)
+                    if made and wanted:
+                        after_text = after_text.replace(str(made["indexname"]), wanted.group(1))
+                    trial = IndexTrial(
+                        "estimated",
+                        _plan_text(before),
+                        after_text,
+                        before_cost=before["Total Cost"],
+                        after_cost=after["Total Cost"],
+                    )
+                else:
+                    before_ms = await best_time_ms(conn, query_sql, params)
+                    await conn.execute(index_sql, heavy=True)
+                    after = await _explain(conn, query_sql, params)
+                    after_ms = await best_time_ms(conn, query_sql, params)
+                    trial = IndexTrial(
+                        "measured",
+                        _plan_text(before),
+                        _plan_text(after),
+                        before_ms,
+                        after_ms,
+                        before["Total Cost"],
+                        after["Total Cost"],
+                    )
+                raise RolledBack
+        except RolledBack:
+            pass
+        assert trial is not None
+        return trial
 
     def forget_statements(self) -> None:
         """The schema changed: parameter types and prepared plans may be stale."""

@@ -36,6 +36,7 @@ from keelbase.store.base import (
     StoreTiming,
     run_callbacks,
 )
+from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
 from keelbase.store.sqlite_connection import (
     InlineReader,
     Interrupted,
@@ -365,6 +366,24 @@ class SqliteStore:
             await loop.run_in_executor(executor, writer.execute, "VACUUM")
             await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
 
+    async def try_index(self, index_sql: str, query_sql: str, params: Params) -> IndexTrial:
+        """Timed runs and ``EXPLAIN QUERY PLAN`` before and after building the index in a
+        write transaction that is then rolled back (writers wait for its build)."""
+        trial: IndexTrial | None = None
+        try:
+            async with self.transaction() as conn:
+                before_plan = await _query_plan(conn, query_sql, params)
+                before_ms = await best_time_ms(conn, query_sql, params)
+                await conn.execute(index_sql, heavy=True)
+                after_plan = await _query_plan(conn, query_sql, params)
+                after_ms = await best_time_ms(conn, query_sql, params)
+                trial = IndexTrial("measured", before_plan, after_plan, before_ms, after_ms)
+                raise RolledBack
+        except RolledBack:
+            pass
+        assert trial is not None
+        return trial
+
     def remember_heavy(self, sql: str) -> None:
         if len(self._heavy) >= 512:
             self._heavy.pop(next(iter(self._heavy)))
@@ -550,6 +569,11 @@ class SqliteStore:
             await loop.run_in_executor(self._writer_executor, self._writer.executescript, script)
         except sqlite3.Error as error:
             raise translate(error) from error
+
+
+async def _query_plan(conn: _Link, sql: str, params: Params) -> str:
+    rows = await conn.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)
+    return "; ".join(str(row["detail"]) for row in rows)
 
 
 def _backup_file(source: Path, target: Path) -> None:

@@ -24,6 +24,7 @@ from keelbase.core.fields.relation import RelationField
 from keelbase.core.fields.select import SelectField
 from keelbase.core.fields.text import TextField
 from keelbase.core.fields.url import UrlField
+from keelbase.core.fields.vector import VectorField
 from keelbase.errors import field_error
 
 FIELD_TYPES: dict[str, type[Field]] = {
@@ -43,6 +44,7 @@ FIELD_TYPES: dict[str, type[Field]] = {
         FileField,
         PasswordField,
         GeoPointField,
+        VectorField,
     )
 }
 
@@ -96,6 +98,7 @@ __all__ = [
     "Storage",
     "TextField",
     "UrlField",
+    "VectorField",
     "default_field_id",
     "field_from_json",
 ]

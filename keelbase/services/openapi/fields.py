@@ -25,6 +25,7 @@ from keelbase.core.fields import (
     RelationField,
     SelectField,
     TextField,
+    VectorField,
 )
 
 JsonSchema = dict[str, Any]
@@ -60,6 +61,9 @@ def output_schema(field: Field) -> JsonSchema | None:
         return {"description": "any JSON value (null when empty)"}
     if isinstance(field, GeoPointField):
         return dict(GEO_POINT)
+    if isinstance(field, VectorField):
+        size = field.dimensions
+        return {"type": "array", "items": {"type": "number"}, "minItems": size, "maxItems": size}
     if isinstance(field, SelectField):
         return _many(field, {"type": "string"})
     if isinstance(field, RelationField):

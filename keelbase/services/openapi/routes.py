@@ -44,6 +44,23 @@ BATCH_BODY = {
     },
 }
 SQL_BODY = {"type": "object", "required": ["query"], "properties": {"query": _TEXT}}
+ADVISOR_BODY = {
+    "type": "object",
+    "required": ["collection", "index"],
+    "properties": {"collection": _TEXT, "index": _TEXT},
+}
+NEAREST_BODY = {
+    "type": "object",
+    "required": ["field"],
+    "properties": {
+        "field": _TEXT,
+        "vector": {"type": "array", "items": {"type": "number"}},
+        "record": _TEXT,
+        "k": {"type": "integer", "minimum": 1, "maximum": 100},
+        "metric": {"type": "string", "enum": ["cosine", "l2"]},
+        "filter": _TEXT,
+    },
+}
 SUBSCRIPTIONS_BODY = {
     "type": "object",
     "required": ["clientId"],
@@ -107,6 +124,16 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/crons"): RouteInfo("crons", "List cron jobs"),
     ("POST", "/api/crons/{id}"): RouteInfo("crons", "Run a cron job now"),
     ("POST", "/api/sql"): RouteInfo("sql", "Read-only SQL", body=SQL_BODY),
+    ("GET", "/api/advisor/indexes"): RouteInfo("advisor", "Index suggestions from slow lists"),
+    ("POST", "/api/advisor/indexes/apply"): RouteInfo(
+        "advisor", "Add a suggested index to its collection", body=ADVISOR_BODY
+    ),
+    ("GET", "/api/collections/{collection}/nearest"): RouteInfo(
+        "vectors", "Nearest records by a vector field (list rule)", ANYONE
+    ),
+    ("POST", "/api/collections/{collection}/nearest"): RouteInfo(
+        "vectors", "Nearest records by a vector field (list rule)", ANYONE, NEAREST_BODY
+    ),
     ("POST", "/api/batch"): RouteInfo(
         "batch", "Several record writes in one transaction", ANYONE, BATCH_BODY
     ),

@@ -12,7 +12,8 @@ start from the value the previous write committed.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -60,6 +61,7 @@ from keelbase.store.base import Connection, Store, UniqueViolation
 MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not part of a required relation reference."
 MAX_CASCADE_DEPTH = 32
 DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
+ListTimer = Callable[[Collection, str, str, str, float], None]
 
 
 class RecordsService:
@@ -84,6 +86,7 @@ class RecordsService:
         self._validator = RecordValidator(lambda: self.collections.schema, store.dialect)
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
         self._delete_listeners: list[DeleteListener] = []
+        self._list_timers: list[ListTimer] = []
 
     def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
         """Call ``listener(action, record)`` after each committed create, update and delete."""
@@ -101,6 +104,54 @@ class RecordsService:
             conn.on_commit(
                 lambda: hook.notify(RecordCommitEvent(record, action), _tags(record.collection))
             )
+
+    def on_list_timed(self, listener: ListTimer) -> None:
+        """Call ``listener(collection, filter, sort, rule, seconds)`` after each list page's
+        SQL ran (``rule`` is ``""`` when none applied): the index advisor's input."""
+        self._list_timers.append(listener)
+
+    def list_statement(
+        self, collection: Collection, params: ListParams, info: RequestInfo
+    ) -> tuple[str, dict[str, Any]]:
+        """The SELECT a list page runs and its bound values, ``__limit`` and ``__offset`` included."""
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.add_rule(collection.listRule)
+        query.add_client_filter(params.filter, params.filter_params)
+        query.add_sort(params.sort)
+        values = {**query.params, "__limit": params.per_page, "__offset": params.offset}
+        return query.select_sql(), values
+
+    async def column_chunks(
+        self, collection: Collection, column: str, filter_text: str, info: RequestInfo, size: int
+    ) -> AsyncIterator[list[tuple[str, Any]]]:
+        """``(id, stored value)`` of the non-empty ``column`` of every record ``info`` may
+        list that matches ``filter_text``, ``size`` at a time in id order (keyset
+        pages, so memory stays bounded however many records match)."""
+        rule = collection.listRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.add_rule(rule)
+        query.add_client_filter(filter_text)
+        alias = query.q(query.alias)
+        record_id, value = f"{alias}.{query.q('id')}", f"{alias}.{query.q(column)}"
+        distinct = "DISTINCT " if query.resolver.has_joins else ""
+        sql = (
+            f"SELECT {distinct}{record_id} AS id, {value} AS value {query.from_sql()} "
+            f"WHERE {query.where_sql()} AND {value} <> '' AND {record_id} > :__after "
+            f"ORDER BY {record_id} LIMIT :__limit"
+        )
+        after = ""
+        while True:
+            async with self.store.read() as conn:
+                rows = await conn.fetch_all(
+                    sql, {**query.params, "__after": after, "__limit": size}
+                )
+            if rows:
+                yield [(row["id"], row["value"]) for row in rows]
+            if len(rows) < size:
+                return
+            after = rows[-1]["id"]
 
     def on_delete(self, listener: DeleteListener) -> None:
         """Call ``await listener(conn, record, depth)`` inside the transaction that deletes
@@ -158,6 +209,7 @@ class RecordsService:
         else:
             select_sql, count_sql = cached
             values = {}
+        began = time.perf_counter()
         async with self.store.read() as conn:
             rows = await conn.fetch_all(
                 select_sql, {**values, "__limit": params.per_page, "__offset": params.offset}
@@ -167,6 +219,11 @@ class RecordsService:
                 total = known_total(len(rows), params)
                 if total is None:
                     total = int(await conn.fetch_value(count_sql, values) or 0)
+        if self._list_timers:
+            seconds = time.perf_counter() - began
+            applied = "" if info.is_superuser else (rule or "")
+            for timer in self._list_timers:
+                timer(collection, params.filter, params.sort, applied, seconds)
         records = self.codec.from_rows(collection, rows)
         items = await self.export_many(records, info, expand)
         event.result = page_result(items, params, total)

@@ -20,6 +20,7 @@ def test_every_pocketbase_type_is_registered() -> None:
     assert set(FIELD_TYPES) == {
         "text", "editor", "number", "bool", "email", "url", "date", "autodate", "select",
         "json", "relation", "file", "password", "geoPoint",
+        "vector",  # ours, beyond PocketBase: docs/vectors.md
     }  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""Nearest-neighbour search over ``vector`` fields, under the list rule."""

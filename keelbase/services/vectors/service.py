@@ -1,0 +1,187 @@
+"""Exact k-nearest-neighbour search over a ``vector`` field, by cosine or L2 distance.
+
+Neither sqlite-vec nor pgvector can be relied on here (the stdlib ``sqlite3``
+of this Python cannot load extensions, and Debian 12 ships no pgvector for
+PostgreSQL 15), so the search is exact and the same on both stores: the rows
+the caller may list (list rule and ``filter``, in SQL) are read in keyset
+chunks of float32 vectors, scored with numpy, and a running top k is kept, so
+memory stays bounded by the chunk. Only the k winners are read as records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from keelbase.core.collections.collection import Collection
+from keelbase.core.fields import FieldInvalid, VectorField
+from keelbase.core.request_info import RequestInfo
+from keelbase.errors import BadRequestError, field_error
+from keelbase.services.records.listing import MAX_FILTER_LENGTH
+from keelbase.services.records.service import RecordsService
+
+if TYPE_CHECKING:  # numpy is imported when first used: a start without vectors skips it
+    import numpy as np
+
+DEFAULT_K = 10
+MAX_K = 100
+CHUNK = 5000
+METRICS = ("cosine", "l2")
+
+
+class VectorSearch:
+    def __init__(self, records: RecordsService) -> None:
+        self.records = records
+        self.chunk = CHUNK  # rows read and scored at a time
+
+    async def nearest(
+        self, collection: Collection, args: Mapping[str, Any], info: RequestInfo, expand: str = ""
+    ) -> dict[str, Any]:
+        """``args``: ``field``, ``vector`` or ``record``, ``k``, ``metric``, ``filter``.
+
+        With ``record`` (an id) the query is that record's vector, read under the
+        view rule, and the record itself is left out: "similar records"."""
+        import numpy as np
+
+        field = _field(collection, args.get("field"), info)
+        source = args.get("record")
+        if source is not None and args.get("vector") is not None:
+            raise _invalid("record", "Give either vector or record, not both.")
+        if source is not None:
+            if not isinstance(source, str) or not source:
+                raise _invalid("record", "Must be a record id.")
+            viewed = await self.records.view(collection, source, info)
+            if not viewed.get(field.name):
+                raise _invalid("record", "The record has no vector in this field.")
+            query = _query_vector(field, viewed[field.name])
+        else:
+            query = _query_vector(field, args.get("vector"))
+        k = _k(args.get("k"))
+        metric = args.get("metric") or "cosine"
+        if metric not in METRICS:
+            raise _invalid("metric", f"Must be one of {', '.join(METRICS)}.")
+        filter_text = args.get("filter") or ""
+        if not isinstance(filter_text, str) or len(filter_text) > MAX_FILTER_LENGTH:
+            raise _invalid("filter", "Must be a filter of at most 3500 characters.")
+        if metric == "cosine":
+            norm = float(np.linalg.norm(query))
+            if norm == 0:
+                raise _invalid("vector", "A zero vector has no direction for cosine distance.")
+            query = query / norm
+        best_ids: list[str] = []
+        best = np.empty(0, dtype=np.float32)
+        scanned = 0
+        async for chunk in self.records.column_chunks(
+            collection, field.name, filter_text, info, self.chunk
+        ):
+            # decoding and scoring take a while: off the event loop, which keeps serving
+            if source is not None:
+                chunk = [row for row in chunk if row[0] != source]
+            ids, distances = await asyncio.to_thread(_score, chunk, field.dimensions, query, metric)
+            scanned += len(ids)
+            if not ids:
+                continue
+            merged = np.concatenate([best, distances])
+            merged_ids = best_ids + ids
+            # stable: of equal distances the lower id (read first) wins
+            keep = np.argsort(merged, kind="stable")[:k]
+            best = merged[keep]
+            best_ids = [merged_ids[i] for i in keep]
+        records = await self.records.find_by_filter(
+            collection,
+            " || ".join(f"id = {{:i{n}}}" for n in range(len(best_ids))) or "id = ''",
+            {f"i{n}": record_id for n, record_id in enumerate(best_ids)},
+        )
+        by_id = {record.id: record for record in records}
+        found = [by_id[i] for i in best_ids if i in by_id]
+        exported = await self.records.export_many(found, info, expand)
+        distance_of = dict(zip(best_ids, best.tolist(), strict=True))
+        return {
+            "metric": metric,
+            "k": k,
+            "scanned": scanned,
+            "items": [
+                {"distance": distance_of[record.id], "record": item}
+                for record, item in zip(found, exported, strict=True)
+            ],
+        }
+
+
+def _invalid(key: str, message: str) -> BadRequestError:
+    return BadRequestError(data={key: field_error("validation_invalid_value", message)})
+
+
+def _field(collection: Collection, name: Any, info: RequestInfo) -> VectorField:
+    field = collection.field(name) if isinstance(name, str) else None
+    if not isinstance(field, VectorField) or (field.hidden and not info.is_superuser):
+        raise _invalid("field", "Must be the name of a vector field of the collection.")
+    return field
+
+
+def _query_vector(field: VectorField, raw: Any) -> np.ndarray:
+    import numpy as np
+
+    value = field.prepare(raw)
+    try:
+        if field.is_empty(value):
+            raise FieldInvalid("validation_required", "Missing required value.")
+        field.validate_value(value)
+    except FieldInvalid as error:
+        raise BadRequestError(data={"vector": error.to_json()}) from error
+    return np.asarray(value, dtype=np.float32)
+
+
+def _k(raw: Any) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_K
+    try:
+        k = int(raw)
+    except (TypeError, ValueError, OverflowError):
+        k = 0
+    if isinstance(raw, bool) or not 1 <= k <= MAX_K:
+        raise _invalid("k", f"Must be a whole number from 1 to {MAX_K}.")
+    return k
+
+
+def _score(
+    rows: list[tuple[str, Any]], dimensions: int, query: np.ndarray, metric: str
+) -> tuple[list[str], np.ndarray]:
+    ids, matrix = _matrix(rows, dimensions)
+    return ids, _distances(matrix, query, metric)
+
+
+def _matrix(rows: list[tuple[str, Any]], dimensions: int) -> tuple[list[str], np.ndarray]:
+    """The chunk's vectors as one float32 matrix; cells of another length (written
+    before ``dimensions`` changed) or unreadable ones are left out."""
+    import numpy as np
+
+    size = dimensions * 4
+    ids: list[str] = []
+    parts: list[bytes] = []
+    for record_id, raw in rows:
+        try:
+            data = binascii.a2b_base64(raw) if isinstance(raw, str) else b""
+        except (binascii.Error, ValueError):
+            continue
+        if len(data) == size:
+            ids.append(record_id)
+            parts.append(data)
+    matrix = np.frombuffer(b"".join(parts), dtype="<f4").reshape(len(ids), dimensions)
+    return ids, matrix
+
+
+def _distances(matrix: np.ndarray, query: np.ndarray, metric: str) -> np.ndarray:
+    """Cosine distance (1 - cosine similarity; a zero vector is 1 from everything) or
+    Euclidean distance, of each row to ``query`` (already unit length for cosine)."""
+    import numpy as np
+
+    dots = matrix @ query
+    if metric == "cosine":
+        norms = np.linalg.norm(matrix, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            similarity = np.where(norms > 0, dots / norms, 0.0)
+        return (1.0 - similarity).astype(np.float32)
+    squared = np.einsum("ij,ij->i", matrix, matrix) - 2 * dots + float(query @ query)
+    return np.sqrt(np.maximum(squared, 0)).astype(np.float32)

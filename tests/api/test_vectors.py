@@ -1,0 +1,177 @@
+"""Vector fields and nearest-neighbour search on both stores, under the list rule."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from tests.api.conftest import serving, superuser_headers
+
+DOCS = {
+    "name": "docs",
+    "type": "base",
+    "listRule": "public = true",
+    "viewRule": "public = true",
+    "createRule": None,
+    "fields": [
+        {"name": "title", "type": "text"},
+        {"name": "public", "type": "bool"},
+        {"name": "embedding", "type": "vector", "dimensions": 4},
+    ],
+}
+
+
+def _expected(
+    vectors: dict[str, list[float]], query: list[float], metric: str, k: int
+) -> list[str]:
+    """Brute force in float64: the ids in order of distance."""
+    q = np.asarray(query, dtype=np.float64)
+
+    def distance(v: list[float]) -> float:
+        a = np.asarray(v, dtype=np.float64)
+        if metric == "l2":
+            return float(np.linalg.norm(a - q))
+        norm = np.linalg.norm(a)
+        return 1.0 if norm == 0 else float(1 - a @ q / (norm * np.linalg.norm(q)))
+
+    return sorted(vectors, key=lambda i: (distance(vectors[i]), i))[:k]
+
+
+def test_vector_fields_and_nearest_search(tmp_path: Path, fresh_db_url: str) -> None:
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            await _definitions(client, su)
+            created = await client.post("/api/collections", json=DOCS, headers=su)
+            assert created.status_code == 200, created.text
+            assert created.json()["fields"][-1]["dimensions"] == 4
+            await _values(client, su)
+            rng = np.random.default_rng(7)
+            vectors: dict[str, list[float]] = {}
+            public: set[str] = set()
+            for n in range(60):
+                vector = [round(float(x), 3) for x in rng.normal(size=4)]
+                answer = await client.post(
+                    "/api/collections/docs/records",
+                    json={"title": f"d{n}", "public": n % 3 != 0, "embedding": vector},
+                    headers=su,
+                )
+                assert answer.status_code == 200, answer.text
+                record = answer.json()
+                vectors[record["id"]] = record["embedding"]
+                if n % 3:
+                    public.add(record["id"])
+            app.vectors.chunk = 7  # many chunks: the running top k must merge them right
+            query = [0.5, -1.0, 0.25, 2.0]
+            for metric in ("cosine", "l2"):
+                # a guest sees only what the list rule shows it
+                guest = await _nearest(client, {"vector": query, "metric": metric, "k": 5})
+                want = _expected({i: vectors[i] for i in public}, query, metric, 5)
+                assert [item["record"]["id"] for item in guest["items"]] == want
+                assert guest["scanned"] == len(public)
+                distances = [item["distance"] for item in guest["items"]]
+                assert distances == sorted(distances)
+                # the superuser sees every record; a filter narrows it, by GET too
+                every = await _nearest(client, {"vector": query, "metric": metric, "k": 5}, su)
+                assert [i["record"]["id"] for i in every["items"]] == _expected(
+                    vectors, query, metric, 5
+                )
+            # similar records: a record's own vector is the query, and it is left out
+            source = sorted(public)[0]
+            similar = await _nearest(client, {"record": source, "k": 3})
+            others = {i: vectors[i] for i in public if i != source}
+            assert [i["record"]["id"] for i in similar["items"]] == _expected(
+                others, vectors[source], "cosine", 3
+            )
+            hidden = next(i for i in vectors if i not in public)
+            answer = await client.post(
+                "/api/collections/docs/nearest", json={"field": "embedding", "record": hidden}
+            )
+            assert answer.status_code == 404, answer.text  # the view rule hides it
+            filtered = await client.get(
+                "/api/collections/docs/nearest",
+                params={"field": "embedding", "vector": "[1,0,0,0]", "filter": "title ~ 'd1%'"},
+            )
+            assert filtered.status_code == 200, filtered.text
+            titles = [i["record"]["title"] for i in filtered.json()["items"]]
+            assert titles and all(t.startswith("d1") for t in titles), titles
+            assert len(titles) == len([t for t in titles if t]) <= 10
+            await _bad_requests(client, su)
+
+    asyncio.run(body())
+
+
+async def _nearest(
+    client: httpx.AsyncClient, args: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    answer = await client.post(
+        "/api/collections/docs/nearest", json={"field": "embedding", **args}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+async def _definitions(client: httpx.AsyncClient, su: dict[str, str]) -> None:
+    for dimensions in (0, -1, 5000, "x"):
+        bad = {
+            **DOCS,
+            "name": "bad",
+            "fields": [{"name": "e", "type": "vector", "dimensions": dimensions}],
+        }
+        answer = await client.post("/api/collections", json=bad, headers=su)
+        assert answer.status_code == 400, (dimensions, answer.text)
+
+
+async def _values(client: httpx.AsyncClient, su: dict[str, str]) -> None:
+    good = await client.post(
+        "/api/collections/docs/records",
+        json={"title": "exact", "embedding": [0.1, 2, -3.25, 1e-3]},
+        headers=su,
+    )
+    assert good.status_code == 200, good.text
+    assert good.json()["embedding"] == [0.1, 2, -3.25, 0.001]
+    read = await client.get(f"/api/collections/docs/records/{good.json()['id']}", headers=su)
+    assert read.json()["embedding"] == [0.1, 2, -3.25, 0.001]
+    await client.delete(f"/api/collections/docs/records/{good.json()['id']}", headers=su)
+    for value in ([1, 2, 3], [1, 2, 3, "4"], [1, 2, 3, True], "nope", 7):
+        answer = await client.post(
+            "/api/collections/docs/records", json={"embedding": value}, headers=su
+        )
+        assert answer.status_code == 400, (value, answer.text)
+        assert answer.json()["data"]["embedding"]["code"] == "validation_invalid_vector"
+
+
+async def _bad_requests(client: httpx.AsyncClient, su: dict[str, str]) -> None:
+    url = "/api/collections/docs/nearest"
+    vector = [1, 0, 0, 0]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"vector": vector}, "field"),
+        ({"field": "title", "vector": vector}, "field"),
+        ({"field": "embedding"}, "vector"),
+        ({"field": "embedding", "vector": [1, 2]}, "vector"),
+        ({"field": "embedding", "vector": "[1,2"}, "vector"),
+        ({"field": "embedding", "vector": [0, 0, 0, 0]}, "vector"),
+        ({"field": "embedding", "vector": vector, "k": 0}, "k"),
+        ({"field": "embedding", "vector": vector, "k": 101}, "k"),
+        ({"field": "embedding", "vector": vector, "k": "x"}, "k"),
+        ({"field": "embedding", "vector": vector, "metric": "dot"}, "metric"),
+        ({"field": "embedding", "vector": vector, "filter": "title = ("}, "filter"),
+        ({"field": "embedding", "vector": vector, "record": "x"}, "record"),
+        ({"field": "embedding", "record": 5}, "record"),
+    ]
+    for sent, key in cases:
+        answer = await client.post(url, json=sent)
+        assert answer.status_code == 400, (sent, answer.text)
+        assert key in answer.json()["data"], (sent, answer.json())
+    assert (await client.post(url, json=[1])).status_code == 400
+    assert (await client.get("/api/collections/missing/nearest")).status_code == 404
+    locked = await client.patch("/api/collections/docs", json={"listRule": None}, headers=su)
+    assert locked.status_code == 200, locked.text
+    answer = await client.post(url, json={"field": "embedding", "vector": vector})
+    assert answer.status_code == 403, answer.text
+    answer = await client.post(url, json={"field": "embedding", "vector": vector}, headers=su)
+    assert answer.status_code == 200, answer.text
