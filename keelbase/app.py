@@ -47,6 +47,9 @@ from keelbase.services.metrics.service import MetricsService
 from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
 from keelbase.services.openapi import OpenApiService
+from keelbase.services.push import PushService
+from keelbase.services.push.subscriptions import POSTGRES_SCHEMA as PUSH_PG
+from keelbase.services.push.subscriptions import SQLITE_SCHEMA as PUSH_SQLITE
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.batch import BatchService
@@ -107,6 +110,13 @@ class App(Extensions):
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
         self.messages.on(SettingsChanged, lambda _message: self.settings.load())
         self.realtime.listen(self.messages)
+        # Web Push: ``app.push.send(user, payload)`` from hooks and routes.
+        self.push = PushService(
+            self.store,
+            PUSH_PG if self.config.uses_postgres else PUSH_SQLITE,
+            self.records,
+            lambda: self.settings.current.meta.senderAddress,
+        )
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail, self.hooks)
         self.mail_probe = MailProbe(self.auth_mail)
@@ -351,6 +361,7 @@ class App(Extensions):
             await self.collections.bootstrap()
             await self.settings.load()
             await asyncio.to_thread(self.backups.forget_leftovers)
+            await self.push.start()
             await self.broker.start(self.messages.dispatch)
             broker_started = True
             # Before anything serves or runs on a schedule: all of it may expect the new schema.
@@ -391,6 +402,7 @@ class App(Extensions):
         await self.mailer.close()
         await self.oauth2.close()
         await self.realtime.stop()
+        await self.push.stop()
         await self.broker.close()
         await self.counters.close()
         await self.auth_counters.close()

@@ -22,6 +22,7 @@ from keelbase.api import (
     logs,
     metrics,
     openapi,
+    push,
     rate_limit,
     realtime,
     records,
@@ -114,6 +115,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *oauth2.routes,
         *metrics.routes,
         *openapi.routes,
+        *push.routes,
     ]
 
     @asynccontextmanager
