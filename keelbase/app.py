@@ -18,6 +18,7 @@ from keelbase.adapters.broker import Broker, LocalBroker
 from keelbase.adapters.broker.messages import Dispatcher, SchemaChanged, SettingsChanged, encode
 from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.adapters.figures import Buckets, MemoryBuckets
+from keelbase.adapters.presence import MemoryPresence, PresenceStore
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.core.dates import now_string
@@ -104,7 +105,9 @@ class App(Extensions):
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.broker = self._broker()
-        self.realtime = RealtimeHub(self.records, self.broker, self.hooks, self.meter)
+        self.realtime = RealtimeHub(
+            self.records, self.broker, self.hooks, self.meter, self._presence()
+        )
         # Every node hears every broker message; each kind has one handler.
         self.messages = Dispatcher()
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
@@ -259,6 +262,14 @@ class App(Extensions):
 
             return RedisBroker(self.config.redis_url, self.config.redis_channel)
         return LocalBroker()
+
+    def _presence(self) -> PresenceStore:
+        """Realtime presence: in Redis when configured, so all nodes see who is where."""
+        if self.config.redis_url:
+            from keelbase.adapters.presence.redis import RedisPresence
+
+            return RedisPresence(self.config.redis_url, f"{self.config.redis_channel}:")
+        return MemoryPresence()
 
     def _counters(self) -> Counters:
         """Rate-limit and sign-in counters: in Redis when configured, so all nodes share them."""

@@ -43,6 +43,8 @@ class Client:
         self.resume_from: str | None = None
         # While missed events are replayed, live ones wait here (then go, duplicates skipped).
         self.held: list[Message] | None = None
+        # Custom topics it is present on, with when it joined each.
+        self.presence: dict[str, str] = {}
 
     def send(self, name: str, data: str, event_id: str = "") -> None:
         if self.held is not None:
