@@ -184,18 +184,15 @@ class RealtimeHub:
         async def apply(e: RealtimeSubscribeEvent) -> None:
             assert client is not None
             subscriptions: dict[str, Subscription] = {}
+            # guards judge the client as this request would leave it (signed in as ``auth``)
+            previous, client.auth = client.auth, auth
+            try:
+                await self._check_guards(client, e.topics)
+            except ApiError:
+                client.auth = previous
+                raise
             for topic in e.topics:
-                subscription = parse_subscription(topic)
-                if not self._is_collection_topic(subscription.base):
-                    # presence:<topic> is readable by those who may join <topic>
-                    guarded = subscription.base.removeprefix(PRESENCE_PREFIX)
-                    for check in self._guards:
-                        if not await passes(check, client, guarded):
-                            raise ForbiddenError(
-                                f"You are not allowed to subscribe to {subscription.base!r}."
-                            )
-                subscriptions[topic] = subscription
-            client.auth = auth
+                subscriptions[topic] = parse_subscription(topic)
             client.subscriptions = subscriptions
 
         await self.hooks.realtime_subscribe.trigger(event, apply)
@@ -203,6 +200,17 @@ class RealtimeHub:
             await self.presence.leave_all(client, {s.base for s in client.subscriptions.values()})
         if client.resume_from is not None:
             await self._resume(client)
+
+    async def _check_guards(self, client: Client, topics: list[str]) -> None:
+        for topic in topics:
+            base = parse_subscription(topic).base
+            if self._is_collection_topic(base):
+                continue
+            # presence:<topic> is readable by those who may join <topic>
+            guarded = base.removeprefix(PRESENCE_PREFIX)
+            for check in self._guards:
+                if not await passes(check, client, guarded):
+                    raise ForbiddenError(f"You are not allowed to subscribe to {base!r}.")
 
     async def _forward_subscribe(
         self, client_id: str, topics: list[str], auth: Record | None
