@@ -137,21 +137,23 @@ class PushService:
         payload: Any,
         *,
         collection: str = "users",
+        params: dict[str, Any] | None = None,
         ttl: int = 24 * 3600,
         urgency: str = "normal",
         topic: str = "",
     ) -> PushDelivery:
         """Push ``payload`` (text, bytes or JSON-able) to every browser of the users named.
 
-        ``to`` is an auth record, several, or a filter over ``collection`` (as in
-        ``find_by_filter``). Returns at once; ``await delivery.wait()`` for the outcome.
+        ``to`` is an auth record, several, or a filter over ``collection`` with its
+        ``params`` (as in ``find_by_filter``). Returns at once; ``await delivery.wait()``
+        for the outcome.
         """
         body = _encode(payload)
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
         if not 0 <= ttl <= MAX_TTL:
             raise ValueError(f"ttl must be between 0 and {MAX_TTL} seconds")
-        owners = await self._owners(to, collection)
+        owners = await self._owners(to, collection, params)
         targets = await self.subscriptions.of_owners(owners) if owners else []
         delivery = PushDelivery(queued=len(targets))
         if not targets:
@@ -167,12 +169,13 @@ class PushService:
         return delivery
 
     async def _owners(
-        self, to: Record | Iterable[Record] | str, collection: str
+        self, to: Record | Iterable[Record] | str, collection: str, params: dict[str, Any] | None
     ) -> list[tuple[str, str]]:
         if isinstance(to, Record):
             return [(to.collection.id, to.id)]
         if isinstance(to, str):
-            found = await self.records.find_by_filter(self.records.collection(collection), to)
+            target = self.records.collection(collection)
+            found = await self.records.find_by_filter(target, to, params)
             return [(r.collection.id, r.id) for r in found]
         return [(r.collection.id, r.id) for r in to]
 
