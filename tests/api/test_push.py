@@ -144,7 +144,9 @@ def test_send_reaches_every_browser_of_the_user_encrypted_and_signed(
         assert got[0].headers["ttl"] == "60" and got[0].headers["urgency"] == "high"
         assert got[0].claims["aud"] == push_service.url
         # a filter names the users
-        delivery = await (await app.push.send("email ~ {:who}", "plain text", params={"who": "bob@"})).wait()
+        delivery = await (
+            await app.push.send("email ~ {:who}", "plain text", params={"who": "bob@"})
+        ).wait()
         assert delivery.sent == 1 and push_service.received[-1].payload == b"plain text"
 
     run(tmp_path, fresh_db_url, body)
