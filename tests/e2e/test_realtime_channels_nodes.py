@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from queue import Empty
 
@@ -30,6 +29,13 @@ def setup(app: App) -> None:
 """
 
 
+class Node(ServerProcess):
+    """A node with hooks to load: given more time to start on a busy machine."""
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        super()._wait_ready(timeout)
+
+
 @pytest.fixture
 def nodes(
     data_dir: Path,  # noqa: F811
@@ -40,8 +46,8 @@ def nodes(
     hooks = data_dir.parent / "kb_hooks"
     hooks.mkdir()
     (hooks / "rooms.py").write_text(HOOKS)
-    with ThreadPoolExecutor(2) as pool:  # both start at once: half the wait on a busy machine
-        first, second = pool.map(lambda _: ServerProcess(data_dir, "--redis", redis_url), range(2))
+    first = Node(data_dir, "--redis", redis_url)
+    second = Node(data_dir, "--redis", redis_url)
     yield first, second
     first.stop()
     second.stop()

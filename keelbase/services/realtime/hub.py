@@ -25,6 +25,7 @@ import orjson
 from keelbase.adapters.broker.base import Broker
 from keelbase.adapters.broker.local import LocalBroker
 from keelbase.adapters.broker.messages import (
+    BrokerMessage,
     ClientMessageRequest,
     ClientMessageResult,
     CustomMessage,
@@ -55,6 +56,7 @@ from keelbase.services.metrics.meter import Meter
 from keelbase.services.realtime.channels import (
     PRESENCE_PREFIX,
     BroadcastCheck,
+    Guard,
     check_broadcast,
     check_custom_topic,
     encode_broadcast,
@@ -78,7 +80,7 @@ FORWARD_TIMEOUT = 3.0  # how long a node waits for the node that holds a stream
 CONNECT = "PB_CONNECT"
 RESYNC = "PB_RESYNC"  # sent instead of missed events that can no longer be replayed
 
-Guard = Callable[["Client", str], bool | Awaitable[bool]]
+ApplyAs = Callable[[Record | None], Awaitable[None]]
 
 
 class RealtimeHub:
@@ -216,15 +218,18 @@ class RealtimeHub:
         self, client_id: str, topics: list[str], auth: Record | None
     ) -> None:
         """The stream is on another node (or worker): ask it, through the broker, and wait."""
+        reference = _reference(auth)
+        await self._ask_holder(lambda rid: SubscribeRequest(rid, client_id, topics, reference))
+
+    async def _ask_holder(self, request: Callable[[str], BrokerMessage]) -> None:
+        """Publish the request made for a new request id; raise the holder's error, if any
+        (404 when no node answers)."""
         request_id = random_string(20)
         answer: asyncio.Future[SubscribeResult | ClientMessageResult]
         answer = asyncio.get_running_loop().create_future()
         self._pending[request_id] = answer
-        reference = [auth.collection.id, auth.id] if auth is not None else None
         try:
-            await self.broker.publish(
-                encode(SubscribeRequest(request_id, client_id, topics, reference))
-            )
+            await self.broker.publish(encode(request(request_id)))
             result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
         except TimeoutError as error:
             raise NotFoundError("Missing or invalid client id.") from error
@@ -235,21 +240,33 @@ class RealtimeHub:
         if result.status != 204:
             raise ApiError(result.status, result.message, result.data)
 
+    async def _answer_for_holder(
+        self, request_id: str, auth_reference: list[str] | None, apply: ApplyAs
+    ) -> None:
+        """Run a forwarded request as its caller (found again from its reference) and publish
+        the result for the node that waits."""
+        auth: Record | None = None
+        if auth_reference is not None:
+            collection = self.records.schema.by_id(str(auth_reference[0]))
+            if collection is not None:
+                auth = await self.records.find_by_id(collection, str(auth_reference[1]))
+        result = SubscribeResult(request_id)
+        try:
+            await apply(auth)
+        except ApiError as error:
+            result = SubscribeResult(request_id, error.status, error.message, error.data)
+        await self.broker.publish(encode(result))
+
     async def _subscribe_for_another_node(self, message: SubscribeRequest) -> None:
         client = self.clients.get(message.client_id)
         if client is None:
             return  # not ours; the node that holds it answers
-        auth: Record | None = None
-        if message.auth is not None:
-            collection = self.records.schema.by_id(str(message.auth[0]))
-            if collection is not None:
-                auth = await self.records.find_by_id(collection, str(message.auth[1]))
-        result = SubscribeResult(message.request_id)
-        try:
-            await self._apply_subscribe(client, [str(t) for t in message.topics], auth)
-        except ApiError as error:
-            result = SubscribeResult(message.request_id, error.status, error.message, error.data)
-        await self.broker.publish(encode(result))
+        topics = [str(t) for t in message.topics]
+        await self._answer_for_holder(
+            message.request_id,
+            message.auth,
+            lambda auth: self._apply_subscribe(client, topics, auth),
+        )
 
     async def _on_result(self, message: SubscribeResult | ClientMessageResult) -> None:
         pending = self._pending.get(message.request_id)
@@ -410,24 +427,10 @@ class RealtimeHub:
         state = check_state(state)
         client = self.clients.get(client_id)
         if client is None and self.distributed:
-            request_id = random_string(20)
-            answer: asyncio.Future[SubscribeResult | ClientMessageResult]
-            answer = asyncio.get_running_loop().create_future()
-            self._pending[request_id] = answer
-            reference = [auth.collection.id, auth.id] if auth is not None else None
-            try:
-                await self.broker.publish(encode(
-                    PresenceRequest(request_id, client_id, topic, state, reference, leave)
-                ))  # fmt: skip
-                result = await asyncio.wait_for(answer, FORWARD_TIMEOUT)
-            except TimeoutError as error:
-                raise NotFoundError("Missing or invalid client id.") from error
-            finally:
-                self._pending.pop(request_id, None)
-            if not isinstance(result, SubscribeResult):
-                raise NotFoundError("Missing or invalid client id.")
-            if result.status != 204:
-                raise ApiError(result.status, result.message, result.data)
+            reference = _reference(auth)
+            await self._ask_holder(
+                lambda rid: PresenceRequest(rid, client_id, topic, state, reference, leave)
+            )
             return
         await self._apply_presence(client, topic, state, auth, leave)
 
@@ -462,18 +465,14 @@ class RealtimeHub:
         client = self.clients.get(message.client_id)
         if client is None:
             return  # not ours; the node that holds it answers
-        auth: Record | None = None
-        if message.auth is not None:
-            collection = self.records.schema.by_id(str(message.auth[0]))
-            if collection is not None:
-                auth = await self.records.find_by_id(collection, str(message.auth[1]))
-        result = SubscribeResult(message.request_id)
-        try:
-            state = message.state if isinstance(message.state, dict) else {}
-            await self._apply_presence(client, str(message.topic), state, auth, bool(message.leave))
-        except ApiError as error:
-            result = SubscribeResult(message.request_id, error.status, error.message, error.data)
-        await self.broker.publish(encode(result))
+        state = message.state if isinstance(message.state, dict) else {}
+        await self._answer_for_holder(
+            message.request_id,
+            message.auth,
+            lambda auth: self._apply_presence(
+                client, str(message.topic), state, auth, bool(message.leave)
+            ),
+        )
 
     async def list_presence(self, info: RequestInfo, topic: Any) -> list[dict[str, Any]]:
         """Who is on a topic, for a caller the topic's guards let in."""
@@ -649,6 +648,11 @@ class RealtimeHub:
 
 def _event(event_id: str, name: str, data: str) -> bytes:
     return f"id:{event_id}\nevent:{name}\ndata:{data}\n\n".encode()
+
+
+def _reference(auth: Record | None) -> list[str] | None:
+    """How a forwarded request names its caller: [collection id, record id]."""
+    return [auth.collection.id, auth.id] if auth is not None else None
 
 
 def _event_id() -> str:
