@@ -8,6 +8,7 @@ about retries or removals: the caller reads the status.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,12 +18,15 @@ from py_vapid import Vapid02
 from pywebpush import WebPusher
 
 JWT_LIFETIME = 12 * 3600  # push services refuse tokens valid for more than 24 hours
+JWT_REUSE = 6 * 3600  # a token is signed once per push service and reused this long
 
 
 class WebPushGateway:
     def __init__(self, timeout: float = 10.0) -> None:
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._signers: dict[str, Vapid02] = {}
+        # (private key, subject, audience) → (headers, when to sign anew)
+        self._tokens: dict[tuple[str, str, str], tuple[dict[str, str], float]] = {}
 
     def _signer(self, private_key: str) -> Vapid02:
         signer = self._signers.get(private_key)
@@ -42,15 +46,13 @@ class WebPushGateway:
         topic: str = "",
     ) -> int:
         """POST one message; the push service's status (raises ``httpx.HTTPError`` when unreachable)."""
-        encrypted = WebPusher(subscription).encode(body, content_encoding="aes128gcm")
+        # ECDH and AES per message: off the event loop, so other requests go on meanwhile
+        encrypted = await asyncio.to_thread(
+            WebPusher(subscription).encode, body, content_encoding="aes128gcm"
+        )
         endpoint = str(subscription["endpoint"])
         parts = urlsplit(endpoint)
-        claims = {
-            "sub": subject,
-            "aud": f"{parts.scheme}://{parts.netloc}",
-            "exp": int(time.time()) + JWT_LIFETIME,
-        }
-        headers = {str(k): str(v) for k, v in self._signer(private_key).sign(claims).items()}
+        headers = self._authorization(private_key, subject, f"{parts.scheme}://{parts.netloc}")
         headers |= {
             "TTL": str(ttl),
             "Urgency": urgency,
@@ -61,6 +63,19 @@ class WebPushGateway:
             headers["Topic"] = topic
         response = await self._client.post(endpoint, content=encrypted["body"], headers=headers)
         return response.status_code
+
+    def _authorization(self, private_key: str, subject: str, audience: str) -> dict[str, str]:
+        key = (private_key, subject, audience)
+        cached = self._tokens.get(key)
+        now = time.time()
+        if cached is not None and cached[1] > now:
+            return dict(cached[0])
+        claims = {"sub": subject, "aud": audience, "exp": int(now) + JWT_LIFETIME}
+        headers = {str(k): str(v) for k, v in self._signer(private_key).sign(claims).items()}
+        if len(self._tokens) > 1000:  # one per push service in practice; bounded anyway
+            self._tokens.clear()
+        self._tokens[key] = (headers, now + JWT_REUSE)
+        return dict(headers)
 
     async def close(self) -> None:
         await self._client.aclose()
