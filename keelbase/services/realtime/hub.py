@@ -559,20 +559,19 @@ class RealtimeHub:
 
         ``direct`` (a replay) passes by the live messages a replay holds back."""
         hook = self.hooks.realtime_message
-
-        def put(name: str, data: str) -> None:
+        if not hook.bindings:
             if direct:
                 client.put(Message(name, data, event_id))
             else:
                 client.send(name, data, event_id)
-
-        if not hook.bindings:
-            put(name, data)
             return
         event = RealtimeMessageEvent(client.id, client.auth, name, data)
 
         async def send(e: RealtimeMessageEvent) -> None:
-            put(e.name, e.data)
+            if direct:
+                client.put(Message(e.name, e.data, event_id))
+            else:
+                client.send(e.name, e.data, event_id)
 
         await hook.trigger(event, send)
 
