@@ -19,9 +19,10 @@ from keelbase import App
 class SseStream:
     """One open ``GET /api/realtime``; ``client_id`` is known once ``open`` returns."""
 
-    def __init__(self, app: App, last_event_id: str = "") -> None:
+    def __init__(self, app: App, last_event_id: str = "", query: str = "") -> None:
         self.app = app
         self.last_event_id = last_event_id  # sent as Last-Event-ID, as EventSource does
+        self.query = query
         self.client_id = ""
         self.ids: list[str] = []  # each event's SSE id, in order
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -40,7 +41,7 @@ class SseStream:
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
             "method": "GET", "scheme": "http", "path": "/api/realtime",
-            "raw_path": b"/api/realtime", "query_string": b"", "root_path": "",
+            "raw_path": b"/api/realtime", "query_string": self.query.encode(), "root_path": "",
             "headers": [(b"host", b"test")] + (
                 [(b"last-event-id", self.last_event_id.encode())] if self.last_event_id else []
             ), "client": ("127.0.0.1", 50000),

@@ -223,12 +223,12 @@ def test_a_reconnecting_client_gets_what_it_missed_in_order(
             assert await again.received() == [("news", {"n": 4})]
         finally:
             await again.close()
-        # a client that saw only PB_CONNECT resumes from its connection
+        # a client that saw only PB_CONNECT resumes from its connection (the id in the query)
         quiet = await SseStream(app).open()
         await quiet.close()
         await app.realtime.publish("news", {"n": 5})
         await asyncio.sleep(0.05)
-        resumed = await SseStream(app, last_event_id=quiet.client_id).open()
+        resumed = await SseStream(app, query=f"lastEventId={quiet.client_id}").open()
         try:
             await subscribe(client, resumed, {}, "news")
             assert await resumed.received() == [("news", {"n": 5})]
