@@ -8,7 +8,12 @@ carry messages that server code publishes; a guard may refuse subscriptions.
 
 Nodes talk through the broker in typed messages (``adapters/broker/messages.py``):
 record changes and custom messages for everyone, and requests for the node that
-holds a given client's stream (subscribe, send to one client) with their results.
+holds a given client's stream (subscribe, presence, send to one client) with their results.
+
+Channels (our additions) live here too, their rules in their own modules:
+clients broadcast to custom topics (``channels.py``), say who is on a topic
+(``presence.py``), and get what they missed after a reconnect (``replay.py``):
+every published event carries an id, the same on every node.
 """
 
 from __future__ import annotations
