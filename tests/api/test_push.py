@@ -80,6 +80,9 @@ def test_subscriptions_are_validated_idempotent_and_owned(
         bad_cases: list[tuple[dict[str, Any], set[str]]] = [
             ({}, {"endpoint", "keys"}),
             ({**browser, "endpoint": "ftp://x/y"}, {"endpoint"}),
+            ({**browser, "endpoint": browser["endpoint"] + "\x00"}, {"endpoint"}),
+            ({**browser, "endpoint": "https://ex\u00e4mple.com/x"}, {"endpoint"}),
+            ({**browser, "endpoint": 5, "keys": "x"}, {"endpoint", "keys"}),
             ({**browser, "keys": {"p256dh": "abc", "auth": browser["keys"]["auth"]}}, {"keys"}),
             ({**browser, "keys": {"p256dh": browser["keys"]["p256dh"], "auth": "!!"}}, {"keys"}),
         ]
@@ -93,6 +96,8 @@ def test_subscriptions_are_validated_idempotent_and_owned(
         assert (await client.request("DELETE", url, json=gone, headers=ann)).status_code == 204
         assert (await client.request("DELETE", url, json=gone, headers=ann)).status_code == 404
         assert (await client.request("DELETE", url, json={}, headers=ann)).status_code == 400
+        nul = {"endpoint": "https://x/\x00"}
+        assert (await client.request("DELETE", url, json=nul, headers=ann)).status_code == 400
         left = await app.push.subscriptions.of_owners([("_pb_users_auth_", ann_id)])
         assert [s.endpoint for s in left] == [other["endpoint"]]
 

@@ -94,6 +94,7 @@ def test_broadcast_reaches_the_topics_subscribers_and_is_guarded(
             # bad input: 400, naming the field
             for bad, field in (({"data": 1}, "topic"), ({"topic": "users", "data": 1}, "topic"),
                                ({"topic": "presence:room:open"}, "topic"), ({"topic": "@oauth2"}, "topic"),
+                               ({"topic": "room:\x00"}, "topic"),
                                ({"topic": "room:open", "data": "x" * 17000}, "data")):  # fmt: skip
                 answer = await client.post(url, headers=admin, json=bad)
                 assert answer.status_code == 400, bad

@@ -29,7 +29,7 @@ def parse_subscription(body: Any, allow_private: bool) -> PushSubscription:
     keys = body.get("keys") if isinstance(body.get("keys"), dict) else {}
     if not isinstance(endpoint, str) or not endpoint:
         errors["endpoint"] = required_error()
-    elif len(endpoint) > MAX_ENDPOINT or not _acceptable_url(endpoint, allow_private):
+    elif not is_url_text(endpoint) or not _acceptable_url(endpoint, allow_private):
         errors["endpoint"] = field_error(
             "validation_invalid_url", "Must be the https URL of a push service."
         )
@@ -48,6 +48,16 @@ def parse_subscription(body: Any, allow_private: bool) -> PushSubscription:
     if errors:
         raise BadRequestError("Invalid push subscription.", errors)
     return PushSubscription(str(endpoint), str(p256dh), str(auth))
+
+
+def is_url_text(endpoint: str) -> bool:
+    """Printable ASCII without spaces, as URLs are sent (and as every store can keep)."""
+    return (
+        0 < len(endpoint) <= MAX_ENDPOINT
+        and endpoint.isascii()
+        and endpoint.isprintable()
+        and " " not in endpoint
+    )
 
 
 def _key_of(value: Any, size: int, prefix: bytes = b"") -> bool:
@@ -77,7 +87,7 @@ async def is_public(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
+        addresses = {str(info[4][0]).split("%", 1)[0] for info in infos}
+        return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)
+    except (OSError, UnicodeError, ValueError):
         return False
-    addresses = {info[4][0] for info in infos}
-    return bool(addresses) and all(ipaddress.ip_address(a).is_global for a in addresses)

@@ -22,7 +22,7 @@ from keelbase.adapters.webpush import WebPushGateway
 from keelbase.core.records.record import Record
 from keelbase.errors import BadRequestError, UnauthorizedError
 from keelbase.services.push import keys as vapid
-from keelbase.services.push.endpoints import is_public, parse_subscription
+from keelbase.services.push.endpoints import is_public, is_url_text, parse_subscription
 from keelbase.services.push.subscriptions import PushSubscription, PushSubscriptions
 from keelbase.services.records.service import RecordsService
 from keelbase.store.base import Store
@@ -118,7 +118,7 @@ class PushService:
     async def unsubscribe(self, auth: Record | None, endpoint: Any) -> bool:
         if auth is None:
             raise UnauthorizedError("The request requires valid record authorization token.")
-        if not isinstance(endpoint, str) or not endpoint:
+        if not isinstance(endpoint, str) or not is_url_text(endpoint):
             raise BadRequestError(
                 "Invalid push subscription.",
                 {"endpoint": {"code": "validation_required", "message": "Cannot be blank."}},

@@ -42,6 +42,7 @@ def check_custom_topic(topic: Any, is_collection: Callable[[str], bool]) -> str:
         raise BadRequestError(data={"topic": required_error()})
     if (
         len(topic) > MAX_TOPIC_LENGTH
+        or not topic.isprintable()
         or "?options=" in topic
         or topic.startswith(("@", PRESENCE_PREFIX))
         or is_collection(topic)
