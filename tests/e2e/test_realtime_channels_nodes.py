@@ -30,10 +30,15 @@ def setup(app: App) -> None:
 
 
 class Node(ServerProcess):
-    """A node with hooks to load: given more time to start on a busy machine."""
+    """A node with hooks to load: given more time to start on a busy machine, and stopped
+    when it does not start."""
 
     def _wait_ready(self, timeout: float = 60.0) -> None:
-        super()._wait_ready(timeout)
+        try:
+            super()._wait_ready(timeout)
+        except RuntimeError:
+            self.stop()
+            raise
 
 
 @pytest.fixture
@@ -47,7 +52,11 @@ def nodes(
     hooks.mkdir()
     (hooks / "rooms.py").write_text(HOOKS)
     first = Node(data_dir, "--redis", redis_url)
-    second = Node(data_dir, "--redis", redis_url)
+    try:
+        second = Node(data_dir, "--redis", redis_url)
+    except BaseException:
+        first.stop()  # never leave a node running when the other did not start
+        raise
     yield first, second
     first.stop()
     second.stop()
