@@ -19,6 +19,7 @@ from keelbase.adapters.broker import Broker, LocalBroker
 from keelbase.adapters.broker.messages import Dispatcher, SchemaChanged, SettingsChanged, encode
 from keelbase.adapters.counters import Counters, MemoryCounters
 from keelbase.adapters.figures import Buckets, MemoryBuckets
+from keelbase.adapters.presence import MemoryPresence, PresenceStore
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
 from keelbase.core.dates import now_string
@@ -51,6 +52,9 @@ from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
 from keelbase.services.openapi import OpenApiService
 from keelbase.services.payments.service import PaymentsService
+from keelbase.services.push import PushService
+from keelbase.services.push.subscriptions import POSTGRES_SCHEMA as PUSH_PG
+from keelbase.services.push.subscriptions import SQLITE_SCHEMA as PUSH_SQLITE
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.aggregate import AggregateParams, Aggregator
@@ -108,12 +112,21 @@ class App(Extensions):
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.broker = self._broker()
-        self.realtime = RealtimeHub(self.records, self.broker, self.hooks, self.meter)
+        self.realtime = RealtimeHub(
+            self.records, self.broker, self.hooks, self.meter, self._presence()
+        )
         # Every node hears every broker message; each kind has one handler.
         self.messages = Dispatcher()
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
         self.messages.on(SettingsChanged, lambda _message: self.settings.load())
         self.realtime.listen(self.messages)
+        # Web Push: ``app.push.send(user, payload)`` from hooks and routes.
+        self.push = PushService(
+            self.store,
+            PUSH_PG if self.config.uses_postgres else PUSH_SQLITE,
+            self.records,
+            lambda: self.settings.current.meta.senderAddress,
+        )
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail, self.hooks)
         self.mail_probe = MailProbe(self.auth_mail)
@@ -267,6 +280,14 @@ class App(Extensions):
             return RedisBroker(self.config.redis_url, self.config.redis_channel)
         return LocalBroker()
 
+    def _presence(self) -> PresenceStore:
+        """Realtime presence: in Redis when configured, so all nodes see who is where."""
+        if self.config.redis_url:
+            from keelbase.adapters.presence.redis import RedisPresence
+
+            return RedisPresence(self.config.redis_url, f"{self.config.redis_channel}:")
+        return MemoryPresence()
+
     def _counters(self) -> Counters:
         """Rate-limit and sign-in counters: in Redis when configured, so all nodes share them."""
         if self.config.redis_url:
@@ -402,6 +423,7 @@ class App(Extensions):
             await self.collections.bootstrap()
             await self.settings.load()
             await asyncio.to_thread(self.backups.forget_leftovers)
+            await self.push.start()
             await self.broker.start(self.messages.dispatch)
             broker_started = True
             # Before anything serves or runs on a schedule: all of it may expect the new schema.
@@ -443,6 +465,7 @@ class App(Extensions):
         await self.mailer.close()
         await self.oauth2.close()
         await self.realtime.stop()
+        await self.push.stop()
         await self.broker.close()
         await self.counters.close()
         await self.auth_counters.close()

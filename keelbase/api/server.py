@@ -25,6 +25,7 @@ from keelbase.api import (
     metrics,
     openapi,
     payments,
+    push,
     rate_limit,
     realtime,
     records,
@@ -122,6 +123,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *metrics.routes,
         *openapi.routes,
         *payments.routes,
+        *push.routes,
     ]
 
     @asynccontextmanager

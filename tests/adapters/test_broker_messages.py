@@ -14,6 +14,7 @@ from keelbase.adapters.broker.messages import (
     ClientMessageResult,
     CustomMessage,
     Dispatcher,
+    PresenceRequest,
     RecordChanged,
     SchemaChanged,
     SettingsChanged,
@@ -33,6 +34,8 @@ SAMPLES: list[BrokerMessage] = [
     SubscribeResult("q1", 403, "Nope.", {"x": {"code": "c", "message": "m"}}),
     ClientMessageRequest("q3", "c2", "@oauth2", {"code": "abc"}, True),
     ClientMessageResult("q3", True),
+    PresenceRequest("q4", "c3", "chat:lobby", {"typing": True}, ["pbc_1", "u1"], False),
+    PresenceRequest("q5", "c3", "chat:lobby", None, None, True),
 ]
 
 
@@ -42,11 +45,12 @@ def test_every_message_survives_the_wire(message: BrokerMessage) -> None:
 
 
 def test_wire_shape_is_kind_plus_camel_case_fields() -> None:
-    assert encode(RecordChanged("create", "pbc_9", {"id": "x"})) == {
+    assert encode(RecordChanged("create", "pbc_9", {"id": "x"}, "e1")) == {
         "kind": "record",
         "action": "create",
         "collectionId": "pbc_9",
         "record": {"id": "x"},
+        "eventId": "e1",
     }
     assert encode(SubscribeRequest("r", "c", ["t"], None)) == {
         "kind": "subscribe",

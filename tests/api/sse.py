@@ -19,9 +19,12 @@ from keelbase import App
 class SseStream:
     """One open ``GET /api/realtime``; ``client_id`` is known once ``open`` returns."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, last_event_id: str = "", query: str = "") -> None:
         self.app = app
+        self.last_event_id = last_event_id  # sent as Last-Event-ID, as EventSource does
+        self.query = query
         self.client_id = ""
+        self.ids: list[str] = []  # each event's SSE id, in order
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._gone = asyncio.Event()
         self._buffer = ""
@@ -38,8 +41,10 @@ class SseStream:
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
             "method": "GET", "scheme": "http", "path": "/api/realtime",
-            "raw_path": b"/api/realtime", "query_string": b"", "root_path": "",
-            "headers": [(b"host", b"test")], "client": ("127.0.0.1", 50000),
+            "raw_path": b"/api/realtime", "query_string": self.query.encode(), "root_path": "",
+            "headers": [(b"host", b"test")] + (
+                [(b"last-event-id", self.last_event_id.encode())] if self.last_event_id else []
+            ), "client": ("127.0.0.1", 50000),
             "server": ("test", 80),
         }  # fmt: skip
         requested = False
@@ -65,6 +70,7 @@ class SseStream:
             if block.startswith(":"):
                 continue  # a keep-alive comment
             fields = dict(line.split(":", 1) for line in block.split("\n"))
+            self.ids.append(fields.get("id", ""))
             self.events.put_nowait((fields["event"], json.loads(fields["data"])))
 
     async def next(self, timeout: float = 5.0) -> tuple[str, Any]:

@@ -46,10 +46,12 @@ def redis_url() -> str:
 class Stream:
     """An SSE connection read on a thread; events land in a queue."""
 
-    def __init__(self, url: str, token: str = "") -> None:
+    def __init__(self, url: str, token: str = "", last_event_id: str = "") -> None:
         self.events: Queue[tuple[str, dict[str, object]]] = Queue()
         self.client = httpx.Client(base_url=url, timeout=None)
         self.token = token
+        self.last_event_id = last_event_id  # sent as EventSource sends it when reconnecting
+        self.ids: list[str] = []  # each event's SSE id
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
         name, data = self.next()
@@ -58,11 +60,13 @@ class Stream:
 
     def _read(self) -> None:
         try:
-            with self.client.stream("GET", "/api/realtime") as response:
+            headers = {"Last-Event-ID": self.last_event_id} if self.last_event_id else {}
+            with self.client.stream("GET", "/api/realtime", headers=headers) as response:
                 event: dict[str, str] = {}
                 for line in response.iter_lines():
                     if not line:
                         if "event" in event:
+                            self.ids.append(event.get("id", ""))
                             self.events.put((event["event"], json.loads(event["data"])))
                         event = {}
                     elif not line.startswith(":"):

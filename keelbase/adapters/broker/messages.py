@@ -46,6 +46,7 @@ class RecordChanged(BrokerMessage):
     action: str = ""
     collection_id: str = ""
     record: dict[str, Any] = field(default_factory=dict)
+    event_id: str = ""  # the SSE id every node gives it (replay after a reconnect)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class CustomMessage(BrokerMessage):
     kind: ClassVar[str] = "custom"
     topic: str = ""
     data: Any = None
+    event_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,20 @@ class ClientMessageRequest(BrokerMessage):
 
 
 @dataclass(frozen=True)
+class PresenceRequest(BrokerMessage):
+    """Set (or with ``leave``, drop) a client's presence on whichever node holds its stream;
+    answered with a ``SubscribeResult``."""
+
+    kind: ClassVar[str] = "presence"
+    request_id: str = ""
+    client_id: str = ""
+    topic: str = ""
+    state: Any = None
+    auth: list[str] | None = None
+    leave: bool = False
+
+
+@dataclass(frozen=True)
 class ClientMessageResult(BrokerMessage):
     kind: ClassVar[str] = "client-message-result"
     request_id: str = ""
@@ -109,6 +125,7 @@ _KINDS: dict[str, type[BrokerMessage]] = {
         SubscribeResult,
         ClientMessageRequest,
         ClientMessageResult,
+        PresenceRequest,
     )
 }
 
@@ -153,6 +170,8 @@ def _well_typed(message: BrokerMessage) -> bool:
         return isinstance(message.topics, list) and (
             message.auth is None or (isinstance(message.auth, list) and len(message.auth) == 2)
         )
+    if isinstance(message, PresenceRequest):
+        return message.auth is None or (isinstance(message.auth, list) and len(message.auth) == 2)
     if isinstance(message, SubscribeResult):
         return isinstance(message.status, int) and isinstance(message.data, dict)
     return True

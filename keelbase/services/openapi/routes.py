@@ -82,6 +82,25 @@ CHECKOUT_BODY = {
 PORTAL_BODY = {"type": "object", "required": ["returnUrl"], "properties": {"returnUrl": _TEXT}}
 
 
+BROADCAST_BODY = {
+    "type": "object",
+    "required": ["topic"],
+    "properties": {"topic": _TEXT, "data": {}},
+}
+PRESENCE_BODY = {
+    "type": "object",
+    "required": ["clientId", "topic"],
+    "properties": {"clientId": _TEXT, "topic": _TEXT, "state": {"type": "object"}},
+}
+PUSH_BODY = {
+    "type": "object",
+    "required": ["endpoint"],
+    "properties": {
+        "endpoint": _TEXT,
+        "keys": {"type": "object", "properties": {"p256dh": _TEXT, "auth": _TEXT}},
+    },
+}
+
 SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/health"): RouteInfo("health", "Whether the server is up", ANYONE),
     ("GET", "/api/openapi.json"): RouteInfo("meta", "This description", ANYONE),
@@ -157,6 +176,23 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/payments/config"): RouteInfo("payments", "Stripe's publishable key", ANYONE),
     ("POST", "/api/payments/webhook"): RouteInfo(
         "payments", "Stripe's webhook (signed by Stripe)", ANYONE
+    ),
+    ("POST", "/api/realtime/broadcast"): RouteInfo(
+        "realtime", "Send a message to a custom topic's subscribers", ANYONE, BROADCAST_BODY
+    ),
+    ("GET", "/api/realtime/presence"): RouteInfo("realtime", "Who is on a topic", ANYONE),
+    ("POST", "/api/realtime/presence"): RouteInfo(
+        "realtime", "Join a topic's presence or set its state", ANYONE, PRESENCE_BODY
+    ),
+    ("DELETE", "/api/realtime/presence"): RouteInfo(
+        "realtime", "Leave a topic's presence", ANYONE, PRESENCE_BODY
+    ),
+    ("GET", "/api/push/vapid"): RouteInfo("push", "The VAPID public key", ANYONE),
+    ("POST", "/api/push/subscriptions"): RouteInfo(
+        "push", "Store a browser's push subscription (signed in)", ANYONE, PUSH_BODY
+    ),
+    ("DELETE", "/api/push/subscriptions"): RouteInfo(
+        "push", "Remove one of your push subscriptions", ANYONE, PUSH_BODY
     ),
 }
 

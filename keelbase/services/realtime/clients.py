@@ -24,6 +24,7 @@ QUEUE_LIMIT = 1000
 class Message:
     name: str
     data: str
+    id: str = ""  # the event's id (for Last-Event-ID); the client id when empty
 
 
 PING = Message("", "")  # a keep-alive comment, not an event
@@ -38,12 +39,24 @@ class Client:
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_limit)
         self.discarded = False
         self.last_message = time.monotonic()
+        # Last-Event-ID it reconnected with: replayed from there at its first subscription.
+        self.resume_from: str | None = None
+        # While missed events are replayed, live ones wait here (then go, duplicates skipped).
+        self.held: list[Message] | None = None
+        # Custom topics it is present on, with when it joined each.
+        self.presence: dict[str, str] = {}
 
-    def send(self, name: str, data: str) -> None:
+    def send(self, name: str, data: str, event_id: str = "") -> None:
+        if self.held is not None:
+            self.held.append(Message(name, data, event_id))
+            return
+        self.put(Message(name, data, event_id))
+
+    def put(self, message: Message) -> None:
         if self.discarded:
             return
         try:
-            self.queue.put_nowait(Message(name, data))
+            self.queue.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("realtime client %s stopped reading; dropping it", self.id)
             # this message and those still queued are lost

@@ -1,0 +1,251 @@
+"""Web Push for an app: keys, subscriptions and ``send`` from hooks and routes.
+
+``send`` looks up the subscriptions of the users it names and returns at once;
+delivery runs in the background, a bounded number at a time, each message
+retried a few times on 429, 5xx or an unreachable service. A 404 or 410 means
+the browser dropped the subscription: its row is removed. Other refusals are
+logged and given up (they will not get better by retrying).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from keelbase.adapters.webpush import WebPushGateway
+from keelbase.core.records.record import Record
+from keelbase.errors import BadRequestError, UnauthorizedError
+from keelbase.services.push import keys as vapid
+from keelbase.services.push.endpoints import is_public, is_url_text, parse_subscription
+from keelbase.services.push.subscriptions import PushSubscription, PushSubscriptions
+from keelbase.services.records.service import RecordsService
+from keelbase.store.base import Store
+
+log = logging.getLogger("keelbase.push")
+
+# aes128gcm in one 4096-byte record: 86 header bytes, a padding delimiter and the 16-byte tag.
+MAX_PAYLOAD = 3993
+URGENCIES = ("very-low", "low", "normal", "high")
+MAX_TTL = 28 * 24 * 3600  # what push services keep at most
+RETRY_DELAYS = (1.0, 5.0, 30.0)  # after the first attempt: three more, then given up
+CONCURRENCY = 16
+
+
+@dataclass
+class PushDelivery:
+    """What one ``send`` did, once ``wait()`` returns."""
+
+    queued: int = 0
+    sent: int = 0
+    removed: int = 0  # expired subscriptions (404/410) deleted
+    failed: int = 0
+    _task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def wait(self) -> PushDelivery:
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        return self
+
+
+class PushService:
+    def __init__(
+        self,
+        store: Store,
+        schema: list[str],
+        records: RecordsService,
+        subject: Callable[[], str],
+    ) -> None:
+        self.store = store
+        self.records = records
+        self.subscriptions = PushSubscriptions(store, schema)
+        self._subject = subject
+        self._keys: vapid.VapidKeys | None = None
+        self._gateway: WebPushGateway | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        # Endpoints on loopback or private networks (and plain http) are refused unless allowed.
+        self.allow_private_endpoints = False
+        self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        records.on_event(self._forget_deleted_owner)
+
+    async def start(self) -> None:
+        await self.subscriptions.create_table()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._gateway is not None:
+            await self._gateway.close()
+            self._gateway = None
+
+    # Keys ---------------------------------------------------------------------
+
+    async def keys(self) -> vapid.VapidKeys:
+        if self._keys is None:
+            self._keys = await vapid.load_or_create(self.store)
+        return self._keys
+
+    async def public_key(self) -> str:
+        """The applicationServerKey browsers subscribe with (base64url)."""
+        return (await self.keys()).public_key
+
+    # Subscriptions ------------------------------------------------------------
+
+    async def subscribe(self, auth: Record | None, body: Any) -> tuple[PushSubscription, bool]:
+        """Store a browser's PushSubscription for the signed-in record; True when it is new."""
+        if auth is None:
+            raise UnauthorizedError("The request requires valid record authorization token.")
+        parsed = parse_subscription(body, self.allow_private_endpoints)
+        if not self.allow_private_endpoints and not await is_public(parsed.endpoint):
+            raise BadRequestError(
+                "Invalid push subscription.",
+                {"endpoint": {"code": "validation_invalid_url",
+                              "message": "The push service's address is not a public one."}},
+            )  # fmt: skip
+        owned = PushSubscription(
+            parsed.endpoint, parsed.p256dh, parsed.auth, auth.collection.id, auth.id
+        )
+        created = await self.subscriptions.save(owned)
+        return owned, created
+
+    async def unsubscribe(self, auth: Record | None, endpoint: Any) -> bool:
+        if auth is None:
+            raise UnauthorizedError("The request requires valid record authorization token.")
+        if not isinstance(endpoint, str) or not is_url_text(endpoint):
+            raise BadRequestError(
+                "Invalid push subscription.",
+                {"endpoint": {"code": "validation_required", "message": "Cannot be blank."}},
+            )
+        return await self.subscriptions.remove(endpoint, auth.collection.id, auth.id)
+
+    async def _forget_deleted_owner(self, action: str, record: Record) -> None:
+        if action == "delete" and record.collection.is_auth:
+            await self.subscriptions.remove_owner(record.collection.id, record.id)
+
+    # Sending ------------------------------------------------------------------
+
+    async def send(
+        self,
+        to: Record | Iterable[Record] | str,
+        payload: Any,
+        *,
+        collection: str = "users",
+        params: dict[str, Any] | None = None,
+        ttl: int = 24 * 3600,
+        urgency: str = "normal",
+        topic: str = "",
+    ) -> PushDelivery:
+        """Push ``payload`` (text, bytes or JSON-able) to every browser of the users named.
+
+        ``to`` is an auth record, several, or a filter over ``collection`` with its
+        ``params`` (as in ``find_by_filter``). Returns at once; ``await delivery.wait()``
+        for the outcome.
+        """
+        body = _encode(payload)
+        if urgency not in URGENCIES:
+            raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}")
+        if not 0 <= ttl <= MAX_TTL:
+            raise ValueError(f"ttl must be between 0 and {MAX_TTL} seconds")
+        owners = await self._owners(to, collection, params)
+        targets = await self.subscriptions.of_owners(owners) if owners else []
+        delivery = PushDelivery(queued=len(targets))
+        if not targets:
+            return delivery
+        keys = await self.keys()
+        task = asyncio.create_task(
+            self._deliver_all(targets, body, keys, ttl, urgency, topic, delivery),
+            name="keelbase-push",
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        delivery._task = task
+        return delivery
+
+    async def _owners(
+        self, to: Record | Iterable[Record] | str, collection: str, params: dict[str, Any] | None
+    ) -> list[tuple[str, str]]:
+        if isinstance(to, Record):
+            return [(to.collection.id, to.id)]
+        if isinstance(to, str):
+            target = self.records.collection(collection)
+            found = await self.records.find_by_filter(target, to, params)
+            return [(r.collection.id, r.id) for r in found]
+        return [(r.collection.id, r.id) for r in to]
+
+    async def _deliver_all(
+        self,
+        targets: list[PushSubscription],
+        body: bytes,
+        keys: vapid.VapidKeys,
+        ttl: int,
+        urgency: str,
+        topic: str,
+        delivery: PushDelivery,
+    ) -> None:
+        await asyncio.gather(
+            *(self._deliver(t, body, keys, ttl, urgency, topic, delivery) for t in targets)
+        )
+
+    async def _deliver(
+        self,
+        target: PushSubscription,
+        body: bytes,
+        keys: vapid.VapidKeys,
+        ttl: int,
+        urgency: str,
+        topic: str,
+        delivery: PushDelivery,
+    ) -> None:
+        if self._gateway is None:
+            self._gateway = WebPushGateway()
+        for attempt, delay in enumerate((0.0, *self.retry_delays)):
+            if delay:
+                await asyncio.sleep(delay)
+            if not self.allow_private_endpoints and not await is_public(target.endpoint):
+                log.warning("push endpoint is not a public address; skipped")
+                delivery.failed += 1
+                return
+            try:
+                async with self._slots:
+                    status = await self._gateway.send(
+                        target.info(),
+                        body,
+                        private_key=keys.private_key,
+                        subject="mailto:" + self._subject(),
+                        ttl=ttl,
+                        urgency=urgency,
+                        topic=topic,
+                    )
+            except (httpx.HTTPError, OSError) as error:
+                log.info("push attempt %d failed: %s", attempt + 1, type(error).__name__)
+                continue
+            if 200 <= status < 300:
+                delivery.sent += 1
+                return
+            if status in (404, 410):
+                await self.subscriptions.remove(target.endpoint)
+                delivery.removed += 1
+                return
+            if status != 429 and status < 500:
+                log.warning("push service refused a message with %d; not retried", status)
+                break
+        delivery.failed += 1
+
+
+def _encode(payload: Any) -> bytes:
+    if isinstance(payload, bytes):
+        body = payload
+    elif isinstance(payload, str):
+        body = payload.encode()
+    else:
+        body = orjson.dumps(payload)
+    if len(body) > MAX_PAYLOAD:
+        raise BadRequestError(f"A push message holds at most {MAX_PAYLOAD} bytes.")
+    return body
