@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from keelbase.core.filter import And, Comparison, Expr, FilterError, Function, Identifier, parse
-from keelbase.core.filter.ast import Operand
+from keelbase.core.filter.ast import Operand, Predicate
 
 PLACEHOLDER = "?"
 RANGE_OPS = frozenset({"<", "<=", ">", ">="})
@@ -53,6 +53,8 @@ def normalise_sort(sort: str) -> str:
 def _expr(expr: Expr, top: bool = False) -> str:
     if isinstance(expr, Comparison):
         return f"{_operand(expr.left)} {expr.op} {_operand(expr.right)}"
+    if isinstance(expr, Predicate):  # search('words'): its words are literals too
+        return _operand(expr.function)
     joiner = " && " if isinstance(expr, And) else " || "
     text = joiner.join(_expr(item) for item in expr.items)
     return text if top else f"({text})"

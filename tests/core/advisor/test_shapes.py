@@ -32,3 +32,9 @@ def test_candidate_ignores_or_relations_modifiers_and_functions() -> None:
     assert candidate("status = title", "", FIELDS).columns == ()
     # a sort serves an index only from its leading plain columns
     assert candidate("", "owner.title,created", FIELDS).columns == ()
+
+
+def test_a_search_predicate_is_a_shape_without_its_words() -> None:
+    from keelbase.core.advisor.shapes import normalise_filter
+
+    assert normalise_filter("search('red apples') && n > 3") == "search(?) && n > ?"
