@@ -156,13 +156,17 @@ class App(Extensions):
             from keelbase.store.postgres import PgStore
 
             return PgStore(
-                self.config.db_url, log_sql=self.config.dev, query_timeout=self.config.query_timeout
+                self.config.db_url,
+                log_sql=self.config.dev,
+                query_timeout=self.config.query_timeout,
+                durability=self.config.durability,
             )
         return SqliteStore(
             self.config.db_path,
             read_pool_size=self.config.read_pool_size,
             log_sql=self.config.dev,
             query_timeout=self.config.query_timeout,
+            durability=self.config.durability,
         )
 
     def _logs(self) -> LogsService:
