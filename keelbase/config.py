@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
+
+
+Durability = Literal["full", "normal"]
 
 
 class Config(BaseModel):
@@ -31,7 +34,11 @@ class Config(BaseModel):
     # concurrent ones; PostgreSQL's default synchronous_commit). "normal": the last writes
     # before a power loss or an OS crash may be lost (synchronous=NORMAL,
     # synchronous_commit=off); the database is never corrupted either way.
-    durability: Literal["full", "normal"] = "full"
+    # (``--durability``, env ``KEELBASE_DURABILITY``).
+    durability: Durability = Field(
+        default_factory=lambda: cast(Durability, env_default("DURABILITY") or "full"),
+        validate_default=True,
+    )
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None
