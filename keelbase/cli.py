@@ -534,6 +534,9 @@ def _config_of(args: argparse.Namespace, **values: object) -> Config:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if env_default("DURABILITY", "full") not in ("full", "normal"):
+        print("Error: KEELBASE_DURABILITY must be full or normal.", file=sys.stderr)
+        return 2
     if args.encryption_env:
         # ``Config`` takes it from here in every command, the transfer ones included.
         os.environ["KEELBASE_ENCRYPTION_ENV"] = args.encryption_env
