@@ -179,7 +179,11 @@ class App(Extensions):
                 settings=self.settings,
                 resolve_auth=self.auth.record_from_token,
             )
-        auxiliary = SqliteStore(self.config.data_dir / AUXILIARY_DB, read_pool_size=2)
+        auxiliary = SqliteStore(
+            self.config.data_dir / AUXILIARY_DB,
+            read_pool_size=2,
+            durability=self.config.durability,
+        )
         return LogsService(
             auxiliary,
             SQLITE_SCHEMA,

@@ -13,7 +13,6 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, Field
 
-
 Durability = Literal["full", "normal"]
 
 

@@ -545,16 +545,16 @@ class SqliteStore:
         try:
             if timing is not None:
                 timing.transaction_wait(time.perf_counter() - began)
-            if self._unusable is not None:
-                raise StoreError(
-                    f"the store takes no more writes: a rollback failed: {self._unusable}"
-                )
             group = self._group
             if group is not None and (
                 group.members >= GROUP_MEMBERS or time.monotonic() - group.opened > GROUP_SECONDS
             ):
                 await self._commit_group()
                 group = None
+            if self._unusable is not None:
+                raise StoreError(
+                    f"the store takes no more writes: a rollback failed: {self._unusable}"
+                )
             link = _Link(self, self._writer, self._writer_executor)
             token = _current.set(link)
             try:
