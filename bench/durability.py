@@ -50,14 +50,16 @@ class Serve:
                       "--durability", mode, *extra),
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("keelbase serve did not start")
+        self.log.close()
+        log = (data.parent / f"serve-{mode}.log").read_text(errors="replace")
+        raise RuntimeError(f"keelbase serve did not start:\n{log}")
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -165,7 +165,9 @@ def _seed_bulk(crashes: Crashes) -> None:
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     answer = crashes.api(
-        "PATCH", "/api/settings", json={"batch": {"enabled": True, "maxRequests": 1000}}
+        "PATCH",
+        "/api/settings",
+        json={"batch": {"enabled": True, "maxRequests": 1000, "timeout": 120}},
     )
     assert answer.status_code == 200, answer.text
     for start in range(0, BULK_ROWS, 1000):
