@@ -8,6 +8,10 @@ interrupted and runs again on a reader thread; a read in a transaction past
 it runs again on the writer thread). Every statement, the writer's too, is
 stopped past ``--queryTimeout``; an interrupted write makes SQLite roll the
 whole transaction back, and the transaction is then marked lost.
+
+With ``durability="full"`` (the default) each COMMIT is synced to disk before
+it is answered, and the transactions that queue meanwhile share the next
+COMMIT as savepoints of one transaction (``_Group``); see docs/durability.md.
 """
 
 from __future__ import annotations
@@ -209,8 +213,9 @@ class _Link:
         """A write on the writer connection; on the loop unless marked ``heavy``.
 
         Writing one record takes microseconds, much less than a thread hop, and
-        commits in WAL mode do not wait for the disk (checkpoints run on a
-        thread), so record writes run right here. Statements that may touch many
+        with ``durability="normal"`` a commit in WAL mode does not wait for the
+        disk (checkpoints run on a thread), so record writes run right here. With
+        "full" a group's COMMIT, which waits for the disk, runs on the writer thread. Statements that may touch many
         rows (DDL, table rewrites) say ``heavy`` and run on the writer thread.
         """
         if self.conn is None:  # outside a transaction: refused by the read-only connection

@@ -261,6 +261,7 @@ def crashes_sqlite(tmp_path: Path) -> Iterator[Crashes]:
 
 
 def _all_crashes(crashes: Crashes) -> None:
+    print(f"KEELBASE_CRASH_SEED={SEED}")  # shown with a failure: replays the same moments
     rng = random.Random(SEED)
     _kills_under_load(crashes, rng)
     _seed_bulk(crashes)
