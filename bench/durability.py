@@ -97,7 +97,15 @@ async def _creates(url: str, total: int, clients: int) -> float:
         nonlocal left
         while left > 0:
             left -= 1
-            answer = await client.post("/api/collections/notes/records", json={"text": "x" * 100})
+            for attempt in range(3):  # a kept-alive connection the server closed meanwhile
+                try:
+                    answer = await client.post(
+                        "/api/collections/notes/records", json={"text": "x" * 100}
+                    )
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
             answer.raise_for_status()
 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
@@ -153,8 +161,8 @@ def measure(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, obj
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="", help="a postgresql:// URL of the server to measure")
-    parser.add_argument("--sequential", type=int, default=500)
-    parser.add_argument("--concurrent", type=int, default=3000)
+    parser.add_argument("--sequential", type=int, default=300)
+    parser.add_argument("--concurrent", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-durability-") as workdir:

@@ -38,9 +38,11 @@ BULK_ROWS = 3000
 SEED = int(os.environ.get("KEELBASE_CRASH_SEED", str(time.time_ns() % 1_000_000)))
 
 
-class _Server(ServerProcess):
+class PatientServer(ServerProcess):
+    """A server given a minute to start: these tests start several in a row on a busy machine."""
+
     def _wait_ready(self, timeout: float = 60.0) -> None:
-        super()._wait_ready(timeout)  # seven starts in a row on a busy CI machine
+        super()._wait_ready(timeout)
 
 
 class Crashes:
@@ -59,7 +61,7 @@ class Crashes:
         self.sign_in()
 
     def start(self) -> ServerProcess:
-        return _Server(self.data_dir, "--durability", "full", *self.db)
+        return PatientServer(self.data_dir, "--durability", "full", *self.db)
 
     def sign_in(self) -> None:
         self.token = httpx.post(

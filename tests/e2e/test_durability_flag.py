@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ServerProcess
+from tests.e2e.test_crash_durability import PatientServer
 from tests.pg import STORES, fresh_database, require_postgres
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def _level(data_dir: Path, db: list[str], flags: list[str], store: str) -> str:
          "--dir", str(data_dir), *db],
         check=True, capture_output=True,
     )  # fmt: skip
-    server = ServerProcess(data_dir, *db, *flags)
+    server = PatientServer(data_dir, *db, *flags)
     try:
         token = httpx.post(
             server.url + "/api/collections/_superusers/auth-with-password",
