@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.durability                       # SQLite
     .venv/bin/python -m bench.durability --db postgresql://postgres@127.0.0.1:5432/postgres
 
-For each mode a fresh ``keelbase serve`` gets a ``notes`` collection anyone may
+For each mode, on SQLite, transactions are first run straight on ``SqliteStore``
+(the commit's own cost, without HTTP's); then a fresh ``keelbase serve`` gets a ``notes`` collection anyone may
 create in; then ``--sequential`` creates are sent one after another and
 ``--concurrent`` creates by ``--clients`` clients at once. Where ``strace`` is
 installed, it is attached to the server for one more round of each and counts
@@ -158,16 +159,54 @@ def measure(mode: str, args: argparse.Namespace, workdir: Path) -> dict[str, obj
     }
 
 
+async def _store_only(mode: str, workdir: Path, clients: int) -> dict[str, object]:
+    """Transactions straight on ``SqliteStore``: the commit's cost without HTTP's."""
+    from keelbase.store.sqlite import SqliteStore
+
+    store = SqliteStore(workdir / f"store-{mode}.db", durability=mode)
+    await store.open()
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", heavy=True)
+
+        async def insert(count: int) -> None:
+            for _ in range(count):
+                async with store.transaction() as conn:
+                    await conn.execute("INSERT INTO t (v) VALUES (?)", ("x" * 100,))
+
+        began = time.perf_counter()
+        await insert(200)
+        sequential = 200 / (time.perf_counter() - began)
+        commits, began = store.commits, time.perf_counter()
+        await asyncio.gather(*(insert(50) for _ in range(clients)))
+        concurrent = 50 * clients / (time.perf_counter() - began)
+        per_1000 = (store.commits - commits) * 1000 / (50 * clients)
+    finally:
+        await store.close()
+    return {
+        "durability": mode,
+        "store": "SqliteStore only",
+        "sequential_per_s": round(sequential),
+        f"concurrent_{clients}_per_s": round(concurrent),
+        f"commits_per_1000_concurrent_{clients}": round(per_1000),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="", help="a postgresql:// URL of the server to measure")
     parser.add_argument("--sequential", type=int, default=300)
     parser.add_argument("--concurrent", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--store-only", action="store_true", help="SqliteStore alone, no server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-durability-") as workdir:
         for mode in ("full", "normal"):
-            print(json.dumps(measure(mode, args, Path(workdir))), flush=True)
+            if not args.db:
+                figures = asyncio.run(_store_only(mode, Path(workdir), args.clients))
+                print(json.dumps(figures), flush=True)
+            if not args.store_only:
+                print(json.dumps(measure(mode, args, Path(workdir))), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""``keelbase serve --durability``: the default is full, normal acts on both stores, and a
-wrong value is refused (issue 17, defect 5). What the server's connections use is read
+"""``keelbase serve --durability``: the default is full, normal acts on both stores (the
+crash test serves full), and a wrong value is refused (issue 17, defect 5). What the server's connections use is read
 back through the SQL console of the real server."""
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from keelbase import App, Config
+from keelbase.cli import build_parser, main
+from keelbase.store.sqlite import SqliteStore
 from tests.e2e.test_crash_durability import PatientServer
 from tests.pg import STORES, fresh_database, require_postgres
 
@@ -51,12 +54,22 @@ def _level(data_dir: Path, db: list[str], flags: list[str], store: str) -> str:
 
 
 def _check(tmp_path: Path, db: list[str], store: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KEELBASE_DURABILITY", raising=False)  # the default: full
-    assert _level(tmp_path / "default", db, [], store) == EXPECTED[(store, "full")]
+    """``normal`` through a real server; full, the default, is what the crash test serves."""
+    monkeypatch.setenv("KEELBASE_DURABILITY", "full")  # the flag wins over the environment
     assert (
         _level(tmp_path / "normal", db, ["--durability", "normal"], store)
         == EXPECTED[(store, "normal")]
     )
+
+
+def test_the_default_is_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KEELBASE_DURABILITY", raising=False)
+    assert build_parser().parse_args(["serve"]).durability == "full"
+    app = App(Config(data_dir=tmp_path / "kb_data"))
+    assert isinstance(app.store, SqliteStore) and app.store.durability == "full"
+    monkeypatch.setenv("KEELBASE_DURABILITY", "normal")
+    assert build_parser().parse_args(["serve"]).durability == "normal"
+    assert Config().durability == "normal"
 
 
 @pytest.mark.skipif("sqlite" not in STORES, reason="SQLite not selected")
@@ -72,10 +85,13 @@ def test_durability_acts_postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         _check(tmp_path, ["--db", url], "postgres", monkeypatch)
 
 
-def test_a_wrong_durability_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    run = [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data")]
-    flag = subprocess.run([*run, "--durability", "fast"], capture_output=True, text=True)
-    assert flag.returncode == 2 and "invalid choice: 'fast'" in flag.stderr
+def test_a_wrong_durability_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = ["serve", "--dir", str(tmp_path / "kb_data")]
+    with pytest.raises(SystemExit) as flag:
+        main([*run, "--durability", "fast"])
+    assert flag.value.code == 2 and "invalid choice: 'fast'" in capsys.readouterr().err
     monkeypatch.setenv("KEELBASE_DURABILITY", "fast")
-    env = subprocess.run(run, capture_output=True, text=True)
-    assert env.returncode == 2 and "KEELBASE_DURABILITY must be full or normal" in env.stderr
+    assert main(run) == 2
+    assert "KEELBASE_DURABILITY must be full or normal" in capsys.readouterr().err
