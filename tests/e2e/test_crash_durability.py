@@ -157,6 +157,7 @@ def _kills_under_load(crashes: Crashes, rng: random.Random) -> None:
         crashes.check_integrity()
         lost = acknowledged - crashes.ids("notes")
         assert not lost, f"round {round_no} (seed {SEED}): {len(lost)} acknowledged creates lost"
+    print(f"{KILLS} kills, {len(acknowledged)} creates acknowledged, none lost")
     assert len(acknowledged) > KILLS * 5, "too few creates were answered to mean anything"
 
 
