@@ -132,7 +132,7 @@ async def _write_until_killed(crashes: Crashes, round_no: int, rng: random.Rando
         deadline = time.monotonic() + 30
         while len(acknowledged) < 5 and time.monotonic() < deadline:  # under way (a slow CI)
             await asyncio.sleep(0.01)
-        await asyncio.sleep(rng.uniform(0.0, 1.0))
+        await asyncio.sleep(rng.uniform(0.2, 2.0))
         crashes.kill()
 
     # one client: each one loads the CA bundle, a quarter of a second on a busy machine
