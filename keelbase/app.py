@@ -186,13 +186,17 @@ class App(Extensions):
             from keelbase.store.postgres import PgStore
 
             return PgStore(
-                self.config.db_url, log_sql=self.config.dev, query_timeout=self.config.query_timeout
+                self.config.db_url,
+                log_sql=self.config.dev,
+                query_timeout=self.config.query_timeout,
+                durability=self.config.durability,
             )
         return SqliteStore(
             self.config.db_path,
             read_pool_size=self.config.read_pool_size,
             log_sql=self.config.dev,
             query_timeout=self.config.query_timeout,
+            durability=self.config.durability,
         )
 
     def _logs(self) -> LogsService:
@@ -205,7 +209,11 @@ class App(Extensions):
                 settings=self.settings,
                 resolve_auth=self.auth.record_from_token,
             )
-        auxiliary = SqliteStore(self.config.data_dir / AUXILIARY_DB, read_pool_size=2)
+        auxiliary = SqliteStore(
+            self.config.data_dir / AUXILIARY_DB,
+            read_pool_size=2,
+            durability=self.config.durability,
+        )
         return LogsService(
             auxiliary,
             SQLITE_SCHEMA,

@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="HOST:PORT to listen on (default 127.0.0.1:8090, env KEELBASE_HTTP)",
     )
     serve.add_argument(
+        "--durability",
+        choices=("full", "normal"),
+        default=env_default("DURABILITY", "full"),
+        help="full: every answered write is on disk first; normal: faster, the last writes "
+        "may be lost on a power loss or OS crash (default full, env KEELBASE_DURABILITY)",
+    )
+    serve.add_argument(
         "--origins",
         default=env_default("ORIGINS", "*"),
         help="comma separated CORS allowed origins (default all)",
@@ -324,6 +331,7 @@ def _serve(args: argparse.Namespace) -> int:
         apply_migrations=True,
         automigrate=args.automigrate,
         http=args.http,
+        durability=args.durability,
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
         public_dir=Path(args.public_dir) if args.public_dir else None,
@@ -536,6 +544,9 @@ def _config_of(args: argparse.Namespace, **values: object) -> Config:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if env_default("DURABILITY", "full") not in ("full", "normal"):
+        print("Error: KEELBASE_DURABILITY must be full or normal.", file=sys.stderr)
+        return 2
     if args.encryption_env:
         # ``Config`` takes it from here in every command, the transfer ones included.
         os.environ["KEELBASE_ENCRYPTION_ENV"] = args.encryption_env

@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal, cast
 
 from pydantic import BaseModel, Field
+
+Durability = Literal["full", "normal"]
 
 
 class Config(BaseModel):
@@ -26,6 +29,15 @@ class Config(BaseModel):
     max_backup_upload: int = 8 << 30
     # Seconds a query may run before it is stopped and answered with a 400 (0: no limit).
     query_timeout: float = 30.0
+    # "full": every acknowledged write is on disk (SQLite fsyncs each commit, grouping
+    # concurrent ones; PostgreSQL's default synchronous_commit). "normal": the last writes
+    # before a power loss or an OS crash may be lost (synchronous=NORMAL,
+    # synchronous_commit=off); the database is never corrupted either way.
+    # (``--durability``, env ``KEELBASE_DURABILITY``).
+    durability: Durability = Field(
+        default_factory=lambda: cast(Durability, env_default("DURABILITY") or "full"),
+        validate_default=True,
+    )
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None

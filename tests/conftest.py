@@ -18,6 +18,11 @@ from starlette.testclient import TestClient
 from keelbase import App, Config
 from tests.pg import STORES, fresh_database
 
+# Apps and servers commit without syncing (``--durability normal``) unless a test asks for
+# full: a sync per commit doubles the API tests' time. tests/store/ (SqliteStore's own
+# default is full) and the durability tests cover full.
+os.environ.setdefault("KEELBASE_DURABILITY", "normal")
+
 
 def free_port() -> int:
     with socket.socket() as sock:

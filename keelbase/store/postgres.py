@@ -413,8 +413,14 @@ class PgStore:
         max_size: int = 10,
         log_sql: bool = False,
         query_timeout: float = 30.0,
+        durability: str = "full",
     ) -> None:
         self.url = url
+        if durability not in ("full", "normal"):
+            raise ValueError(f"durability must be full or normal, not {durability!r}")
+        # ``--durability normal``: commits answer before their WAL is flushed
+        # (``synchronous_commit=off``); "full" keeps the server's own setting.
+        self.durability = durability
         # ``statement_timeout`` of every connection (``--queryTimeout``; 0: no limit).
         self.query_timeout = query_timeout
         self.dialect: Dialect = PostgresDialect()
@@ -437,14 +443,18 @@ class PgStore:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 init=_init_connection,
-                server_settings=(
-                    {"statement_timeout": str(int(self.query_timeout * 1000))}
-                    if self.query_timeout > 0
-                    else {}
-                ),
+                server_settings=self._server_settings(),
             )
         except (OSError, asyncpg.PostgresError) as error:
             raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
+
+    def _server_settings(self) -> dict[str, str]:
+        settings: dict[str, str] = {}
+        if self.query_timeout > 0:
+            settings["statement_timeout"] = str(int(self.query_timeout * 1000))
+        if self.durability == "normal":
+            settings["synchronous_commit"] = "off"
+        return settings
 
     def stop_statements(self, grace: float) -> None:
         """Shutdown has begun: statements still running ``grace`` seconds from now are

@@ -8,6 +8,10 @@ interrupted and runs again on a reader thread; a read in a transaction past
 it runs again on the writer thread). Every statement, the writer's too, is
 stopped past ``--queryTimeout``; an interrupted write makes SQLite roll the
 whole transaction back, and the transaction is then marked lost.
+
+With ``durability="full"`` (the default) each COMMIT is synced to disk before
+it is answered, and the transactions that queue meanwhile share the next
+COMMIT as savepoints of one transaction (``_Group``); see docs/durability.md.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from keelbase.store.base import (
 )
 from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
 from keelbase.store.sqlite_connection import (
+    SYNCHRONOUS,
     InlineReader,
     Interrupted,
     StatementClock,
@@ -53,6 +58,33 @@ T = TypeVar("T")
 
 WAL_RESET_PAGES = 4096  # a WAL longer than this after a checkpoint is reset under the write lock
 CHECKPOINT_SECONDS = 1.0  # how often the background checkpoint looks at the WAL
+GROUP_MEMBERS = 1000  # at most this many transactions share one commit
+GROUP_SECONDS = 0.05  # a group older than this commits before another transaction joins it
+MEMBER = "kb_member"  # the savepoint of one transaction of a group
+
+
+class _Group:
+    """Transactions run one after another inside one SQLite transaction, made durable by one COMMIT.
+
+    With ``durability="full"`` a COMMIT waits for the disk (an fsync: milliseconds,
+    against microseconds for the writes of a record). The transactions that queue
+    for the writer while it waits each run in a savepoint of the next SQLite
+    transaction, and one COMMIT makes them all durable; each is answered only
+    once that COMMIT is on disk.
+    """
+
+    def __init__(self) -> None:
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # a failure nobody waits for (a group of no members) is not an unretrieved exception
+        self.done.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self.members = 0
+        self.opened = time.monotonic()
+
+    def fail(self, error: BaseException | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(
+                StoreError(f"the transaction was rolled back with its commit group: {error}")
+            )
 
 
 class _Link:
@@ -182,8 +214,9 @@ class _Link:
         """A write on the writer connection; on the loop unless marked ``heavy``.
 
         Writing one record takes microseconds, much less than a thread hop, and
-        commits in WAL mode do not wait for the disk (checkpoints run on a
-        thread), so record writes run right here. Statements that may touch many
+        with ``durability="normal"`` a commit in WAL mode does not wait for the
+        disk (checkpoints run on a thread), so record writes run right here. With
+        "full" a group's COMMIT, which waits for the disk, runs on the writer thread. Statements that may touch many
         rows (DDL, table rewrites) say ``heavy`` and run on the writer thread.
         """
         if self.conn is None:  # outside a transaction: refused by the read-only connection
@@ -237,8 +270,18 @@ class SqliteStore:
         log_sql: bool = False,
         inline_budget: int = 20_000,
         query_timeout: float = 30.0,
+        durability: str = "full",
     ) -> None:
         self.path = path
+        if durability not in SYNCHRONOUS:
+            raise ValueError(f"durability must be full or normal, not {durability!r}")
+        # ``--durability``: "full" syncs every commit to disk before it is answered, with
+        # concurrent transactions grouped under one commit; "normal" commits without syncing.
+        self.durability = durability
+        self._group: _Group | None = None  # the open group of committed-to-be transactions
+        self._queued = 0  # transactions waiting for the writer
+        self._flushes: set[asyncio.Task[None]] = set()
+        self.commits = 0  # COMMITs done: with commit groups, fewer than transactions
         # Seconds a read may run before it is interrupted (``--queryTimeout``; 0: no limit).
         self.query_timeout = query_timeout
         self._writer_clock: StatementClock | None = None
@@ -277,13 +320,15 @@ class SqliteStore:
             self._read_pool_size, thread_name_prefix="kb-sqlite-reader"
         )
         loop = asyncio.get_running_loop()
-        self._writer = await loop.run_in_executor(self._writer_executor, connect, self.path)
+        self._writer = await loop.run_in_executor(
+            self._writer_executor, connect, self.path, self.durability
+        )
         self._writer_clock = StatementClock(self._writer, self.query_timeout)
         self._stop_at = math.inf
         self._clocks = [self._writer_clock]
         self._write_lock = asyncio.Lock()
         if self.inline_budget:
-            reader = connect(self.path)
+            reader = connect(self.path, self.durability)
             reader.execute("PRAGMA query_only = ON")
             self._inline = InlineReader(reader)
             writer = self._writer
@@ -314,6 +359,10 @@ class SqliteStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        if self._group is not None and not self._write_lock.locked():
+            await self._commit_group()  # its holder would have; it was cancelled
+        if self._flushes:
+            await asyncio.wait(list(self._flushes))
         if self._writer_executor is not None and self._writer is not None:
             writer = self._writer
             # queued behind whatever the writer runs, which the stop above ends
@@ -350,7 +399,7 @@ class SqliteStore:
         if writer is None or executor is None:
             return
         loop = asyncio.get_running_loop()
-        async with self._write_lock:
+        async with self._writer_idle():
             await loop.run_in_executor(executor, writer.execute, "PRAGMA optimize")
             await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -396,7 +445,9 @@ class SqliteStore:
         on the loop); a PASSIVE checkpoint here never blocks readers or writers.
         """
         loop = asyncio.get_running_loop()
-        conn = await loop.run_in_executor(self._reader_executor, connect, self.path)
+        conn = await loop.run_in_executor(
+            self._reader_executor, connect, self.path, self.durability
+        )
         running: asyncio.Future[tuple[int, int, int]] | None = None
 
         async def run_checkpoint() -> int:
@@ -417,7 +468,7 @@ class SqliteStore:
                         # writes it never catches up and the WAL only grows. Copying the
                         # last few pages with writers held lets the next write start the
                         # WAL over (journal_size_limit then trims the file).
-                        async with self._write_lock:
+                        async with self._writer_idle():
                             await run_checkpoint()
                 except sqlite3.Error:
                     log.warning("WAL checkpoint failed", exc_info=True)
@@ -436,7 +487,7 @@ class SqliteStore:
     def _thread_reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path)
+            conn = connect(self.path, self.durability)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
             clock = StatementClock(conn, self.query_timeout)
@@ -484,6 +535,10 @@ class SqliteStore:
             return
 
         assert self._writer_executor is not None, "store is not open"
+        if self.durability == "full":
+            async with self._group_member() as member:
+                yield member
+            return
         timing = self.timing
         began = time.perf_counter() if timing is not None else 0.0
         async with self._write_lock:
@@ -500,12 +555,151 @@ class SqliteStore:
                 try:
                     yield link
                     await link.execute("COMMIT")
+                    self.commits += 1
                 except BaseException:
                     await self._roll_back(link)
                     raise
             finally:
                 _current.reset(token)
         await run_callbacks(link.commit_callbacks)
+
+    @asynccontextmanager
+    async def _group_member(self) -> AsyncIterator[_Link]:
+        """One transaction of a commit group: a savepoint in the group's SQLite transaction.
+
+        Its ``async with`` ends only once the group's COMMIT is on disk. Its own
+        failure rolls back its savepoint only; the other members go on. Should
+        SQLite end the whole transaction under it (a write stopped by
+        ``--queryTimeout``, a full disk, an I/O error), the members before it in
+        the group fail too: none of them has been answered, so nothing
+        acknowledged is lost and nothing half done is committed.
+        """
+        assert self._writer_executor is not None and self._writer is not None
+        timing = self.timing
+        began = time.perf_counter() if timing is not None else 0.0
+        await self._acquire_writer()
+        try:
+            if timing is not None:
+                timing.transaction_wait(time.perf_counter() - began)
+            group = self._group
+            if group is not None and (
+                group.members >= GROUP_MEMBERS or time.monotonic() - group.opened > GROUP_SECONDS
+            ):
+                await self._commit_group()
+                group = None
+            if self._unusable is not None:
+                raise StoreError(
+                    f"the store takes no more writes: a rollback failed: {self._unusable}"
+                )
+            link = _Link(self, self._writer, self._writer_executor)
+            token = _current.set(link)
+            try:
+                if group is None:
+                    await link.execute("BEGIN IMMEDIATE")
+                    group = self._group = _Group()
+                await link.execute(f"SAVEPOINT {MEMBER}")
+                try:
+                    yield link
+                    await link.execute(f"RELEASE {MEMBER}")
+                except BaseException:
+                    await self._drop_member(link, group)
+                    raise
+            finally:
+                _current.reset(token)
+            group.members += 1
+        finally:
+            try:
+                if self._group is not None and self._queued == 0:
+                    await self._commit_group()  # nobody else to wait for: on disk now
+            finally:
+                self._write_lock.release()
+        try:
+            await asyncio.shield(group.done)
+        except asyncio.CancelledError:
+            # the commit goes on without this task; its callbacks run once it is done
+            group.done.add_done_callback(partial(self._settle_later, link))
+            raise
+        except StoreError:
+            await run_callbacks(list(reversed(link.rollback_callbacks)))
+            raise
+        await run_callbacks(link.commit_callbacks)
+
+    def _settle_later(self, link: _Link, done: asyncio.Future[None]) -> None:
+        callbacks = (
+            link.commit_callbacks
+            if not done.cancelled() and done.exception() is None
+            else list(reversed(link.rollback_callbacks))
+        )
+        self._spawn(run_callbacks(callbacks))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            await work
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _acquire_writer(self) -> None:
+        """The write lock, counted as queued while waiting: a group commits once nobody is."""
+        self._queued += 1
+        try:
+            await self._write_lock.acquire()
+        except BaseException:
+            self._queued -= 1
+            if self._group is not None and self._queued == 0:
+                # the holder left the group open for this transaction, which gave up
+                self._spawn(self._flush())
+            raise
+        self._queued -= 1
+
+    async def _flush(self) -> None:
+        async with self._writer_idle():
+            pass
+
+    @asynccontextmanager
+    async def _writer_idle(self) -> AsyncIterator[None]:
+        """The writer to oneself with no group open (maintenance, restore)."""
+        async with self._write_lock:
+            await self._commit_group()
+            yield
+
+    async def _drop_member(self, link: _Link, group: _Group) -> None:
+        """Undo one member's savepoint; when SQLite ended the whole transaction, the group fails."""
+        if await _undo_savepoint(link, MEMBER):
+            await run_callbacks(list(reversed(link.rollback_callbacks)))
+            return
+        if self._group is group:
+            self._group = None
+        group.fail(link.lost)
+        await self._roll_back(link)
+
+    async def _commit_group(self) -> None:
+        """COMMIT the open group on the writer thread (it waits for the disk); settles its members."""
+        group = self._group
+        if group is None:
+            return
+        self._group = None
+        task = asyncio.get_running_loop().create_task(self._commit(group))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait([task])  # the writer is free only once the COMMIT is done
+            raise
+
+    async def _commit(self, group: _Group) -> None:
+        assert self._writer_executor is not None
+        link = _Link(self, self._writer, self._writer_executor)
+        try:
+            await link.execute("COMMIT", heavy=True)
+        except Exception as error:
+            group.fail(error)
+            assert link.conn is not None
+            if link.conn.in_transaction:
+                await self._roll_back(link)
+            return
+        self.commits += 1
+        group.done.set_result(None)
 
     async def _roll_back(self, link: _Link) -> None:
         """Roll the transaction back, then run its rollback callbacks, whatever ROLLBACK says.
@@ -552,7 +746,7 @@ class SqliteStore:
         assert self._writer_executor is not None and self._writer is not None, "store is not open"
         writer = self._writer
         loop = asyncio.get_running_loop()
-        async with self._write_lock:
+        async with self._writer_idle():
             try:
                 if keep is not None:
                     await loop.run_in_executor(self._writer_executor, _backup_from, writer, keep)

@@ -31,7 +31,6 @@ CLOCK_STEPS = 5_000  # VM steps between looks at the clock (and the budget) of a
 
 PRAGMAS = (
     "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
     "PRAGMA busy_timeout = 10000",
     "PRAGMA cache_size = -16000",
@@ -40,10 +39,16 @@ PRAGMAS = (
 )
 
 
-def connect(path: Path) -> sqlite3.Connection:
+# ``--durability``: FULL syncs the WAL at every commit; NORMAL only at checkpoints, so the
+# last commits before a power loss or an OS crash may be gone (never the file's integrity).
+SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
+
+def connect(path: Path, durability: str = "full") -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     for pragma in PRAGMAS:
         conn.execute(pragma)
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
     return conn
 
 
