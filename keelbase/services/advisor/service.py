@@ -92,7 +92,12 @@ class AdvisorService:
         trial_copy = copy.copy(collection)
         trial_copy.indexes = [_index_text(collection, columns)]
         dialect = self.store.dialect
-        (statement,) = index_statements(trial_copy, dialect.quote(collection.name), dialect.name)
+        # the candidate is the collection's only index; Keelbase's own (position None) are not tried
+        statement = next(
+            s
+            for s in index_statements(trial_copy, dialect.quote(collection.name), dialect.name)
+            if s.position == 0
+        )
         try:
             return await self.store.try_index(statement.sql, sql, values)
         except StoreError:
