@@ -84,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop a database query after this many seconds and answer 400 (default 30, "
         "0: no limit, env KEELBASE_QUERY_TIMEOUT)",
     )
+    parser.add_argument(
+        "--syncWindow",
+        dest="sync_window",
+        type=float,
+        metavar="SECONDS",
+        default=float(env_default("SYNC_WINDOW", str(7 * 24 * 3600)) or 0),
+        help="how long sync keeps changes and tombstones; an older cursor gets 410 "
+        "(default 604800, a week, env KEELBASE_SYNC_WINDOW)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="start the web server")
@@ -518,6 +527,7 @@ def _config_of(args: argparse.Namespace, **values: object) -> Config:
             "data_dir": Path(args.dir),
             "encryption_env": args.encryption_env,
             "query_timeout": args.query_timeout,
+            "sync_window": args.sync_window,
             **values,
         }
     )

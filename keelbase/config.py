@@ -26,6 +26,8 @@ class Config(BaseModel):
     max_backup_upload: int = 8 << 30
     # Seconds a query may run before it is stopped and answered with a 400 (0: no limit).
     query_timeout: float = 30.0
+    # Seconds sync's change log keeps a change (and a delete's tombstone); an older cursor gets 410.
+    sync_window: float = Field(default=7 * 24 * 3600, gt=0)
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None

@@ -28,6 +28,7 @@ from keelbase.api import (
     settings,
     sql,
     superuser_ips,
+    sync,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
@@ -106,6 +107,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *otp.routes,
         *settings.routes,
         *batch.routes,
+        *sync.routes,
         *crons.routes,
         *logs.routes,
         *backups.routes,

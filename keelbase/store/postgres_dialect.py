@@ -133,6 +133,12 @@ class PostgresDialect:
         # committed row (READ COMMITTED), or no row if the holder deleted it.
         return f"{select_sql} FOR UPDATE"
 
+    def transaction_position(self) -> str:
+        return "pg_current_xact_id()::text::bigint"
+
+    def settled_below(self) -> str:
+        return "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind (a one-row CTE)."""
         if storage is Storage.NUMBER:

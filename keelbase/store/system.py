@@ -1,5 +1,7 @@
 """The system tables: ``_collections`` (definitions), ``_params`` (settings) and
-``_migrations`` (the migration files applied, see ``store/migrations_history.py``).
+``_migrations`` (the migration files applied, see ``store/migrations_history.py``);
+``_kbChanges`` and ``_kbChangesPruned``: the record change log that sync reads
+(``services/sync/``).
 
 Their layout is PocketBase's, so a data folder stays readable with the same
 tools. ``SCHEMA_VERSION`` counts our own migrations of these tables.
@@ -48,6 +50,21 @@ CREATE TABLE IF NOT EXISTS "_migrations" (
     "file"    VARCHAR(255) PRIMARY KEY NOT NULL,
     "applied" INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS "_kbChanges" (
+    "seq"        INTEGER PRIMARY KEY AUTOINCREMENT,
+    "tx"         INTEGER DEFAULT 0 NOT NULL,
+    "collection" TEXT NOT NULL,
+    "record"     TEXT NOT NULL,
+    "action"     TEXT NOT NULL,
+    "at"         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "_kbChanges_position" ON "_kbChanges" ("collection", "tx", "seq");
+CREATE INDEX IF NOT EXISTS "_kbChanges_at" ON "_kbChanges" ("at");
+CREATE TABLE IF NOT EXISTS "_kbChangesPruned" (
+    "id"  INTEGER PRIMARY KEY NOT NULL,
+    "tx"  INTEGER NOT NULL,
+    "seq" INTEGER NOT NULL
+);
 """
 
 PG_BOOTSTRAP = """
@@ -82,6 +99,21 @@ CREATE TABLE IF NOT EXISTS "_params" (
 CREATE TABLE IF NOT EXISTS "_migrations" (
     "file"    TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     "applied" BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "_kbChanges" (
+    "seq"        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    "tx"         BIGINT NOT NULL,
+    "collection" TEXT COLLATE "C" NOT NULL,
+    "record"     TEXT COLLATE "C" NOT NULL,
+    "action"     TEXT NOT NULL,
+    "at"         BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS "_kbChanges_position" ON "_kbChanges" ("collection", "tx", "seq");
+CREATE INDEX IF NOT EXISTS "_kbChanges_at" ON "_kbChanges" ("at");
+CREATE TABLE IF NOT EXISTS "_kbChangesPruned" (
+    "id"  INTEGER PRIMARY KEY NOT NULL,
+    "tx"  BIGINT NOT NULL,
+    "seq" BIGINT NOT NULL
 );
 """
 # Nodes starting at once on one PostgreSQL database take turns creating the system tables.
