@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS "_kbChanges" (
     "at"         INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "_kbChanges_position" ON "_kbChanges" ("collection", "tx", "seq");
+CREATE INDEX IF NOT EXISTS "_kbChanges_order" ON "_kbChanges" ("tx", "seq");
 CREATE INDEX IF NOT EXISTS "_kbChanges_at" ON "_kbChanges" ("at");
 CREATE TABLE IF NOT EXISTS "_kbChangesPruned" (
     "id"  INTEGER PRIMARY KEY NOT NULL,
@@ -109,6 +110,7 @@ CREATE TABLE IF NOT EXISTS "_kbChanges" (
     "at"         BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS "_kbChanges_position" ON "_kbChanges" ("collection", "tx", "seq");
+CREATE INDEX IF NOT EXISTS "_kbChanges_order" ON "_kbChanges" ("tx", "seq");
 CREATE INDEX IF NOT EXISTS "_kbChanges_at" ON "_kbChanges" ("at");
 CREATE TABLE IF NOT EXISTS "_kbChangesPruned" (
     "id"  INTEGER PRIMARY KEY NOT NULL,

@@ -84,8 +84,10 @@ export class SyncClient {
     this.listeners = new Map();
     /** @type {Map<string, Map<string, RecordData>>} */
     this.views = new Map();
+    /** @type {Promise<{online: boolean}> | null} */
     this.running = null;
-    this.again = false;
+    /** @type {Promise<{online: boolean}> | null} */
+    this.next = null;
     this.unsubscribers = [];
     this.onlineHandler = () => this.sync().catch(() => undefined);
   }
@@ -137,26 +139,28 @@ export class SyncClient {
   }
 
   /**
-   * Push the queue in order, then pull every collection. One sync runs at a time; a call
-   * during one runs once more after it. Resolves to ``{online}``.
+   * Push the queue in order, then pull every collection. One sync runs at a time: a call
+   * while one runs starts one more after it (calls meanwhile share that one), so a write
+   * or a return online is never answered by a run that started before it.
+   * Resolves to ``{online}``.
    */
-  async sync() {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
+  sync() {
+    if (this.next) return this.next;
+    const previous = this.running;
+    const run = (async () => {
+      // Always awaits, so ``run`` below is set before it is read.
+      await Promise.resolve(previous).catch(() => undefined);
+      if (this.next === run) this.next = null;
       try {
-        do {
-          this.again = false;
-          this.online = (await this.push()) && (await this.pullAll());
-        } while (this.again && this.online);
+        this.online = (await this.push()) && (await this.pullAll());
         return { online: this.online };
       } finally {
-        this.running = null;
+        if (this.running === run) this.running = null;
       }
     })();
-    return this.running;
+    if (previous) this.next = run;
+    this.running = run;
+    return run;
   }
 
   // Local writes ----------------------------------------------------------

@@ -77,11 +77,17 @@ class ChangeLog:
         self, conn: Connection, collection_id: str, after: Position, limit: int
     ) -> ChangesPage:
         """Up to ``limit`` settled changes after ``after``, in position order (one indexed range)."""
+        # Two index ranges (the rest of the cursor's transaction, then later ones): a row
+        # value comparison would use the index on ``tx`` alone and scan every change of
+        # a SQLite log, where ``tx`` is always 0.
+        columns = '"tx", "seq", "record", "action"'
         rows = await conn.fetch_all(
-            'SELECT "tx", "seq", "record", "action", '
-            f'{self.dialect.settled_below()} AS "settled" FROM "_kbChanges" '
-            'WHERE "collection" = :collection AND ("tx", "seq") > (:tx, :seq) '
-            'ORDER BY "tx", "seq" LIMIT :limit',
+            f'SELECT {columns}, {self.dialect.settled_below()} AS "settled" FROM ('
+            f'SELECT * FROM (SELECT {columns} FROM "_kbChanges" WHERE "collection" = :collection '
+            'AND "tx" = :tx AND "seq" > :seq ORDER BY "seq" LIMIT :limit) AS "same" UNION ALL '
+            f'SELECT * FROM (SELECT {columns} FROM "_kbChanges" WHERE "collection" = :collection '
+            'AND "tx" > :tx ORDER BY "tx", "seq" LIMIT :limit) AS "later"'
+            ') AS "page" ORDER BY "tx", "seq" LIMIT :limit',
             {"collection": collection_id, "tx": after[0], "seq": after[1], "limit": limit + 1},
         )
         changes: list[Change] = []
