@@ -107,7 +107,9 @@ async def seed_postgres(db_url: str, table: str, count: int, log_as: str = "") -
             if log_as:
                 await conn.copy_records_to_table(
                     "_kbChanges",
-                    records=[(1, log_as, row[0], "create", int(time.time() * 1000)) for row in batch],
+                    records=[
+                        (1, log_as, row[0], "create", int(time.time() * 1000)) for row in batch
+                    ],
                     columns=["tx", "collection", "record", "action", "at"],
                 )
         await conn.execute(f'ANALYZE "{table}"; ANALYZE "_kbChanges"')
@@ -146,10 +148,14 @@ async def plan(data: Path, db_url: str, collection_id: str, tx: int, seq: int) -
         import sqlite3
 
         conn = sqlite3.connect(data / "data.db")
-        sql = LOG_QUERY.format(c="?", tx="?", seq="?")
-        found = conn.execute("EXPLAIN QUERY PLAN " + sql, (collection_id, tx, seq)).fetchall()
+        sql = LOG_QUERY.format(c=":c", tx=":tx", seq=":seq")
+        values = {"c": collection_id, "tx": tx, "seq": seq}
+        found = conn.execute("EXPLAIN QUERY PLAN " + sql, values).fetchall()
+        began = time.perf_counter()
+        conn.execute(sql, values).fetchall()
+        took = (time.perf_counter() - began) * 1000
         conn.close()
-        return "; ".join(str(row[-1]) for row in found)
+        return "; ".join(str(row[-1]) for row in found) + f" ({took:.2f} ms)"
     import asyncpg
 
     conn = await asyncpg.connect(db_url)

@@ -64,6 +64,16 @@ def _flag(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"invalid boolean value {value!r}")
 
 
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keelbase", description="Keelbase app backend.")
     parser.add_argument("--version", action="version", version=f"keelbase {_version()}")
@@ -87,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--syncWindow",
         dest="sync_window",
-        type=float,
+        type=_positive_seconds,
         metavar="SECONDS",
-        default=float(env_default("SYNC_WINDOW", str(7 * 24 * 3600)) or 0),
+        default=env_default("SYNC_WINDOW", str(7 * 24 * 3600)),
         help="how long sync keeps changes and tombstones; an older cursor gets 410 "
         "(default 604800, a week, env KEELBASE_SYNC_WINDOW)",
     )

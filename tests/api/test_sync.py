@@ -200,22 +200,19 @@ async def test_if_match_turns_a_lost_update_into_409(tmp_path: Path, db_url: str
         assert stale.status_code == 409
         assert stale.json()["data"]["record"]["title"] == "b"
         assert stale.json()["data"]["record"]["updated"] == first.json()["updated"]
+        admin = await superuser_headers(app, client)
+        enabled = await client.patch(
+            "/api/settings", json={"batch": {"enabled": True}}, headers=admin
+        )
+        assert enabled.status_code == 200, enabled.text
+        stale_item = {"method": "PATCH", "url": url, "body": {"title": "d"}}
         batch = await client.post(
             "/api/batch",
-            json={
-                "requests": [
-                    {
-                        "method": "PATCH",
-                        "url": url,
-                        "body": {"title": "d"},
-                        "headers": {"If-Match": note["updated"]},
-                    }
-                ]
-            },
+            json={"requests": [{**stale_item, "headers": {"If-Match": note["updated"]}}]},
         )
-        assert batch.status_code in (400, 403), (
-            batch.text
-        )  # batch off by default, or the 409 inside it
+        assert batch.status_code == 400, batch.text
+        failed = batch.json()["data"]["requests"]["0"]["response"]
+        assert failed["status"] == 409 and failed["data"]["record"]["title"] == "b"
         # Concurrent writers expecting one version: exactly one wins.
         version = first.json()["updated"]
         answers = await asyncio.gather(
@@ -258,3 +255,15 @@ async def test_a_slower_transaction_committing_a_lower_sequence_is_not_skipped(
         puts, _, _ = await pull_all(client, cursor)
         assert sorted(puts) == ["fastfastfast123", "slowslowslow123"]
         assert fast["id"] in puts
+
+
+def test_sync_window_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from keelbase.cli import _config_of, build_parser
+
+    args = build_parser().parse_args(["--syncWindow", "60", "serve"])
+    assert _config_of(args).sync_window == 60
+    assert _config_of(build_parser().parse_args(["serve"])).sync_window == 7 * 24 * 3600
+    for bad in ("0", "-5", "soon"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--syncWindow", bad, "serve"])
+        assert "positive number of seconds" in capsys.readouterr().err
