@@ -145,6 +145,8 @@ async def test_feed_bad_input(tmp_path: Path, db_url: str) -> None:
             {"cursor": "nope"},
             {"cursor": "c.1"},
             {"cursor": "c.x.1"},
+            {"cursor": "c.99999999999999999999.1"},
+            {"cursor": "s.-1.2.x"},
             {"limit": "-3"},
             {"limit": "x"},
         ):

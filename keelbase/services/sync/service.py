@@ -43,6 +43,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MSG_GONE = "The sync cursor is older than the change log: sync again from the start."
 DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600
+MAX_POSITION = 2**63 - 1  # a BIGINT
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,14 @@ class Cursor:
             return None
         parts = text.split(".", 3)
         try:
-            if parts[0] == "c" and len(parts) == 3:
-                return cls((int(parts[1]), int(parts[2])))
-            if parts[0] == "s" and len(parts) == 4:
-                return cls((int(parts[1]), int(parts[2])), parts[3])
+            position = (int(parts[1]), int(parts[2])) if len(parts) >= 3 else None
         except ValueError:
-            pass
+            position = None
+        if position is not None and all(0 <= n <= MAX_POSITION for n in position):
+            if parts[0] == "c" and len(parts) == 3:
+                return cls(position)
+            if parts[0] == "s" and len(parts) == 4:
+                return cls(position, parts[3])
         raise BadRequestError(
             "Invalid sync cursor.",
             {"cursor": field_error("validation_invalid_value", "Not a cursor this server gave.")},
