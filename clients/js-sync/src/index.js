@@ -54,6 +54,12 @@ export async function checksum(records) {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Whether ``record`` holds every field of ``data`` as written. */
+function sameFields(data, record) {
+  if (!data || !record) return false;
+  return Object.entries(data).every(([key, value]) => JSON.stringify(record[key]) === JSON.stringify(value));
+}
+
 function isOffline(error) {
   return !error || error.status === 0 || error.isAbort === true;
 }
@@ -186,15 +192,25 @@ export class SyncClient {
       /** @type {Conflict | null} */
       let conflict = null;
       let written = null;
-      try {
+      const send = async () => {
         if (op.action === 'create') {
-          written = await service.create({ ...op.data, id: op.id }, { ...options, expand: this.expand[op.collection] });
+          return service.create({ ...op.data, id: op.id }, { ...options, expand: this.expand[op.collection] });
         } else if (op.action === 'update') {
           const headers = op.base ? { 'If-Match': op.base } : {};
-          written = await service.update(op.id, op.data, { ...options, headers, expand: this.expand[op.collection] });
-        } else {
-          await service.delete(op.id, options);
+          return service.update(op.id, op.data, { ...options, headers, expand: this.expand[op.collection] });
         }
+        return service.delete(op.id, options);
+      };
+      try {
+        try {
+          written = await send();
+        } catch (error) {
+          // A kept-alive connection the server closed while we were offline fails once:
+          // try again on a new one (safe: ids and If-Match make a repeat harmless).
+          if (!isOffline(error)) throw error;
+          written = await send();
+        }
+        if (op.action === 'delete') written = null;
       } catch (error) {
         // Offline, or the server cannot take it now: the queue stays for the next sync.
         if (isOffline(error) || error.status >= 500 || error.status === 429) return false;
@@ -202,6 +218,9 @@ export class SyncClient {
         if (op.action === 'create' && error.status === 400 && data.id?.code === 'validation_not_unique') {
           // An earlier try was written before its answer was lost: the same id, no second record.
           written = await service.getOne(op.id, { requestKey: null }).catch(() => null);
+        } else if (error.status === 409 && sameFields(op.data, data.record)) {
+          // Our own write, whose answer was lost, is the version the server holds.
+          written = data.record;
         } else if (error.status === 409) {
           conflict = { kind: 'conflict', operation: op, server: data.record, error };
         } else if (error.status === 404 && op.action === 'delete') {

@@ -126,6 +126,17 @@ test('a retried upload whose answer was lost makes no second record', async () =
   await sync.sync();
   assert.equal(sync.pending, 0);
   assert.deepEqual(await serverTodos(me), [{ id: made.id, title: 'once', done: false }]);
+  // An update whose answer was lost: the repeat finds its own version, not a conflict.
+  pb.loseAnswers = true;
+  await sync.collection('todos').update(made.id, { title: 'twice' });
+  await sync.sync();
+  assert.equal(sync.pending, 1);
+  pb.loseAnswers = false;
+  await sync.sync();
+  assert.equal(sync.pending, 0);
+  assert.deepEqual(sync.conflicts, []);
+  assert.deepEqual(await serverTodos(me), [{ id: made.id, title: 'twice', done: false }]);
+  assert.deepEqual(localTodos(sync), await serverTodos(me));
 });
 
 test('two devices edit one record: the server wins, the loser keeps its change aside', async () => {
