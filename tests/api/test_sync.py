@@ -269,3 +269,26 @@ def test_sync_window_flag(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             build_parser().parse_args(["--syncWindow", bad, "serve"])
         assert "positive number of seconds" in capsys.readouterr().err
+
+
+async def test_a_transaction_in_another_database_does_not_hold_the_feed(
+    tmp_path: Path, db_url: str
+) -> None:
+    if not db_url:
+        pytest.skip("PostgreSQL only: a cluster holds several databases")
+    import asyncpg
+
+    elsewhere = await asyncpg.connect(db_url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        async with serving(tmp_path / "kb_data", db_url) as (app, client):
+            await app.collections.create(NOTES)
+            _, _, cursor = await pull_all(client)
+            transaction = elsewhere.transaction()
+            await transaction.start()
+            await elsewhere.fetchval("SELECT pg_current_xact_id()")  # an xid, left running
+            made = await make(client, title="now", public=True)
+            page = (await client.get("/api/sync/notes/changes", params={"cursor": cursor})).json()
+            assert [item["id"] for item in page["put"]] == [made["id"]]
+            await transaction.rollback()
+    finally:
+        await elsewhere.close()

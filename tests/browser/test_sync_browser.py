@@ -1,8 +1,11 @@
 """The sync client in Chromium: offline writes survive a reload in IndexedDB and reach the server.
 
-The page (routed by Playwright from ``http://localhost:5799``, a secure context
-for IndexedDB and WebCrypto) loads ``clients/js-sync`` and the official SDK as
-ES modules and syncs the ``todos`` of a user of this folder's server.
+The page (answered by Playwright under the server's own origin at
+``/sync-test/``, so the API is same-origin and the loopback origin is a secure
+context for IndexedDB and WebCrypto) loads ``clients/js-sync`` and the official
+SDK as ES modules and syncs the ``todos`` of a user of this folder's server.
+The reload happens with the API cut off (the page itself still loads, as an
+app shell from a service worker would).
 """
 
 from __future__ import annotations
@@ -18,15 +21,15 @@ from tests.browser.conftest import Node
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "clients" / "js-sync"
 SDK = CLIENT / "node_modules" / "pocketbase" / "dist" / "pocketbase.es.mjs"
-ORIGIN = "http://localhost:5799"
+PREFIX = "/sync-test"
 PAGE = """<!doctype html>
 <html lang="en"><head><title>todos</title>
-<script type="importmap">{"imports": {"pocketbase": "/pocketbase.es.mjs"}}</script>
+<script type="importmap">{"imports": {"pocketbase": "/sync-test/pocketbase.es.mjs"}}</script>
 </head><body><ul id="todos"></ul>
 <script type="module">
 import PocketBase from 'pocketbase';
-import { SyncClient, IndexedDBStore } from '/src/index.js';
-const pb = new PocketBase(new URL(location.href).searchParams.get('server'));
+import { SyncClient, IndexedDBStore } from '/sync-test/src/index.js';
+const pb = new PocketBase(location.origin);
 window.start = async (email, password) => {
   if (!pb.authStore.isValid) await pb.collection('users').authWithPassword(email, password);
   window.sync = await new SyncClient(pb, {collections: ['todos'], store: new IndexedDBStore('todos-' + email)}).start();
@@ -43,7 +46,7 @@ window.start = async (email, password) => {
 
 
 def serve_files(route: Any) -> None:
-    path = route.request.url.removeprefix(ORIGIN).split("?")[0]
+    path = "/" + route.request.url.split(PREFIX, 1)[1].split("?")[0].lstrip("/")
     if path == "/pocketbase.es.mjs":
         route.fulfill(path=str(SDK), content_type="text/javascript")
     elif path.startswith("/src/"):
@@ -76,9 +79,9 @@ def test_offline_writes_survive_a_reload_and_reach_the_server(node: Node, browse
     context = browser.new_context()
     context.set_default_timeout(10000)
     try:
-        context.route(f"{ORIGIN}/**", serve_files)
+        context.route(f"{node.url}{PREFIX}/**", serve_files)
         page = context.new_page()
-        page.goto(f"{ORIGIN}/?server={node.url}")
+        page.goto(f"{node.url}{PREFIX}/")
         page.evaluate("([e, p]) => start(e, p)", [email, password])
         page.wait_for_function("document.querySelectorAll('#todos li').length === 2")
 
@@ -102,8 +105,8 @@ def test_offline_writes_survive_a_reload_and_reach_the_server(node: Node, browse
         assert sorted(t["title"] for t in on_server.json()["items"]) == ["gone", "kept"]
 
         # A reload while offline: the queue and the copy come back from IndexedDB.
-        context.set_offline(False)
-        context.route(f"{node.url}/**", lambda route: route.abort("internetdisconnected"))
+        context.route(f"{node.url}/api/**", lambda route: route.abort("internetdisconnected"))
+        context.set_offline(False)  # the page's online handler syncs, into the cut-off API
         page.reload()
         context.set_offline(True)
         page.evaluate("([e, p]) => start(e, p)", [email, password])
@@ -111,7 +114,7 @@ def test_offline_writes_survive_a_reload_and_reach_the_server(node: Node, browse
         page.wait_for_function(f"document.querySelectorAll('#todos li').length === {len(offline)}")
         assert titles(page) == offline
 
-        context.unroute(f"{node.url}/**")
+        context.unroute(f"{node.url}/api/**")
         context.set_offline(False)
         assert page.evaluate("sync.sync().then((r) => r.online)") is True
         assert page.evaluate("sync.pending") == 0
