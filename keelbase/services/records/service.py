@@ -480,7 +480,7 @@ class RecordsService:
         two clients expecting one version, the second gets the 409.
         """
         expected = info.headers.get("if_match", "").strip().strip('"')
-        if not expected:
+        if not expected or expected == "*":  # HTTP's "any version"
             return
         if existing.collection.field("updated") is None:
             raise BadRequestError(
