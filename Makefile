@@ -23,6 +23,10 @@ tests/e2e/node_modules/.installed: tests/e2e/package.json
 	cd tests/e2e && npm install --no-audit --no-fund --silent
 	touch $@
 
+clients/js-sync/node_modules/.installed: clients/js-sync/package-lock.json
+	cd clients/js-sync && npm ci --no-audit --no-fund --silent
+	touch $@
+
 # The admin dashboard (dashboard/ -> keelbase/dashboard/dist/), rebuilt when a source file changes.
 DASHBOARD_DIST := keelbase/dashboard/dist/index.html
 DASHBOARD_SRC := $(shell find dashboard/src -type f 2>/dev/null) dashboard/build.mjs dashboard/package-lock.json
@@ -78,7 +82,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed $(DASHBOARD_DIST) chromium wrk hypopg lint
+test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed clients/js-sync/node_modules/.installed $(DASHBOARD_DIST) chromium wrk hypopg lint
 	$(BIN)/pytest
 
 # Unit, store, service and API tests on SQLite only: no browser, no npm, no wrk, no PostgreSQL.

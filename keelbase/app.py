@@ -62,6 +62,7 @@ from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
 from keelbase.services.sql_console import SqlConsole
+from keelbase.services.sync.service import SyncService
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.services.vectors.service import VectorSearch
 from keelbase.store import system
@@ -140,6 +141,11 @@ class App(Extensions):
         self.vectors = VectorSearch(self.records)
         self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
+        self.sync = SyncService(self.records, self.config.sync_window)
+        self.collections.on_saved(self.sync.on_schema_saved)
+        self.crons.add(
+            "__kbSyncPrune__", "15 * * * *", self.sync.prune_job, system_jobs.SYSTEM_OWNER
+        )
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters, self.meter
         )

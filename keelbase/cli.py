@@ -66,6 +66,16 @@ def _flag(value: str) -> bool:
     raise argparse.ArgumentTypeError(f"invalid boolean value {value!r}")
 
 
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keelbase", description="Keelbase app backend.")
     parser.add_argument("--version", action="version", version=f"keelbase {_version()}")
@@ -85,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=float(env_default("QUERY_TIMEOUT", "30") or 30),
         help="stop a database query after this many seconds and answer 400 (default 30, "
         "0: no limit, env KEELBASE_QUERY_TIMEOUT)",
+    )
+    parser.add_argument(
+        "--syncWindow",
+        dest="sync_window",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        default=env_default("SYNC_WINDOW", str(7 * 24 * 3600)),
+        help="how long sync keeps changes and tombstones; an older cursor gets 410 "
+        "(default 604800, a week, env KEELBASE_SYNC_WINDOW)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -536,6 +555,7 @@ def _config_of(args: argparse.Namespace, **values: object) -> Config:
             "data_dir": Path(args.dir),
             "encryption_env": args.encryption_env,
             "query_timeout": args.query_timeout,
+            "sync_window": args.sync_window,
             **values,
         }
     )

@@ -38,6 +38,8 @@ class Config(BaseModel):
         default_factory=lambda: cast(Durability, env_default("DURABILITY") or "full"),
         validate_default=True,
     )
+    # Seconds sync's change log keeps a change (and a delete's tombstone); an older cursor gets 410.
+    sync_window: float = Field(default=7 * 24 * 3600, gt=0)
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None

@@ -126,6 +126,24 @@ class NotFoundError(ApiError):
         super().__init__(404, message, data)
 
 
+class ConflictError(ApiError):
+    """The record is no longer at the version the client expected (sync's ``If-Match``)."""
+
+    status = 409
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(409, message, data)
+
+
+class GoneError(ApiError):
+    """A sync cursor the change log can no longer serve: the client starts again."""
+
+    status = 410
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(410, message, data)
+
+
 class TooLargeError(ApiError):
     status = 413
 

@@ -14,7 +14,7 @@ from keelbase.services.system_jobs import SYSTEM_PREFIX
 
 async def list_crons(request: Request) -> Response:
     require_superuser(await request_info(request))
-    # PocketBase's order: the app's jobs by name, then its own (``__pb...``) as registered.
+    # PocketBase's order: the app's jobs by name, then the system's (``__pb...``, ``__kb...``) as registered.
     every = list(app_of(request).crons.jobs.values())
     system = [job for job in every if job.name.startswith(SYSTEM_PREFIX)]
     own = sorted((job for job in every if job not in system), key=lambda job: job.name)

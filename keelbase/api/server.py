@@ -32,6 +32,7 @@ from keelbase.api import (
     settings,
     sql,
     superuser_ips,
+    sync,
     vectors,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
@@ -112,6 +113,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *otp.routes,
         *settings.routes,
         *batch.routes,
+        *sync.routes,
         *crons.routes,
         *logs.routes,
         *backups.routes,

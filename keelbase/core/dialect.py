@@ -76,6 +76,23 @@ class Dialect(Protocol):
         store whose write transactions already run one at a time."""
         ...
 
+    def transaction_position(self) -> str:
+        """SQL for where the writing transaction stands among all writers (sync's change log).
+
+        PostgreSQL: the transaction's id (``pg_current_xact_id``), which increases
+        with its start. A store whose writers commit one at a time answers ``0``.
+        """
+        ...
+
+    def settled_below(self) -> str:
+        """SQL for the lowest ``transaction_position`` that may still commit.
+
+        Every change written below it is final (committed or rolled back), so a
+        reader that never passes it skips nothing that commits later. PostgreSQL:
+        the current snapshot's xmin; a one-writer store: the largest BIGINT.
+        """
+        ...
+
     # Comparisons ------------------------------------------------------------
 
     def coerce(self, op: str, left: Resolved, right: Resolved) -> tuple[str, str, str]:

@@ -17,7 +17,8 @@ from keelbase.services.records.service import RecordsService
 from keelbase.store.base import Store
 
 SYSTEM_OWNER = "__system__"
-SYSTEM_PREFIX = "__pb"
+# PocketBase's jobs, and Keelbase's own (``__kbSyncPrune__``).
+SYSTEM_PREFIX = ("__pb", "__kb")
 
 
 async def delete_expired(records: RecordsService, name: str) -> None:

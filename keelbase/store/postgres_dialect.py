@@ -177,6 +177,23 @@ class PostgresDialect:
         # A transaction-scoped advisory lock on the key's 64-bit hash: a collision only waits.
         return "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"
 
+    def transaction_position(self) -> str:
+        return "pg_current_xact_id()::text::bigint"
+
+    def settled_below(self) -> str:
+        # The snapshot's xmin, but passing over transactions known to run in another
+        # database of the cluster (they never write our log): a long transaction
+        # elsewhere must not hold the feed back. An xid is skipped only while
+        # pg_stat_activity shows it in another database; anything unknown counts.
+        return (
+            "(SELECT COALESCE(MIN(x::text::bigint), "
+            "pg_snapshot_xmax(pg_current_snapshot())::text::bigint) "
+            "FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE NOT EXISTS ("
+            "SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid IS NOT NULL "
+            "AND a.datid IS NOT NULL AND a.datname <> current_database() "
+            "AND a.backend_xid::text::bigint = x::text::bigint % 4294967296))"
+        )
+
     def typed_value(self, sql: str, storage: Storage) -> str:
         """A bound value standing in for a column of this storage kind (a one-row CTE)."""
         if storage is Storage.NUMBER:

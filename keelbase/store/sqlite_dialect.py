@@ -86,6 +86,13 @@ class SqliteDialect:
         )
         return f"(6371 * acos(min(1.0, max(-1.0, {cosine}))))"
 
+    def transaction_position(self) -> str:
+        # One writer: the sequence alone orders commits.
+        return "0"
+
+    def settled_below(self) -> str:
+        return "9223372036854775807"
+
     def lock_rows(self, select_sql: str) -> str:
         # One writer connection runs write transactions one at a time: nothing to lock.
         return select_sql

@@ -106,12 +106,14 @@ def test_system_cron_jobs_are_listed_after_the_apps_own(world: World) -> None:
         "__pbDBOptimize__",
         "__pbMFACleanup__",
         "__pbOTPCleanup__",
+        "__kbSyncPrune__",
         "__pbLogsCleanup__",
     ]
     assert listed[2:] == [
         {"id": "__pbDBOptimize__", "expression": "0 0 * * *"},
         {"id": "__pbMFACleanup__", "expression": "0 * * * *"},
         {"id": "__pbOTPCleanup__", "expression": "0 * * * *"},
+        {"id": "__kbSyncPrune__", "expression": "15 * * * *"},
         {"id": "__pbLogsCleanup__", "expression": "0 */6 * * *"},
     ]
     assert world.request("POST", "/api/crons/__pbDBOptimize__", "superuser").status_code == 204

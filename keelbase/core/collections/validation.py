@@ -25,7 +25,15 @@ from keelbase.core.records.resolver import RecordResolver
 from keelbase.errors import field_error, required_error
 
 INTERNAL_TABLES = frozenset(
-    {"_collections", "_params", "_migrations", "sqlite_master", "sqlite_sequence"}
+    {
+        "_collections",
+        "_params",
+        "_migrations",
+        "_kbChanges",
+        "_kbChangesPruned",
+        "sqlite_master",
+        "sqlite_sequence",
+    }
 )
 ID_PATTERN = re.compile(r"^\w+$", re.ASCII)
 AUTH_RESERVED = frozenset({"passwordconfirm", "oldpassword"})

@@ -156,6 +156,12 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("POST", "/api/batch"): RouteInfo(
         "batch", "Several record writes in one transaction", ANYONE, BATCH_BODY
     ),
+    ("GET", "/api/sync/{collection}/changes"): RouteInfo(
+        "sync", "Records changed since a cursor, under the list rule", ANYONE
+    ),
+    ("GET", "/api/sync/{collection}/checkpoint"): RouteInfo(
+        "sync", "Count and checksum of the records the caller may list", ANYONE
+    ),
     ("POST", "/api/files/token"): RouteInfo("files", "A token for protected files", ANYONE),
     ("GET", "/api/files/{collection}/{record}/{filename}"): RouteInfo(
         "files", "Download a file", ANYONE

@@ -33,6 +33,7 @@ from keelbase.errors import (
     MSG_MISSING_COLLECTION,
     MSG_SUPERUSER_ONLY,
     BadRequestError,
+    ConflictError,
     ForbiddenError,
     NotFoundError,
     field_error,
@@ -62,6 +63,9 @@ MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not p
 MAX_CASCADE_DEPTH = 32
 DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
 ListTimer = Callable[[Collection, str, str, str, float], None]
+# (conn, collection, record id, action): action is create, update, delete or reset (truncate).
+WriteListener = Callable[[Connection, Collection, str, str], Awaitable[None]]
+MSG_VERSION_CONFLICT = "The record was changed since the version the request expected."
 
 
 class RecordsService:
@@ -87,6 +91,19 @@ class RecordsService:
         self._event_listeners: list[Callable[[str, Record], Awaitable[None] | None]] = []
         self._delete_listeners: list[DeleteListener] = []
         self._list_timers: list[ListTimer] = []
+        self._write_listeners: list[WriteListener] = []
+
+    def on_written(self, listener: WriteListener) -> None:
+        """Call ``await listener(conn, collection, record_id, action)`` inside the transaction
+        of every write of a stored row (creates, updates by any path, deletes and
+        cascades; ``reset`` for a truncate), so what it records commits with the write."""
+        self._write_listeners.append(listener)
+
+    async def _written(
+        self, conn: Connection, collection: Collection, record_id: str, action: str
+    ) -> None:
+        for listener in self._write_listeners:
+            await listener(conn, collection, record_id, action)
 
     def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
         """Call ``listener(action, record)`` after each committed create, update and delete."""
@@ -486,6 +503,7 @@ class RecordsService:
                 and await self.find_with_rule(collection, record_id, rule, request) is None
             ):
                 raise NotFoundError()
+            await self._check_expected(conn, existing, info)
             manager = superuser or await self._manages(collection, existing, request)
             record = Record(collection, resolved.data)
             if collection.is_auth:
@@ -518,6 +536,28 @@ class RecordsService:
 
             await self.hooks.record_update.trigger(event, update, _tags(collection))
         return event.record
+
+    async def _check_expected(self, conn: Connection, existing: Record, info: RequestInfo) -> None:
+        """Our ``If-Match: <updated>``: a lost update becomes a 409 with the server's copy.
+
+        Checked on the row locked for this update, so it is a compare-and-set: of
+        two clients expecting one version, the second gets the 409.
+        """
+        expected = info.headers.get("if_match", "").strip().strip('"')
+        if not expected or expected == "*":  # HTTP's "any version"
+            return
+        if existing.collection.field("updated") is None:
+            raise BadRequestError(
+                "If-Match needs an updated field.",
+                {"updated": field_error("validation_missing_field", "No updated field.")},
+            )
+        if str(existing.get("updated") or "") == expected:
+            return
+        copy: dict[str, Any] = {}
+        view_rule = existing.collection.viewRule
+        if await self.record_matches(existing, view_rule, info, conn=conn):
+            copy = (await self.export_many([existing], info))[0]
+        raise ConflictError(MSG_VERSION_CONFLICT, {"record": copy} if copy else {})
 
     async def delete(self, collection: Collection, record_id: str, info: RequestInfo) -> None:
         if collection.is_view:
@@ -555,6 +595,7 @@ class RecordsService:
         )
         self.notify_auth_change(conn, record)
         self.files.remove_record_files(conn, collection, record.id)
+        await self._written(conn, collection, record.id, "delete")
         self._emit(conn, "delete", record)
         references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
         for other, field_name in references:
@@ -577,6 +618,7 @@ class RecordsService:
                         f"WHERE {self._q('id')} = :id",
                         {"value": field.to_db(value), "id": referrer.id},
                     )
+                    await self._written(conn, other, referrer.id, "update")
         for listener in self._delete_listeners:
             await listener(conn, record, depth)
 
@@ -606,6 +648,7 @@ class RecordsService:
         async with self.store.transaction() as conn:
             if not self.schema.referencing(collection):
                 await conn.execute(f"DELETE FROM {self._table(collection)}", heavy=True)
+                await self._written(conn, collection, "", "reset")
                 return
             rows = await conn.fetch_all(f"SELECT * FROM {self._table(collection)}")
             for row in rows:
@@ -643,6 +686,8 @@ class RecordsService:
             f"UPDATE {self._table(collection)} SET {assignments} WHERE {' AND '.join(conditions)}",
             params,
         )
+        if written > 0:
+            await self._written(conn, collection, record.id, "update")
         return written > 0
 
     async def update_trusted(
@@ -753,6 +798,7 @@ class RecordsService:
             )
         except UniqueViolation as error:
             raise unique_error(record.collection, error, MSG_CREATE_FAILED) from error
+        await self._written(conn, record.collection, record.id, "create")
 
     async def _update_row(self, conn: Connection, record: Record, existing: Record) -> None:
         changed = [

@@ -1,0 +1,128 @@
+"""The sync client in Chromium: offline writes survive a reload in IndexedDB and reach the server.
+
+The page (answered by Playwright under the server's own origin at
+``/sync-test/``, so the API is same-origin and the loopback origin is a secure
+context for IndexedDB and WebCrypto) loads ``clients/js-sync`` and the official
+SDK as ES modules and syncs the ``todos`` of a user of this folder's server.
+The reload happens with the API cut off (the page itself still loads, as an
+app shell from a service worker would).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Node
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = ROOT / "clients" / "js-sync"
+SDK = CLIENT / "node_modules" / "pocketbase" / "dist" / "pocketbase.es.mjs"
+PREFIX = "/sync-test"
+PAGE = """<!doctype html>
+<html lang="en"><head><title>todos</title>
+<script type="importmap">{"imports": {"pocketbase": "/sync-test/pocketbase.es.mjs"}}</script>
+</head><body><ul id="todos"></ul>
+<script type="module">
+import PocketBase from 'pocketbase';
+import { SyncClient, IndexedDBStore } from '/sync-test/src/index.js';
+const pb = new PocketBase(location.origin);
+window.start = async (email, password) => {
+  if (!pb.authStore.isValid) await pb.collection('users').authWithPassword(email, password);
+  window.sync = await new SyncClient(pb, {collections: ['todos'], store: new IndexedDBStore('todos-' + email)}).start();
+  window.todos = window.sync.collection('todos');
+  window.todos.live((list) => {
+    document.querySelector('#todos').replaceChildren(
+      ...list.map((t) => Object.assign(document.createElement('li'), {textContent: t.title})));
+  });
+  window.me = pb.authStore.record.id;
+  return true;
+};
+</script></body></html>
+"""
+
+
+def serve_files(route: Any) -> None:
+    path = "/" + route.request.url.split(PREFIX, 1)[1].split("?")[0].lstrip("/")
+    if path == "/pocketbase.es.mjs":
+        route.fulfill(path=str(SDK), content_type="text/javascript")
+    elif path.startswith("/src/"):
+        route.fulfill(path=str(CLIENT / path.lstrip("/")), content_type="text/javascript")
+    else:
+        route.fulfill(body=PAGE, content_type="text/html")
+
+
+def titles(page: Any) -> list[str]:
+    return sorted(page.locator("#todos li").all_text_contents())
+
+
+def test_offline_writes_survive_a_reload_and_reach_the_server(node: Node, browser: Any) -> None:
+    if not SDK.is_file():
+        pytest.fail("clients/js-sync/node_modules is missing: npm ci there (make test)")
+    email, password = f"sync-{secrets.token_hex(4)}@example.com", "sync-pass-123"
+    if node.api.get("/api/collections/todos").status_code == 404:
+        rule = "owner = @request.auth.id"
+        node.post("/api/collections", {
+            "name": "todos", "listRule": rule, "viewRule": rule, "createRule": rule,
+            "updateRule": rule, "deleteRule": rule,
+            "fields": [{"name": "title", "type": "text"}, {"name": "owner", "type": "text"},
+                       {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True}],
+        })  # fmt: skip
+    user = node.post("/api/collections/users/records",
+                     {"email": email, "password": password, "passwordConfirm": password})  # fmt: skip
+    kept = node.post("/api/collections/todos/records", {"title": "kept", "owner": user["id"]})
+    gone = node.post("/api/collections/todos/records", {"title": "gone", "owner": user["id"]})
+
+    context = browser.new_context()
+    context.set_default_timeout(10000)
+    try:
+        context.route(f"{node.url}{PREFIX}/**", serve_files)
+        page = context.new_page()
+        page.goto(f"{node.url}{PREFIX}/")
+        page.evaluate("([e, p]) => start(e, p)", [email, password])
+        page.wait_for_function("document.querySelectorAll('#todos li').length === 2")
+
+        context.set_offline(True)
+        page.evaluate(
+            """async ([kept, gone]) => {
+                const made = await todos.create({title: 'made offline', owner: me});
+                await todos.update(made.id, {title: 'made and renamed offline'});
+                await todos.update(kept, {title: 'kept, renamed offline'});
+                await todos.delete(gone);
+                await sync.sync();
+            }""",
+            [kept["id"], gone["id"]],
+        )
+        offline = ["kept, renamed offline", "made and renamed offline"]
+        assert titles(page) == offline
+        assert page.evaluate("sync.pending") == 4
+        on_server = node.api.get(
+            "/api/collections/todos/records", params={"filter": f"owner='{user['id']}'"}
+        )
+        assert sorted(t["title"] for t in on_server.json()["items"]) == ["gone", "kept"]
+
+        # A reload while offline: the queue and the copy come back from IndexedDB.
+        context.route(f"{node.url}/api/**", lambda route: route.abort("internetdisconnected"))
+        context.set_offline(False)  # the page's online handler syncs, into the cut-off API
+        page.reload()
+        context.set_offline(True)
+        page.evaluate("([e, p]) => start(e, p)", [email, password])
+        assert page.evaluate("sync.pending") == 4
+        page.wait_for_function(f"document.querySelectorAll('#todos li').length === {len(offline)}")
+        assert titles(page) == offline
+
+        context.unroute(f"{node.url}/api/**")
+        context.set_offline(False)
+        assert page.evaluate("sync.sync().then((r) => r.online)") is True
+        assert page.evaluate("sync.pending") == 0
+        on_server = node.api.get(
+            "/api/collections/todos/records", params={"filter": f"owner='{user['id']}'"}
+        )
+        assert sorted(t["title"] for t in on_server.json()["items"]) == offline
+        assert titles(page) == offline
+        assert page.evaluate("sync.conflicts.length") == 0
+    finally:
+        context.close()
