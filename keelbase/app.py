@@ -437,7 +437,6 @@ class App(Extensions):
             await self.collections.bootstrap()
             await self.settings.load()
             await asyncio.to_thread(self.backups.forget_leftovers)
-            await self.push.start()
             await self.broker.start(self.messages.dispatch)
             broker_started = True
             # Before anything serves or runs on a schedule: all of it may expect the new schema.
@@ -450,6 +449,7 @@ class App(Extensions):
             await self.store.close()
             raise
         await self.logs.start(self.crons)
+        await self.push.start()
         self.metrics.start()
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")

@@ -400,8 +400,10 @@ class SqliteStore:
             return
         loop = asyncio.get_running_loop()
         async with self._writer_idle():
-            await loop.run_in_executor(executor, writer.execute, "PRAGMA optimize")
-            await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
+            await loop.run_in_executor(executor, _run_to_end, writer, "PRAGMA optimize")
+            await loop.run_in_executor(
+                executor, _run_to_end, writer, "PRAGMA wal_checkpoint(TRUNCATE)"
+            )
 
     async def vacuum(self) -> None:
         """``VACUUM`` and a truncating checkpoint: the file gives back the pages that deleted
@@ -411,9 +413,11 @@ class SqliteStore:
         if writer is None or executor is None:
             return
         loop = asyncio.get_running_loop()
-        async with self._write_lock:
-            await loop.run_in_executor(executor, writer.execute, "VACUUM")
-            await loop.run_in_executor(executor, writer.execute, "PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self._writer_idle():
+            await loop.run_in_executor(executor, _run_to_end, writer, "VACUUM")
+            await loop.run_in_executor(
+                executor, _run_to_end, writer, "PRAGMA wal_checkpoint(TRUNCATE)"
+            )
 
     async def try_index(self, index_sql: str, query_sql: str, params: Params) -> IndexTrial:
         """Timed runs and ``EXPLAIN QUERY PLAN`` before and after building the index in a
@@ -796,3 +800,9 @@ def _backup_into(source: Path, writer: sqlite3.Connection) -> None:
         src.backup(writer)
     finally:
         src.close()
+
+
+def _run_to_end(conn: sqlite3.Connection, sql: str) -> None:
+    """Run ``sql`` and read all it answers: a PRAGMA that returns a row (a checkpoint's
+    counts) otherwise stays "in progress", and the next SAVEPOINT on the writer fails."""
+    conn.execute(sql).fetchall()
