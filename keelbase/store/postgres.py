@@ -34,6 +34,7 @@ from keelbase.store.base import (
     StatementTracer,
     StoreError,
     StoreTiming,
+    StoreUnavailable,
     UniqueViolation,
     run_callbacks,
 )
@@ -45,6 +46,10 @@ _PLACEHOLDER = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|(?<!:):([A-Za-z_]\w*
 _UNIQUE_KEY = re.compile(r"Key \((.+?)\)=\(")
 _STATEMENT_CACHE = 2048
 CLOSE_GRACE = 10.0  # seconds close() waits for busy connections before terminating them
+# A request waits no longer for a pooled connection (all busy, or PostgreSQL not answering
+# a new one) before it is answered 503; a new connection gets CONNECT_TIMEOUT to open.
+ACQUIRE_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0
 
 
 class _Statement:
@@ -202,7 +207,25 @@ def _unique_columns(detail: str) -> list[str]:
     return columns
 
 
+# SQLSTATE classes of a server that is going away or cannot take more: 08 connection
+# exceptions, 53 insufficient resources (disk full, too many connections), 57 operator
+# intervention (shutdown, restart), 58 system errors.
+_UNAVAILABLE_STATES = ("08", "53", "57P", "58")
+
+
+def _unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database is unreachable rather than the statement wrong."""
+    if isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError | OSError | TimeoutError):
+        return True
+    if isinstance(error, asyncpg.InterfaceError):
+        return "connection is closed" in str(error) or "pool is closing" in str(error)
+    state = getattr(error, "sqlstate", "") or ""
+    return isinstance(error, asyncpg.PostgresError) and state.startswith(_UNAVAILABLE_STATES)
+
+
 def _translate(error: Exception) -> Exception:
+    if _unavailable(error):
+        return StoreUnavailable(f"PostgreSQL is unavailable: {error}")
     if isinstance(error, asyncpg.QueryCanceledError):
         return QueryTimeout(f"the query was stopped: {error}")
     if isinstance(error, asyncpg.UniqueViolationError):
@@ -270,7 +293,7 @@ class _Link:
                 prepared = await self.conn.prepare(pg_sql)
                 return await getattr(prepared, method)(*values)
             return await getattr(self.conn, method)(pg_sql, *values)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             raise _translate(error) from error
         finally:
             if timing is not None:
@@ -296,7 +319,7 @@ class _Link:
             try:
                 statement = await self.store.statement(self.conn, sql)
                 prepared = await self.conn.prepare(statement.sql)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 raise _translate(error) from error
         return [a.name for a in prepared.get_attributes() if a.name != "_rowid_"]
 
@@ -309,7 +332,7 @@ class _Link:
             with nullcontext() if tracer is None else tracer.statement(sql):
                 try:
                     status = await self.conn.execute(sql)
-                except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                     raise _translate(error) from error
         else:
             status = await self._call("execute", sql, params)
@@ -374,6 +397,14 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 )
 
 
+@asynccontextmanager
+async def _released(pool: asyncpg.Pool, conn: asyncpg.Connection) -> AsyncIterator[Any]:
+    try:
+        yield conn
+    finally:
+        await pool.release(conn)
+
+
 class PgStore:
     def __init__(
         self,
@@ -406,6 +437,7 @@ class PgStore:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 init=_init_connection,
+                timeout=CONNECT_TIMEOUT,
                 server_settings=(
                     {"statement_timeout": str(int(self.query_timeout * 1000))}
                     if self.query_timeout > 0
@@ -453,7 +485,12 @@ class PgStore:
     async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection, known as busy while it is held (for ``stop_statements``)."""
         assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn:
+        try:
+            acquired = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            # the pool opens a new connection when an old one died: PostgreSQL may be away
+            raise _translate(error) from error
+        async with _released(self._pool, acquired) as conn:
             self._busy.add(conn)
             try:
                 yield conn
@@ -601,7 +638,7 @@ class PgStore:
                         raise StoreError("the transaction had failed and was rolled back")
                 except BaseException as error:
                     await _roll_back(link)
-                    if isinstance(error, asyncpg.PostgresError):
+                    if isinstance(error, _FAILURES):
                         raise _translate(error) from error
                     raise
             finally:

@@ -19,6 +19,7 @@ from keelbase.store.base import (
     Params,
     QueryTimeout,
     StoreError,
+    StoreUnavailable,
     UniqueViolation,
 )
 
@@ -55,6 +56,9 @@ def translate(error: sqlite3.Error) -> Exception:
             table = targets[0].split(".", 1)[0]
             columns = [t.split(".", 1)[-1] for t in targets]
             return UniqueViolation(table, columns)
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+        return StoreUnavailable(f"the database cannot write: {error}")
     if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
         return InvalidStatement(str(error))
     return StoreError(str(error))

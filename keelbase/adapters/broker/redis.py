@@ -3,6 +3,11 @@
 A node does not deliver its own events locally first; it hears them back from
 Redis like everyone else, so each subscriber gets each event exactly once and
 all nodes see one order.
+
+While Redis is unreachable a node keeps working alone: a message it cannot
+publish is handled locally at once (its own clients still get its own events,
+other nodes miss them), and the subscription is retried every second, so
+cross-node delivery resumes by itself when Redis is back.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from keelbase.adapters.broker.base import Handler
 
 log = logging.getLogger("keelbase.broker")
 CHANNEL = "keelbase:events"
+CONNECT_TIMEOUT = 1.0  # a Redis that is down must not hold a request for long
+RETRY_DELAY = 1.0
 
 
 class RedisBroker:
@@ -28,9 +35,16 @@ class RedisBroker:
         self._client: redis.Redis | None = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._handler: Handler | None = None
+        # Set while Redis is known to be unreachable: publishing goes local without
+        # first waiting for a connection that will fail, and the outage is logged once.
+        self._down = False
 
     async def start(self, handler: Handler) -> None:
-        self._client = redis.from_url(self.url)
+        self._handler = handler
+        self._client = redis.from_url(
+            self.url, socket_connect_timeout=CONNECT_TIMEOUT, health_check_interval=5
+        )
         await self._client.ping()
         self._task = asyncio.create_task(self._listen(handler), name="keelbase-redis-broker")
         await asyncio.wait_for(self._ready.wait(), timeout=10)
@@ -42,6 +56,9 @@ class RedisBroker:
                 async with self._client.pubsub() as pubsub:
                     await pubsub.subscribe(self.channel)
                     self._ready.set()
+                    if self._down:
+                        log.warning("Redis is back; cross-node delivery resumes")
+                        self._down = False
                     async for item in pubsub.listen():
                         if item.get("type") != "message":
                             continue
@@ -51,13 +68,29 @@ class RedisBroker:
                             log.exception("delivering a broker message failed")
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("lost the Redis subscription; retrying in 1s")
-                await asyncio.sleep(1)
+            except Exception as error:
+                self._went_down(error)
+                await asyncio.sleep(RETRY_DELAY)
+
+    def _went_down(self, error: BaseException) -> None:
+        if not self._down:
+            self._down = True
+            log.error(
+                "lost Redis (%s); delivering this node's events locally and retrying every %ss",
+                error,
+                RETRY_DELAY,
+            )
 
     async def publish(self, message: dict[str, Any]) -> None:
-        assert self._client is not None, "broker not started"
-        await self._client.publish(self.channel, orjson.dumps(message))
+        assert self._client is not None and self._handler is not None, "broker not started"
+        if not self._down:
+            try:
+                await self._client.publish(self.channel, orjson.dumps(message))
+                return
+            except (redis.RedisError, OSError) as error:
+                self._went_down(error)
+        # Redis is down: this node's own subscribers still hear this node's events.
+        await self._handler(message)
 
     async def close(self) -> None:
         if self._task is not None:

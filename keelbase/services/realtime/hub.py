@@ -393,6 +393,7 @@ class RealtimeHub:
             queue = client.queue
             meter = self.meter
             while (message := await queue.get()) is not None:
+                client.taken(message)
                 if message is PING:
                     yield b":\n\n"
                     continue
