@@ -127,7 +127,7 @@ def test_redis_gone_keeps_nodes_serving_and_back_resumes_cross_node_delivery(
                 httpx.get(second.url + "/api/collections/shared/records", timeout=5).status_code
             )
         assert statuses == [200] * len(statuses), statuses
-        assert time.monotonic() - started < 10, "requests waited on the missing Redis"
+        assert time.monotonic() - started < 5, "requests waited on the missing Redis"
         # the first node's own subscriber still hears the first node's writes
         assert _numbers(on_first, 5) == [10, 11, 12, 13, 14]
         assert first.proc.poll() is None and second.proc.poll() is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -39,6 +40,7 @@ class RedisBroker:
         # Set while Redis is known to be unreachable: publishing goes local without
         # first waiting for a connection that will fail, and the outage is logged once.
         self._down = False
+        self._retry_at = 0.0
 
     async def start(self, handler: Handler) -> None:
         self._handler = handler
@@ -83,12 +85,23 @@ class RedisBroker:
 
     async def publish(self, message: dict[str, Any]) -> None:
         assert self._client is not None and self._handler is not None, "broker not started"
-        if not self._down:
-            try:
-                await self._client.publish(self.channel, orjson.dumps(message))
-                return
-            except (redis.RedisError, OSError) as error:
-                self._went_down(error)
+        # While Redis is known to be down it is tried again once a second, not for
+        # every message, so a burst of writes does not each wait for a refused connection.
+        if not self._down or time.monotonic() >= self._retry_at:
+            data = orjson.dumps(message)
+            for attempt in (1, 2):  # a pooled connection Redis closed fails once
+                try:
+                    await self._client.publish(self.channel, data)
+                except (redis.RedisError, OSError) as error:
+                    if attempt == 2 or self._down:
+                        self._went_down(error)
+                        self._retry_at = time.monotonic() + RETRY_DELAY
+                        break
+                else:
+                    if self._down:
+                        self._down = False
+                        log.warning("Redis is back; cross-node delivery resumes")
+                    return
         # Redis is down: this node's own subscribers still hear this node's events.
         await self._handler(message)
 
