@@ -13,6 +13,7 @@ number bound where text is expected becomes its text, and so on).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
@@ -218,7 +219,10 @@ def _unavailable(error: BaseException) -> bool:
     if isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError | OSError | TimeoutError):
         return True
     if isinstance(error, asyncpg.InterfaceError):
-        return "connection is closed" in str(error) or "pool is closing" in str(error)
+        text = str(error)
+        return any(
+            words in text for words in ("connection is closed", "pool is closing", "released back")
+        )
     state = getattr(error, "sqlstate", "") or ""
     return isinstance(error, asyncpg.PostgresError) and state.startswith(_UNAVAILABLE_STATES)
 
@@ -365,7 +369,8 @@ async def _roll_back(link: _Link) -> None:
     try:
         await link.conn.execute("ROLLBACK")
     except BaseException as error:
-        link.conn.terminate()
+        with contextlib.suppress(asyncpg.InterfaceError):  # the connection is already gone
+            link.conn.terminate()
         if not isinstance(error, _FAILURES):
             raise
         log.warning("ROLLBACK failed, the connection is closed instead: %s", error)
@@ -399,10 +404,19 @@ _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
 
 @asynccontextmanager
 async def _released(pool: asyncpg.Pool, conn: asyncpg.Connection) -> AsyncIterator[Any]:
+    """``conn``, given back to the pool at the end.
+
+    Giving it back resets the connection; if PostgreSQL went away meanwhile that
+    fails, the pool drops the connection, and the caller's work (perhaps committed
+    already) must not turn into an error for it.
+    """
     try:
         yield conn
     finally:
-        await pool.release(conn)
+        try:
+            await pool.release(conn)
+        except _FAILURES as error:
+            log.warning("a connection lost on its way back to the pool: %s", error)
 
 
 class PgStore:
@@ -629,7 +643,10 @@ class PgStore:
             link.in_transaction = True
             token = _current.set(link)
             try:
-                await conn.execute("BEGIN")
+                try:
+                    await conn.execute("BEGIN")
+                except _FAILURES as error:
+                    raise _translate(error) from error
                 try:
                     yield link
                     link.check_usable()
