@@ -1,5 +1,6 @@
 """The disk full under the data folder (issue 17): ``keelbase serve`` keeps its data on
-an 8 MB tmpfs the test mounts; the test fills it (uploads, then a filler file).
+a 4 MB tmpfs the test mounts; the test fills it with uploads, deletes them, then
+fills it with a file of its own.
 
 Writes then fail with a clear 503 in PocketBase's error shape (never a 500), reads
 and the health check go on, writes work again once space is freed, and SQLite's
@@ -23,7 +24,7 @@ from tests.conftest import ServerProcess
 pytestmark = pytest.mark.e2e
 
 ADMIN = ("admin@example.com", "Passw0rd123")
-SIZE = "8m"
+SIZE = "4m"
 
 
 @pytest.fixture
@@ -53,11 +54,10 @@ def _shape(response: httpx.Response) -> None:
 
 
 def _fill(path: Path) -> None:
-    with open(path, "wb") as out:
+    with open(path, "wb", buffering=0) as out:  # unbuffered: nothing left to fail on close
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
 
@@ -71,7 +71,7 @@ def test_full_disk_gives_clear_errors_keeps_reads_and_recovers(small_disk: Path)
         token = httpx.post(server.url + "/api/collections/_superusers/auth-with-password",
                            json={"identity": ADMIN[0], "password": ADMIN[1]}).json()["token"]  # fmt: skip
         made = httpx.post(server.url + "/api/collections", headers={"Authorization": token}, json={
-            "name": "docs", "listRule": "", "viewRule": "", "createRule": "",
+            "name": "docs", "listRule": "", "viewRule": "", "createRule": "", "deleteRule": "",
             "fields": [{"name": "title", "type": "text", "max": 200000},
                        {"name": "doc", "type": "file", "maxSize": 8 << 20}]})  # fmt: skip
         assert made.status_code == 200, made.text
@@ -81,16 +81,25 @@ def test_full_disk_gives_clear_errors_keeps_reads_and_recovers(small_disk: Path)
 
             # uploads until the disk refuses one
             failed: list[httpx.Response] = []
+            uploaded: list[str] = []
             for n in range(40):
                 answer = client.post("/api/collections/docs/records", data={"title": f"u{n}"},
                                      files={"doc": (f"f{n}.bin", os.urandom(512 * 1024))})  # fmt: skip
                 if answer.status_code != 200:
                     failed.append(answer)
                     break
-            assert failed, "8 MB took 20 MB of uploads: the disk never filled"
+                uploaded.append(answer.json()["id"])
+            assert failed, "4 MB took 20 MB of uploads: the disk never filled"
             _shape(failed[0])
+            assert failed[0].status_code == 503, failed[0].text
+            parts = list((data_dir / "storage").rglob("*.part"))
+            assert not parts, f"a failed upload left {parts}"
+            # deleting records (and so their files) needs next to no space and frees it
+            for record_id in uploaded:
+                gone = client.delete(f"/api/collections/docs/records/{record_id}")
+                assert gone.status_code == 204, gone.text
 
-            # then every last byte, and plain JSON writes
+            # then every last byte taken by a filler, and plain JSON writes
             _fill(small_disk / "filler")
             writes = [
                 client.post("/api/collections/docs/records", json={"title": "x" * 100_000})
