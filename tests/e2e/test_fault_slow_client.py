@@ -51,7 +51,8 @@ def _stalled_stream(port: int) -> tuple[socket.socket, str]:
     sock.connect(("127.0.0.1", port))
     sock.sendall(b"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     received = b""
-    while b"PB_CONNECT" not in received or not received.rstrip(b"\n").endswith(b"}"):
+    sock.settimeout(10)
+    while b"}\n\n" not in received.partition(b"PB_CONNECT")[2]:
         received += sock.recv(4096)
     data = received.split(b"data:", 1)[1].split(b"\n", 1)[0]
     return sock, str(json.loads(data)["clientId"])
