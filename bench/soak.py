@@ -71,7 +71,9 @@ class Load:
         self.ids: list[str] = []
         self.stop = asyncio.Event()
 
-    async def _timed(self, request: asyncio.Future[httpx.Response] | object) -> httpx.Response | None:
+    async def _timed(
+        self, request: asyncio.Future[httpx.Response] | object
+    ) -> httpx.Response | None:
         began = time.perf_counter()
         try:
             response: httpx.Response = await request  # type: ignore[misc]
@@ -85,9 +87,13 @@ class Load:
 
     async def reader(self, client: httpx.AsyncClient) -> None:
         while not self.stop.is_set():
-            await self._timed(client.get("/api/collections/soak/records", params={"perPage": 20, "sort": "-n"}))
+            await self._timed(
+                client.get("/api/collections/soak/records", params={"perPage": 20, "sort": "-n"})
+            )
             if self.ids:
-                await self._timed(client.get(f"/api/collections/soak/records/{random.choice(self.ids)}"))
+                await self._timed(
+                    client.get(f"/api/collections/soak/records/{random.choice(self.ids)}")
+                )
             await asyncio.sleep(READ_PAUSE)
 
     async def writer(self, client: httpx.AsyncClient) -> None:
@@ -118,25 +124,27 @@ class Load:
         """Connect, subscribe, read a few events, disconnect; again and again."""
         while not self.stop.is_set():
             try:
-                async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
-                    async with client.stream("GET", "/api/realtime") as stream:
-                        lines = stream.aiter_lines()
-                        client_id = ""
-                        async for line in lines:
-                            if line.startswith("data:"):
-                                client_id = line[5:].split('"clientId":"', 1)[1].split('"', 1)[0]
-                                break
-                        topics = ["soak/*"] if random.random() < 0.8 else ["soak/*", "chat:x"]
-                        await self._timed(client.post("/api/realtime",
+                async with (
+                    httpx.AsyncClient(base_url=self.url, timeout=10) as client,
+                    client.stream("GET", "/api/realtime") as stream,
+                ):
+                    lines = stream.aiter_lines()
+                    client_id = ""
+                    async for line in lines:
+                        if line.startswith("data:"):
+                            client_id = line[5:].split('"clientId":"', 1)[1].split('"', 1)[0]
+                            break
+                    topics = ["soak/*"] if random.random() < 0.8 else ["soak/*", "chat:x"]
+                    await self._timed(client.post("/api/realtime",
                                                       json={"clientId": client_id, "subscriptions": topics}))  # fmt: skip
-                        events = 0
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(2):
-                                async for line in lines:
-                                    if line.startswith("event:"):
-                                        events += 1
-                                        if events >= 5:
-                                            break
+                    events = 0
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(2):
+                            async for line in lines:
+                                if line.startswith("event:"):
+                                    events += 1
+                                    if events >= 5:
+                                        break
                 self.minute.churns += 1
             except (httpx.HTTPError, IndexError):
                 self.minute.errors += 1
@@ -251,10 +259,14 @@ def serve(data: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", "10")))
+    parser.add_argument(
+        "--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", "10"))
+    )
     parser.add_argument("--sample", type=float, default=float(os.environ.get("SOAK_SAMPLE_SECONDS", "60")),
                         help="seconds between samples (default 60)")  # fmt: skip
-    parser.add_argument("--db", default="", help="a PostgreSQL URL (a fresh database is made on it)")
+    parser.add_argument(
+        "--db", default="", help="a PostgreSQL URL (a fresh database is made on it)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kb-soak-") as work:
         data = Path(work) / "kb_data"
@@ -263,8 +275,8 @@ def main() -> None:
             proc, url, log = serve(data, str(db_url))
             try:
                 print(f"soak: {args.minutes:g} min on {'PostgreSQL' if args.db else 'SQLite'}, "
-                      f"a sample every {args.sample:g} s (pid {proc.pid})")  # fmt: skip
-                print("  min   RSS MB   fds     reqs  errors  churns  p50 ms   p99 ms")
+                      f"a sample every {args.sample:g} s (pid {proc.pid})", flush=True)  # fmt: skip
+                print("  min   RSS MB   fds     reqs  errors  churns  p50 ms   p99 ms", flush=True)
                 samples = asyncio.run(run_load(url, proc.pid, args.minutes, args.sample))
             finally:
                 proc.terminate()

@@ -160,7 +160,9 @@ def test_postgres_lost_under_load_fails_fast_with_503_and_recovers(
 
     during = [a for a in answers if cut_at + 0.2 <= a[0] < back_at - 0.2]
     statuses = {a[2] for a in answers}
-    assert statuses <= {200, 503}, sorted({(a[2], str(a[3])[:200]) for a in answers if a[2] not in (200, 503)})
+    assert statuses <= {200, 503}, sorted(
+        {(a[2], str(a[3])[:200]) for a in answers if a[2] not in (200, 503)}
+    )
     assert during and all(a[2] == 503 for a in during), "requests during the outage did not fail"
     for _, _, status, body in answers:
         if status == 503:

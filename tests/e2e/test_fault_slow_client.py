@@ -10,7 +10,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,7 +48,9 @@ def _stalled_stream(port: int) -> tuple[socket.socket, str]:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
-    sock.sendall(b"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    sock.sendall(
+        b"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+    )
     received = b""
     sock.settimeout(10)
     while b"}\n\n" not in received.partition(b"PB_CONNECT")[2]:
@@ -77,7 +78,9 @@ def test_a_client_that_never_reads_is_dropped_and_others_get_everything(
         peak = before
         with httpx.Client(base_url=server.url, timeout=10) as client:
             for n in range(EVENTS):
-                created = client.post("/api/collections/feed/records", json={"n": n, "text": "x" * TEXT})
+                created = client.post(
+                    "/api/collections/feed/records", json={"n": n, "text": "x" * TEXT}
+                )
                 assert created.status_code == 200, created.text
                 if n % 25 == 0:
                     peak = max(peak, _rss(server.proc.pid))
