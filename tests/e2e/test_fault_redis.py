@@ -9,6 +9,7 @@ again, each delivered once.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,9 @@ class PrivateRedis:
 @pytest.fixture
 def private_redis() -> Iterator[PrivateRedis]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is required in CI and is not installed")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
     server = PrivateRedis(free_port())
     server.start()
     yield server
