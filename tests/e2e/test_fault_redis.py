@@ -1,9 +1,10 @@
 """Redis gone and back (issue 17): two ``keelbase serve`` nodes share a private
 ``redis-server`` that the test kills and starts again on the same port.
 
-While Redis is away each node keeps serving: writes, sign-ins (their brute-force
-counters live in Redis) and reads answer without a 5xx, and a node's own realtime
-subscribers still get that node's events. Once Redis is back, events cross nodes
+While Redis is away each node keeps serving: writes, sign-ins and OTP requests
+(their counters live in Redis) and reads answer without a 5xx, the brute-force
+guard still counts (on each node alone), and a node's own realtime subscribers
+still get that node's events. Once Redis is back, events cross nodes
 again, each delivered once.
 """
 
@@ -107,7 +108,10 @@ def test_redis_gone_keeps_nodes_serving_and_back_resumes_cross_node_delivery(
         "name": "shared", "listRule": "", "viewRule": "", "createRule": "",
         "fields": [{"name": "n", "type": "number"}]})  # fmt: skip
     assert made.status_code == 200, made.text
-    time.sleep(0.5)  # the second node learns the collection
+    otp_on = httpx.patch(first.url + "/api/collections/users", headers={"Authorization": token},
+                         json={"otp": {"enabled": True}})  # fmt: skip
+    assert otp_on.status_code == 200, otp_on.text
+    time.sleep(0.5)  # the second node learns the collections
     on_first, on_second = Stream(first.url), Stream(second.url)
     try:
         on_first.subscribe("shared/*")
@@ -129,8 +133,20 @@ def test_redis_gone_keeps_nodes_serving_and_back_resumes_cross_node_delivery(
             statuses.append(
                 httpx.get(second.url + "/api/collections/shared/records", timeout=5).status_code
             )
+        # a one-time password request counts in Redis too (it was a 500 while Redis was away)
+        otp = httpx.post(first.url + "/api/collections/users/request-otp",
+                         json={"email": "someone@example.com"}, timeout=5)  # fmt: skip
+        statuses.append(otp.status_code)
         assert statuses == [200] * len(statuses), statuses
         assert time.monotonic() - started < 5, "requests waited on the missing Redis"
+        # the brute-force guard still counts, on this node (it used to let every attempt through)
+        wrong = [
+            httpx.post(first.url + "/api/collections/_superusers/auth-with-password",
+                       json={"identity": "nobody@example.com", "password": "wrong"}, timeout=5,
+                       ).status_code
+            for _ in range(11)
+        ]  # fmt: skip
+        assert wrong == [400] * 10 + [429], wrong
         # the first node's own subscriber still hears the first node's writes
         assert _numbers(on_first, 5) == [10, 11, 12, 13, 14]
         assert first.proc.poll() is None and second.proc.poll() is None
