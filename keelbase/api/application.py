@@ -29,7 +29,7 @@ from keelbase.core.request_outcome import (
     current_request_id,
 )
 from keelbase.errors import MSG_BAD_REQUEST, MSG_INTERNAL, MSG_NOT_FOUND, ApiError
-from keelbase.store.base import QueryTimeout, StoreUnavailable
+from keelbase.store.base import QueryTimeout, StorageFull, StoreUnavailable
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
@@ -281,9 +281,10 @@ def _unavailable(error: Exception) -> str | None:
     A lost database connection and a full disk are the operator's to fix; the
     client gets PocketBase's error shape at once rather than a 500 or a wait.
     """
-    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+    if isinstance(error, StorageFull) or (
+        isinstance(error, OSError) and error.errno == errno.ENOSPC
+    ):
         return MSG_NO_SPACE
     if isinstance(error, StoreUnavailable):
-        full = "full" in str(error) or "No space" in str(error)
-        return MSG_NO_SPACE if full else MSG_UNAVAILABLE
+        return MSG_UNAVAILABLE
     return None

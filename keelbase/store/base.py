@@ -36,6 +36,10 @@ class StoreUnavailable(StoreError):
     """
 
 
+class StorageFull(StoreUnavailable):
+    """The disk under the database is full: writes fail until space is freed."""
+
+
 class UniqueViolation(StoreError):
     """An insert or update clashed with a unique index on these columns."""
 

@@ -33,6 +33,7 @@ from keelbase.store.base import (
     QueryTimeout,
     Row,
     StatementTracer,
+    StorageFull,
     StoreError,
     StoreTiming,
     StoreUnavailable,
@@ -228,6 +229,8 @@ def _unavailable(error: BaseException) -> bool:
 
 
 def _translate(error: Exception) -> Exception:
+    if getattr(error, "sqlstate", "") == "53100":  # disk_full
+        return StorageFull(f"PostgreSQL's disk is full: {error}")
     if _unavailable(error):
         return StoreUnavailable(f"PostgreSQL is unavailable: {error}")
     if isinstance(error, asyncpg.QueryCanceledError):

@@ -18,6 +18,7 @@ from keelbase.store.base import (
     InvalidStatement,
     Params,
     QueryTimeout,
+    StorageFull,
     StoreError,
     StoreUnavailable,
     UniqueViolation,
@@ -57,7 +58,9 @@ def translate(error: sqlite3.Error) -> Exception:
             columns = [t.split(".", 1)[-1] for t in targets]
             return UniqueViolation(table, columns)
     code = getattr(error, "sqlite_errorcode", 0) & 0xFF
-    if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR):
+    if code == sqlite3.SQLITE_FULL:
+        return StorageFull(f"the database cannot write: {error}")
+    if code == sqlite3.SQLITE_IOERR:
         return StoreUnavailable(f"the database cannot write: {error}")
     if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
         return InvalidStatement(str(error))
