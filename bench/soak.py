@@ -276,7 +276,7 @@ def main() -> None:
             try:
                 print(f"soak: {args.minutes:g} min on {'PostgreSQL' if args.db else 'SQLite'}, "
                       f"a sample every {args.sample:g} s (pid {proc.pid})", flush=True)  # fmt: skip
-                print("  min   RSS MB   fds     reqs  errors  churns  p50 ms   p99 ms", flush=True)
+                print("    n   RSS MB   fds     reqs  errors  churns  p50 ms   p99 ms", flush=True)
                 samples = asyncio.run(run_load(url, proc.pid, args.minutes, args.sample))
             finally:
                 proc.terminate()
