@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test test-fast lint format bench bench-smoke wrk chromium hypopg dashboard clean
+.PHONY: run test test-fast lint format bench bench-smoke soak wrk chromium hypopg dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,10 @@ bench: $(VENV)/.installed-dev wrk
 
 bench-smoke: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench --smoke
+
+# A real server under mixed load for SOAK_MINUTES (default 10): RSS, open files, p99 per minute.
+soak: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) tests/e2e/node_modules dashboard/node_modules keelbase/dashboard/dist .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ It keeps what other code relies on: ``router``, ``state`` and lifespan.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import secrets
@@ -28,7 +29,7 @@ from keelbase.core.request_outcome import (
     current_request_id,
 )
 from keelbase.errors import MSG_BAD_REQUEST, MSG_INTERNAL, MSG_NOT_FOUND, ApiError
-from keelbase.store.base import QueryTimeout
+from keelbase.store.base import QueryTimeout, StorageFull, StoreUnavailable
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
@@ -252,6 +253,13 @@ class KeelbaseApp:
             return ApiError(400, MSG_BAD_REQUEST)
         if isinstance(error, HTTPException):
             return http_error(error, scope["method"])
+        unavailable = _unavailable(error)
+        if unavailable is not None:
+            log.warning(
+                "%s %s answered 503: %s", scope["method"], scope["path"], error,
+                extra=_REQUEST_LOGGED,
+            )  # fmt: skip
+            return ApiError(503, unavailable)
         log.error(
             "unhandled error in %s %s (request %s)",
             scope["method"],
@@ -261,3 +269,22 @@ class KeelbaseApp:
             extra=_REQUEST_LOGGED,
         )
         return ApiError(500, MSG_INTERNAL)
+
+
+MSG_UNAVAILABLE = "The database is unavailable right now, please try again later."
+MSG_NO_SPACE = "There is no space left to store the data, please try again later."
+
+
+def _unavailable(error: Exception) -> str | None:
+    """The 503 message for a failure that is passing and not the request's fault.
+
+    A lost database connection and a full disk are the operator's to fix; the
+    client gets PocketBase's error shape at once rather than a 500 or a wait.
+    """
+    if isinstance(error, StorageFull) or (
+        isinstance(error, OSError) and error.errno == errno.ENOSPC
+    ):
+        return MSG_NO_SPACE
+    if isinstance(error, StoreUnavailable):
+        return MSG_UNAVAILABLE
+    return None

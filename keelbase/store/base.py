@@ -31,6 +31,18 @@ class QueryTimeout(StoreError):
     """A statement ran past the ``--queryTimeout`` limit and was stopped (answered as a 400)."""
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or cannot write now (connection lost, disk full).
+
+    Not the request's fault and usually passing: answered as a 503 at once,
+    so a client retries later instead of waiting on, or reading a 500.
+    """
+
+
+class StorageFull(StoreUnavailable):
+    """The disk under the database is full: writes fail until space is freed."""
+
+
 class UniqueViolation(StoreError):
     """An insert or update clashed with a unique index on these columns."""
 

@@ -13,6 +13,7 @@ number bound where text is expected becomes its text, and so on).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import re
@@ -32,8 +33,10 @@ from keelbase.store.base import (
     QueryTimeout,
     Row,
     StatementTracer,
+    StorageFull,
     StoreError,
     StoreTiming,
+    StoreUnavailable,
     UniqueViolation,
     run_callbacks,
 )
@@ -46,6 +49,10 @@ _PLACEHOLDER = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|(?<!:):([A-Za-z_]\w*
 _UNIQUE_KEY = re.compile(r"Key \((.+?)\)=\(")
 _STATEMENT_CACHE = 2048
 CLOSE_GRACE = 10.0  # seconds close() waits for busy connections before terminating them
+# A request waits no longer for a pooled connection (all busy, or PostgreSQL not answering
+# a new one) before it is answered 503; a new connection gets CONNECT_TIMEOUT to open.
+ACQUIRE_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 5.0
 
 
 class _Statement:
@@ -203,7 +210,30 @@ def _unique_columns(detail: str) -> list[str]:
     return columns
 
 
+# SQLSTATE classes of a server that is going away or cannot take more: 08 connection
+# exceptions, 53 insufficient resources (disk full, too many connections), 57 operator
+# intervention (shutdown, restart), 58 system errors.
+_UNAVAILABLE_STATES = ("08", "53", "57P", "58")
+
+
+def _unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database is unreachable rather than the statement wrong."""
+    if isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError | OSError | TimeoutError):
+        return True
+    if isinstance(error, asyncpg.InterfaceError):
+        text = str(error)
+        return any(
+            words in text for words in ("connection is closed", "pool is closing", "released back")
+        )
+    state = getattr(error, "sqlstate", "") or ""
+    return isinstance(error, asyncpg.PostgresError) and state.startswith(_UNAVAILABLE_STATES)
+
+
 def _translate(error: Exception) -> Exception:
+    if getattr(error, "sqlstate", "") == "53100":  # disk_full
+        return StorageFull(f"PostgreSQL's disk is full: {error}")
+    if _unavailable(error):
+        return StoreUnavailable(f"PostgreSQL is unavailable: {error}")
     if isinstance(error, asyncpg.QueryCanceledError):
         return QueryTimeout(f"the query was stopped: {error}")
     if isinstance(error, asyncpg.UniqueViolationError):
@@ -271,7 +301,7 @@ class _Link:
                 prepared = await self.conn.prepare(pg_sql)
                 return await getattr(prepared, method)(*values)
             return await getattr(self.conn, method)(pg_sql, *values)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
             raise _translate(error) from error
         finally:
             if timing is not None:
@@ -297,7 +327,7 @@ class _Link:
             try:
                 statement = await self.store.statement(self.conn, sql)
                 prepared = await self.conn.prepare(statement.sql)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                 raise _translate(error) from error
         return [a.name for a in prepared.get_attributes() if a.name != "_rowid_"]
 
@@ -310,7 +340,7 @@ class _Link:
             with nullcontext() if tracer is None else tracer.statement(sql):
                 try:
                     status = await self.conn.execute(sql)
-                except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
                     raise _translate(error) from error
         else:
             status = await self._call("execute", sql, params)
@@ -373,7 +403,8 @@ async def _roll_back(link: _Link) -> None:
     try:
         await link.conn.execute("ROLLBACK")
     except BaseException as error:
-        link.conn.terminate()
+        with contextlib.suppress(asyncpg.InterfaceError):  # the connection is already gone
+            link.conn.terminate()
         if not isinstance(error, _FAILURES):
             raise
         log.warning("ROLLBACK failed, the connection is closed instead: %s", error)
@@ -403,6 +434,23 @@ async def _undo_savepoint(link: _Link, name: str) -> bool:
 _current: contextvars.ContextVar[_Link | None] = contextvars.ContextVar(
     "keelbase_pg_tx", default=None
 )
+
+
+@asynccontextmanager
+async def _released(pool: asyncpg.Pool, conn: asyncpg.Connection) -> AsyncIterator[Any]:
+    """``conn``, given back to the pool at the end.
+
+    Giving it back resets the connection; if PostgreSQL went away meanwhile that
+    fails, the pool drops the connection, and the caller's work (perhaps committed
+    already) must not turn into an error for it.
+    """
+    try:
+        yield conn
+    finally:
+        try:
+            await pool.release(conn)
+        except _FAILURES as error:
+            log.warning("a connection lost on its way back to the pool: %s", error)
 
 
 class PgStore:
@@ -443,6 +491,7 @@ class PgStore:
                 min_size=self._min_size,
                 max_size=self._max_size,
                 init=_init_connection,
+                timeout=CONNECT_TIMEOUT,
                 server_settings=self._server_settings(),
             )
         except (OSError, asyncpg.PostgresError) as error:
@@ -494,7 +543,12 @@ class PgStore:
     async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection, known as busy while it is held (for ``stop_statements``)."""
         assert self._pool is not None, "store is not open"
-        async with self._pool.acquire() as conn:
+        try:
+            acquired = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            # the pool opens a new connection when an old one died: PostgreSQL may be away
+            raise _translate(error) from error
+        async with _released(self._pool, acquired) as conn:
             self._busy.add(conn)
             try:
                 yield conn
@@ -680,7 +734,10 @@ class PgStore:
             link.in_transaction = True
             token = _current.set(link)
             try:
-                await conn.execute("BEGIN")
+                try:
+                    await conn.execute("BEGIN")
+                except _FAILURES as error:
+                    raise _translate(error) from error
                 try:
                     yield link
                     link.check_usable()
@@ -689,7 +746,7 @@ class PgStore:
                         raise StoreError("the transaction had failed and was rolled back")
                 except BaseException as error:
                     await _roll_back(link)
-                    if isinstance(error, asyncpg.PostgresError):
+                    if isinstance(error, _FAILURES):
                         raise _translate(error) from error
                     raise
             finally:

@@ -18,7 +18,9 @@ from keelbase.store.base import (
     InvalidStatement,
     Params,
     QueryTimeout,
+    StorageFull,
     StoreError,
+    StoreUnavailable,
     UniqueViolation,
 )
 
@@ -60,6 +62,11 @@ def translate(error: sqlite3.Error) -> Exception:
             table = targets[0].split(".", 1)[0]
             columns = [t.split(".", 1)[-1] for t in targets]
             return UniqueViolation(table, columns)
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL:
+        return StorageFull(f"the database cannot write: {error}")
+    if code == sqlite3.SQLITE_IOERR:
+        return StoreUnavailable(f"the database cannot write: {error}")
     if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
         return InvalidStatement(str(error))
     return StoreError(str(error))

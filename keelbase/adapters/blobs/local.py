@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -31,11 +32,18 @@ class LocalBlobStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(path.name + ".part")
         size = 0
-        with open(temp, "wb") as out:
-            while chunk := source.read(CHUNK):
-                out.write(chunk)
-                size += len(chunk)
-        os.replace(temp, path)
+        try:
+            with open(temp, "wb") as out:
+                while chunk := source.read(CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+            os.replace(temp, path)
+        except BaseException:
+            # a write cut short (the disk full) must not leave its part behind for good
+            temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # only if this file was its first
+            raise
         return size
 
     async def info(self, key: str) -> BlobInfo:

@@ -19,6 +19,9 @@ from keelbase.services.settings import SettingsService
 
 log = logging.getLogger("keelbase.mail")
 RETRY_DELAYS = (2.0, 10.0, 60.0)
+# Mails being sent or waiting for a retry at once; past it a new mail is dropped
+# (and logged) so an SMTP server down for long cannot grow memory without bound.
+MAX_PENDING = 1000
 # Told, after a background send, the recipients it reached (``[]``: a hook
 # cancelled it) or ``None`` when every attempt failed.
 SendDone = Callable[[list[str] | None], Awaitable[None]]
@@ -87,6 +90,10 @@ class Mailer:
         text: str = "",
         done: SendDone | None = None,
     ) -> None:
+        if len(self._background) >= MAX_PENDING:
+            log.error("%d mails already wait for SMTP; dropped %r to %s", MAX_PENDING, subject, to)
+            self.meter.mail("failed")
+            return
         task = asyncio.create_task(self._send_with_retries(to, subject, html, text, done))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -70,12 +70,19 @@ class HealthFigures:
             await self.flush()
 
     async def _flush_loop(self) -> None:
+        failing = False  # a Redis that is away is said once, not every flush
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             try:
                 await self.flush()
-            except Exception:
-                log.warning("adding the health figures to their buckets failed", exc_info=True)
+            except Exception as error:
+                if not failing:
+                    log.warning("adding the health figures to their buckets failed: %s", error)
+                failing = True
+            else:
+                if failing:
+                    log.warning("the health figures reach their buckets again")
+                failing = False
 
     async def flush(self) -> None:
         """Add the pending counts to the minute and hour buckets (kept for a retry on failure)."""

@@ -1,7 +1,9 @@
 """One SSE client: its auth, its subscriptions and a bounded queue of messages.
 
 A client that stops reading fills its queue and is dropped (the SDK reconnects
-and subscribes again) instead of growing memory without bound.
+and subscribes again) instead of growing memory without bound. The queue is
+bounded both in messages and in bytes: a thousand events of large records would
+otherwise hold hundreds of megabytes for one stalled client.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from keelbase.services.realtime.subscriptions import Subscription
 
 log = logging.getLogger("keelbase.realtime")
 QUEUE_LIMIT = 1000
+QUEUE_BYTES = 8 << 20  # queued event data per client before it counts as not reading
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Client:
         self.held: list[Message] | None = None
         # Custom topics it is present on, with when it joined each.
         self.presence: dict[str, str] = {}
+        self.queue_bytes_limit = QUEUE_BYTES
+        self.queued_bytes = 0  # data in the queue, less what the stream has taken
 
     def send(self, name: str, data: str, event_id: str = "") -> None:
         if self.held is not None:
@@ -56,7 +61,13 @@ class Client:
         if self.discarded:
             return
         try:
+            if (
+                self.queued_bytes + len(message.data) > self.queue_bytes_limit
+                and self.queue.qsize()
+            ):
+                raise asyncio.QueueFull
             self.queue.put_nowait(message)
+            self.queued_bytes += len(message.data)
         except asyncio.QueueFull:
             log.warning("realtime client %s stopped reading; dropping it", self.id)
             # this message and those still queued are lost
@@ -70,4 +81,9 @@ class Client:
         self.discarded = True
         while not self.queue.empty():
             self.queue.get_nowait()
+        self.queued_bytes = 0
         self.queue.put_nowait(None)
+
+    def taken(self, message: Message) -> None:
+        """The stream took ``message`` from the queue: its bytes no longer count."""
+        self.queued_bytes = max(0, self.queued_bytes - len(message.data))

@@ -618,6 +618,7 @@ class RealtimeHub:
             queue = client.queue
             meter = self.meter
             while (message := await queue.get()) is not None:
+                client.taken(message)
                 if message is PING:
                     yield b":\n\n"
                     continue
