@@ -163,7 +163,9 @@ def test_postgres_lost_under_load_fails_fast_with_503_and_recovers(
     assert statuses <= {200, 503}, sorted(
         {(a[2], str(a[3])[:200]) for a in answers if a[2] not in (200, 503)}
     )
-    assert all(a[2] == 503 for a in during), "requests during the outage did not fail"
+    # answered while the database was away (a request may begin then and be served after it is back)
+    answered_during = [a for a in during if a[0] + a[1] < back_at - 0.2]
+    assert all(a[2] == 503 for a in answered_during), "requests during the outage did not fail"
     # On a loaded machine no request may begin inside the window (each waits for the pool):
     # then those in flight across it must have failed with the 503 instead.
     overlapping = [a for a in answers if a[0] < back_at - 0.2 and a[0] + a[1] > cut_at + 0.2]
