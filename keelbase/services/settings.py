@@ -8,6 +8,7 @@ key the whole stored value is encrypted, as PocketBase's ``--encryptionEnv`` doe
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 from collections.abc import Awaitable, Callable
@@ -412,20 +413,25 @@ class SettingsService:
         self._seen_updated: Any = None
         self._listeners: list[Callable[[Settings], None]] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
+        # Commits are ordered by the row lock, but the copies applied after them
+        # are not: without this, an earlier patch applied after a later one would
+        # leave this node serving settings without the later change.
+        self._apply_order = asyncio.Lock()
 
     def on_change(self, listener: Callable[[Settings], None]) -> None:
         """Call ``listener`` with the new settings after each successful update."""
         self._listeners.append(listener)
 
     async def load(self) -> None:
-        async with self.store.read() as conn:
-            raw = await system.get_param(conn, SETTINGS_KEY)
-            updated = await self._updated(conn)
-        seen = self._seen_updated
-        if isinstance(updated, str) and isinstance(seen, str) and updated < seen:
-            return  # an update on this node committed meanwhile: what was read is older
-        self._seen_updated = updated
-        self._apply(self._decoded(raw))
+        async with self._apply_order:
+            async with self.store.read() as conn:
+                raw = await system.get_param(conn, SETTINGS_KEY)
+                updated = await self._updated(conn)
+            seen = self._seen_updated
+            if isinstance(updated, str) and isinstance(seen, str) and updated < seen:
+                return  # an update on this node committed meanwhile: what was read is older
+            self._seen_updated = updated
+            self._apply(self._decoded(raw))
         if self.encryption_key and isinstance(raw, dict):
             await self._encrypt_stored()
 
@@ -485,14 +491,15 @@ class SettingsService:
         """
         if not isinstance(patch, dict):
             raise BadRequestError("An error occurred while loading the submitted data.")
-        async with self.store.transaction() as conn:
-            now = now_string()
-            stored = await system.lock_param(conn, self.store.dialect, SETTINGS_KEY, now)
-            settings = _patched(self._decoded(stored), patch)
-            await self._store(conn, settings, now)
-            updated = await self._updated(conn)
-        self._seen_updated = updated  # this node's own write needs no reload
-        self._apply(settings)
+        async with self._apply_order:
+            async with self.store.transaction() as conn:
+                now = now_string()
+                stored = await system.lock_param(conn, self.store.dialect, SETTINGS_KEY, now)
+                settings = _patched(self._decoded(stored), patch)
+                await self._store(conn, settings, now)
+                updated = await self._updated(conn)
+            self._seen_updated = updated  # this node's own write needs no reload
+            self._apply(settings)
         for write_listener in self._write_listeners:
             await write_listener()
         return settings
