@@ -29,7 +29,7 @@ from keelbase.core.request_outcome import (
     current_request_id,
 )
 from keelbase.errors import MSG_BAD_REQUEST, MSG_INTERNAL, MSG_NOT_FOUND, ApiError
-from keelbase.store.base import QueryTimeout, StorageFull, StoreUnavailable
+from keelbase.store.base import QueryTimeout, StorageFull, StoreUnavailable, WriteConflict
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
@@ -253,6 +253,12 @@ class KeelbaseApp:
             return ApiError(400, MSG_BAD_REQUEST)
         if isinstance(error, HTTPException):
             return http_error(error, scope["method"])
+        if isinstance(error, WriteConflict):
+            log.warning(
+                "%s %s answered 409: %s", scope["method"], scope["path"], error,
+                extra=_REQUEST_LOGGED,
+            )  # fmt: skip
+            return ApiError(409, MSG_CONFLICT)
         unavailable = _unavailable(error)
         if unavailable is not None:
             log.warning(
@@ -271,6 +277,7 @@ class KeelbaseApp:
         return ApiError(500, MSG_INTERNAL)
 
 
+MSG_CONFLICT = "The request clashed with a concurrent change and was not applied, please try again."
 MSG_UNAVAILABLE = "The database is unavailable right now, please try again later."
 MSG_NO_SPACE = "There is no space left to store the data, please try again later."
 

@@ -39,6 +39,15 @@ class StoreUnavailable(StoreError):
     """
 
 
+class WriteConflict(StoreError):
+    """The database rolled this transaction back to settle a clash with a concurrent
+    one (PostgreSQL's deadlock or serialization failure).
+
+    Nothing of it was kept and nothing is wrong with the request: answered as a 409
+    that tells the client to send it again, instead of a 500 that looks like a bug.
+    """
+
+
 class StorageFull(StoreUnavailable):
     """The disk under the database is full: writes fail until space is freed."""
 

@@ -38,6 +38,7 @@ from keelbase.store.base import (
     StoreTiming,
     StoreUnavailable,
     UniqueViolation,
+    WriteConflict,
     run_callbacks,
 )
 from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
@@ -229,11 +230,17 @@ def _unavailable(error: BaseException) -> bool:
     return isinstance(error, asyncpg.PostgresError) and state.startswith(_UNAVAILABLE_STATES)
 
 
+# serialization_failure, deadlock_detected
+_CONFLICT_STATES = ("40001", "40P01")
+
+
 def _translate(error: Exception) -> Exception:
     if getattr(error, "sqlstate", "") == "53100":  # disk_full
         return StorageFull(f"PostgreSQL's disk is full: {error}")
     if _unavailable(error):
         return StoreUnavailable(f"PostgreSQL is unavailable: {error}")
+    if getattr(error, "sqlstate", "") in _CONFLICT_STATES:
+        return WriteConflict(f"rolled back to settle a clash with a concurrent write: {error}")
     if isinstance(error, asyncpg.QueryCanceledError):
         return QueryTimeout(f"the query was stopped: {error}")
     if isinstance(error, asyncpg.UniqueViolationError):

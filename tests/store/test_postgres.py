@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from keelbase.store.base import InvalidStatement, StoreError, UniqueViolation
+from keelbase.store.base import InvalidStatement, StoreError, UniqueViolation, WriteConflict
 from keelbase.store.postgres import PgStore, _rewrite
 from tests.pg import fresh_database
 
@@ -192,6 +192,44 @@ def test_a_transaction_that_is_gone_never_commits_what_follows(url: str) -> None
                         await outer.execute("INSERT INTO u VALUES ('b')")
             assert events == ["inner undone", "outer undone"]
             assert await _keys(store) == []
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_deadlock_victim_is_a_write_conflict_and_the_other_commits(url: str) -> None:
+    """PostgreSQL breaks a deadlock by failing one transaction: that one is a
+    WriteConflict (answered 409, retry), never a bare StoreError (a 500)."""
+
+    async def main() -> None:
+        store = PgStore(url)
+        await store.open()
+        try:
+            async with store.transaction() as conn:
+                await conn.execute('CREATE TABLE d ("id" TEXT PRIMARY KEY, "n" INT)', heavy=True)
+                await conn.execute("INSERT INTO d VALUES ('a', 0), ('b', 0)")
+            both_hold_one = asyncio.Barrier(2)
+
+            async def writer(first: str, second: str) -> str:
+                try:
+                    async with store.transaction() as conn:
+                        await conn.execute(
+                            'UPDATE d SET "n" = "n" + 1 WHERE "id" = :id', {"id": first}
+                        )
+                        await both_hold_one.wait()
+                        await conn.execute(
+                            'UPDATE d SET "n" = "n" + 1 WHERE "id" = :id', {"id": second}
+                        )
+                except WriteConflict:
+                    return "conflict"
+                return "committed"
+
+            outcomes = await asyncio.gather(writer("a", "b"), writer("b", "a"))
+            assert sorted(outcomes) == ["committed", "conflict"]
+            async with store.read() as conn:
+                total = await conn.fetch_value('SELECT SUM("n") FROM d')
+            assert total == 2  # the victim left nothing behind
         finally:
             await store.close()
 
