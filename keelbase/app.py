@@ -30,6 +30,7 @@ from keelbase.services import system_jobs
 from keelbase.services.advisor.service import AdvisorService
 from keelbase.services.auth.alerts import AuthAlerts
 from keelbase.services.auth.impersonation import ImpersonationService
+from keelbase.services.auth.installer import Installer
 from keelbase.services.auth.login_guard import LoginGuard
 from keelbase.services.auth.mail_flows import AuthMailService
 from keelbase.services.auth.oauth2 import OAuth2Service
@@ -112,6 +113,7 @@ class App(Extensions):
         self.oauth2 = OAuth2Service(self.auth, self.records)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
+        self.installer = Installer(self.superusers)
         self.broker = self._broker()
         self.realtime = RealtimeHub(
             self.records, self.broker, self.hooks, self.meter, self._presence()
@@ -457,11 +459,22 @@ class App(Extensions):
             self._reloader = Reloader(self, self.hooks_dir)
             self._reloader.start()
         self.started = True
-        if self.config.hint_superuser and await self.superusers.count() == 0:
-            log.warning(
-                "No superuser yet. Create one with: keelbase superuser upsert EMAIL PASSWORD --dir %s",
-                self.config.data_dir,
-            )
+        if self.config.hint_superuser:
+            await self._announce_installer()
+
+    async def _announce_installer(self) -> None:
+        """With no superuser yet, print the one-time link that creates the first one."""
+        token = await self.installer.issue()
+        if token is None:
+            return
+        host, _, port = self.config.http.rpartition(":")
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            host = "127.0.0.1"
+        log.warning(
+            "No superuser yet. Open this link within an hour to create the first one: "
+            "http://%s:%s/_/#/install/%s (or run: keelbase superuser upsert EMAIL PASSWORD --dir %s)",
+            host, port, token, self.config.data_dir,
+        )  # fmt: skip
 
     async def stop(self) -> None:
         if not self.started:

@@ -398,7 +398,8 @@ def _serve(args: argparse.Namespace) -> int:
             _error(args.log_format, str(error))
             return 1
         # Applied once, here, before any worker starts; the workers find nothing pending.
-        migrating = App(config.model_copy(update={"hint_superuser": False}))
+        # This app also prints the first-superuser link, once rather than per worker.
+        migrating = App(config)
         try:
             migrating.load_hooks()
         except HooksError as error:
@@ -407,7 +408,7 @@ def _serve(args: argparse.Namespace) -> int:
         if asyncio.run(_apply_migrations(migrating)) != 0:
             return 1
         _print_started(config)
-        config = config.model_copy(update={"apply_migrations": False})
+        config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
         os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
         with _metrics_folder():
             uvicorn.run(

@@ -60,7 +60,7 @@ def client(app: App) -> Iterator[TestClient]:
 class ServerProcess:
     """A ``keelbase serve`` child process on a free loopback port."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, ready_timeout: float = 20.0) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -83,7 +83,7 @@ class ServerProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
-            self._wait_ready()
+            self._wait_ready(ready_timeout)
         except BaseException:
             self.stop()  # a server that did not come up in time must not outlive the test
             raise

@@ -21,6 +21,7 @@ from keelbase.api import (
     dashboard,
     files,
     health,
+    installer,
     logs,
     metrics,
     openapi,
@@ -126,6 +127,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *openapi.routes,
         *payments.routes,
         *push.routes,
+        *installer.routes,
     ]
 
     @asynccontextmanager

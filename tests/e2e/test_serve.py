@@ -1,6 +1,7 @@
 """The real ``keelbase serve`` process starts, answers and stops cleanly."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -9,6 +10,9 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ServerProcess, free_port
+from tests.e2e.test_realtime_nodes import redis_url
+
+__all__ = ["redis_url"]
 
 
 def test_serve_answers_and_shuts_down_gracefully(server: ServerProcess) -> None:
@@ -56,3 +60,49 @@ def test_global_flags_before_the_command_and_serve_flags(tmp_path: Path) -> None
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def _installer_links(log: str) -> list[str]:
+    return re.findall(r"http://127\.0\.0\.1:\d+/_/#/install/([A-Za-z0-9_-]+)", log)
+
+
+def test_a_fresh_server_prints_a_link_that_creates_the_first_superuser(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "kb_data")
+    try:
+        links = _installer_links(server.log())
+        assert len(links) == 1, server.log()
+        body = {"token": links[0], "email": "owner@example.com",
+                "password": "a-long-secret", "passwordConfirm": "a-long-secret"}  # fmt: skip
+        assert httpx.post(server.url + "/api/installer", json=body).status_code == 204
+        signed = httpx.post(
+            server.url + "/api/collections/_superusers/auth-with-password",
+            json={"identity": body["email"], "password": body["password"]},
+        )
+        assert signed.status_code == 200
+        assert links[0] not in (tmp_path / "kb_data" / "data.db").read_bytes().decode("latin-1")
+    finally:
+        server.stop()
+    # with a superuser, a restart prints no link
+    again = ServerProcess(tmp_path / "kb_data")
+    try:
+        assert _installer_links(again.log()) == []
+    finally:
+        again.stop()
+
+
+def test_several_workers_print_one_link(tmp_path: Path, redis_url: str) -> None:
+    server = ServerProcess(
+        tmp_path / "kb_data", "--workers", "2", "--redis", redis_url, ready_timeout=90
+    )
+    try:
+        links = _installer_links(server.log())
+        assert len(links) == 1, server.log()
+        body = {"token": links[0], "email": "owner@example.com",
+                "password": "a-long-secret", "passwordConfirm": "a-long-secret"}  # fmt: skip
+        # every worker knows it: check it several times (connections land on either worker)
+        for _ in range(6):
+            assert httpx.post(server.url + "/api/installer/check", json={"token": links[0]},
+                              headers={"Connection": "close"}).status_code == 204  # fmt: skip
+        assert httpx.post(server.url + "/api/installer", json=body).status_code == 204
+    finally:
+        server.stop()

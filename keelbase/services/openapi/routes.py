@@ -92,6 +92,11 @@ PRESENCE_BODY = {
     "required": ["clientId", "topic"],
     "properties": {"clientId": _TEXT, "topic": _TEXT, "state": {"type": "object"}},
 }
+INSTALLER_BODY = {
+    "type": "object",
+    "required": ["token", "email", "password", "passwordConfirm"],
+    "properties": {"token": _TEXT, "email": _TEXT, "password": _TEXT, "passwordConfirm": _TEXT},
+}
 PUSH_BODY = {
     "type": "object",
     "required": ["endpoint"],
@@ -192,6 +197,18 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ),
     ("DELETE", "/api/realtime/presence"): RouteInfo(
         "realtime", "Leave a topic's presence", ANYONE, PRESENCE_BODY
+    ),
+    ("POST", "/api/installer/check"): RouteInfo(
+        "installer",
+        "Whether a first-superuser link still works",
+        ANYONE,
+        {"type": "object", "required": ["token"], "properties": {"token": _TEXT}},
+    ),
+    ("POST", "/api/installer"): RouteInfo(
+        "installer",
+        "Create the first superuser from the link serve printed",
+        ANYONE,
+        INSTALLER_BODY,
     ),
     ("GET", "/api/push/vapid"): RouteInfo("push", "The VAPID public key", ANYONE),
     ("POST", "/api/push/subscriptions"): RouteInfo(
