@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { pb } from "./pb.js";
 import { match, navigate, useHashPath } from "./router.js";
 import { SignIn } from "./pages/SignIn.jsx";
+import { Install } from "./pages/Install.jsx";
 import { ConfirmVerification, ConfirmPasswordReset, ConfirmEmailChange } from "./pages/Confirm.jsx";
 import { Collections } from "./pages/Collections.jsx";
 import { Logs } from "./pages/Logs.jsx";
@@ -15,6 +16,8 @@ const PUBLIC = [
   ["/auth/confirm-verification/:token", ConfirmVerification],
   ["/auth/confirm-password-reset/:token", ConfirmPasswordReset],
   ["/auth/confirm-email-change/:token", ConfirmEmailChange],
+  // The first-run link printed by `keelbase serve`.
+  ["/install/:token", Install],
 ];
 
 function useSuperuser() {
