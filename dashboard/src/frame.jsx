@@ -1,7 +1,9 @@
 // The signed-in frame: the top bar with the main sections and the sign-out button.
 import { pb } from "./pb.js";
 
-const SECTIONS = [["collections", "Collections"], ["logs", "Logs"], ["settings", "Settings"]];
+const SECTIONS = [
+  ["collections", "Collections"], ["logs", "Logs"], ["health", "Health"], ["settings", "Settings"],
+];
 
 export function Frame({ section, superuser, sidebar, children }) {
   return (

@@ -8,6 +8,7 @@ import { Install } from "./pages/Install.jsx";
 import { ConfirmVerification, ConfirmPasswordReset, ConfirmEmailChange } from "./pages/Confirm.jsx";
 import { Collections } from "./pages/Collections.jsx";
 import { Logs } from "./pages/Logs.jsx";
+import { Health } from "./pages/Health.jsx";
 import { Settings } from "./pages/Settings.jsx";
 import { Frame } from "./frame.jsx";
 
@@ -49,6 +50,7 @@ function App() {
     return null;
   }
   if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
+  if (path === "/health") return <Frame section="health" superuser={superuser}><Health /></Frame>;
   if (path === "/settings") return <Frame section="settings" superuser={superuser}><Settings /></Frame>;
   const records = match("/collections/:name", path);
   return <Collections name={records ? records.name : ""} superuser={superuser} />;

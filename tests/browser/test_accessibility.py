@@ -43,6 +43,10 @@ def test_every_page_passes_an_accessibility_scan(page: Any, node: Node) -> None:
     expect(page.get_by_role("heading", name="Logs")).to_be_visible()
     problems["logs"] = accessibility_problems(page)
 
+    sections.get_by_role("link", name="Health").click()
+    expect(page.get_by_role("table", name="Routes")).to_be_visible()
+    problems["health"] = accessibility_problems(page)
+
     sections.get_by_role("link", name="Settings").click()
     expect(page.get_by_label("Application name")).to_be_visible()
     problems["settings"] = accessibility_problems(page)

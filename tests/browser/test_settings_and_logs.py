@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
@@ -65,3 +66,46 @@ def test_logs_show_a_request_made_by_the_test(page: Any, node: Node) -> None:
     page.get_by_label("Filter logs").fill("data.status >")
     page.get_by_role("button", name="Apply filter").click()
     expect(page.locator("#logs-error")).to_be_visible()
+
+
+def test_the_health_page_shows_the_routes_figures(page: Any, node: Node) -> None:
+    for _ in range(3):
+        node.api.get("/api/collections/users/records", params={"perPage": 3})
+    node.api.get("/api/collections/no_such_collection/records")  # a 404: not an error (5xx)
+    sign_in(page, node)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Health").click()
+    expect(page.get_by_role("heading", name="Health")).to_be_visible()
+    expect(page.get_by_text("Database")).to_be_visible()
+    expect(page.get_by_role("region", name="Last 5 minutes")).to_contain_text("requests")
+    routes = page.get_by_role("table", name="Routes")
+    row = routes.get_by_role("row").filter(has_text="GET /api/collections/{collection}/records")
+    expect(row).to_have_count(1)
+    # the figures are the API's: the row's count is the one /api/health gives for the route
+    figures = node.api.get("/api/health").json()["data"]["requests"]["5m"]["routes"]
+    listed = next(
+        r for r in figures
+        if r["method"] == "GET" and r["route"] == "/api/collections/{collection}/records"
+    )  # fmt: skip
+    assert listed["requests"] >= 4
+    expect(row.get_by_role("cell").nth(1)).to_have_text(re.compile(r"^\d+$"))
+    page.get_by_label("Window").select_option("24h")
+    expect(routes).to_contain_text("/api/health")
+
+
+def test_the_logs_page_draws_requests_per_hour(page: Any, node: Node) -> None:
+    node.api.get("/api/collections/users/records", params={"perPage": 2})
+    sign_in(page, node)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Logs").click()
+    chart = page.get_by_role("img", name=re.compile(r"log entries over \d+ hour"))
+    deadline = time.monotonic() + 30  # logs are written in batches
+    while chart.count() == 0 and time.monotonic() < deadline:
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(300)
+    expect(chart).to_be_visible()
+    stats = node.api.get("/api/logs/stats").json()
+    label = chart.get_attribute("aria-label") or ""
+    total = int(label.split()[0])
+    assert total <= sum(
+        s["total"] for s in stats
+    )  # drawn from the same figures, taken a moment earlier
+    assert chart.locator("rect").count() >= 1

@@ -5,6 +5,31 @@ import { pb, errorsOf } from "../pb.js";
 const PER_PAGE = 50;
 const LEVELS = { "-4": "DEBUG", 0: "INFO", 4: "WARN", 8: "ERROR" };
 
+// Log entries per hour (GET /api/logs/stats) for the same filter, as bars.
+function Chart({ stats }) {
+  if (!stats || stats.length === 0) return null;
+  const max = Math.max(...stats.map((s) => s.total));
+  const total = stats.reduce((sum, s) => sum + s.total, 0);
+  const width = 600, height = 100, gap = 1;
+  const bar = width / stats.length;
+  const label = `${total} log entries over ${stats.length} hour${stats.length > 1 ? "s" : ""} with entries, at most ${max} in an hour`;
+  return (
+    <svg class="chart" viewBox={`0 0 ${width} ${height + 14}`} preserveAspectRatio="none" role="img" aria-label={label}>
+      <title>{label}</title>
+      {stats.map((s, i) => {
+        const h = Math.max(1, (s.total / max) * height);
+        return (
+          <rect key={s.date} x={i * bar} y={height - h} width={Math.max(1, bar - gap)} height={h}>
+            <title>{`${s.date.slice(0, 13)}h: ${s.total}`}</title>
+          </rect>
+        );
+      })}
+      <text x="0" y={height + 12}>{stats[0].date.slice(0, 16)}</text>
+      <text x={width} y={height + 12} text-anchor="end">{stats[stats.length - 1].date.slice(0, 16)}</text>
+    </svg>
+  );
+}
+
 export function Logs() {
   const [page, setPage] = useState(1);
   const [filterText, setFilterText] = useState("");
@@ -13,6 +38,7 @@ export function Logs() {
   const [error, setError] = useState("");
   const [open, setOpen] = useState(null);
   const [reload, setReload] = useState(0);
+  const [stats, setStats] = useState(null);
 
   useEffect(() => {
     let stale = false;
@@ -21,6 +47,14 @@ export function Logs() {
       .catch((err) => { if (!stale) setError(errorsOf(err).message); });
     return () => { stale = true; };
   }, [page, filter, reload]);
+
+  useEffect(() => {
+    let stale = false;
+    pb.logs.getStats({ filter })
+      .then((r) => { if (!stale) setStats(r); })
+      .catch(() => { if (!stale) setStats(null); }); // the list shows the filter's error
+    return () => { stale = true; };
+  }, [filter, reload]);
 
   function applyFilter(e) {
     e.preventDefault();
@@ -43,6 +77,7 @@ export function Logs() {
         <button type="submit" class="secondary">Apply filter</button>
       </form>
       {error && <p id="logs-error" role="alert" class="error">{error}</p>}
+      <Chart stats={stats} />
       <div class="grid-wrap">
         <table class="grid">
           <thead>
