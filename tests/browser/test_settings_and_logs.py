@@ -109,3 +109,39 @@ def test_the_logs_page_draws_requests_per_hour(page: Any, node: Node) -> None:
         s["total"] for s in stats
     )  # drawn from the same figures, taken a moment earlier
     assert chart.locator("rect").count() >= 1
+
+
+def test_the_other_settings_sections_act_through_the_api(page: Any, node: Node) -> None:
+    sign_in(page, node)
+    page.get_by_role("navigation", name="Sections").get_by_role("link", name="Settings").click()
+    expect(page.get_by_label("Application name")).to_be_visible()
+
+    page.get_by_label("Most requests in a batch").fill("21")
+    page.get_by_label("Allow batch requests").check()
+    page.get_by_label("Client IP headers (comma separated, e.g. X-Forwarded-For)").fill(
+        "X-Real-IP, CF-Connecting-IP"
+    )
+    page.get_by_label("Days kept (0: request logs off)").fill("9")
+    rules = page.get_by_label("Rules (JSON: [{label, maxRequests, duration, audience}])")
+    rules.fill("[not json")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#setting-rateLimits-rules-error")).to_have_text("Must be valid JSON.")
+    assert node.api.get("/api/settings").json()["batch"]["maxRequests"] != 21
+
+    rules.fill('[{"label": "/api/", "maxRequests": 500, "duration": 10, "audience": ""}]')
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Settings saved.")).to_be_visible()
+    saved = node.api.get("/api/settings").json()
+    assert saved["batch"]["maxRequests"] == 21 and saved["batch"]["enabled"] is True
+    assert saved["trustedProxy"]["headers"] == ["X-Real-IP", "CF-Connecting-IP"]
+    assert saved["logs"]["maxDays"] == 9
+    assert saved["rateLimits"]["rules"] == [
+        {"label": "/api/", "maxRequests": 500, "duration": 10, "audience": ""}
+    ]
+    # the batch setting acts: a batch of 22 requests is now refused
+    too_many = [{"method": "GET", "url": "/api/health"}] * 22
+    assert node.api.post("/api/batch", json={"requests": too_many}).status_code == 400
+
+    # S3 is off on this node: the check says why instead of pretending
+    page.get_by_role("button", name="Test S3 connection").click()
+    expect(page.get_by_text(re.compile("^S3 failed: "))).to_be_visible()

@@ -1,4 +1,5 @@
-// Application and mail settings (GET/PATCH /api/settings), and a test mail through the SMTP server.
+// The settings (GET/PATCH /api/settings): application, mail, files storage, backups schedule, logs,
+// batch, trusted proxy and rate limits; a test mail through the SMTP server and an S3 check.
 import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 
@@ -20,7 +21,49 @@ const SECTIONS = [
     ["password", "SMTP password", "password"],
     ["tls", "Always use TLS", "bool"],
   ]],
+  ["s3", "Files storage (S3)", [
+    ["enabled", "Store uploaded files in S3", "bool"],
+    ["bucket", "Bucket", TEXT],
+    ["region", "Region", TEXT],
+    ["endpoint", "Endpoint", "url"],
+    ["accessKey", "Access key", TEXT],
+    ["secret", "Secret", "password"],
+    ["forcePathStyle", "Force path-style addressing", "bool"],
+  ]],
+  ["backups", "Automatic backups", [
+    ["cron", "Schedule (cron expression, empty: off)", TEXT],
+    ["cronMaxKeep", "Automatic backups kept", "number"],
+  ]],
+  ["logs", "Logs", [
+    ["maxDays", "Days kept (0: request logs off)", "number"],
+    ["minLevel", "Lowest level kept (-4 debug, 0 info, 4 warn, 8 error)", "number"],
+    ["logIP", "Keep client IP addresses", "bool"],
+    ["logAuthId", "Keep the auth record id", "bool"],
+  ]],
+  ["batch", "Batch requests", [
+    ["enabled", "Allow batch requests", "bool"],
+    ["maxRequests", "Most requests in a batch", "number"],
+    ["timeout", "Timeout (seconds)", "number"],
+    ["maxBodySize", "Largest body (bytes, 0: default)", "number"],
+  ]],
+  ["trustedProxy", "Trusted proxy", [
+    ["headers", "Client IP headers (comma separated, e.g. X-Forwarded-For)", "list"],
+    ["useLeftmostIP", "Use the leftmost IP of the header", "bool"],
+  ]],
+  ["rateLimits", "Rate limits", [
+    ["enabled", "Limit request rates", "bool"],
+    ["rules", "Rules (JSON: [{label, maxRequests, duration, audience}])", "json"],
+  ]],
 ];
+
+// How a setting is shown in its input, and read back from it.
+const shown = (kind, value) =>
+  kind === "list" ? (value || []).join(", ") : kind === "json" ? JSON.stringify(value ?? [], null, 2) : value ?? "";
+function parsed(kind, text) {
+  if (kind === "number") return Number(text);
+  if (kind === "list") return text.split(",").map((t) => t.trim()).filter(Boolean);
+  return text;
+}
 
 export function Settings() {
   const [settings, setSettings] = useState(null);
@@ -30,6 +73,7 @@ export function Settings() {
   const [busy, setBusy] = useState(false);
   const [testTo, setTestTo] = useState("");
   const [testState, setTestState] = useState("");
+  const [s3State, setS3State] = useState("");
 
   useEffect(() => {
     pb.settings.getAll().then(setSettings).catch((err) => setMessage(errorsOf(err).message));
@@ -48,8 +92,19 @@ export function Settings() {
       body[group] = {};
       for (const [name, , kind] of fields) {
         // An empty password keeps the stored one (the API never sends it back).
-        if (kind === "password" && !settings[group][name]) continue;
-        body[group][name] = settings[group][name];
+        if (kind === "password" && !settings[group]?.[name]) continue;
+        let value = settings[group]?.[name];
+        if (kind === "json" && typeof value === "string") {
+          try {
+            value = JSON.parse(value);
+          } catch {
+            setErrors({ [`${group}.${name}`]: "Must be valid JSON." });
+            setMessage("Fix the errors below.");
+            setBusy(false);
+            return;
+          }
+        }
+        body[group][name] = value;
       }
     }
     try {
@@ -61,6 +116,17 @@ export function Settings() {
       setMessage(text);
     } finally {
       setBusy(false);
+    }
+  }
+
+  async function testS3(e) {
+    e.preventDefault();
+    setS3State("Testing…");
+    try {
+      await pb.settings.testS3("storage");
+      setS3State("The S3 storage answered.");
+    } catch (err) {
+      setS3State("S3 failed: " + errorsOf(err).message);
     }
   }
 
@@ -101,13 +167,24 @@ export function Settings() {
                   </div>
                 );
               }
+              if (kind === "json") {
+                return (
+                  <div class="field" key={name}>
+                    <label for={id}>{label}</label>
+                    <textarea {...aria} rows={6} spellcheck={false}
+                      value={typeof value === "string" ? value : shown(kind, value)}
+                      onInput={(e) => set(group, name, e.currentTarget.value)} />
+                    {problem}
+                  </div>
+                );
+              }
               return (
                 <div class="field" key={name}>
                   <label for={id}>{label}</label>
-                  <input type={kind} {...aria} value={value ?? ""}
+                  <input type={kind === "list" ? "text" : kind} {...aria} value={shown(kind, value)}
                     autocomplete={kind === "password" ? "new-password" : undefined}
                     placeholder={kind === "password" ? "unchanged" : undefined}
-                    onInput={(e) => set(group, name, kind === "number" ? Number(e.currentTarget.value) : e.currentTarget.value)} />
+                    onInput={(e) => set(group, name, parsed(kind, e.currentTarget.value))} />
                   {problem}
                 </div>
               );
@@ -124,6 +201,10 @@ export function Settings() {
         <button type="submit" class="secondary">Send test mail</button>
       </form>
       {testState && <p role="status">{testState}</p>}
+      <form class="filter" onSubmit={testS3}>
+        <button type="submit" class="secondary">Test S3 connection</button>
+      </form>
+      {s3State && <p role="status">{s3State}</p>}
     </section>
   );
 }
