@@ -356,6 +356,32 @@ async def test_checkout_input_is_checked(
             )
             assert answer.status_code == 400, (change, answer.text)
             assert field in answer.json()["data"], (change, answer.text)
+        # the app URL's origin and the server's --origins, never "*", never a look-alike
+        s.app.config.origins = ["https://shop.example", "*"]
+        for url, status in (
+            ("https://shop.example/done?x=1", 200),
+            (f"{APP_URL}/done", 200),
+            ("https://shop.example.evil.example/ok", 400),
+            ("http://shop.example/ok", 400),
+            (f"{APP_URL}@evil.example/ok", 400),
+            ("https://other.example/ok", 400),
+            ("//evil.example/ok", 400),
+        ):
+            answer = await s.client.post(
+                "/api/payments/checkout", headers=dave, json={**good, "successUrl": url}
+            )
+            assert answer.status_code == status, (url, answer.text)
+        moved_app = await s.client.patch("/api/settings", headers=s.admin,
+                                         json={"meta": {"appURL": "https://app.example"}})  # fmt: skip
+        assert moved_app.status_code == 200, moved_app.text
+        for url, status in (("https://app.example/ok", 200), (f"{APP_URL}/ok", 400)):
+            answer = await s.client.post("/api/payments/portal", headers=dave,
+                                         json={"returnUrl": url})  # fmt: skip
+            assert answer.status_code == status, (url, answer.text)
+        s.app.config.origins = []
+        back = await s.client.patch("/api/settings", headers=s.admin,
+                                    json={"meta": {"appURL": APP_URL}})  # fmt: skip
+        assert back.status_code == 200, back.text
         unknown = await s.client.post(
             "/api/payments/checkout", headers=dave, json={**good, "price": "price_missing"}
         )
@@ -417,18 +443,29 @@ async def test_webhook_verification_duplicates_and_limits(
         assert unknown.status_code == 200 and unknown.json()["handled"] is False
 
         # a handler that fails: nothing is kept, Stripe is told to retry, no traceback shown
+        # what a hook writes commits with the event, or not at all
+        fail = [True]
+
         @s.app.on_payment_event("product.updated")
         async def broken(e: PaymentEvent) -> None:
-            raise RuntimeError("downstream is down")
+            await e.next()
+            await s.app.create_record("posts", {"title": f"about {e.object['name']}"})
+            if fail[0]:
+                raise RuntimeError("downstream is down")
 
         retry = event_of("product.updated", {**product, "name": "Later"})
         failed = await s.webhook(retry)
         assert failed.status_code == 500
         assert "Traceback" not in failed.text and "downstream" not in failed.text
         assert [p["name"] for p in await s.records("_products")] == ["Dup"]
-        s.app.hooks.payment_event.bindings.pop()
+        assert [p["title"] for p in await s.records("posts")] == ["members only"]
+        fail[0] = False
         assert (await s.webhook(retry)).status_code == 200
         assert [p["name"] for p in await s.records("_products")] == ["Later"]
+        assert sorted(p["title"] for p in await s.records("posts")) == ["about Later", "members only"]
+        again = await s.webhook(retry)
+        assert (again.status_code, again.json()["duplicate"]) == (200, True)
+        assert len(await s.records("posts")) == 2
 
 
 @sync
@@ -485,6 +522,22 @@ async def test_sync_backfills_products_and_prices(
         assert len(guest_view) == len(stripe_api.prices)
         names = {p["name"] for p in await s.records("_products", {})}
         assert {"Sync 0", "Sync 1", "Sync 2"} <= names
+        # the list and view rules are the app's to edit; the records stay Keelbase's
+        members = "@request.auth.id != ''"
+        edited = await s.client.patch("/api/collections/_prices", headers=s.admin,
+                                      json={"listRule": members, "viewRule": members})  # fmt: skip
+        assert edited.status_code == 200, edited.text
+        assert await s.records("_prices", {}) == []
+        _, ola = await s.user("ola")
+        assert len(await s.records("_prices", ola)) == len(stripe_api.prices)
+        write = await s.client.post("/api/collections/_prices/records", headers=ola,
+                                    json={"stripeId": "price_mine"})  # fmt: skip
+        assert write.status_code in (400, 403), write.text
+        changed = await s.client.patch("/api/collections/_prices", headers=s.admin,
+                                       json={"fields": []})  # fmt: skip
+        assert changed.status_code == 400, changed.text
+        await s.app.payments.ensure_collections()  # as at every start: the rule stays
+        assert s.app.collections.schema.get("_prices").listRule == members  # type: ignore[union-attr]
         # a webhook older than the sync leaves the synced state
         first = stripe_api.products[0]
         stale = event_of("product.updated", {**first, "name": "Old"}, int(time.time()) - 60)
