@@ -462,7 +462,10 @@ async def test_webhook_verification_duplicates_and_limits(
         fail[0] = False
         assert (await s.webhook(retry)).status_code == 200
         assert [p["name"] for p in await s.records("_products")] == ["Later"]
-        assert sorted(p["title"] for p in await s.records("posts")) == ["about Later", "members only"]
+        assert sorted(p["title"] for p in await s.records("posts")) == [
+            "about Later",
+            "members only",
+        ]
         again = await s.webhook(retry)
         assert (again.status_code, again.json()["duplicate"]) == (200, True)
         assert len(await s.records("posts")) == 2
