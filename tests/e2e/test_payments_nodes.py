@@ -161,5 +161,21 @@ def test_the_same_event_on_two_nodes_at_once_is_applied_once(
         assert again.status_code == 200 and again.json()["duplicate"] is True
         time.sleep(0.2)
         assert len(calls.read_text().split()) == len(lines)
+
+        # the user deletes their account on one node; Stripe's cancellation reaches the other
+        stripe_api.forward_to = first.url + "/api/payments/webhook"
+        sub_id = events[1]["data"]["object"]["id"]
+        gone = httpx.delete(second.url + f"/api/collections/users/records/{user_id}",
+                            headers={"Authorization": token})  # fmt: skip
+        assert gone.status_code == 204, gone.text
+        assert stripe_api.subscriptions[sub_id]["status"] == "canceled"
+        deadline = time.monotonic() + 10
+        while not stripe_api.delivered and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert stripe_api.delivered == [200]
+        for url in urls:
+            left = httpx.get(url + "/api/collections/_subscriptions/records", headers=admin,
+                             params={"filter": f"user = '{user_id}'"}).json()  # fmt: skip
+            assert left["totalItems"] == 0, left
     finally:
         stream.close()
