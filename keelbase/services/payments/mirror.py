@@ -91,10 +91,10 @@ class Mirror:
         if customer:
             linked = await self.find(conn, names.CUSTOMERS, customer)
             if linked is not None and linked.get("user"):
-                return {
-                    "user": str(linked.get("user")),
-                    "collectionRef": str(linked.get("collectionRef") or ""),
-                }
+                user, collection = str(linked.get("user")), str(linked.get("collectionRef") or "")
+                if not await self.owner_exists(conn, user, collection):
+                    return None  # deleted after the customer was read
+                return {"user": user, "collectionRef": collection}
         user, collection = owner_in_metadata(obj)
         if not user:
             return {}
