@@ -117,8 +117,14 @@ class EventApplier:
     async def _subscription(self, conn: Connection, obj: dict[str, Any], at: float) -> None:
         values = objects.subscription_values(obj)
         owner = await self.mirror.owner_of(conn, values["customer"], obj)
-        if owner is None:
-            return  # its user was deleted, and its records with it
+        if owner is None:  # its user was deleted, and its records with it
+            if values["status"] not in ("canceled", "incomplete_expired"):
+                log.warning(
+                    "payments: subscription %s (%s) belongs to a deleted user; cancel it in Stripe",
+                    obj.get("id"),
+                    values["status"],
+                )
+            return
         values.update(owner)
         await self.mirror.upsert(conn, names.SUBSCRIPTIONS, str(obj.get("id")), values, at, obj)
 
