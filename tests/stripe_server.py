@@ -5,7 +5,8 @@ It speaks what Keelbase calls, the way the ``stripe`` SDK calls it: form-encoded
 token (refused otherwise, as Stripe does), Stripe's JSON objects and list
 pages (``limit``, ``starting_after``, ``has_more``), and Stripe's error shape.
 Endpoints: customers, checkout sessions, billing portal sessions, products and
-prices (list). ``GET /pay/{session}`` plays the hosted checkout page: it
+prices (list), and cancelling a subscription (``DELETE /v1/subscriptions/{id}``,
+which sends ``customer.subscription.deleted`` to ``forward_to`` when set). ``GET /pay/{session}`` plays the hosted checkout page: it
 completes the session and redirects to the session's ``success_url``; with
 ``forward_to`` set it first sends the session's events there, as Stripe (or
 ``stripe listen --forward-to``) does, else the test delivers them.
@@ -31,6 +32,7 @@ import httpx
 import orjson
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -112,6 +114,11 @@ class StripeServer:
     # Where webhooks go, as ``stripe listen --forward-to`` sets it ("" = the test delivers them).
     forward_to: str = ""
     delivered: list[int] = field(default_factory=list)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Answer every cancellation with this status (0: cancel it), to play Stripe being down.
+    cancel_fails_with: int = 0
+    # The events of cancellations (a test without ``forward_to`` delivers them itself).
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     def add_product(
         self, name: str, unit_amount: int = 900, interval: str = "month"
@@ -148,6 +155,7 @@ class StripeServer:
                      "quantity": quantity}]},
             }  # fmt: skip
             session["subscription"] = subscription["id"]
+            self.subscriptions[subscription["id"]] = subscription
             events.append(event_of("checkout.session.completed", dict(session), now))
             events.append(event_of("customer.subscription.created", subscription, now))
         else:
@@ -227,6 +235,30 @@ def build_app(server: StripeServer) -> Starlette:
 
         return endpoint
 
+    async def cancel_subscription(request: Request) -> Response:
+        if not authorized(request):
+            return _error("Invalid API Key provided.", 401)
+        if server.cancel_fails_with:
+            return _error("Stripe is having trouble.", server.cancel_fails_with, "api_error")
+        subscription = server.subscriptions.get(request.path_params["id"])
+        if subscription is None:
+            return _error(f"No such subscription: '{request.path_params['id']}'", 404)
+        if subscription["status"] == "canceled":
+            return _error("This subscription has already been canceled.")
+        now = int(time.time())
+        subscription.update(status="canceled", canceled_at=now, ended_at=now)
+        event = event_of("customer.subscription.deleted", dict(subscription))
+        server.sent.append(event)
+
+        async def forward() -> None:  # after the answer, as Stripe sends its events
+            body, headers = signed(event)
+            async with httpx.AsyncClient(timeout=30) as http:
+                sent = await http.post(server.forward_to, content=body, headers=headers)
+                server.delivered.append(sent.status_code)
+
+        background = BackgroundTask(forward) if server.forward_to else None
+        return JSONResponse(subscription, background=background)
+
     async def pay(request: Request) -> Response:
         session = server.sessions.get(request.path_params["session"])
         if session is None:
@@ -246,6 +278,7 @@ def build_app(server: StripeServer) -> Starlette:
             Route("/v1/billing_portal/sessions", portal_sessions, methods=["POST"]),
             Route("/v1/products", listing(server.products, "/v1/products"), methods=["GET"]),
             Route("/v1/prices", listing(server.prices, "/v1/prices"), methods=["GET"]),
+            Route("/v1/subscriptions/{id}", cancel_subscription, methods=["DELETE"]),
             Route("/pay/{session}", pay, methods=["GET"]),
         ]
     )

@@ -10,6 +10,7 @@ tolerance are Stripe's, not ours.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +120,11 @@ class StripeGateway:
             if not page.get("has_more") or not items:
                 return out
             params = {"limit": 100, "starting_after": items[-1]["id"]}
+
+    async def cancel_subscription(self, subscription: str) -> dict[str, Any]:
+        """Cancel a subscription now (``DELETE /v1/subscriptions/{id}``): no further invoice."""
+        method = functools.partial(self._client.v1.subscriptions.cancel_async, subscription)
+        return await self._call(method, {})
 
     async def list_products(self) -> list[dict[str, Any]]:
         return await self._list_all(self._client.v1.products.list_async)

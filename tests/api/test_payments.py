@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from keelbase import App, PaymentEvent, RouteEvent
+from keelbase import App, PaymentEvent, RecordEvent, RouteEvent
 from tests.api.conftest import PASSWORD, serving, superuser_headers
 from tests.api.sse import SseStream
 from tests.conftest import free_port
@@ -356,6 +356,32 @@ async def test_checkout_input_is_checked(
             )
             assert answer.status_code == 400, (change, answer.text)
             assert field in answer.json()["data"], (change, answer.text)
+        # the app URL's origin and the server's --origins, never "*", never a look-alike
+        s.app.config.origins = ["https://shop.example", "*"]
+        for url, status in (
+            ("https://shop.example/done?x=1", 200),
+            (f"{APP_URL}/done", 200),
+            ("https://shop.example.evil.example/ok", 400),
+            ("http://shop.example/ok", 400),
+            (f"{APP_URL}@evil.example/ok", 400),
+            ("https://other.example/ok", 400),
+            ("//evil.example/ok", 400),
+        ):
+            answer = await s.client.post(
+                "/api/payments/checkout", headers=dave, json={**good, "successUrl": url}
+            )
+            assert answer.status_code == status, (url, answer.text)
+        moved_app = await s.client.patch("/api/settings", headers=s.admin,
+                                         json={"meta": {"appURL": "https://app.example"}})  # fmt: skip
+        assert moved_app.status_code == 200, moved_app.text
+        for url, status in (("https://app.example/ok", 200), (f"{APP_URL}/ok", 400)):
+            answer = await s.client.post("/api/payments/portal", headers=dave,
+                                         json={"returnUrl": url})  # fmt: skip
+            assert answer.status_code == status, (url, answer.text)
+        s.app.config.origins = []
+        back = await s.client.patch("/api/settings", headers=s.admin,
+                                    json={"meta": {"appURL": APP_URL}})  # fmt: skip
+        assert back.status_code == 200, back.text
         unknown = await s.client.post(
             "/api/payments/checkout", headers=dave, json={**good, "price": "price_missing"}
         )
@@ -417,18 +443,32 @@ async def test_webhook_verification_duplicates_and_limits(
         assert unknown.status_code == 200 and unknown.json()["handled"] is False
 
         # a handler that fails: nothing is kept, Stripe is told to retry, no traceback shown
+        # what a hook writes commits with the event, or not at all
+        fail = [True]
+
         @s.app.on_payment_event("product.updated")
         async def broken(e: PaymentEvent) -> None:
-            raise RuntimeError("downstream is down")
+            await e.next()
+            await s.app.create_record("posts", {"title": f"about {e.object['name']}"})
+            if fail[0]:
+                raise RuntimeError("downstream is down")
 
         retry = event_of("product.updated", {**product, "name": "Later"})
         failed = await s.webhook(retry)
         assert failed.status_code == 500
         assert "Traceback" not in failed.text and "downstream" not in failed.text
         assert [p["name"] for p in await s.records("_products")] == ["Dup"]
-        s.app.hooks.payment_event.bindings.pop()
+        assert [p["title"] for p in await s.records("posts")] == ["members only"]
+        fail[0] = False
         assert (await s.webhook(retry)).status_code == 200
         assert [p["name"] for p in await s.records("_products")] == ["Later"]
+        assert sorted(p["title"] for p in await s.records("posts")) == [
+            "about Later",
+            "members only",
+        ]
+        again = await s.webhook(retry)
+        assert (again.status_code, again.json()["duplicate"]) == (200, True)
+        assert len(await s.records("posts")) == 2
 
 
 @sync
@@ -485,6 +525,22 @@ async def test_sync_backfills_products_and_prices(
         assert len(guest_view) == len(stripe_api.prices)
         names = {p["name"] for p in await s.records("_products", {})}
         assert {"Sync 0", "Sync 1", "Sync 2"} <= names
+        # the list and view rules are the app's to edit; the records stay Keelbase's
+        members = "@request.auth.id != ''"
+        edited = await s.client.patch("/api/collections/_prices", headers=s.admin,
+                                      json={"listRule": members, "viewRule": members})  # fmt: skip
+        assert edited.status_code == 200, edited.text
+        assert await s.records("_prices", {}) == []
+        _, ola = await s.user("ola")
+        assert len(await s.records("_prices", ola)) == len(stripe_api.prices)
+        write = await s.client.post("/api/collections/_prices/records", headers=ola,
+                                    json={"stripeId": "price_mine"})  # fmt: skip
+        assert write.status_code in (400, 403), write.text
+        changed = await s.client.patch("/api/collections/_prices", headers=s.admin,
+                                       json={"fields": []})  # fmt: skip
+        assert changed.status_code == 400, changed.text
+        await s.app.payments.ensure_collections()  # as at every start: the rule stays
+        assert s.app.collections.schema.get("_prices").listRule == members  # type: ignore[union-attr]
         # a webhook older than the sync leaves the synced state
         first = stripe_api.products[0]
         stale = event_of("product.updated", {**first, "name": "Old"}, int(time.time()) - 60)
@@ -565,3 +621,91 @@ async def test_a_customer_made_by_stripe_is_linked_by_its_checkout(
         assert mine[0]["currentPeriodEnd"]  # the 2025 API's period on the item
         assert [c["stripeId"] for c in await s.records("_customers", henry)] == ["cus_byStripe"]
         assert len(await s.records("posts", henry)) == 1
+
+
+@sync
+async def test_deleting_a_user_cancels_its_subscriptions_and_drops_its_records(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
+    _, plan = stripe_api.add_product("Plan to leave")
+    _, book = stripe_api.add_product("Book to leave", unit_amount=700, interval="")
+    async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
+        ivy_id, ivy = await s.user("ivy")
+        jack_id, jack = await s.user("jack")
+        deleted: list[str] = []
+
+        @s.app.on_record_delete("_subscriptions", "_payments", "_customers")
+        async def seen(e: RecordEvent) -> None:
+            await e.next()
+            deleted.append(e.record.collection.name)
+
+        subscribed = {}
+        for who in (ivy, jack):
+            session = await s.checkout(who, plan["id"])
+            completed, created = stripe_api.complete(session["id"])
+            await s.deliver(completed, created)
+            subscribed[who["Authorization"]] = created["data"]["object"]["id"]
+        bought = await s.checkout(ivy, book["id"], mode="payment")
+        await s.deliver(*stripe_api.complete(bought["id"]))
+        ivy_sub = subscribed[ivy["Authorization"]]
+
+        async def owned(user: str) -> dict[str, int]:
+            return {name: sum(r["user"] == user for r in await s.records(name))
+                    for name in ("_customers", "_subscriptions", "_payments")}  # fmt: skip
+
+        assert await owned(ivy_id) == {"_customers": 1, "_subscriptions": 1, "_payments": 1}
+
+        # Stripe down: the delete fails whole, nothing is gone, the subscription still bills
+        stripe_api.cancel_fails_with = 503
+        try:
+            refused = await s.client.delete(f"/api/collections/users/records/{ivy_id}", headers=ivy)
+        finally:
+            stripe_api.cancel_fails_with = 0
+        assert refused.status_code == 502, refused.text
+        assert set(refused.json()) == {"status", "message", "data"}
+        assert "not deleted" in refused.json()["message"]
+        assert await owned(ivy_id) == {"_customers": 1, "_subscriptions": 1, "_payments": 1}
+        assert stripe_api.subscriptions[ivy_sub]["status"] == "active"
+        assert deleted == []
+
+        # the user deletes their account: the subscription is cancelled, the records go
+        gone = await s.client.delete(f"/api/collections/users/records/{ivy_id}", headers=ivy)
+        assert gone.status_code == 204, gone.text
+        assert stripe_api.subscriptions[ivy_sub]["status"] == "canceled"
+        assert stripe_api.subscriptions[subscribed[jack["Authorization"]]]["status"] == "active"
+        assert await owned(ivy_id) == {"_customers": 0, "_subscriptions": 0, "_payments": 0}
+        assert sorted(deleted) == ["_customers", "_payments", "_subscriptions"]
+        assert await owned(jack_id) == {"_customers": 1, "_subscriptions": 1, "_payments": 0}
+
+        # Stripe's events about the deleted user bring nothing back
+        cancelled = stripe_api.sent[-1]
+        assert cancelled["data"]["object"]["id"] == ivy_sub
+        customer = stripe_api.customers[stripe_api.sessions[bought["id"]]["customer"]]
+        intent = {"id": "pi_afterDelete", "object": "payment_intent", "amount": 700,
+                  "currency": "eur", "customer": customer["id"], "status": "succeeded",
+                  "metadata": {"keelbase_user": ivy_id, "keelbase_collection": "_pb_users_auth_"}}  # fmt: skip
+        await s.deliver(
+            cancelled,
+            event_of("customer.updated", {**customer, "email": "new@example.com"}),
+            event_of("payment_intent.succeeded", intent),
+            event_of("checkout.session.completed", {**stripe_api.sessions[bought["id"]]}),
+        )
+        assert await owned(ivy_id) == {"_customers": 0, "_subscriptions": 0, "_payments": 0}
+        assert customer["id"] not in {c["stripeId"] for c in await s.records("_customers")}
+
+        # a user whose subscription already ended is deleted without asking Stripe
+        _, kim = await s.user("kim")
+        session = await s.checkout(kim, plan["id"])
+        completed, created = stripe_api.complete(session["id"])
+        sub = dict(created["data"]["object"])
+        ended = subscription_event("customer.subscription.deleted", sub, int(time.time()) + 1,
+                                   status="canceled")  # fmt: skip
+        await s.deliver(completed, created, ended)
+        stripe_api.cancel_fails_with = 503  # would refuse if it were asked
+        try:
+            kim_id = s.users["kim"][0]
+            done = await s.client.delete(f"/api/collections/users/records/{kim_id}", headers=kim)
+        finally:
+            stripe_api.cancel_fails_with = 0
+        assert done.status_code == 204, done.text
+        assert await owned(kim_id) == {"_customers": 0, "_subscriptions": 0, "_payments": 0}

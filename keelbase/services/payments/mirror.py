@@ -69,6 +69,8 @@ class Mirror:
         newest event, and never moved to another user.
         """
         owner = {"user": user, "collectionRef": collection_ref}
+        if not await self.owner_exists(conn, user, collection_ref):
+            return
         found = await self.find(conn, names.CUSTOMERS, stripe_id)
         if found is None:
             await self.upsert(conn, names.CUSTOMERS, stripe_id, owner, 0, None)
@@ -79,15 +81,38 @@ class Mirror:
 
     async def owner_of(
         self, conn: Connection, customer: str, obj: dict[str, Any]
-    ) -> dict[str, str]:
+    ) -> dict[str, str] | None:
         """``user`` and ``collectionRef`` of an object: its customer's auth record, else the
-        one named in its metadata (set on everything Keelbase's checkout creates)."""
+        one named in its metadata (set on everything Keelbase's checkout creates).
+
+        ``{}`` for an object of no user; ``None`` when the user it names was
+        deleted: such an object is not mirrored (see ``owner_exists``).
+        """
         if customer:
             linked = await self.find(conn, names.CUSTOMERS, customer)
             if linked is not None and linked.get("user"):
-                return {
-                    "user": str(linked.get("user")),
-                    "collectionRef": str(linked.get("collectionRef") or ""),
-                }
+                user, collection = str(linked.get("user")), str(linked.get("collectionRef") or "")
+                if not await self.owner_exists(conn, user, collection):
+                    return None  # deleted after the customer was read
+                return {"user": user, "collectionRef": collection}
         user, collection = owner_in_metadata(obj)
-        return {"user": user, "collectionRef": collection} if user else {}
+        if not user:
+            return {}
+        if not await self.owner_exists(conn, user, collection):
+            return None
+        return {"user": user, "collectionRef": collection}
+
+    async def owner_exists(self, conn: Connection, user: str, collection_ref: str) -> bool:
+        """Whether the auth record an object names is still there, locked until the
+        event's transaction ends.
+
+        A deleted user's customer, subscriptions and payments are deleted with
+        it (``PaymentsService.owner_deleted``); the events Stripe sends after
+        that (the cancellation of its subscription) must not bring them back.
+        The lock orders this against a delete under way: whichever commits
+        second sees the other's result.
+        """
+        collection = self.records.schema.get(collection_ref) if collection_ref else None
+        if collection is None or not collection.is_auth:
+            return False
+        return await self.records.find_locked(conn, collection, user) is not None

@@ -39,11 +39,19 @@ from keelbase.services.payments.mirror import Mirror
 from keelbase.services.payments.webhooks import EventApplier
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService, Stripe
+from keelbase.store.base import Connection
 
 log = logging.getLogger("keelbase.payments")
 MSG_NOT_CONFIGURED = "Payments are not configured."
 MSG_BAD_SIGNATURE = "Invalid Stripe webhook signature."
 MSG_APPLY_FAILED = "Failed to apply the Stripe event; send it again."
+MSG_CANCEL_FAILED = (
+    "Failed to cancel the user's Stripe subscriptions; the user was not deleted. Try again later."
+)
+# Subscriptions that bill no more: nothing to cancel when their user is deleted.
+ENDED = ("canceled", "incomplete_expired")
+# What an auth record owns here, deleted with it (payments first, the customer last).
+OWNED = (names.PAYMENTS, names.SUBSCRIPTIONS, names.CUSTOMERS)
 # Stripe's events are a few KB; their documented maximum is far below this.
 WEBHOOK_BODY_LIMIT = 512 * 1024
 
@@ -70,6 +78,7 @@ class PaymentsService:
         self.applier = EventApplier(records, hooks)
         self.mirror = Mirror(records)
         self._gateway: StripeGateway | None = None
+        records.on_delete(self.owner_deleted)
 
     # Configuration ------------------------------------------------------------
 
@@ -236,6 +245,67 @@ class PaymentsService:
                 raise
             return str(linked.get("stripeId"))
         return str(created.get("id"))
+
+    # An auth record deleted --------------------------------------------------
+
+    async def owner_deleted(self, conn: Connection, owner: Record, depth: int) -> None:
+        """A delete listener: a deleted auth record's Stripe subscriptions are cancelled,
+        and its customer, subscriptions and payments records go in the same transaction.
+
+        Cancelled at once (``DELETE /v1/subscriptions/{id}``), as a deleted
+        account must not go on being billed; the Stripe customer and its
+        invoices and charges stay in Stripe, the books. Stripe is asked before
+        the delete commits: if it cannot be reached the delete fails (a 502)
+        and nothing is deleted, so no user is ever gone with a live
+        subscription. Each record is deleted as a record (its delete hooks run;
+        realtime subscribers hear it). The events Stripe sends afterwards
+        (``customer.subscription.deleted``) name a user who is gone and are
+        not mirrored (``Mirror.owner_exists``).
+        """
+        if not owner.collection.is_auth or self.records.schema.get(names.CUSTOMERS) is None:
+            return
+        owned: list[Record] = []
+        for name in OWNED:
+            owned += await self.records.find_by_filter(
+                self.records.collection(name),
+                "user = {:user} && collectionRef = {:collection}",
+                {"user": owner.id, "collection": owner.collection.id},
+                conn=conn,
+            )
+        live = [
+            str(r.get("stripeId"))
+            for r in owned
+            if r.collection.name == names.SUBSCRIPTIONS and r.get("status") not in ENDED
+        ]
+        if live:
+            await self._cancel_all(owner, live)
+        for record in owned:
+            await self.records.delete_record(conn, record, depth + 1)
+
+    async def _cancel_all(self, owner: Record, subscriptions: list[str]) -> None:
+        if not self.configured:
+            log.warning(
+                "payments: user %s was deleted with live subscriptions %s, and payments are "
+                "not configured to cancel them",
+                owner.id,
+                ", ".join(subscriptions),
+            )
+            return
+        gateway = self.gateway()
+        for subscription in subscriptions:
+            try:
+                await gateway.cancel_subscription(subscription)
+            except StripeFailure as error:
+                if error.status is None or error.status >= 500 or error.status in (401, 403, 429):
+                    log.warning(
+                        "payments: cancelling %s of deleted user %s failed: %s %s",
+                        subscription, owner.id, error.status, error.message,
+                    )  # fmt: skip
+                    raise PaymentsUnavailable(502, MSG_CANCEL_FAILED) from error
+                # Stripe's 4xx: no such subscription or already cancelled; nothing bills.
+                log.info("payments: %s was not cancelled: %s", subscription, error.message)
+            else:
+                log.info("payments: cancelled %s of deleted user %s", subscription, owner.id)
 
     # Webhooks -------------------------------------------------------------------
 

@@ -109,12 +109,23 @@ class EventApplier:
         values = objects.customer_values(obj)
         user, collection = objects.owner_in_metadata(obj)
         if user:
+            if not await self.mirror.owner_exists(conn, user, collection):
+                return  # its user was deleted, and its records with it
             values.update(user=user, collectionRef=collection)
         await self.mirror.upsert(conn, names.CUSTOMERS, str(obj.get("id")), values, at, obj)
 
     async def _subscription(self, conn: Connection, obj: dict[str, Any], at: float) -> None:
         values = objects.subscription_values(obj)
-        values.update(await self.mirror.owner_of(conn, values["customer"], obj))
+        owner = await self.mirror.owner_of(conn, values["customer"], obj)
+        if owner is None:  # its user was deleted, and its records with it
+            if values["status"] not in ("canceled", "incomplete_expired"):
+                log.warning(
+                    "payments: subscription %s (%s) belongs to a deleted user; cancel it in Stripe",
+                    obj.get("id"),
+                    values["status"],
+                )
+            return
+        values.update(owner)
         await self.mirror.upsert(conn, names.SUBSCRIPTIONS, str(obj.get("id")), values, at, obj)
 
     async def _checkout_completed(self, conn: Connection, obj: dict[str, Any], at: float) -> None:
@@ -130,23 +141,35 @@ class EventApplier:
         if obj.get("mode") != "payment":
             return
         values = objects.checkout_payment_values(obj)
-        values.update(await self.mirror.owner_of(conn, customer, obj))
+        owner = await self.mirror.owner_of(conn, customer, obj)
+        if owner is None:
+            return  # its user was deleted, and its records with it
+        values.update(owner)
         key = objects.ref_id(obj.get("payment_intent")) or str(obj.get("id"))
         await self.mirror.upsert(conn, names.PAYMENTS, key, values, at, obj)
 
     async def _payment_intent(self, conn: Connection, obj: dict[str, Any], at: float) -> None:
         values = objects.payment_intent_values(obj)
-        values.update(await self.mirror.owner_of(conn, values["customer"], obj))
+        owner = await self.mirror.owner_of(conn, values["customer"], obj)
+        if owner is None:
+            return  # its user was deleted, and its records with it
+        values.update(owner)
         await self.mirror.upsert(conn, names.PAYMENTS, str(obj.get("id")), values, at, obj)
 
     async def _invoice_failed(self, conn: Connection, obj: dict[str, Any], at: float) -> None:
         values = objects.failed_invoice_values(obj)
-        values.update(await self.mirror.owner_of(conn, values["customer"], obj))
+        owner = await self.mirror.owner_of(conn, values["customer"], obj)
+        if owner is None:
+            return  # its user was deleted, and its records with it
+        values.update(owner)
         key = objects.invoice_payment_key(obj)
         await self.mirror.upsert(conn, names.PAYMENTS, key, values, at, obj)
 
     async def _refund(self, conn: Connection, obj: dict[str, Any], at: float) -> None:
         values = objects.refund_values(obj)
-        values.update(await self.mirror.owner_of(conn, values["customer"], obj))
+        owner = await self.mirror.owner_of(conn, values["customer"], obj)
+        if owner is None:
+            return  # its user was deleted, and its records with it
+        values.update(owner)
         key = objects.ref_id(obj.get("payment_intent")) or str(obj.get("id"))
         await self.mirror.upsert(conn, names.PAYMENTS, key, values, at, obj)
