@@ -60,8 +60,10 @@ class PushService:
         schema: list[str],
         records: RecordsService,
         subject: Callable[[], str],
+        encryption_key: str = "",
     ) -> None:
         self.store = store
+        self._encryption_key = encryption_key  # seals the VAPID private key at rest
         self.records = records
         self.subscriptions = PushSubscriptions(store, schema)
         self._subject = subject
@@ -89,7 +91,7 @@ class PushService:
 
     async def keys(self) -> vapid.VapidKeys:
         if self._keys is None:
-            self._keys = await vapid.load_or_create(self.store)
+            self._keys = await vapid.load_or_create(self.store, self._encryption_key)
         return self._keys
 
     async def public_key(self) -> str:
