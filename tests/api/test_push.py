@@ -162,18 +162,19 @@ def test_expired_subscriptions_are_removed_and_failures_retried(
 ) -> None:
     async def body(app: App, client: httpx.AsyncClient) -> None:
         ann_id, ann = await sign_up(client, "ann@example.com")
-        for name in ("gone", "broken", "fine"):
+        for name in ("gone", "lost", "broken", "fine"):
             subscription = push_service.subscriber(name).subscription()
             await client.post("/api/push/subscriptions", json=subscription, headers=ann)
         push_service.status["gone"] = 410
+        push_service.status["lost"] = 404
         push_service.status["broken"] = 500
         owner = [("_pb_users_auth_", ann_id)]
         ann_record = await app.records.find_by_id(app.records.collection("users"), ann_id)
         assert ann_record is not None
         delivery = await (await app.push.send([ann_record], {"n": 1})).wait()
-        assert (delivery.sent, delivery.removed, delivery.failed) == (1, 1, 1)
+        assert (delivery.sent, delivery.removed, delivery.failed) == (1, 2, 1)
         left = {s.endpoint.rsplit("/", 1)[1] for s in await app.push.subscriptions.of_owners(owner)}
-        assert left == {"broken", "fine"}  # a 410 removes; a 500 is retried, then kept
+        assert left == {"broken", "fine"}  # a 404 or 410 removes; a 500 is retried, then kept
         # the broken one recovers between attempts: retried until it is delivered
         push_service.status["broken"] = 503
         app.push.retry_delays = (0.3, 0.3)
