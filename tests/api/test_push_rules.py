@@ -193,5 +193,17 @@ def test_a_delete_event_pushes_with_the_deleted_records_relations(
             got = await received_by(push_service, 1)
             assert [r.name for r in got] == ["ann"]
             assert orjson.loads(got[0].payload)["title"] == "Removed: write docs"
+            # long field values are cut to fit one push message, never refused
+            changed = await client.patch(f"/api/push/rules/{saved.json()['id']}", headers=admin,
+                                         json={"body": "{title}", "url": "/t/{title}"})  # fmt: skip
+            assert changed.status_code == 200, changed.text
+            long = await client.post("/api/collections/tasks/records",
+                                     json={"title": "é\"" * 2500, "owner": ann_id})  # fmt: skip
+            assert long.status_code == 200, long.text
+            gone = await client.delete(f"/api/collections/tasks/records/{long.json()['id']}")
+            got = await received_by(push_service, 2)
+            assert len(got) == 2 and len(got[1].payload) <= 3993, push_service.refused
+            cut = orjson.loads(got[1].payload)
+            assert cut["title"].startswith('Removed: é"é') and cut["recordId"] == long.json()["id"]
 
     asyncio.run(main())

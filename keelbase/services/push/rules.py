@@ -26,6 +26,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
 from keelbase.core.collections.collection import Collection
 from keelbase.core.dates import now_string
 from keelbase.core.fields.relation import RelationField
@@ -104,6 +106,30 @@ def render(template: str, record: Record, event: str) -> str:
         return match.group(0)
 
     return PLACEHOLDER.sub(one, template)
+
+
+def payload(rule: PushRule, record: Record, event: str, limit: int) -> dict[str, Any]:
+    """The JSON a rule pushes for an event: the rendered texts, cut to fit ``limit`` bytes
+    (record fields can make them long): the body first, then the url, then the title."""
+    out: dict[str, Any] = {
+        "title": render(rule.title, record, event)[:MAX_TITLE],
+        "body": render(rule.body, record, event)[:MAX_BODY],
+        "event": event,
+        "collection": record.collection.name,
+        "collectionId": record.collection.id,
+        "recordId": record.id,
+    }
+    if rule.url:
+        out["url"] = render(rule.url, record, event)[:MAX_URL]
+    for key in ("body", "url", "title"):
+        excess = len(orjson.dumps(out)) - limit
+        if excess <= 0:
+            break
+        if key in out:
+            text = out[key].encode()
+            out[key] = text[: max(0, len(text) - excess - 3)].decode(errors="ignore")
+            out[key] += "…" if out[key] else ""
+    return out
 
 
 def filter_params(record: Record) -> dict[str, Any]:

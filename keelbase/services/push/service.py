@@ -202,18 +202,7 @@ class PushService:
             ]
             if not allowed:
                 return
-            payload: dict[str, Any] = {
-                "title": push_rules.render(rule.title, record, action),
-                "body": push_rules.render(rule.body, record, action),
-                "event": action,
-                "collection": record.collection.name,
-                "collectionId": record.collection.id,
-                "recordId": record.id,
-            }
-            if rule.url:
-                payload["url"] = push_rules.render(rule.url, record, action)
-            if len(orjson.dumps(payload)) > MAX_PAYLOAD:
-                payload["body"] = payload["body"][:500]
+            payload = push_rules.payload(rule, record, action, MAX_PAYLOAD)
             delivery = await self.send(allowed, payload, ttl=rule.ttl, urgency=rule.urgency)
             await delivery.wait()
         except (ApiError, ValueError) as error:
