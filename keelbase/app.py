@@ -118,6 +118,7 @@ class App(Extensions):
         self.realtime = RealtimeHub(
             self.records, self.broker, self.hooks, self.meter, self._presence()
         )
+        self.realtime.replay.max_bytes = self.config.realtime_replay_bytes
         # Every node hears every broker message; each kind has one handler.
         self.messages = Dispatcher()
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
@@ -129,6 +130,7 @@ class App(Extensions):
             PUSH_PG if self.config.uses_postgres else PUSH_SQLITE,
             self.records,
             lambda: self.settings.current.meta.senderAddress,
+            self.settings.encryption_key,
         )
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail, self.hooks)

@@ -51,6 +51,13 @@ class Config(BaseModel):
     redis_url: str = ""
     # The pub/sub channel: apps that share one Redis need different channels.
     redis_channel: str = "keelbase:events"
+    # Bytes of event JSON the realtime replay buffer keeps for clients that reconnect with
+    # Last-Event-ID (besides its 2,000 events and 5 minutes); env KEELBASE_REALTIME_REPLAY_BYTES.
+    realtime_replay_bytes: int = Field(
+        default_factory=lambda: env_default("REALTIME_REPLAY_BYTES") or 8 << 20,
+        gt=0,
+        validate_default=True,
+    )
     # A postgresql:// URL puts all data (records, system tables, logs) in PostgreSQL
     # instead of the SQLite files of the data folder; files stay in the data folder or S3.
     db_url: str = ""

@@ -1,4 +1,5 @@
-"""``/api/push``: the VAPID public key and the signed-in user's browser push subscriptions."""
+"""``/api/push``: the VAPID public key, the signed-in user's browser push subscriptions,
+and the superusers' push rules (push to users on record events)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from keelbase.api.request import app_of, read_body, request_info
+from keelbase.api.request import app_of, read_body, request_info, require_superuser
 from keelbase.api.responses import json_response, no_content
 from keelbase.errors import NotFoundError
 
@@ -39,7 +40,41 @@ async def unsubscribe(request: Request) -> Response:
     return no_content()
 
 
+async def list_rules(request: Request) -> Response:
+    require_superuser(await request_info(request))
+    return json_response(await app_of(request).push.list_rules())
+
+
+async def create_rule(request: Request) -> Response:
+    require_superuser(await request_info(request))
+    body = await read_body(request, LOAD_ERROR)
+    return json_response(await app_of(request).push.save_rule("", body))
+
+
+async def view_rule(request: Request) -> Response:
+    require_superuser(await request_info(request))
+    return json_response(await app_of(request).push.view_rule(request.path_params["id"]))
+
+
+async def update_rule(request: Request) -> Response:
+    require_superuser(await request_info(request))
+    body = await read_body(request, LOAD_ERROR)
+    saved = await app_of(request).push.save_rule(request.path_params["id"], body)
+    return json_response(saved)
+
+
+async def delete_rule(request: Request) -> Response:
+    require_superuser(await request_info(request))
+    await app_of(request).push.delete_rule(request.path_params["id"])
+    return no_content()
+
+
 routes = [
+    Route("/api/push/rules", list_rules, methods=["GET"]),
+    Route("/api/push/rules", create_rule, methods=["POST"]),
+    Route("/api/push/rules/{id}", view_rule, methods=["GET"]),
+    Route("/api/push/rules/{id}", update_rule, methods=["PATCH"]),
+    Route("/api/push/rules/{id}", delete_rule, methods=["DELETE"]),
     Route("/api/push/vapid", vapid_key, methods=["GET"]),
     Route("/api/push/subscriptions", subscribe, methods=["POST"]),
     Route("/api/push/subscriptions", unsubscribe, methods=["DELETE"]),

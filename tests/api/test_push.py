@@ -162,18 +162,19 @@ def test_expired_subscriptions_are_removed_and_failures_retried(
 ) -> None:
     async def body(app: App, client: httpx.AsyncClient) -> None:
         ann_id, ann = await sign_up(client, "ann@example.com")
-        for name in ("gone", "broken", "fine"):
+        for name in ("gone", "lost", "broken", "fine"):
             subscription = push_service.subscriber(name).subscription()
             await client.post("/api/push/subscriptions", json=subscription, headers=ann)
         push_service.status["gone"] = 410
+        push_service.status["lost"] = 404
         push_service.status["broken"] = 500
         owner = [("_pb_users_auth_", ann_id)]
         ann_record = await app.records.find_by_id(app.records.collection("users"), ann_id)
         assert ann_record is not None
         delivery = await (await app.push.send([ann_record], {"n": 1})).wait()
-        assert (delivery.sent, delivery.removed, delivery.failed) == (1, 1, 1)
+        assert (delivery.sent, delivery.removed, delivery.failed) == (1, 2, 1)
         left = {s.endpoint.rsplit("/", 1)[1] for s in await app.push.subscriptions.of_owners(owner)}
-        assert left == {"broken", "fine"}  # a 410 removes; a 500 is retried, then kept
+        assert left == {"broken", "fine"}  # a 404 or 410 removes; a 500 is retried, then kept
         # the broken one recovers between attempts: retried until it is delivered
         push_service.status["broken"] = 503
         app.push.retry_delays = (0.3, 0.3)
@@ -203,3 +204,73 @@ def test_bad_send_arguments_are_refused(tmp_path: Path, fresh_db_url: str) -> No
         assert (await app.push.send([], "x")).queued == 0
 
     run(tmp_path, fresh_db_url, body)
+
+
+ENCRYPTION_VAR = "KB_TEST_PUSH_KEY"
+ENCRYPTION_KEY = "0123456789abcdef0123456789abcdef"
+
+
+async def stored_vapid(app: App) -> str:
+    async with app.store.read() as conn:
+        value = await conn.fetch_value('SELECT "value" FROM "_params" WHERE "id" = \'push_vapid\'')
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def test_vapid_private_key_is_encrypted_with_encryption_env_and_works_after_a_restart(
+    tmp_path: Path,
+    fresh_db_url: str,
+    push_service: FakePushService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from keelbase import Config
+    from keelbase.core import settings_cipher
+    from keelbase.services.push.keys import VapidKeyError
+
+    data_dir = tmp_path / "kb_data"
+
+    def config(var: str) -> Config:
+        return Config(data_dir=data_dir, db_url=fresh_db_url, encryption_env=var)
+
+    async def main() -> None:
+        # made in clear without the option, then sealed at the first start with it
+        async with App(config("")) as app:
+            plain_keys = await app.push.keys()
+            assert plain_keys.private_key in await stored_vapid(app)
+        monkeypatch.setenv(ENCRYPTION_VAR, ENCRYPTION_KEY)
+        async with App(config(ENCRYPTION_VAR)) as app:
+            app.push.allow_private_endpoints = True
+            assert await app.push.keys() == plain_keys
+            raw = await stored_vapid(app)
+            assert plain_keys.private_key not in raw and "privateKeyEncrypted" in raw
+            sealed = orjson.loads(raw)["privateKeyEncrypted"]
+            assert (
+                settings_cipher.decrypt(sealed, ENCRYPTION_KEY).decode() == plain_keys.private_key
+            )
+            transport = httpx.ASGITransport(app=app.asgi)
+            async with httpx.AsyncClient(transport=transport, base_url="http://kb") as client:
+                ann_id, ann = await sign_up(client, "ann@example.com")
+                subscription = push_service.subscriber("ann").subscription()
+                made = await client.post("/api/push/subscriptions", json=subscription, headers=ann)
+                assert made.status_code == 201
+        # a restart reads the sealed key back and signs with it
+        async with App(config(ENCRYPTION_VAR)) as app:
+            app.push.allow_private_endpoints = True
+            push_service.expected_key = plain_keys.public_key
+            ann_record = await app.records.find_by_id(app.records.collection("users"), ann_id)
+            assert ann_record is not None
+            delivery = await (await app.push.send(ann_record, {"after": "restart"})).wait()
+            assert (delivery.sent, delivery.failed) == (1, 0), push_service.refused
+            assert orjson.loads(push_service.received[-1].payload) == {"after": "restart"}
+        # a fresh app with the option never stores the private key in clear
+        fresh = tmp_path / "fresh"
+        async with App(Config(data_dir=fresh, db_url="", encryption_env=ENCRYPTION_VAR)) as app:
+            keys = await app.push.keys()
+            assert keys.private_key not in await stored_vapid(app)
+            app.push._keys = None
+            assert await app.push.keys() == keys
+            # the wrong key is a clear error, not a different key pair
+            app.push._keys, app.push._encryption_key = None, "f" * 32
+            with pytest.raises(VapidKeyError, match="wrong key"):
+                await app.push.keys()
+
+    asyncio.run(main())

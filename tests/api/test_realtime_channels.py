@@ -266,3 +266,86 @@ def test_too_much_missed_means_a_resync_event(tmp_path: Path, fresh_db_url: str)
                 await again.close()
 
     run(tmp_path, fresh_db_url, body)
+
+
+async def missed_after(
+    app: App, client: httpx.AsyncClient, last_id: str, count: int
+) -> list[tuple[str, Any]]:
+    """What a client reconnecting with ``last_id`` gets first on ``news``: ``count`` events."""
+    again = await SseStream(app, last_event_id=last_id).open()
+    try:
+        await subscribe(client, again, {}, "news")
+        return [await again.next() for _ in range(count)]
+    finally:
+        await again.close()
+
+
+def test_the_replay_buffer_is_bounded_by_events_and_by_bytes(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    async def body(app: App, client: httpx.AsyncClient) -> None:
+        replay = app.realtime.replay
+        assert replay.max_bytes == 8 << 20  # Config.realtime_replay_bytes' default
+        first = await SseStream(app).open()
+        await subscribe(client, first, {}, "news")
+        await app.realtime.publish("news", {"n": 0})
+        await first.next()
+        await first.close()
+        start = first.ids[-1]
+
+        # by count: more events than it keeps since the last id seen -> resync
+        replay.max_events = 5
+        for n in range(1, 5):
+            await app.realtime.publish("news", {"n": n})
+        await asyncio.sleep(0.05)
+        got = await missed_after(app, client, start, 4)  # 4 since, within 5 kept: replayed
+        assert [data for _, data in got] == [{"n": n} for n in range(1, 5)]
+        for n in range(5, 8):
+            await app.realtime.publish("news", {"n": n})
+        await asyncio.sleep(0.05)
+        assert len(replay._entries) == 5
+        [(name, data)] = await missed_after(app, client, start, 1)
+        assert name == "PB_RESYNC" and data["lastEventId"] == start
+
+        # by bytes: events of ~1 KB in a 4 KB budget
+        replay.max_events = 2000
+        replay.max_bytes = 4096
+        blob = "x" * 1000
+        await app.realtime.publish("news", {"n": 100, "blob": blob})
+        await asyncio.sleep(0.05)
+        mark = replay.last_id
+        await app.realtime.publish("news", {"n": 101, "blob": blob})
+        await app.realtime.publish("news", {"n": 102, "blob": blob})
+        await asyncio.sleep(0.05)
+        big = [e for e in replay._entries if e.size > 1000]
+        assert replay.bytes <= 4096 and len(big) == 3
+        got = await missed_after(app, client, mark, 2)
+        assert [data["n"] for _, data in got] == [101, 102]
+        for n in range(103, 106):  # evicts the event after ``mark``
+            await app.realtime.publish("news", {"n": n, "blob": blob})
+        await asyncio.sleep(0.05)
+        assert replay.bytes <= 4096 and len(replay._entries) == 4  # 4 of the 6 big ones
+        [(name, data)] = await missed_after(app, client, mark, 1)
+        assert name == "PB_RESYNC" and data["lastEventId"] == mark
+        # one event larger than the whole budget is not kept: a reconnect from before it resyncs
+        before = replay.last_id
+        await app.realtime.publish("news", {"n": 200, "blob": "y" * 5000})
+        await asyncio.sleep(0.05)
+        assert replay.bytes == 0
+        [(name, _)] = await missed_after(app, client, before, 1)
+        assert name == "PB_RESYNC"
+
+    run(tmp_path, fresh_db_url, body)
+
+
+def test_the_replay_byte_bound_comes_from_the_config(tmp_path: Path, monkeypatch: Any) -> None:
+    from keelbase import Config
+
+    async def main() -> None:
+        async with App(Config(data_dir=tmp_path / "a", realtime_replay_bytes=12345)) as app:
+            assert app.realtime.replay.max_bytes == 12345
+        monkeypatch.setenv("KEELBASE_REALTIME_REPLAY_BYTES", "777")
+        async with App(Config(data_dir=tmp_path / "b")) as app:
+            assert app.realtime.replay.max_bytes == 777
+
+    asyncio.run(main())

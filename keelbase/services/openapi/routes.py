@@ -105,6 +105,22 @@ PUSH_BODY = {
         "keys": {"type": "object", "properties": {"p256dh": _TEXT, "auth": _TEXT}},
     },
 }
+PUSH_RULE_BODY = {
+    "type": "object",
+    "properties": {
+        "collection": _TEXT,
+        "events": {"type": "array", "items": {"enum": ["create", "update", "delete"]}},
+        "relations": {"type": "array", "items": _TEXT},
+        "recipientsCollection": _TEXT,
+        "recipients": _TEXT,
+        "title": _TEXT,
+        "body": _TEXT,
+        "url": _TEXT,
+        "ttl": {"type": "integer"},
+        "urgency": {"enum": ["very-low", "low", "normal", "high"]},
+        "active": {"type": "boolean"},
+    },
+}
 
 SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/health"): RouteInfo("health", "Whether the server is up", ANYONE),
@@ -217,6 +233,13 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("DELETE", "/api/push/subscriptions"): RouteInfo(
         "push", "Remove one of your push subscriptions", ANYONE, PUSH_BODY
     ),
+    ("GET", "/api/push/rules"): RouteInfo("push", "List the push rules"),
+    ("POST", "/api/push/rules"): RouteInfo(
+        "push", "Create a push rule (push on record events)", body=PUSH_RULE_BODY
+    ),
+    ("GET", "/api/push/rules/{id}"): RouteInfo("push", "View a push rule"),
+    ("PATCH", "/api/push/rules/{id}"): RouteInfo("push", "Update a push rule", body=PUSH_RULE_BODY),
+    ("DELETE", "/api/push/rules/{id}"): RouteInfo("push", "Delete a push rule"),
 }
 
 # Routes written out once per collection (records) or per auth collection (auth).

@@ -19,9 +19,12 @@ import httpx
 import orjson
 
 from keelbase.adapters.webpush import WebPushGateway
+from keelbase.core.fields.relation import RelationField
 from keelbase.core.records.record import Record
-from keelbase.errors import BadRequestError, UnauthorizedError
+from keelbase.core.request_info import RequestInfo
+from keelbase.errors import ApiError, BadRequestError, UnauthorizedError
 from keelbase.services.push import keys as vapid
+from keelbase.services.push import rules as push_rules
 from keelbase.services.push.endpoints import is_public, is_url_text, parse_subscription
 from keelbase.services.push.subscriptions import PushSubscription, PushSubscriptions
 from keelbase.services.records.service import RecordsService
@@ -35,6 +38,7 @@ URGENCIES = ("very-low", "low", "normal", "high")
 MAX_TTL = 28 * 24 * 3600  # what push services keep at most
 RETRY_DELAYS = (1.0, 5.0, 30.0)  # after the first attempt: three more, then given up
 CONCURRENCY = 16
+MAX_RECIPIENTS_PER_FIELD = 100  # ids of one relation field looked up per event
 
 
 @dataclass
@@ -60,8 +64,10 @@ class PushService:
         schema: list[str],
         records: RecordsService,
         subject: Callable[[], str],
+        encryption_key: str = "",
     ) -> None:
         self.store = store
+        self._encryption_key = encryption_key  # seals the VAPID private key at rest
         self.records = records
         self.subscriptions = PushSubscriptions(store, schema)
         self._subject = subject
@@ -72,7 +78,9 @@ class PushService:
         # Endpoints on loopback or private networks (and plain http) are refused unless allowed.
         self.allow_private_endpoints = False
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS
+        self.rules = push_rules.PushRules(store)
         records.on_event(self._forget_deleted_owner)
+        records.on_event(self._on_record_event)
 
     async def start(self) -> None:
         await self.subscriptions.create_table()
@@ -89,7 +97,7 @@ class PushService:
 
     async def keys(self) -> vapid.VapidKeys:
         if self._keys is None:
-            self._keys = await vapid.load_or_create(self.store)
+            self._keys = await vapid.load_or_create(self.store, self._encryption_key)
         return self._keys
 
     async def public_key(self) -> str:
@@ -128,6 +136,111 @@ class PushService:
     async def _forget_deleted_owner(self, action: str, record: Record) -> None:
         if action == "delete" and record.collection.is_auth:
             await self.subscriptions.remove_owner(record.collection.id, record.id)
+
+    # Push rules ---------------------------------------------------------------
+
+    async def list_rules(self) -> list[dict[str, Any]]:
+        return [r.to_json(self._collections()) for r in await self.rules.all()]
+
+    async def view_rule(self, rule_id: str) -> dict[str, Any]:
+        return (await self.rules.get(rule_id)).to_json(self._collections())
+
+    async def save_rule(self, rule_id: str, body: Any) -> dict[str, Any]:
+        """Create (``rule_id`` empty) or update a rule from a superuser's request body."""
+        previous = await self.rules.get(rule_id) if rule_id else None
+        rule = push_rules.parse_rule(body, self.records.collection, previous)
+        if rule.recipients:
+            await self._check_filter(rule)
+        await self.rules.change(rule_id, rule)
+        return rule.to_json(self._collections())
+
+    async def delete_rule(self, rule_id: str) -> None:
+        await self.rules.change(rule_id, None)
+
+    def _collections(self) -> dict[str, Any]:
+        return {c.id: c for c in self.records.schema}
+
+    async def _check_filter(self, rule: push_rules.PushRule) -> None:
+        """The recipients filter must compile: tried once with the collection's empty record."""
+        collection = self.records.collection(rule.collectionId)
+        empty = Record(collection, {})
+        target = self.records.collection(rule.recipientsCollection)
+        try:
+            await self.records.find_by_filter(
+                target, rule.recipients, push_rules.filter_params(empty), limit=1
+            )
+        except BadRequestError as error:
+            raise BadRequestError(
+                "Failed to save the push rule.",
+                {"recipients": {"code": "validation_invalid_filter", "message": error.message}},
+            ) from error
+
+    async def _on_record_event(self, action: str, record: Record) -> None:
+        """After a commit: queue the push of every active rule for this event (in the background)."""
+        if record.collection.is_view:
+            return
+        try:
+            matching = await self.rules.of(record.collection.id, action)
+        except Exception:  # the write committed: a failed lookup must not fail its request
+            log.exception("push rules could not be read; no push for this event")
+            return
+        for rule in matching:
+            task = asyncio.create_task(
+                self._apply_rule(rule, action, record), name="keelbase-push-rule"
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _apply_rule(self, rule: push_rules.PushRule, action: str, record: Record) -> None:
+        try:
+            recipients = await self._rule_recipients(rule, record)
+            viewer_rule = record.collection.viewRule
+            allowed = [
+                r
+                for r in recipients
+                if await self.records.record_matches(record, viewer_rule, RequestInfo(auth=r))
+            ]
+            if not allowed:
+                return
+            payload = push_rules.payload(rule, record, action, MAX_PAYLOAD)
+            delivery = await self.send(allowed, payload, ttl=rule.ttl, urgency=rule.urgency)
+            await delivery.wait()
+        except (ApiError, ValueError) as error:
+            log.warning("push rule %s not applied: %s", rule.id, error)
+
+    async def _rule_recipients(self, rule: push_rules.PushRule, record: Record) -> list[Record]:
+        found: dict[tuple[str, str], Record] = {}
+        for name in rule.relations:
+            item = record.collection.field(name)
+            if not isinstance(item, RelationField):
+                continue
+            target = self.records.schema.by_id(item.collectionId)
+            value = record.get(name)
+            ids = [
+                v
+                for v in (value if isinstance(value, list) else [value])
+                if isinstance(v, str) and v
+            ]
+            if target is None or not target.is_auth or not ids:
+                continue
+            for one in await self.records.find_by_filter(
+                target,
+                " || ".join(f"id = {{:r{i}}}" for i in range(len(ids[:MAX_RECIPIENTS_PER_FIELD]))),
+                {f"r{i}": v for i, v in enumerate(ids[:MAX_RECIPIENTS_PER_FIELD])},
+            ):
+                found[(target.id, one.id)] = one
+        if rule.recipients:
+            target = self.records.schema.by_id(rule.recipientsCollection)
+            if target is not None:
+                for one in await self.records.find_by_filter(
+                    target, rule.recipients, push_rules.filter_params(record),
+                    limit=push_rules.MAX_RECIPIENTS,
+                ):  # fmt: skip
+                    found[(target.id, one.id)] = one
+        if len(found) > push_rules.MAX_RECIPIENTS:
+            log.warning("push rule %s: more than %d recipients; the rest skipped",
+                        rule.id, push_rules.MAX_RECIPIENTS)  # fmt: skip
+        return list(found.values())[: push_rules.MAX_RECIPIENTS]
 
     # Sending ------------------------------------------------------------------
 

@@ -344,7 +344,8 @@ class RealtimeHub:
 
     async def _on_custom(self, message: CustomMessage) -> None:
         if message.event_id:
-            self.replay.add(message.event_id, message)
+            size = len(message.topic) + len(orjson.dumps(message.data))
+            self.replay.add(message.event_id, message, size)
         await self._deliver_custom(message, list(self.clients.values()))
 
     async def _deliver_custom(
@@ -358,7 +359,7 @@ class RealtimeHub:
 
     async def _on_record(self, message: RecordChanged) -> None:
         if message.event_id:
-            self.replay.add(message.event_id, message)
+            self.replay.add(message.event_id, message, len(orjson.dumps(message.record)))
         collection = self.records.schema.by_id(message.collection_id)
         if collection is None:
             return
