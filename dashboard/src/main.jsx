@@ -10,6 +10,7 @@ import { Collections } from "./pages/Collections.jsx";
 import { Logs } from "./pages/Logs.jsx";
 import { Health } from "./pages/Health.jsx";
 import { Settings } from "./pages/Settings.jsx";
+import { Backups, Crons } from "./pages/Operations.jsx";
 import { Frame } from "./frame.jsx";
 
 // Pages that end users reach from the mails: no superuser session needed.
@@ -20,6 +21,18 @@ const PUBLIC = [
   // The first-run link printed by `keelbase serve`.
   ["/install/:token", Install],
 ];
+
+const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"]];
+
+function SettingsNav({ path }) {
+  return (
+    <nav class="subnav" aria-label="Settings pages">
+      {SETTINGS_PAGES.map(([href, title]) => (
+        <a key={href} href={"#" + href} aria-current={path === href ? "page" : undefined}>{title}</a>
+      ))}
+    </nav>
+  );
+}
 
 function useSuperuser() {
   const [model, setModel] = useState(pb.authStore.isSuperuser ? pb.authStore.record : null);
@@ -51,7 +64,16 @@ function App() {
   }
   if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
   if (path === "/health") return <Frame section="health" superuser={superuser}><Health /></Frame>;
-  if (path === "/settings") return <Frame section="settings" superuser={superuser}><Settings /></Frame>;
+  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons };
+  if (settingsPages[path]) {
+    const Page = settingsPages[path];
+    return (
+      <Frame section="settings" superuser={superuser}>
+        <SettingsNav path={path} />
+        <Page />
+      </Frame>
+    );
+  }
   const records = match("/collections/:name", path);
   return <Collections name={records ? records.name : ""} superuser={superuser} />;
 }
