@@ -7,9 +7,9 @@
 //
 // Plain ESM JavaScript with JSDoc types: no build step.
 
-import { defaultStore, IndexedDBStore, MemoryStore } from './stores.js';
+import { defaultStore, FileStore, IndexedDBStore, MemoryStore } from './stores.js';
 
-export { IndexedDBStore, MemoryStore };
+export { FileStore, IndexedDBStore, MemoryStore };
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const PAGE = 500;
@@ -31,7 +31,7 @@ const HELD_DELAY_MS = 100;
  *   nothing to let the server's version stand (the default).
  * @typedef {object} SyncOptions
  * @property {string[]} collections  the collections to keep
- * @property {import('./stores.js').KeyValueStore} [store]  IndexedDB in browsers, memory elsewhere
+ * @property {import('./stores.js').KeyValueStore} [store]  IndexedDB in browsers, memory elsewhere (FileStore: a file in Node)
  * @property {ConflictHook} [onConflict]
  * @property {boolean} [realtime]  pull when the server announces a change (default: when EventSource exists)
  * @property {Record<string, string>} [expand]  an ``expand`` per collection
