@@ -98,6 +98,11 @@ export class SyncClient {
   schedule(): void;
   /** Follow one collection's feed to its end; false when offline. */
   pull(name: string): Promise<boolean>;
+  /**
+   * Pull every collection again from a snapshot on the next sync. Done on its own when
+   * the signed-in user changes (at start or while running).
+   */
+  restart(): Promise<void>;
   /** Compare with the server's checkpoint and resync on drift; true when they agreed at once. */
   verify(name: string): Promise<boolean>;
 }

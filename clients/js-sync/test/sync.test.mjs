@@ -293,3 +293,31 @@ test('a user taken off a related record loses what the rule reached through it',
   assert.equal(await sync.verify('tasks'), false);
   assert.equal(sync.collection('tasks').get(task.id).title, 'shared task');
 });
+
+test('another user signing in on the same device sees only their own records', async () => {
+  const pb = await user('first');
+  const first = pb.authStore.record.id;
+  const theirs = await admin.collection('todos').create({ title: 'first user only', owner: first });
+  const email = `second-${Date.now()}@example.com`;
+  const second = await admin.collection('users').create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const mine = await admin.collection('todos').create({ title: 'second user only', owner: second.id });
+  const store = new MemoryStore();
+  const sync = await new SyncClient(pb, { collections: ['todos'], store, realtime: false }).start();
+  assert.ok(sync.collection('todos').get(theirs.id));
+  // Signing in as someone else on the running client: its copy starts again.
+  await pb.collection('users').authWithPassword(email, PASSWORD);
+  await sync.sync();
+  assert.equal(sync.collection('todos').get(theirs.id), undefined);
+  assert.ok(sync.collection('todos').get(mine.id));
+  assert.deepEqual(localTodos(sync), await serverTodos(second.id));
+  // A token refresh is the same user: nothing starts again.
+  await pb.collection('users').authRefresh();
+  assert.notEqual(sync.cursors.get('todos'), '');
+  await sync.stop();
+  // A restart signed in as the first user again, on the store the second one left.
+  const again = device();
+  await again.collection('users').authWithPassword((await admin.collection('users').getOne(first)).email, PASSWORD);
+  const reopened = await new SyncClient(again, { collections: ['todos'], store, realtime: false }).start();
+  assert.equal(reopened.collection('todos').get(mine.id), undefined);
+  assert.deepEqual(localTodos(reopened), await serverTodos(first));
+});

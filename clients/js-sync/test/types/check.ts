@@ -37,6 +37,7 @@ export async function todoApp(): Promise<void> {
   const online: boolean = (await sync.sync()).online;
   const pending: number = sync.pending + sync.conflicts.length;
   const agreed: boolean = await sync.verify('todos');
+  await sync.restart();
   const sum: string = await checksum(todos.list());
   const id: string = newId();
   const stores: KeyValueStore[] = [new FileStore('/tmp/todos.json'), new IndexedDBStore('todos-me')];
