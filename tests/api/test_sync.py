@@ -357,7 +357,9 @@ async def test_a_pull_reads_indexes_not_the_collection(tmp_path: Path, db_url: s
                 # plan that still has one has no index to use.
                 await conn.execute("SET LOCAL enable_seqscan = off")
             explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-            log_plan = plan_text(await conn.fetch_all(explain + app.sync.log.read_sql(), log_params))
+            log_plan = plan_text(
+                await conn.fetch_all(explain + app.sync.log.read_sql(), log_params)
+            )
             records_plan = plan_text(await conn.fetch_all(explain + records_sql, records_params))
         if postgres:
             assert "Seq Scan" not in log_plan, log_plan
