@@ -5,7 +5,10 @@ The page (answered by Playwright under the server's own origin at
 context for IndexedDB and WebCrypto) loads ``clients/js-sync`` and the official
 SDK as ES modules and syncs the ``todos`` of a user of this folder's server.
 The reload happens with the API cut off (the page itself still loads, as an
-app shell from a service worker would).
+app shell from a service worker would). Two browser contexts are two devices of
+one user, each with its own IndexedDB: they edit one record (the server wins,
+the loser's change is kept aside), one hears the other's write through realtime,
+and both lose a record given to another user.
 """
 
 from __future__ import annotations
@@ -177,6 +180,13 @@ def test_two_devices_edit_one_record_and_a_user_losing_access_sees_it_go(
         on_server = node.api.get(f"/api/collections/todos/records/{shared['id']}")
         assert on_server.json()["title"] == "from the laptop"
 
+        # Realtime is the signal: the laptop pulls a new todo of the phone's by itself.
+        on_phone.evaluate(
+            "async () => { await todos.create({title: 'new on the phone', owner: me}); }"
+        )
+        on_laptop.wait_for_function("document.querySelectorAll('#todos li').length === 3")
+        assert titles(on_laptop) == ["from the laptop", "new on the phone", "other"]
+
         # The record is given to someone else: both devices see it go at their next pull.
         stranger = node.post("/api/collections/users/records", {
             "email": f"stranger-{secrets.token_hex(4)}@example.com",
@@ -188,8 +198,8 @@ def test_two_devices_edit_one_record_and_a_user_losing_access_sees_it_go(
         assert moved.status_code == 200, moved.text
         for page in (on_phone, on_laptop):
             page.evaluate("sync.sync()")
-            page.wait_for_function("document.querySelectorAll('#todos li').length === 1")
-            assert titles(page) == ["other"]
+            page.wait_for_function("document.querySelectorAll('#todos li').length === 2")
+            assert titles(page) == ["new on the phone", "other"]
         assert other["id"] in on_phone.evaluate("todos.list().map((t) => t.id)")
     finally:
         phone.close()
