@@ -41,13 +41,6 @@ FIELDS = [
     {"name": "created", "type": "autodate", "onCreate": True},
     {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
 ]
-LOG_QUERY = (
-    'SELECT * FROM (SELECT * FROM (SELECT "tx", "seq", "record" FROM "_kbChanges" '
-    'WHERE "collection" = {c} AND "tx" = {tx} AND "seq" > {seq} ORDER BY "seq" LIMIT 101) AS "same" '
-    'UNION ALL SELECT * FROM (SELECT "tx", "seq", "record" FROM "_kbChanges" '
-    'WHERE "collection" = {c} AND "tx" > {tx} ORDER BY "tx", "seq" LIMIT 101) AS "later") AS "page" '
-    'ORDER BY "tx", "seq" LIMIT 101'
-)
 
 
 def keelbase(*args: str) -> list[str]:
@@ -148,12 +141,17 @@ async def incremental(url: str, token: str) -> dict[str, float]:
 
 
 async def plan(data: Path, db_url: str, collection_id: str, tx: int, seq: int) -> str:
+    """The plan of the server's own log query (``ChangeLog.read_sql``) for this cursor."""
+    from keelbase.services.sync.changelog import ChangeLog
+    from keelbase.store.postgres_dialect import PostgresDialect
+    from keelbase.store.sqlite_dialect import SqliteDialect
+
+    values = {"collection": collection_id, "tx": tx, "seq": seq, "limit": 101}
     if not db_url:
         import sqlite3
 
+        sql = ChangeLog(SqliteDialect()).read_sql()
         conn = sqlite3.connect(data / "data.db")
-        sql = LOG_QUERY.format(c=":c", tx=":tx", seq=":seq")
-        values = {"c": collection_id, "tx": tx, "seq": seq}
         found = conn.execute("EXPLAIN QUERY PLAN " + sql, values).fetchall()
         began = time.perf_counter()
         conn.execute(sql, values).fetchall()
@@ -162,16 +160,18 @@ async def plan(data: Path, db_url: str, collection_id: str, tx: int, seq: int) -
         return "; ".join(str(row[-1]) for row in found) + f" ({took:.2f} ms)"
     import asyncpg
 
+    sql = ChangeLog(PostgresDialect()).read_sql()
+    for n, name in enumerate(values, 1):
+        sql = sql.replace(f":{name}", f"${n}")
     conn = await asyncpg.connect(db_url)
     try:
-        sql = LOG_QUERY.format(c="$1", tx="$2", seq="$3")
-        found = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, collection_id, tx, seq)
+        found = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *values.values())
         return "\n".join(row[0] for row in found)
     finally:
         await conn.close()
 
 
-def run(big: int, db_url: str) -> dict[str, object]:
+def run(big: int, db_url: str, port: int = 0) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="kb-bench-sync-"))
     data = work / "kb_data"
     extra = ["--db", db_url] if db_url else []
@@ -187,7 +187,7 @@ def run(big: int, db_url: str) -> dict[str, object]:
             else:
                 seed_sqlite(data, table, count, log_as)
         print(f"seeded in {time.monotonic() - seeded:.1f}s", file=sys.stderr)
-        port = free_port()
+        port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         with open(work / "server.log", "wb") as log:
             server = subprocess.Popen(
@@ -226,12 +226,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--big", type=int, default=1_000_000, help="records in the big collection")
     parser.add_argument("--db", default="", help="a postgresql:// URL (a fresh database is made)")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (default: any free)")
     args = parser.parse_args()
     if args.db:
         with fresh_postgres(args.db, f"kb_bench_sync_{os.getpid()}") as url:
-            figures = run(args.big, url)
+            figures = run(args.big, url, args.port)
     else:
-        figures = run(args.big, "")
+        figures = run(args.big, "", args.port)
     print(json.dumps(figures, indent=2))
 
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from keelbase import App, Config
-from keelbase.core.request_info import SYSTEM
+from keelbase.core.request_info import SYSTEM, RequestInfo
 from tests.api.conftest import serving, superuser_headers
 
 pytestmark = pytest.mark.anyio
@@ -295,3 +295,78 @@ async def test_a_transaction_in_another_database_does_not_hold_the_feed(
             await transaction.rollback()
     finally:
         await elsewhere.close()
+
+
+async def test_a_retried_batch_with_client_chosen_ids_makes_no_second_record(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        admin = await superuser_headers(app, client)
+        enabled = await client.patch(
+            "/api/settings", json={"batch": {"enabled": True}}, headers=admin
+        )
+        assert enabled.status_code == 200, enabled.text
+        batch = {
+            "requests": [
+                {"method": "POST", "url": "/api/collections/notes/records",
+                 "body": {"id": f"batchretry{i:05d}", "title": f"n{i}", "public": True}}
+                for i in range(3)
+            ]
+        }  # fmt: skip
+        first = await client.post("/api/batch", json=batch)
+        assert first.status_code == 200, first.text
+        # The answer was lost; the app sends the same batch again: refused whole, nothing doubled.
+        again = await client.post("/api/batch", json=batch)
+        assert again.status_code == 400, again.text
+        failed = again.json()["data"]["requests"]["0"]["response"]
+        assert failed["data"]["id"]["code"] == "validation_not_unique"
+        listed = await client.get("/api/collections/notes/records", params={"perPage": 50})
+        assert sorted(item["id"] for item in listed.json()["items"]) == [
+            f"batchretry{i:05d}" for i in range(3)
+        ]
+        puts, _, _ = await pull_all(client)
+        assert len(puts) == 3
+
+
+def plan_text(rows: list[Any]) -> str:
+    return "\n".join(str(value) for row in rows for value in dict(row).values())
+
+
+async def test_a_pull_reads_indexes_not_the_collection(tmp_path: Path, db_url: str) -> None:
+    """The log page and the records it names are read through indexes on both stores."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        notes = app.records.collection("notes")
+        async with app.records.transaction():
+            for i in range(1500):
+                await app.records.create_record(notes, {"title": f"n{i}", "public": True}, SYSTEM)
+        _, _, cursor = await pull_all(client)
+        ids = [f"plan{i:011d}" for i in range(10)]
+        for record_id in ids:
+            await make(client, id=record_id, title="new", public=True)
+        page = (await client.get("/api/sync/notes/changes", params={"cursor": cursor})).json()
+        assert sorted(item["id"] for item in page["put"]) == ids
+        tx, seq = (int(n) for n in cursor.split(".")[1:3])
+        log_params = {"collection": notes.id, "tx": tx, "seq": seq, "limit": 101}
+        records_sql, records_params = app.sync.records_sql(notes, RequestInfo(), "", ids)
+        postgres = bool(db_url)
+        async with app.store.transaction() as conn:
+            if postgres:
+                # Small tables: make any sequential scan the planner's last resort, so a
+                # plan that still has one has no index to use.
+                await conn.execute("SET LOCAL enable_seqscan = off")
+            explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+            log_plan = plan_text(
+                await conn.fetch_all(explain + app.sync.log.read_sql(), log_params)
+            )
+            records_plan = plan_text(await conn.fetch_all(explain + records_sql, records_params))
+        if postgres:
+            assert "Seq Scan" not in log_plan, log_plan
+            assert "_kbChanges_position" in log_plan, log_plan
+            assert "Seq Scan" not in records_plan, records_plan
+        else:
+            assert "SCAN _kbChanges" not in log_plan, log_plan
+            assert log_plan.count("USING INDEX _kbChanges_position") == 2, log_plan
+            assert "SCAN notes" not in records_plan, records_plan
+            assert "USING INDEX" in records_plan, records_plan

@@ -7,9 +7,9 @@
 //
 // Plain ESM JavaScript with JSDoc types: no build step.
 
-import { defaultStore, IndexedDBStore, MemoryStore } from './stores.js';
+import { defaultStore, FileStore, IndexedDBStore, MemoryStore } from './stores.js';
 
-export { IndexedDBStore, MemoryStore };
+export { FileStore, IndexedDBStore, MemoryStore };
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const PAGE = 500;
@@ -31,7 +31,7 @@ const HELD_DELAY_MS = 100;
  *   nothing to let the server's version stand (the default).
  * @typedef {object} SyncOptions
  * @property {string[]} collections  the collections to keep
- * @property {import('./stores.js').KeyValueStore} [store]  IndexedDB in browsers, memory elsewhere
+ * @property {import('./stores.js').KeyValueStore} [store]  IndexedDB in browsers, memory elsewhere (FileStore: a file in Node)
  * @property {ConflictHook} [onConflict]
  * @property {boolean} [realtime]  pull when the server announces a change (default: when EventSource exists)
  * @property {Record<string, string>} [expand]  an ``expand`` per collection
@@ -95,6 +95,10 @@ export class SyncClient {
     /** @type {Promise<{online: boolean}> | null} */
     this.next = null;
     this.unsubscribers = [];
+    /** @type {string} the auth record id the copy was pulled for ('' when signed out) */
+    this.who = '';
+    /** @type {(() => void) | null} */
+    this.authUnsubscribe = null;
     this.onlineHandler = () => this.sync().catch(() => undefined);
   }
 
@@ -107,6 +111,18 @@ export class SyncClient {
       this.cursors.set(name, (await this.store.get(`c/${name}`)) ?? '');
     }
     this.queue = (await this.store.entries('q/')).map(([, op]) => op);
+    // Another user (or none) than the one this copy was pulled for: what they may see
+    // differs without any record being written, so every collection starts again.
+    this.who = this.pb.authStore.record?.id ?? '';
+    const before = await this.store.get('a');
+    if (before !== undefined && before !== this.who) await this.restart();
+    else await this.store.write([['a', this.who]]);
+    this.authUnsubscribe = this.pb.authStore.onChange(() => {
+      const now = this.pb.authStore.record?.id ?? '';
+      if (now === this.who) return; // a token refresh, the same user
+      this.who = now;
+      this.restart().then(() => this.schedule(), () => undefined);
+    });
     this.nextOp = this.queue.length ? this.queue[this.queue.length - 1].n + 1 : 1;
     if (typeof window !== 'undefined') window.addEventListener('online', this.onlineHandler);
     if (this.realtime) {
@@ -124,6 +140,8 @@ export class SyncClient {
 
   async stop() {
     if (typeof window !== 'undefined') window.removeEventListener('online', this.onlineHandler);
+    this.authUnsubscribe?.();
+    this.authUnsubscribe = null;
     for (const unsubscribe of this.unsubscribers) await unsubscribe().catch(() => undefined);
     this.unsubscribers = [];
     await this.running;
@@ -356,6 +374,19 @@ export class SyncClient {
     await this.store.write([[`c/${name}`, '']]);
     await this.pull(name);
     return false;
+  }
+
+  /**
+   * Pull every collection again from a snapshot on the next sync (records the snapshot
+   * does not name are dropped then). Done on its own when the signed-in user changes.
+   */
+  async restart() {
+    const entries = [['a', this.who]];
+    for (const name of this.names) {
+      this.cursors.set(name, '');
+      entries.push([`c/${name}`, '']);
+    }
+    await this.store.write(entries);
   }
 
   // Reads -----------------------------------------------------------------

@@ -1,4 +1,5 @@
-// Where a SyncClient keeps its copy: a small key-value interface with two backends.
+// Where a SyncClient keeps its copy: a small key-value interface with three backends
+// (memory, a JSON file in Node, IndexedDB in browsers).
 // Keys are strings ("r/<collection>/<id>", "c/<collection>", "q/<number>"); values are JSON-able.
 
 /**
@@ -27,6 +28,66 @@ export class MemoryStore {
 
   async entries(prefix) {
     return [...this.map.entries()]
+      .filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, value]) => [key, structuredClone(value)]);
+  }
+}
+
+/**
+ * A JSON file in Node: survives a restart of the process. Each write replaces the file
+ * through a temporary file and a rename, so a crash leaves the old or the new copy, never
+ * half of one. Suits the thousands of records a device holds; one process per file.
+ * @implements {KeyValueStore}
+ */
+export class FileStore {
+  /** @param {string} path the file (made on the first write) */
+  constructor(path) {
+    this.path = path;
+    /** @type {Promise<Map<string, any>> | null} */
+    this.loaded = null;
+    /** @type {Promise<void>} */
+    this.writing = Promise.resolve();
+  }
+
+  /** @returns {Promise<Map<string, any>>} */
+  load() {
+    if (!this.loaded) {
+      this.loaded = (async () => {
+        const { readFile } = await import('node:fs/promises');
+        try {
+          return new Map(Object.entries(JSON.parse(await readFile(this.path, 'utf8'))));
+        } catch (error) {
+          if (/** @type {any} */ (error).code === 'ENOENT') return new Map();
+          throw error;
+        }
+      })();
+    }
+    return this.loaded;
+  }
+
+  async get(key) {
+    return structuredClone((await this.load()).get(key));
+  }
+
+  async write(entries, removed = []) {
+    const map = await this.load();
+    for (const [key, value] of entries) map.set(key, structuredClone(value));
+    for (const key of removed) map.delete(key);
+    const text = JSON.stringify(Object.fromEntries(map));
+    // One write at a time, in call order: the last one leaves the file as the map is.
+    const write = this.writing.then(async () => {
+      const { rename, writeFile } = await import('node:fs/promises');
+      const temporary = `${this.path}.${process.pid}.tmp`;
+      await writeFile(temporary, text);
+      await rename(temporary, this.path);
+    });
+    this.writing = write.catch(() => undefined);
+    await write;
+  }
+
+  async entries(prefix) {
+    return [...(await this.load()).entries()]
       .filter(([key]) => key.startsWith(prefix))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, value]) => [key, structuredClone(value)]);

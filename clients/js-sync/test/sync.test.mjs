@@ -1,9 +1,12 @@
 // keelbase-sync against a real `keelbase serve` (KB_URL, KB_ADMIN_EMAIL, KB_ADMIN_PASSWORD):
 // started by tests/e2e/test_js_sync.py on SQLite and on PostgreSQL.
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import PocketBase from 'pocketbase';
-import { MemoryStore, SyncClient } from '../src/index.js';
+import { FileStore, MemoryStore, SyncClient } from '../src/index.js';
 
 const URL = process.env.KB_URL;
 const admin = new PocketBase(URL);
@@ -205,4 +208,116 @@ test('a user losing access to a record sees it disappear', async () => {
   assert.equal(await sync.verify('todos'), false);
   assert.equal(sync.collection('todos').get(other.id), undefined);
   assert.equal(await sync.verify('todos'), true);
+});
+
+test('in Node a FileStore keeps the copy and the queue across a restart', async () => {
+  const pb = await user('file');
+  const me = pb.authStore.record.id;
+  const kept = await admin.collection('todos').create({ title: 'kept', owner: me });
+  const folder = await mkdtemp(join(tmpdir(), 'kb-sync-'));
+  const path = join(folder, 'todos.json');
+  try {
+    const sync = await new SyncClient(pb, { collections: ['todos'], store: new FileStore(path), realtime: false }).start();
+    assert.deepEqual(localTodos(sync), await serverTodos(me));
+    pb.offline = true;
+    const made = await sync.collection('todos').create({ title: 'written offline', owner: me });
+    await sync.collection('todos').update(kept.id, { done: true });
+    assert.equal((await sync.sync()).online, false);
+    await sync.stop();
+    const saved = JSON.parse(await readFile(path, 'utf8'));
+    assert.equal(Object.keys(saved).filter((key) => key.startsWith('q/')).length, 2);
+
+    // A new process: nothing in memory, the file only.
+    const restarted = await new SyncClient(pb, { collections: ['todos'], store: new FileStore(path), realtime: false }).start();
+    assert.equal(restarted.pending, 2);
+    assert.equal(restarted.collection('todos').get(made.id).title, 'written offline');
+    assert.equal(restarted.collection('todos').get(kept.id).done, true);
+    pb.offline = false;
+    assert.equal((await restarted.sync()).online, true);
+    assert.equal(restarted.pending, 0);
+    assert.deepEqual(localTodos(restarted), await serverTodos(me));
+    const after = await new SyncClient(pb, { collections: ['todos'], store: new FileStore(path), realtime: false });
+    await after.start();
+    assert.deepEqual(localTodos(after), await serverTodos(me));
+    assert.equal(after.pending, 0);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a user taken off a related record loses what the rule reached through it', async () => {
+  const users = await admin.collections.getOne('users');
+  const projects = await admin.collections.create({
+    name: 'projects',
+    listRule: 'members.id ?= @request.auth.id',
+    viewRule: 'members.id ?= @request.auth.id',
+    fields: [
+      { name: 'name', type: 'text' },
+      { name: 'members', type: 'relation', collectionId: users.id, maxSelect: 10 },
+    ],
+  });
+  const rule = 'project.members.id ?= @request.auth.id';
+  await admin.collections.create({
+    name: 'tasks',
+    listRule: rule,
+    viewRule: rule,
+    fields: [
+      { name: 'title', type: 'text' },
+      { name: 'project', type: 'relation', collectionId: projects.id, maxSelect: 1 },
+      { name: 'updated', type: 'autodate', onCreate: true, onUpdate: true },
+    ],
+  });
+  const pb = await user('member');
+  const me = pb.authStore.record.id;
+  const colleague = await admin.collection('users').create({
+    email: `member2-${Date.now()}@example.com`, password: PASSWORD, passwordConfirm: PASSWORD,
+  });
+  const project = await admin.collection('projects').create({ name: 'p', members: [me, colleague.id] });
+  const task = await admin.collection('tasks').create({ title: 'shared task', project: project.id });
+  const sync = await new SyncClient(pb, { collections: ['tasks'], realtime: false }).start();
+  assert.equal(sync.collection('tasks').get(task.id).title, 'shared task');
+  assert.equal(await sync.verify('tasks'), true);
+  // The project changes, not the task: the task's feed has nothing to say ...
+  await admin.collection('projects').update(project.id, { members: [colleague.id] });
+  await sync.sync();
+  assert.ok(sync.collection('tasks').get(task.id), 'no task was written');
+  // ... and the checkpoint finds the drift; the task disappears.
+  const seen = [];
+  sync.collection('tasks').live((list) => seen.push(list.map((t) => t.id)));
+  assert.equal(await sync.verify('tasks'), false);
+  assert.equal(sync.collection('tasks').get(task.id), undefined);
+  assert.deepEqual(seen.at(-1), []);
+  assert.equal(await sync.verify('tasks'), true);
+  // Back on the project: the task comes back.
+  await admin.collection('projects').update(project.id, { members: [colleague.id, me] });
+  assert.equal(await sync.verify('tasks'), false);
+  assert.equal(sync.collection('tasks').get(task.id).title, 'shared task');
+});
+
+test('another user signing in on the same device sees only their own records', async () => {
+  const pb = await user('first');
+  const first = pb.authStore.record.id;
+  const theirs = await admin.collection('todos').create({ title: 'first user only', owner: first });
+  const email = `second-${Date.now()}@example.com`;
+  const second = await admin.collection('users').create({ email, password: PASSWORD, passwordConfirm: PASSWORD });
+  const mine = await admin.collection('todos').create({ title: 'second user only', owner: second.id });
+  const store = new MemoryStore();
+  const sync = await new SyncClient(pb, { collections: ['todos'], store, realtime: false }).start();
+  assert.ok(sync.collection('todos').get(theirs.id));
+  // Signing in as someone else on the running client: its copy starts again.
+  await pb.collection('users').authWithPassword(email, PASSWORD);
+  await sync.sync();
+  assert.equal(sync.collection('todos').get(theirs.id), undefined);
+  assert.ok(sync.collection('todos').get(mine.id));
+  assert.deepEqual(localTodos(sync), await serverTodos(second.id));
+  // A token refresh is the same user: nothing starts again.
+  await pb.collection('users').authRefresh();
+  assert.notEqual(sync.cursors.get('todos'), '');
+  await sync.stop();
+  // A restart signed in as the first user again, on the store the second one left.
+  const again = device();
+  await again.collection('users').authWithPassword((await admin.collection('users').getOne(first)).email, PASSWORD);
+  const reopened = await new SyncClient(again, { collections: ['todos'], store, realtime: false }).start();
+  assert.equal(reopened.collection('todos').get(mine.id), undefined);
+  assert.deepEqual(localTodos(reopened), await serverTodos(first));
 });

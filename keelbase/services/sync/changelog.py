@@ -73,21 +73,29 @@ class ChangeLog:
             {"collection": collection_id},
         )
 
-    async def read(
-        self, conn: Connection, collection_id: str, after: Position, limit: int
-    ) -> ChangesPage:
-        """Up to ``limit`` settled changes after ``after``, in position order (one indexed range)."""
-        # Two index ranges (the rest of the cursor's transaction, then later ones): a row
-        # value comparison would use the index on ``tx`` alone and scan every change of
-        # a SQLite log, where ``tx`` is always 0.
+    def read_sql(self) -> str:
+        """The page query of ``read`` (``:collection``, ``:tx``, ``:seq``, ``:limit``).
+
+        Two index ranges of ``_kbChanges_position`` (the rest of the cursor's
+        transaction, then later ones): a row value comparison would use the index on
+        ``tx`` alone and scan every change of a SQLite log, where ``tx`` is always 0.
+        """
         columns = '"tx", "seq", "record", "action"'
-        rows = await conn.fetch_all(
+        return (
             f'SELECT {columns}, {self.dialect.settled_below()} AS "settled" FROM ('
             f'SELECT * FROM (SELECT {columns} FROM "_kbChanges" WHERE "collection" = :collection '
             'AND "tx" = :tx AND "seq" > :seq ORDER BY "seq" LIMIT :limit) AS "same" UNION ALL '
             f'SELECT * FROM (SELECT {columns} FROM "_kbChanges" WHERE "collection" = :collection '
             'AND "tx" > :tx ORDER BY "tx", "seq" LIMIT :limit) AS "later"'
-            ') AS "page" ORDER BY "tx", "seq" LIMIT :limit',
+            ') AS "page" ORDER BY "tx", "seq" LIMIT :limit'
+        )
+
+    async def read(
+        self, conn: Connection, collection_id: str, after: Position, limit: int
+    ) -> ChangesPage:
+        """Up to ``limit`` settled changes after ``after``, in position order (one indexed range)."""
+        rows = await conn.fetch_all(
+            self.read_sql(),
             {"collection": collection_id, "tx": after[0], "seq": after[1], "limit": limit + 1},
         )
         changes: list[Change] = []

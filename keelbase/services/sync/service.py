@@ -182,16 +182,23 @@ class SyncService:
         if not page.changes:
             return _page([], [], cursor, False, held=page.held)
         ids = list(dict.fromkeys(change.record for change in page.changes))
-        query = self._query(collection, info, filter)
-        placeholders = ", ".join(query.resolver.params.add(i) for i in ids)
-        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} IN ({placeholders})")
-        rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
+        sql, params = self.records_sql(collection, info, filter, ids)
+        rows = await conn.fetch_all(sql, params)
         records = self.records.codec.from_rows(collection, rows)
         puts = await self.records.export_many(records, info, expand)
         present = {record.id for record in records}
         removes = [i for i in ids if i not in present]
         next_cursor = Cursor(page.changes[-1].position)
         return _page(puts, removes, next_cursor, page.more, held=page.held)
+
+    def records_sql(
+        self, collection: Collection, info: RequestInfo, filter: str, ids: list[str]
+    ) -> tuple[str, dict[str, Any]]:
+        """The records a log page names, through the list rule and ``filter``: by primary key."""
+        query = self._query(collection, info, filter)
+        placeholders = ", ".join(query.resolver.params.add(i) for i in ids)
+        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} IN ({placeholders})")
+        return query.select_sql(limit=False), dict(query.params)
 
     async def checkpoint(
         self, collection: Collection, info: RequestInfo, filter: str = ""
