@@ -60,6 +60,11 @@ export interface SyncOptions {
   realtime?: boolean;
   /** An ``expand`` per collection. */
   expand?: Record<string, string>;
+  /**
+   * Milliseconds between checkpoint checks made by syncs (default 60000; 0: never):
+   * they find records that left this user's view without being written.
+   */
+  verifyEvery?: number;
 }
 
 export interface Query {

@@ -35,6 +35,7 @@ const HELD_DELAY_MS = 100;
  * @property {ConflictHook} [onConflict]
  * @property {boolean} [realtime]  pull when the server announces a change (default: when EventSource exists)
  * @property {Record<string, string>} [expand]  an ``expand`` per collection
+ * @property {number} [verifyEvery]  ms between checkpoint checks during syncs (default 60000; 0: never)
  */
 
 /** A new record id like PocketBase's: 15 characters of [a-z0-9]. */
@@ -76,6 +77,11 @@ export class SyncClient {
     this.onConflict = options.onConflict ?? (() => undefined);
     this.expand = options.expand ?? {};
     this.realtime = options.realtime ?? typeof globalThis.EventSource !== 'undefined';
+    // A record can leave this user's view without being written (a rule, a relation or
+    // their own auth record changed): only the checkpoint shows it, so syncs compare
+    // with it now and then on their own (and the first sync after start always does).
+    this.verifyEvery = options.verifyEvery ?? 60000;
+    this.verifiedAt = -Infinity;
     /** @type {Map<string, Map<string, RecordData>>} */
     this.server = new Map();
     /** @type {Map<string, string>} */
@@ -177,6 +183,10 @@ export class SyncClient {
       if (this.next === run) this.next = null;
       try {
         this.online = (await this.push()) && (await this.pullAll());
+        if (this.online && this.verifyEvery > 0 && Date.now() - this.verifiedAt >= this.verifyEvery) {
+          this.verifiedAt = Date.now();
+          for (const name of this.names) await this.verify(name).catch(() => undefined);
+        }
         return { online: this.online };
       } finally {
         if (this.running === run) this.running = null;

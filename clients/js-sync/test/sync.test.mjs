@@ -210,6 +210,21 @@ test('a user losing access to a record sees it disappear', async () => {
   assert.equal(await sync.verify('todos'), true);
 });
 
+test('syncs compare with the checkpoint on their own, so a drift needs no verify call', async () => {
+  const pb = await user('drift', 'blue');
+  const me = pb.authStore.record.id;
+  const colleague = await admin.collection('users').create({
+    email: `drift-colleague-${Date.now()}@example.com`, password: PASSWORD, passwordConfirm: PASSWORD, team: 'blue',
+  });
+  const shared = await admin.collection('todos').create({ title: 'team only', owner: colleague.id, team: 'blue' });
+  const sync = await new SyncClient(pb, { collections: ['todos'], realtime: false, verifyEvery: 1 }).start();
+  assert.ok(sync.collection('todos').get(shared.id));
+  await admin.collection('users').update(me, { team: 'green' }); // no todo is written
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sync.sync();
+  assert.equal(sync.collection('todos').get(shared.id), undefined, 'the sync checked the checkpoint');
+});
+
 test('in Node a FileStore keeps the copy and the queue across a restart', async () => {
   const pb = await user('file');
   const me = pb.authStore.record.id;
