@@ -92,6 +92,30 @@ def test_vector_fields_and_nearest_search(tmp_path: Path, fresh_db_url: str) -> 
                 "/api/collections/docs/nearest", json={"field": "embedding", "record": hidden}
             )
             assert answer.status_code == 404, answer.text  # the view rule hides it
+            # recommendations: the mean direction of records a user liked, under the rules;
+            # a hidden record among them counts for nothing and is never returned
+            liked = sorted(public)[:3]
+            recommended = await _nearest(client, {"records": [*liked, hidden], "k": 4})
+            units = [np.asarray(vectors[i]) / np.linalg.norm(vectors[i]) for i in liked]
+            taste = [float(x) for x in np.mean(units, axis=0)]
+            rest = {i: vectors[i] for i in public if i not in liked}
+            assert [i["record"]["id"] for i in recommended["items"]] == _expected(
+                rest, taste, "cosine", 4
+            )
+            by_get = await client.get(
+                "/api/collections/docs/nearest",
+                params={"field": "embedding", "records": ",".join(liked), "k": 4},
+            )
+            assert by_get.status_code == 200, by_get.text
+            assert [i["record"]["id"] for i in by_get.json()["items"]] == [
+                i["record"]["id"] for i in recommended["items"]
+            ]
+            for bad in ([], [5], ["x"] * 51, [hidden], "", [liked[0], ""]):
+                answer = await client.post(
+                    "/api/collections/docs/nearest", json={"field": "embedding", "records": bad}
+                )
+                assert answer.status_code == 400, (bad, answer.text)
+                assert "records" in answer.json()["data"], (bad, answer.text)
             filtered = await client.get(
                 "/api/collections/docs/nearest",
                 params={"field": "embedding", "vector": "[1,0,0,0]", "filter": "title ~ 'd1%'"},

@@ -56,6 +56,7 @@ NEAREST_BODY = {
         "field": _TEXT,
         "vector": {"type": "array", "items": {"type": "number"}},
         "record": _TEXT,
+        "records": {"type": "array", "items": _TEXT, "minItems": 1, "maxItems": 50},
         "k": {"type": "integer", "minimum": 1, "maximum": 100},
         "metric": {"type": "string", "enum": ["cosine", "l2"]},
         "filter": _TEXT,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import FieldInvalid, VectorField
 from keelbase.core.request_info import RequestInfo
-from keelbase.errors import BadRequestError, field_error
+from keelbase.errors import ApiError, BadRequestError, field_error
 from keelbase.services.records.listing import MAX_FILTER_LENGTH
 from keelbase.services.records.service import RecordsService
 
@@ -29,6 +29,7 @@ DEFAULT_K = 10
 MAX_K = 100
 CHUNK = 5000
 METRICS = ("cosine", "l2")
+MAX_SOURCES = 50  # records a recommendation's query vector is made of
 
 
 class VectorSearch:
@@ -47,8 +48,13 @@ class VectorSearch:
 
         field = _field(collection, args.get("field"), info)
         source = args.get("record")
-        if source is not None and args.get("vector") is not None:
-            raise _invalid("record", "Give either vector or record, not both.")
+        given = [key for key in ("vector", "record", "records") if args.get(key) is not None]
+        if len(given) > 1:
+            raise _invalid(given[1], "Give one of vector, record or records.")
+        metric = args.get("metric") or "cosine"
+        if metric not in METRICS:
+            raise _invalid("metric", f"Must be one of {', '.join(METRICS)}.")
+        excluded: set[str] = set()
         if source is not None:
             if not isinstance(source, str) or not source:
                 raise _invalid("record", "Must be a record id.")
@@ -56,12 +62,13 @@ class VectorSearch:
             if not viewed.get(field.name):
                 raise _invalid("record", "The record has no vector in this field.")
             query = _query_vector(field, viewed[field.name])
+            excluded = {source}
+        elif args.get("records") is not None:
+            excluded = set(_record_ids(args.get("records")))
+            query = await self._taste(collection, field, excluded, info, metric)
         else:
             query = _query_vector(field, args.get("vector"))
         k = _k(args.get("k"))
-        metric = args.get("metric") or "cosine"
-        if metric not in METRICS:
-            raise _invalid("metric", f"Must be one of {', '.join(METRICS)}.")
         filter_text = args.get("filter") or ""
         if not isinstance(filter_text, str) or len(filter_text) > MAX_FILTER_LENGTH:
             raise _invalid("filter", "Must be a filter of at most 3500 characters.")
@@ -77,8 +84,8 @@ class VectorSearch:
             collection, field.name, filter_text, info, self.chunk
         ):
             # decoding and scoring take a while: off the event loop, which keeps serving
-            if source is not None:
-                chunk = [row for row in chunk if row[0] != source]
+            if excluded:
+                chunk = [row for row in chunk if row[0] not in excluded]
             ids, distances = await asyncio.to_thread(_score, chunk, field.dimensions, query, metric)
             scanned += len(ids)
             if not ids:
@@ -107,6 +114,55 @@ class VectorSearch:
                 for record, item in zip(found, exported, strict=True)
             ],
         }
+
+
+    async def _taste(
+        self,
+        collection: Collection,
+        field: VectorField,
+        ids: set[str],
+        info: RequestInfo,
+        metric: str,
+    ) -> np.ndarray:
+        """The query vector of a recommendation: the mean of the given records' vectors
+        (each made unit length first for cosine, so no record outweighs the others).
+
+        Only records the caller may view count; the others are skipped silently, as
+        if they were not given, so a list of ids reveals nothing about hidden ones.
+        """
+        import numpy as np
+
+        vectors = []
+        for record_id in sorted(ids):
+            try:
+                viewed = await self.records.view(collection, record_id, info)
+            except ApiError:
+                continue
+            raw = viewed.get(field.name)
+            if not raw:
+                continue
+            vector = np.asarray(raw, dtype=np.float32)
+            if metric == "cosine":
+                norm = float(np.linalg.norm(vector))
+                if norm == 0:
+                    continue
+                vector = vector / norm
+            vectors.append(vector)
+        if not vectors:
+            raise _invalid("records", "None of these records has a vector you may see.")
+        return np.mean(np.stack(vectors), axis=0).astype(np.float32)
+
+
+def _record_ids(raw: Any) -> list[str]:
+    """``records``: a list of ids, or ids separated by commas (a query string)."""
+    ids = raw.split(",") if isinstance(raw, str) else raw
+    if (
+        not isinstance(ids, list)
+        or not 1 <= len(ids) <= MAX_SOURCES
+        or not all(isinstance(i, str) and 0 < len(i.strip()) <= 100 for i in ids)
+    ):
+        raise _invalid("records", f"Must be 1 to {MAX_SOURCES} record ids.")
+    return [i.strip() for i in ids]
 
 
 def _invalid(key: str, message: str) -> BadRequestError:
