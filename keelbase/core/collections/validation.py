@@ -17,12 +17,24 @@ from keelbase.core.collections.indexes import column_name, parse_index
 from keelbase.core.collections.schema import Schema
 from keelbase.core.collections.search import search_fields_error
 from keelbase.core.dialect import Dialect
-from keelbase.core.fields import FIELD_TYPES, RelationField, TextField
+from keelbase.core.fields import (
+    FIELD_TYPES,
+    EditorField,
+    EmailField,
+    RelationField,
+    SelectField,
+    TextField,
+    UrlField,
+    VectorField,
+)
 from keelbase.core.fields.base import FIELD_NAME, RESERVED_NAMES
 from keelbase.core.filter import FilterError, parse
 from keelbase.core.filter.compiler import compile_filter
 from keelbase.core.records.resolver import RecordResolver
 from keelbase.errors import field_error, required_error
+
+# Fields whose values a vector field may embed (``embedFrom``).
+EMBEDDABLE = (TextField, EditorField, EmailField, UrlField, SelectField)
 
 INTERNAL_TABLES = frozenset(
     {
@@ -178,6 +190,15 @@ def _check_fields(new: Collection, old: Collection | None, schema: Schema) -> di
         if field.type not in FIELD_TYPES:
             problems["type"] = field_error("validation_in_invalid", "Must be a valid value.")
         problems.update({k: v for k, v in field.definition_errors().items() if k not in problems})
+        if isinstance(field, VectorField) and field.embedFrom and "embedFrom" not in problems:
+            sources = {f.name: f for f in new.fields}
+            if len(field.embedFrom) > 10 or any(
+                not isinstance(sources.get(name), EMBEDDABLE) for name in field.embedFrom
+            ):
+                problems["embedFrom"] = field_error(
+                    "validation_invalid_embed_from",
+                    "Must name up to 10 text, editor, email, url or select fields of the collection.",
+                )
         if (
             isinstance(field, RelationField)
             and field.collectionId

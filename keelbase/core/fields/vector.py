@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib.util
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # numpy is imported when first used: a start without vectors 
     import numpy as np
 
 MAX_DIMENSIONS = 4096
+MAX_EMBEDDED_DIMENSIONS = 256  # what the local embedding model gives (embedFrom)
 
 
 class VectorField(Field):
@@ -30,9 +32,12 @@ class VectorField(Field):
     storage: ClassVar[Storage] = Storage.TEXT
 
     dimensions: int = 0
+    # Text fields whose values the server embeds into this field (the embeddings
+    # extra), when a record is created or they change and no vector is sent.
+    embedFrom: list[str] = []
 
     def options_json(self) -> dict[str, Any]:
-        return {"dimensions": self.dimensions}
+        return {"dimensions": self.dimensions, "embedFrom": list(self.embedFrom)}
 
     def definition_errors(self) -> dict[str, dict[str, Any]]:
         if not 1 <= self.dimensions <= MAX_DIMENSIONS:
@@ -43,6 +48,22 @@ class VectorField(Field):
                     {"max": MAX_DIMENSIONS},
                 )
             }
+        if self.embedFrom:
+            if importlib.util.find_spec("wordllama") is None:
+                return {
+                    "embedFrom": field_error(
+                        "validation_embeddings_unavailable",
+                        "Text embeddings need the embeddings extra: pip install 'keelbase[embeddings]'.",
+                    )
+                }
+            if self.dimensions > MAX_EMBEDDED_DIMENSIONS:
+                return {
+                    "dimensions": field_error(
+                        "validation_invalid_dimensions",
+                        f"Embedded text has at most {MAX_EMBEDDED_DIMENSIONS} dimensions.",
+                        {"max": MAX_EMBEDDED_DIMENSIONS},
+                    )
+                }
         return {}
 
     def empty(self) -> Any:

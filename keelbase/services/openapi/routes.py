@@ -57,6 +57,7 @@ NEAREST_BODY = {
         "vector": {"type": "array", "items": {"type": "number"}},
         "record": _TEXT,
         "records": {"type": "array", "items": _TEXT, "minItems": 1, "maxItems": 50},
+        "text": _TEXT,
         "k": {"type": "integer", "minimum": 1, "maximum": 100},
         "metric": {"type": "string", "enum": ["cosine", "l2"]},
         "filter": _TEXT,

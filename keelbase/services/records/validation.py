@@ -8,9 +8,11 @@ asks (its owner, or a manager who may skip the old password).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from keelbase.adapters import embeddings
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.schema import Schema
 from keelbase.core.dates import now_string
@@ -22,8 +24,10 @@ from keelbase.core.fields import (
     PasswordField,
     RelationField,
     TextField,
+    VectorField,
 )
 from keelbase.core.fields.relation import MISSING_RECORDS
+from keelbase.core.fields.vector import shown
 from keelbase.core.records.record import Record
 from keelbase.errors import (
     CODE_NOT_UNIQUE,
@@ -215,6 +219,34 @@ async def finish_fields(record: Record, resolved: ResolvedInput, new: bool) -> N
     token_key = collection.field("tokenKey")
     if collection.is_auth and isinstance(token_key, TextField) and not record.get("tokenKey"):
         record.data["tokenKey"] = token_key.generate()
+    await _embed_texts(record, resolved, new)
+
+
+async def _embed_texts(record: Record, resolved: ResolvedInput, new: bool) -> None:
+    """Vector fields with ``embedFrom``: the embedding of their source texts, computed
+    when the record is created or a source changes, unless the client sent the vector.
+
+    Off the event loop: a text takes about a millisecond, a first use loads the model.
+    """
+    for field in record.collection.fields:
+        if not isinstance(field, VectorField) or not field.embedFrom:
+            continue
+        if field.name in resolved.submitted:
+            continue  # the client's own vector wins
+        if not new and not any(name in resolved.changed for name in field.embedFrom):
+            continue
+        text = "\n".join(_text(record.data.get(name)) for name in field.embedFrom).strip()
+        if not text:
+            record.data[field.name] = []
+            continue
+        rows = await asyncio.to_thread(embeddings.embed, [text], field.dimensions)
+        record.data[field.name] = shown(rows[0])
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return "" if value is None else str(value)
 
 
 def unique_error(collection: Collection, error: UniqueViolation, message: str) -> ApiError:

@@ -15,6 +15,7 @@ import binascii
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from keelbase.adapters import embeddings
 from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import FieldInvalid, VectorField
 from keelbase.core.request_info import RequestInfo
@@ -29,6 +30,8 @@ DEFAULT_K = 10
 MAX_K = 100
 CHUNK = 5000
 METRICS = ("cosine", "l2")
+QUERIES = ("vector", "record", "records", "text")
+MAX_TEXT = 10_000  # characters of a text query
 MAX_SOURCES = 50  # records a recommendation's query vector is made of
 
 
@@ -48,9 +51,9 @@ class VectorSearch:
 
         field = _field(collection, args.get("field"), info)
         source = args.get("record")
-        given = [key for key in ("vector", "record", "records") if args.get(key) is not None]
+        given = [key for key in QUERIES if args.get(key) is not None]
         if len(given) > 1:
-            raise _invalid(given[1], "Give one of vector, record or records.")
+            raise _invalid(given[1], "Give one of vector, record, records or text.")
         metric = args.get("metric") or "cosine"
         if metric not in METRICS:
             raise _invalid("metric", f"Must be one of {', '.join(METRICS)}.")
@@ -66,6 +69,8 @@ class VectorSearch:
         elif args.get("records") is not None:
             excluded = set(_record_ids(args.get("records")))
             query = await self._taste(collection, field, excluded, info, metric)
+        elif args.get("text") is not None:
+            query = await _text_vector(field, args.get("text"))
         else:
             query = _query_vector(field, args.get("vector"))
         k = _k(args.get("k"))
@@ -115,7 +120,6 @@ class VectorSearch:
             ],
         }
 
-
     async def _taste(
         self,
         collection: Collection,
@@ -151,6 +155,17 @@ class VectorSearch:
         if not vectors:
             raise _invalid("records", "None of these records has a vector you may see.")
         return np.mean(np.stack(vectors), axis=0).astype(np.float32)
+
+
+async def _text_vector(field: VectorField, text: Any) -> np.ndarray:
+    """A text query, embedded by the model that embeds the field's ``embedFrom`` texts
+    (any other vector would not be comparable)."""
+    if not field.embedFrom:
+        raise _invalid("text", "The field does not embed text (its embedFrom is empty).")
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        raise _invalid("text", f"Must be a text of 1 to {MAX_TEXT} characters.")
+    rows = await asyncio.to_thread(embeddings.embed, [text], field.dimensions)
+    return rows[0]
 
 
 def _record_ids(raw: Any) -> list[str]:
