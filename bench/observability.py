@@ -1,6 +1,7 @@
 """The figures of docs/observability.md, measured again: ``python -m bench.observability``.
 
     python -m bench.observability cost   [--rounds 4] [--duration 5] [--concurrency 32]
+    python -m bench.observability inproc [--rounds 12] [--views 3000]
     python -m bench.observability lag    [--seconds 12] [--concurrency 32]
     python -m bench.observability api    [--rows 1000000] [--db postgresql://...]
     python -m bench.observability memory [--requests 1000000] [--concurrency 32]
@@ -10,6 +11,10 @@
   with request logging on (``logs.maxDays: 5``) and off (``maxDays: 0``), in
   alternating order round after round on one server, and the server's CPU time
   per request (steadier than requests/s on a shared machine).
+- ``inproc``: the same comparison for record views sent to the app in-process
+  (no HTTP server, no wrk): the process's CPU time per view, the client's
+  included, with logging on and off, alternating; the writer's batches are
+  written (and counted) before each round ends.
 - ``lag``: how far the newest log entry trails its request under load (wrk on
   ``/api/health``), and whether every answered request got its entry.
 - ``api``: ``/api/logs`` list, view and stats times with ``--rows`` entries
@@ -25,6 +30,7 @@ The server is pinned to core 0 and wrk to core 1 (``taskset``) and listens on
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import shutil
@@ -105,6 +111,61 @@ def cost_table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+async def _inproc(rounds: int, requests: int) -> dict[bool, list[float]]:
+    from keelbase import App, Config
+
+    admin = {"identity": "bench@example.com", "password": "Passw0rd123"}
+    with tempfile.TemporaryDirectory() as tmp:
+        async with App(Config(data_dir=Path(tmp) / "kb_data")) as app:
+            await app.superusers.upsert(admin["identity"], admin["password"])
+            transport = httpx.ASGITransport(app=app.asgi)
+            async with httpx.AsyncClient(transport=transport, base_url="http://kb") as client:
+                signed = await client.post(
+                    "/api/collections/_superusers/auth-with-password", json=admin
+                )
+                headers = {"Authorization": signed.json()["token"]}
+                made = await client.post("/api/collections", headers=headers, json={
+                    "name": "posts", "listRule": "", "viewRule": "", "createRule": "",
+                    "fields": [{"name": "title", "type": "text"}]})  # fmt: skip
+                made.raise_for_status()
+                ids = []
+                for n in range(200):
+                    created = await client.post(
+                        "/api/collections/posts/records", json={"title": f"post {n}"}
+                    )
+                    ids.append(created.json()["id"])
+                cpu: dict[bool, list[float]] = {True: [], False: []}
+                for round_number in range(rounds):
+                    for on in [True, False] if round_number % 2 == 0 else [False, True]:
+                        if not on:  # as use_logs: the deletion is not charged to the run
+                            (await client.delete("/api/logs", headers=headers)).raise_for_status()
+                        logs = {"logs": {"maxDays": 5 if on else 0}}
+                        (
+                            await client.patch("/api/settings", headers=headers, json=logs)
+                        ).raise_for_status()
+                        await asyncio.sleep(0.5)
+                        await app.logs.flush()
+                        started = time.process_time()
+                        for n in range(requests):
+                            await client.get(f"/api/collections/posts/records/{ids[n % len(ids)]}")
+                        await app.logs.flush()
+                        cpu[on].append((time.process_time() - started) / requests * 1e6)
+                        print(
+                            f"round {round_number} logs {'on ' if on else 'off'} {cpu[on][-1]:.1f} µs per view",
+                            flush=True,
+                        )
+    return cpu
+
+
+def inproc(rounds: int, requests: int) -> str:
+    cpu = asyncio.run(_inproc(rounds, requests))
+    on, off = statistics.median(cpu[True]), statistics.median(cpu[False])
+    return (
+        f"median CPU per record view, in-process: logs on {on:.1f} µs, off {off:.1f} µs "
+        f"({100 * (on / off - 1):+.1f} %, {rounds} rounds of {requests})"
+    )
+
+
 def _wrk_count(server: Server, path: str, ids_file: Path, concurrency: int, seconds: int) -> int:
     """Run wrk for ``seconds`` on ``path`` with ids from ``ids_file``: how many answers it read."""
     command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "-s", str(LUA), server.url]
@@ -182,10 +243,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("cost", "lag", "api", "memory", "smoke"))
+    parser.add_argument("what", choices=("cost", "inproc", "lag", "api", "memory", "smoke"))
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=10_000, help="cost: posts seeded")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=0, help="cost: 4, inproc: 12")
     parser.add_argument("--duration", type=float, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=12, help="lag: seconds of load")
@@ -193,6 +254,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--db", default="", help="api: a PostgreSQL URL to make a database from")
     parser.add_argument("--requests", type=int, default=1_000_000, help="memory: requests")
+    parser.add_argument("--views", type=int, default=3000, help="inproc: views per round")
     parser.add_argument("--chunk", type=int, default=15, help="memory: seconds per wrk run")
     args = parser.parse_args()
     if shutil.which("wrk") is None and args.what != "api":
@@ -201,10 +263,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.what == "cost":
-            rows = cost(
-                workdir, args.port, args.seeds, args.rounds, args.duration, args.concurrency
-            )
+            rounds = args.rounds or 4
+            rows = cost(workdir, args.port, args.seeds, rounds, args.duration, args.concurrency)
             print(cost_table(rows))
+        elif args.what == "inproc":
+            print(inproc(args.rounds or 12, args.views))
         elif args.what == "lag":
             print(logs_lag.measure(workdir, args.seconds, args.concurrency, args.port))
         elif args.what == "api":
@@ -215,6 +278,7 @@ def main() -> int:
         else:
             rows = cost(workdir / "cost", args.port, 200, 2, 1, 8)
             print(cost_table(rows))
+            print(inproc(2, 200))
             print(logs_lag.measure(workdir / "lag", 3, 8, args.port))
             print(logs_api.table(api(2000, 1, "")))
             samples = memory(workdir / "memory", args.port, 2000, 8, 1)

@@ -70,6 +70,7 @@ def test_observability_bench_smoke_run() -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "| view |" in out and "| create |" in out  # logging on and off
+    assert "median CPU per record view, in-process" in out
     assert "lag of the newest entry" in out
     assert "| stats, all |" in out and "totalItems 2000 |" in out  # the logs API over 2000 entries
     assert "| requests served | RSS MB |" in out
