@@ -100,6 +100,7 @@ bench-smoke: $(VENV)/.installed-dev wrk
 # with 1,000,000 entries, RSS over 1,000,000 requests. About 15 minutes.
 bench-observability: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench.observability cost
+	$(BIN)/python -m bench.observability inproc
 	$(BIN)/python -m bench.observability lag
 	$(BIN)/python -m bench.observability api
 	$(BIN)/python -m bench.observability memory
