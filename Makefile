@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test test-fast lint format bench bench-smoke soak wrk chromium hypopg dashboard clean
+.PHONY: run test test-fast lint format bench bench-smoke bench-observability soak wrk chromium hypopg dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,15 @@ bench: $(VENV)/.installed-dev wrk
 
 bench-smoke: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench --smoke
+
+# What observability costs (docs/observability.md): logging on vs off, log lag, the logs API
+# with 1,000,000 entries, RSS over 1,000,000 requests. About 15 minutes.
+bench-observability: $(VENV)/.installed-dev wrk
+	$(BIN)/python -m bench.observability cost
+	$(BIN)/python -m bench.observability inproc
+	$(BIN)/python -m bench.observability lag
+	$(BIN)/python -m bench.observability api
+	$(BIN)/python -m bench.observability memory
 
 # A real server under mixed load for SOAK_MINUTES (default 10): RSS, open files, p99 per minute.
 soak: $(VENV)/.installed-dev

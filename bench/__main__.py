@@ -227,9 +227,17 @@ def runs(servers: dict[str, Server], logs: str, round_number: int) -> list[tuple
 
 
 def use_logs(server: Server, on: bool) -> None:
-    """Request logging on (PocketBase's default retention, 5 days) or off (``maxDays: 0``)."""
-    http = httpx.Client(base_url=server.url, headers={"Authorization": server.token}, timeout=60)
+    """Request logging on (PocketBase's default retention, 5 days) or off (``maxDays: 0``).
+
+    Before logging goes off, the entries are deleted and the file compacted while
+    this waits (``DELETE /api/logs``): ``maxDays: 0`` would do it in the background,
+    during the next measurement, and charge it to the run without logs.
+    """
+    http = httpx.Client(base_url=server.url, headers={"Authorization": server.token}, timeout=120)
+    if not on:
+        http.delete("/api/logs").raise_for_status()
     http.patch("/api/settings", json={"logs": {"maxDays": 5 if on else 0}}).raise_for_status()
+    time.sleep(1)  # what the change set off (a small retention pass) is over
 
 
 def main() -> int:

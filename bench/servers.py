@@ -34,10 +34,12 @@ def _raise_fd_limit() -> None:
 class Server:
     """One server process on a free port with a fresh data folder and a superuser."""
 
-    def __init__(self, kind: str, workdir: Path, cpu: int | None = None, db_url: str = "") -> None:
+    def __init__(
+        self, kind: str, workdir: Path, cpu: int | None = None, db_url: str = "", port: int = 0
+    ) -> None:
         self.kind = kind
         self.data = workdir / f"{kind}_data"
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         data = self.data
         shutil.rmtree(data, ignore_errors=True)

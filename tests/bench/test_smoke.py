@@ -55,3 +55,22 @@ def test_bench_smoke_run_on_postgresql() -> None:
     Path(result_file).unlink()
     assert {row["server"] for row in rows} == {"keelbase"}  # no bare stack on PostgreSQL
     assert all(row["rps"] > 0 and row["errors"] == 0 for row in rows), rows
+
+
+def test_observability_bench_smoke_run() -> None:
+    """``python -m bench.observability smoke``: a second or two of each measurement."""
+    if shutil.which("wrk") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("wrk is required in CI for the benchmark smoke run (make test installs it)")
+        pytest.skip("wrk is not installed: `make test` installs it")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.observability", "smoke"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "| view |" in out and "| create |" in out  # logging on and off
+    assert "median CPU per record view, in-process" in out
+    assert "lag of the newest entry" in out
+    assert "| stats, all |" in out and "totalItems 2000 |" in out  # the logs API over 2000 entries
+    assert "| requests served | RSS MB |" in out

@@ -239,6 +239,10 @@ def test_a_pocketbase_app_moves_over_and_answers_the_same(
         got_sdk = _sdk_answers(server.url)
         assert "token" in got_sdk["user sign-in"]["ok"], got_sdk["user sign-in"]
         assert got_sdk["wrong password"]["status"] == 400
+        assert expected_sdk["logs: page of nothing"]["ok"]["items"] == []
+        assert expected_sdk["logs: stats of nothing"]["ok"] == []
+        assert expected_sdk["logs: missing entry"]["status"] == 404
+        assert expected_sdk["logs: guest page"]["status"] == 401
         _compare(expected_sdk, got_sdk, pocketbase_app)
         # A token PocketBase issued stays valid: token keys and collection secrets came along.
         refreshed = httpx.post(

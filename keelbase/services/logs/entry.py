@@ -79,9 +79,13 @@ def new_ids(count: int) -> list[str]:
     return [prefix + raw[n : n + size] for n in range(0, count * size, size)]
 
 
+# "000Z" to "999Z", the end of a ``created`` text (one more "999Z" in case a float rounds up)
+_MILLIS = [f"{n:03d}Z" for n in range(1000)] + ["999Z"]
+
+
 class Stamper:
     """``created`` texts for many moments: the date and time to the second is formatted once
-    per second, not once per entry."""
+    per second, not once per entry, and the milliseconds come from a table."""
 
     def __init__(self) -> None:
         self._second = -1
@@ -92,7 +96,7 @@ class Stamper:
         if second != self._second:
             self._second = second
             self._prefix = time.strftime("%Y-%m-%d %H:%M:%S.", time.gmtime(second))
-        return f"{self._prefix}{int((moment - second) * 1000):03d}Z"
+        return self._prefix + _MILLIS[int((moment - second) * 1000)]
 
 
 def _default(value: Any) -> Any:
@@ -105,7 +109,10 @@ def _default(value: Any) -> Any:
 def encode_data(data: dict[str, Any], max_size: int) -> str:
     """``data`` as JSON text, cut to ``max_size`` bytes (0: the default) key by key."""
     limit = max_size or DEFAULT_MAX_DATA
-    raw = orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    try:  # plain JSON (a request's entry) goes the fast way
+        raw = orjson.dumps(data)
+    except TypeError:
+        raw = orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
     if len(raw) <= limit:
         return raw.decode()
     kept: dict[str, Any] = {}

@@ -35,12 +35,11 @@ _QUIET_ROUTES = frozenset({"/api/logs", "/api/logs/stats", "/api/logs/{id}"})
 
 
 # Query parameters whose values are secrets (file tokens, OAuth2 codes): kept out of the logs.
-_SECRET_PARAMS = ("token=", "code=", "password=", "secret=")
 _SECRET_VALUE = re.compile(r"(?<=[?&])(token|code|password|secret)=[^&#]*")
 
 
 def _redacted(url: str) -> str:
-    if "?" in url and any(name in url for name in _SECRET_PARAMS):
+    if "?" in url and ("token=" in url or "code=" in url or "password=" in url or "secret=" in url):
         return _SECRET_VALUE.sub(r"\1=REDACTED", url)
     return url
 
@@ -96,17 +95,22 @@ class RequestLog:
         ``auth`` is what ``auth_of`` found for the request's unread token.
         """
         method = outcome.method
-        url = _redacted(outcome.url)
-        referer = _redacted(outcome.referer)
+        url = outcome.url
+        referer = outcome.referer
         user_agent = outcome.user_agent
+        if "?" in url:
+            url = _redacted(url)
         if len(url) > 3000:
             url = _cut(url, 3000)
-        if len(referer) > 2000:
-            referer = _cut(referer, 2000)
+        if referer:
+            referer = _redacted(referer)
+            if len(referer) > 2000:
+                referer = _cut(referer, 2000)
         if len(user_agent) > 2000:
             user_agent = _cut(user_agent, 2000)
         if len(method) > 50 or not method.isupper():
             method = _cut(method.upper(), 50)
+        collection, auth_id = auth or (outcome.auth_collection, outcome.auth_id)
         data: dict[str, Any] = {
             "type": "request",
             "execTime": outcome.duration * 1000,
@@ -116,18 +120,18 @@ class RequestLog:
             "referer": referer,
             "userAgent": user_agent,
             "requestId": outcome.request_id,
+            "auth": collection,
         }
         error = outcome.error
         failed = error is not None or outcome.status >= 500
-        if isinstance(error, ApiError):
-            data["error"] = error.message
-            data["details"] = error.data
-        elif error is not None:
-            data["error"] = describe_error(error)
-        if error is not None and outcome.status >= 500 and not isinstance(error, ApiError):
-            data["traceback"] = format_traceback(error)
-        collection, auth_id = auth or (outcome.auth_collection, outcome.auth_id)
-        data["auth"] = collection
+        if error is not None:
+            if isinstance(error, ApiError):
+                data["error"] = error.message
+                data["details"] = error.data
+            else:
+                data["error"] = describe_error(error)
+                if outcome.status >= 500:
+                    data["traceback"] = format_traceback(error)
         if collection and settings.logAuthId:
             data["authId"] = auth_id
         if settings.logIP:

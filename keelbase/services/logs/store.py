@@ -9,6 +9,7 @@ and settings only, so logs stay out of exports.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from keelbase.store.base import Row, Store
@@ -101,7 +102,7 @@ class LogStore:
             start = 0
             for size in _CHUNKS:
                 while len(rows) - start >= size:
-                    flat = [value for row in rows[start : start + size] for value in row]
+                    flat = list(chain.from_iterable(rows[start : start + size]))
                     await conn.execute(_INSERTS[size], flat, heavy=True)
                     start += size
 

@@ -111,6 +111,10 @@ class Mailer:
             except MailError as error:
                 last_error = error
                 log.warning("sending %r failed (attempt %d): %s", subject, attempt + 1, error)
+            except Exception:
+                # a failing ``mail_send`` hook: a bug that another attempt would meet again
+                log.exception("sending %r to %s failed in a mail hook", subject, to)
+                break
         else:
             log.error("gave up sending %r to %s", subject, to, exc_info=last_error)
         if done is not None:

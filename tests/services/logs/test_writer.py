@@ -10,6 +10,7 @@ import pytest
 
 from keelbase import App, Config
 from keelbase.core.request_info import RequestInfo
+from keelbase.services.mail import sender
 from keelbase.services.records.listing import ListParams
 
 pytestmark = pytest.mark.anyio
@@ -81,3 +82,45 @@ async def test_a_failing_realtime_delivery_is_logged_with_its_traceback(app: App
     [entry] = page["items"]
     assert entry["level"] == 8 and entry["data"]["logger"] == "keelbase.broker"
     assert "broken_delivery" in entry["data"]["traceback"]
+
+
+async def _entries(app: App, filter_text: str, wanted: int = 1) -> list[dict[str, object]]:
+    """The entries matching ``filter_text`` once ``wanted`` of them were written (or after 2 s)."""
+    items: list[dict[str, object]] = []
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        await app.logs.flush()
+        items = (await app.logs.page(ListParams(filter=filter_text)))["items"]
+        if len(items) >= wanted:
+            break
+    return items
+
+
+async def test_a_mail_that_could_not_be_sent_is_logged_with_its_traceback(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "RETRY_DELAYS", (0.0, 0.0))  # give up at once
+    app.mailer.send_in_background("to@example.com", "Welcome aboard", "<p>hi</p>")  # SMTP is off
+    [entry] = await _entries(app, 'message ~ "gave up sending"')
+    data = entry["data"]
+    assert isinstance(data, dict)
+    assert entry["level"] == 8 and data["logger"] == "keelbase.mail"
+    assert "SMTP is not enabled" in data["error"]
+    assert "MailError" in data["traceback"]
+
+
+async def test_a_failing_mail_hook_is_logged_with_its_traceback(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sender, "RETRY_DELAYS", (0.0, 0.0))
+
+    def broken_mail_hook(event: object) -> None:
+        raise RuntimeError("mail hook broke")
+
+    app.on_mail_send()(broken_mail_hook)
+    app.mailer.send_in_background("to@example.com", "Welcome aboard", "<p>hi</p>")
+    [entry] = await _entries(app, 'data.error ~ "mail hook broke"')
+    data = entry["data"]
+    assert isinstance(data, dict)
+    assert entry["level"] == 8 and data["logger"] == "keelbase.mail"
+    assert "broken_mail_hook" in data["traceback"]
