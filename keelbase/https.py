@@ -23,10 +23,10 @@ DOMAINS_UNSUPPORTED = (
 
 def address_problem(flag: str, value: str) -> str | None:
     """Why ``value`` is not a ``HOST:PORT`` listen address (``None`` when it is)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        return f"{flag} must be HOST:PORT (e.g. 0.0.0.0:443), not {value!r}"
-    del host
+    _, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+        example = "0.0.0.0:443" if flag == "--https" else "127.0.0.1:8090"
+        return f"{flag} must be HOST:PORT (e.g. {example}), not {value!r}"
     return None
 
 
