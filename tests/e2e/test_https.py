@@ -152,6 +152,10 @@ def test_https_serves_the_api_with_the_given_certificate(
             json={"identity": "tls@example.com", "password": "Passw0rd123"},
         )
         assert signed_in.status_code == 200
+        # Realtime streams over TLS too: the SDK's first event arrives.
+        with client.stream("GET", https_url + "/api/realtime", timeout=10) as stream:
+            lines = stream.iter_lines()
+            assert [next(lines)[:3], next(lines)] == ["id:", "event:PB_CONNECT"]
     # The certificate presented is the one given, not another the client would also trust.
     host, port = https_url.removeprefix("https://").split(":")
     presented = ssl.get_server_certificate((host, int(port)))
