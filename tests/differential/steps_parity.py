@@ -287,7 +287,18 @@ BAD_BODY_STEPS: list[Step] = [
     )
     for method, url, who in BAD_BODY_ENDPOINTS
     for label, raw in (("broken", "{bad"), ("a list", "[1,2]"))
-]
+] + [
+    # JSON null reads as an empty body. (Not where PocketBase answers 500: PATCH
+    # /api/settings, confirm-password-reset; nor PATCH /api/collections/X, where it
+    # blanks the name; nor POST /api/backups, which would make a backup.)
+    step(f"bad body: {method} {url} (null)", method, url, who, raw="null",
+         content_type="application/json")
+    for method, url, who in BAD_BODY_ENDPOINTS
+    if method != "PATCH" and not url.endswith(("/api/backups", "/confirm-password-reset"))
+] + [
+    step(f"S3 test: {body}", "POST", SETTINGS + "/test/s3", SU, body=body)
+    for body in ({}, {"filesystem": "x"}, {"filesystem": 5})
+]  # fmt: skip
 
 PARITY_STEPS: list[Step] = [
     *SUPERUSER_IPS_STEPS,
