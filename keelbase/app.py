@@ -94,10 +94,11 @@ class App(Extensions):
         # OpenTelemetry's provider when ``config.tracing``; the store's statements become spans.
         self.tracing = self._start_tracing()
         self.files = FilesService(self.config.data_dir / "storage")
-        self.collections = CollectionsService(self.store, self.files)
+        encryption_key = self.config.encryption_key()
+        self.collections = CollectionsService(self.store, self.files, encryption_key)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
         self.aggregates = Aggregator(self.store, lambda: self.records.schema)
-        self.settings = SettingsService(self.store, self.config.encryption_key())
+        self.settings = SettingsService(self.store, encryption_key)
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
         self.counters = self._counters()
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.

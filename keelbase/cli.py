@@ -109,9 +109,35 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="start the web server")
     serve.add_argument(
+        "domains",
+        nargs="*",
+        metavar="DOMAIN",
+        help="(PocketBase's automatic certificates for these domains: not supported yet)",
+    )
+    serve.add_argument(
         "--http",
-        default=env_default("HTTP", "127.0.0.1:8090"),
-        help="HOST:PORT to listen on (default 127.0.0.1:8090, env KEELBASE_HTTP)",
+        default=env_default("HTTP"),
+        help="HOST:PORT to listen on (default 127.0.0.1:8090, env KEELBASE_HTTP); with "
+        "--https, given only when plain HTTP should redirect to HTTPS",
+    )
+    serve.add_argument(
+        "--https",
+        default=env_default("HTTPS"),
+        help="HOST:PORT to serve HTTPS on, with --httpsCert and --httpsKey (env KEELBASE_HTTPS)",
+    )
+    serve.add_argument(
+        "--httpsCert",
+        dest="https_cert",
+        metavar="FILE",
+        default=env_default("HTTPS_CERT"),
+        help="the PEM certificate (chain) for --https (env KEELBASE_HTTPS_CERT)",
+    )
+    serve.add_argument(
+        "--httpsKey",
+        dest="https_key",
+        metavar="FILE",
+        default=env_default("HTTPS_KEY"),
+        help="the PEM private key of --httpsCert (env KEELBASE_HTTPS_KEY)",
     )
     serve.add_argument(
         "--durability",
@@ -344,12 +370,36 @@ def _serve(args: argparse.Namespace) -> int:
     if sentry_pii is None:
         print("Error: KEELBASE_SENTRY_PII must be true or false.", file=sys.stderr)
         return 2
+    from keelbase.https import DOMAINS_UNSUPPORTED, address_problem, certificate_problem
+
+    if args.domains:
+        _error(args.log_format, f"{' '.join(args.domains)}: {DOMAINS_UNSUPPORTED}.")
+        return 2
+    https = args.https or ""
+    problem = certificate_problem(https, args.https_cert or "", args.https_key or "")
+    if problem is None and args.http:
+        problem = address_problem("--http", args.http)
+    if problem:
+        _error(args.log_format, problem + ".")
+        return 2
+    if https and args.http and args.workers > 1:
+        _error(
+            args.log_format,
+            "--http beside --https (the redirect to HTTPS) is served by one process only; "
+            "with --workers, leave out --http.",
+        )
+        return 2
     config = _config_of(
         args,
         migrations_dir=Path(args.migrations_dir) if args.migrations_dir else None,
         apply_migrations=True,
         automigrate=args.automigrate,
-        http=args.http,
+        # With --https, the main listener is the HTTPS one; --http only redirects to it.
+        http=https or args.http or "127.0.0.1:8090",
+        https=bool(https),
+        https_cert=args.https_cert or "",
+        https_key=args.https_key or "",
+        redirect_http=(args.http or "") if https else "",
         durability=args.durability,
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
@@ -421,6 +471,8 @@ def _serve(args: argparse.Namespace) -> int:
                 log_config=log_config,
                 access_log=config.dev,
                 timeout_graceful_shutdown=10,
+                ssl_certfile=config.https_cert or None,  # --https: TLS with these files
+                ssl_keyfile=config.https_key or None,
             )
         return 0
     app = App(config)
@@ -439,17 +491,52 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)
         server_header=False,
+        ssl_certfile=config.https_cert or None,  # --https: TLS with these files
+        ssl_keyfile=config.https_key or None,
     )
-    server = _make_server(server_config, app)
+    redirect = _redirect_server(config, log_level, log_config)
+    server = _make_server(server_config, app, redirect)
     with asyncio.Runner(loop_factory=server_config.get_loop_factory()) as runner:
         try:
-            return runner.run(_start_and_serve(app, server, loaded))
+            return runner.run(_start_and_serve(app, server, loaded, redirect))
         except SettingsKeyError as error:  # the settings are read once, by the start itself
             _error(args.log_format, str(error))
             return 1
 
 
-async def _start_and_serve(app: App, server: uvicorn.Server, hooks: list[Path]) -> int:
+def _redirect_server(
+    config: Config, log_level: str, log_config: dict[str, object] | None
+) -> uvicorn.Server | None:
+    """The plain-HTTP listener that sends browsers to ``--https`` (``--http`` beside it)."""
+    if not config.redirect_http:
+        return None
+    import uvicorn
+
+    from keelbase.https import redirect_app
+
+    class Quiet(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield  # the main server handles the signals and stops this one
+
+    host, _, port = config.redirect_http.rpartition(":")
+    return Quiet(
+        uvicorn.Config(
+            redirect_app(config.http),
+            host=host or "127.0.0.1",
+            port=int(port),
+            lifespan="off",
+            log_level=log_level,
+            log_config=log_config,
+            access_log=config.dev,
+            server_header=False,
+        )
+    )
+
+
+async def _start_and_serve(
+    app: App, server: uvicorn.Server, hooks: list[Path], redirect: uvicorn.Server | None = None
+) -> int:
     """Start the app (applying pending migrations) and only then serve it.
 
     A migration that fails, or a database that cannot be reached, ends the
@@ -463,7 +550,10 @@ async def _start_and_serve(app: App, server: uvicorn.Server, hooks: list[Path]) 
     for path in hooks:
         print(f"├─ hooks:     {path}", flush=True)
     try:
-        await server.serve()
+        if redirect is None:
+            await server.serve()
+        else:
+            await asyncio.gather(server.serve(), redirect.serve())
     finally:
         await app.stop()
     return 0
@@ -507,8 +597,11 @@ async def _apply_migrations(app: App, keep_running: bool = False) -> int:
 
 
 def _print_started(config: Config) -> None:
-    print(f"Server started at http://{config.http}", flush=True)
-    print(f"├─ REST API:  http://{config.http}/api/", flush=True)
+    scheme = "https" if config.https else "http"
+    print(f"Server started at {scheme}://{config.http}", flush=True)
+    print(f"├─ REST API:  {scheme}://{config.http}/api/", flush=True)
+    if config.redirect_http:
+        print(f"├─ redirect:  http://{config.redirect_http} → HTTPS", flush=True)
 
 
 async def _check_settings(config: Config) -> None:
@@ -531,7 +624,9 @@ async def _check_settings(config: Config) -> None:
 STOP_GRACE = 5.0  # seconds in-flight statements get to finish once shutdown begins
 
 
-def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
+def _make_server(
+    config: uvicorn.Config, app: App, companion: uvicorn.Server | None = None
+) -> uvicorn.Server:
     """uvicorn's server, which also ends realtime streams as soon as shutdown begins.
 
     Open SSE streams would otherwise hold the graceful shutdown for its whole
@@ -544,6 +639,8 @@ def _make_server(config: uvicorn.Config, app: App) -> uvicorn.Server:
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             app.realtime.close_all()
             app.store.stop_statements(STOP_GRACE)
+            if companion is not None:
+                companion.should_exit = True
             super().handle_exit(sig, frame)
 
     return Server(config)

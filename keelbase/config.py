@@ -21,6 +21,12 @@ class Config(BaseModel):
 
     data_dir: Path = Path("kb_data")
     http: str = "127.0.0.1:8090"
+    # ``--https``: ``http`` is then served over TLS with this PEM certificate and key.
+    https: bool = False
+    https_cert: str = ""
+    https_key: str = ""
+    # ``--http`` beside ``--https``: a plain listener that only redirects to HTTPS.
+    redirect_http: str = ""
     dev: bool = False
     origins: list[str] = Field(default_factory=lambda: ["*"])
     # Bodies above this size are refused before they are read in full.

@@ -54,7 +54,8 @@ async def update_collection(request: Request) -> Response:
     tree = fields_tree(request)
     service = app_of(request).collections
     service.get(request.path_params["collection"])
-    body = await read_body(request, LOAD_ERROR)
+    # PocketBase's update says "submitted data", its create "collection type data".
+    body = await read_body(request, "Failed to load the submitted data due to invalid formatting.")
     collection = await service.update(request.path_params["collection"], body)
     return json_response(pick(collection.to_json(), tree))
 

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, read_body, request_info
 from keelbase.api.responses import json_response, no_content
+from keelbase.errors import MSG_BAD_REQUEST
 
 LOAD_ERROR = "An error occurred while loading the submitted data."
 
@@ -30,7 +31,7 @@ async def connect(request: Request) -> Response:
 
 async def set_subscriptions(request: Request) -> Response:
     info = await request_info(request)
-    body = await read_body(request, LOAD_ERROR)
+    body = await read_body(request, MSG_BAD_REQUEST)  # PocketBase's message for a bad body here
     await app_of(request).realtime.subscribe(
         body.get("clientId"), body.get("subscriptions"), info.auth
     )

@@ -12,6 +12,7 @@ from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import FileField
 from keelbase.core.fields.file import DEFAULT_MAX_SIZE
 from keelbase.core.records.fields_picker import pick, pick_list_result
+from keelbase.errors import MSG_BAD_REQUEST, NotFoundError
 from keelbase.services.records.listing import ListParams
 
 
@@ -46,12 +47,21 @@ def body_limit(request: Request, collection: Collection) -> int:
     return app_of(request).config.max_body_size + files
 
 
+def _written_collection(request: Request) -> Collection:
+    """The collection a create or update writes to; PocketBase words its 404 differently here."""
+    name = request.path_params["collection"]
+    if app_of(request).records.schema.get(name) is None:
+        raise NotFoundError("Missing or invalid collection context.")
+    return app_of(request).records.collection(name)
+
+
 async def create_record(request: Request) -> Response:
     app = app_of(request)
-    collection = app.records.collection(request.path_params["collection"])
+    collection = _written_collection(request)
     tree = fields_tree(request)
     info = await request_info(request)
-    body = await read_body(request, limit=body_limit(request, collection))
+    # A malformed body (JSON or ``@jsonPayload``): PocketBase's generic 400 message.
+    body = await read_body(request, MSG_BAD_REQUEST, limit=body_limit(request, collection))
     expand = query_of(request).get("expand", "")
     record = await app.records.create(collection, body, info, expand)
     return json_response(pick(record, tree))
@@ -59,10 +69,10 @@ async def create_record(request: Request) -> Response:
 
 async def update_record(request: Request) -> Response:
     app = app_of(request)
-    collection = app.records.collection(request.path_params["collection"])
+    collection = _written_collection(request)
     tree = fields_tree(request)
     info = await request_info(request)
-    body = await read_body(request, limit=body_limit(request, collection))
+    body = await read_body(request, MSG_BAD_REQUEST, limit=body_limit(request, collection))
     expand = query_of(request).get("expand", "")
     record = await app.records.update(collection, request.path_params["id"], body, info, expand)
     return json_response(pick(record, tree))

@@ -219,6 +219,8 @@ async def read_body(
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise BadRequestError(MSG_UNSUPPORTED_TYPE)
     data = await parse_json(raw, load_error)
+    if data is None:  # JSON null: an empty body, as PocketBase reads it
+        return {}
     if not isinstance(data, dict):
         raise BadRequestError(load_error)
     return data

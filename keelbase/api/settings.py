@@ -16,7 +16,7 @@ from keelbase.api.request import (
 )
 from keelbase.api.responses import json_response, no_content
 from keelbase.core.records.fields_picker import pick
-from keelbase.errors import BadRequestError, field_error
+from keelbase.errors import BadRequestError, field_error, required_error
 
 
 async def get_settings(request: Request) -> Response:
@@ -45,11 +45,15 @@ async def test_s3(request: Request) -> Response:
     body = await read_body(request, "An error occurred while loading the submitted data.")
     app = app_of(request)
     target = body.get("filesystem", "")
+    if not isinstance(target, str):  # PocketBase's words for each case
+        raise BadRequestError("An error occurred while loading the submitted data.")
     if target not in ("storage", "backups"):
-        raise BadRequestError(
-            "An error occurred while validating the submitted data.",
-            {"filesystem": field_error("validation_in_invalid", "Must be a valid value.")},
+        problem = (
+            field_error("validation_in_invalid", "Must be a valid value.")
+            if target
+            else required_error()
         )
+        raise BadRequestError("Failed to test the S3 filesystem.", {"filesystem": problem})
     settings = app.settings.current
     s3 = settings.s3 if target == "storage" else settings.backups.s3
     if not s3.enabled:

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from keelbase.core import settings_cipher
 from keelbase.core.collections.collection import RULES, Collection
 from keelbase.core.collections.json import collection_from_store
 from keelbase.core.dialect import Dialect
@@ -149,7 +150,68 @@ _COLUMNS = (
 )
 
 
-def _row(collection: Collection) -> dict[str, Any]:
+# A collection's OAuth2 client secrets with ``--encryptionEnv``: this mark, then the
+# secret encrypted as the settings are (AES-256-GCM, PocketBase's format).
+SECRET_MARK = "kb-encrypted:v1:"
+
+
+class SecretsLocked(RuntimeError):
+    """A collection's encrypted secrets cannot be read without the key, or with this one."""
+
+
+def _secrets(options: dict[str, Any]) -> list[dict[str, Any]]:
+    """The OAuth2 provider entries of a collection's options (each may hold a clientSecret)."""
+    oauth2 = options.get("oauth2")
+    providers = oauth2.get("providers") if isinstance(oauth2, dict) else None
+    return [p for p in providers or [] if isinstance(p, dict)]
+
+
+def _seal(options: dict[str, Any], key: str) -> None:
+    """Encrypt every plain client secret with ``key`` (none: leave them as they are)."""
+    if not key:
+        return
+    for provider in _secrets(options):
+        secret = provider.get("clientSecret")
+        if isinstance(secret, str) and secret and not secret.startswith(SECRET_MARK):
+            provider["clientSecret"] = SECRET_MARK + settings_cipher.encrypt(secret.encode(), key)
+
+
+def _unseal(name: str, options: dict[str, Any], key: str | None) -> None:
+    """Decrypt the client secrets in place; ``key=None`` leaves them as stored (an export
+    copies them as they are), ``""`` (no key) refuses encrypted ones."""
+    if key is None:
+        return
+    for provider in _secrets(options):
+        secret = provider.get("clientSecret")
+        if not (isinstance(secret, str) and secret.startswith(SECRET_MARK)):
+            continue
+        if not key:
+            raise SecretsLocked(
+                f"the OAuth2 client secrets of collection {name!r} are encrypted; "
+                "start with --encryptionEnv VAR naming the key they were encrypted with"
+            )
+        try:
+            provider["clientSecret"] = settings_cipher.decrypt(
+                secret[len(SECRET_MARK) :], key
+            ).decode()
+        except (settings_cipher.CipherError, UnicodeDecodeError) as error:
+            raise SecretsLocked(
+                f"the OAuth2 client secrets of collection {name!r} could not be decrypted "
+                "with the --encryptionEnv key (a different key encrypted them)"
+            ) from error
+
+
+def plain_secrets(collection: Collection) -> bool:
+    """Whether ``collection`` (as loaded with ``key=None``) holds a client secret in plain text."""
+    return any(
+        isinstance(p.get("clientSecret"), str)
+        and p["clientSecret"]
+        and not p["clientSecret"].startswith(SECRET_MARK)
+        for p in _secrets(collection.to_json(with_secrets=True))
+    )
+
+
+def _row(collection: Collection, key: str = "") -> dict[str, Any]:
     data = collection.to_json(with_secrets=True)
     options = {
         key: value
@@ -157,6 +219,7 @@ def _row(collection: Collection) -> dict[str, Any]:
         if key
         not in ("id", "name", "type", "system", "fields", "indexes", "created", "updated", *RULES)
     }
+    _seal(options, key)
     row: dict[str, Any] = {
         "id": collection.id,
         "system": collection.system,
@@ -173,7 +236,9 @@ def _row(collection: Collection) -> dict[str, Any]:
     return row
 
 
-async def load_collections(conn: Connection) -> list[Collection]:
+async def load_collections(conn: Connection, key: str | None = None) -> list[Collection]:
+    """Every collection; encrypted client secrets decrypted with ``key`` (``SecretsLocked``
+    when it cannot), or left as stored with ``key=None`` (exports, migrations)."""
     rows = await conn.fetch_all('SELECT * FROM "_collections" ORDER BY "_rowid_"')
     collections: list[Collection] = []
     for row in rows:
@@ -181,20 +246,23 @@ async def load_collections(conn: Connection) -> list[Collection]:
         data.pop("_rowid_", None)
         data["fields"] = orjson.loads(row["fields"])
         data["indexes"] = orjson.loads(row["indexes"])
-        data.update(orjson.loads(row["options"] or "{}"))
+        options = orjson.loads(row["options"] or "{}")
+        _unseal(str(row["name"]), options, key)
+        data.update(options)
         collections.append(collection_from_store(data))
     return collections
 
 
-async def insert_collection(conn: Connection, collection: Collection) -> None:
-    row = _row(collection)
+async def insert_collection(conn: Connection, collection: Collection, key: str = "") -> None:
+    """Store ``collection``; with ``key``, its client secrets encrypted."""
+    row = _row(collection, key)
     columns = ", ".join(f'"{c}"' for c in _COLUMNS)
     values = ", ".join(f":{c}" for c in _COLUMNS)
     await conn.execute(f'INSERT INTO "_collections" ({columns}) VALUES ({values})', row)
 
 
-async def update_collection(conn: Connection, collection: Collection) -> None:
-    row = _row(collection)
+async def update_collection(conn: Connection, collection: Collection, key: str = "") -> None:
+    row = _row(collection, key)
     assignments = ", ".join(f'"{c}" = :{c}' for c in _COLUMNS if c != "id")
     await conn.execute(f'UPDATE "_collections" SET {assignments} WHERE "id" = :id', row)
 

@@ -42,3 +42,38 @@ def test_index_fallback_serves_the_app_for_unknown_paths(tmp_path: Path) -> None
     with TestClient(off.asgi) as client:
         assert client.get("/settings/profile").status_code == 404
         assert client.get("/logo.txt").text == "logo"
+
+
+def test_paths_are_made_canonical_as_pocketbase_does(tmp_path: Path) -> None:
+    """301 as PocketBase (Go's file server): a folder without its slash, a file with one, an
+    ``index.html`` named; only for paths that exist, so the redirect cannot leave the site."""
+    public = tmp_path / "kb_public"
+    (public / "docs").mkdir(parents=True)
+    (public / "empty").mkdir()
+    (public / "index.html").write_text("<h1>app</h1>")
+    (public / "docs" / "index.html").write_text("docs")
+    (public / "a.txt").write_text("a")
+    app = App(Config(data_dir=tmp_path / "kb_data"))
+    with TestClient(app.asgi, follow_redirects=False) as client:
+        for path, target in (
+            ("/docs", "/docs/"),
+            ("/docs?x=1", "/docs/"),
+            ("/empty", "/empty/"),
+            ("/a.txt/", "/a.txt"),
+            ("/index.html", "/"),
+            ("/docs/index.html", "/docs/"),
+        ):
+            answer = client.get(path)
+            assert (answer.status_code, answer.headers.get("location")) == (301, target), path
+            assert client.head(path).status_code == 301
+        assert client.get("/docs/").text == "docs"
+        assert client.get("/a.txt").text == "a"
+        assert client.get("/empty/").text == "<h1>app</h1>"  # no index there: the fallback
+        for elsewhere in ("/nope/", "/nope/index.html"):
+            answer = client.get(elsewhere)
+            assert answer.status_code == 200 and answer.text == "<h1>app</h1>", elsewhere
+        # A path that starts with // cannot turn the redirect into another site's address.
+        answer = client.get("http://testserver//docs")
+        assert answer.headers.get("location") == "/docs/"
+        assert client.get("/api/nope/").status_code == 404
+        assert client.post("/docs").status_code in (404, 405)  # writes are never redirected

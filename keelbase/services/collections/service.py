@@ -43,6 +43,7 @@ from keelbase.services.collections.errors import (
 from keelbase.services.collections.views import Views, random_text, report_broken
 from keelbase.services.files.service import FilesService
 from keelbase.services.records.listing import ListParams, invalid_query, page_result, parse_sort
+from keelbase.services.settings import SettingsKeyError
 from keelbase.store import system
 from keelbase.store.base import Connection, Store, StoreError
 from keelbase.store.schema_sync import SchemaSync
@@ -68,9 +69,13 @@ Listener = Callable[[Schema], None]
 
 
 class CollectionsService:
-    def __init__(self, store: Store, files: FilesService | None = None) -> None:
+    def __init__(
+        self, store: Store, files: FilesService | None = None, encryption_key: str = ""
+    ) -> None:
         self.store = store
         self.files = files
+        # ``--encryptionEnv``'s key: OAuth2 client secrets are stored encrypted with it.
+        self.encryption_key = encryption_key
         self.schema = Schema()
         self._listeners: list[Listener] = []
         self._write_listeners: list[Callable[[], Awaitable[None]]] = []
@@ -125,6 +130,14 @@ class CollectionsService:
         conn.on_commit(committed)
         conn.on_rollback(rolled_back)
 
+    async def _stored(self, conn: Connection) -> list[Collection]:
+        """The stored collections, their client secrets decrypted; a wrong or missing key
+        is a ``SettingsKeyError``, as for the settings."""
+        try:
+            return await system.load_collections(conn, self.encryption_key)
+        except system.SecretsLocked as error:
+            raise SettingsKeyError(str(error)) from error
+
     def _ticket(self) -> int:
         self._loads += 1
         return self._loads
@@ -151,12 +164,14 @@ class CollectionsService:
                 for collection in initial_collections():
                     collection.created = collection.updated = now
                     await SchemaSync(conn, self.store.dialect).create(collection)
-                    await system.insert_collection(conn, collection)
+                    await system.insert_collection(conn, collection, self.encryption_key)
             else:
                 # Tables made by an older version lack what newer ones get (under the bootstrap lock).
-                await SchemaSync(conn, self.store.dialect).upgrade(
-                    await system.load_collections(conn)
-                )
+                stored = await system.load_collections(conn)
+                await SchemaSync(conn, self.store.dialect).upgrade(stored)
+                if self.encryption_key:  # secrets stored before a key was given: encrypt them
+                    for collection in filter(system.plain_secrets, stored):
+                        await system.update_collection(conn, collection, self.encryption_key)
         await self._load()
 
     async def ensure(self, wanted: list[Collection]) -> list[str]:
@@ -192,7 +207,7 @@ class CollectionsService:
         ticket = self._ticket()
         async with self.store.read() as conn:
             version = await system.schema_version(conn)
-            collections = await system.load_collections(conn)
+            collections = await self._stored(conn)
         self._publish(collections, version, ticket)
 
     async def reload_if_changed(self) -> bool:
@@ -340,7 +355,7 @@ class CollectionsService:
         # Under the lock this read is the newest there is: its ticket is taken now.
         ticket = self._ticket()
         if version != self._seen_version:
-            self._publish(await system.load_collections(conn), version, ticket)
+            self._publish(await self._stored(conn), version, ticket)
 
     async def _save(
         self, conn: Connection, collection: Collection, existing: Collection | None, message: str
@@ -369,9 +384,9 @@ class CollectionsService:
             raise ddl_error(message, error) from error
         broken: list[str] = []
         if existing is None:
-            await system.insert_collection(conn, collection)
+            await system.insert_collection(conn, collection, self.encryption_key)
         else:
-            await system.update_collection(conn, collection)
+            await system.update_collection(conn, collection, self.encryption_key)
             if existing.name != collection.name or _fields_changed(existing, collection):
                 broken = await self.views.refresh_dependents(conn, collection)
         await system.bump_schema_version(conn, now)
@@ -451,7 +466,7 @@ class CollectionsService:
                     change.after.append(collection)
                     # Later items may refer to earlier ones.
                     async with self.store.read() as reader:
-                        self.schema = self.schema.replaced(await system.load_collections(reader))
+                        self.schema = self.schema.replaced(await self._stored(reader))
                 if delete_missing:
                     for other in list(self.schema):
                         if other.id not in imported_ids and not other.system:
