@@ -34,6 +34,7 @@ from keelbase.api import (
     superuser_ips,
     sync,
     vectors,
+    webhooks,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
@@ -126,6 +127,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *openapi.routes,
         *payments.routes,
         *push.routes,
+        *webhooks.routes,
     ]
 
     @asynccontextmanager

@@ -92,6 +92,16 @@ PRESENCE_BODY = {
     "required": ["clientId", "topic"],
     "properties": {"clientId": _TEXT, "topic": _TEXT, "state": {"type": "object"}},
 }
+WEBHOOK_BODY = {
+    "type": "object",
+    "properties": {
+        "url": _TEXT,
+        "events": {"type": "array", "items": _TEXT},
+        "filter": _TEXT,
+        "active": {"type": "boolean"},
+        "secret": _TEXT,
+    },
+}
 PUSH_BODY = {
     "type": "object",
     "required": ["endpoint"],
@@ -192,6 +202,15 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ),
     ("DELETE", "/api/realtime/presence"): RouteInfo(
         "realtime", "Leave a topic's presence", ANYONE, PRESENCE_BODY
+    ),
+    ("GET", "/api/webhooks"): RouteInfo("webhooks", "List webhooks"),
+    ("POST", "/api/webhooks"): RouteInfo("webhooks", "Create a webhook", body=WEBHOOK_BODY),
+    ("GET", "/api/webhooks/{id}"): RouteInfo("webhooks", "View a webhook"),
+    ("PATCH", "/api/webhooks/{id}"): RouteInfo("webhooks", "Update a webhook", body=WEBHOOK_BODY),
+    ("DELETE", "/api/webhooks/{id}"): RouteInfo("webhooks", "Delete a webhook"),
+    ("GET", "/api/webhooks/{id}/deliveries"): RouteInfo("webhooks", "A webhook's delivery log"),
+    ("POST", "/api/webhooks/{id}/deliveries/{deliveryId}/replay"): RouteInfo(
+        "webhooks", "Send a past delivery again"
     ),
     ("GET", "/api/push/vapid"): RouteInfo("push", "The VAPID public key", ANYONE),
     ("POST", "/api/push/subscriptions"): RouteInfo(
