@@ -36,13 +36,13 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.secret = ""
         self.fail_first = 0
         self.always_fail = False
         self.received: list[Received] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.port = int(self._server.server_address[1])
         self.url = f"http://127.0.0.1:{self.port}/hook"
 
@@ -96,8 +96,8 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    receiver = Receiver().start()
+def running_receiver(port: int = 0) -> Iterator[Receiver]:
+    receiver = Receiver(port).start()
     try:
         yield receiver
     finally:
