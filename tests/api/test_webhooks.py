@@ -337,3 +337,29 @@ def test_private_addresses_are_refused_at_send_time(
         assert receiver.received == []
 
     run(tmp_path, fresh_db_url, body)
+
+
+def test_an_event_emitted_in_a_hook_commits_with_its_write(
+    tmp_path: Path, fresh_db_url: str, receiver: Receiver
+) -> None:
+    async def body(app: App, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+        from keelbase import RecordEvent
+        from keelbase.errors import BadRequestError
+
+        await add_webhook(client, admin, receiver, events=["post.made"])
+
+        @app.on_record_create("posts")
+        async def made(e: RecordEvent) -> None:
+            await e.next()
+            assert await app.webhooks.emit("post.made", {"title": e.record.get("title")}) == 1
+            if e.record.get("title") == "bad":
+                raise BadRequestError("Not this one.")
+
+        posts = "/api/collections/posts/records"
+        assert (await client.post(posts, json={"title": "bad"})).status_code == 400
+        assert (await client.post(posts, json={"title": "good"})).status_code == 200
+        await until(lambda: len(receiver.ok()) == 1)
+        await asyncio.sleep(0.5)
+        assert [r.payload["data"]["title"] for r in receiver.received] == ["good"]
+
+    run(tmp_path, fresh_db_url, body)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 MAX_URL = 2048
+RESOLVE_TIMEOUT = 3.0  # seconds: a slow DNS answer is a refusal, not a stalled request
 
 
 class Refused(Exception):
@@ -64,8 +65,11 @@ async def resolve(url: str, allow_private: bool) -> Target:
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM),
+            RESOLVE_TIMEOUT,
+        )
+    except (OSError, UnicodeError, TimeoutError) as error:
         raise Refused(f"cannot resolve {host}") from error
     addresses = [str(info[4][0]) for info in infos]
     if not addresses:
