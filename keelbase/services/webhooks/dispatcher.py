@@ -83,25 +83,39 @@ class Dispatcher:
 
     async def _loop(self) -> None:
         while True:
-            wait = IDLE_POLL
             try:
-                if await outbox.take_lease(self.store, self.holder, LEASE_SECONDS):
-                    await self.run_due()
-                    upcoming = await outbox.next_due(self.store)
-                    if upcoming is not None:
-                        wait = min(IDLE_POLL, max(0.0, upcoming / 1000 - time.time()))
+                wait = await self._round()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("webhook dispatcher round failed")
+                wait = IDLE_POLL
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.005))
+
+    async def _round(self) -> float:
+        """Send what is due if this process holds the lease; seconds until the next look.
+
+        An idle app only reads (nothing is due): the lease is written only when
+        there is something to send.
+        """
+        upcoming = await outbox.next_due(self.store)
+        if upcoming is not None and upcoming <= outbox.now_ms():
+            if not await outbox.take_lease(self.store, self.holder, LEASE_SECONDS):
+                return IDLE_POLL  # another process sends
+            await self.run_due()
+            upcoming = await outbox.next_due(self.store)
+        if upcoming is None:
+            return IDLE_POLL
+        return min(IDLE_POLL, max(0.0, upcoming / 1000 - time.time()))
 
     async def run_due(self) -> int:
         """Send every due delivery (in batches); how many were sent."""
         sent = 0
         while True:
+            if sent and not await outbox.take_lease(self.store, self.holder, LEASE_SECONDS):
+                return sent  # renewed between batches; lost, another process goes on
             rows = await outbox.due(self.store, BATCH)
             claimed = []
             for row in rows:
