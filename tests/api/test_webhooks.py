@@ -363,3 +363,32 @@ def test_an_event_emitted_in_a_hook_commits_with_its_write(
         assert [r.payload["data"]["title"] for r in receiver.received] == ["good"]
 
     run(tmp_path, fresh_db_url, body)
+
+
+def test_settled_messages_are_forgotten_after_a_week(
+    tmp_path: Path, fresh_db_url: str, receiver: Receiver
+) -> None:
+    async def body(app: App, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+        hook = await add_webhook(client, admin, receiver)
+        posts = "/api/collections/posts/records"
+        await client.post(posts, json={"title": "old"})
+        await client.post(posts, json={"title": "new"})
+        await until(lambda: len(receiver.ok()) == 2)
+        old = next(r.id for r in receiver.ok() if r.payload["data"]["record"]["title"] == "old")
+        await client.patch(f"/api/webhooks/{hook['id']}", headers=admin, json={"active": False})
+        async with app.store.transaction() as conn:
+            await conn.execute(
+                'UPDATE "_webhookDeliveries" SET "created" = \'2020-01-01 00:00:00.000Z\' '
+                'WHERE "id" = :id',
+                {"id": old},
+            )
+        assert await app.webhooks.prune() == 1
+        log = (await client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=admin)).json()
+        assert [i["payload"]["data"]["record"]["title"] for i in log["items"]] == ["new"]
+        async with app.store.read() as conn:
+            left = await conn.fetch_value(
+                'SELECT COUNT(*) FROM "_webhookAttempts" WHERE "deliveryId" = :id', {"id": old}
+            )
+        assert left == 0
+
+    run(tmp_path, fresh_db_url, body)

@@ -34,6 +34,7 @@ IDLE_POLL = 1.0
 BATCH = 32
 CONCURRENCY = 8
 SNIPPET = 1024
+PRUNE_EVERY = 3600.0  # seconds between forgetting old settled messages
 
 Exhausted = Callable[[str, str], Awaitable[None]]  # (webhook id, url)
 
@@ -46,7 +47,10 @@ class Dispatcher:
         *,
         retry_scale: float = 1.0,
         allow_private: Callable[[], bool] = lambda: False,
+        prune: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
+        self.prune = prune
+        self._pruned = time.monotonic()
         self.store = store
         self.on_exhausted = on_exhausted
         self.retry_scale = retry_scale
@@ -100,6 +104,9 @@ class Dispatcher:
         An idle app only reads (nothing is due): the lease is written only when
         there is something to send.
         """
+        if self.prune is not None and time.monotonic() - self._pruned > PRUNE_EVERY:
+            self._pruned = time.monotonic()
+            await self.prune()
         upcoming = await outbox.next_due(self.store)
         if upcoming is not None and upcoming <= outbox.now_ms():
             if not await outbox.take_lease(self.store, self.holder, LEASE_SECONDS):

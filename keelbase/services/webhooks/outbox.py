@@ -181,3 +181,18 @@ INSERT_ATTEMPT = (
     '"response", "error", "created") VALUES (:id, :delivery, :attempt, :status, :duration, '
     ":response, :error, :now)"
 )
+
+
+async def prune(store: Store, before: str) -> int:
+    """Forget delivered and failed messages created before ``before`` (with their attempts)."""
+    settled = (
+        'SELECT "id" FROM "_webhookDeliveries" WHERE "state" IN (\'delivered\', \'failed\') '
+        'AND "created" < :before'
+    )
+    async with store.transaction() as conn:
+        await conn.execute(
+            f'DELETE FROM "_webhookAttempts" WHERE "deliveryId" IN ({settled})', {"before": before}
+        )
+        return await conn.execute(
+            f'DELETE FROM "_webhookDeliveries" WHERE "id" IN ({settled})', {"before": before}
+        )

@@ -19,13 +19,13 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 from keelbase.core.collections.collection import Collection
-from keelbase.core.dates import now_string
+from keelbase.core.dates import format_datetime, now, now_string
 from keelbase.core.ids import random_string
 from keelbase.core.records.record import Record
 from keelbase.core.request_info import SYSTEM
@@ -45,6 +45,7 @@ EVENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,97}(\.\*)?$")
 MAX_EVENTS = 100
 MAX_FILTER = 4096
 MSG_INVALID = "Failed to save the webhook."
+KEEP_LOG = timedelta(days=7)  # delivered and failed messages are forgotten after this
 Alert = Callable[[str, str], Awaitable[None]]
 
 
@@ -72,6 +73,7 @@ class WebhooksService:
             self._exhausted,
             retry_scale=_env_scale(),
             allow_private=lambda: self.allow_private,
+            prune=self.prune,
         )
         records.on_written(self._written)
 
@@ -383,6 +385,10 @@ class WebhooksService:
             )
             conn.on_commit(self.dispatcher.wake)
         return {"id": new_id, "webhookId": webhook_id, "type": row["type"], "state": "pending"}
+
+    async def prune(self) -> int:
+        """Forget settled messages older than 7 days (the dispatcher calls it hourly)."""
+        return await outbox.prune(self.store, format_datetime(now() - KEEP_LOG))
 
     async def _exhausted(self, webhook_id: str, url: str) -> None:
         await self._alert(
