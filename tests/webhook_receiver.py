@@ -40,6 +40,8 @@ class Receiver:
         self.secret = ""
         self.fail_first = 0
         self.always_fail = False
+        self.slow_first = 0  # that many requests are answered only after ``slowness`` seconds
+        self.slowness = 0.0
         self.received: list[Received] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -58,6 +60,11 @@ class Receiver:
                     verified = True
                 except (WebhookVerificationError, ValueError):
                     verified = False
+                with receiver._lock:
+                    slow = receiver.slow_first > 0
+                    receiver.slow_first -= 1 if slow else 0
+                if slow:
+                    time.sleep(receiver.slowness)
                 with receiver._lock:
                     failing = receiver.always_fail or receiver.fail_first > 0
                     if receiver.fail_first > 0:

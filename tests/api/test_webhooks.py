@@ -54,6 +54,21 @@ async def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
+async def settled_log(
+    client: httpx.AsyncClient, admin: dict[str, str], hook_id: str, count: int
+) -> list[dict[str, Any]]:
+    """The delivery log once ``count`` messages are no longer pending (the receiver may
+    have answered a moment before the dispatcher wrote the attempt down)."""
+    deadline = time.monotonic() + 15
+    while True:
+        log = await client.get(f"/api/webhooks/{hook_id}/deliveries", headers=admin)
+        items: list[dict[str, Any]] = log.json()["items"]
+        if len([i for i in items if i["state"] != "pending"]) >= count:
+            return items
+        assert time.monotonic() < deadline, items
+        await asyncio.sleep(0.05)
+
+
 async def add_webhook(
     client: httpx.AsyncClient, admin: dict[str, str], receiver: Receiver, **fields: Any
 ) -> dict[str, Any]:
@@ -178,10 +193,9 @@ def test_record_events_are_signed_filtered_and_delivered_once(
         assert got[2].payload["data"]["record"]["title"] == "hello"  # as it was when deleted
         assert first["timestamp"].endswith("Z")
 
+        items = await settled_log(client, admin, hook["id"], 3)
         log = await client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=admin)
-        assert log.status_code == 200
-        items = log.json()["items"]
-        assert log.json()["totalItems"] == 3
+        assert log.status_code == 200 and log.json()["totalItems"] == 3
         assert {i["state"] for i in items} == {"delivered"}
         assert {i["id"] for i in items} == {r.id for r in got}
         attempt = items[0]["attempts"]
@@ -248,8 +262,7 @@ def test_retries_on_failure_then_delivered(
         assert len(receiver.received) == 4
         assert len({r.id for r in receiver.received}) == 1  # one message, tried four times
         assert all(r.verified for r in receiver.received)
-        log = (await client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=admin)).json()
-        (item,) = log["items"]
+        (item,) = await settled_log(client, admin, hook["id"], 1)
         assert item["state"] == "delivered"
         assert [a["status"] for a in item["attempts"]] == [500, 500, 500, 200]
         assert [a["attempt"] for a in item["attempts"]] == [1, 2, 3, 4]
@@ -288,8 +301,7 @@ def test_exhausted_schedule_disables_the_webhook_and_mails_superusers(
                 or "Webhook disabled" in mails[0].subject
             )
             assert hook["id"] in mails[0].html
-            log = (await client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=admin)).json()
-            (item,) = log["items"]
+            (item,) = await settled_log(client, admin, hook["id"], 1)
             assert item["state"] == "failed" and len(item["attempts"]) == 8
             # while off, writes are not queued for it
             await client.post("/api/collections/posts/records", json={"title": "unheard"})
@@ -374,6 +386,7 @@ def test_settled_messages_are_forgotten_after_a_week(
         await client.post(posts, json={"title": "old"})
         await client.post(posts, json={"title": "new"})
         await until(lambda: len(receiver.ok()) == 2)
+        await settled_log(client, admin, hook["id"], 2)
         old = next(r.id for r in receiver.ok() if r.payload["data"]["record"]["title"] == "old")
         await client.patch(f"/api/webhooks/{hook['id']}", headers=admin, json={"active": False})
         async with app.store.transaction() as conn:
@@ -390,5 +403,24 @@ def test_settled_messages_are_forgotten_after_a_week(
                 'SELECT COUNT(*) FROM "_webhookAttempts" WHERE "deliveryId" = :id', {"id": old}
             )
         assert left == 0
+
+    run(tmp_path, fresh_db_url, body)
+
+
+def test_a_slow_receiver_times_out_and_is_tried_again(
+    tmp_path: Path, fresh_db_url: str, receiver: Receiver
+) -> None:
+    async def body(app: App, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+        app.webhooks.dispatcher.send_timeout = 0.3
+        hook = await add_webhook(client, admin, receiver)
+        receiver.slow_first, receiver.slowness = 1, 1.5
+        await client.post("/api/collections/posts/records", json={"title": "slow"})
+        await until(lambda: len(receiver.ok()) == 2)  # the slow answer comes, unheard
+        (item,) = await settled_log(client, admin, hook["id"], 1)
+        assert item["state"] == "delivered"
+        first, second = item["attempts"]
+        assert first["status"] == 0 and first["error"] == "timed out after 0.3 s"
+        assert 250 <= first["durationMs"] < 1400
+        assert second["status"] == 200
 
     run(tmp_path, fresh_db_url, body)

@@ -50,6 +50,7 @@ class Dispatcher:
         prune: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.prune = prune
+        self.send_timeout = SEND_TIMEOUT
         self._pruned = time.monotonic()
         self.store = store
         self.on_exhausted = on_exhausted
@@ -126,7 +127,7 @@ class Dispatcher:
             rows = await outbox.due(self.store, BATCH)
             claimed = []
             for row in rows:
-                hold = int((SEND_TIMEOUT + LEASE_SECONDS) * 1000)
+                hold = int((self.send_timeout + LEASE_SECONDS) * 1000)
                 if await outbox.claim(self.store, row["id"], int(row["nextAt"]), hold):
                     claimed.append(row)
             if not claimed:
@@ -145,8 +146,8 @@ class Dispatcher:
                 status, snippet = await self._post(target, row, body)
             except ssrf.Refused as refused:
                 error = f"refused: {refused}"
-            except httpx.TimeoutException:
-                error = f"timed out after {SEND_TIMEOUT:g} s"
+            except (httpx.TimeoutException, TimeoutError):
+                error = f"timed out after {self.send_timeout:g} s"
             except (httpx.HTTPError, OSError) as failure:
                 error = f"{type(failure).__name__}: {failure}"[:SNIPPET]
             duration = int((time.monotonic() - started) * 1000)
@@ -154,18 +155,30 @@ class Dispatcher:
 
     async def _post(self, target: ssrf.Target, row: Row, body: bytes) -> tuple[int, str]:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=SEND_TIMEOUT, follow_redirects=False)
+            self._client = httpx.AsyncClient(timeout=self.send_timeout, follow_redirects=False)
         headers = signing.headers(str(row["secret"]), str(row["id"]), int(time.time()), body)
         headers["host"] = target.host_header
         headers["user-agent"] = "Keelbase-Webhooks"
         extensions: dict[str, Any] = {}
         if target.sni_hostname:
             extensions["sni_hostname"] = target.sni_hostname
-        response = await self._client.post(
-            target.url, content=body, headers=headers, extensions=extensions
-        )
-        text = response.content[:SNIPPET].decode("utf-8", "replace")
-        return response.status_code, text
+        client = self._client
+
+        async def exchange() -> tuple[int, bytes]:
+            # Only the first 1 KB of the answer is read: a huge answer costs nothing.
+            async with client.stream(
+                "POST", target.url, content=body, headers=headers, extensions=extensions
+            ) as response:
+                kept = b""
+                async for part in response.aiter_bytes():
+                    kept += part
+                    if len(kept) >= SNIPPET:
+                        break
+                return response.status_code, kept[:SNIPPET]
+
+        # httpx's timeout is per read; this bounds the whole exchange (a slow drip too).
+        status, kept = await asyncio.wait_for(exchange(), self.send_timeout)
+        return status, kept.decode("utf-8", "replace")
 
     async def _record(
         self, row: Row, attempt: int, status: int, duration: int, snippet: str, error: str
