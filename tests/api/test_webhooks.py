@@ -424,3 +424,25 @@ def test_a_slow_receiver_times_out_and_is_tried_again(
         assert second["status"] == 200
 
     run(tmp_path, fresh_db_url, body)
+
+
+def test_a_filter_that_no_longer_fits_does_not_fail_writes(
+    tmp_path: Path, fresh_db_url: str, receiver: Receiver
+) -> None:
+    async def body(app: App, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+        custom = await client.post("/api/webhooks", headers=admin, json={
+            "url": receiver.url, "events": ["order.paid"], "filter": "public = true"})  # fmt: skip
+        assert custom.status_code == 400 and set(custom.json()["data"]) == {"filter"}
+        await add_webhook(client, admin, receiver, filter="public = true")
+        posts = (await client.get("/api/collections/posts", headers=admin)).json()
+        fields = [f for f in posts["fields"] if f["name"] != "public"]
+        changed = await client.patch(
+            "/api/collections/posts", headers=admin, json={"fields": fields}
+        )
+        assert changed.status_code == 200, changed.text
+        made = await client.post("/api/collections/posts/records", json={"title": "still works"})
+        assert made.status_code == 200, made.text
+        await until(lambda: len(receiver.ok()) == 1)  # sent unfiltered (and logged)
+        assert receiver.ok()[0].payload["data"]["record"]["title"] == "still works"
+
+    run(tmp_path, fresh_db_url, body)
