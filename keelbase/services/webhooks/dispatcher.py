@@ -150,6 +150,9 @@ class Dispatcher:
                 error = f"timed out after {self.send_timeout:g} s"
             except (httpx.HTTPError, OSError) as failure:
                 error = f"{type(failure).__name__}: {failure}"[:SNIPPET]
+            except Exception as failure:  # anything else still counts as a failed attempt
+                log.exception("webhook delivery %s: unexpected failure", row["id"])
+                error = f"{type(failure).__name__}: {failure}"[:SNIPPET]
             duration = int((time.monotonic() - started) * 1000)
             await self._record(row, attempt, status, duration, snippet, error)
 
