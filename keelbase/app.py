@@ -66,6 +66,9 @@ from keelbase.services.sql_console import SqlConsole
 from keelbase.services.sync.service import SyncService
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.services.vectors.service import VectorSearch
+from keelbase.services.webhooks import WebhooksService
+from keelbase.services.webhooks.outbox import POSTGRES_SCHEMA as WEBHOOKS_PG
+from keelbase.services.webhooks.outbox import SQLITE_SCHEMA as WEBHOOKS_SQLITE
 from keelbase.store import system
 from keelbase.store.base import Store
 from keelbase.store.sqlite import SqliteStore
@@ -132,6 +135,12 @@ class App(Extensions):
             self.records,
             lambda: self.settings.current.meta.senderAddress,
             self.settings.encryption_key,
+        )
+        # Outbound webhooks: ``/api/webhooks``, ``app.webhooks.emit(name, payload)`` from hooks.
+        self.webhooks = WebhooksService(
+            self.records,
+            WEBHOOKS_PG if self.config.uses_postgres else WEBHOOKS_SQLITE,
+            self._alert_superusers,
         )
         self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
         self.impersonation = ImpersonationService(self.auth_mail, self.hooks)
@@ -440,6 +449,8 @@ class App(Extensions):
         broker_started = False
         try:
             await self.collections.bootstrap()
+            # Before migrations or anything else writes records: writes fill the outbox.
+            await self.webhooks.create_tables()
             await self.settings.load()
             await asyncio.to_thread(self.backups.forget_leftovers)
             await self.broker.start(self.messages.dispatch)
@@ -455,6 +466,7 @@ class App(Extensions):
             raise
         await self.logs.start(self.crons)
         await self.push.start()
+        self.webhooks.start()
         self.metrics.start()
         self.crons.start()
         self._watcher = asyncio.create_task(self._watch_schema(), name="keelbase-schema-watch")
@@ -496,6 +508,7 @@ class App(Extensions):
         await self.oauth2.close()
         await self.realtime.stop()
         await self.push.stop()
+        await self.webhooks.stop()
         await self.broker.close()
         await self.counters.close()
         await self.auth_counters.close()

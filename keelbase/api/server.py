@@ -35,6 +35,7 @@ from keelbase.api import (
     superuser_ips,
     sync,
     vectors,
+    webhooks,
 )
 from keelbase.api.application import ROUTE_KEY, KeelbaseApp
 from keelbase.api.auth import impersonation, mail_flows, oauth2, otp, password
@@ -128,6 +129,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *payments.routes,
         *push.routes,
         *installer.routes,
+        *webhooks.routes,
     ]
 
     @asynccontextmanager

@@ -99,6 +99,16 @@ INSTALLER_BODY = {
     "required": ["token", "email", "password", "passwordConfirm"],
     "properties": {"token": _TEXT, "email": _TEXT, "password": _TEXT, "passwordConfirm": _TEXT},
 }
+WEBHOOK_BODY = {
+    "type": "object",
+    "properties": {
+        "url": _TEXT,
+        "events": {"type": "array", "items": _TEXT},
+        "filter": _TEXT,
+        "active": {"type": "boolean"},
+        "secret": _TEXT,
+    },
+}
 PUSH_BODY = {
     "type": "object",
     "required": ["endpoint"],
@@ -227,6 +237,15 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
         "Create the first superuser from the link serve printed",
         ANYONE,
         INSTALLER_BODY,
+    ),
+    ("GET", "/api/webhooks"): RouteInfo("webhooks", "List webhooks"),
+    ("POST", "/api/webhooks"): RouteInfo("webhooks", "Create a webhook", body=WEBHOOK_BODY),
+    ("GET", "/api/webhooks/{id}"): RouteInfo("webhooks", "View a webhook"),
+    ("PATCH", "/api/webhooks/{id}"): RouteInfo("webhooks", "Update a webhook", body=WEBHOOK_BODY),
+    ("DELETE", "/api/webhooks/{id}"): RouteInfo("webhooks", "Delete a webhook"),
+    ("GET", "/api/webhooks/{id}/deliveries"): RouteInfo("webhooks", "A webhook's delivery log"),
+    ("POST", "/api/webhooks/{id}/deliveries/{deliveryId}/replay"): RouteInfo(
+        "webhooks", "Send a past delivery again"
     ),
     ("GET", "/api/push/vapid"): RouteInfo("push", "The VAPID public key", ANYONE),
     ("POST", "/api/push/subscriptions"): RouteInfo(

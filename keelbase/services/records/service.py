@@ -63,8 +63,9 @@ MSG_DELETE_FAILED = "Failed to delete record. Make sure that the record is not p
 MAX_CASCADE_DEPTH = 32
 DeleteListener = Callable[[Connection, Record, int], Awaitable[None]]
 ListTimer = Callable[[Collection, str, str, str, float], None]
-# (conn, collection, record id, action): action is create, update, delete or reset (truncate).
-WriteListener = Callable[[Connection, Collection, str, str], Awaitable[None]]
+# (conn, collection, record id, action, record): action is create, update, delete or reset
+# (truncate); the record as written (as it was, for a delete), None for a reset.
+WriteListener = Callable[[Connection, Collection, str, str, Record | None], Awaitable[None]]
 MSG_VERSION_CONFLICT = "The record was changed since the version the request expected."
 
 
@@ -94,16 +95,22 @@ class RecordsService:
         self._write_listeners: list[WriteListener] = []
 
     def on_written(self, listener: WriteListener) -> None:
-        """Call ``await listener(conn, collection, record_id, action)`` inside the transaction
-        of every write of a stored row (creates, updates by any path, deletes and
-        cascades; ``reset`` for a truncate), so what it records commits with the write."""
+        """Call ``await listener(conn, collection, record_id, action, record)`` inside the
+        transaction of every write of a stored row (creates, updates by any path, deletes
+        and cascades; ``reset`` for a truncate, with no record), so what it records
+        commits with the write (sync's change log, the webhooks outbox)."""
         self._write_listeners.append(listener)
 
     async def _written(
-        self, conn: Connection, collection: Collection, record_id: str, action: str
+        self,
+        conn: Connection,
+        collection: Collection,
+        record_id: str,
+        action: str,
+        record: Record | None = None,
     ) -> None:
         for listener in self._write_listeners:
-            await listener(conn, collection, record_id, action)
+            await listener(conn, collection, record_id, action, record)
 
     def on_event(self, listener: Callable[[str, Record], Awaitable[None] | None]) -> None:
         """Call ``listener(action, record)`` after each committed create, update and delete."""
@@ -595,7 +602,7 @@ class RecordsService:
         )
         self.notify_auth_change(conn, record)
         self.files.remove_record_files(conn, collection, record.id)
-        await self._written(conn, collection, record.id, "delete")
+        await self._written(conn, collection, record.id, "delete", record)
         self._emit(conn, "delete", record)
         references = sorted(self.schema.referencing(collection), key=lambda pair: pair[0].name)
         for other, field_name in references:
@@ -618,7 +625,7 @@ class RecordsService:
                         f"WHERE {self._q('id')} = :id",
                         {"value": field.to_db(value), "id": referrer.id},
                     )
-                    await self._written(conn, other, referrer.id, "update")
+                    await self._written(conn, other, referrer.id, "update", referrer)
         for listener in self._delete_listeners:
             await listener(conn, record, depth)
 
@@ -687,7 +694,7 @@ class RecordsService:
             params,
         )
         if written > 0:
-            await self._written(conn, collection, record.id, "update")
+            await self._written(conn, collection, record.id, "update", record)
         return written > 0
 
     async def update_trusted(
@@ -798,7 +805,7 @@ class RecordsService:
             )
         except UniqueViolation as error:
             raise unique_error(record.collection, error, MSG_CREATE_FAILED) from error
-        await self._written(conn, record.collection, record.id, "create")
+        await self._written(conn, record.collection, record.id, "create", record)
 
     async def _update_row(self, conn: Connection, record: Record, existing: Record) -> None:
         changed = [

@@ -59,7 +59,12 @@ class ChangeLog:
         self.dialect = dialect
 
     async def write(
-        self, conn: Connection, collection: Collection, record_id: str, action: str
+        self,
+        conn: Connection,
+        collection: Collection,
+        record_id: str,
+        action: str,
+        record: object = None,
     ) -> None:
         await conn.execute(
             'INSERT INTO "_kbChanges" ("tx", "collection", "record", "action", "at") '
