@@ -76,7 +76,9 @@ async def test_huge_numbers_never_give_a_500(tmp_path: Path, fresh_db_url: str) 
 
 
 @pytest.mark.anyio
-async def test_a_date_given_a_huge_number_is_stored_empty(tmp_path: Path, fresh_db_url: str) -> None:
+async def test_a_date_given_a_huge_number_is_stored_empty(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
     """What PocketBase does (issue 17, defect 3): the date is empty, JSON and multipart alike."""
     async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
         su = await superuser_headers(app, client)

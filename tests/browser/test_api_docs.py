@@ -36,7 +36,9 @@ def test_the_reference_lists_a_collections_routes_and_fields(
     page: Any, node: Node, collections: None
 ) -> None:
     sign_in(page, node)
-    page.get_by_role("navigation", name="Sections").get_by_role("link", name="API reference").click()
+    page.get_by_role("navigation", name="Sections").get_by_role(
+        "link", name="API reference"
+    ).click()
     expect(page.get_by_role("heading", name="Keelbase API reference")).to_be_visible()
     expect(page.get_by_text("Every collection (signed in as a superuser).")).to_be_visible()
 
@@ -48,12 +50,16 @@ def test_the_reference_lists_a_collections_routes_and_fields(
         ("PATCH", "/api/collections/docs_posts/records/{id}"),
         ("DELETE", "/api/collections/docs_posts/records/{id}"),
     ]:
-        expect(group.locator("summary", has_text=path).filter(has_text=method).first).to_be_visible()
+        expect(
+            group.locator("summary", has_text=path).filter(has_text=method).first
+        ).to_be_visible()
     # A superuser sees the collection only superusers may read.
     expect(page.get_by_role("region", name="docs_private")).to_be_visible()
 
     # The create operation: its body's fields, required marked, with their limits.
-    create = group.locator("details", has=page.locator("summary", has_text="Create a docs_posts record"))
+    create = group.locator(
+        "details", has=page.locator("summary", has_text="Create a docs_posts record")
+    )
     create.locator("summary").click()
     body = create.get_by_role("table", name="Request body")
     title = body.get_by_role("row").filter(has=page.locator("code", has_text="title"))
@@ -80,9 +86,7 @@ def test_a_guest_sees_only_open_collections(page: Any, node: Node, collections: 
     page.goto(node.url + "/_/api-docs/")
     expect(page.get_by_role("heading", name="Keelbase API reference")).to_be_visible()
     expect(page.get_by_text("The collections open to guests")).to_be_visible()
-    expect(
-        page.get_by_role("region", name="docs_posts").locator("summary").first
-    ).to_be_visible()
+    expect(page.get_by_role("region", name="docs_posts").locator("summary").first).to_be_visible()
     expect(page.get_by_role("region", name="health")).to_be_visible()
     expect(page.get_by_role("region", name="docs_private")).to_have_count(0)
 
