@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -70,6 +71,7 @@ class Load:
         self.minute = Minute()
         self.ids: list[str] = []
         self.stop = asyncio.Event()
+        self.kinds: collections.Counter[str] = collections.Counter()  # what the errors were
 
     async def _timed(
         self, request: asyncio.Future[httpx.Response] | object
@@ -77,12 +79,14 @@ class Load:
         began = time.perf_counter()
         try:
             response: httpx.Response = await request  # type: ignore[misc]
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
             self.minute.errors += 1
+            self.kinds[type(error).__name__] += 1
             return None
         self.minute.took.append(time.perf_counter() - began)
         if response.status_code >= 500:
             self.minute.errors += 1
+            self.kinds[f"{response.status_code} {response.request.method}"] += 1
         return response
 
     async def reader(self, client: httpx.AsyncClient) -> None:
@@ -146,8 +150,9 @@ class Load:
                                     if events >= 5:
                                         break
                 self.minute.churns += 1
-            except (httpx.HTTPError, IndexError):
+            except (httpx.HTTPError, IndexError) as error:
                 self.minute.errors += 1
+                self.kinds[f"realtime {type(error).__name__}"] += 1
             await asyncio.sleep(0.1)
 
 
@@ -194,6 +199,8 @@ async def run_load(url: str, pid: int, minutes: float, sample: float) -> list[Sa
             await asyncio.wait(tasks, timeout=15)
             for task in tasks:
                 task.cancel()
+    if load.kinds:
+        print("errors: " + ", ".join(f"{kind} x{n}" for kind, n in load.kinds.most_common()))
     return samples
 
 
