@@ -231,6 +231,20 @@ def verdict(samples: list[Sample]) -> tuple[bool, list[str]]:
     return not findings, findings
 
 
+def _tracebacks(log: str) -> list[str]:
+    """Each traceback in the server's log, from its first line to the exception's line."""
+    found: list[str] = []
+    lines = log.splitlines()
+    for start, line in enumerate(lines):
+        if "Traceback (most recent call last)" not in line:
+            continue
+        end = start + 1
+        while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+            end += 1
+        found.append("\n".join(lines[start : min(end + 1, len(lines))][-40:]))
+    return found
+
+
 def serve(data: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     db = ["--db", db_url] if db_url else []
     keelbase = [sys.executable, "-m", "keelbase"]
@@ -293,8 +307,12 @@ def main() -> None:
                     proc.kill()
         flat, findings = verdict(samples)
         print("verdict: " + ("flat" if flat else "growing: " + "; ".join(findings)))
-        if "Traceback" in log.read_text(errors="replace"):
-            print("the server logged a traceback; see above")
+        tracebacks = _tracebacks(log.read_text(errors="replace"))
+        if tracebacks:
+            # the log goes with the temporary folder: show what went wrong before it does
+            print(f"the server logged {len(tracebacks)} traceback(s); the first ones:")
+            for traceback in tracebacks[:3]:
+                print(traceback)
         sys.exit(0 if flat else 1)
 
 
