@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import os
 import random
@@ -70,6 +71,7 @@ class Load:
         self.minute = Minute()
         self.ids: list[str] = []
         self.stop = asyncio.Event()
+        self.kinds: collections.Counter[str] = collections.Counter()  # what the errors were
 
     async def _timed(
         self, request: asyncio.Future[httpx.Response] | object
@@ -77,12 +79,14 @@ class Load:
         began = time.perf_counter()
         try:
             response: httpx.Response = await request  # type: ignore[misc]
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
             self.minute.errors += 1
+            self.kinds[type(error).__name__] += 1
             return None
         self.minute.took.append(time.perf_counter() - began)
         if response.status_code >= 500:
             self.minute.errors += 1
+            self.kinds[f"{response.status_code} {response.request.method}"] += 1
         return response
 
     async def reader(self, client: httpx.AsyncClient) -> None:
@@ -146,8 +150,9 @@ class Load:
                                     if events >= 5:
                                         break
                 self.minute.churns += 1
-            except (httpx.HTTPError, IndexError):
+            except (httpx.HTTPError, IndexError) as error:
                 self.minute.errors += 1
+                self.kinds[f"realtime {type(error).__name__}"] += 1
             await asyncio.sleep(0.1)
 
 
@@ -194,6 +199,8 @@ async def run_load(url: str, pid: int, minutes: float, sample: float) -> list[Sa
             await asyncio.wait(tasks, timeout=15)
             for task in tasks:
                 task.cancel()
+    if load.kinds:
+        print("errors: " + ", ".join(f"{kind} x{n}" for kind, n in load.kinds.most_common()))
     return samples
 
 
@@ -222,6 +229,20 @@ def verdict(samples: list[Sample]) -> tuple[bool, list[str]]:
     if errors:
         findings.append(f"{errors} requests failed (5xx or no answer)")
     return not findings, findings
+
+
+def _tracebacks(log: str) -> list[str]:
+    """Each traceback in the server's log, from its first line to the exception's line."""
+    found: list[str] = []
+    lines = log.splitlines()
+    for start, line in enumerate(lines):
+        if "Traceback (most recent call last)" not in line:
+            continue
+        end = start + 1
+        while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end].strip()):
+            end += 1
+        found.append("\n".join(lines[start : min(end + 1, len(lines))][-40:]))
+    return found
 
 
 def serve(data: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
@@ -286,8 +307,12 @@ def main() -> None:
                     proc.kill()
         flat, findings = verdict(samples)
         print("verdict: " + ("flat" if flat else "growing: " + "; ".join(findings)))
-        if "Traceback" in log.read_text(errors="replace"):
-            print("the server logged a traceback; see above")
+        tracebacks = _tracebacks(log.read_text(errors="replace"))
+        if tracebacks:
+            # the log goes with the temporary folder: show what went wrong before it does
+            print(f"the server logged {len(tracebacks)} traceback(s); the first ones:")
+            for traceback in tracebacks[:3]:
+                print(traceback)
         sys.exit(0 if flat else 1)
 
 

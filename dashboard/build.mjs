@@ -1,5 +1,7 @@
 // Builds the dashboard into keelbase/dashboard/dist/: one hashed JS file, one hashed CSS
 // file and an index.html naming them. Hashed names let the server cache assets for a year.
+// The API reference (src/apidocs.jsx) is a second entry with its own JS and CSS and its own
+// page, api-docs/index.html (/_/api-docs/): the dashboard's first load never fetches it.
 import * as esbuild from "esbuild";
 import { mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -13,7 +15,7 @@ mkdirSync(out, { recursive: true });
 
 const result = await esbuild.build({
   absWorkingDir: here,
-  entryPoints: ["src/main.jsx"],
+  entryPoints: ["src/main.jsx", "src/apidocs.jsx"],
   bundle: true,
   minify: true,
   format: "esm",
@@ -35,8 +37,16 @@ const page = readFileSync(join(here, "src", "index.html"), "utf8")
   .replace("%JS%", `./assets/${basename(jsPath)}`);
 writeFileSync(join(out, "index.html"), page);
 
+const [docsPath, docs] = outputs.find(([, o]) => o.entryPoint === "src/apidocs.jsx");
+mkdirSync(join(out, "api-docs"), { recursive: true });
+const docsPage = readFileSync(join(here, "src", "apidocs.html"), "utf8")
+  .replace("%CSS%", `../assets/${basename(docs.cssBundle)}`)
+  .replace("%JS%", `../assets/${basename(docsPath)}`);
+writeFileSync(join(out, "api-docs", "index.html"), docsPage);
+
 const gz = (p) => gzipSync(readFileSync(join(here, p))).length;
 console.log(
   `dashboard built: ${basename(jsPath)} ${(gz(jsPath) / 1024).toFixed(1)} KB gz, ` +
-    `${basename(css)} ${(gz(css) / 1024).toFixed(1)} KB gz`,
+    `${basename(css)} ${(gz(css) / 1024).toFixed(1)} KB gz; ` +
+    `api reference ${basename(docsPath)} ${(gz(docsPath) / 1024).toFixed(1)} KB gz`,
 );

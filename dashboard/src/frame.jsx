@@ -14,6 +14,7 @@ export function Frame({ section, superuser, sidebar, children }) {
           {SECTIONS.map(([path, title]) => (
             <a key={path} href={"#/" + path} aria-current={section === path ? "page" : undefined}>{title}</a>
           ))}
+          <a href="./api-docs/">API reference</a>
         </nav>
         <span class="who">{superuser.email}</span>
         <button type="button" class="secondary" onClick={() => pb.authStore.clear()}>Sign out</button>

@@ -73,3 +73,29 @@ async def test_huge_numbers_never_give_a_500(tmp_path: Path, fresh_db_url: str) 
                 if (bad := _bad(answer.status_code, answer.json())) is not None:
                     problems.append(f"list {query}: {bad}")
         assert not problems, "\n".join(problems)
+
+
+@pytest.mark.anyio
+async def test_a_date_given_a_huge_number_is_stored_empty(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """What PocketBase does (issue 17, defect 3): the date is empty, JSON and multipart alike."""
+    async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+        su = await superuser_headers(app, client)
+        made = await client.post(
+            "/api/collections",
+            headers=su,
+            json={"name": "when", "type": "base", "listRule": "", "viewRule": "",
+                  "createRule": "", "fields": [{"name": "d", "type": "date"}]},
+        )  # fmt: skip
+        assert made.status_code == 200, made.text
+        records = "/api/collections/when/records"
+        for text in ("1e308", "-1e308", "9223372036854775808"):
+            sent = await client.post(records, content=f'{{"d": {text}}}', headers=JSON)
+            assert sent.status_code == 200, f"json {text}: {sent.text}"
+            assert sent.json()["d"] == "", f"json {text}: {sent.json()}"
+            form = await client.post(records, files={"d": (None, text)})
+            assert form.status_code == 200, f"form {text}: {form.text}"
+            assert form.json()["d"] == "", f"form {text}: {form.json()}"
+            stored = await client.get(f"{records}/{sent.json()['id']}")
+            assert stored.json()["d"] == ""
