@@ -133,7 +133,7 @@ async def load_and_backup(url: str, token: str, writers: int, pace: float) -> di
     }
 
 
-def run(mb: int, db_url: str, writers: int, pace: float) -> dict[str, float]:
+def run(mb: int, db_url: str, writers: int, pace: float, port: int = 0) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="kb-bench-backups-"))
     data = work / "kb_data"
     extra = ["--db", db_url] if db_url else []
@@ -148,7 +148,7 @@ def run(mb: int, db_url: str, writers: int, pace: float) -> dict[str, float]:
         else:
             seed_sqlite(data, count)
         print(f"seeded {count} posts in {time.monotonic() - seeded:.1f}s", file=sys.stderr)
-        port = free_port()
+        port = port or free_port()
         url = f"http://127.0.0.1:{port}"
         with open(work / "server.log", "wb") as log:
             server = subprocess.Popen(
@@ -178,12 +178,13 @@ def main() -> None:
     parser.add_argument("--db", default="", help="a postgresql:// URL (a fresh database is made)")
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--pace", type=float, default=0.02, help="seconds between a writer's posts")
+    parser.add_argument("--port", type=int, default=0, help="the server's port (a free one if 0)")
     args = parser.parse_args()
     if args.db:
         with fresh_postgres(args.db, f"kb_bench_backups_{os.getpid()}") as url:
-            figures = run(args.mb, url, args.writers, args.pace)
+            figures = run(args.mb, url, args.writers, args.pace, args.port)
     else:
-        figures = run(args.mb, "", args.writers, args.pace)
+        figures = run(args.mb, "", args.writers, args.pace, args.port)
     store = "postgres" if args.db else "sqlite"
     print(
         "| store | data | backup | zip | writes during | p50 before / during | max before / during | restore |"
