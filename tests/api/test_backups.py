@@ -392,3 +392,21 @@ def test_a_restored_app_that_fails_its_health_check_is_put_back(world: World, tm
     names = w.request("GET", "/api/collections/user_names/records", "superuser")
     assert names.status_code == 200 and names.json()["totalItems"] == 2, names.text
     assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
+
+
+def test_the_logs_are_left_out(world: World) -> None:
+    """The request logs (``auxiliary.db`` on SQLite, ``_logs`` on PostgreSQL) stay behind."""
+    w = world
+    for _ in range(3):
+        assert w.request("GET", "/api/collections/users/records", "superuser").status_code == 200
+    content = backup_bytes(w, "no_logs.zip")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = archive.namelist()
+        manifest = manifest_of(content)
+        if manifest["store"] == "sqlite":
+            assert (w.app.config.data_dir / "auxiliary.db").is_file()
+            assert sorted(members) == ["backup.json", "data.db"], members
+        else:
+            inner = orjson.loads(archive.read("manifest.json"))
+            names = [c["name"] for c in inner["collections"]]
+            assert "_logs" not in names and not any("log" in m for m in members), members
