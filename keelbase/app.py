@@ -281,17 +281,23 @@ class App(Extensions):
         return SqliteEngine(self.store)
 
     async def _reload_restored(self) -> None:
-        """After a restore: count a schema change, reload, tell the other nodes, and ask the store.
+        """After a restore: count a schema change, reload, check the restored app, tell the others.
 
-        The schema version is counted up so that nodes without a broker notice too.
+        The schema version is counted up so that nodes without a broker notice
+        too. The check is the restored app's health check: its schema and
+        settings load, and one record of every collection reads and decodes
+        with them. The other nodes are told only once it passed (a failure
+        puts the data back and reloads again, which tells them then).
         """
         async with self.store.transaction() as conn:
             await system.bump_schema_version(conn, now_string())
         await self.collections.reload()
         await self.settings.load()
+        await self.superusers.count()
+        for collection in self.records.schema:
+            await self.records.find_by_filter(collection, "id != ''", limit=1)
         await self.broker.publish(encode(SchemaChanged()))
         await self.broker.publish(encode(SettingsChanged()))
-        await self.superusers.count()  # the restored app answers a query
 
     async def _alert_superusers(self, subject: str, text: str) -> None:
         """Mail every superuser (used when an automatic backup fails)."""

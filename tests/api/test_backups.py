@@ -358,3 +358,55 @@ def test_a_restored_app_that_does_not_start_is_put_back(world: World, tmp_path: 
     users = w.request("GET", "/api/collections/users/records", "superuser")
     assert users.status_code == 200 and users.json()["totalItems"] == 2
     assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
+
+
+
+def test_a_restored_app_that_fails_its_health_check_is_put_back(world: World, tmp_path: Path) -> None:
+    """SQLite: a backup whose hashes, counts and schema are right, but whose view collection
+    lost its SQL view. The schema loads; reading the view does not, so the restored app
+    fails its health check and the data put aside goes back."""
+    w = world
+    view = {"name": "user_names", "type": "view", "viewQuery": "SELECT id, name FROM users"}
+    made = w.request("POST", "/api/collections", "superuser", json=view)
+    assert made.status_code == 200, made.text
+    good = backup_bytes(w, "base.zip")
+    manifest = manifest_of(good)
+    if manifest["store"] != "sqlite":
+        pytest.skip("on PostgreSQL the import builds every view from its definition")
+    with zipfile.ZipFile(io.BytesIO(good)) as archive:
+        (tmp_path / "data.db").write_bytes(archive.read("data.db"))
+    broken = sqlite3.connect(tmp_path / "data.db")
+    broken.execute('DROP VIEW "user_names"')
+    broken.commit()
+    broken.close()
+    content = (tmp_path / "data.db").read_bytes()
+    manifest["members"]["data.db"] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
+    bad = rezip(good, {"data.db": content, "backup.json": orjson.dumps(manifest)})
+    (w.app.config.data_dir / "backups" / "unhealthy.zip").write_bytes(bad)
+    created = w.request("POST", "/api/collections", "superuser", json={"name": "after_backup"})
+    assert created.status_code == 200
+    answer = w.request("POST", "/api/backups/unhealthy.zip/restore", "superuser")
+    assert answer.status_code == 400, answer.text
+    assert "did not start" in answer.json()["message"]
+    assert w.request("GET", "/api/collections/after_backup", "superuser").status_code == 200
+    names = w.request("GET", "/api/collections/user_names/records", "superuser")
+    assert names.status_code == 200 and names.json()["totalItems"] == 2, names.text
+    assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
+
+
+def test_the_logs_are_left_out(world: World) -> None:
+    """The request logs (``auxiliary.db`` on SQLite, ``_logs`` on PostgreSQL) stay behind."""
+    w = world
+    for _ in range(3):
+        assert w.request("GET", "/api/collections/users/records", "superuser").status_code == 200
+    content = backup_bytes(w, "no_logs.zip")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        members = archive.namelist()
+        manifest = manifest_of(content)
+        if manifest["store"] == "sqlite":
+            assert (w.app.config.data_dir / "auxiliary.db").is_file()
+            assert sorted(members) == ["backup.json", "data.db"], members
+        else:
+            inner = orjson.loads(archive.read("manifest.json"))
+            names = [c["name"] for c in inner["collections"]]
+            assert "_logs" not in names and not any("log" in m for m in members), members

@@ -514,3 +514,43 @@ def test_an_oauth2_link_made_in_pocketbase_signs_in_on_keelbase(
             assert signed.json()["meta"]["isNew"] is False
         finally:
             server.stop()
+
+
+def test_javascript_migrations_are_listed_by_name(pb_copy: Path, tmp_path: Path) -> None:
+    """One JS migration the real PocketBase applied, one it never ran: both named, neither run.
+
+    PocketBase runs ``pb_migrations/`` beside its data folder when it starts;
+    the applied one added a collection, which comes over with the data.
+    """
+    migrations = pb_copy.parent / "pb_migrations"
+    migrations.mkdir()
+    (migrations / "1800000000_add_notes.js").write_text(
+        "migrate((app) => {\n"
+        '  app.save(new Collection({ type: "base", name: "js_notes",\n'
+        '    fields: [{ name: "title", type: "text" }] }));\n'
+        "}, (app) => {\n"
+        '  app.delete(app.findCollectionByNameOrId("js_notes"));\n'
+        "});\n"
+    )
+    server = start_pocketbase(pb_copy.parent)
+    server.stop()
+    with sqlite3.connect(pb_copy / "data.db") as db:
+        applied = {row[0] for row in db.execute('SELECT "file" FROM "_migrations"')}
+    assert "1800000000_add_notes.js" in applied
+    (migrations / "1800000001_not_yet.js").write_text(
+        'migrate((app) => { app.delete(app.findCollectionByNameOrId("js_notes")); });\n'
+    )
+    target = tmp_path / "kb_data"
+    moved = keelbase("migrate", "--from", str(pb_copy), "--to", str(target))
+    assert moved.returncode == 0, moved.stderr
+    assert (
+        "pb_migrations/1800000000_add_notes.js: JavaScript migration (already applied, "
+        "so its changes are carried)" in moved.stdout
+    ), moved.stdout
+    assert (
+        "pb_migrations/1800000001_not_yet.js: JavaScript migration (NOT applied by "
+        "PocketBase, so its changes are not carried)" in moved.stdout
+    ), moved.stdout
+    with sqlite3.connect(target / "data.db") as db:
+        names = {row[0] for row in db.execute('SELECT "name" FROM "_collections"')}
+    assert "js_notes" in names

@@ -124,6 +124,46 @@ class BackupWriter:
         self.path.unlink(missing_ok=True)
 
 
+class BackupWriteFailed(Exception):
+    """Writing the backup file failed (disk full, a file unreadable); it was removed."""
+
+
+def write_and_check(
+    temp: str,
+    start: str | None,
+    database: tuple[str, str] | None,
+    storage: tuple[str, str],
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Write the backup at ``temp`` and check it; its manifest. Run in a child process.
+
+    ``start`` is a zip to extend (a PostgreSQL app archive), ``database`` a
+    ``(member, file)`` to add (a SQLite snapshot), ``storage`` the
+    ``(prefix, folder)`` of the stored files. Compressing and hashing every
+    byte twice is CPU work that, in the server's process, would hold its GIL
+    against the requests being served: here it holds nothing of theirs.
+    ``BackupWriteFailed`` when writing failed (nothing left at ``temp``),
+    ``BackupInvalid`` when the written file failed its check (left at ``temp``).
+    """
+    path = Path(temp)
+    try:
+        writer = BackupWriter(path, Path(start) if start is not None else None)
+        try:
+            if start is not None:
+                writer.adopt_existing()
+            if database is not None:
+                writer.add_file(database[0], Path(database[1]))
+            writer.add_folder(storage[0], Path(storage[1]))
+            manifest = writer.finish(fields)
+        except BaseException:
+            writer.abandon()
+            raise
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as error:
+        raise BackupWriteFailed(str(error)) from error
+    check(path, None)
+    return manifest
+
+
 def _safe_member(name: str) -> bool:
     path = PurePosixPath(name)
     return (

@@ -23,10 +23,11 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from keelbase.services.backups.archive import BackupInvalid, BackupWriter
+from keelbase.services.backups.archive import BackupInvalid
 from keelbase.services.transfer.archive import ArchiveError, ArchiveReader, Checksum, canonical
 from keelbase.services.transfer.service import TransferError, TransferService
 
@@ -40,6 +41,19 @@ LOCK_NAME = "keelbase-backups"
 APP_ARCHIVE = "app.zip"
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The database part of a backup, made by ``Engine.snapshot`` in its work folder.
+
+    ``start``: a zip the backup extends (PostgreSQL's app archive); ``database``:
+    a file added as ``data.db`` (SQLite's copy); ``fields``: manifest fields.
+    """
+
+    fields: dict[str, Any]
+    start: Path | None = None
+    database: Path | None = None
+
+
 class Engine(Protocol):
     kind: str
 
@@ -47,8 +61,8 @@ class Engine(Protocol):
         """Whether no other process or node runs a backup or restore; held until the block ends."""
         ...
 
-    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
-        """Write the database part of a backup; the writer (at ``temp``) and manifest fields."""
+    async def snapshot(self, work: Path) -> Snapshot:
+        """Take a consistent snapshot of the database into ``work``, writers going on."""
         ...
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
@@ -91,18 +105,11 @@ class SqliteEngine:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+    async def snapshot(self, work: Path) -> Snapshot:
         copy = work / DATABASE
         await self.store.copy_to(copy)
         counts = await asyncio.to_thread(_check_database, copy, None, "the snapshot")
-        writer = await asyncio.to_thread(BackupWriter, temp)
-        try:
-            await asyncio.to_thread(writer.add_file, DATABASE, copy)
-        except BaseException:
-            await asyncio.to_thread(writer.abandon)
-            raise
-        copy.unlink(missing_ok=True)
-        return writer, {"store": self.kind, "counts": counts}
+        return Snapshot({"store": self.kind, "counts": counts}, database=copy)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
         expected = manifest.get("counts")
@@ -160,16 +167,10 @@ class PostgresEngine:
     def exclusive(self) -> AbstractAsyncContextManager[bool]:
         return self.store.advisory_lock(LOCK_NAME)
 
-    async def snapshot(self, work: Path, temp: Path) -> tuple[BackupWriter, dict[str, Any]]:
+    async def snapshot(self, work: Path) -> Snapshot:
         archive = work / APP_ARCHIVE
         await in_child(_export_snapshot, self.store.url, str(archive))
-        writer = await asyncio.to_thread(BackupWriter, temp, archive)
-        try:
-            await asyncio.to_thread(writer.adopt_existing)
-        except BaseException:
-            await asyncio.to_thread(writer.abandon)
-            raise
-        return writer, {"store": self.kind}
+        return Snapshot({"store": self.kind}, start=archive)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
         await in_child(_check_records, archive)
@@ -183,21 +184,21 @@ class PostgresEngine:
         await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
 
 
-async def in_child(function: Callable[..., None], *args: Any) -> None:
+async def in_child(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
 
     Starting the process and waiting for it to exit take a thread, never the
     event loop: a child's exit can take a good part of a second.
     """
-    await asyncio.to_thread(_run_in_child, function, *args)
+    return await asyncio.to_thread(_run_in_child, function, *args)
 
 
-def _run_in_child(function: Callable[..., None], *args: Any) -> None:
+def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
     import multiprocessing  # only a restore or a backup needs it, not a start
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
-        pool.submit(function, *args).result()
+        return pool.submit(function, *args).result()
 
 
 def _export_snapshot(url: str, path: str) -> None:

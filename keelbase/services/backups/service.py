@@ -34,8 +34,13 @@ from keelbase.adapters.blobs.base import BlobNotFound, BlobStore
 from keelbase.adapters.blobs.local import LocalBlobStore
 from keelbase.core.dates import now_string
 from keelbase.services.backups import names
-from keelbase.services.backups.archive import BackupInvalid, check
-from keelbase.services.backups.engines import Engine
+from keelbase.services.backups.archive import (
+    BackupInvalid,
+    BackupWriteFailed,
+    check,
+    write_and_check,
+)
+from keelbase.services.backups.engines import DATABASE, Engine, in_child
 from keelbase.services.cron import CronService
 from keelbase.services.settings import Settings, SettingsService
 
@@ -200,37 +205,51 @@ class BackupsService:
         started = time.monotonic()
         temp = work / f"{name}.partial"
         try:
-            writer, fields = await self.engine.snapshot(work, temp)
+            snapshot = await self.engine.snapshot(work)
         except Exception as error:
             raise BackupFailed(f"the database snapshot failed: {error}") from error
+        log.info("backup %s: database snapshot taken in %.2fs", name, time.monotonic() - started)
+        fields = {**snapshot.fields, "created": now_string(), "name": name}
         try:
-            await asyncio.to_thread(writer.add_folder, STORAGE_DIR, self.data_dir / STORAGE_DIR)
-            manifest = await asyncio.to_thread(
-                writer.finish, {**fields, "created": now_string(), "name": name}
+            manifest: dict[str, Any] = await in_child(
+                write_and_check,
+                str(temp),
+                str(snapshot.start) if snapshot.start is not None else None,
+                (DATABASE, str(snapshot.database)) if snapshot.database is not None else None,
+                (STORAGE_DIR, str(self.data_dir / STORAGE_DIR)),
+                fields,
             )
-        except BaseException as error:
-            await asyncio.to_thread(writer.abandon)
-            if isinstance(error, Exception):
-                raise BackupFailed(f"writing the backup failed: {error}") from error
-            raise
-        try:
-            await self.verify(temp, None)
+            await self.engine.check(temp, None, manifest)
+        except BackupWriteFailed as error:
+            raise BackupFailed(f"writing the backup failed: {error}") from error
         except BackupInvalid as error:
             await self._keep_failed(temp, name)
             raise BackupFailed(f"the backup failed its check: {error}") from error
+        size = temp.stat().st_size
+        if snapshot.database is not None:  # freeing a large file's blocks takes a while
+            await asyncio.to_thread(snapshot.database.unlink, True)
+        await self._store(name, temp)
+        log.info(
+            "backup %s written and checked in %.2fs (%d bytes)",
+            name,
+            time.monotonic() - started,
+            size,
+        )
+        return manifest
+
+    async def _store(self, name: str, temp: Path) -> None:
+        """Keep the checked file under its name: moved into ``backups/`` (one rename, the
+        work folder is on the same disk), or sent to the backups bucket."""
         try:
+            if not self.settings.current.backups.s3.enabled:
+                await asyncio.to_thread(self.local_dir.mkdir, parents=True, exist_ok=True)
+                await asyncio.to_thread(os.replace, temp, self.local_dir / name)
+                return
             async with self._storage() as blobs:
                 with open(temp, "rb") as source:
                     await blobs.put(name, source)
         except Exception as error:  # an unreachable bucket: boto3 raises many types
             raise BackupFailed(f"storing the backup failed: {error}") from error
-        log.info(
-            "backup %s written and checked in %.2fs (%d bytes)",
-            name,
-            time.monotonic() - started,
-            temp.stat().st_size,
-        )
-        return manifest
 
     async def _keep_failed(self, temp: Path, name: str) -> None:
         if self.settings.current.backups.s3.enabled:
@@ -239,12 +258,13 @@ class BackupsService:
         await asyncio.to_thread(os.replace, temp, self.local_dir / f"{name}{FAILED_SUFFIX}")
 
     async def verify(self, path: Path, unpack_to: Path | None) -> dict[str, Any]:
-        """Everything ``check`` and the engine check; raises ``BackupInvalid``.
+        """Everything ``check`` and the engine check, unpacking into ``unpack_to``
+        (``None``: compare the hashes only); raises ``BackupInvalid``.
 
-        ``None`` for a backup this service just wrote: its hashes are compared
-        without unpacking it, and its database was checked before it was zipped.
+        ``check`` runs in a child process: decompressing and hashing the whole
+        file would otherwise hold this process's GIL against its requests.
         """
-        manifest = await asyncio.to_thread(check, path, unpack_to)
+        manifest: dict[str, Any] = await in_child(check, path, unpack_to)
         if manifest["store"] != self.engine.kind:
             raise BackupInvalid(
                 f"it is a backup of a {manifest['store']} app; this app runs on "
