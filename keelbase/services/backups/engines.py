@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import os
 import sqlite3
+import threading
+import time
 import zipfile
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -184,6 +187,9 @@ class PostgresEngine:
         await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
 
 
+PARENT_CHECK_SECONDS = 0.5
+
+
 async def in_child(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
 
@@ -197,8 +203,22 @@ def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
     import multiprocessing  # only a restore or a backup needs it, not a start
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         return pool.submit(function, *args).result()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the child: end when the server that started it is gone (killed or stopped
+    mid-backup), instead of going on as an orphan that holds the data and the disk."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="keelbase-parent-watch", daemon=True).start()
 
 
 def _export_snapshot(url: str, path: str) -> None:
