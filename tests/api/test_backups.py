@@ -360,8 +360,9 @@ def test_a_restored_app_that_does_not_start_is_put_back(world: World, tmp_path: 
     assert not list((w.app.config.data_dir / ".kb_temp").glob("backup_*"))
 
 
-
-def test_a_restored_app_that_fails_its_health_check_is_put_back(world: World, tmp_path: Path) -> None:
+def test_a_restored_app_that_fails_its_health_check_is_put_back(
+    world: World, tmp_path: Path
+) -> None:
     """SQLite: a backup whose hashes, counts and schema are right, but whose view collection
     lost its SQL view. The schema loads; reading the view does not, so the restored app
     fails its health check and the data put aside goes back."""
