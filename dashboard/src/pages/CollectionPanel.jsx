@@ -35,7 +35,7 @@ export function CollectionPanel({ collection, collections, onClose }) {
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [scaffolds, setScaffolds] = useState(null);
+  const [scaffolds, setScaffolds] = useState(null); // the type can be chosen once they are in
 
   // A new collection starts from the API's scaffold of its type, system fields included, so the
   // indexes in the API's errors (fields.2.name) are the indexes of the list shown here.
@@ -115,7 +115,7 @@ export function CollectionPanel({ collection, collections, onClose }) {
           </div>
           <div class="field">
             <label for="collection-type">Type</label>
-            <select id="collection-type" value={draft.type} disabled={!isNew} onChange={(e) => retype(e.currentTarget.value)}>
+            <select id="collection-type" value={draft.type} disabled={!isNew || !scaffolds} onChange={(e) => retype(e.currentTarget.value)}>
               <option value="base">base</option>
               <option value="auth">auth</option>
               <option value="view">view</option>
