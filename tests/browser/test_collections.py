@@ -198,12 +198,21 @@ def test_auth_options_saved_and_a_bad_one_refused_in_place(page: Any, node: Node
     expect(preview).to_contain_text("Your Acme code")
     expect(preview).to_contain_text("Your one-time password is: 12345678")
 
+    # An OAuth2 provider whose name the API does not know.
+    dialog.get_by_label("OAuth2 enabled").check()
+    dialog.get_by_role("button", name="Add OAuth2 provider").click()
+    dialog.get_by_label("Name (provider 1)", exact=True).fill("nope")
+    dialog.get_by_label("Client id (provider 1)").fill("the-client")
+    dialog.get_by_label("Client secret (provider 1)").fill("s3cret")
+
     dialog.get_by_role("button", name="Save collection").click()
     expect(dialog.locator("#opt-authToken-duration-error")).to_contain_text("Must be no less than 10.")
     expect(dialog.get_by_label("Auth token duration")).to_have_attribute("aria-invalid", "true")
+    expect(dialog.locator("#opt-oauth2-providers-0-name-error")).to_contain_text("Invalid or missing provider")
     assert node.api.get("/api/collections/users").json()["otp"]["enabled"] is False
 
     dialog.get_by_label("Auth token duration").fill("3600")
+    dialog.get_by_label("Name (provider 1)", exact=True).fill("github")
     dialog.get_by_role("button", name="Save collection").click()
     expect(dialog).to_be_hidden()
     users = node.api.get("/api/collections/users").json()
@@ -214,10 +223,25 @@ def test_auth_options_saved_and_a_bad_one_refused_in_place(page: Any, node: Node
     assert users["authToken"]["duration"] == 3600
     assert users["verificationToken"]["duration"] == 7200
 
+    assert users["oauth2"]["enabled"] is True
+    assert [(p["name"], p["clientId"]) for p in users["oauth2"]["providers"]] == [("github", "the-client")]
+    assert "clientSecret" not in users["oauth2"]["providers"][0]
+
+    # The secret is write-only: saved again without it, the stored one is kept (the API needs one).
+    page.get_by_role("button", name="Edit collection").click()
+    dialog.get_by_text("Auth options", exact=True).click()
+    expect(dialog.get_by_label("Client secret (provider 1)")).to_have_value("")
+    dialog.get_by_label("MFA duration (seconds)").fill("1200")
+    dialog.get_by_role("button", name="Save collection").click()
+    expect(dialog).to_be_hidden()
+    users = node.api.get("/api/collections/users").json()
+    assert users["mfa"]["duration"] == 1200 and users["oauth2"]["providers"][0]["name"] == "github"
+
     # Put them back for the other tests of this server.
-    node.api.patch(
-        "/api/collections/users", json={"otp": {"enabled": False}, "authToken": {"duration": 604800}}
-    ).raise_for_status()
+    node.api.patch("/api/collections/users", json={
+        "otp": {"enabled": False}, "authToken": {"duration": 604800},
+        "oauth2": {"enabled": False, "providers": []},
+    }).raise_for_status()  # fmt: skip
 
 
 def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
@@ -228,6 +252,7 @@ def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     })  # fmt: skip
     for title in ("one", "two"):
         node.post("/api/collections/posts/records", {"title": title})
+    node.api.patch("/api/collections/users", json={"otp": {"duration": 240}}).raise_for_status()
     sign_in(page, node)
     page.get_by_role("link", name="posts base", exact=True).click()
     page.get_by_role("button", name="Edit collection").click()
@@ -240,6 +265,18 @@ def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     assert [f["name"] for f in copy["fields"]] == ["id", "title"]
     assert len(copy["indexes"]) == 1 and "ON `posts_copy` (`title`)" in copy["indexes"][0]
     assert node.api.get("/api/collections/posts/records").json()["totalItems"] == 2
+
+    # An auth collection is duplicated with its auth options.
+    page.get_by_role("link", name="users auth", exact=True).click()
+    page.get_by_role("button", name="Edit collection").click()
+    dialog.get_by_label("Name of the copy").fill("members")
+    dialog.get_by_role("button", name="Duplicate collection").click()
+    expect(dialog).to_be_hidden()
+    members = node.api.get("/api/collections/members").json()
+    assert members["type"] == "auth" and members["otp"]["duration"] == 240
+    assert {"email", "password", "tokenKey"} <= {f["name"] for f in members["fields"]}
+    node.api.delete("/api/collections/members").raise_for_status()
+    node.api.patch("/api/collections/users", json={"otp": {"duration": 180}}).raise_for_status()
 
     # Truncate asks first; then every record is gone.
     page.get_by_role("link", name="posts base", exact=True).click()

@@ -4,6 +4,7 @@ import { pb, errorsOf } from "../../pb.js";
 import { Problem, invalid } from "./controls.jsx";
 
 const INDEX_HEAD = /^(\s*create\s+(?:unique\s+)?index\s+(?:if\s+not\s+exists\s+)?)(\S+)(\s+on\s+)(\S+)/i;
+const AUTH_INDEX = /index\s+`?idx_(tokenKey|email)_\w+`?\s+on/i;
 const randomName = () => "idx_" + Math.random().toString(36).slice(2, 12);
 
 // The collection's JSON as a new collection: no ids, the new name, its indexes renamed and on the new table.
@@ -14,7 +15,8 @@ export function copyOf(collection, name) {
     name,
     system: false,
     fields: (rest.fields || []).map(({ id: _id, ...f }) => f),
-    indexes: (rest.indexes || []).map((sql) => sql.replace(INDEX_HEAD, (_, head, _n, on) => `${head}\`${randomName()}\`${on}\`${name}\``)),
+    // An auth collection's own tokenKey and email indexes are made anew by the API for the copy.
+    indexes: (rest.indexes || []).filter((sql) => !(rest.type === "auth" && AUTH_INDEX.test(sql))).map((sql) => sql.replace(INDEX_HEAD, (_, head, _n, on) => `${head}\`${randomName()}\`${on}\`${name}\``)),
   };
 }
 
@@ -43,7 +45,11 @@ export function Duplicate({ collection, onDone }) {
         <Problem id="duplicate-name-error" message={errors.name} />
       </div>
       <button type="submit" class="secondary" disabled={busy}>Duplicate collection</button>
-      {message && !errors.name && <p class="error" role="alert">{message}</p>}
+      {message && !errors.name && (
+        <p class="error" role="alert">
+          {message} {Object.entries(errors).map(([path, problem]) => `${path}: ${problem}`).join("; ")}
+        </p>
+      )}
     </form>
   );
 }
