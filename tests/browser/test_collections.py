@@ -22,7 +22,9 @@ def test_create_edit_and_delete_a_collection(page: Any, node: Node) -> None:
     id_field = dialog.get_by_role("group", name="Field 1")
     expect(id_field.get_by_label("Field name")).to_have_value("id")
     expect(id_field.get_by_label("Field name")).to_be_disabled()
-    expect(dialog.get_by_role("group", name="Field 3").get_by_label("Field name")).to_have_value("updated")
+    expect(dialog.get_by_role("group", name="Field 3").get_by_label("Field name")).to_have_value(
+        "updated"
+    )
     dialog.get_by_role("button", name="Add field").click()
     body = dialog.get_by_role("group", name="Field 4")
     body.get_by_label("Field name").fill("body")
@@ -92,7 +94,9 @@ def test_every_field_type_with_its_options_an_index_and_reordering(page: Any, no
     number.get_by_label("Max", exact=True).fill("10")
     number.get_by_label("Integers only").check()
     _add_field(dialog, 6, "done", "bool").get_by_label("Hidden (superusers only)").check()
-    _add_field(dialog, 7, "contact", "email").get_by_label("Only domains").fill("example.com, example.org")
+    _add_field(dialog, 7, "contact", "email").get_by_label("Only domains").fill(
+        "example.com, example.org"
+    )
     _add_field(dialog, 8, "site", "url").get_by_label("Except domains").fill("bad.example")
     editor = _add_field(dialog, 9, "body", "editor")
     editor.get_by_label("Convert URLs to relative").check()
@@ -153,27 +157,37 @@ def test_every_field_type_with_its_options_an_index_and_reordering(page: Any, no
     fields = {f["name"]: f for f in created["fields"]}
     assert {k: fields["title"][k] for k in ("min", "max", "pattern", "presentable")} == {
         "min": 2, "max": 50, "pattern": "^[a-z ]+$", "presentable": True}  # fmt: skip
-    assert (fields["count"]["min"], fields["count"]["max"], fields["count"]["onlyInt"]) == (1, 10, True)
+    assert (fields["count"]["min"], fields["count"]["max"], fields["count"]["onlyInt"]) == (
+        1,
+        10,
+        True,
+    )
     assert fields["done"]["hidden"] is True
     assert fields["contact"]["onlyDomains"] == ["example.com", "example.org"]
     assert fields["site"]["exceptDomains"] == ["bad.example"]
     assert (fields["body"]["convertURLs"], fields["body"]["maxSize"]) == (True, 1000)
     assert fields["due"]["min"] == "2024-01-01 00:00:00.000Z"
     assert (fields["stamp"]["onCreate"], fields["stamp"]["onUpdate"]) == (True, True)
-    assert (fields["color"]["values"], fields["color"]["maxSelect"]) == (["red", "green", "blue"], 2)
+    assert (fields["color"]["values"], fields["color"]["maxSelect"]) == (
+        ["red", "green", "blue"],
+        2,
+    )
     assert fields["meta"]["maxSize"] == 2000
     docs = fields["docs"]
     assert (docs["maxSelect"], docs["maxSize"], docs["protected"]) == (3, 1048576, True)
-    assert (docs["mimeTypes"], docs["thumbs"]) == (["image/png", "image/jpeg"], ["100x100", "0x300"])
+    assert (docs["mimeTypes"], docs["thumbs"]) == (
+        ["image/png", "image/jpeg"],
+        ["100x100", "0x300"],
+    )
     users = node.api.get("/api/collections/users").json()
     owner = fields["owner"]
     assert (owner["collectionId"], owner["cascadeDelete"]) == (users["id"], True)
     assert (owner["minSelect"], owner["maxSelect"]) == (1, 5)
     assert fields["place"]["required"] is True
     assert fields["embedding"]["dimensions"] == 4
-    assert any(
-        "UNIQUE INDEX" in sql and "`title`, `count`" in sql for sql in created["indexes"]
-    ), created["indexes"]
+    assert any("UNIQUE INDEX" in sql and "`title`, `count`" in sql for sql in created["indexes"]), (
+        created["indexes"]
+    )
     node.api.delete("/api/collections/things").raise_for_status()
 
 
@@ -206,9 +220,13 @@ def test_auth_options_saved_and_a_bad_one_refused_in_place(page: Any, node: Node
     dialog.get_by_label("Client secret (provider 1)").fill("s3cret")
 
     dialog.get_by_role("button", name="Save collection").click()
-    expect(dialog.locator("#opt-authToken-duration-error")).to_contain_text("Must be no less than 10.")
+    expect(dialog.locator("#opt-authToken-duration-error")).to_contain_text(
+        "Must be no less than 10."
+    )
     expect(dialog.get_by_label("Auth token duration")).to_have_attribute("aria-invalid", "true")
-    expect(dialog.locator("#opt-oauth2-providers-0-name-error")).to_contain_text("Invalid or missing provider")
+    expect(dialog.locator("#opt-oauth2-providers-0-name-error")).to_contain_text(
+        "Invalid or missing provider"
+    )
     assert node.api.get("/api/collections/users").json()["otp"]["enabled"] is False
 
     dialog.get_by_label("Auth token duration").fill("3600")
@@ -224,7 +242,9 @@ def test_auth_options_saved_and_a_bad_one_refused_in_place(page: Any, node: Node
     assert users["verificationToken"]["duration"] == 7200
 
     assert users["oauth2"]["enabled"] is True
-    assert [(p["name"], p["clientId"]) for p in users["oauth2"]["providers"]] == [("github", "the-client")]
+    assert [(p["name"], p["clientId"]) for p in users["oauth2"]["providers"]] == [
+        ("github", "the-client")
+    ]
     assert "clientSecret" not in users["oauth2"]["providers"][0]
 
     # The secret is write-only: saved again without it, the stored one is kept (the API needs one).
@@ -293,7 +313,9 @@ def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     dialog.get_by_label("Type", exact=True).select_option("view")
     query = dialog.get_by_label("View query (SELECT)")
     query.fill("SELECT id, nope FROM posts")
-    expect(dialog.get_by_role("region", name="Query preview").get_by_role("alert")).to_contain_text("Invalid view query")
+    expect(dialog.get_by_role("region", name="Query preview").get_by_role("alert")).to_contain_text(
+        "Invalid view query"
+    )
     query.fill("SELECT id, title FROM posts")
     table = dialog.get_by_role("table", name="Preview of the view's records")
     expect(table.get_by_role("columnheader", name="title")).to_be_visible()
