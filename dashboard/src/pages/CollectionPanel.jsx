@@ -1,37 +1,41 @@
-// Create or edit a collection: name, type, fields with their main options, API rules, view query.
-// The API validates; its errors (fields.2.name, listRule, ...) are shown next to their inputs.
+// Create or edit a collection: name, type, fields with every option, indexes, API rules, auth
+// options, view query with a preview; duplicate and truncate. The parts live in ./collection/.
+// The API validates; its errors (fields.2.name, otp.duration, ...) are shown next to their inputs.
 import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
+import { Problem, invalid } from "./collection/controls.jsx";
+import { FieldEditor } from "./collection/FieldEditor.jsx";
+import { Indexes } from "./collection/Indexes.jsx";
+import { AuthOptions, authBody } from "./collection/AuthOptions.jsx";
+import { ViewPreview } from "./collection/ViewPreview.jsx";
+import { Duplicate, Truncate } from "./collection/Actions.jsx";
 
-const FIELD_TYPES = ["text", "number", "bool", "email", "url", "editor", "date", "autodate",
-  "select", "json", "file", "relation", "geoPoint"];
 const RULES = [["listRule", "List/Search rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
   ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
+const AUTH_RULES = [["authRule", "Auth rule"], ["manageRule", "Manage rule"]];
 // New collections get created/updated dates, as PocketBase's own dashboard adds them.
 const DEFAULT_FIELDS = [
   { name: "created", type: "autodate", onCreate: true, onUpdate: false },
   { name: "updated", type: "autodate", onCreate: true, onUpdate: true },
 ];
 
-function Problem({ id, message }) {
-  return message ? <p class="field-error" id={id} role="alert">{message}</p> : null;
-}
-
-function invalid(id, message) {
-  return { id, "aria-invalid": message ? "true" : undefined, "aria-describedby": message ? id + "-error" : undefined };
-}
+// Each field carries a key of the page's own (_k), so reordering keeps inputs with their field;
+// it is removed before sending.
+let nextKey = 1;
+const keyed = (fields) => (fields || []).map((f) => ({ ...f, _k: f._k || nextKey++ }));
+export const unkeyed = (fields) => (fields || []).map(({ _k, _open, ...f }) => f);
 
 export function CollectionPanel({ collection, collections, onClose }) {
   const isNew = !collection;
   const [draft, setDraft] = useState(() => collection
-    ? structuredClone(collection)
-    : { name: "", type: "base", fields: structuredClone(DEFAULT_FIELDS), viewQuery: "",
+    ? { ...structuredClone(collection), fields: keyed(structuredClone(collection.fields)) }
+    : { name: "", type: "base", fields: keyed(structuredClone(DEFAULT_FIELDS)), viewQuery: "", indexes: [],
         listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null });
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [scaffolds, setScaffolds] = useState(null);
+  const [scaffolds, setScaffolds] = useState(null); // the type can be chosen once they are in
 
   // A new collection starts from the API's scaffold of its type, system fields included, so the
   // indexes in the API's errors (fields.2.name) are the indexes of the list shown here.
@@ -43,23 +47,36 @@ export function CollectionPanel({ collection, collections, onClose }) {
     setDraft((d) => {
       const scaffold = structuredClone(all[type]);
       const own = d.fields.filter((f) => !f.system);
-      return { ...scaffold, name: d.name, viewQuery: d.viewQuery || "", fields: [...(scaffold.fields || []), ...own] };
+      return { ...scaffold, name: d.name, viewQuery: d.viewQuery || "",
+        indexes: [...(scaffold.indexes || []), ...(d.indexes || []).filter((x) => !(scaffold.indexes || []).includes(x))],
+        fields: keyed([...(scaffold.fields || []), ...own]) };
     });
   }
 
   const set = (key, value) => setDraft((d) => ({ ...d, [key]: value }));
   const setField = (i, patch) => setDraft((d) => ({ ...d, fields: d.fields.map((f, j) => (j === i ? { ...f, ...patch } : f)) }));
-  const addField = () => setDraft((d) => ({ ...d, fields: [...d.fields, { name: "", type: "text", required: false }] }));
+  const addField = () => setDraft((d) => ({ ...d,
+    fields: [...d.fields, ...keyed([{ name: "", type: "text", required: false, _open: true }])] }));
   const removeField = (i) => setDraft((d) => ({ ...d, fields: d.fields.filter((_, j) => j !== i) }));
+  const moveField = (i, by) => setDraft((d) => {
+    const fields = [...d.fields];
+    const j = i + by;
+    if (j < 0 || j >= fields.length) return d;
+    [fields[i], fields[j]] = [fields[j], fields[i]];
+    return { ...d, fields };
+  });
+  // Errors name fields by position: after a move they would point at the wrong one, so they go.
+  const move = (i, by) => { moveField(i, by); setErrors({}); };
 
   async function save(e) {
     e.preventDefault();
     setBusy(true);
     setErrors({});
     setMessage("");
-    const body = { ...draft };
+    let body = { ...draft, fields: unkeyed(draft.fields) };
     if (body.type === "view") delete body.fields;
     else delete body.viewQuery;
+    if (body.type === "auth") body = authBody(body);
     try {
       const saved = isNew ? await pb.collections.create(body) : await pb.collections.update(collection.id, body);
       onClose(saved);
@@ -83,6 +100,8 @@ export function CollectionPanel({ collection, collections, onClose }) {
   }
 
   const others = collections.filter((c) => c.id !== collection?.id);
+  const rules = [...RULES.filter(([key]) => draft.type !== "view" || key === "listRule" || key === "viewRule"),
+    ...(draft.type === "auth" ? AUTH_RULES : [])];
   return (
     <div class="overlay" onClick={(e) => { if (e.target === e.currentTarget) onClose(null); }}>
       <div class="panel wide-panel" role="dialog" aria-modal="true" aria-labelledby="collection-title">
@@ -96,7 +115,7 @@ export function CollectionPanel({ collection, collections, onClose }) {
           </div>
           <div class="field">
             <label for="collection-type">Type</label>
-            <select id="collection-type" value={draft.type} disabled={!isNew} onChange={(e) => retype(e.currentTarget.value)}>
+            <select id="collection-type" value={draft.type} disabled={!isNew || !scaffolds} onChange={(e) => retype(e.currentTarget.value)}>
               <option value="base">base</option>
               <option value="auth">auth</option>
               <option value="view">view</option>
@@ -109,22 +128,27 @@ export function CollectionPanel({ collection, collections, onClose }) {
                 <textarea rows={5} class="mono" {...invalid("collection-viewQuery", errors.viewQuery)} value={draft.viewQuery}
                   onInput={(e) => set("viewQuery", e.currentTarget.value)} />
                 <Problem id="collection-viewQuery-error" message={errors.viewQuery} />
+                <ViewPreview query={draft.viewQuery || ""} />
               </div>
             )
             : (
               <fieldset class="field">
                 <legend>Fields</legend>
-                {draft.fields.map((field, i) => field.system
-                  ? <p key={i} class="muted">{field.name} <small class="kind">{field.type} · system</small></p>
-                  : <FieldRow key={i} index={i} field={field} errors={errors} others={others}
-                      onChange={(patch) => setField(i, patch)} onRemove={() => removeField(i)} />)}
+                {draft.fields.map((field, i) => (
+                  <FieldEditor key={field._k} index={i} count={draft.fields.length} field={field} errors={errors} others={others}
+                    onChange={(patch) => setField(i, patch)} onRemove={() => removeField(i)} onMove={(by) => move(i, by)} />
+                ))}
                 <Problem id="collection-fields-error" message={errors.fields} />
                 <button type="button" class="secondary" onClick={addField}>Add field</button>
               </fieldset>
             )}
+          {draft.type !== "view" && (
+            <Indexes table={draft.name} columns={draft.fields.map((f) => f.name)} indexes={draft.indexes}
+              errors={errors} onChange={(list) => set("indexes", list)} />
+          )}
           <fieldset class="field">
             <legend>API rules</legend>
-            {RULES.filter(([key]) => draft.type !== "view" || key === "listRule" || key === "viewRule").map(([key, label]) => {
+            {rules.map(([key, label]) => {
               const locked = draft[key] === null;
               const id = "rule-" + key;
               return (
@@ -144,6 +168,12 @@ export function CollectionPanel({ collection, collections, onClose }) {
               );
             })}
           </fieldset>
+          {draft.type === "auth" && (
+            <details class="auth-options" open={Object.keys(errors).some((k) => /^(passwordAuth|otp|mfa|oauth2|authAlert|\w+Token|\w+Template)\b/.test(k)) || undefined}>
+              <summary>Auth options</summary>
+              <AuthOptions draft={draft} errors={errors} onChange={setDraft} />
+            </details>
+          )}
           {message && <p class="error" role="alert">{message}</p>}
           <div class="actions">
             <button type="submit" disabled={busy || (isNew && !scaffolds)}>{isNew ? "Create collection" : "Save collection"}</button>
@@ -153,70 +183,13 @@ export function CollectionPanel({ collection, collections, onClose }) {
               : <button type="button" class="danger secondary" onClick={() => setConfirmDelete(true)}>Delete collection</button>)}
           </div>
         </form>
+        {!isNew && (
+          <div class="collection-actions">
+            {!collection.system && <Duplicate collection={collection} onDone={onClose} />}
+            {collection.type !== "view" && <Truncate collection={collection} onDone={onClose} />}
+          </div>
+        )}
       </div>
-    </div>
-  );
-}
-
-function FieldRow({ index, field, errors, others, onChange, onRemove }) {
-  const base = `fields.${index}.`;
-  const id = (name) => `fields-${index}-${name}`;
-  const num = (value) => (value === "" ? 0 : Number(value));
-  return (
-    <div class="field-row" role="group" aria-label={`Field ${index + 1}`}>
-      <div class="field">
-        <label for={id("name")}>Field name</label>
-        <input type="text" {...invalid(id("name"), errors[base + "name"])} value={field.name}
-          onInput={(e) => onChange({ name: e.currentTarget.value })} />
-        <Problem id={id("name") + "-error"} message={errors[base + "name"]} />
-      </div>
-      <div class="field">
-        <label for={id("type")}>Field type</label>
-        <select id={id("type")} value={field.type} disabled={!!field.id} onChange={(e) => onChange({ type: e.currentTarget.value })}>
-          {FIELD_TYPES.map((t) => <option key={t} value={t}>{t}</option>)}
-        </select>
-      </div>
-      <div class="field checkbox">
-        <input type="checkbox" id={id("required")} checked={!!field.required} onChange={(e) => onChange({ required: e.currentTarget.checked })} />
-        <label for={id("required")}>Required</label>
-      </div>
-      {field.type === "select" && (
-        <div class="field">
-          <label for={id("values")}>Choices (comma separated)</label>
-          <input type="text" {...invalid(id("values"), errors[base + "values"])} value={(field.values || []).join(", ")}
-            onInput={(e) => onChange({ values: e.currentTarget.value.split(",").map((v) => v.trim()).filter(Boolean) })} />
-          <Problem id={id("values") + "-error"} message={errors[base + "values"]} />
-        </div>
-      )}
-      {field.type === "relation" && (
-        <div class="field">
-          <label for={id("collectionId")}>Related collection</label>
-          <select {...invalid(id("collectionId"), errors[base + "collectionId"])} value={field.collectionId || ""}
-            onChange={(e) => onChange({ collectionId: e.currentTarget.value })}>
-            <option value="">—</option>
-            {others.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
-          </select>
-          <Problem id={id("collectionId") + "-error"} message={errors[base + "collectionId"]} />
-        </div>
-      )}
-      {["select", "relation", "file"].includes(field.type) && (
-        <div class="field">
-          <label for={id("maxSelect")}>Max selections</label>
-          <input type="number" min="1" {...invalid(id("maxSelect"), errors[base + "maxSelect"])} value={field.maxSelect || 1}
-            onInput={(e) => onChange({ maxSelect: num(e.currentTarget.value) })} />
-          <Problem id={id("maxSelect") + "-error"} message={errors[base + "maxSelect"]} />
-        </div>
-      )}
-      {field.type === "file" && (
-        <div class="field">
-          <label for={id("maxSize")}>Max size (bytes)</label>
-          <input type="number" min="0" id={id("maxSize")} value={field.maxSize || 0}
-            onInput={(e) => onChange({ maxSize: num(e.currentTarget.value) })} />
-        </div>
-      )}
-      <button type="button" class="danger secondary" onClick={onRemove}>
-        Remove field <span class="sr-only">{field.name || index + 1}</span>
-      </button>
     </div>
   );
 }
