@@ -1,4 +1,5 @@
 // One input per field type, and how each value goes to and from the API.
+import { useEffect, useState } from "preact/hooks";
 import { pb } from "./pb.js";
 import { RelationInput } from "./relation.jsx";
 
@@ -191,7 +192,32 @@ export function FieldInput({ field, value, onChange, error, record, collection, 
   return <div class="field">{label}{input}{problem}</div>;
 }
 
+// A superuser file token (pb.files.getToken), shared by the file inputs and renewed before it expires.
+let fileToken = null;
+async function protectedFileToken() {
+  if (!fileToken || fileToken.until < Date.now()) {
+    fileToken = { value: pb.files.getToken(), until: Date.now() + 60_000 };
+  }
+  try { return await fileToken.value; } catch (err) { fileToken = null; throw err; }
+}
+
 function FileInput({ field, value, onChange, common, label, problem, record }) {
+  const [token, setToken] = useState("");
+  const [over, setOver] = useState(false);
+  useEffect(() => {
+    if (!field.protected || !record || value.kept.length === 0) return;
+    protectedFileToken().then(setToken).catch(() => setToken(""));
+  }, [field.protected, record?.id]);
+  // Protected files need a token in their URL; wait for it rather than load a refused thumbnail.
+  const ready = !field.protected || token;
+  const urlOf = (name, options = {}) => pb.files.getURL(record, name, token ? { ...options, token } : options);
+
+  function add(files) {
+    const list = [...files];
+    if (list.length === 0) return;
+    onChange({ ...value, added: multiple(field) ? [...value.added, ...list] : list.slice(0, 1) });
+  }
+
   return (
     <div class="field">
       {label}
@@ -201,9 +227,9 @@ function FileInput({ field, value, onChange, common, label, problem, record }) {
             const removed = value.removed.includes(name);
             return (
               <li key={name} class={removed ? "removed" : ""}>
-                {IMAGE.test(name) &&
-                  <img class="thumb" src={pb.files.getURL(record, name, { thumb: "100x100" })} alt="" width="40" height="40" />}
-                <a href={pb.files.getURL(record, name)} target="_blank" rel="noopener">{name}</a>
+                {IMAGE.test(name) && ready &&
+                  <img class="thumb" src={urlOf(name, { thumb: "100x100" })} alt="" width="40" height="40" />}
+                <a href={ready ? urlOf(name) : undefined} target="_blank" rel="noopener">{name}</a>
                 <button type="button" class="link" onClick={() => onChange({
                   ...value,
                   removed: removed ? value.removed.filter((n) => n !== name) : [...value.removed, name],
@@ -213,8 +239,25 @@ function FileInput({ field, value, onChange, common, label, problem, record }) {
           })}
         </ul>
       )}
-      <input type="file" {...common} multiple={multiple(field)}
-        onChange={(e) => onChange({ ...value, added: [...e.currentTarget.files] })} />
+      <div class={"dropzone" + (over ? " over" : "")} data-testid={"drop-" + field.name}
+        onDragOver={(e) => { e.preventDefault(); setOver(true); }}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => { e.preventDefault(); setOver(false); add(e.dataTransfer?.files || []); }}>
+        <input type="file" {...common} multiple={multiple(field)}
+          onChange={(e) => { add(e.currentTarget.files); e.currentTarget.value = ""; }} />
+        <small class="kind"> or drop {multiple(field) ? "files" : "a file"} here</small>
+        {value.added.length > 0 && (
+          <ul class="files" aria-label={`New files for ${field.name}`}>
+            {value.added.map((file, i) => (
+              <li key={i}>
+                <span>{file.name}</span>
+                <button type="button" class="link" onClick={() => onChange({ ...value, added: value.added.filter((_, j) => j !== i) })}>
+                  Unselect <span class="sr-only">{file.name}</span></button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
       {problem}
     </div>
   );

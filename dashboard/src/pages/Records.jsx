@@ -1,8 +1,11 @@
-// A collection's records: server-side paging, click-to-sort columns, a filter in the filter language.
-import { useEffect, useState } from "preact/hooks";
+// A collection's records: server-side paging, click-to-sort columns, a filter in the filter language,
+// export and import, keyboard shortcuts.
+import { useEffect, useRef, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 import { RecordPanel } from "./RecordPanel.jsx";
+import { ImportPanel } from "./ImportPanel.jsx";
 import { cellText, listedFields } from "../fields.jsx";
+import { download, fetchAll, toCSV, toJSON } from "../transfer.js";
 
 const PER_PAGE = 50;
 
@@ -17,6 +20,10 @@ export function Records({ collection, onEditCollection }) {
   const [reload, setReload] = useState(0);
   const [selected, setSelected] = useState(() => new Set());
   const [confirmBulk, setConfirmBulk] = useState(false);
+  const [total, setTotal] = useState(null); // counted apart from the page, so a page never waits for a count
+  const [exporting, setExporting] = useState("");
+  const [importing, setImporting] = useState(false);
+  const filterInput = useRef(null);
   const hiddenKey = "__kb_hidden_columns__" + collection.id;
   const [hidden, setHidden] = useState(() => new Set(JSON.parse(localStorage.getItem(hiddenKey) || "[]")));
   const allColumns = listedFields(collection);
@@ -57,11 +64,50 @@ export function Records({ collection, onEditCollection }) {
 
   useEffect(() => {
     let stale = false;
-    pb.collection(collection.name).getList(page, PER_PAGE, { sort, filter })
+    // skipTotal: the page comes without a COUNT over the whole filter; the total follows apart.
+    pb.collection(collection.name).getList(page, PER_PAGE, { sort, filter, skipTotal: true })
       .then((r) => { if (!stale) { setResult(r); setError(""); } })
       .catch((err) => { if (!stale) setError(errorsOf(err).message); });
     return () => { stale = true; };
   }, [collection.name, page, sort, filter, reload]);
+
+  useEffect(() => {
+    let stale = false;
+    setTotal(null);
+    const timer = setTimeout(() => {
+      pb.collection(collection.name).getList(1, 1, { filter, fields: "id" })
+        .then((r) => { if (!stale) setTotal(r.totalItems); })
+        .catch(() => {});
+    }, 50);
+    return () => { stale = true; clearTimeout(timer); };
+  }, [collection.name, filter, reload]);
+
+  // Keyboard: "/" focuses the filter, "n" opens a new record (not while typing or with a panel open).
+  useEffect(() => {
+    const onKey = (e) => {
+      if (editing || importing || e.ctrlKey || e.metaKey || e.altKey) return;
+      const target = e.target;
+      if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+      if (e.key === "/") { e.preventDefault(); filterInput.current?.focus(); }
+      else if (e.key === "n" && collection.type !== "view") { e.preventDefault(); setEditing("new"); }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [editing, importing, collection.type]);
+
+  async function exportAs(kind) {
+    setExporting(kind);
+    try {
+      const records = await fetchAll(collection, { filter, sort });
+      if (kind === "csv") download(collection.name + ".csv", "text/csv", toCSV(collection, records));
+      else download(collection.name + ".json", "application/json", toJSON(records));
+      setError("");
+    } catch (err) {
+      setError(errorsOf(err).message);
+    } finally {
+      setExporting("");
+    }
+  }
 
   // Live: a change by anyone reloads the page shown (at most every 300 ms), through realtime.
   useEffect(() => {
@@ -91,19 +137,26 @@ export function Records({ collection, onEditCollection }) {
     if (changed) setReload((n) => n + 1);
   }
 
-  const totalPages = result ? Math.max(1, result.totalPages) : 1;
+  const totalPages = total === null ? null : Math.max(1, Math.ceil(total / PER_PAGE));
+  const hasNext = totalPages !== null ? page < totalPages : !!result && result.items.length === PER_PAGE;
   return (
     <section aria-labelledby="records-title">
       <div class="toolbar">
         <h1 id="records-title">{collection.name}</h1>
         <div class="actions">
           <button type="button" class="secondary" onClick={onEditCollection}>Edit collection</button>
+          <button type="button" class="secondary" disabled={!!exporting} onClick={() => exportAs("csv")}>
+            {exporting === "csv" ? "Exporting…" : "Export CSV"}</button>
+          <button type="button" class="secondary" disabled={!!exporting} onClick={() => exportAs("json")}>
+            {exporting === "json" ? "Exporting…" : "Export JSON"}</button>
           {collection.type !== "view" &&
-            <button type="button" onClick={() => setEditing("new")}>New record</button>}
+            <button type="button" class="secondary" onClick={() => setImporting(true)}>Import CSV</button>}
+          {collection.type !== "view" &&
+            <button type="button" onClick={() => setEditing("new")} aria-keyshortcuts="n">New record</button>}
         </div>
       </div>
       <form class="filter" role="search" onSubmit={applyFilter}>
-        <input type="search" aria-label="Filter" placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
+        <input type="search" aria-label="Filter" ref={filterInput} aria-keyshortcuts="/" placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
           value={filterText} onInput={(e) => setFilterText(e.currentTarget.value)} aria-invalid={error ? "true" : undefined}
           aria-describedby={error ? "records-error" : undefined} />
         <button type="submit" class="secondary">Apply filter</button>
@@ -152,7 +205,8 @@ export function Records({ collection, onEditCollection }) {
           </thead>
           <tbody>
             {result?.items.map((record) => (
-              <tr key={record.id} onClick={() => setEditing(record)} class="row">
+              <tr key={record.id} onClick={() => setEditing(record)} class="row" tabIndex={0}
+                onKeyDown={(e) => { if (e.key === "Enter" && e.target === e.currentTarget) setEditing(record); }}>
                 <td class="select" onClick={(e) => e.stopPropagation()}>
                   <input type="checkbox" aria-label={"Select record " + record.id}
                     checked={selected.has(record.id)} onChange={() => toggleRow(record.id)} />
@@ -174,12 +228,15 @@ export function Records({ collection, onEditCollection }) {
       {result && (
         <nav class="pager" aria-label="Pages">
           <button type="button" class="secondary" disabled={page <= 1} onClick={() => setPage(page - 1)}>Previous</button>
-          <span>Page {page} of {totalPages} · {result.totalItems} records</span>
-          <button type="button" class="secondary" disabled={page >= totalPages} onClick={() => setPage(page + 1)}>Next</button>
+          <span>Page {page}{totalPages === null ? "" : ` of ${totalPages}`} · {total === null ? "counting…" : `${total} records`}</span>
+          <button type="button" class="secondary" disabled={!hasNext} onClick={() => setPage(page + 1)}>Next</button>
         </nav>
       )}
       {editing && (
         <RecordPanel collection={collection} record={editing === "new" ? null : editing} onClose={closed} />
+      )}
+      {importing && (
+        <ImportPanel collection={collection} onClose={(changed) => { setImporting(false); if (changed) setReload((n) => n + 1); }} />
       )}
     </section>
   );
