@@ -129,11 +129,11 @@ def test_export_csv_and_json_match_the_api_list(
 
 
 CSV_IMPORT = (
-    'name,qty,tags,note,colour\r\n'
-    'imported one,1,a,plain,red\r\n'
-    ',2,,blank name,green\r\n'
+    "name,qty,tags,note,colour\r\n"
+    "imported one,1,a,plain,red\r\n"
+    ",2,,blank name,green\r\n"
     'imported two,3,"a,b","a ""quoted"", comma\r\nand a line",blue\r\n'
-    'imported bad,abc,,not a number,\r\n'
+    "imported bad,abc,,not a number,\r\n"
     'imported three,,"[""c""]",,\r\n'
 )
 
@@ -144,6 +144,13 @@ def test_csv_import_creates_good_rows_and_lists_bad_ones(
     open_collection(page, node, "stock")
     page.get_by_role("button", name="Import CSV").click()
     dialog = page.get_by_role("dialog")
+    # A quote that never closes is refused before anything is sent, naming its line.
+    dialog.get_by_label("CSV file").set_input_files(
+        [{"name": "bad.csv", "mimeType": "text/csv", "buffer": b'name\nok\n"never closed\n'}]
+    )
+    expect(dialog.locator("#import-problem")).to_have_text(
+        "Line 3: a quoted value is never closed."
+    )
     dialog.get_by_label("CSV file").set_input_files(
         [{"name": "stock.csv", "mimeType": "text/csv", "buffer": CSV_IMPORT.encode()}]
     )
@@ -231,7 +238,9 @@ def test_relation_labels_dropped_upload_and_protected_thumbnail(
 
     # A protected file's thumbnail loads through a file token.
     thumb = dialog.locator("img.thumb")
-    expect(thumb).to_have_attribute("src", re.compile(r"thumb=100x100.*token=|token=.*thumb=100x100"))
+    expect(thumb).to_have_attribute(
+        "src", re.compile(r"thumb=100x100.*token=|token=.*thumb=100x100")
+    )
     expect(thumb).to_have_js_property("complete", True)
     assert thumb.evaluate("img => img.naturalWidth") == 100
 
