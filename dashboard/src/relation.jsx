@@ -50,6 +50,7 @@ export function RelationInput({ field, value, onChange, common, many }) {
   const [picked, setPicked] = useState(null); // null while loading
   const ids = value.split(/[\s,]+/).filter(Boolean);
   const idsKey = ids.join(",");
+  const wantedIds = new Set(ids.slice(0, 50)); // labels are fetched for the first 50 picks
   useEffect(() => {
     if (!related || ids.length === 0) { setPicked({}); return; }
     setPicked(null);
@@ -81,7 +82,7 @@ export function RelationInput({ field, value, onChange, common, many }) {
         <ul class="picked" aria-label={`Picked ${related.name} records for ${field.name}`}>
           {ids.map((id) => (
             <li key={id}>
-              <span class="chip" title={id}>{picked === null ? id : id in picked ? picked[id] : <em>{id} (not found)</em>}</span>
+              <span class="chip" title={id}>{picked === null || !wantedIds.has(id) ? id : id in picked ? picked[id] : <em>{id} (not found)</em>}</span>
               <button type="button" class="link" onClick={() => remove(id)}>Remove <span class="sr-only">{picked?.[id] || id}</span></button>
             </li>
           ))}

@@ -85,7 +85,8 @@ export function Records({ collection, onEditCollection }) {
   // Keyboard: "/" focuses the filter, "n" opens a new record (not while typing or with a panel open).
   useEffect(() => {
     const onKey = (e) => {
-      if (editing || importing || e.ctrlKey || e.metaKey || e.altKey) return;
+      // Not with a panel open (ours or the collection panel), nor with a modifier key.
+      if (editing || importing || e.ctrlKey || e.metaKey || e.altKey || document.querySelector('[aria-modal="true"]')) return;
       const target = e.target;
       if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
       if (e.key === "/") { e.preventDefault(); filterInput.current?.focus(); }
