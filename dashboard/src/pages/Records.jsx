@@ -71,9 +71,12 @@ export function Records({ collection, onEditCollection }) {
     return () => { stale = true; };
   }, [collection.name, page, sort, filter, reload]);
 
+  // The count shows "counting…" for a new filter, and keeps the last figure while a live change recounts.
+  const countedFor = useRef("");
   useEffect(() => {
     let stale = false;
-    setTotal(null);
+    const key = collection.name + "\n" + filter;
+    if (countedFor.current !== key) { countedFor.current = key; setTotal(null); }
     const timer = setTimeout(() => {
       pb.collection(collection.name).getList(1, 1, { filter, fields: "id" })
         .then((r) => { if (!stale) setTotal(r.totalItems); })
