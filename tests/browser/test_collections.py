@@ -266,15 +266,15 @@ def test_auth_options_saved_and_a_bad_one_refused_in_place(page: Any, node: Node
 
 def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     node.post("/api/collections", {
-        "name": "posts", "type": "base",
+        "name": "articles", "type": "base",
         "fields": [{"name": "title", "type": "text"}],
-        "indexes": ["CREATE INDEX `idx_posts_title` ON `posts` (`title`)"],
+        "indexes": ["CREATE INDEX `idx_posts_title` ON `articles` (`title`)"],
     })  # fmt: skip
     for title in ("one", "two"):
-        node.post("/api/collections/posts/records", {"title": title})
+        node.post("/api/collections/articles/records", {"title": title})
     node.api.patch("/api/collections/users", json={"otp": {"duration": 240}}).raise_for_status()
     sign_in(page, node)
-    page.get_by_role("link", name="posts base", exact=True).click()
+    page.get_by_role("link", name="articles base", exact=True).click()
     page.get_by_role("button", name="Edit collection").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Name of the copy").fill("posts_copy")
@@ -284,7 +284,7 @@ def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     copy = node.api.get("/api/collections/posts_copy").json()
     assert [f["name"] for f in copy["fields"]] == ["id", "title"]
     assert len(copy["indexes"]) == 1 and "ON `posts_copy` (`title`)" in copy["indexes"][0]
-    assert node.api.get("/api/collections/posts/records").json()["totalItems"] == 2
+    assert node.api.get("/api/collections/articles/records").json()["totalItems"] == 2
 
     # An auth collection is duplicated with its auth options.
     page.get_by_role("link", name="users auth", exact=True).click()
@@ -299,26 +299,26 @@ def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     node.api.patch("/api/collections/users", json={"otp": {"duration": 180}}).raise_for_status()
 
     # Truncate asks first; then every record is gone.
-    page.get_by_role("link", name="posts base", exact=True).click()
+    page.get_by_role("link", name="articles base", exact=True).click()
     page.get_by_role("button", name="Edit collection").click()
     dialog.get_by_role("button", name="Truncate collection").click()
-    dialog.get_by_role("button", name="Yes, delete every record of posts").click()
+    dialog.get_by_role("button", name="Yes, delete every record of articles").click()
     expect(dialog).to_be_hidden()
-    assert node.api.get("/api/collections/posts/records").json()["totalItems"] == 0
-    assert node.api.get("/api/collections/posts").status_code == 200
+    assert node.api.get("/api/collections/articles/records").json()["totalItems"] == 0
+    assert node.api.get("/api/collections/articles").status_code == 200
 
     # A view query's result is previewed while typing (the API's dry run); a bad one shows why.
-    node.post("/api/collections/posts/records", {"title": "three"})
+    node.post("/api/collections/articles/records", {"title": "three"})
     page.get_by_role("button", name="New collection").click()
     dialog.get_by_label("Type", exact=True).select_option("view")
     query = dialog.get_by_label("View query (SELECT)")
-    query.fill("SELECT id, nope FROM posts")
+    query.fill("SELECT id, nope FROM articles")
     expect(dialog.get_by_role("region", name="Query preview").get_by_role("alert")).to_contain_text(
         "Invalid view query"
     )
-    query.fill("SELECT id, title FROM posts")
+    query.fill("SELECT id, title FROM articles")
     table = dialog.get_by_role("table", name="Preview of the view's records")
     expect(table.get_by_role("columnheader", name="title")).to_be_visible()
     expect(table.get_by_role("cell", name="three")).to_be_visible()
-    for name in ("posts_copy", "posts"):
+    for name in ("posts_copy", "articles"):
         node.api.delete(f"/api/collections/{name}").raise_for_status()
