@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from keelbase.api.request import app_of, read_body, request_info
 from keelbase.api.responses import json_response, no_content
+from keelbase.services.realtime.clients import PING, Client, Message
+from keelbase.services.realtime.hub import RealtimeHub
+
+# Where the application keeps the server's own ``send`` (under any wrapping middleware).
+RAW_SEND = "keelbase.raw_send"
 
 LOAD_ERROR = "An error occurred while loading the submitted data."
 
@@ -23,9 +33,105 @@ async def connect(request: Request) -> Response:
     # a reconnecting client gets what it missed (EventSource sends the header by itself)
     last_event_id = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
     client = hub.connect(last_event_id or "")
-    return StreamingResponse(
-        hub.stream(client), media_type="text/event-stream; charset=UTF-8", headers=SSE_HEADERS
-    )
+    transport = _transport_of(request.scope)
+    if transport is None:
+        return StreamingResponse(hub.stream(client), media_type=MEDIA_TYPE, headers=SSE_HEADERS)
+    return EventStream(hub, client, transport)
+
+
+MEDIA_TYPE = "text/event-stream; charset=UTF-8"
+
+
+class TransportSink:
+    """A stream's HTTP/1.1 connection: each message is written as one chunk, at once.
+
+    The chunk of an event with an id is the same for every client it goes to, so
+    it is made once (on the shared message) and the same bytes go to every
+    connection: no per-client queue, generator or task wakes for a message.
+    """
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def write(self, message: Message, client_id: str) -> None:
+        if self.transport.is_closing():
+            self.end()
+            return
+        framed = message.framed
+        if framed is None:
+            event = message.event(client_id)
+            framed = b"%x\r\n%b\r\n" % (len(event), event)
+            if message.id or message is PING:  # the same bytes for every client
+                message.framed = framed
+        self.transport.write(framed)
+
+    def unsent(self) -> int:
+        return int(self.transport.get_write_buffer_size())
+
+    def end(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+    def drop(self) -> None:
+        self.transport.abort()
+        self.end()
+
+
+class EventStream(Response):
+    """The SSE response written straight to uvicorn's connection (chunked HTTP/1.1)."""
+
+    def __init__(self, hub: RealtimeHub, client: Client, transport: Any) -> None:
+        self.hub = hub
+        self.client = client
+        self.transport = transport
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = StreamingResponse(
+            _nothing(), media_type=MEDIA_TYPE, headers=SSE_HEADERS
+        ).raw_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hub, client = self.hub, self.client
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send(
+                {"type": "http.response.body", "body": hub.opened(client), "more_body": True}
+            )
+            sink = TransportSink(self.transport)
+            hub.attach(client, sink)
+            if client.discarded:
+                sink.end()
+            gone = asyncio.ensure_future(_disconnected(receive))
+            try:
+                await asyncio.wait((gone, sink.ended), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gone.cancel()
+        finally:
+            hub.disconnect(client)
+        if not self.transport.is_closing():
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""
+
+
+def _transport_of(scope: Scope) -> Any:
+    """uvicorn's connection under this HTTP/1.1 request, when it can be written to directly."""
+    if scope.get("http_version") != "1.1":
+        return None
+    cycle = getattr(scope.get(RAW_SEND), "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "get_write_buffer_size"):
+        return None
+    return transport
 
 
 async def set_subscriptions(request: Request) -> Response:
