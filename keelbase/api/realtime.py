@@ -50,9 +50,11 @@ class TransportSink:
     connection: no per-client queue, generator or task wakes for a message.
     """
 
-    def __init__(self, transport: Any) -> None:
+    def __init__(self, transport: Any, task: asyncio.Task[Any] | None) -> None:
         self.transport = transport
-        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.task = task  # the response's, waiting for the peer to go; ``end`` wakes it
+        self.waiting = False
+        self.ended = False
 
     def write(self, message: Message, client_id: str) -> None:
         if self.transport.is_closing():
@@ -70,16 +72,26 @@ class TransportSink:
         return int(self.transport.get_write_buffer_size())
 
     def end(self) -> None:
-        if not self.ended.done():
-            self.ended.set_result(None)
+        if self.ended:
+            return
+        self.ended = True
+        if self.waiting and self.task is not None:
+            self.task.cancel()
 
     def drop(self) -> None:
         self.transport.abort()
         self.end()
 
 
+_HEADERS: list[tuple[bytes, bytes]] = []
+
+
 class EventStream(Response):
-    """The SSE response written straight to uvicorn's connection (chunked HTTP/1.1)."""
+    """The SSE response written straight to uvicorn's connection (chunked HTTP/1.1).
+
+    While it lasts only the response's own task waits, on the peer's disconnect;
+    the hub ends it early (dropped, idle, shutdown) by cancelling that wait.
+    """
 
     def __init__(self, hub: RealtimeHub, client: Client, transport: Any) -> None:
         self.hub = hub
@@ -87,26 +99,34 @@ class EventStream(Response):
         self.transport = transport
         self.status_code = 200
         self.background = None
-        self.raw_headers = StreamingResponse(
-            _nothing(), media_type=MEDIA_TYPE, headers=SSE_HEADERS
-        ).raw_headers
+        if not _HEADERS:
+            _HEADERS.extend(
+                StreamingResponse(
+                    _nothing(), media_type=MEDIA_TYPE, headers=SSE_HEADERS
+                ).raw_headers
+            )
+        self.raw_headers = _HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hub, client = self.hub, self.client
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await send({"type": "http.response.start", "status": 200, "headers": list(_HEADERS)})
             await send(
                 {"type": "http.response.body", "body": hub.opened(client), "more_body": True}
             )
-            sink = TransportSink(self.transport)
+            sink = TransportSink(self.transport, asyncio.current_task())
             hub.attach(client, sink)
-            if client.discarded:
-                sink.end()
-            gone = asyncio.ensure_future(_disconnected(receive))
-            try:
-                await asyncio.wait((gone, sink.ended), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                gone.cancel()
+            if not client.discarded and not sink.ended:
+                sink.waiting = True
+                try:
+                    await _disconnected(receive)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    # ours (the hub ended the stream) unless someone else cancelled too
+                    if not sink.ended or task is None or task.uncancel() > 0:
+                        raise
+                finally:
+                    sink.waiting = False
         finally:
             hub.disconnect(client)
         if not self.transport.is_closing():
