@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import servers
 from bench.servers import Server
 
 
@@ -73,6 +74,13 @@ class Subscriber:
             self.writer.close()
 
 
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """A process's user and system CPU seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -107,6 +115,8 @@ async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
         rss_connected = server.rss_mb()
         cpu_client = time.process_time()
         cpu_server = server.cpu_seconds()
+        user_server, system_server = _cpu_split(server.server_pid)
+        print(json.dumps({"phase": "events", "pid": server.server_pid}), flush=True)
         delays: list[float] = []
         began = time.perf_counter()
         for n in range(events):
@@ -132,6 +142,11 @@ async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
             "mb_per_1000": (rss_connected - rss_before) / count * 1000,
             "server_rss_mb": rss_connected,
             "server_cpu_s": server.cpu_seconds() - cpu_server,
+            "server_cpu_us_per_delivery": (server.cpu_seconds() - cpu_server)
+            / max(1, delivered)
+            * 1e6,
+            "server_user_s": _cpu_split(server.server_pid)[0] - user_server,
+            "server_system_s": _cpu_split(server.server_pid)[1] - system_server,
             "client_cpu_pct": 100 * (time.process_time() - cpu_client) / elapsed,
         }
         for s in subscribers:
@@ -161,7 +176,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--cycles", type=int, default=10000)
     parser.add_argument("--servers", default="keelbase,pocketbase")
+    parser.add_argument(
+        "--port", type=int, default=0, help="the servers' port (default: any free one)"
+    )
     args = parser.parse_args()
+    if args.port:
+        servers.free_port = lambda: args.port  # type: ignore[assignment]
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:

@@ -110,6 +110,7 @@ class KeelbaseApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
+        scope["keelbase.raw_send"] = send  # the server's own, for streams that write directly
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return

@@ -4,6 +4,11 @@ A client that stops reading fills its queue and is dropped (the SDK reconnects
 and subscribes again) instead of growing memory without bound. The queue is
 bounded both in messages and in bytes: a thousand events of large records would
 otherwise hold hundreds of megabytes for one stalled client.
+
+When the HTTP layer can write to the client's connection directly (a ``Sink``),
+messages skip the queue: each is written at once, its encoded bytes shared by
+every client it goes to, and the connection's unsent bytes stand for the queue's
+(a client with more than the byte bound unsent is dropped the same way).
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from keelbase.core.ids import random_string
 from keelbase.core.records.record import Record
@@ -23,11 +29,37 @@ QUEUE_LIMIT = 1000
 QUEUE_BYTES = 8 << 20  # queued event data per client before it counts as not reading
 
 
-@dataclass
+@dataclass(eq=False)
 class Message:
     name: str
     data: str
     id: str = ""  # the event's id (for Last-Event-ID); the client id when empty
+    # What a sink made of it (its framed bytes), kept for the next client it goes to.
+    framed: bytes | None = field(default=None, repr=False)
+
+    def event(self, client_id: str) -> bytes:
+        """The SSE bytes of this message for one client."""
+        if self is PING:
+            return b":\n\n"
+        return f"id:{self.id or client_id}\nevent:{self.name}\ndata:{self.data}\n\n".encode()
+
+
+class Sink(Protocol):
+    """A client's connection, written to directly (set by the HTTP layer)."""
+
+    def write(self, message: Message, client_id: str) -> None: ...
+
+    def unsent(self) -> int:
+        """Bytes written but not yet taken by the peer."""
+        ...
+
+    def end(self) -> None:
+        """Finish the stream (the client was closed)."""
+        ...
+
+    def drop(self) -> None:
+        """Cut the connection, unsent bytes and all (the client stopped reading)."""
+        ...
 
 
 PING = Message("", "")  # a keep-alive comment, not an event
@@ -50,15 +82,35 @@ class Client:
         self.presence: dict[str, str] = {}
         self.queue_bytes_limit = QUEUE_BYTES
         self.queued_bytes = 0  # data in the queue, less what the stream has taken
+        # Set once the stream writes to the connection itself: messages go there, not the queue.
+        self.sink: Sink | None = None
 
     def send(self, name: str, data: str, event_id: str = "") -> None:
+        self.send_message(Message(name, data, event_id))
+
+    def send_message(self, message: Message) -> None:
+        """A live message (held back while a replay runs); it may be shared with other clients."""
         if self.held is not None:
-            self.held.append(Message(name, data, event_id))
+            self.held.append(message)
             return
-        self.put(Message(name, data, event_id))
+        self.put(message)
 
     def put(self, message: Message) -> None:
         if self.discarded:
+            return
+        sink = self.sink
+        if sink is not None:
+            unsent = sink.unsent()
+            if unsent and unsent + len(message.data) > self.queue_bytes_limit:
+                log.warning("realtime client %s stopped reading; dropping it", self.id)
+                self.meter.realtime_dropped(1)
+                sink.drop()
+                self.close()
+                return
+            sink.write(message, self.id)
+            if message is not PING:
+                self.last_message = time.monotonic()
+                self.meter.realtime_sent()
             return
         try:
             if (
@@ -79,10 +131,29 @@ class Client:
         if self.discarded:
             return
         self.discarded = True
+        if self.sink is not None:
+            self.sink.end()
+            return
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queued_bytes = 0
         self.queue.put_nowait(None)
+
+    def attach(self, sink: Sink) -> None:
+        """From now on write to ``sink``; what was queued goes first, in order."""
+        while not self.queue.empty():
+            message = self.queue.get_nowait()
+            if message is None:
+                return  # closed meanwhile
+            self.taken(message)
+            sink.write(message, self.id)
+        self.sink = sink
+
+    def idle(self) -> bool:
+        """Nothing waits to be sent (a keep-alive comment is due on a quiet stream)."""
+        if self.sink is not None:
+            return self.sink.unsent() == 0
+        return self.queue.empty()
 
     def taken(self, message: Message) -> None:
         """The stream took ``message`` from the queue: its bytes no longer count."""

@@ -67,7 +67,7 @@ from keelbase.services.realtime.channels import (
     encode_broadcast,
     passes,
 )
-from keelbase.services.realtime.clients import PING, QUEUE_LIMIT, Client, Message
+from keelbase.services.realtime.clients import PING, QUEUE_LIMIT, Client, Message, Sink
 from keelbase.services.realtime.presence import Presence, check_state
 from keelbase.services.realtime.replay import Entry, ReplayBuffer
 from keelbase.services.realtime.subscriptions import (
@@ -527,6 +527,8 @@ class RealtimeHub:
         # unique per collection only. Lives for this one event, so nothing invalidates it.
         decisions: dict[tuple[Any, ...], bool] = {}
         payloads: dict[tuple[Any, ...], str | None] = {}
+        messages: dict[tuple[Any, ...], Message] = {}
+        hooked = bool(self.hooks.realtime_message.bindings)
         for client in [only] if only is not None else list(self.clients.values()):
             for subscription in list(client.subscriptions.values()):
                 if subscription.base not in rules:
@@ -553,10 +555,19 @@ class RealtimeHub:
                 if not allowed:
                     continue
                 payload = payloads[decision_key]
-                if payload is not None:
+                if payload is None:
+                    continue
+                if only is not None or hooked:
                     await self._send(
                         client, subscription.topic, payload, event_id, only is not None
                     )
+                    continue
+                # one message (and its encoded bytes) for every client that gets the same answer
+                message_key = (subscription.topic, decision_key)
+                message = messages.get(message_key)
+                if message is None:
+                    message = messages[message_key] = Message(subscription.topic, payload, event_id)
+                client.send_message(message)
 
     async def _send(
         self, client: Client, name: str, data: str, event_id: str = "", direct: bool = False
@@ -611,11 +622,8 @@ class RealtimeHub:
 
     async def stream(self, client: Client) -> AsyncIterator[bytes]:
         """The SSE stream of one client; ends when it is closed, idle or gone."""
-        self._ensure_keepalive()
-        self.presence.ensure_running()  # also sweeps the entries of nodes that died
         try:
-            yield _event(client.id, CONNECT, orjson.dumps({"clientId": client.id}).decode())
-            client.last_message = time.monotonic()
+            yield self.opened(client)
             queue = client.queue
             meter = self.meter
             while (message := await queue.get()) is not None:
@@ -624,10 +632,22 @@ class RealtimeHub:
                     yield b":\n\n"
                     continue
                 client.last_message = time.monotonic()
-                yield _event(message.id or client.id, message.name, message.data)
+                yield message.event(client.id)
                 meter.realtime_sent()
         finally:
             self.disconnect(client)
+
+    def opened(self, client: Client) -> bytes:
+        """A client's stream starts: its first event (PB_CONNECT)."""
+        self._ensure_keepalive()
+        self.presence.ensure_running()  # also sweeps the entries of nodes that died
+        client.last_message = time.monotonic()
+        return _event(client.id, CONNECT, orjson.dumps({"clientId": client.id}).decode())
+
+    def attach(self, client: Client, sink: Sink) -> None:
+        """The HTTP layer writes this client's stream itself, through ``sink``, once
+        ``opened``'s event went out: no per-client queue or generator from here on."""
+        client.attach(sink)
 
     def _ensure_keepalive(self) -> None:
         if self._keepalive is None or self._keepalive.done():
@@ -647,6 +667,9 @@ class RealtimeHub:
             for client in list(self.clients.values()):
                 if now - client.last_message > self.idle_timeout:
                     self.disconnect(client)
+                elif client.sink is not None:
+                    if client.idle():
+                        client.put(PING)
                 elif client.queue.empty():
                     with contextlib.suppress(asyncio.QueueFull):
                         client.queue.put_nowait(PING)
