@@ -64,6 +64,10 @@ class Dispatcher:
 
     def start(self) -> None:
         if self._task is None:
+            # Made anew for each start: an asyncio primitive belongs to the loop it first
+            # waited in, and an app may be started again on another loop.
+            self._wake = asyncio.Event()
+            self._slots = asyncio.Semaphore(CONCURRENCY)
             self._task = asyncio.create_task(self._loop(), name="keelbase-webhooks")
 
     async def stop(self) -> None:
