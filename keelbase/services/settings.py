@@ -416,7 +416,17 @@ class SettingsService:
         # Commits are ordered by the row lock, but the copies applied after them
         # are not: without this, an earlier patch applied after a later one would
         # leave this node serving settings without the later change.
-        self._apply_order = asyncio.Lock()
+        self._apply_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    @property
+    def _apply_order(self) -> asyncio.Lock:
+        """This event loop's lock (an app may be started again on another loop)."""
+        loop = asyncio.get_running_loop()
+        lock = self._apply_locks.get(loop)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._apply_locks = {loop: lock}  # older loops' locks are done with
+        return lock
 
     def on_change(self, listener: Callable[[Settings], None]) -> None:
         """Call ``listener`` with the new settings after each successful update."""
