@@ -7,6 +7,7 @@ and is a bundle of its own: the dashboard's first load never fetches it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def collections(node: Node) -> None:
+def collections(node: Node) -> Iterator[None]:
+    """Made for this module and removed after it: the node is shared with other modules."""
     node.post(
         "/api/collections",
         {"name": "docs_posts", "type": "base", "listRule": "", "viewRule": "",
@@ -30,6 +32,9 @@ def collections(node: Node) -> None:
         {"name": "docs_private", "type": "base",
          "fields": [{"name": "secret", "type": "text"}]},
     )  # fmt: skip
+    yield
+    for name in ("docs_posts", "docs_private"):
+        node.api.delete(f"/api/collections/{name}")
 
 
 def test_the_reference_lists_a_collections_routes_and_fields(
