@@ -60,3 +60,12 @@ def test_the_child_ends_when_its_server_is_killed() -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_the_child_runs_at_a_lower_priority() -> None:
+    """The export yields the CPU to the server that answers requests."""
+    from keelbase.services.backups.engines import CHILD_NICENESS, _run_in_child
+
+    parent = os.getpriority(os.PRIO_PROCESS, 0)
+    child = _run_in_child(os.getpriority, os.PRIO_PROCESS, 0)
+    assert child == min(parent + CHILD_NICENESS, 19)

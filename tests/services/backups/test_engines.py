@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from keelbase import App, Config
+from keelbase.core.request_info import RequestInfo
 from keelbase.services.backups.service import BackupBusy
 
 
@@ -54,5 +55,38 @@ def test_one_backup_at_a_time_across_processes_and_nodes(tmp_path: Path, fresh_d
             assert len(refused) == 1, results
             assert first.backups.active is None and second.backups.active is None
             await second.backups.create("three.zip")  # the lock was given back
+
+    asyncio.run(main())
+
+
+def test_postgres_puts_the_data_aside_back(tmp_path: Path, fresh_db_url: str) -> None:
+    """PostgreSQL: the copy a restore puts aside first is what ``put_back`` brings back,
+    writes made after the backup included (the path a failed restore takes)."""
+    if not fresh_db_url:
+        pytest.skip("the PostgreSQL engine")
+
+    async def main() -> None:
+        app = App(Config(data_dir=tmp_path / "a", db_url=fresh_db_url))
+        async with app:
+            await app.backups.create("base.zip")
+            later = await app.collections.create(
+                {"name": "later", "type": "base", "fields": [{"name": "title", "type": "text"}]}
+            )
+            await app.records.create(
+                later, {"title": "written after the backup"}, RequestInfo(system=True)
+            )
+            engine = app.backups.engine
+            work = tmp_path / "work"
+            await engine.replace(
+                app.config.data_dir / "backups" / "base.zip", work / "unpacked", work / "aside"
+            )
+            await app.backups.reload()
+            assert app.records.schema.get("later") is None  # the backup's data, in place
+            await engine.put_back(work / "aside")
+            await app.backups.reload()
+            back = app.records.schema.get("later")
+            assert back is not None
+            found = await app.records.find_by_filter(back, "id != ''")
+            assert [r.get("title") for r in found] == ["written after the backup"]
 
     asyncio.run(main())
