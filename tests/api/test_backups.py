@@ -59,6 +59,28 @@ def manifest_of(content: bytes) -> dict[str, Any]:
     return manifest
 
 
+def sqlite_backup_changed_by(w: World, tmp_path: Path, name: str, sql: str) -> bool:
+    """Save as ``name`` a backup of the app whose database ``sql`` changed after it was taken,
+    with its manifest's hashes made right again, so only the restore can find the fault.
+    False on PostgreSQL, whose backups hold no database file."""
+    good = backup_bytes(w, "base.zip")
+    manifest = manifest_of(good)
+    if manifest["store"] != "sqlite":
+        return False
+    with zipfile.ZipFile(io.BytesIO(good)) as archive:
+        (tmp_path / "data.db").write_bytes(archive.read("data.db"))
+    broken = sqlite3.connect(tmp_path / "data.db")
+    broken.execute(sql)
+    broken.commit()
+    broken.close()
+    content = (tmp_path / "data.db").read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    manifest["members"]["data.db"] = {"size": len(content), "sha256": digest}
+    bad = rezip(good, {"data.db": content, "backup.json": orjson.dumps(manifest)})
+    (w.app.config.data_dir / "backups" / name).write_bytes(bad)
+    return True
+
+
 def test_create_list_download_restore_delete(files_world: World) -> None:
     """A backup carries records and stored files; restoring it brings both back."""
     w = files_world
@@ -335,20 +357,11 @@ def test_a_restored_app_that_does_not_start_is_put_back(world: World, tmp_path: 
     app answers as before, with the write made after the backup.
     """
     w = world
-    good = backup_bytes(w, "base.zip")
-    manifest = manifest_of(good)
-    if manifest["store"] != "sqlite":
+    if not sqlite_backup_changed_by(
+        w, tmp_path, "broken.zip",
+        """UPDATE "_collections" SET "fields" = 'not json' WHERE "name" = 'users'""",
+    ):  # fmt: skip
         pytest.skip("on PostgreSQL the import checks the definitions before it changes anything")
-    with zipfile.ZipFile(io.BytesIO(good)) as archive:
-        (tmp_path / "data.db").write_bytes(archive.read("data.db"))
-    broken = sqlite3.connect(tmp_path / "data.db")
-    broken.execute("""UPDATE "_collections" SET "fields" = 'not json' WHERE "name" = 'users'""")
-    broken.commit()
-    broken.close()
-    content = (tmp_path / "data.db").read_bytes()
-    manifest["members"]["data.db"] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
-    bad = rezip(good, {"data.db": content, "backup.json": orjson.dumps(manifest)})
-    (w.app.config.data_dir / "backups" / "broken.zip").write_bytes(bad)
     created = w.request("POST", "/api/collections", "superuser", json={"name": "after_backup"})
     assert created.status_code == 200
     answer = w.request("POST", "/api/backups/broken.zip/restore", "superuser")
@@ -370,20 +383,8 @@ def test_a_restored_app_that_fails_its_health_check_is_put_back(
     view = {"name": "user_names", "type": "view", "viewQuery": "SELECT id, name FROM users"}
     made = w.request("POST", "/api/collections", "superuser", json=view)
     assert made.status_code == 200, made.text
-    good = backup_bytes(w, "base.zip")
-    manifest = manifest_of(good)
-    if manifest["store"] != "sqlite":
+    if not sqlite_backup_changed_by(w, tmp_path, "unhealthy.zip", 'DROP VIEW "user_names"'):
         pytest.skip("on PostgreSQL the import builds every view from its definition")
-    with zipfile.ZipFile(io.BytesIO(good)) as archive:
-        (tmp_path / "data.db").write_bytes(archive.read("data.db"))
-    broken = sqlite3.connect(tmp_path / "data.db")
-    broken.execute('DROP VIEW "user_names"')
-    broken.commit()
-    broken.close()
-    content = (tmp_path / "data.db").read_bytes()
-    manifest["members"]["data.db"] = {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}  # fmt: skip
-    bad = rezip(good, {"data.db": content, "backup.json": orjson.dumps(manifest)})
-    (w.app.config.data_dir / "backups" / "unhealthy.zip").write_bytes(bad)
     created = w.request("POST", "/api/collections", "superuser", json={"name": "after_backup"})
     assert created.status_code == 200
     answer = w.request("POST", "/api/backups/unhealthy.zip/restore", "superuser")
