@@ -1,10 +1,9 @@
 """``keelbase serve --https``: serving over TLS with a certificate and key from files.
 
-PocketBase's ``serve example.com`` also fetches certificates from Let's Encrypt
-(ACME); Keelbase does not yet, and says so (``DOMAINS_UNSUPPORTED``). With
-``--https`` and ``--http`` both given, the plain listener only sends browsers to
-the HTTPS address, as PocketBase's does: GET and HEAD answer ``302`` to the
-same path on HTTPS, anything else ``400`` "Use HTTPS".
+Domain arguments (``serve example.com``) get their certificates automatically
+instead: ``autocert.py``. With ``--https`` and ``--http`` both given, the plain
+listener only sends browsers to the HTTPS address, as PocketBase's does: GET and
+HEAD answer ``302`` to the same path on HTTPS, anything else ``400`` "Use HTTPS".
 """
 
 from __future__ import annotations
@@ -13,12 +12,6 @@ import ssl
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
-
-DOMAINS_UNSUPPORTED = (
-    "automatic certificates for domain arguments (ACME, Let's Encrypt) are not supported yet; "
-    "serve HTTPS with a certificate and key you have: "
-    "--https HOST:PORT --httpsCert FILE --httpsKey FILE"
-)
 
 
 def address_problem(flag: str, value: str) -> str | None:
@@ -46,7 +39,8 @@ def certificate_problem(https: str, cert: str, key: str) -> str | None:
     if not cert or not key:
         return (
             "--https needs --httpsCert FILE and --httpsKey FILE (a PEM certificate and its "
-            "private key); " + DOMAINS_UNSUPPORTED.split(";")[0]
+            "private key), or domain arguments for automatic certificates "
+            "(keelbase serve example.com)"
         )
     for flag, path in (("--httpsCert", cert), ("--httpsKey", key)):
         if not Path(path).is_file():
