@@ -433,6 +433,7 @@ def _serve(args: argparse.Namespace) -> int:
         https_cert=args.https_cert or "",
         https_key=args.https_key or "",
         redirect_http=(args.http or "") if https else "",
+        domains=[d.lower().rstrip(".") for d in args.domains],
         durability=args.durability,
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
@@ -549,7 +550,7 @@ def _autocert_of(args: argparse.Namespace) -> tuple[Autocert | None, str | None]
     if problem := domain_problem(args.domains):
         return None, problem
     directory = (args.acme_directory or "").strip()
-    if not directory.lower().startswith(("https://", "http://")):
+    if not directory.lower().startswith("https://"):  # RFC 8555: ACME is served over HTTPS
         return None, f"--acmeDirectory must be an https:// URL, not {directory!r}"
     renew_before = None
     if raw := (env_default("ACME_RENEW_BEFORE", "") or "").strip():
@@ -682,10 +683,11 @@ async def _serve_with_autocert(
             )
             return 1
         renewals = asyncio.create_task(autocert.renewals())
-        _print_started(app.config)
         port = app.config.port
-        for domain in autocert.domains:
-            print(f"├─ domain:    https://{domain}{'' if port == 443 else f':{port}'}", flush=True)
+        urls = [f"https://{d}{'' if port == 443 else f':{port}'}" for d in autocert.domains]
+        _print_started(app.config, urls[0])  # as PocketBase: the first domain's URL
+        for url in urls[1:]:
+            print(f"├─ also:      {url}", flush=True)
         for path in hooks:
             print(f"├─ hooks:     {path}", flush=True)
         await server.serve()
@@ -736,10 +738,10 @@ async def _apply_migrations(app: App, keep_running: bool = False) -> int:
     return 0
 
 
-def _print_started(config: Config) -> None:
-    scheme = "https" if config.https else "http"
-    print(f"Server started at {scheme}://{config.http}", flush=True)
-    print(f"├─ REST API:  {scheme}://{config.http}/api/", flush=True)
+def _print_started(config: Config, base_url: str = "") -> None:
+    base_url = base_url or f"{'https' if config.https else 'http'}://{config.http}"
+    print(f"Server started at {base_url}", flush=True)
+    print(f"├─ REST API:  {base_url}/api/", flush=True)
     if config.redirect_http:
         print(f"├─ redirect:  http://{config.redirect_http} → HTTPS", flush=True)
 
