@@ -8,8 +8,8 @@ it is valid, and a certificate near its end is renewed in the background
 without a restart.
 
 The ACME protocol is certbot's ``acme`` library, which is synchronous
-(``requests``): every call to the ACME server runs in a thread, never on the
-event loop. The HTTPS listener serves from one ``ssl.SSLContext`` made here; a
+(``requests``): every call to the ACME server runs in a daemon thread, never
+on the event loop. The HTTPS listener serves from one ``ssl.SSLContext`` made here; a
 renewal loads the new chain into that same context (``load_cert_chain``), and
 every connection after it gets the new certificate.
 """
@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import ssl
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any, cast
@@ -267,7 +268,7 @@ class Autocert:
         if self.load():
             log.info("autocert: using the cached certificate %s", self.certificate_path)
             return
-        await asyncio.to_thread(self.obtain)
+        await _off_loop(self.obtain)
         if not self.load():
             raise AcmeProblem(f"the certificate written to {self.certificate_path} does not load")
 
@@ -281,7 +282,7 @@ class Autocert:
                 await asyncio.sleep(min(wait, 12 * 3600.0))  # re-read the cache twice a day
                 continue
             try:
-                await asyncio.to_thread(self.obtain)
+                await _off_loop(self.obtain)
             except AcmeProblem as error:
                 log.error("autocert: renewing failed, trying again in an hour: %s", error)
                 await asyncio.sleep(RETRY_AFTER.total_seconds())
@@ -294,6 +295,36 @@ class Autocert:
             ):
                 # A certificate due as soon as it is issued (a forced threshold): not again at once.
                 await asyncio.sleep(RETRY_AFTER.total_seconds())
+
+
+async def _off_loop(work: Callable[[], None]) -> None:
+    """Run blocking ``work`` in a daemon thread and wait for it.
+
+    Not ``asyncio.to_thread``: the loop's executor is joined when the server
+    stops, so a stop during a slow ACME exchange would wait for its timeouts.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def run() -> None:
+        error: BaseException | None = None
+        try:
+            work()
+        except BaseException as raised:  # handed to the waiting coroutine
+            error = raised
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=run, name="keelbase-acme", daemon=True).start()
+    await done
 
 
 def explain(error: BaseException, directory: str, domains: list[str]) -> str:

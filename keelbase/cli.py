@@ -9,6 +9,7 @@ import datetime
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -667,13 +668,19 @@ async def _serve_with_autocert(
 
     plain = asyncio.create_task(redirect.serve())
     renewals: asyncio.Task[None] | None = None
+    loop = asyncio.get_running_loop()
+    waiting = asyncio.current_task()
+    stops = (signal.SIGINT, signal.SIGTERM)
     try:
-        while not redirect.started:
-            if plain.done():  # the port is taken or not ours: uvicorn has said why
-                return 1
-            await asyncio.sleep(0.02)
-        print(f"├─ certificate for {', '.join(autocert.domains)}", flush=True)
+        # uvicorn handles the signals once it serves; until then, they end the wait.
+        for stop in stops:
+            loop.add_signal_handler(stop, waiting.cancel if waiting else lambda: None)
         try:
+            while not redirect.started:
+                if plain.done():  # the listener could not start: uvicorn has said why
+                    return 1
+                await asyncio.sleep(0.02)
+            print(f"├─ certificate for {', '.join(autocert.domains)}", flush=True)
             await autocert.start()
         except AcmeProblem as error:
             print(
@@ -682,6 +689,12 @@ async def _serve_with_autocert(
                 flush=True,
             )
             return 1
+        except asyncio.CancelledError:
+            print("Stopped while waiting for the certificate.", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            for stop in stops:
+                loop.remove_signal_handler(stop)
         renewals = asyncio.create_task(autocert.renewals())
         port = app.config.port
         urls = [f"https://{d}{'' if port == 443 else f':{port}'}" for d in autocert.domains]

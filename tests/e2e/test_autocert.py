@@ -43,6 +43,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 DOMAIN = "localhost.test"
+NAMES = [DOMAIN, "www.localhost.test"]  # one certificate for both
 
 
 class DnsResponder:
@@ -293,12 +294,13 @@ def test_serve_domain_gets_a_certificate_reuses_it_and_renews_it_in_place(
     issuer = x509.load_pem_x509_certificate(intermediate.encode()).subject
     data = tmp_path / "kb_data"
 
-    first = Serve(pebble, data, DOMAIN)
+    first = Serve(pebble, data, *NAMES)
     try:
         issued = _wait_for_https(first, root)
         assert issued.issuer == issuer  # Pebble's intermediate issued it, for the domain
         names = issued.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        assert names.get_values_for_type(x509.DNSName) == [DOMAIN]
+        assert sorted(names.get_values_for_type(x509.DNSName)) == sorted(NAMES)
+        assert _handshake(first.https_port, root, "www.localhost.test") == issued
         status, body = _get(first.https_port, root, "/api/health")
         assert status == 200 and json.loads(body)["message"] == "API is healthy."
         # plain HTTP sends browsers to HTTPS; an unknown challenge token is a 404
@@ -320,7 +322,7 @@ def test_serve_domain_gets_a_certificate_reuses_it_and_renews_it_in_place(
     assert cache.stat().st_mode & 0o777 == 0o700
 
     # A second start serves the cached certificate: no new order, the same serial.
-    second = Serve(pebble, data, DOMAIN)
+    second = Serve(pebble, data, *NAMES)
     try:
         again = _wait_for_https(second, root)
     finally:
@@ -330,7 +332,7 @@ def test_serve_domain_gets_a_certificate_reuses_it_and_renews_it_in_place(
 
     # A certificate that is due is served at once and replaced in the background:
     # the same process (no restart) presents a new certificate from Pebble.
-    third = Serve(pebble, data, DOMAIN, env={"KEELBASE_ACME_RENEW_BEFORE": "36500"})
+    third = Serve(pebble, data, *NAMES, env={"KEELBASE_ACME_RENEW_BEFORE": "36500"})
     try:
         _wait_for_https(third, root)
         deadline = time.monotonic() + 20
