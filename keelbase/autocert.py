@@ -96,7 +96,9 @@ def _new_key() -> bytes:
     )
 
 
-def _renew_before(certificate: x509.Certificate, override: datetime.timedelta | None) -> Any:
+def _renew_before(
+    certificate: x509.Certificate, override: datetime.timedelta | None
+) -> datetime.timedelta:
     if override is not None:
         return override
     life = certificate.not_valid_after_utc - certificate.not_valid_before_utc
@@ -134,8 +136,7 @@ class Autocert:
         self.challenges: dict[str, str] = {}
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.minimum_version = ssl.TLSVersion.TLSv1_2
-        self.not_after: datetime.datetime | None = None
-        self.issued = 0  # certificates obtained by this process (the rest came from the cache)
+        self.not_after: datetime.datetime | None = None  # of the certificate being served
 
     # -- the cache -----------------------------------------------------------------
 
@@ -190,7 +191,7 @@ class Autocert:
     def _obtain(self) -> None:
         import josepy
         import requests
-        from acme import challenges, client, crypto_util, messages
+        from acme import challenges, client, crypto_util, errors, messages
 
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.folder.parent, 0o700)
@@ -220,7 +221,7 @@ class Autocert:
         )
         try:
             account = acme.new_account(registration)
-        except client.errors.ConflictError as existing:  # this key's account already exists
+        except errors.ConflictError as existing:  # this key's account already exists
             account = messages.RegistrationResource(
                 uri=existing.location, body=messages.Registration()
             )
@@ -253,7 +254,6 @@ class Autocert:
         deadline = datetime.datetime.now() + ISSUE_TIMEOUT
         done = acme.poll_and_finalize(order, deadline)
         _write_private(self.certificate_path, key_pem + done.fullchain_pem.encode())
-        self.issued += 1
         log.info("autocert: got a certificate for %s", ", ".join(self.domains))
 
     # -- start and renewals ------------------------------------------------------------

@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="acme_email",
         metavar="EMAIL",
         default=env_default("ACME_EMAIL", ""),
-        help="the contact address of the ACME account, for expiry notices "
+        help="the contact address of the ACME account, for the CA's notices "
         "(optional, env KEELBASE_ACME_EMAIL)",
     )
     serve.add_argument(

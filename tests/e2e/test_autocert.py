@@ -37,10 +37,13 @@ from cryptography.x509.oid import NameOID
 from tests.conftest import free_port
 
 # Skipped only outside CI: make test installs pebble, so CI fails loudly without it.
-pytestmark = pytest.mark.skipif(
-    shutil.which("pebble") is None and not os.environ.get("CI"),
-    reason="Debian's pebble is not installed (make pebble installs it)",
-)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        shutil.which("pebble") is None and not os.environ.get("CI"),
+        reason="Debian's pebble is not installed (make pebble installs it)",
+    ),
+]
 
 DOMAIN = "localhost.test"
 NAMES = [DOMAIN, "www.localhost.test"]  # one certificate for both
