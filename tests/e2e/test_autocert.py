@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from keelbase.autocert import AcmeProblem, Autocert
 from tests.conftest import free_port
 
 # Skipped only outside CI: make test installs pebble, so CI fails loudly without it.
@@ -361,18 +362,20 @@ def test_certificate_failures_are_one_clear_line(pebble: Pebble, tmp_path: Path)
     )
     assert "Traceback" not in nowhere.output
 
-    # Nothing listens at the directory URL.
-    closed = f"https://127.0.0.1:{free_port()}/dir"
-    unreachable = Serve(
-        Pebble(closed, "", pebble.listener_ca, pebble.http_port), tmp_path / "b", DOMAIN
-    )
-    assert unreachable.finish() == 1, unreachable.output
-    assert f"cannot reach the ACME directory {closed}" in unreachable.output
-    assert "Traceback" not in unreachable.output
+    # The directory cannot be reached, or is no ACME directory: the same AcmeProblem
+    # that the line above carries, raised by the certificate keeper itself (in-process,
+    # as a start costs seconds).
+    def problem(directory: str) -> str:
+        keeper = Autocert([DOMAIN], directory, tmp_path / "cache", ca_file=str(pebble.listener_ca))
+        with pytest.raises(AcmeProblem) as raised:
+            keeper.obtain()
+        return str(raised.value)
 
-    # A URL that answers, but is not an ACME directory.
+    closed = f"https://127.0.0.1:{free_port()}/dir"
+    assert problem(closed).startswith(f"cannot reach the ACME directory {closed}: ")
+    assert "Connection refused" in problem(closed)
     wrong = pebble.directory.replace("/dir", "/nothing-here")
-    other = Serve(Pebble(wrong, "", pebble.listener_ca, pebble.http_port), tmp_path / "c", DOMAIN)
-    assert other.finish() == 1, other.output
-    assert f"{wrong} is not an ACME directory" in other.output
-    assert "Traceback" not in other.output
+    assert problem(wrong) == f"{wrong} is not an ACME directory (it answered HTTP 404)"
+    untrusted = Autocert([DOMAIN], pebble.directory, tmp_path / "cache")  # system roots only
+    with pytest.raises(AcmeProblem, match="its HTTPS certificate does not verify"):
+        untrusted.obtain()
