@@ -3,6 +3,7 @@ rate limit says, which names are refused, and that a renewal reaches new connect
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import socket
 import ssl
@@ -141,3 +142,30 @@ def test_a_cached_certificate_is_due_a_month_or_a_third_of_its_life_before_its_e
     assert keeper.cached() is None
     _certificate(tmp_path, "site.example", 90).rename(keeper.certificate_path)
     assert keeper.load() is True and keeper.not_after is not None
+
+
+@pytest.mark.anyio
+async def test_a_failed_renewal_keeps_serving_and_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    directory = f"https://127.0.0.1:{closed.getsockname()[1]}/dir"  # bound, not listening
+    keeper = Autocert(
+        ["site.example"], directory, tmp_path / "cache", renew_before=datetime.timedelta(days=365)
+    )
+    keeper.folder.mkdir(parents=True)
+    _certificate(tmp_path, "site.example", 90).rename(keeper.certificate_path)
+    await keeper.start()  # due, but valid: served at once
+    served = keeper.not_after
+    renewing = asyncio.create_task(keeper.renewals())
+    try:
+        for _ in range(100):
+            if "renewing failed" in caplog.text:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        renewing.cancel()
+        closed.close()
+    assert f"trying again in an hour: cannot reach the ACME directory {directory}" in caplog.text
+    assert keeper.not_after == served and keeper.cached() is not None
