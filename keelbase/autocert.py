@@ -26,7 +26,7 @@ import os
 import re
 import ssl
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -39,7 +39,6 @@ log = logging.getLogger("keelbase.autocert")
 
 LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 CACHE_FOLDER = ".autocert_cache"
-CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 # Renew when less than this is left (or a third of the certificate's life, if shorter).
 RENEW_BEFORE = datetime.timedelta(days=30)
 # After a failed renewal, try again this much later (the old certificate still serves).
@@ -374,34 +373,3 @@ def _root(error: BaseException) -> str:
         error = error.__context__
     text = str(error)
     return text.rsplit(": ", 1)[-1] if "Errno" in text or "]" in text else text
-
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def challenge_app(autocert: Autocert, fallback: App) -> App:
-    """The plain HTTP listener: http-01 answers, everything else to ``fallback`` (the redirect)."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not path.startswith(CHALLENGE_PREFIX):
-            await fallback(scope, receive, send)
-            return
-        answer = autocert.challenges.get(path[len(CHALLENGE_PREFIX) :])
-        status, body = (200, answer.encode()) if answer else (404, b"Not found\n")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    return app

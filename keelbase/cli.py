@@ -597,8 +597,7 @@ def _redirect_server(
         return None
     import uvicorn
 
-    from keelbase.autocert import challenge_app
-    from keelbase.https import redirect_app
+    from keelbase.https import challenge_app, redirect_app
 
     class Quiet(uvicorn.Server):
         @contextlib.contextmanager
@@ -609,7 +608,7 @@ def _redirect_server(
     served = redirect_app(config.http)
     return Quiet(
         uvicorn.Config(
-            served if autocert is None else challenge_app(autocert, served),
+            served if autocert is None else challenge_app(autocert.challenges, served),
             host=host or "127.0.0.1",
             port=int(port),
             lifespan="off",

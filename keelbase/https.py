@@ -9,7 +9,7 @@ HEAD answer ``302`` to the same path on HTTPS, anything else ``400`` "Use HTTPS"
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ def certificate_problem(https: str, cert: str, key: str) -> str | None:
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 
 
 def redirect_app(https: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -94,6 +97,32 @@ def redirect_app(https: str) -> Callable[[Scope, Receive, Send], Awaitable[None]
                     (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
                     *extra,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def challenge_app(challenges: Mapping[str, str], fallback: App) -> App:
+    """The plain listener of ``serve DOMAIN...``: ACME http-01 answers (token -> key
+    authorization, filled by ``autocert.py`` while an order is open), the rest to ``fallback``."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(CHALLENGE_PREFIX):
+            await fallback(scope, receive, send)
+            return
+        answer = challenges.get(path[len(CHALLENGE_PREFIX) :])
+        status, body = (200, answer.encode()) if answer else (404, b"Not found\n")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain"),
+                    (b"content-length", str(len(body)).encode()),
                 ],
             }
         )
