@@ -229,13 +229,17 @@ PROVIDERS = [{"name": "github", "clientId": "gh-client-id", "clientSecret": SECR
 
 
 async def test_oauth2_client_secrets_never_reach_a_file_and_replays_keep_them(
-    tmp_path: Path, db_url: str, replay_db_url: str
+    tmp_path: Path, db_url: str, replay_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """OAuth2 providers (and their client secrets) stay out of migration files, as
-    PocketBase's automigrate leaves them out; a replayed update keeps the providers
-    the target already has instead of removing them."""
+    PocketBase's automigrate leaves them out, with --encryptionEnv or without (the
+    source app here has it); a replayed update keeps the providers the target already
+    has instead of removing them."""
+    monkeypatch.setenv("KB_TEST_AUTOMIGRATE_KEY", "0123456789abcdef0123456789abcdef")
     folder = tmp_path / "kb_migrations"
-    source = make_app(tmp_path / "source", db_url, folder, dev=True)
+    source = make_app(
+        tmp_path / "source", db_url, folder, dev=True, encryption_env="KB_TEST_AUTOMIGRATE_KEY"
+    )
     async with api(source) as client:
         created = ok(
             await client.post(
@@ -273,7 +277,7 @@ async def test_oauth2_client_secrets_never_reach_a_file_and_replays_keep_them(
     assert len(written) == 3, written
     for name in written:
         text = (folder / name).read_text()
-        assert SECRET not in text, name
+        assert SECRET not in text and "kb-encrypted" not in text, name
         assert "gh-client-id" not in text, name
         assert "OAuth2 providers" in text, name  # the file says what it leaves out
 
