@@ -37,7 +37,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 log = logging.getLogger("keelbase.autocert")
 
-LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory"
 CACHE_FOLDER = ".autocert_cache"
 # Renew when less than this is left (or a third of the certificate's life, if shorter).
 RENEW_BEFORE = datetime.timedelta(days=30)
@@ -205,6 +204,10 @@ class Autocert:
         )
         try:
             directory = client.ClientV2.get_directory(self.directory, net)
+        except requests.exceptions.InvalidJSONError as error:
+            raise AcmeProblem(
+                f"{self.directory} is not an ACME directory (its answer is not JSON)"
+            ) from error
         except requests.exceptions.RequestException:
             raise  # unreachable or untrusted: explain() says which
         except Exception as error:
@@ -362,8 +365,10 @@ def explain(error: BaseException, directory: str, domains: list[str]) -> str:
         )
     if isinstance(error, errors.TimeoutError):
         return f"the ACME server did not validate {names} within {ISSUE_TIMEOUT.seconds} seconds"
-    if isinstance(error, (josepy.errors.DeserializationError, ValueError, KeyError)):
-        return f"{directory} is not an ACME directory (it does not answer an ACME directory object)"
+    if isinstance(error, KeyError):  # the directory object lacks a resource
+        return f"{directory} is not an ACME directory ({error.args[0] if error.args else error})"
+    if isinstance(error, josepy.errors.DeserializationError):
+        return f"the ACME server answered something that is not ACME: {error}"
     return f"{type(error).__name__}: {error}"
 
 

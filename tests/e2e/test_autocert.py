@@ -376,6 +376,11 @@ def test_certificate_failures_are_one_clear_line(pebble: Pebble, tmp_path: Path)
     assert "Connection refused" in problem(closed)
     wrong = pebble.directory.replace("/dir", "/nothing-here")
     assert problem(wrong) == f"{wrong} is not an ACME directory (it answered HTTP 404)"
+    pem = f"{pebble.management}/roots/0"  # 200, but a PEM file
+    assert problem(pem) == (
+        f"{pem} is not an ACME directory "
+        "(Unexpected response Content-Type: application/pem-certificate-chain)"
+    )
     untrusted = Autocert([DOMAIN], pebble.directory, tmp_path / "cache")  # system roots only
     with pytest.raises(AcmeProblem, match="its HTTPS certificate does not verify"):
         untrusted.obtain()
