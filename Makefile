@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test test-fast lint format bench bench-smoke bench-observability soak wrk chromium hypopg dashboard clean
+.PHONY: run test test-fast lint format bench bench-smoke bench-observability soak wrk chromium hypopg pebble dashboard clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,15 @@ ifeq ($(HYPOPG),)
 	apt-get install -y -q postgresql-15-hypopg >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q postgresql-15-hypopg >/dev/null)
 endif
 
+# pebble, Let's Encrypt's test ACME server, issues the certificates of the automatic-HTTPS
+# test (tests/e2e/test_autocert.py); Debian's package, installed when missing.
+PEBBLE := $(shell command -v pebble 2>/dev/null)
+
+pebble:
+ifeq ($(PEBBLE),)
+	apt-get install -y -q pebble >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q pebble >/dev/null)
+endif
+
 run: $(VENV)/.installed $(RUN_DASHBOARD)
 	@test -f $(DASHBOARD_DIST) || echo "note: npm is missing, so the dashboard at /_/ is not built (install Node.js 20+ with npm)"
 	$(BIN)/keelbase serve --http $(HTTP) --dir $(DATA)
@@ -82,7 +91,7 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed clients/js-sync/node_modules/.installed $(DASHBOARD_DIST) chromium wrk hypopg lint
+test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed clients/js-sync/node_modules/.installed $(DASHBOARD_DIST) chromium wrk hypopg pebble lint
 	$(BIN)/pytest
 
 # Unit, store, service and API tests on SQLite only: no browser, no npm, no wrk, no PostgreSQL.

@@ -489,12 +489,16 @@ class App(Extensions):
         if token is None:
             return
         host, _, port = self.config.http.rpartition(":")
-        if host in ("", "0.0.0.0", "::", "[::]"):
+        if self.config.domains:  # the certificate is for the domain, not for an address
+            host = self.config.domains[0]
+        elif host in ("", "0.0.0.0", "::", "[::]"):
             host = "127.0.0.1"
+        scheme = "https" if self.config.https else "http"
+        base = f"{scheme}://{host}" + ("" if (scheme, port) == ("https", "443") else f":{port}")
         log.warning(
             "No superuser yet. Open this link within an hour to create the first one: "
-            "http://%s:%s/_/#/install/%s (or run: keelbase superuser upsert EMAIL PASSWORD --dir %s)",
-            host, port, token, self.config.data_dir,
+            "%s/_/#/install/%s (or run: keelbase superuser upsert EMAIL PASSWORD --dir %s)",
+            base, token, self.config.data_dir,
         )  # fmt: skip
 
     async def stop(self) -> None:

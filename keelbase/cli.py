@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import logging
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     import uvicorn
 
     from keelbase.app import App
+    from keelbase.autocert import Autocert
 
 
 def _version() -> str:
@@ -112,18 +115,37 @@ def build_parser() -> argparse.ArgumentParser:
         "domains",
         nargs="*",
         metavar="DOMAIN",
-        help="(PocketBase's automatic certificates for these domains: not supported yet)",
+        help="serve HTTPS for these domains with certificates obtained automatically "
+        "(ACME, Let's Encrypt by default): HTTPS on 0.0.0.0:443, and HTTP on 0.0.0.0:80 "
+        "for the ACME challenges and the redirect to HTTPS",
     )
     serve.add_argument(
         "--http",
         default=env_default("HTTP"),
-        help="HOST:PORT to listen on (default 127.0.0.1:8090, env KEELBASE_HTTP); with "
-        "--https, given only when plain HTTP should redirect to HTTPS",
+        help="HOST:PORT to listen on (default 127.0.0.1:8090, or 0.0.0.0:80 with domain "
+        "arguments, env KEELBASE_HTTP); with --https, plain HTTP only redirects to HTTPS",
     )
     serve.add_argument(
         "--https",
         default=env_default("HTTPS"),
-        help="HOST:PORT to serve HTTPS on, with --httpsCert and --httpsKey (env KEELBASE_HTTPS)",
+        help="HOST:PORT to serve HTTPS on, with --httpsCert and --httpsKey, or with domain "
+        "arguments (default then 0.0.0.0:443) (env KEELBASE_HTTPS)",
+    )
+    serve.add_argument(
+        "--acmeDirectory",
+        dest="acme_directory",
+        metavar="URL",
+        default=env_default("ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory"),
+        help="the ACME directory that issues certificates for domain arguments (default "
+        "Let's Encrypt's production one, env KEELBASE_ACME_DIRECTORY)",
+    )
+    serve.add_argument(
+        "--acmeEmail",
+        dest="acme_email",
+        metavar="EMAIL",
+        default=env_default("ACME_EMAIL", ""),
+        help="the contact address of the ACME account, for the CA's notices "
+        "(optional, env KEELBASE_ACME_EMAIL)",
     )
     serve.add_argument(
         "--httpsCert",
@@ -370,18 +392,30 @@ def _serve(args: argparse.Namespace) -> int:
     if sentry_pii is None:
         print("Error: KEELBASE_SENTRY_PII must be true or false.", file=sys.stderr)
         return 2
-    from keelbase.https import DOMAINS_UNSUPPORTED, address_problem, certificate_problem
+    from keelbase.https import address_problem, certificate_problem
 
+    autocert = None
     if args.domains:
-        _error(args.log_format, f"{' '.join(args.domains)}: {DOMAINS_UNSUPPORTED}.")
-        return 2
-    https = args.https or ""
-    problem = certificate_problem(https, args.https_cert or "", args.https_key or "")
-    if problem is None and args.http:
-        problem = address_problem("--http", args.http)
-    if problem:
-        _error(args.log_format, problem + ".")
-        return 2
+        autocert, problem = _autocert_of(args)
+        https, http = args.https or "0.0.0.0:443", args.http or "0.0.0.0:80"
+        problem = problem or address_problem("--https", https) or address_problem("--http", http)
+        if problem is None and args.workers > 1:
+            problem = (
+                "automatic certificates (domain arguments) are served by one process, which "
+                "also renews them; leave out --workers"
+            )
+        if problem:
+            _error(args.log_format, problem + ".")
+            return 2
+        args.http = http
+    else:
+        https = args.https or ""
+        problem = certificate_problem(https, args.https_cert or "", args.https_key or "")
+        if problem is None and args.http:
+            problem = address_problem("--http", args.http)
+        if problem:
+            _error(args.log_format, problem + ".")
+            return 2
     if https and args.http and args.workers > 1:
         _error(
             args.log_format,
@@ -400,6 +434,7 @@ def _serve(args: argparse.Namespace) -> int:
         https_cert=args.https_cert or "",
         https_key=args.https_key or "",
         redirect_http=(args.http or "") if https else "",
+        domains=[d.lower().rstrip(".") for d in args.domains],
         durability=args.durability,
         dev=args.dev,
         origins=[o.strip() for o in args.origins.split(",") if o.strip()],
@@ -481,7 +516,7 @@ def _serve(args: argparse.Namespace) -> int:
     except HooksError as error:
         _error(args.log_format, str(error))
         return 1
-    server_config = uvicorn.Config(
+    server_config = (uvicorn.Config if autocert is None else _autocert_config(autocert))(
         app.asgi,
         host=config.host,
         port=config.port,
@@ -494,25 +529,75 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_certfile=config.https_cert or None,  # --https: TLS with these files
         ssl_keyfile=config.https_key or None,
     )
-    redirect = _redirect_server(config, log_level, log_config)
+    redirect = _redirect_server(config, log_level, log_config, autocert)
     server = _make_server(server_config, app, redirect)
     with asyncio.Runner(loop_factory=server_config.get_loop_factory()) as runner:
         try:
-            return runner.run(_start_and_serve(app, server, loaded, redirect))
+            return runner.run(_start_and_serve(app, server, loaded, redirect, autocert))
         except SettingsKeyError as error:  # the settings are read once, by the start itself
             _error(args.log_format, str(error))
             return 1
 
 
+def _autocert_of(args: argparse.Namespace) -> tuple[Autocert | None, str | None]:
+    """The certificate keeper for ``serve DOMAIN...``, or why the options cannot make one."""
+    from keelbase.autocert import Autocert, cache_folder, domain_problem
+
+    if args.https_cert or args.https_key:
+        return None, (
+            "--httpsCert and --httpsKey do not go with domain arguments, whose certificates "
+            "are obtained automatically; give one or the other"
+        )
+    if problem := domain_problem(args.domains):
+        return None, problem
+    directory = (args.acme_directory or "").strip()
+    if not directory.lower().startswith("https://"):  # RFC 8555: ACME is served over HTTPS
+        return None, f"--acmeDirectory must be an https:// URL, not {directory!r}"
+    renew_before = None
+    if raw := (env_default("ACME_RENEW_BEFORE", "") or "").strip():
+        try:
+            renew_before = datetime.timedelta(days=float(raw))
+        except (ValueError, OverflowError):
+            return None, f"KEELBASE_ACME_RENEW_BEFORE must be a number of days, not {raw!r}"
+    ca_file = (env_default("ACME_CA", "") or "").strip()
+    if ca_file and not Path(ca_file).is_file():
+        return None, f"KEELBASE_ACME_CA {ca_file!r} is not a readable file"
+    autocert = Autocert(
+        args.domains,
+        directory,
+        cache_folder(Path(args.dir)),
+        email=(args.acme_email or "").strip(),
+        renew_before=renew_before,
+        ca_file=ca_file,
+    )
+    return autocert, None
+
+
+def _autocert_config(autocert: Autocert) -> type[uvicorn.Config]:
+    """uvicorn's config serving TLS from ``autocert``'s context, which renewals reload in place."""
+    import uvicorn
+
+    class AutocertConfig(uvicorn.Config):
+        def load(self) -> None:
+            super().load()
+            self.ssl = autocert.context
+
+    return AutocertConfig
+
+
 def _redirect_server(
-    config: Config, log_level: str, log_config: dict[str, object] | None
+    config: Config,
+    log_level: str,
+    log_config: dict[str, object] | None,
+    autocert: Autocert | None = None,
 ) -> uvicorn.Server | None:
-    """The plain-HTTP listener that sends browsers to ``--https`` (``--http`` beside it)."""
+    """The plain-HTTP listener that sends browsers to ``--https`` (``--http`` beside it);
+    with domain arguments it also answers the ACME server's http-01 challenges."""
     if not config.redirect_http:
         return None
     import uvicorn
 
-    from keelbase.https import redirect_app
+    from keelbase.https import challenge_app, redirect_app
 
     class Quiet(uvicorn.Server):
         @contextlib.contextmanager
@@ -520,9 +605,10 @@ def _redirect_server(
             yield  # the main server handles the signals and stops this one
 
     host, _, port = config.redirect_http.rpartition(":")
+    served = redirect_app(config.http)
     return Quiet(
         uvicorn.Config(
-            redirect_app(config.http),
+            served if autocert is None else challenge_app(autocert.challenges, served),
             host=host or "127.0.0.1",
             port=int(port),
             lifespan="off",
@@ -535,7 +621,11 @@ def _redirect_server(
 
 
 async def _start_and_serve(
-    app: App, server: uvicorn.Server, hooks: list[Path], redirect: uvicorn.Server | None = None
+    app: App,
+    server: uvicorn.Server,
+    hooks: list[Path],
+    redirect: uvicorn.Server | None = None,
+    autocert: Autocert | None = None,
 ) -> int:
     """Start the app (applying pending migrations) and only then serve it.
 
@@ -546,6 +636,8 @@ async def _start_and_serve(
     """
     if await _apply_migrations(app, keep_running=True) != 0:
         return 1
+    if autocert is not None and redirect is not None:
+        return await _serve_with_autocert(app, server, hooks, redirect, autocert)
     _print_started(app.config)
     for path in hooks:
         print(f"├─ hooks:     {path}", flush=True)
@@ -557,6 +649,68 @@ async def _start_and_serve(
     finally:
         await app.stop()
     return 0
+
+
+async def _serve_with_autocert(
+    app: App,
+    server: uvicorn.Server,
+    hooks: list[Path],
+    redirect: uvicorn.Server,
+    autocert: Autocert,
+) -> int:
+    """``serve DOMAIN...``: plain HTTP first (the ACME server checks the challenges there),
+    then a certificate (cached or new), then HTTPS, with renewals in the background.
+
+    A certificate that cannot be had ends the command with one ``Error:`` line
+    and exit code 1."""
+    from keelbase.autocert import AcmeProblem
+
+    plain = asyncio.create_task(redirect.serve())
+    renewals: asyncio.Task[None] | None = None
+    loop = asyncio.get_running_loop()
+    waiting = asyncio.current_task()
+    stops = (signal.SIGINT, signal.SIGTERM)
+    try:
+        # uvicorn handles the signals once it serves; until then, they end the wait.
+        for stop in stops:
+            loop.add_signal_handler(stop, waiting.cancel if waiting else lambda: None)
+        try:
+            while not redirect.started:
+                if plain.done():  # the listener could not start: uvicorn has said why
+                    return 1
+                await asyncio.sleep(0.02)
+            print(f"├─ certificate for {', '.join(autocert.domains)}", flush=True)
+            await autocert.start()
+        except AcmeProblem as error:
+            print(
+                f"Error: no certificate for {', '.join(autocert.domains)}: {error}.",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+        except asyncio.CancelledError:
+            print("Stopped while waiting for the certificate.", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            for stop in stops:
+                loop.remove_signal_handler(stop)
+        renewals = asyncio.create_task(autocert.renewals())
+        port = app.config.port
+        urls = [f"https://{d}{'' if port == 443 else f':{port}'}" for d in autocert.domains]
+        _print_started(app.config, urls[0])  # as PocketBase: the first domain's URL
+        for url in urls[1:]:
+            print(f"├─ also:      {url}", flush=True)
+        for path in hooks:
+            print(f"├─ hooks:     {path}", flush=True)
+        await server.serve()
+        return 0
+    finally:
+        if renewals is not None:
+            renewals.cancel()
+        redirect.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await plain
+        await app.stop()
 
 
 @contextlib.contextmanager
@@ -596,10 +750,10 @@ async def _apply_migrations(app: App, keep_running: bool = False) -> int:
     return 0
 
 
-def _print_started(config: Config) -> None:
-    scheme = "https" if config.https else "http"
-    print(f"Server started at {scheme}://{config.http}", flush=True)
-    print(f"├─ REST API:  {scheme}://{config.http}/api/", flush=True)
+def _print_started(config: Config, base_url: str = "") -> None:
+    base_url = base_url or f"{'https' if config.https else 'http'}://{config.http}"
+    print(f"Server started at {base_url}", flush=True)
+    print(f"├─ REST API:  {base_url}/api/", flush=True)
     if config.redirect_http:
         print(f"├─ redirect:  http://{config.redirect_http} → HTTPS", flush=True)
 

@@ -27,6 +27,8 @@ class Config(BaseModel):
     https_key: str = ""
     # ``--http`` beside ``--https``: a plain listener that only redirects to HTTPS.
     redirect_http: str = ""
+    # ``serve DOMAIN...``: the names whose certificates are obtained automatically (ACME).
+    domains: list[str] = Field(default_factory=list)
     dev: bool = False
     origins: list[str] = Field(default_factory=lambda: ["*"])
     # Bodies above this size are refused before they are read in full.

@@ -1,24 +1,17 @@
 """``keelbase serve --https``: serving over TLS with a certificate and key from files.
 
-PocketBase's ``serve example.com`` also fetches certificates from Let's Encrypt
-(ACME); Keelbase does not yet, and says so (``DOMAINS_UNSUPPORTED``). With
-``--https`` and ``--http`` both given, the plain listener only sends browsers to
-the HTTPS address, as PocketBase's does: GET and HEAD answer ``302`` to the
-same path on HTTPS, anything else ``400`` "Use HTTPS".
+Domain arguments (``serve example.com``) get their certificates automatically
+instead: ``autocert.py``. With ``--https`` and ``--http`` both given, the plain
+listener only sends browsers to the HTTPS address, as PocketBase's does: GET and
+HEAD answer ``302`` to the same path on HTTPS, anything else ``400`` "Use HTTPS".
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
-
-DOMAINS_UNSUPPORTED = (
-    "automatic certificates for domain arguments (ACME, Let's Encrypt) are not supported yet; "
-    "serve HTTPS with a certificate and key you have: "
-    "--https HOST:PORT --httpsCert FILE --httpsKey FILE"
-)
 
 
 def address_problem(flag: str, value: str) -> str | None:
@@ -46,7 +39,8 @@ def certificate_problem(https: str, cert: str, key: str) -> str | None:
     if not cert or not key:
         return (
             "--https needs --httpsCert FILE and --httpsKey FILE (a PEM certificate and its "
-            "private key); " + DOMAINS_UNSUPPORTED.split(";")[0]
+            "private key), or domain arguments for automatic certificates "
+            "(keelbase serve example.com)"
         )
     for flag, path in (("--httpsCert", cert), ("--httpsKey", key)):
         if not Path(path).is_file():
@@ -67,6 +61,9 @@ def certificate_problem(https: str, cert: str, key: str) -> str | None:
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 
 
 def redirect_app(https: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -100,6 +97,32 @@ def redirect_app(https: str) -> Callable[[Scope, Receive, Send], Awaitable[None]
                     (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()),
                     *extra,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def challenge_app(challenges: Mapping[str, str], fallback: App) -> App:
+    """The plain listener of ``serve DOMAIN...``: ACME http-01 answers (token -> key
+    authorization, filled by ``autocert.py`` while an order is open), the rest to ``fallback``."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith(CHALLENGE_PREFIX):
+            await fallback(scope, receive, send)
+            return
+        answer = challenges.get(path[len(CHALLENGE_PREFIX) :])
+        status, body = (200, answer.encode()) if answer else (404, b"Not found\n")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain"),
+                    (b"content-length", str(len(body)).encode()),
                 ],
             }
         )

@@ -1,9 +1,8 @@
 """``keelbase serve --https`` with a certificate and key: a real server over TLS.
 
 The certificate is self-signed, made here for 127.0.0.1; the client trusts only
-it, so an answer proves the server presented that certificate. Domain arguments
-(PocketBase's automatic Let's Encrypt certificates) are refused with a clear
-error until they are supported.
+it, so an answer proves the server presented that certificate. Automatic
+certificates for domain arguments are tested against Pebble in test_autocert.py.
 """
 
 from __future__ import annotations
@@ -203,8 +202,31 @@ def test_bad_https_options_refuse_to_start(tmp_path: Path, tls_files: tuple[Path
     assert not (tmp_path / "kb_data").exists()  # refused before anything was opened
 
 
-def test_domain_arguments_are_a_clear_error(tmp_path: Path) -> None:
-    out = _refused("serve", "example.com", "www.example.com", "--dir", str(tmp_path / "kb_data"))
-    assert "example.com www.example.com: automatic certificates for domain arguments" in out
-    assert "are not supported yet" in out
-    assert "--https HOST:PORT --httpsCert FILE --httpsKey FILE" in out
+def test_bad_domain_options_refuse_to_start(
+    tmp_path: Path, tls_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Domain arguments get automatic certificates (tests/e2e/test_autocert.py); options
+    that cannot work with them stop the start before anything listens. In-process:
+    the refusal comes before anything starts, and seven processes would cost seconds."""
+    from keelbase.cli import main
+
+    cert, key = tls_files
+    data = ["serve", "--dir", str(tmp_path / "kb_data")]
+
+    def refused(*args: str) -> str:
+        capsys.readouterr()
+        assert main([*data, *args]) == 2
+        return capsys.readouterr().err
+
+    assert "wildcard certificates need a DNS challenge" in refused("*.example.com")
+    assert "an IP address, not a domain name" in refused("10.0.0.1")
+    assert "'localhost' is not a domain name" in refused("localhost")
+    both = refused("example.com", "--httpsCert", str(cert), "--httpsKey", str(key))
+    assert "--httpsCert and --httpsKey do not go with domain arguments" in both
+    workers = refused("example.com", "--workers", "2", "--redis", "redis://127.0.0.1")
+    assert "served by one process, which also renews them; leave out --workers" in workers
+    assert "--acmeDirectory must be an https:// URL" in refused(
+        "example.com", "--acmeDirectory", "acme.example.com"
+    )
+    assert "--https must be HOST:PORT" in refused("example.com", "--https", "443")
+    assert not (tmp_path / "kb_data").exists()  # refused before anything was opened

@@ -156,6 +156,20 @@ async def down(app: App) -> None:
 )
 
 
+SECRETS_LEFT_OUT = (
+    "Auth collections are written without their OAuth2 providers (client ids and secrets)\n"
+    "and token secrets, as PocketBase's automigrate leaves them out: set those on each\n"
+    "server; replaying this file keeps the providers a server already has."
+)
+
+
+def _note(note: str, collections: list[Collection]) -> str:
+    """``note``, plus what the file leaves out when it carries an auth collection."""
+    if any(c.is_auth for c in collections):
+        return f"{note}\n{SECRETS_LEFT_OUT}"
+    return note
+
+
 def collection_json(collection: Collection) -> dict[str, Any]:
     """A collection as a migration carries it (see the module's docstring)."""
     data = collection.to_json()
@@ -206,7 +220,7 @@ def snapshot(collections: list[Collection]) -> str:
     data = [collection_json(c) for c in _dependencies_first(collections)]
     text = SNAPSHOT.format(
         title="The collections as they were; imported, existing ones updated.",
-        note=f"Written by keelbase migrations collections, {_now()}.",
+        note=_note(f"Written by keelbase migrations collections, {_now()}.", collections),
         snapshot=_literal(data),
     )
     return _checked(text, {"SNAPSHOT": data})
@@ -219,14 +233,18 @@ def for_change(change: SchemaChange) -> tuple[str, str] | None:
         (created,) = change.after
         data = collection_json(created)
         text = CREATED.format(
-            title=f"Creates collection {created.name!r}.", note=note, collection=_literal(data)
+            title=f"Creates collection {created.name!r}.",
+            note=_note(note, [created]),
+            collection=_literal(data),
         )
         return f"created_{created.name}", _checked(text, {"COLLECTION": data})
     if change.action == DELETE:
         (deleted,) = change.before
         data = collection_json(deleted)
         text = DELETED.format(
-            title=f"Deletes collection {deleted.name!r}.", note=note, collection=_literal(data)
+            title=f"Deletes collection {deleted.name!r}.",
+            note=_note(note, [deleted]),
+            collection=_literal(data),
         )
         return f"deleted_{deleted.name}", _checked(text, {"COLLECTION": data})
     if change.action == UPDATE:
@@ -236,7 +254,7 @@ def for_change(change: SchemaChange) -> tuple[str, str] | None:
             return None
         text = UPDATED.format(
             title=f"Updates collection {old.name!r}:\n\n" + "\n".join(describe(before, after)),
-            note=note,
+            note=_note(note, [old, new]),
             before=_literal(before),
             after=_literal(after),
         )
@@ -249,7 +267,7 @@ def for_change(change: SchemaChange) -> tuple[str, str] | None:
     deleted_ids = [c.id for c in change.deleted]
     text = IMPORTED.format(
         title=f"Imports {len(after_list)} collection(s), deletes {len(deleted_ids)}.",
-        note=note,
+        note=_note(note, [*change.before, *change.after]),
         after=_literal(after_list),
         before=_literal(before_list),
         created=repr(created_ids),

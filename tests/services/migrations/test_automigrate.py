@@ -222,3 +222,84 @@ async def test_quotes_and_backslashes_survive_the_file(tmp_path: Path) -> None:
     assert "- listRule: null ->" in text
     async with make_app(tmp_path / "b", "", folder, apply_migrations=True) as replay:
         assert schema_json(replay) == expected
+
+
+SECRET = "gh-client-secret-4b1d"
+PROVIDERS = [{"name": "github", "clientId": "gh-client-id", "clientSecret": SECRET}]
+
+
+async def test_oauth2_client_secrets_never_reach_a_file_and_replays_keep_them(
+    tmp_path: Path, db_url: str, replay_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OAuth2 providers (and their client secrets) stay out of migration files, as
+    PocketBase's automigrate leaves them out, with --encryptionEnv or without (the
+    source app here has it); a replayed update keeps the providers the target already
+    has instead of removing them."""
+    monkeypatch.setenv("KB_TEST_AUTOMIGRATE_KEY", "0123456789abcdef0123456789abcdef")
+    folder = tmp_path / "kb_migrations"
+    source = make_app(
+        tmp_path / "source", db_url, folder, dev=True, encryption_env="KB_TEST_AUTOMIGRATE_KEY"
+    )
+    async with api(source) as client:
+        created = ok(
+            await client.post(
+                "/api/collections",
+                json={
+                    "name": "clients",
+                    "type": "auth",
+                    "oauth2": {"enabled": True, "providers": PROVIDERS},
+                    "fields": [{"name": "nickname", "type": "text"}],
+                },
+            )
+        )
+        ok(
+            await client.patch(
+                "/api/collections/clients",
+                json={"listRule": "", "oauth2": {"enabled": True, "providers": PROVIDERS}},
+            )
+        )
+        ok(
+            await client.put(
+                "/api/collections/import",
+                json={
+                    "collections": [
+                        {
+                            **created,
+                            "listRule": "",
+                            "viewRule": "",
+                            "oauth2": {"enabled": True, "providers": PROVIDERS},
+                        }
+                    ]
+                },
+            )
+        )
+    written = files(folder)
+    assert len(written) == 3, written
+    for name in written:
+        text = (folder / name).read_text()
+        assert SECRET not in text and "kb-encrypted" not in text, name
+        assert "gh-client-id" not in text, name
+        assert "OAuth2 providers" in text, name  # the file says what it leaves out
+
+    # The target got the collection, then its owner configured GitHub sign-in there;
+    # the later migrations must not remove it.
+    first, *later = written
+    replay = tmp_path / "replay_migrations"
+    replay.mkdir()
+    (replay / first).write_text((folder / first).read_text())
+    target_dir = tmp_path / "target"
+    async with make_app(target_dir, replay_db_url, replay, apply_migrations=True) as target:
+        assert target.applied_at_start == [first]
+        await target.collections.update(
+            "clients", {"oauth2": {"enabled": True, "providers": PROVIDERS}}
+        )
+    for name in later:
+        (replay / name).write_text((folder / name).read_text())
+    async with make_app(target_dir, replay_db_url, replay, apply_migrations=True) as target:
+        assert target.applied_at_start == later
+        collection = target.collections.get("clients")
+        assert collection.listRule == "" and collection.viewRule == ""
+        providers = collection.to_json(with_secrets=True)["oauth2"]["providers"]
+        assert [(p["name"], p["clientId"], p["clientSecret"]) for p in providers] == [
+            ("github", "gh-client-id", SECRET)
+        ]
