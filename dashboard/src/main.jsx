@@ -11,6 +11,7 @@ import { Logs } from "./pages/Logs.jsx";
 import { Health } from "./pages/Health.jsx";
 import { Settings } from "./pages/Settings.jsx";
 import { Backups, Crons } from "./pages/Operations.jsx";
+import { ExportCollections, ImportCollections } from "./pages/SchemaTransfer.jsx";
 import { Frame } from "./frame.jsx";
 
 // Pages that end users reach from the mails: no superuser session needed.
@@ -22,7 +23,8 @@ const PUBLIC = [
   ["/install/:token", Install],
 ];
 
-const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"]];
+const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"],
+  ["/settings/export-collections", "Export collections"], ["/settings/import-collections", "Import collections"]];
 
 function SettingsNav({ path }) {
   return (
@@ -64,7 +66,8 @@ function App() {
   }
   if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
   if (path === "/health") return <Frame section="health" superuser={superuser}><Health /></Frame>;
-  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons };
+  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons,
+    "/settings/export-collections": ExportCollections, "/settings/import-collections": ImportCollections };
   if (settingsPages[path]) {
     const Page = settingsPages[path];
     return (
