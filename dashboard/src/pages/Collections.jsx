@@ -69,7 +69,7 @@ export function Collections({ name, superuser }) {
   return (
     <Frame section="collections" superuser={superuser} sidebar={sidebar}>
       {current
-        ? <Records key={current.id + ":" + reload} collection={current} onEditCollection={() => setEditing(current)} />
+        ? <Records key={current.id + ":" + reload} collection={current} collections={collections} onEditCollection={() => setEditing(current)} />
         : collections && <p>No collection yet.</p>}
       {editing && (
         <CollectionPanel key={editing === "new" ? "new" : editing.id} collection={editing === "new" ? null : editing}
