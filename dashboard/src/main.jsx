@@ -12,6 +12,7 @@ import { Health } from "./pages/Health.jsx";
 import { Settings } from "./pages/Settings.jsx";
 import { Backups, Crons } from "./pages/Operations.jsx";
 import { ExportCollections, ImportCollections } from "./pages/SchemaTransfer.jsx";
+import { Superusers } from "./pages/Superusers.jsx";
 import { Frame } from "./frame.jsx";
 
 // Pages that end users reach from the mails: no superuser session needed.
@@ -23,7 +24,7 @@ const PUBLIC = [
   ["/install/:token", Install],
 ];
 
-const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"],
+const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"], ["/settings/superusers", "Superusers"],
   ["/settings/export-collections", "Export collections"], ["/settings/import-collections", "Import collections"]];
 
 function SettingsNav({ path }) {
@@ -66,7 +67,7 @@ function App() {
   }
   if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
   if (path === "/health") return <Frame section="health" superuser={superuser}><Health /></Frame>;
-  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons,
+  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons, "/settings/superusers": Superusers,
     "/settings/export-collections": ExportCollections, "/settings/import-collections": ImportCollections };
   if (settingsPages[path]) {
     const Page = settingsPages[path];
