@@ -37,6 +37,17 @@ function SettingsNav({ path }) {
   );
 }
 
+/** A page fetched on first use (its own chunk): `load` resolves to the module, `name` its export. */
+function Lazy({ load, name }) {
+  const [Page, setPage] = useState(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    load().then((m) => setPage(() => m[name])).catch((err) => setError("Could not load the page: " + err.message));
+  }, []);
+  if (error) return <p role="alert" class="error">{error}</p>;
+  return Page ? <Page /> : <p>Loading…</p>;
+}
+
 function useSuperuser() {
   const [model, setModel] = useState(pb.authStore.isSuperuser ? pb.authStore.record : null);
   useEffect(() => pb.authStore.onChange(() => {
@@ -66,6 +77,13 @@ function App() {
     return null;
   }
   if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
+  if (path === "/diagram") {
+    return (
+      <Frame section="collections" superuser={superuser}>
+        <Lazy load={() => import("./pages/Diagram.jsx")} name="Diagram" />
+      </Frame>
+    );
+  }
   if (path === "/health") return <Frame section="health" superuser={superuser}><Health /></Frame>;
   const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons, "/settings/superusers": Superusers,
     "/settings/export-collections": ExportCollections, "/settings/import-collections": ImportCollections };

@@ -68,6 +68,7 @@ export function Collections({ name, superuser }) {
         </section>
       ))}
       <button type="button" class="new secondary" onClick={() => setEditing("new")}>New collection</button>
+      <a class="diagram-link" href="#/diagram">Relations diagram</a>
     </nav>
     </div>
   );
