@@ -83,6 +83,11 @@ export function diffCollections(current, sent, deleteMissing) {
         if (changes.length) fields.changed.push({ name: before.name, changes });
       }
       fields.deleted = (old.fields || []).filter((f) => !seen.has(f.id || f.name));
+      // Same fields, another order: shown as a change of the order.
+      const order = (list) => list.map((f) => f.name).join(", ");
+      const kept = item.fields.map((f) => find(old.fields || [], f)).filter(Boolean);
+      const before = (old.fields || []).filter((f) => kept.includes(f));
+      if (order(kept) !== order(before)) options.push({ key: "field order", before: order(before), after: order(kept) });
     }
     const renamed = item.name && item.name !== old.name ? item.name : "";
     if (renamed || options.length || fields.added.length || fields.deleted.length || fields.changed.length) {

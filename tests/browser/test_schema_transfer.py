@@ -113,7 +113,9 @@ def test_import_shows_the_diff_then_applies_it(
     kept = [c for c in everything if c["name"] != second]
     for c in kept:
         if c["name"] == first:
-            c["fields"] = [f for f in c["fields"] if f["name"] != "old"]
+            # "old" left out, and the other two fields swapped.
+            by_name = {f["name"]: f for f in c["fields"]}
+            c["fields"] = [by_name["id"], by_name["summary"], by_name["title"]]
     box.fill(json.dumps(kept))
     page.get_by_label("Delete the collections and fields that are not in the import").check()
     page.get_by_role("button", name="Review changes").click()
@@ -122,13 +124,13 @@ def test_import_shows_the_diff_then_applies_it(
     )
     changed = diff.get_by_role("listitem").filter(has_text=f"Changed collection {first}")
     expect(changed).to_contain_text("Deleted field old and its data")
+    expect(changed).to_contain_text("field order: id, title, summary → id, summary, title")
     expect(diff.get_by_role("listitem").filter(has_text="Changed collection")).to_have_count(1)
     page.get_by_role("button", name="Confirm and import").click()
     expect(page.get_by_role("status")).to_have_text("Collections imported.")
     assert node.api.get(f"/api/collections/{second}").status_code == 404
-    assert "old" not in [
-        f["name"] for f in node.api.get(f"/api/collections/{first}").json()["fields"]
-    ]
+    fields = [f["name"] for f in node.api.get(f"/api/collections/{first}").json()["fields"]]
+    assert fields == ["id", "summary", "title"]
 
 
 def test_import_shows_the_apis_refusal(page: Any, node: Node, names: tuple[str, str, str]) -> None:
