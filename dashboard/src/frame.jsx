@@ -1,23 +1,38 @@
-// The signed-in frame: the top bar with the main sections and the sign-out button.
+// The signed-in frame: the top bar with the main sections and the sign-out button. On a narrow
+// screen the sections, the account and sign out sit behind a Menu button (closed on navigation).
+import { useState } from "preact/hooks";
+import { navigationCount, useHashPath } from "./router.js";
 import { pb } from "./pb.js";
 
 const SECTIONS = [
   ["collections", "Collections"], ["logs", "Logs"], ["health", "Health"], ["settings", "Settings"],
 ];
 
+/** Open/closed state that any navigation (a hash change) closes, even back to the same route. */
+export function useClosingOnNavigation() {
+  useHashPath(); // re-rendered on every hash change
+  const [openAt, setOpenAt] = useState(-1);
+  return [openAt === navigationCount(), (on) => setOpenAt(on ? navigationCount() : -1)];
+}
+
 export function Frame({ section, superuser, sidebar, children }) {
+  const [open, setOpen] = useClosingOnNavigation();
   return (
     <div class={sidebar ? "layout" : "layout wide"}>
-      <header class="topbar">
+      <header class={open ? "topbar open" : "topbar"}>
         <span class="brand">Keelbase</span>
-        <nav aria-label="Sections" class="sections">
-          {SECTIONS.map(([path, title]) => (
-            <a key={path} href={"#/" + path} aria-current={section === path ? "page" : undefined}>{title}</a>
-          ))}
-          <a href="./api-docs/">API reference</a>
-        </nav>
-        <span class="who">{superuser.email}</span>
-        <button type="button" class="secondary" onClick={() => pb.authStore.clear()}>Sign out</button>
+        <button type="button" class="secondary menu-toggle" aria-expanded={open ? "true" : "false"} aria-controls="topbar-menu"
+          onClick={() => setOpen(!open)}>Menu</button>
+        <div class="menu" id="topbar-menu">
+          <nav aria-label="Sections" class="sections">
+            {SECTIONS.map(([path, title]) => (
+              <a key={path} href={"#/" + path} aria-current={section === path ? "page" : undefined}>{title}</a>
+            ))}
+            <a href="./api-docs/">API reference</a>
+          </nav>
+          <span class="who">{superuser.email}</span>
+          <button type="button" class="secondary" onClick={() => pb.authStore.clear()}>Sign out</button>
+        </div>
       </header>
       {sidebar}
       <main class="content">{children}</main>

@@ -11,6 +11,8 @@ import { Logs } from "./pages/Logs.jsx";
 import { Health } from "./pages/Health.jsx";
 import { Settings } from "./pages/Settings.jsx";
 import { Backups, Crons } from "./pages/Operations.jsx";
+import { ExportCollections, ImportCollections } from "./pages/SchemaTransfer.jsx";
+import { Superusers } from "./pages/Superusers.jsx";
 import { Frame } from "./frame.jsx";
 
 // Pages that end users reach from the mails: no superuser session needed.
@@ -22,7 +24,8 @@ const PUBLIC = [
   ["/install/:token", Install],
 ];
 
-const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"]];
+const SETTINGS_PAGES = [["/settings", "Application"], ["/settings/backups", "Backups"], ["/settings/crons", "Crons"], ["/settings/superusers", "Superusers"],
+  ["/settings/export-collections", "Export collections"], ["/settings/import-collections", "Import collections"]];
 
 function SettingsNav({ path }) {
   return (
@@ -32,6 +35,17 @@ function SettingsNav({ path }) {
       ))}
     </nav>
   );
+}
+
+/** A page fetched on first use (its own chunk): `load` resolves to the module, `name` its export. */
+function Lazy({ load, name }) {
+  const [Page, setPage] = useState(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    load().then((m) => setPage(() => m[name])).catch((err) => setError("Could not load the page: " + err.message));
+  }, []);
+  if (error) return <p role="alert" class="error">{error}</p>;
+  return Page ? <Page /> : <p>Loading…</p>;
 }
 
 function useSuperuser() {
@@ -63,8 +77,16 @@ function App() {
     return null;
   }
   if (path === "/logs") return <Frame section="logs" superuser={superuser}><Logs /></Frame>;
+  if (path === "/diagram") {
+    return (
+      <Frame section="collections" superuser={superuser}>
+        <Lazy load={() => import("./pages/Diagram.jsx")} name="Diagram" />
+      </Frame>
+    );
+  }
   if (path === "/health") return <Frame section="health" superuser={superuser}><Health /></Frame>;
-  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons };
+  const settingsPages = { "/settings": Settings, "/settings/backups": Backups, "/settings/crons": Crons, "/settings/superusers": Superusers,
+    "/settings/export-collections": ExportCollections, "/settings/import-collections": ImportCollections };
   if (settingsPages[path]) {
     const Page = settingsPages[path];
     return (

@@ -2,6 +2,11 @@
 // is part of the public contract, and it needs nothing from the server.
 import { useEffect, useState } from "preact/hooks";
 
+// Hash changes so far, counted before any component hears of one.
+let navigations = 0;
+window.addEventListener("hashchange", () => navigations++);
+export const navigationCount = () => navigations;
+
 export function currentPath() {
   return window.location.hash.replace(/^#/, "") || "/";
 }

@@ -73,5 +73,22 @@ def test_every_page_passes_an_accessibility_scan(page: Any, node: Node) -> None:
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Collections").click()
     expect(page.get_by_role("button", name="New record")).to_be_visible()
     problems["records, dark"] = accessibility_problems(page)
+    box = page.get_by_role("combobox", name="Filter")
+    box.press_sequentially("e")
+    expect(page.get_by_role("listbox", name="Suggestions")).to_be_visible()
+    problems["filter suggestions, dark"] = accessibility_problems(page)
+    box.press("Escape")
+
+    page.get_by_role("link", name="Relations diagram").click()
+    expect(page.get_by_role("table", name="Relations")).to_be_visible()
+    problems["relations diagram, dark"] = accessibility_problems(page)
+
+    sections.get_by_role("link", name="Settings").click()
+    for title in ("Superusers", "Export collections", "Import collections"):
+        page.get_by_role("navigation", name="Settings pages").get_by_role(
+            "link", name=title
+        ).click()
+        expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+        problems[title.lower() + ", dark"] = accessibility_problems(page)
 
     assert {name: found for name, found in problems.items() if found} == {}

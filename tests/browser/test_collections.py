@@ -36,13 +36,13 @@ def test_create_edit_and_delete_a_collection(page: Any, node: Node) -> None:
 
     # A rule naming an unknown field, and a nameless field: both refused by the API, shown in place.
     dialog.get_by_label("Superusers only (List/Search rule)").uncheck()
-    dialog.get_by_role("textbox", name="List/Search rule").fill("nonexistent = 1")
+    dialog.get_by_role("combobox", name="List/Search rule").fill("nonexistent = 1")
     dialog.get_by_role("button", name="Create collection").click()
     expect(dialog.locator("#rule-listRule-error")).to_contain_text("unknown field")
     expect(tag.get_by_label("Field name")).to_have_attribute("aria-invalid", "true")
     assert node.api.get("/api/collections/notes").status_code == 404
 
-    dialog.get_by_role("textbox", name="List/Search rule").fill('body != ""')
+    dialog.get_by_role("combobox", name="List/Search rule").fill('body != ""')
     tag.get_by_label("Field name").fill("tag")
     dialog.get_by_role("button", name="Create collection").click()
     expect(dialog).to_be_hidden()

@@ -9,6 +9,7 @@ import { Indexes } from "./collection/Indexes.jsx";
 import { AuthOptions, authBody } from "./collection/AuthOptions.jsx";
 import { ViewPreview } from "./collection/ViewPreview.jsx";
 import { Duplicate, Truncate } from "./collection/Actions.jsx";
+import { FilterInput } from "../autocomplete.jsx";
 
 const RULES = [["listRule", "List/Search rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
   ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
@@ -100,6 +101,8 @@ export function CollectionPanel({ collection, collections, onClose }) {
   }
 
   const others = collections.filter((c) => c.id !== collection?.id);
+  // The rules' suggestions know the fields as edited here, not yet saved.
+  const ruleContext = { collection: { ...draft, fields: unkeyed(draft.fields) }, collections: [...others, { ...draft, fields: unkeyed(draft.fields) }], rules: true };
   const rules = [...RULES.filter(([key]) => draft.type !== "view" || key === "listRule" || key === "viewRule"),
     ...(draft.type === "auth" ? AUTH_RULES : [])];
   return (
@@ -155,9 +158,9 @@ export function CollectionPanel({ collection, collections, onClose }) {
                 <div key={key} class="field">
                   <label for={id}>{label}</label>
                   <div class="rule">
-                    <input type="text" class="mono" {...invalid(id, errors[key])} disabled={locked}
+                    <FilterInput {...invalid(id, errors[key])} disabled={locked} class="grow" context={ruleContext}
                       placeholder={locked ? "superusers only" : "empty: everyone"} value={draft[key] ?? ""}
-                      onInput={(e) => set(key, e.currentTarget.value)} />
+                      onChange={(text) => set(key, text)} />
                     <label class="inline">
                       <input type="checkbox" checked={locked} onChange={(e) => set(key, e.currentTarget.checked ? null : "")} />
                       Superusers only <span class="sr-only">({label})</span>

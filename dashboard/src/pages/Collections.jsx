@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 import { navigate } from "../router.js";
 import { Records } from "./Records.jsx";
-import { Frame } from "../frame.jsx";
+import { Frame, useClosingOnNavigation } from "../frame.jsx";
 import { CollectionPanel } from "./CollectionPanel.jsx";
 
 export function Collections({ name, superuser }) {
@@ -12,6 +12,7 @@ export function Collections({ name, superuser }) {
   const [search, setSearch] = useState("");
   const [editing, setEditing] = useState(null); // null, "new" or a collection
   const [reload, setReload] = useState(0);
+  const [listOpen, setListOpen] = useClosingOnNavigation(); // narrow screens only
 
   useEffect(() => {
     pb.collections.getFullList({ sort: "name" })
@@ -44,7 +45,10 @@ export function Collections({ name, superuser }) {
   const groups = [["Collections", shown.filter((c) => !c.system)], ["System", shown.filter((c) => c.system)]];
 
   const sidebar = (
-    <nav class="sidebar" aria-label="Collections">
+    <div class={listOpen ? "side open" : "side"}>
+    <button type="button" class="secondary sidebar-toggle" aria-expanded={listOpen ? "true" : "false"} aria-controls="collections-nav"
+      onClick={() => setListOpen(!listOpen)}>Collections{current ? ": " + current.name : ""}</button>
+    <nav class="sidebar" id="collections-nav" aria-label="Collections">
       <input type="search" placeholder="Search collections" aria-label="Search collections"
         value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
       {error && <p role="alert" class="error">{error}</p>}
@@ -54,7 +58,7 @@ export function Collections({ name, superuser }) {
           <ul>
             {list.map((c) => (
               <li key={c.id}>
-                <a href={"#/collections/" + encodeURIComponent(c.name)}
+                <a href={"#/collections/" + encodeURIComponent(c.name)} onClick={() => setListOpen(false)}
                   aria-current={current?.id === c.id ? "page" : undefined}>
                   {c.name} <small class="kind">{c.type}</small>
                 </a>
@@ -64,12 +68,14 @@ export function Collections({ name, superuser }) {
         </section>
       ))}
       <button type="button" class="new secondary" onClick={() => setEditing("new")}>New collection</button>
+      <a class="diagram-link" href="#/diagram">Relations diagram</a>
     </nav>
+    </div>
   );
   return (
     <Frame section="collections" superuser={superuser} sidebar={sidebar}>
       {current
-        ? <Records key={current.id + ":" + reload} collection={current} onEditCollection={() => setEditing(current)} />
+        ? <Records key={current.id + ":" + reload} collection={current} collections={collections} onEditCollection={() => setEditing(current)} />
         : collections && <p>No collection yet.</p>}
       {editing && (
         <CollectionPanel key={editing === "new" ? "new" : editing.id} collection={editing === "new" ? null : editing}

@@ -6,10 +6,11 @@ import { RecordPanel } from "./RecordPanel.jsx";
 import { ImportPanel } from "./ImportPanel.jsx";
 import { cellText, listedFields } from "../fields.jsx";
 import { download, fetchAll, toCSV, toJSON } from "../transfer.js";
+import { FilterInput } from "../autocomplete.jsx";
 
 const PER_PAGE = 50;
 
-export function Records({ collection, onEditCollection }) {
+export function Records({ collection, collections, onEditCollection }) {
   const [page, setPage] = useState(1);
   const [sort, setSort] = useState(collection.type === "view" ? "" : "-@rowid");
   const [filterText, setFilterText] = useState("");
@@ -160,9 +161,10 @@ export function Records({ collection, onEditCollection }) {
         </div>
       </div>
       <form class="filter" role="search" onSubmit={applyFilter}>
-        <input type="search" aria-label="Filter" ref={filterInput} aria-keyshortcuts="/" placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
-          value={filterText} onInput={(e) => setFilterText(e.currentTarget.value)} aria-invalid={error ? "true" : undefined}
-          aria-describedby={error ? "records-error" : undefined} />
+        <FilterInput aria-label="Filter" inputRef={filterInput} aria-keyshortcuts="/" class="grow"
+          placeholder='Filter, e.g. title ~ "hello" && created > "2024-01-01"'
+          value={filterText} onChange={setFilterText} context={{ collection, collections: collections || [], rules: false }}
+          aria-invalid={error ? "true" : undefined} aria-describedby={error ? "records-error" : undefined} />
         <button type="submit" class="secondary">Apply filter</button>
       </form>
       <div class="toolbar">
