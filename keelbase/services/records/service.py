@@ -66,6 +66,7 @@ ListTimer = Callable[[Collection, str, str, str, float], None]
 # (conn, collection, record id, action, record): action is create, update, delete or reset
 # (truncate); the record as written (as it was, for a delete), None for a reset.
 WriteListener = Callable[[Connection, Collection, str, str, Record | None], Awaitable[None]]
+MSG_LAST_SUPERUSER = "You can't delete the only existing superuser."
 MSG_VERSION_CONFLICT = "The record was changed since the version the request expected."
 
 
@@ -591,9 +592,20 @@ class RecordsService:
         event = RecordEvent(record, info or SYSTEM, "delete", original=record)
 
         async def delete(e: RecordEvent) -> None:
+            if e.record.collection.name == SUPERUSERS:
+                await self._keep_one_superuser(conn, e.record.collection)
             await self._delete_and_settle(conn, e.record, depth)
 
         await self.hooks.record_delete.trigger(event, delete, _tags(record.collection))
+
+    async def _keep_one_superuser(self, conn: Connection, superusers: Collection) -> None:
+        """Refuse to delete the last superuser, as PocketBase does: nobody could sign in to
+        the dashboard again. Superuser deletes take one lock first, so two superusers
+        deleting each other at once cannot both pass the count."""
+        await self.lock_id(conn, superusers, "*delete*")
+        row = await conn.fetch_one(f"SELECT COUNT(*) AS n FROM {self._table(superusers)}", {})
+        if row is not None and int(row["n"]) <= 1:
+            raise BadRequestError(MSG_LAST_SUPERUSER)
 
     async def _delete_and_settle(self, conn: Connection, record: Record, depth: int) -> None:
         collection = record.collection
