@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 
 from tests.api.conftest import serving, superuser_headers
+from tests.conftest import ServerProcess
 
 DOCS = {
     "name": "docs",
@@ -65,21 +66,25 @@ def test_vector_fields_and_nearest_search(tmp_path: Path, fresh_db_url: str) -> 
                 vectors[record["id"]] = record["embedding"]
                 if n % 3:
                     public.add(record["id"])
-            app.vectors.chunk = 7  # many chunks: the running top k must merge them right
+            app.vectors.chunk = 7  # streaming: many chunks, the running top k must merge them
             query = [0.5, -1.0, 0.25, 2.0]
-            for metric in ("cosine", "l2"):
-                # a guest sees only what the list rule shows it
-                guest = await _nearest(client, {"vector": query, "metric": metric, "k": 5})
-                want = _expected({i: vectors[i] for i in public}, query, metric, 5)
-                assert [item["record"]["id"] for item in guest["items"]] == want
-                assert guest["scanned"] == len(public)
-                distances = [item["distance"] for item in guest["items"]]
-                assert distances == sorted(distances)
-                # the superuser sees every record; a filter narrows it, by GET too
-                every = await _nearest(client, {"vector": query, "metric": metric, "k": 5}, su)
-                assert [i["record"]["id"] for i in every["items"]] == _expected(
-                    vectors, query, metric, 5
-                )
+            # the in-memory matrix, streaming (no budget), and a budget the field exceeds
+            for budget in (1 << 30, 0, 2000):
+                app.vectors.cache.budget = budget
+                for metric in ("cosine", "l2"):
+                    # a guest sees only what the list rule shows it
+                    guest = await _nearest(client, {"vector": query, "metric": metric, "k": 5})
+                    want = _expected({i: vectors[i] for i in public}, query, metric, 5)
+                    assert [item["record"]["id"] for item in guest["items"]] == want
+                    assert guest["scanned"] == len(public)
+                    distances = [item["distance"] for item in guest["items"]]
+                    assert distances == sorted(distances)
+                    # the superuser sees every record; a filter narrows it, by GET too
+                    every = await _nearest(client, {"vector": query, "metric": metric, "k": 5}, su)
+                    assert [i["record"]["id"] for i in every["items"]] == _expected(
+                        vectors, query, metric, 5
+                    )
+            app.vectors.cache.budget = 1 << 30
             # similar records: a record's own vector is the query, and it is left out
             source = sorted(public)[0]
             similar = await _nearest(client, {"record": source, "k": 3})
@@ -199,3 +204,94 @@ async def _bad_requests(client: httpx.AsyncClient, su: dict[str, str]) -> None:
     assert answer.status_code == 403, answer.text
     answer = await client.post(url, json={"field": "embedding", "vector": vector}, headers=su)
     assert answer.status_code == 200, answer.text
+
+
+NOTES = {
+    "name": "vecnotes",
+    "type": "base",
+    "listRule": "public = true",
+    "viewRule": "public = true",
+    "createRule": "",
+    "updateRule": "",
+    "deleteRule": "",
+    "fields": [
+        {"name": "public", "type": "bool"},
+        {"name": "embedding", "type": "vector", "dimensions": 4},
+    ],
+}
+
+
+def test_the_matrix_sees_every_write_of_another_process_at_once(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """The in-memory matrix is loaded once, then caught up from the change log: a write
+    by another server process shows in the very next search, with no reload."""
+
+    async def body() -> None:
+        data_dir = tmp_path / "kb_data"
+        async with serving(data_dir, fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            url = "/api/collections/vecnotes"
+            rng = np.random.default_rng(11)
+            vectors: dict[str, list[float]] = {}
+            for n in range(30):
+                answer = await client.post(
+                    f"{url}/records",
+                    json={"public": n % 5 != 0, "embedding": rng.normal(size=4).tolist()},
+                )
+                assert answer.status_code == 200, answer.text
+                if n % 5:
+                    vectors[answer.json()["id"]] = answer.json()["embedding"]
+            query = [1.0, 0.5, -0.25, 2.0]
+
+            async def search(k: int = 5) -> list[str]:
+                answer = await client.post(
+                    f"{url}/nearest", json={"field": "embedding", "vector": query, "k": k}
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["scanned"] == len(vectors)
+                return [item["record"]["id"] for item in answer.json()["items"]]
+
+            # searches that start at once load the matrix once
+            first = await asyncio.gather(*(search() for _ in range(4)))
+            assert first == [_expected(vectors, query, "cosine", 5)] * 4
+            assert app.vectors.cache.loads == 1
+            extra = ("--db", fresh_db_url) if fresh_db_url else ()
+            other = ServerProcess(data_dir, *extra)
+            try:
+                async with httpx.AsyncClient(base_url=other.url) as there:
+                    # an update elsewhere: the record is nearest in the next search
+                    moved = sorted(vectors)[3]
+                    answer = await there.patch(
+                        f"{url}/records/{moved}", json={"embedding": [2, 1, -0.5, 4]}
+                    )
+                    assert answer.status_code == 200, answer.text
+                    vectors[moved] = answer.json()["embedding"]
+                    assert (await search())[0] == moved
+                    # a create elsewhere
+                    answer = await there.post(
+                        f"{url}/records", json={"public": True, "embedding": [1, 0.5, -0.25, 2.1]}
+                    )
+                    assert answer.status_code == 200, answer.text
+                    vectors[answer.json()["id"]] = answer.json()["embedding"]
+                    assert await search() == _expected(vectors, query, "cosine", 5)
+                    # a delete elsewhere, and a record hidden by the list rule elsewhere
+                    gone, hidden = (await search())[:2]
+                    assert (await there.delete(f"{url}/records/{gone}")).status_code == 204
+                    del vectors[gone]
+                    answer = await there.patch(f"{url}/records/{hidden}", json={"public": False})
+                    assert answer.status_code == 200, answer.text
+                    del vectors[hidden]
+                    assert await search(10) == _expected(vectors, query, "cosine", 10)
+            finally:
+                other.stop()
+            assert app.vectors.cache.loads == 1  # caught up from the log, never read again
+            # a truncate is a reset in the log: the matrix is loaded again, empty
+            await app.records.truncate(app.records.collection("vecnotes"))
+            vectors.clear()
+            assert await search() == []
+            assert app.vectors.cache.loads == 2
+
+    asyncio.run(body())

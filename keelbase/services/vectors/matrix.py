@@ -168,21 +168,27 @@ class FieldVectors:
         else:
             dots = self.matrix[rows] @ query
         norms = self.norms[rows]
+        # Scores in float32 rank the rows; a margin covers what their rounding could
+        # reorder (at most some 1e-5 of |row|·|query| for 256 terms, given generously),
+        # then the few rows within it are measured again in float64.
         if metric == "cosine":
             with np.errstate(divide="ignore", invalid="ignore"):
-                distances = 1.0 - np.where(norms > 0, dots / norms, 0.0)
-        else:
-            squared = norms.astype(np.float64) ** 2 - 2 * dots + float(query @ query)
-            distances = np.sqrt(np.maximum(squared, 0))
-        distances = np.nan_to_num(distances, nan=np.inf)
+                scores = 1.0 - np.where(norms > 0, dots / norms, 0.0)
+            slack = 1e-4
+        else:  # squared L2: the same order as L2, without a square root near 0
+            qq = float(query @ query)
+            scores = norms.astype(np.float64) ** 2 - 2 * dots + qq
+            slack = 1e-4 * (float(norms.max()) ** 2 + qq)
+        scores = np.nan_to_num(scores, nan=np.inf)
+        keep = np.arange(len(rows))
         if len(rows) > count:
-            # The count smallest and whatever rounding could reorder with them: a margin
-            # above the count-th, then exact distances in float64 for those few.
-            kth = float(np.partition(distances, count - 1)[count - 1])
-            margin = 1e-4 * (1.0 + abs(kth)) if np.isfinite(kth) else 0.0
-            keep = np.flatnonzero(distances <= kth + margin)
+            kth = float(np.partition(scores, count - 1)[count - 1])
+            keep = np.flatnonzero(scores <= kth + (slack if np.isfinite(kth) else 0.0))
             rows = rows[keep]
-        exact = _exact(self.matrix[rows], query, metric)
+        if len(rows) <= 4 * count + 1000:
+            exact = _exact(self.matrix[rows], query, metric)
+        else:  # a great many ties (equal vectors, zero ones for cosine): as scored
+            exact = scores[keep] if metric == "cosine" else np.sqrt(np.maximum(scores[keep], 0))
         ranked = sorted(
             zip(exact.tolist(), (self.ids[r] for r in rows.tolist()), strict=True),
             key=lambda pair: (pair[0], pair[1]),
