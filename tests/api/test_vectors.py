@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
 from tests.api.conftest import serving, superuser_headers
 from tests.conftest import ServerProcess
@@ -293,5 +294,61 @@ def test_the_matrix_sees_every_write_of_another_process_at_once(
             vectors.clear()
             assert await search() == []
             assert app.vectors.cache.loads == 2
+
+    asyncio.run(body())
+
+
+def test_a_change_committed_behind_an_older_transaction_is_not_skipped(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """PostgreSQL: a transaction that began earlier may commit after a later one. The
+    search that saw the later one must not move its cursor past the earlier one."""
+    if not fresh_db_url:
+        pytest.skip("SQLite writes one transaction at a time")
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            url = "/api/collections/vecnotes"
+            ids = []
+            for vector in ([0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]):
+                answer = await client.post(
+                    f"{url}/records", json={"public": True, "embedding": vector}
+                )
+                ids.append(answer.json()["id"])
+            early, late, _ = ids
+
+            async def nearest() -> str:
+                answer = await client.post(
+                    f"{url}/nearest", json={"field": "embedding", "vector": [1, 0, 0, 0], "k": 1}
+                )
+                assert answer.status_code == 200, answer.text
+                return str(answer.json()["items"][0]["record"]["id"])
+
+            await nearest()
+            collection = app.records.collection("vecnotes")
+            opened, release = asyncio.Event(), asyncio.Event()
+
+            async def older_transaction() -> None:  # a task: a transaction of its own
+                async with app.store.transaction() as older:
+                    record = (await app.records.find_by_filter(collection, f"id = '{early}'"))[0]
+                    record.data["embedding"] = [1.0, 0.0, 0.0, 0.0]
+                    assert await app.records.save(older, record, ["embedding"])
+                    opened.set()
+                    await release.wait()
+
+            task = asyncio.create_task(older_transaction())
+            await opened.wait()
+            # a later transaction commits first; the search sees it
+            answer = await client.patch(f"{url}/records/{late}", json={"embedding": [1, 0.1, 0, 0]})
+            assert answer.status_code == 200, answer.text
+            assert await nearest() == late
+            release.set()
+            await task
+            # the older one commits now: the next search must see it
+            assert await nearest() == early
+            assert app.vectors.cache.loads == 1
 
     asyncio.run(body())
