@@ -315,7 +315,9 @@ class VectorCache:
         self, entry: FieldVectors, collection: Collection, field: VectorField
     ) -> bool:
         """Apply the changes after the entry's cursor; ``False`` when it must be loaded again."""
-        limit = min(MAX_CATCH_UP, max(100, int(len(entry) * RELOAD_SHARE)))
+        # changes already applied above the cursor come again (PostgreSQL, while an older
+        # transaction is open): they do not count against the limit
+        limit = min(MAX_CATCH_UP, max(100, int(len(entry) * RELOAD_SHARE))) + len(entry.applied)
         async with self.store.read() as conn:
             rows = await conn.fetch_all(
                 self.log.read_sql(),
