@@ -2,10 +2,14 @@
 
 Neither sqlite-vec nor pgvector can be relied on here (the stdlib ``sqlite3``
 of this Python cannot load extensions, and Debian 12 ships no pgvector for
-PostgreSQL 15), so the search is exact and the same on both stores: the rows
-the caller may list (list rule and ``filter``, in SQL) are read in keyset
-chunks of float32 vectors, scored with numpy, and a running top k is kept, so
-memory stays bounded by the chunk. Only the k winners are read as records.
+PostgreSQL 15), so the search is exact and the same on both stores. Its usual
+path is the field's in-memory matrix (``matrix.py``), brought up to date from
+sync's change log before each search; the list rule and the ``filter`` give
+the candidate ids in SQL when they restrict anything. A field whose matrix
+does not fit the memory budget, or a view's, is streamed instead: the rows the
+caller may list are read in keyset chunks, scored with numpy, and a running
+top k is kept, so memory stays bounded by the chunk. Either way the winners
+are read at the end through the rule and the filter again.
 """
 
 from __future__ import annotations
