@@ -352,3 +352,45 @@ def test_a_change_committed_behind_an_older_transaction_is_not_skipped(
             assert app.vectors.cache.loads == 1
 
     asyncio.run(body())
+
+
+def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> None:
+    """Two fields whose matrices do not fit the budget together: the least recently
+    searched one goes, and every answer stays exact."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            two = {
+                "name": "vectwo",
+                "type": "base",
+                "listRule": "",
+                "createRule": "",
+                "fields": [
+                    {"name": "a", "type": "vector", "dimensions": 4},
+                    {"name": "b", "type": "vector", "dimensions": 4},
+                ],
+            }
+            created = await client.post("/api/collections", json=two, headers=su)
+            assert created.status_code == 200, created.text
+            rng = np.random.default_rng(5)
+            vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
+            for _ in range(20):
+                sent = {name: rng.normal(size=4).tolist() for name in ("a", "b")}
+                answer = await client.post("/api/collections/vectwo/records", json=sent)
+                assert answer.status_code == 200, answer.text
+                for name in ("a", "b"):
+                    vectors[name][answer.json()["id"]] = answer.json()[name]
+            app.vectors.cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
+            query = [0.3, -1.0, 2.0, 0.5]
+            for n, name in enumerate(["a", "b", "a", "a", "b"]):
+                answer = await client.post(
+                    "/api/collections/vectwo/nearest",
+                    json={"field": name, "vector": query, "k": 4, "metric": "l2"},
+                )
+                assert answer.status_code == 200, answer.text
+                got = [item["record"]["id"] for item in answer.json()["items"]]
+                assert got == _expected(vectors[name], query, "l2", 4)
+                assert app.vectors.cache.loads == [1, 2, 3, 3, 4][n]
+
+    asyncio.run(body())
