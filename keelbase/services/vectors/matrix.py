@@ -280,9 +280,10 @@ class VectorCache:
             pruned = await self.log.pruned(conn)
             row = await conn.fetch_one(f'SELECT COUNT(*) AS "n" FROM {table}')
         count = int(row["n"]) if row else 0
-        if not self._make_room(count * row_bytes(field.dimensions)):
+        capacity = max(count + count // 20, 16)  # room for some growth before a copy
+        if not self._make_room(capacity * row_bytes(field.dimensions)):
             return None
-        entry = FieldVectors(field.dimensions, schema_version, count + count // 20)
+        entry = FieldVectors(field.dimensions, schema_version, capacity)
         entry.cursor, entry.pruned = max(head, pruned), pruned
         sql = (
             f"SELECT {q('id')} AS id, {column} AS value FROM {table} "
