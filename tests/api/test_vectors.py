@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
+from keelbase.core.request_info import RequestInfo
 from tests.api.conftest import serving, superuser_headers
 from tests.conftest import ServerProcess
 
@@ -392,5 +393,49 @@ def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> 
                 got = [item["record"]["id"] for item in answer.json()["items"]]
                 assert got == _expected(vectors[name], query, "l2", 4)
                 assert app.vectors.cache.loads == [1, 2, 3, 3, 4][n]
+
+    asyncio.run(body())
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_a_search_inside_a_write_transaction_leaves_the_matrix_clean(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """A search from server code inside a write transaction sees that transaction's own
+    writes; they never reach the shared matrix, so a rollback leaves no trace."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            ids = []
+            for vector in ([0, 0, 1, 0], [0, 1, 0, 0]):
+                answer = await client.post(
+                    "/api/collections/vecnotes/records",
+                    json={"public": True, "embedding": vector},
+                )
+                ids.append(answer.json()["id"])
+            collection = app.records.collection("vecnotes")
+            args = {"field": "embedding", "vector": [1, 0, 0, 0], "k": 1}
+
+            async def nearest() -> str:
+                found = await app.vectors.nearest(collection, args, RequestInfo())
+                return str(found["items"][0]["record"]["id"])
+
+            first = await nearest()  # loads the matrix
+            other = next(i for i in ids if i != first)
+            with pytest.raises(_RolledBack):
+                async with app.store.transaction() as conn:
+                    record = (await app.records.find_by_filter(collection, f"id = '{other}'"))[0]
+                    record.data["embedding"] = [1.0, 0.0, 0.0, 0.0]
+                    assert await app.records.save(conn, record, ["embedding"])
+                    assert await nearest() == other  # its own write
+                    raise _RolledBack
+            assert await nearest() == first
+            assert app.vectors.cache.loads == 1
 
     asyncio.run(body())

@@ -13,8 +13,11 @@ cursor and is remembered as applied, so none that commits later is skipped.
 What invalidates a field's matrix (read again in full): a ``reset`` in the log
 (a truncate, a new list rule or new fields), the log pruned past its cursor,
 more changes than ``RELOAD_SHARE`` of its rows, or any change of the schema
-(its version: a new ``dimensions``, a collection made again under the same id,
-a backup restored, which every node notices as a schema change).
+(its stored version: a new ``dimensions``, a collection made again under the
+same id, a backup restored, which every node notices as a schema change).
+
+Everything here reads through ``Store.read_only``, never a caller's open write
+transaction: the shared matrices hold committed data only.
 
 The matrices share one memory budget (``Config.vector_cache_mb``); the least
 recently searched go first, and a field whose matrix does not fit is not
@@ -240,12 +243,13 @@ class VectorCache:
 
     @asynccontextmanager
     async def current(
-        self, collection: Collection, field: VectorField, schema: Schema
+        self, collection: Collection, field: VectorField, schema: Schema, schema_version: int
     ) -> AsyncIterator[FieldVectors | None]:
         """The field's vectors with every committed write applied, held for the block
         (searches of one field take turns; one load when several ask at once);
         ``None`` when they do not fit the budget. The entries of collections
-        ``schema`` no longer holds are dropped."""
+        ``schema`` no longer holds are dropped; ``schema_version`` is the stored one
+        (``CollectionsService.stored_version``): a matrix of another is loaded again."""
         key = (collection.id, field.name)
         for gone in [k for k in self._entries if schema.by_id(k[0]) is None]:
             del self._entries[gone]
@@ -253,13 +257,13 @@ class VectorCache:
             entry = self._entries.get(key)
             if entry is not None and (
                 entry.dimensions != field.dimensions
-                or entry.schema_version != schema.version
+                or entry.schema_version != schema_version
                 or not await self._catch_up(entry, collection, field)
             ):
                 del self._entries[key]
                 entry = None
             if entry is None:
-                entry = await self._load(collection, field, schema.version)
+                entry = await self._load(collection, field, schema_version)
             elif entry.nbytes > self.budget:  # grew past it
                 del self._entries[key]
                 entry = None
@@ -273,7 +277,7 @@ class VectorCache:
     ) -> FieldVectors | None:
         q = self.store.dialect.quote
         table, column = q(collection.name), q(field.name)
-        async with self.store.read() as conn:
+        async with self.store.read_only() as conn:
             # the log's position first: whatever is written while the rows are read is
             # above it and applied again by the catch-up below
             head = await self._head(conn, collection.id)
@@ -291,7 +295,7 @@ class VectorCache:
         )
         after = ""
         while True:
-            async with self.store.read() as conn:
+            async with self.store.read_only() as conn:
                 rows = await conn.fetch_all(sql, {"after": after, "limit": LOAD_CHUNK})
             if rows:
                 await asyncio.to_thread(entry.put, [(r["id"], r["value"]) for r in rows])
@@ -319,7 +323,7 @@ class VectorCache:
         # changes already applied above the cursor come again (PostgreSQL, while an older
         # transaction is open): they do not count against the limit
         limit = min(MAX_CATCH_UP, max(100, int(len(entry) * RELOAD_SHARE))) + len(entry.applied)
-        async with self.store.read() as conn:
+        async with self.store.read_only() as conn:
             rows = await conn.fetch_all(
                 self.log.read_sql(),
                 {
@@ -358,7 +362,7 @@ class VectorCache:
             part = ids[start : start + 500]
             params = {f"i{n}": record_id for n, record_id in enumerate(part)}
             placeholders = ", ".join(f":{name}" for name in params)
-            async with self.store.read() as conn:
+            async with self.store.read_only() as conn:
                 rows = await conn.fetch_all(
                     f"SELECT {q('id')} AS id, {q(field.name)} AS value "
                     f"FROM {q(collection.name)} WHERE {q('id')} IN ({placeholders})",

@@ -128,13 +128,15 @@ class VectorSearch:
         listable: RecordQuery,
         excluded: set[str],
     ) -> tuple[list[tuple[str, float]] | None, int]:
-        """The nearest by the in-memory matrix; ``None`` when the field is not cached
-        (a view, or a matrix beyond the memory budget)."""
-        if collection.is_view or self.cache.budget <= 0:
+        """The nearest by the in-memory matrix; ``None`` when the field is not cached (a
+        view, a matrix beyond the memory budget) or the search runs inside a write
+        transaction (a hook's), whose own uncommitted writes only a read in it sees."""
+        if collection.is_view or self.cache.budget <= 0 or self.records.store.in_transaction():
             return None, 0
         # the ids the rule and the filter let through, unless neither restricts anything
         allowed = await self.records.listable_ids(listable) if listable.conditions else None
-        async with self.cache.current(collection, field, self.records.schema) as vectors:
+        schema, version = self.records.schema, self.records.collections.stored_version
+        async with self.cache.current(collection, field, schema, version) as vectors:
             if vectors is None:
                 return None, 0
             return await asyncio.to_thread(vectors.nearest, query, metric, count, allowed, excluded)
