@@ -439,3 +439,42 @@ def test_a_search_inside_a_write_transaction_leaves_the_matrix_clean(
             assert app.vectors.cache.loads == 1
 
     asyncio.run(body())
+
+
+def test_a_change_pruned_before_the_next_search_reloads_the_matrix(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Sync's log may drop a change the matrix has not read yet (pruned past its
+    position): the matrix is loaded again rather than missing it."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            url = "/api/collections/vecnotes"
+            ids = []
+            for vector in ([0, 0, 1, 0], [0, 1, 0, 0]):
+                answer = await client.post(
+                    f"{url}/records", json={"public": True, "embedding": vector}
+                )
+                ids.append(answer.json()["id"])
+
+            async def nearest() -> str:
+                answer = await client.post(
+                    f"{url}/nearest", json={"field": "embedding", "vector": [1, 0, 0, 0], "k": 1}
+                )
+                assert answer.status_code == 200, answer.text
+                return str(answer.json()["items"][0]["record"]["id"])
+
+            first = await nearest()
+            other = next(i for i in ids if i != first)
+            answer = await client.patch(f"{url}/records/{other}", json={"embedding": [1, 0, 0, 0]})
+            assert answer.status_code == 200, answer.text
+            await asyncio.sleep(0.01)
+            app.sync.window_seconds = 0.001
+            assert await app.sync.prune() > 0  # the update's change is gone from the log
+            assert await nearest() == other
+            assert app.vectors.cache.loads == 2
+
+    asyncio.run(body())
