@@ -69,6 +69,7 @@ def test_vector_fields_and_nearest_search(tmp_path: Path, fresh_db_url: str) -> 
                 if n % 3:
                     public.add(record["id"])
             app.vectors.chunk = 7  # streaming: many chunks, the running top k must merge them
+            app.vectors.cache.load_chunk = 7  # the matrix too is loaded in many chunks
             query = [0.5, -1.0, 0.25, 2.0]
             # the in-memory matrix, streaming (no budget), and a budget the field exceeds
             for budget in (1 << 30, 0, 2000):

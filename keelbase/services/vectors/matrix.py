@@ -37,7 +37,7 @@ from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.schema import Schema
 from keelbase.core.fields import VectorField
 from keelbase.services.sync.changelog import RESET, ChangeLog, Position
-from keelbase.store.base import Connection, Store
+from keelbase.store.base import Connection, Row, Store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -233,6 +233,7 @@ class VectorCache:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.loads = 0  # full loads done, for tests and figures
+        self.load_chunk = LOAD_CHUNK
 
     def _lock(self, key: Key) -> asyncio.Lock:
         """The field's lock on this event loop (an app may be started again on another)."""
@@ -293,15 +294,25 @@ class VectorCache:
             f"SELECT {q('id')} AS id, {column} AS value FROM {table} "
             f"WHERE {column} <> '' AND {q('id')} > :after ORDER BY {q('id')} LIMIT :limit"
         )
-        after = ""
-        while True:
+        size = self.load_chunk
+
+        async def chunk(after: str) -> list[Row]:
             async with self.store.read_only() as conn:
-                rows = await conn.fetch_all(sql, {"after": after, "limit": LOAD_CHUNK})
-            if rows:
-                await asyncio.to_thread(entry.put, [(r["id"], r["value"]) for r in rows])
-                after = rows[-1]["id"]
-            if len(rows) < LOAD_CHUNK:
-                break
+                return await conn.fetch_all(sql, {"after": after, "limit": size})
+
+        # the next chunk is read while this one is decoded
+        pending: asyncio.Task[list[Row]] | None = asyncio.create_task(chunk(""))
+        try:
+            while pending is not None:
+                rows = await pending
+                pending = None
+                if len(rows) == size:
+                    pending = asyncio.create_task(chunk(rows[-1]["id"]))
+                if rows:
+                    await asyncio.to_thread(entry.put, [(r["id"], r["value"]) for r in rows])
+        finally:
+            if pending is not None:
+                pending.cancel()
         self.loads += 1
         if not await self._catch_up(entry, collection, field) or not self._make_room(entry.nbytes):
             return None
