@@ -152,7 +152,7 @@ class App(Extensions):
         self.logger: AppLogger = self.logs.logger
         self.sql_console = SqlConsole(self.store)
         self.advisor = AdvisorService(self.store, self.records, self.collections)
-        self.vectors = VectorSearch(self.records)
+        self.vectors = VectorSearch(self.records, self.config.vector_cache_mb << 20)
         self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.sync = SyncService(self.records, self.config.sync_window)

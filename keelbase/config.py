@@ -48,6 +48,14 @@ class Config(BaseModel):
     )
     # Seconds sync's change log keeps a change (and a delete's tombstone); an older cursor gets 410.
     sync_window: float = Field(default=7 * 24 * 3600, gt=0)
+    # Megabytes the in-memory matrices of vector search may take together (about
+    # 1.1 KB a record for 256 dimensions); a field beyond it is searched by streaming
+    # its rows; 0 streams always (env KEELBASE_VECTOR_CACHE_MB).
+    vector_cache_mb: int = Field(
+        default_factory=lambda: env_default("VECTOR_CACHE_MB") or 1024,
+        ge=0,
+        validate_default=True,
+    )
     # Reader connections in the SQLite pool.
     read_pool_size: int = 4
     public_dir: Path | None = None

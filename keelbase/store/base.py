@@ -148,6 +148,11 @@ class Store(Protocol):
         """A write transaction; nested calls join the outer one through a savepoint."""
         ...
 
+    def in_transaction(self) -> bool:
+        """Whether the caller runs inside a transaction of this store (``read`` then
+        gives that transaction's connection, which sees its uncommitted writes)."""
+        ...
+
     def read_only(self) -> AbstractAsyncContextManager[Connection]:
         """A connection the database itself keeps from writing (for SQL from outside,
         ``POST /api/sql``); never the current transaction's."""

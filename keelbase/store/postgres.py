@@ -694,6 +694,10 @@ class PgStore:
             await link.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield link
 
+    def in_transaction(self) -> bool:
+        current = _current.get()
+        return current is not None and current.store is self
+
     @asynccontextmanager
     async def read_only(self) -> AsyncIterator[_Link]:
         """A pooled connection in a ``READ ONLY`` transaction, rolled back at the end."""

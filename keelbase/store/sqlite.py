@@ -511,6 +511,10 @@ class SqliteStore:
         assert self._reader_executor is not None, "store is not open"
         yield _Link(self, None, self._reader_executor)
 
+    def in_transaction(self) -> bool:
+        current = _current.get()
+        return current is not None and current.store is self
+
     @asynccontextmanager
     async def read_only(self) -> AsyncIterator[_Link]:
         """A reader: its connections are ``query_only``, whatever the current transaction."""

@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pytest
 
+from keelbase.core.request_info import RequestInfo
 from tests.api.conftest import serving, superuser_headers
+from tests.conftest import ServerProcess
 
 DOCS = {
     "name": "docs",
@@ -65,21 +68,26 @@ def test_vector_fields_and_nearest_search(tmp_path: Path, fresh_db_url: str) -> 
                 vectors[record["id"]] = record["embedding"]
                 if n % 3:
                     public.add(record["id"])
-            app.vectors.chunk = 7  # many chunks: the running top k must merge them right
+            app.vectors.chunk = 7  # streaming: many chunks, the running top k must merge them
+            app.vectors.cache.load_chunk = 7  # the matrix too is loaded in many chunks
             query = [0.5, -1.0, 0.25, 2.0]
-            for metric in ("cosine", "l2"):
-                # a guest sees only what the list rule shows it
-                guest = await _nearest(client, {"vector": query, "metric": metric, "k": 5})
-                want = _expected({i: vectors[i] for i in public}, query, metric, 5)
-                assert [item["record"]["id"] for item in guest["items"]] == want
-                assert guest["scanned"] == len(public)
-                distances = [item["distance"] for item in guest["items"]]
-                assert distances == sorted(distances)
-                # the superuser sees every record; a filter narrows it, by GET too
-                every = await _nearest(client, {"vector": query, "metric": metric, "k": 5}, su)
-                assert [i["record"]["id"] for i in every["items"]] == _expected(
-                    vectors, query, metric, 5
-                )
+            # the in-memory matrix, streaming (no budget), and a budget the field exceeds
+            for budget in (1 << 30, 0, 2000):
+                app.vectors.cache.budget = budget
+                for metric in ("cosine", "l2"):
+                    # a guest sees only what the list rule shows it
+                    guest = await _nearest(client, {"vector": query, "metric": metric, "k": 5})
+                    want = _expected({i: vectors[i] for i in public}, query, metric, 5)
+                    assert [item["record"]["id"] for item in guest["items"]] == want
+                    assert guest["scanned"] == len(public)
+                    distances = [item["distance"] for item in guest["items"]]
+                    assert distances == sorted(distances)
+                    # the superuser sees every record; a filter narrows it, by GET too
+                    every = await _nearest(client, {"vector": query, "metric": metric, "k": 5}, su)
+                    assert [i["record"]["id"] for i in every["items"]] == _expected(
+                        vectors, query, metric, 5
+                    )
+            app.vectors.cache.budget = 1 << 30
             # similar records: a record's own vector is the query, and it is left out
             source = sorted(public)[0]
             similar = await _nearest(client, {"record": source, "k": 3})
@@ -199,3 +207,275 @@ async def _bad_requests(client: httpx.AsyncClient, su: dict[str, str]) -> None:
     assert answer.status_code == 403, answer.text
     answer = await client.post(url, json={"field": "embedding", "vector": vector}, headers=su)
     assert answer.status_code == 200, answer.text
+
+
+NOTES = {
+    "name": "vecnotes",
+    "type": "base",
+    "listRule": "public = true",
+    "viewRule": "public = true",
+    "createRule": "",
+    "updateRule": "",
+    "deleteRule": "",
+    "fields": [
+        {"name": "public", "type": "bool"},
+        {"name": "embedding", "type": "vector", "dimensions": 4},
+    ],
+}
+
+
+def test_the_matrix_sees_every_write_of_another_process_at_once(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """The in-memory matrix is loaded once, then caught up from the change log: a write
+    by another server process shows in the very next search, with no reload."""
+
+    async def body() -> None:
+        data_dir = tmp_path / "kb_data"
+        async with serving(data_dir, fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            url = "/api/collections/vecnotes"
+            rng = np.random.default_rng(11)
+            vectors: dict[str, list[float]] = {}
+            for n in range(30):
+                answer = await client.post(
+                    f"{url}/records",
+                    json={"public": n % 5 != 0, "embedding": rng.normal(size=4).tolist()},
+                )
+                assert answer.status_code == 200, answer.text
+                if n % 5:
+                    vectors[answer.json()["id"]] = answer.json()["embedding"]
+            query = [1.0, 0.5, -0.25, 2.0]
+
+            async def search(k: int = 5) -> list[str]:
+                answer = await client.post(
+                    f"{url}/nearest", json={"field": "embedding", "vector": query, "k": k}
+                )
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["scanned"] == len(vectors)
+                return [item["record"]["id"] for item in answer.json()["items"]]
+
+            # searches that start at once load the matrix once
+            first = await asyncio.gather(*(search() for _ in range(4)))
+            assert first == [_expected(vectors, query, "cosine", 5)] * 4
+            assert app.vectors.cache.loads == 1
+            extra = ("--db", fresh_db_url) if fresh_db_url else ()
+            other = ServerProcess(data_dir, *extra)
+            try:
+                async with httpx.AsyncClient(base_url=other.url) as there:
+                    # an update elsewhere: the record is nearest in the next search
+                    moved = sorted(vectors)[3]
+                    answer = await there.patch(
+                        f"{url}/records/{moved}", json={"embedding": [2, 1, -0.5, 4]}
+                    )
+                    assert answer.status_code == 200, answer.text
+                    vectors[moved] = answer.json()["embedding"]
+                    assert (await search())[0] == moved
+                    # a create elsewhere
+                    answer = await there.post(
+                        f"{url}/records", json={"public": True, "embedding": [1, 0.5, -0.25, 2.1]}
+                    )
+                    assert answer.status_code == 200, answer.text
+                    vectors[answer.json()["id"]] = answer.json()["embedding"]
+                    assert await search() == _expected(vectors, query, "cosine", 5)
+                    # a delete elsewhere, and a record hidden by the list rule elsewhere
+                    gone, hidden = (await search())[:2]
+                    assert (await there.delete(f"{url}/records/{gone}")).status_code == 204
+                    del vectors[gone]
+                    answer = await there.patch(f"{url}/records/{hidden}", json={"public": False})
+                    assert answer.status_code == 200, answer.text
+                    del vectors[hidden]
+                    assert await search(10) == _expected(vectors, query, "cosine", 10)
+            finally:
+                other.stop()
+            assert app.vectors.cache.loads == 1  # caught up from the log, never read again
+            # a truncate is a reset in the log: the matrix is loaded again, empty
+            await app.records.truncate(app.records.collection("vecnotes"))
+            vectors.clear()
+            assert await search() == []
+            assert app.vectors.cache.loads == 2
+
+    asyncio.run(body())
+
+
+def test_a_change_committed_behind_an_older_transaction_is_not_skipped(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """PostgreSQL: a transaction that began earlier may commit after a later one. The
+    search that saw the later one must not move its cursor past the earlier one."""
+    if not fresh_db_url:
+        pytest.skip("SQLite writes one transaction at a time")
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            url = "/api/collections/vecnotes"
+            ids = []
+            for vector in ([0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]):
+                answer = await client.post(
+                    f"{url}/records", json={"public": True, "embedding": vector}
+                )
+                ids.append(answer.json()["id"])
+            early, late, _ = ids
+
+            async def nearest() -> str:
+                answer = await client.post(
+                    f"{url}/nearest", json={"field": "embedding", "vector": [1, 0, 0, 0], "k": 1}
+                )
+                assert answer.status_code == 200, answer.text
+                return str(answer.json()["items"][0]["record"]["id"])
+
+            await nearest()
+            collection = app.records.collection("vecnotes")
+            opened, release = asyncio.Event(), asyncio.Event()
+
+            async def older_transaction() -> None:  # a task: a transaction of its own
+                async with app.store.transaction() as older:
+                    record = (await app.records.find_by_filter(collection, f"id = '{early}'"))[0]
+                    record.data["embedding"] = [1.0, 0.0, 0.0, 0.0]
+                    assert await app.records.save(older, record, ["embedding"])
+                    opened.set()
+                    await release.wait()
+
+            task = asyncio.create_task(older_transaction())
+            await opened.wait()
+            # a later transaction commits first; the search sees it
+            answer = await client.patch(f"{url}/records/{late}", json={"embedding": [1, 0.1, 0, 0]})
+            assert answer.status_code == 200, answer.text
+            assert await nearest() == late
+            release.set()
+            await task
+            # the older one commits now: the next search must see it
+            assert await nearest() == early
+            assert app.vectors.cache.loads == 1
+
+    asyncio.run(body())
+
+
+def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> None:
+    """Two fields whose matrices do not fit the budget together: the least recently
+    searched one goes, and every answer stays exact."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            two = {
+                "name": "vectwo",
+                "type": "base",
+                "listRule": "",
+                "createRule": "",
+                "fields": [
+                    {"name": "a", "type": "vector", "dimensions": 4},
+                    {"name": "b", "type": "vector", "dimensions": 4},
+                ],
+            }
+            created = await client.post("/api/collections", json=two, headers=su)
+            assert created.status_code == 200, created.text
+            rng = np.random.default_rng(5)
+            vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
+            for _ in range(20):
+                sent = {name: rng.normal(size=4).tolist() for name in ("a", "b")}
+                answer = await client.post("/api/collections/vectwo/records", json=sent)
+                assert answer.status_code == 200, answer.text
+                for name in ("a", "b"):
+                    vectors[name][answer.json()["id"]] = answer.json()[name]
+            app.vectors.cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
+            query = [0.3, -1.0, 2.0, 0.5]
+            for n, name in enumerate(["a", "b", "a", "a", "b"]):
+                answer = await client.post(
+                    "/api/collections/vectwo/nearest",
+                    json={"field": name, "vector": query, "k": 4, "metric": "l2"},
+                )
+                assert answer.status_code == 200, answer.text
+                got = [item["record"]["id"] for item in answer.json()["items"]]
+                assert got == _expected(vectors[name], query, "l2", 4)
+                assert app.vectors.cache.loads == [1, 2, 3, 3, 4][n]
+
+    asyncio.run(body())
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_a_search_inside_a_write_transaction_leaves_the_matrix_clean(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """A search from server code inside a write transaction sees that transaction's own
+    writes; they never reach the shared matrix, so a rollback leaves no trace."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            ids = []
+            for vector in ([0, 0, 1, 0], [0, 1, 0, 0]):
+                answer = await client.post(
+                    "/api/collections/vecnotes/records",
+                    json={"public": True, "embedding": vector},
+                )
+                ids.append(answer.json()["id"])
+            collection = app.records.collection("vecnotes")
+            args = {"field": "embedding", "vector": [1, 0, 0, 0], "k": 1}
+
+            async def nearest() -> str:
+                found = await app.vectors.nearest(collection, args, RequestInfo())
+                return str(found["items"][0]["record"]["id"])
+
+            first = await nearest()  # loads the matrix
+            other = next(i for i in ids if i != first)
+            with pytest.raises(_RolledBack):
+                async with app.store.transaction() as conn:
+                    record = (await app.records.find_by_filter(collection, f"id = '{other}'"))[0]
+                    record.data["embedding"] = [1.0, 0.0, 0.0, 0.0]
+                    assert await app.records.save(conn, record, ["embedding"])
+                    assert await nearest() == other  # its own write
+                    raise _RolledBack
+            assert await nearest() == first
+            assert app.vectors.cache.loads == 1
+
+    asyncio.run(body())
+
+
+def test_a_change_pruned_before_the_next_search_reloads_the_matrix(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Sync's log may drop a change the matrix has not read yet (pruned past its
+    position): the matrix is loaded again rather than missing it."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            created = await client.post("/api/collections", json=NOTES, headers=su)
+            assert created.status_code == 200, created.text
+            url = "/api/collections/vecnotes"
+            ids = []
+            for vector in ([0, 0, 1, 0], [0, 1, 0, 0]):
+                answer = await client.post(
+                    f"{url}/records", json={"public": True, "embedding": vector}
+                )
+                ids.append(answer.json()["id"])
+
+            async def nearest() -> str:
+                answer = await client.post(
+                    f"{url}/nearest", json={"field": "embedding", "vector": [1, 0, 0, 0], "k": 1}
+                )
+                assert answer.status_code == 200, answer.text
+                return str(answer.json()["items"][0]["record"]["id"])
+
+            first = await nearest()
+            other = next(i for i in ids if i != first)
+            answer = await client.patch(f"{url}/records/{other}", json={"embedding": [1, 0, 0, 0]})
+            assert answer.status_code == 200, answer.text
+            await asyncio.sleep(0.01)
+            app.sync.window_seconds = 0.001
+            assert await app.sync.prune() > 0  # the update's change is gone from the log
+            assert await nearest() == other
+            assert app.vectors.cache.loads == 2
+
+    asyncio.run(body())

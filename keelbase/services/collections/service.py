@@ -138,6 +138,13 @@ class CollectionsService:
         except system.SecretsLocked as error:
             raise SettingsKeyError(str(error)) from error
 
+    @property
+    def stored_version(self) -> int:
+        """The stored schema version of the schema this node holds: counted up in the
+        database by every collection change (any node's) and by a restore, so it names
+        one schema for every node; ``Schema.version`` counts this node's reloads."""
+        return self._seen_version
+
     def _ticket(self) -> int:
         self._loads += 1
         return self._loads

@@ -152,12 +152,7 @@ class RecordsService:
         """``(id, stored value)`` of the non-empty ``column`` of every record ``info`` may
         list that matches ``filter_text``, ``size`` at a time in id order (keyset
         pages, so memory stays bounded however many records match)."""
-        rule = collection.listRule
-        if rule is None and not info.is_superuser:
-            raise ForbiddenError(MSG_SUPERUSER_ONLY)
-        query = RecordQuery(self.store, self.schema, collection, info)
-        query.add_rule(rule)
-        query.add_client_filter(filter_text)
+        query = self.listable_query(collection, filter_text, info)
         alias = query.q(query.alias)
         record_id, value = f"{alias}.{query.q('id')}", f"{alias}.{query.q(column)}"
         distinct = "DISTINCT " if query.resolver.has_joins else ""
@@ -177,6 +172,42 @@ class RecordsService:
             if len(rows) < size:
                 return
             after = rows[-1]["id"]
+
+    def listable_query(
+        self, collection: Collection, filter_text: str, info: RequestInfo
+    ) -> RecordQuery:
+        """The list rule and ``filter_text`` for ``info`` as one query (403 for a ``null``
+        list rule and anyone but a superuser); no condition when neither restricts."""
+        rule = collection.listRule
+        if rule is None and not info.is_superuser:
+            raise ForbiddenError(MSG_SUPERUSER_ONLY)
+        query = RecordQuery(self.store, self.schema, collection, info)
+        query.add_rule(rule)
+        query.add_client_filter(filter_text)
+        return query
+
+    async def listable_ids(self, query: RecordQuery) -> list[str]:
+        """The ids of every record ``query`` (``listable_query``) lets through: ids only."""
+        record_id = f"{query.q(query.alias)}.{query.q('id')}"
+        distinct = "DISTINCT " if query.resolver.has_joins else ""
+        sql = f"SELECT {distinct}{record_id} AS id {query.from_sql()} WHERE {query.where_sql()}"
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(sql, query.params)
+        return [row["id"] for row in rows]
+
+    async def listable_by_ids(
+        self, collection: Collection, ids: list[str], filter_text: str, info: RequestInfo
+    ) -> list[Record]:
+        """The records of ``ids`` that ``info`` may list and ``filter_text`` matches, read
+        now: a record that left the caller's view a moment ago is not among them."""
+        if not ids:
+            return []
+        query = self.listable_query(collection, filter_text, info)
+        placeholders = ", ".join(query.resolver.params.add(i) for i in ids)
+        query.conditions.append(f"{query.q(query.alias)}.{query.q('id')} IN ({placeholders})")
+        async with self.store.read() as conn:
+            rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
+        return [self.codec.from_row(collection, row) for row in rows]
 
     def on_delete(self, listener: DeleteListener) -> None:
         """Call ``await listener(conn, record, depth)`` inside the transaction that deletes

@@ -2,10 +2,14 @@
 
 Neither sqlite-vec nor pgvector can be relied on here (the stdlib ``sqlite3``
 of this Python cannot load extensions, and Debian 12 ships no pgvector for
-PostgreSQL 15), so the search is exact and the same on both stores: the rows
-the caller may list (list rule and ``filter``, in SQL) are read in keyset
-chunks of float32 vectors, scored with numpy, and a running top k is kept, so
-memory stays bounded by the chunk. Only the k winners are read as records.
+PostgreSQL 15), so the search is exact and the same on both stores. Its usual
+path is the field's in-memory matrix (``matrix.py``), brought up to date from
+sync's change log before each search; the list rule and the ``filter`` give
+the candidate ids in SQL when they restrict anything. A field whose matrix
+does not fit the memory budget, or a view's, is streamed instead: the rows the
+caller may list are read in keyset chunks, scored with numpy, and a running
+top k is kept, so memory stays bounded by the chunk. Either way the winners
+are read at the end through the rule and the filter again.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from keelbase.core.fields import FieldInvalid, VectorField
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError, BadRequestError, field_error
 from keelbase.services.records.listing import MAX_FILTER_LENGTH
+from keelbase.services.records.query import RecordQuery
 from keelbase.services.records.service import RecordsService
+from keelbase.services.vectors.matrix import VectorCache
 
 if TYPE_CHECKING:  # numpy is imported when first used: a start without vectors skips it
     import numpy as np
 
+DEFAULT_CACHE_MB = 1024
 DEFAULT_K = 10
 MAX_K = 100
 CHUNK = 5000
@@ -36,9 +43,11 @@ MAX_SOURCES = 50  # records a recommendation's query vector is made of
 
 
 class VectorSearch:
-    def __init__(self, records: RecordsService) -> None:
+    def __init__(self, records: RecordsService, cache_bytes: int = DEFAULT_CACHE_MB << 20) -> None:
         self.records = records
-        self.chunk = CHUNK  # rows read and scored at a time
+        self.chunk = CHUNK  # rows read and scored at a time by the streaming path
+        # 0 bytes: every search streams
+        self.cache = VectorCache(records.store, cache_bytes)
 
     async def nearest(
         self, collection: Collection, args: Mapping[str, Any], info: RequestInfo, expand: str = ""
@@ -82,6 +91,71 @@ class VectorSearch:
             if norm == 0:
                 raise _invalid("vector", "A zero vector has no direction for cosine distance.")
             query = query / norm
+        query_sql = self.records.listable_query(collection, filter_text, info)
+        # the k nearest and a few more, in case some leave the caller's view before they are read
+        wanted = k + min(k, 10)
+        ranked, scanned = await self._cached(
+            collection, field, query, metric, wanted, query_sql, excluded
+        )
+        if ranked is None:
+            ranked, scanned = await self._streamed(
+                collection, field, query, metric, wanted, filter_text, info, excluded
+            )
+        ids = [record_id for record_id, _ in ranked]
+        # read through the rule and the filter again: only records the caller may list now
+        records = await self.records.listable_by_ids(collection, ids, filter_text, info)
+        by_id = {record.id: record for record in records}
+        found = [by_id[i] for i in ids if i in by_id][:k]
+        exported = await self.records.export_many(found, info, expand)
+        distance_of = dict(ranked)
+        return {
+            "metric": metric,
+            "k": k,
+            "scanned": scanned,
+            "items": [
+                {"distance": distance_of[record.id], "record": item}
+                for record, item in zip(found, exported, strict=True)
+            ],
+        }
+
+    async def _cached(
+        self,
+        collection: Collection,
+        field: VectorField,
+        query: np.ndarray,
+        metric: str,
+        count: int,
+        listable: RecordQuery,
+        excluded: set[str],
+    ) -> tuple[list[tuple[str, float]] | None, int]:
+        """The nearest by the in-memory matrix; ``None`` when the field is not cached (a
+        view, a matrix beyond the memory budget) or the search runs inside a write
+        transaction (a hook's), whose own uncommitted writes only a read in it sees."""
+        if collection.is_view or self.cache.budget <= 0 or self.records.store.in_transaction():
+            return None, 0
+        # the ids the rule and the filter let through, unless neither restricts anything
+        allowed = await self.records.listable_ids(listable) if listable.conditions else None
+        schema, version = self.records.schema, self.records.collections.stored_version
+        async with self.cache.current(collection, field, schema, version) as vectors:
+            if vectors is None:
+                return None, 0
+            return await asyncio.to_thread(vectors.nearest, query, metric, count, allowed, excluded)
+
+    async def _streamed(
+        self,
+        collection: Collection,
+        field: VectorField,
+        query: np.ndarray,
+        metric: str,
+        count: int,
+        filter_text: str,
+        info: RequestInfo,
+        excluded: set[str],
+    ) -> tuple[list[tuple[str, float]], int]:
+        """The nearest by reading the rows the caller may list in keyset chunks: memory
+        bounded by the chunk, time by the rows."""
+        import numpy as np
+
         best_ids: list[str] = []
         best = np.empty(0, dtype=np.float32)
         scanned = 0
@@ -98,27 +172,10 @@ class VectorSearch:
             merged = np.concatenate([best, distances])
             merged_ids = best_ids + ids
             # stable: of equal distances the lower id (read first) wins
-            keep = np.argsort(merged, kind="stable")[:k]
+            keep = np.argsort(merged, kind="stable")[:count]
             best = merged[keep]
             best_ids = [merged_ids[i] for i in keep]
-        records = await self.records.find_by_filter(
-            collection,
-            " || ".join(f"id = {{:i{n}}}" for n in range(len(best_ids))) or "id = ''",
-            {f"i{n}": record_id for n, record_id in enumerate(best_ids)},
-        )
-        by_id = {record.id: record for record in records}
-        found = [by_id[i] for i in best_ids if i in by_id]
-        exported = await self.records.export_many(found, info, expand)
-        distance_of = dict(zip(best_ids, best.tolist(), strict=True))
-        return {
-            "metric": metric,
-            "k": k,
-            "scanned": scanned,
-            "items": [
-                {"distance": distance_of[record.id], "record": item}
-                for record, item in zip(found, exported, strict=True)
-            ],
-        }
+        return list(zip(best_ids, best.tolist(), strict=True)), scanned
 
     async def _taste(
         self,
