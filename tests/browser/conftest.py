@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from keelbase.dashboard import DIST
 from tests.conftest import ServerProcess
@@ -44,6 +45,10 @@ class Node:
         response = self.api.post(path, json=body)
         assert response.status_code in (200, 204), response.text
         return response.json() if response.content else {}
+
+
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +81,9 @@ def browser(node: Node, chromium_path: str) -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     context = browser.new_context()
-    context.set_default_timeout(5000)
+    # Generous for a CI machine whose 2 cores also run the servers and the database:
+    # a passing test never waits for it, a failing one reports after it.
+    context.set_default_timeout(TIMEOUT_MS)
     opened = context.new_page()
     yield opened
     # A screenshot of where each test ended, kept with the test's output.
