@@ -26,6 +26,17 @@ class Dialect(Protocol):
         """
         ...
 
+    def count_table(self, table: str, source: str) -> str:
+        """The number of rows of a whole table: ``SELECT COUNT(*) source`` or a cheaper
+        exact equal. ``table`` is the quoted table name, ``source`` the FROM clause."""
+        ...
+
+    def row_count_statements(self, table: str) -> list[str]:
+        """What makes ``count_table`` cheap for a base collection's ``table`` (quoted),
+        run when the table is created and at start-up; safe to repeat (none on SQLite,
+        which counts a table from its b-tree)."""
+        ...
+
     def select_rows(
         self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
     ) -> str:

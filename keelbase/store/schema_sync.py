@@ -41,6 +41,8 @@ class SchemaSync:
             )
             return
         await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)
+        for statement in self.dialect.row_count_statements(self.quote(collection.name)):
+            await self.conn.execute(statement, heavy=True)
         await self.create_indexes(collection)
         await self.create_search_index(collection)
 
@@ -60,14 +62,17 @@ class SchemaSync:
             await self.conn.execute(sql, heavy=True)
 
     async def upgrade(self, collections: list[Collection]) -> None:
-        """Add the indexes Keelbase itself keeps that tables of an older version lack: on
-        PostgreSQL the ``_rowid_`` index (``IF NOT EXISTS``: a no-op once there)."""
-        if self.dialect_name != "postgresql":
-            return
+        """Add what Keelbase itself keeps that tables of an older version lack: on
+        PostgreSQL the ``_rowid_`` index (``IF NOT EXISTS``: a no-op once there) and the
+        row-count triggers (counting the rows once, when they are new)."""
         for collection in collections:
-            if not collection.is_view:
-                statement = rowid_index(collection, self.quote(collection.name))
-                await self.conn.execute(statement.sql, heavy=True)
+            if collection.is_view:
+                continue
+            table = self.quote(collection.name)
+            if self.dialect_name == "postgresql":
+                await self.conn.execute(rowid_index(collection, table).sql, heavy=True)
+            for statement in self.dialect.row_count_statements(table):
+                await self.conn.execute(statement, heavy=True)
 
     async def create_indexes(self, collection: Collection) -> None:
         """Create the indexes in order; the first the database refuses is an ``IndexFailed``
