@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class Dialect(Protocol):
-    name: str  # as data only (an export's metadata, SQLAlchemy's DDL): never branch on it
+    name: str  # as data only (an export's metadata, the DDL's rendering): never branch on it
 
     # Statements -------------------------------------------------------------
 

@@ -28,7 +28,7 @@ class SchemaSync:
     def __init__(self, conn: Connection, dialect: Dialect) -> None:
         self.conn = conn
         self.dialect = dialect
-        self.dialect_name = dialect.name  # SQLAlchemy's name for it, for the DDL
+        self.dialect_name = dialect.name  # "sqlite" or "postgresql", for the DDL (store/ddl.py)
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'

@@ -1,0 +1,102 @@
+"""Cold start and idle memory of ``keelbase serve``: ``python -m bench.cold_start``.
+
+    python -m bench.cold_start [--runs 5] [--idle 3] [--db postgresql://...] [--pocketbase]
+
+Each run starts ``keelbase serve --workers 1`` on a fresh, empty data folder and
+polls ``GET /api/health`` every 5 ms from the moment the process is spawned; the
+time to the first 200 is the cold start. The server then idles for ``--idle``
+seconds and its RSS (``VmRSS``) is read. ``--pocketbase`` runs PocketBase the
+same way for comparison. Medians over the runs are printed with every run's
+figures; on a shared machine the spread says how far to trust them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.servers import POCKETBASE, free_port, fresh_postgres
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process, in MB (the ``VmRSS`` line of /proc/PID/status)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def one_run(kind: str, idle: float, db_url: str = "") -> tuple[float, float]:
+    """Start one server on an empty folder: (ms to the first 200 of /api/health, idle RSS MB)."""
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="kb-cold-"))
+    if kind == "pocketbase":
+        command = [str(POCKETBASE), "serve", "--http", f"127.0.0.1:{port}", "--dir", str(folder)]
+    else:
+        command = [sys.executable, "-m", "keelbase", "serve", "--workers", "1",
+                   "--http", f"127.0.0.1:{port}", "--dir", str(folder)]  # fmt: skip
+        if db_url:
+            command += ["--db", db_url]
+    url = f"http://127.0.0.1:{port}/api/health"
+    client = httpx.Client(timeout=1)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    try:
+        while True:
+            try:
+                if client.get(url).status_code == 200:
+                    ready = (time.perf_counter() - started) * 1000
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"{kind} exited with {proc.returncode} before answering")
+            if time.perf_counter() - started > 30:
+                raise RuntimeError(f"{kind} did not answer within 30 s")
+            time.sleep(0.005)
+        time.sleep(idle)
+        return ready, rss_mb(proc.pid)
+    finally:
+        client.close()
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--idle", type=float, default=3.0, help="seconds idle before reading RSS")
+    parser.add_argument("--db", default="", help="PostgreSQL URL (a fresh database per run)")
+    parser.add_argument("--pocketbase", action="store_true", help="also measure PocketBase")
+    args = parser.parse_args()
+    kinds = ["keelbase"] + (["pocketbase"] if args.pocketbase and POCKETBASE.exists() else [])
+    results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
+    for _ in range(args.runs):
+        for kind in kinds:  # taking turns, so a noisy moment hits both
+            if kind == "keelbase" and args.db:
+                with fresh_postgres(args.db, "kb_cold_start") as url:
+                    results[kind].append(one_run(kind, args.idle, url))
+            else:
+                results[kind].append(one_run(kind, args.idle))
+    print("| server | first /api/health ms (median) | idle RSS MB (median) | runs (ms / MB) |")
+    print("|---|---|---|---|")
+    for kind, runs in results.items():
+        ready = statistics.median(r for r, _ in runs)
+        rss = statistics.median(m for _, m in runs)
+        each = ", ".join(f"{r:.0f}/{m:.1f}" for r, m in runs)
+        print(f"| {kind} | {ready:.0f} | {rss:.1f} | {each} |")
+
+
+if __name__ == "__main__":
+    main()
