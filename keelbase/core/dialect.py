@@ -38,7 +38,15 @@ class Dialect(Protocol):
         ...
 
     def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+        self,
+        alias: str,
+        source: str,
+        where: str,
+        order: list[str],
+        *,
+        joined: bool,
+        table: bool,
+        never_null: frozenset[str] = frozenset(),
     ) -> str:
         """``SELECT alias.* source WHERE where ORDER BY order``, each row of ``alias`` once.
 
@@ -46,7 +54,9 @@ class Dialect(Protocol):
         may repeat a row when ``joined``; ``order`` items end in ASC or DESC.
         ``table`` says the rows come from a table (an ``id`` key and a rowid), not
         a view. Empty values sort first, and rows of a table that no sort item
-        tells apart come in insertion order, as on SQLite.
+        tells apart come in insertion order, as on SQLite. The ``order`` items in
+        ``never_null`` sort NOT NULL columns: no rule for empty values is needed,
+        so an index in either direction can serve them.
         """
         ...
 

@@ -231,19 +231,29 @@ class PostgresDialect:
         ]
 
     def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+        self,
+        alias: str,
+        source: str,
+        where: str,
+        order: list[str],
+        *,
+        joined: bool,
+        table: bool,
+        never_null: frozenset[str] = frozenset(),
     ) -> str:
         """PostgreSQL refuses DISTINCT rows sorted by a joined value; group by the key instead.
 
         Rows come in insertion order when no sort is given, as SQLite's rowid order.
+        A NOT NULL column sorts without NULLS FIRST/LAST, so that an index on it
+        serves either direction (``created DESC NULLS LAST`` would sort every row).
         """
         if joined and table:
             sql = f"SELECT {alias}.* {source} WHERE {where} GROUP BY {alias}.{self.quote('id')}"
-            order = [_aggregate(item) for item in order]
+            order = [_nulls_first(_aggregate(item)) for item in order]
         else:
             distinct = "DISTINCT " if joined else ""
             sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
-        order = [_nulls_first(item) for item in order]
+            order = [item if item in never_null else _nulls_first(item) for item in order]
         if table:
             order.append(self.rowid(alias))
         if order:

@@ -26,7 +26,15 @@ class SqliteDialect:
         return []
 
     def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+        self,
+        alias: str,
+        source: str,
+        where: str,
+        order: list[str],
+        *,
+        joined: bool,
+        table: bool,
+        never_null: frozenset[str] = frozenset(),
     ) -> str:
         distinct = "DISTINCT " if joined else ""
         sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
