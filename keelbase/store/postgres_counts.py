@@ -16,8 +16,11 @@ order between tables can deadlock. Row ``0`` holds the count at installation and
 what :func:`compact_statements` folds into it at start-up.
 
 The read (:func:`count_sql`) uses the counts only when the table's trigger is there
-and enabled and a row of counts exists; otherwise (a table made by another tool, a
-trigger dropped) it counts the rows, so it is never wrong, only slower.
+and enabled and row 0 names the table that now has that OID; otherwise (a table
+made by another tool, a trigger dropped, a table renamed, counts restored by
+``pg_restore`` under OIDs the new tables do not have) it counts the rows, so it is
+never wrong, only slower, until the next start counts them once again
+(:func:`install_statements`, which checks the same).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ CREATE TABLE IF NOT EXISTS "_kbRowCounts" (
     "rel"   OID NOT NULL,
     "shard" INTEGER NOT NULL,
     "n"     BIGINT NOT NULL,
+    "name"  TEXT,
     PRIMARY KEY ("rel", "shard")
 )$$
 CREATE OR REPLACE FUNCTION _kb_rows_added() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -56,12 +60,15 @@ END $f$$$
 CREATE OR REPLACE FUNCTION _kb_rows_truncated() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
     DELETE FROM "_kbRowCounts" WHERE "rel" = TG_RELID;
-    INSERT INTO "_kbRowCounts" ("rel", "shard", "n") VALUES (TG_RELID, 0, 0);
+    INSERT INTO "_kbRowCounts" ("rel", "shard", "n", "name") VALUES (TG_RELID, 0, 0, TG_TABLE_NAME);
     RETURN NULL;
 END $f$$$
 CREATE OR REPLACE FUNCTION _kb_count_rows(tbl regclass) RETURNS void LANGUAGE plpgsql AS $f$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = tbl AND tgname = '_kb_rows_removed') THEN
+    IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = tbl AND tgname = '_kb_rows_removed'
+               AND tgenabled <> 'D')
+       AND EXISTS (SELECT 1 FROM "_kbRowCounts" c JOIN pg_class k ON k.oid = c."rel"
+                   WHERE c."rel" = tbl AND c."shard" = 0 AND c."name" = k.relname) THEN
         RETURN;
     END IF;
     -- No write may land between the count below and the triggers taking over.
@@ -80,8 +87,9 @@ BEGIN
     -- Rows of a dropped table whose OID this one reuses, and of dropped tables.
     DELETE FROM "_kbRowCounts" c WHERE c."rel" = tbl
         OR NOT EXISTS (SELECT 1 FROM pg_class WHERE pg_class.oid = c."rel");
-    EXECUTE format('INSERT INTO "_kbRowCounts" ("rel", "shard", "n") '
-                   'SELECT %s::oid, 0, count(*) FROM %s', tbl::oid, tbl);
+    EXECUTE format('INSERT INTO "_kbRowCounts" ("rel", "shard", "n", "name") '
+                   'SELECT %s::oid, 0, count(*), %L FROM %s',
+                   tbl::oid, (SELECT relname FROM pg_class WHERE oid = tbl), tbl);
 END $f$
 """
 
@@ -118,6 +126,7 @@ def count_sql(quoted_table: str, source: str) -> str:
     kept = (
         f"SELECT CAST(SUM(n) AS BIGINT) FROM {TABLE} WHERE rel = {rel} AND EXISTS "
         f"(SELECT 1 FROM pg_trigger WHERE tgrelid = {rel} AND tgname = '_kb_rows_removed' "
-        "AND tgenabled <> 'D')"
+        f"AND tgenabled <> 'D') AND EXISTS (SELECT 1 FROM {TABLE} s JOIN pg_class k "
+        f"ON k.oid = s.rel WHERE s.rel = {rel} AND s.shard = 0 AND s.name = k.relname)"
     )
     return f"SELECT COALESCE(({kept}), (SELECT COUNT(*) {source}))"

@@ -146,6 +146,9 @@ class SchemaSync:
         await self.create_indexes(new)
         if search_moved:
             await self.create_search_index(new)
+        if old.name != new.name:  # the kept row count names its table: counted anew
+            for statement in self.dialect.row_count_statements(table):
+                await self.conn.execute(statement, heavy=True)
 
     async def _add_column(self, table: str, field: Field, column: str) -> None:
         renamed = field.model_copy(update={"name": column})
