@@ -10,7 +10,10 @@ seconds and its RSS (``VmRSS``) is read; then once more after one request that
 carries a token (what loads the JWT library, as the first signed-in request
 does). ``--pocketbase`` runs PocketBase the
 same way for comparison. Medians over the runs are printed with every run's
-figures; on a shared machine the spread says how far to trust them.
+figures; on a shared machine the spread says how far to trust them. Python's
+bytecode caches matter: with ``PYTHONDONTWRITEBYTECODE=1`` and an editable
+install every Keelbase module is compiled at each start (set
+``PYTHONPYCACHEPREFIX`` and unset it to measure what a ``pip install`` runs).
 """
 
 from __future__ import annotations
