@@ -101,6 +101,7 @@ test-fast: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.realtime
+	$(BIN)/python -m bench.cold_start --pocketbase
 
 bench-smoke: $(VENV)/.installed-dev wrk
 	$(BIN)/python -m bench --smoke

@@ -526,6 +526,7 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)
         server_header=False,
+        ws="none",  # no WebSocket routes (realtime is SSE): spares importing websockets
         ssl_certfile=config.https_cert or None,  # --https: TLS with these files
         ssl_keyfile=config.https_key or None,
     )

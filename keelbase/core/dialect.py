@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class Dialect(Protocol):
-    name: str  # as data only (an export's metadata, SQLAlchemy's DDL): never branch on it
+    name: str  # as data only (an export's metadata, the DDL's rendering): never branch on it
 
     # Statements -------------------------------------------------------------
 
@@ -26,8 +26,27 @@ class Dialect(Protocol):
         """
         ...
 
+    def count_table(self, table: str, source: str) -> str:
+        """The number of rows of a whole table: ``SELECT COUNT(*) source`` or a cheaper
+        exact equal. ``table`` is the quoted table name, ``source`` the FROM clause."""
+        ...
+
+    def row_count_statements(self, table: str) -> list[str]:
+        """What makes ``count_table`` cheap for a base collection's ``table`` (quoted),
+        run when the table is created and at start-up; safe to repeat (none on SQLite,
+        which counts a table from its b-tree)."""
+        ...
+
     def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+        self,
+        alias: str,
+        source: str,
+        where: str,
+        order: list[str],
+        *,
+        joined: bool,
+        table: bool,
+        never_null: frozenset[str] = frozenset(),
     ) -> str:
         """``SELECT alias.* source WHERE where ORDER BY order``, each row of ``alias`` once.
 
@@ -35,7 +54,9 @@ class Dialect(Protocol):
         may repeat a row when ``joined``; ``order`` items end in ASC or DESC.
         ``table`` says the rows come from a table (an ``id`` key and a rowid), not
         a view. Empty values sort first, and rows of a table that no sort item
-        tells apart come in insertion order, as on SQLite.
+        tells apart come in insertion order, as on SQLite. The ``order`` items in
+        ``never_null`` sort NOT NULL columns: no rule for empty values is needed,
+        so an index in either direction can serve them.
         """
         ...
 

@@ -18,7 +18,7 @@ import re
 
 from keelbase.core.fields import Storage
 from keelbase.core.filter.compiler import Resolved
-from keelbase.store import system
+from keelbase.store import postgres_counts, system
 
 _IS = {"IS": "IS NOT DISTINCT FROM", "IS NOT": "IS DISTINCT FROM"}
 
@@ -214,22 +214,46 @@ class PostgresDialect:
 
     def bootstrap_statements(self) -> list[str]:
         """The system tables, then the helper functions (``FUNCTIONS``) this dialect's SQL calls."""
-        return [*system.postgres_bootstrap_statements(), *function_statements()]
+        return [
+            *system.postgres_bootstrap_statements(),
+            *function_statements(),
+            *postgres_counts.bootstrap_statements(),
+        ]
+
+    def count_table(self, table: str, source: str) -> str:
+        """The count the triggers keep (``store/postgres_counts.py``), not a scan of every row."""
+        return postgres_counts.count_sql(table, source)
+
+    def row_count_statements(self, table: str) -> list[str]:
+        return [
+            *postgres_counts.install_statements(table),
+            *postgres_counts.compact_statements(table),
+        ]
 
     def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+        self,
+        alias: str,
+        source: str,
+        where: str,
+        order: list[str],
+        *,
+        joined: bool,
+        table: bool,
+        never_null: frozenset[str] = frozenset(),
     ) -> str:
         """PostgreSQL refuses DISTINCT rows sorted by a joined value; group by the key instead.
 
         Rows come in insertion order when no sort is given, as SQLite's rowid order.
+        A NOT NULL column sorts without NULLS FIRST/LAST, so that an index on it
+        serves either direction (``created DESC NULLS LAST`` would sort every row).
         """
         if joined and table:
             sql = f"SELECT {alias}.* {source} WHERE {where} GROUP BY {alias}.{self.quote('id')}"
-            order = [_aggregate(item) for item in order]
+            order = [_nulls_first(_aggregate(item)) for item in order]
         else:
             distinct = "DISTINCT " if joined else ""
             sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"
-        order = [_nulls_first(item) for item in order]
+            order = [item if item in never_null else _nulls_first(item) for item in order]
         if table:
             order.append(self.rowid(alias))
         if order:

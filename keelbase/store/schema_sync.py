@@ -28,7 +28,7 @@ class SchemaSync:
     def __init__(self, conn: Connection, dialect: Dialect) -> None:
         self.conn = conn
         self.dialect = dialect
-        self.dialect_name = dialect.name  # SQLAlchemy's name for it, for the DDL
+        self.dialect_name = dialect.name  # "sqlite" or "postgresql", for the DDL (store/ddl.py)
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
@@ -41,6 +41,8 @@ class SchemaSync:
             )
             return
         await self.conn.execute(create_table(collection, self.dialect_name), heavy=True)
+        for statement in self.dialect.row_count_statements(self.quote(collection.name)):
+            await self.conn.execute(statement, heavy=True)
         await self.create_indexes(collection)
         await self.create_search_index(collection)
 
@@ -60,14 +62,17 @@ class SchemaSync:
             await self.conn.execute(sql, heavy=True)
 
     async def upgrade(self, collections: list[Collection]) -> None:
-        """Add the indexes Keelbase itself keeps that tables of an older version lack: on
-        PostgreSQL the ``_rowid_`` index (``IF NOT EXISTS``: a no-op once there)."""
-        if self.dialect_name != "postgresql":
-            return
+        """Add what Keelbase itself keeps that tables of an older version lack: on
+        PostgreSQL the ``_rowid_`` index (``IF NOT EXISTS``: a no-op once there) and the
+        row-count triggers (counting the rows once, when they are new)."""
         for collection in collections:
-            if not collection.is_view:
-                statement = rowid_index(collection, self.quote(collection.name))
-                await self.conn.execute(statement.sql, heavy=True)
+            if collection.is_view:
+                continue
+            table = self.quote(collection.name)
+            if self.dialect_name == "postgresql":
+                await self.conn.execute(rowid_index(collection, table).sql, heavy=True)
+            for statement in self.dialect.row_count_statements(table):
+                await self.conn.execute(statement, heavy=True)
 
     async def create_indexes(self, collection: Collection) -> None:
         """Create the indexes in order; the first the database refuses is an ``IndexFailed``
@@ -141,6 +146,9 @@ class SchemaSync:
         await self.create_indexes(new)
         if search_moved:
             await self.create_search_index(new)
+        if old.name != new.name:  # the kept row count names its table: counted anew
+            for statement in self.dialect.row_count_statements(table):
+                await self.conn.execute(statement, heavy=True)
 
     async def _add_column(self, table: str, field: Field, column: str) -> None:
         renamed = field.model_copy(update={"name": column})

@@ -19,8 +19,22 @@ class SqliteDialect:
     def bootstrap_statements(self) -> list[str]:
         return system.sqlite_bootstrap_statements()
 
+    def count_table(self, table: str, source: str) -> str:
+        return f"SELECT COUNT(*) {source}"  # from the table's b-tree, without reading rows
+
+    def row_count_statements(self, table: str) -> list[str]:
+        return []
+
     def select_rows(
-        self, alias: str, source: str, where: str, order: list[str], *, joined: bool, table: bool
+        self,
+        alias: str,
+        source: str,
+        where: str,
+        order: list[str],
+        *,
+        joined: bool,
+        table: bool,
+        never_null: frozenset[str] = frozenset(),
     ) -> str:
         distinct = "DISTINCT " if joined else ""
         sql = f"SELECT {distinct}{alias}.* {source} WHERE {where}"

@@ -74,3 +74,15 @@ def test_observability_bench_smoke_run() -> None:
     assert "lag of the newest entry" in out
     assert "| stats, all |" in out and "totalItems 2000 |" in out  # the logs API over 2000 entries
     assert "| requests served | RSS MB |" in out
+
+
+def test_cold_start_bench_smoke_run() -> None:
+    """One cold start: the table comes out with a time, CPU and memory (not a timed test)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cold_start", "--runs", "1", "--idle", "0.2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| keelbase |"))
+    ready, cpu, idle_rss, token_rss = (float(cell) for cell in row.split("|")[2:6])
+    assert ready > 0 and cpu > 0 and 10 < idle_rss <= token_rss

@@ -43,6 +43,7 @@ INTERNAL_TABLES = frozenset(
         "_migrations",
         "_kbChanges",
         "_kbChangesPruned",
+        "_kbRowCounts",  # PostgreSQL: the tables' row counts (store/postgres_counts.py)
         "sqlite_master",
         "sqlite_sequence",
     }
@@ -129,7 +130,7 @@ def _check_name(
                 "The name must not match an existing collection id.",
             )
             return
-    if name.lower() in INTERNAL_TABLES or name.lower().startswith("sqlite_"):
+    if name.lower() in {t.lower() for t in INTERNAL_TABLES} or name.lower().startswith("sqlite_"):
         errors["name"] = field_error(
             "validation_collection_name_invalid",
             "The name shouldn't match with an existing internal table.",

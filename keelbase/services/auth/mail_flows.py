@@ -21,8 +21,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import jwt
-
 from keelbase.core.auth import mail_render
 from keelbase.core.auth.options import EmailTemplate
 from keelbase.core.collections.collection import Collection
@@ -87,6 +85,8 @@ def token_secret(collection: Collection, token_type: str) -> str | None:
 
 def claims_of(token: str) -> dict[str, Any]:
     """A token's claims, signature and expiry unchecked (only to read what it says)."""
+    import jwt  # imported with the first token (see tokens.py)
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
     except jwt.PyJWTError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 
 import bcrypt
@@ -16,8 +17,13 @@ from argon2 import exceptions as argon2_errors
 # OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane. Keeps a burst of sign-ups
 # from costing gigabytes while staying far out of reach of offline guessing.
 _ARGON2 = Argon2Hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Compared against when the account does not exist, so both paths take as long.
-_DUMMY_HASH = _ARGON2.hash("keelbase-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Compared against when the account does not exist, so both paths take as long.
+    Made on first use, not at import: hashing takes tens of milliseconds of a start."""
+    return _ARGON2.hash("keelbase-timing-equaliser")
 
 
 def hash_password(plain: str) -> str:
@@ -42,7 +48,7 @@ def verify_password(plain: str, hashed: str) -> bool:
 
 def verify_dummy(plain: str) -> None:
     with contextlib.suppress(argon2_errors.VerificationError):
-        _ARGON2.verify(_DUMMY_HASH, plain)
+        _ARGON2.verify(_dummy_hash(), plain)
 
 
 def needs_rehash(hashed: str) -> bool:

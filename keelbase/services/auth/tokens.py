@@ -1,5 +1,8 @@
 """Signed tokens (HS256 JWTs) as PocketBase makes them.
 
+PyJWT is imported by the functions, with the first token: it loads cryptography,
+about 20 MB that a fresh server answering nothing but health checks does without.
+
 Each token is signed with the record's ``tokenKey`` plus the collection's
 secret for that token type, so changing a password (which rotates tokenKey)
 or rotating the secret ends every token issued before.
@@ -9,8 +12,6 @@ from __future__ import annotations
 
 import time
 from typing import Any
-
-import jwt
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.records.record import Record
@@ -41,6 +42,8 @@ def issue(
         claims["refreshable"] = refreshable
     if extra:
         claims.update(extra)
+    import jwt
+
     return jwt.encode(claims, signing_key(record, secret), algorithm=ALGORITHM)
 
 
@@ -58,6 +61,8 @@ def issue_auth(record: Record, refreshable: bool = True, duration: int | None = 
 
 def unverified_claims(token: str) -> dict[str, Any] | None:
     """Claims read without checking the signature, only to find whose key checks it."""
+    import jwt
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": True})
     except jwt.PyJWTError:
@@ -72,6 +77,8 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
 
 
 def verify(token: str, record: Record, secret: str) -> dict[str, Any] | None:
+    import jwt
+
     try:
         claims: dict[str, Any] = jwt.decode(
             token, signing_key(record, secret), algorithms=[ALGORITHM], options={"require": ["exp"]}

@@ -25,7 +25,6 @@ import time
 import zipfile
 import zlib
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +202,7 @@ async def in_child(function: Callable[..., Any], *args: Any) -> Any:
 
 def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
     import multiprocessing  # only a restore or a backup needs it, not a start
+    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(

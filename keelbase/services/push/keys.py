@@ -17,9 +17,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-
 from keelbase.core import settings_cipher
 from keelbase.core.dates import now_string
 from keelbase.store import system
@@ -46,6 +43,10 @@ class VapidKeys:
 
 
 def generate() -> VapidKeys:
+    # Imported here: a server that sends no push message never needs cryptography.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint

@@ -10,15 +10,14 @@ logged and given up (they will not get better by retrying).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
-from keelbase.adapters.webpush import WebPushGateway
 from keelbase.core.fields.relation import RelationField
 from keelbase.core.records.record import Record
 from keelbase.core.request_info import RequestInfo
@@ -29,6 +28,9 @@ from keelbase.services.push.endpoints import is_public, is_url_text, parse_subsc
 from keelbase.services.push.subscriptions import PushSubscription, PushSubscriptions
 from keelbase.services.records.service import RecordsService
 from keelbase.store.base import Store
+
+if TYPE_CHECKING:  # imported when the first message goes out: pywebpush is slow to load
+    from keelbase.adapters.webpush import WebPushGateway
 
 log = logging.getLogger("keelbase.push")
 
@@ -317,7 +319,12 @@ class PushService:
         delivery: PushDelivery,
     ) -> None:
         if self._gateway is None:
-            self._gateway = WebPushGateway()
+            # Loaded with the first message (pywebpush and httpx take a while), off the loop.
+            webpush = await asyncio.to_thread(importlib.import_module, "keelbase.adapters.webpush")
+            if self._gateway is None:
+                self._gateway = webpush.WebPushGateway()
+        import httpx  # loaded with the gateway
+
         for attempt, delay in enumerate((0.0, *self.retry_delays)):
             if delay:
                 await asyncio.sleep(delay)

@@ -10,8 +10,9 @@ from typing import Any
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.schema import Schema
+from keelbase.core.fields import Storage
 from keelbase.core.filter import FilterError, parse, parse_bound
-from keelbase.core.filter.compiler import compile_filter
+from keelbase.core.filter.compiler import Resolved, compile_filter
 from keelbase.core.records.resolver import RecordResolver
 from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ForbiddenError
@@ -32,6 +33,7 @@ class RecordQuery:
         self.resolver = RecordResolver(schema, collection, store.dialect, info, allow_hidden=True)
         self.conditions: list[str] = []
         self.order: list[str] = []
+        self.never_null: set[str] = set()  # the ``order`` items of NOT NULL columns
 
     @property
     def params(self) -> dict[str, Any]:
@@ -110,10 +112,23 @@ class RecordQuery:
                     raise invalid_query("sort", f'invalid sort field "{name}" - {error}') from error
                 if resolved.is_value or resolved.raw_literal is not None:
                     raise invalid_query("sort", f'invalid sort field "{name}"')
-                self.order.append(f"{resolved.guarded or resolved.sql} {direction}")
+                item = f"{resolved.guarded or resolved.sql} {direction}"
+                self.order.append(item)
+                if self._own_not_null_column(name, resolved):
+                    self.never_null.add(item)
         finally:
             self.resolver.allow_hidden = saved
             self.resolver.restrict_joins = False
+
+    def _own_not_null_column(self, name: str, resolved: Resolved) -> bool:
+        """The sort reads a column of this collection's own table that is never NULL
+        (every kind but a JSON value); a view's columns may be."""
+        if self.collection.is_view or resolved.guarded is not None:
+            return False
+        field = self.collection.field(name)
+        if field is None or field.storage_kind is Storage.JSON:
+            return False
+        return resolved.sql == f"{self.q(self.alias)}.{self.q(field.name)}"
 
     def from_sql(self, ranked: bool = False) -> str:
         """The FROM clause; ``ranked`` adds what a sort by ``@rank`` reads (selects only)."""
@@ -134,6 +149,7 @@ class RecordQuery:
             self.order,
             joined=self.resolver.has_joins,
             table=not self.collection.is_view,
+            never_null=frozenset(self.never_null),
         )
         if limit:
             sql += " LIMIT :__limit OFFSET :__offset"
@@ -149,6 +165,9 @@ class RecordQuery:
             return f"SELECT COUNT(DISTINCT {key}) {self.from_sql()} WHERE {self.where_sql()}"
         if not self.conditions and not self.resolver.join_checks:
             # No WHERE at all: SQLite counts a whole table from its b-tree in
-            # microseconds, but a "WHERE 1=1" turns that into a scan of every row.
-            return f"SELECT COUNT(*) {self.from_sql()}"
+            # microseconds (a "WHERE 1=1" would turn that into a scan of every row);
+            # PostgreSQL reads the count its triggers keep.
+            if self.collection.is_view:
+                return f"SELECT COUNT(*) {self.from_sql()}"
+            return self.dialect.count_table(self.q(self.collection.name), self.from_sql())
         return f"SELECT COUNT(*) {self.from_sql()} WHERE {self.where_sql()}"

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from keelbase.core.dates import now_string
 from keelbase.core.ids import random_string
 from keelbase.services.webhooks import outbox, signing, ssrf
 from keelbase.store.base import Row, Store
+
+if TYPE_CHECKING:  # imported on the first delivery: a fresh server sends none
+    import httpx
 
 log = logging.getLogger("keelbase.webhooks")
 
@@ -140,6 +142,10 @@ class Dispatcher:
             sent += len(claimed)
 
     async def _send(self, row: Row) -> None:
+        if self._client is None:  # httpx takes a while to load: off the event loop, once
+            await asyncio.to_thread(importlib.import_module, "httpx")
+        import httpx
+
         async with self._slots:
             attempt = int(row["attempts"]) + 1
             body = str(row["payload"]).encode()
@@ -162,6 +168,8 @@ class Dispatcher:
 
     async def _post(self, target: ssrf.Target, row: Row, body: bytes) -> tuple[int, str]:
         if self._client is None:
+            import httpx
+
             self._client = httpx.AsyncClient(timeout=self.send_timeout, follow_redirects=False)
         headers = signing.headers(str(row["secret"]), str(row["id"]), int(time.time()), body)
         headers["host"] = target.host_header

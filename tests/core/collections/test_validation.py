@@ -72,6 +72,8 @@ def test_a_good_collection_has_no_errors() -> None:
         ("_collections", "validation_collection_name_invalid"),
         ("sqlite_stat1", "validation_collection_name_invalid"),
         ("_params", "validation_collection_name_invalid"),
+        ("_kbChanges", "validation_collection_name_invalid"),  # the sync log, in any case
+        ("_KBROWCOUNTS", "validation_collection_name_invalid"),  # PostgreSQL's row counts
     ],
 )
 def test_bad_names(name: str, expected: str) -> None:

@@ -1,0 +1,61 @@
+"""A fresh server loads only what serving needs: the heavy libraries of optional
+features (S3, payments, push, vectors, images, tracing, error reports, DDL) wait for
+their first use. A property of the imports, checked in a fresh interpreter, not a timing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+# Each costs a fresh server tens of milliseconds to start or megabytes of memory.
+HEAVY = {
+    "boto3", "botocore", "stripe", "numpy", "PIL", "pywebpush", "py_vapid", "aiohttp",
+    "requests", "httpx", "sqlalchemy", "jwt", "cryptography", "sentry_sdk", "opentelemetry",
+    "authlib", "joserfc", "asyncpg", "redis", "aiosmtplib", "wordllama", "websockets",
+    "prometheus_client",
+}  # fmt: skip
+
+START_AND_ANSWER_HEALTH = """
+import asyncio, sys
+from pathlib import Path
+import keelbase.cli  # the serve command's own imports
+from keelbase.app import App
+from keelbase.config import Config
+
+async def main() -> None:
+    app = App(Config(data_dir=Path(sys.argv[1])))
+    await app.start()  # an empty folder: the system tables and collections are created
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/api/health",
+             "raw_path": b"/api/health", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"localhost")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80)}
+    await app.asgi(scope, receive, send)
+    await app.stop()
+    assert sent[0]["status"] == 200, sent
+
+asyncio.run(main())
+print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_a_fresh_server_imports_no_heavy_library(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", START_AND_ANSWER_HEALTH, str(tmp_path / "kb_data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "keelbase" in loaded and "starlette" in loaded  # it did start and serve
+    assert loaded & HEAVY == set()
