@@ -1,70 +1,138 @@
-"""DDL for record tables, rendered for the store's dialect.
+"""DDL for record tables, rendered for the store's dialect with SQLAlchemy Core.
 
 Column types follow PocketBase's (``TEXT DEFAULT '' NOT NULL`` and so on), so
-a data folder's tables look the same to anyone who inspects them. Every name is
-quoted. These few shapes were rendered by SQLAlchemy Core until its import (half
-a second of a fresh server's start, several MB of memory) proved to cost more
-than the text; tests/store/test_ddl.py still compares them with its rendering.
+a data folder's tables look the same to anyone who inspects them.
+
+SQLAlchemy is imported by the functions that render, not by this module: a
+server restarting on an existing schema renders no table, and importing it
+would cost a fifth of the time to the first answer.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import parse_index
 from keelbase.core.fields import Field, RelationField, Storage, TextField
 
-_ID_DEFAULT = {
-    "sqlite": "('r'||lower(hex(randomblob(7))))",
-    "postgresql": "('r' || substr(md5(random()::text), 1, 14))",
-}
-_GEO_DEFAULT = """'{"lon":0,"lat":0}'"""
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine.interfaces import Dialect as SaDialect
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+# Cached by dialect name alone, the whole answer: never stale, nothing invalidates it.
+@lru_cache(maxsize=4)
+def sa_dialect(name: str) -> SaDialect:
+    if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.dialect()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.dialect()
 
 
-def _primary_key(field: Field) -> bool:
-    return isinstance(field, TextField) and field.primaryKey
+def postgresql_jsonb() -> sa.types.TypeEngine[object]:
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return JSONB()
 
 
-def column_definition(field: Field, dialect_name: str) -> str:
-    """One column: its quoted name, type, default and nullability (no PRIMARY KEY)."""
-    postgres = dialect_name == "postgresql"
-    name = _quote(field.name)
-    # PostgreSQL's text compares byte-wise (collation "C") as SQLite's does, numbers
-    # are double precision (SQLite's REAL), lists and JSON values are jsonb.
-    text = 'TEXT COLLATE "C"' if postgres else "TEXT"
-    json = "JSONB" if postgres else "JSON"
-    if _primary_key(field):
-        return f"{name} {text} DEFAULT {_ID_DEFAULT[dialect_name]} NOT NULL"
+def _sa_column(field: Field, dialect_name: str) -> sa.Column[object]:
+    import sqlalchemy as sa
+
+    if dialect_name == "postgresql":
+        return _pg_column(field)
+    if isinstance(field, TextField) and field.primaryKey:
+        default = (
+            "('r'||lower(hex(randomblob(7))))"
+            if dialect_name == "sqlite"
+            else "('r' || substr(md5(random()::text), 1, 14))"
+        )
+        return sa.Column(field.name, sa.Text, primary_key=True, server_default=sa.text(default))
+    kind = field.storage_kind
+    json_type: sa.types.TypeEngine[object] = (
+        postgresql_jsonb() if dialect_name == "postgresql" else sa.JSON()
+    )
+    if kind is Storage.NUMBER:
+        return sa.Column(field.name, sa.Numeric, nullable=False, server_default=sa.text("0"))
+    if kind is Storage.BOOL:
+        return sa.Column(field.name, sa.Boolean, nullable=False, server_default=sa.false())
+    if kind is Storage.JSON:
+        return sa.Column(field.name, json_type, nullable=True)
+    if kind is Storage.JSON_ARRAY:
+        return sa.Column(field.name, json_type, nullable=False, server_default=sa.text("'[]'"))
+    if kind is Storage.GEO:
+        return sa.Column(
+            field.name,
+            json_type,
+            nullable=False,
+            server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\''),
+        )
+    return sa.Column(field.name, sa.Text, nullable=False, server_default=sa.text("''"))
+
+
+def _pg_column(field: Field) -> sa.Column[object]:
+    import sqlalchemy as sa
+
+    """PostgreSQL's types: text compares byte-wise (collation "C") as SQLite's does,
+    numbers are double precision (SQLite's REAL), lists and JSON values are jsonb."""
+    text = sa.Text(collation="C")
+    if isinstance(field, TextField) and field.primaryKey:
+        default = "('r' || substr(md5(random()::text), 1, 14))"
+        return sa.Column(field.name, text, primary_key=True, server_default=sa.text(default))
     kind = field.storage_kind
     if kind is Storage.NUMBER:
-        return f"{name} {'DOUBLE PRECISION' if postgres else 'NUMERIC'} DEFAULT 0 NOT NULL"
+        return sa.Column(field.name, sa.Double, nullable=False, server_default=sa.text("0"))
     if kind is Storage.BOOL:
-        return f"{name} BOOLEAN DEFAULT {'false' if postgres else '0'} NOT NULL"
+        return sa.Column(field.name, sa.Boolean, nullable=False, server_default=sa.false())
     if kind is Storage.JSON:
-        return f"{name} {json}"
+        return sa.Column(field.name, postgresql_jsonb(), nullable=True)
     if kind is Storage.JSON_ARRAY:
-        return f"{name} {json} DEFAULT '[]' NOT NULL"
+        return sa.Column(
+            field.name, postgresql_jsonb(), nullable=False, server_default=sa.text("'[]'")
+        )
     if kind is Storage.GEO:
-        return f"{name} {json} DEFAULT {_GEO_DEFAULT} NOT NULL"
-    return f"{name} {text} DEFAULT '' NOT NULL"
+        return sa.Column(
+            field.name,
+            postgresql_jsonb(),
+            nullable=False,
+            server_default=sa.text('\'{"lon"\\:0,"lat"\\:0}\''),
+        )
+    return sa.Column(field.name, text, nullable=False, server_default=sa.text("''"))
+
+
+def _table(
+    collection: Collection, dialect_name: str, fields: list[Field] | None = None
+) -> sa.Table:
+    import sqlalchemy as sa
+
+    columns = [_sa_column(f, dialect_name) for f in (fields or collection.fields)]
+    if dialect_name == "postgresql":
+        # SQLite's rowid: insertion order, for unsorted lists and @rowid
+        columns.append(sa.Column("_rowid_", sa.BigInteger, sa.Identity(), nullable=False))
+    return sa.Table(collection.name, sa.MetaData(), *columns)
 
 
 def create_table(collection: Collection, dialect_name: str) -> str:
-    columns = [column_definition(f, dialect_name) for f in collection.fields]
-    if dialect_name == "postgresql":
-        # SQLite's rowid: insertion order, for unsorted lists and @rowid
-        columns.append('"_rowid_" BIGINT GENERATED BY DEFAULT AS IDENTITY')
-    keys = [_quote(f.name) for f in collection.fields if _primary_key(f)]
-    if keys:
-        columns.append(f"PRIMARY KEY ({', '.join(keys)})")
-    body = ", \n\t".join(columns)
-    return f"\nCREATE TABLE {_quote(collection.name)} (\n\t{body}\n)\n\n"
+    from sqlalchemy.schema import CreateTable
+
+    return str(
+        CreateTable(_table(collection, dialect_name)).compile(dialect=sa_dialect(dialect_name))
+    )
+
+
+def column_definition(field: Field, dialect_name: str) -> str:
+    import sqlalchemy as sa
+    from sqlalchemy.schema import CreateColumn
+
+    table = sa.Table("_tmp", sa.MetaData(), _sa_column(field, dialect_name))
+    column = table.c[field.name]
+    return str(CreateColumn(column).compile(dialect=sa_dialect(dialect_name))).strip()
 
 
 _BACKTICKED = re.compile(r"`([^`]*)`|\[([^\]]*)\]")
