@@ -181,8 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=int,
-        default=int(env_default("WORKERS", "1") or 1),
-        help="worker processes (more than one needs --redis)",
+        default=int(env_default("WORKERS", "0") or 0) or None,
+        help="worker processes (default: one per usable CPU core; 1 with --dev or with --http "
+        "beside --https); workers share events and limits through a local hub, or --redis "
+        "(env KEELBASE_WORKERS)",
     )
     serve.add_argument(
         "--db",
@@ -382,7 +384,11 @@ def _serve(args: argparse.Namespace) -> int:
     if problem:
         _error(args.log_format, problem + ".")
         return 2
-    if https and args.http and args.workers > 1:
+    workers = _worker_count(args)
+    if workers < 1:
+        _error(args.log_format, f"--workers must be at least 1 (got {workers}).")
+        return 2
+    if https and args.http and workers > 1:
         _error(
             args.log_format,
             "--http beside --https (the redirect to HTTPS) is served by one process only; "
@@ -432,16 +438,8 @@ def _serve(args: argparse.Namespace) -> int:
         log_config = uvicorn.config.LOGGING_CONFIG
     if _pocketbase_refusal(args.dir, args.db):
         return 1
-    if args.workers > 1 and not config.redis_url:
-        _error(
-            args.log_format,
-            "--workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
-            "process, and realtime subscribers connected to one worker would miss the changes "
-            "made through another; Redis carries every event to every worker.",
-        )
-        return 2
     log_level = "info" if config.dev else "warning"
-    if args.workers > 1:
+    if workers > 1:
         try:
             asyncio.run(_check_settings(config))
         except SettingsKeyError as error:
@@ -458,13 +456,14 @@ def _serve(args: argparse.Namespace) -> int:
         if asyncio.run(_apply_migrations(migrating)) != 0:
             return 1
         _print_started(config)
-        config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
-        os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
-        with _metrics_folder():
+        print(f"├─ workers:   {workers} ({_sharing(config)})", flush=True)
+        with _metrics_folder(), _local_hub(config) as config:
+            config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
+            os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
             uvicorn.run(
                 "keelbase.asgi:from_environment",
                 factory=True,
-                workers=args.workers,
+                workers=workers,
                 host=config.host,
                 port=config.port,
                 log_level=log_level,
@@ -557,6 +556,50 @@ async def _start_and_serve(
     finally:
         await app.stop()
     return 0
+
+
+def _worker_count(args: argparse.Namespace) -> int:
+    """``--workers``, else one per CPU core this process may use (``taskset`` counts).
+
+    One process when a single one is needed: ``--dev`` (hooks reload in place,
+    one log to read) and ``--http`` beside ``--https`` (the redirect listener).
+    """
+    if args.workers is not None:
+        return int(args.workers)
+    if args.dev or (args.https and args.http):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _sharing(config: Config) -> str:
+    return "sharing through Redis" if config.redis_url else "sharing through the local hub"
+
+
+@contextlib.contextmanager
+def _local_hub(config: Config) -> Iterator[Config]:
+    """Without Redis, the hub the workers share events, counters, presence and figures through.
+
+    It runs on a thread of this, the supervisor process, on a Unix socket in a
+    private folder (mode 0700, a short path: socket paths are limited to 108
+    bytes); the workers find it in their config. With Redis, Redis does that.
+    """
+    if config.redis_url:
+        yield config
+        return
+    from keelbase.adapters.hub import HubThread
+
+    base = tempfile.gettempdir()
+    folder = tempfile.mkdtemp(prefix="kb-hub-", dir=base if len(base) < 64 else "/tmp")
+    hub = HubThread(os.path.join(folder, "hub.sock"))
+    try:
+        hub.start()
+        yield config.model_copy(update={"hub_socket": hub.server.path})
+    finally:
+        hub.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

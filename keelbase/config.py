@@ -57,6 +57,9 @@ class Config(BaseModel):
     redis_url: str = ""
     # The pub/sub channel: apps that share one Redis need different channels.
     redis_channel: str = "keelbase:events"
+    # The local hub's Unix socket, set by ``keelbase serve --workers N`` without Redis: the
+    # workers of one serve share realtime events, counters, presence and figures through it.
+    hub_socket: str = ""
     # Bytes of event JSON the realtime replay buffer keeps for clients that reconnect with
     # Last-Event-ID (besides its 2,000 events and 5 minutes); env KEELBASE_REALTIME_REPLAY_BYTES.
     realtime_replay_bytes: int = Field(
