@@ -220,6 +220,7 @@ class App(Extensions):
             log_sql=self.config.dev,
             query_timeout=self.config.query_timeout,
             durability=self.config.durability,
+            shared=self.config.shares_sqlite,
         )
 
     def _logs(self) -> LogsService:
@@ -236,6 +237,7 @@ class App(Extensions):
             self.config.data_dir / AUXILIARY_DB,
             read_pool_size=2,
             durability=self.config.durability,
+            shared=self.config.shares_sqlite,
         )
         return LogsService(
             auxiliary,
@@ -316,7 +318,7 @@ class App(Extensions):
             return None
         from keelbase.adapters.hub.client import HubClient
 
-        return HubClient(self.config.hub_socket)
+        return HubClient(self.config.hub_socket, self.config.hub_supervisor)
 
     def _broker(self) -> Broker:
         """Redis when configured (nodes and workers), else the local hub (workers), else in-process."""

@@ -596,7 +596,9 @@ def _local_hub(config: Config) -> Iterator[Config]:
     hub = HubThread(os.path.join(folder, "hub.sock"))
     try:
         hub.start()
-        yield config.model_copy(update={"hub_socket": hub.server.path})
+        yield config.model_copy(
+            update={"hub_socket": hub.server.path, "hub_supervisor": os.getpid()}
+        )
     finally:
         hub.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -271,8 +271,12 @@ class SqliteStore:
         inline_budget: int = 20_000,
         query_timeout: float = 30.0,
         durability: str = "full",
+        shared: bool = False,
     ) -> None:
         self.path = path
+        # Other processes write this file too (the workers of one ``keelbase serve``): BEGIN
+        # then waits for their write lock (busy_timeout) on the writer thread, not on the loop.
+        self.shared = shared
         if durability not in SYNCHRONOUS:
             raise ValueError(f"durability must be full or normal, not {durability!r}")
         # ``--durability``: "full" syncs every commit to disk before it is answered, with
@@ -555,7 +559,7 @@ class SqliteStore:
             link = _Link(self, self._writer, self._writer_executor)
             token = _current.set(link)
             try:
-                await link.execute("BEGIN IMMEDIATE")
+                await link.execute("BEGIN IMMEDIATE", heavy=self.shared)
                 try:
                     yield link
                     await link.execute("COMMIT")
@@ -599,7 +603,7 @@ class SqliteStore:
             token = _current.set(link)
             try:
                 if group is None:
-                    await link.execute("BEGIN IMMEDIATE")
+                    await link.execute("BEGIN IMMEDIATE", heavy=self.shared)
                     group = self._group = _Group()
                 await link.execute(f"SAVEPOINT {MEMBER}")
                 try:

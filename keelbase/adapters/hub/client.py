@@ -10,7 +10,7 @@ When the connection is lost the worker logs it once, keeps serving alone (the
 adapters fall back to their in-process versions) and reconnects every
 ``RETRY_DELAY`` seconds, logging once more when it is back. When the hub was
 this worker's parent (the ``keelbase serve`` supervisor) and that parent is
-gone, the worker stops itself (SIGTERM, a graceful shutdown): no supervisor
+gone (this process was handed to another parent), the worker stops itself (SIGTERM, a graceful shutdown): no supervisor
 would restart it or stop it later.
 """
 
@@ -50,9 +50,12 @@ class HubUnavailable(Exception):
 
 
 class HubClient:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, supervisor: int = 0) -> None:
         self.path = path
-        self.hub_pid = 0
+        # The pid of the ``keelbase serve`` supervisor that runs the hub and started this
+        # worker (0: none, as when the hub runs in the same process): once this process's
+        # parent is no longer that one, the supervisor is gone.
+        self.supervisor = supervisor
         self._writer: asyncio.StreamWriter | None = None
         self._calls: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
@@ -62,7 +65,6 @@ class HubClient:
         self._task: asyncio.Task[None] | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._down = False
-        self._parent_is_hub = False
 
     @property
     def connected(self) -> bool:
@@ -92,11 +94,9 @@ class HubClient:
             try:
                 reader, writer = await asyncio.open_unix_connection(self.path)
                 try:
-                    kind, body = await read_frame(reader)
+                    kind, _hello = await read_frame(reader)
                     if kind != HELLO:
                         raise ConnectionError("the hub did not greet")
-                    self.hub_pid = int(orjson.loads(body)["pid"])
-                    self._parent_is_hub = os.getppid() == self.hub_pid
                     self._writer = writer
                     self._connected.set()
                     if self._down:
@@ -110,7 +110,7 @@ class HubClient:
             except (OSError, asyncio.IncompleteReadError, FrameTooLarge, ValueError) as lost:
                 error = lost
             self._lost(error)
-            if self._parent_is_hub and os.getppid() != self.hub_pid:
+            if self.supervisor and os.getppid() != self.supervisor:
                 log.error("the keelbase serve supervisor is gone; this worker stops")
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
