@@ -106,6 +106,8 @@ class App(Extensions):
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
         # The workers of one ``keelbase serve`` without Redis share through the local hub.
         self.hub = self._hub()
+        if self.hub is not None and isinstance(self.store, SqliteStore):
+            self.store.turns = self.hub  # write turns handed over in order, not polled for
         self.counters = self._counters("limits")
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
         self.auth_counters = self._counters("auth")
@@ -239,6 +241,7 @@ class App(Extensions):
             durability=self.config.durability,
             shared=self.config.shares_sqlite,
         )
+        auxiliary.turns = self.hub
         return LogsService(
             auxiliary,
             SQLITE_SCHEMA,

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
@@ -55,6 +55,21 @@ from keelbase.store.sqlite_dialect import SqliteDialect
 
 log = logging.getLogger("keelbase.sql")
 T = TypeVar("T")
+
+
+class WriteTurns(Protocol):
+    """Turns at writing one SQLite file, taken by the processes that share it (the local hub).
+
+    SQLite's own lock is what keeps writes apart; a process that finds it taken
+    polls for it with growing sleeps (1 to 100 ms, ``busy_timeout``). Turns
+    handed over in order by a lock server cost one round trip instead. A turn
+    not granted in time (``False``) leaves the process to SQLite's lock as before.
+    """
+
+    async def take(self, name: str) -> bool: ...
+
+    def give_back(self, name: str) -> None: ...
+
 
 WAL_RESET_PAGES = 4096  # a WAL longer than this after a checkpoint is reset under the write lock
 CHECKPOINT_SECONDS = 1.0  # how often the background checkpoint looks at the WAL
@@ -277,6 +292,9 @@ class SqliteStore:
         # Other processes write this file too (the workers of one ``keelbase serve``): BEGIN
         # then waits for their write lock (busy_timeout) on the writer thread, not on the loop.
         self.shared = shared
+        # Set by the app when workers share this file through the local hub.
+        self.turns: WriteTurns | None = None
+        self._turn_held = False
         if durability not in SYNCHRONOUS:
             raise ValueError(f"durability must be full or normal, not {durability!r}")
         # ``--durability``: "full" syncs every commit to disk before it is answered, with
@@ -559,10 +577,11 @@ class SqliteStore:
             link = _Link(self, self._writer, self._writer_executor)
             token = _current.set(link)
             try:
-                await link.execute("BEGIN IMMEDIATE", heavy=self.shared)
+                await self._begin(link)
                 try:
                     yield link
                     await link.execute("COMMIT")
+                    self._give_turn_back()
                     self.commits += 1
                 except BaseException:
                     await self._roll_back(link)
@@ -603,7 +622,7 @@ class SqliteStore:
             token = _current.set(link)
             try:
                 if group is None:
-                    await link.execute("BEGIN IMMEDIATE", heavy=self.shared)
+                    await self._begin(link)
                     group = self._group = _Group()
                 await link.execute(f"SAVEPOINT {MEMBER}")
                 try:
@@ -706,8 +725,29 @@ class SqliteStore:
             if link.conn.in_transaction:
                 await self._roll_back(link)
             return
+        finally:
+            assert link.conn is not None
+            if not link.conn.in_transaction:
+                self._give_turn_back()
         self.commits += 1
         group.done.set_result(None)
+
+    async def _begin(self, link: _Link) -> None:
+        """BEGIN IMMEDIATE: with another process writing, after this process's turn (if turns
+        are kept) or waiting for SQLite's lock on the writer thread, never on the loop."""
+        granted = False
+        if self.turns is not None:
+            granted = self._turn_held = await self.turns.take(str(self.path))
+        try:
+            await link.execute("BEGIN IMMEDIATE", heavy=self.shared and not granted)
+        except BaseException:
+            self._give_turn_back()
+            raise
+
+    def _give_turn_back(self) -> None:
+        if self._turn_held and self.turns is not None:
+            self._turn_held = False
+            self.turns.give_back(str(self.path))
 
     async def _roll_back(self, link: _Link) -> None:
         """Roll the transaction back, then run its rollback callbacks, whatever ROLLBACK says.
@@ -729,6 +769,7 @@ class SqliteStore:
             else:
                 log.warning("ROLLBACK after the database had rolled back already: %s", error)
         finally:
+            self._give_turn_back()
             await run_callbacks(list(reversed(link.rollback_callbacks)))
 
     async def copy_to(self, target: Path) -> None:

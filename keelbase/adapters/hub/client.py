@@ -39,6 +39,7 @@ from keelbase.adapters.hub.framing import (
 
 log = logging.getLogger("keelbase.hub")
 CALL_TIMEOUT = 1.0
+TURN_TIMEOUT = 5.0  # waiting for a write turn, before SQLite's own lock decides
 CONNECT_TIMEOUT = 5.0  # at start, before a worker serves alone
 RETRY_DELAY = 0.5
 
@@ -187,6 +188,37 @@ class HubClient:
             raise HubUnavailable(f"no answer within {CALL_TIMEOUT}s") from error
         finally:
             self._calls.pop(call_id, None)
+
+    async def take(self, name: str) -> bool:
+        """This worker's turn at writing the SQLite file ``name`` (see ``store.sqlite.WriteTurns``).
+
+        ``False`` when the hub is away or the turn is not granted within
+        ``TURN_TIMEOUT`` (the request is then withdrawn): SQLite's lock decides.
+        """
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            return False
+        self._next_id += 1
+        call_id = self._next_id
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls[call_id] = future
+        try:
+            writer.write(frame(CALL, orjson.dumps([call_id, "take", name])))
+            return bool(await asyncio.wait_for(future, TURN_TIMEOUT))
+        except (TimeoutError, HubUnavailable):
+            self.give_back(name)
+            return False
+        except BaseException:
+            self.give_back(name)  # cancelled while waiting: withdraw, or give back if granted
+            raise
+        finally:
+            self._calls.pop(call_id, None)
+
+    def give_back(self, name: str) -> None:
+        """End this worker's turn at ``name`` (or withdraw its request); no answer is awaited."""
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            writer.write(frame(CALL, orjson.dumps([0, "give-back", name])))
 
     async def close(self) -> None:
         for task in (self._task, self._delivery):

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections import deque
 from typing import Any
 
 import orjson
@@ -53,6 +54,10 @@ class HubServer:
         self._presence = MemoryPresence()
         self._buckets = MemoryBuckets()
         self._server: asyncio.AbstractServer | None = None
+        # Write turns per SQLite file: the connection holding it, and those waiting, in order.
+        self._turns: dict[
+            str, tuple[list[asyncio.StreamWriter | None], deque[tuple[asyncio.StreamWriter, int]]]
+        ] = {}
 
     @property
     def connections(self) -> int:
@@ -84,7 +89,7 @@ class HubServer:
                     for each in list(self._writers):
                         self._send(each, data)
                 elif kind == CALL:
-                    self._send(writer, frame(RESULT, await self._answer(body)))
+                    await self._on_call(writer, body)
                 else:
                     log.warning("hub frame of unknown kind %r; closing that connection", kind)
                     break
@@ -95,6 +100,8 @@ class HubServer:
         finally:
             self._writers.discard(writer)
             writer.transport.abort()
+            for name in list(self._turns):
+                self._give_back(writer, name)  # a worker that died holding a turn
 
     def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         """Queue ``data`` for one worker without waiting; drop the worker past its backlog."""
@@ -111,15 +118,51 @@ class HubServer:
             self._writers.discard(writer)
             writer.transport.abort()
 
-    async def _answer(self, body: bytes) -> bytes:
+    async def _on_call(self, writer: asyncio.StreamWriter, body: bytes) -> None:
+        """Answer one call; a write turn is answered when it is granted (others go on meanwhile)."""
         call_id: Any = None
         try:
             call_id, operation, *args = orjson.loads(body)
+            if operation == "take":
+                self._take(writer, int(call_id), str(args[0]))
+                return
+            if operation == "give-back":
+                self._give_back(writer, str(args[0]))
+                return
             value = await self._call(str(operation), args)
         except Exception as error:  # a bad call fails alone; the hub goes on
             log.warning("hub call failed: %s", error)
-            return orjson.dumps([call_id, False, str(error)])
-        return orjson.dumps([call_id, True, value])
+            self._send(writer, frame(RESULT, orjson.dumps([call_id, False, str(error)])))
+            return
+        self._send(writer, frame(RESULT, orjson.dumps([call_id, True, value])))
+
+    def _take(self, writer: asyncio.StreamWriter, call_id: int, name: str) -> None:
+        holder, waiting = self._turns.setdefault(name, ([None], deque()))
+        if holder[0] is None:
+            holder[0] = writer
+            self._send(writer, frame(RESULT, orjson.dumps([call_id, True, True])))
+        else:
+            waiting.append((writer, call_id))
+
+    def _give_back(self, writer: asyncio.StreamWriter, name: str) -> None:
+        """The holder's turn ends (the next waiting gets it), or a waiting request is withdrawn."""
+        turns = self._turns.get(name)
+        if turns is None:
+            return
+        holder, waiting = turns
+        if holder[0] is not writer:
+            kept = [entry for entry in waiting if entry[0] is not writer]
+            waiting.clear()
+            waiting.extend(kept)
+            return
+        holder[0] = None
+        while waiting:
+            next_writer, call_id = waiting.popleft()
+            if next_writer in self._writers and not next_writer.transport.is_closing():
+                holder[0] = next_writer
+                self._send(next_writer, frame(RESULT, orjson.dumps([call_id, True, True])))
+                return
+        del self._turns[name]
 
     def _space(self, name: str) -> MemoryCounters:
         counters = self._counters.get(name)

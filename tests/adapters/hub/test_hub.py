@@ -129,3 +129,40 @@ async def test_a_worker_serves_alone_while_the_hub_is_away_and_rejoins() -> None
         await broker.publish({"kind": "back"})
         await until(lambda: len(heard) == 2)
         await broker.close()
+
+
+@pytest.mark.anyio
+async def test_write_turns_go_in_order_and_pass_on_when_a_holder_dies() -> None:
+    async with running_hub() as server:
+        first, second, third = [await connected(server) for _ in range(3)]
+        assert await first.take("data.db")
+        assert await second.take("other.db")  # another file: its own turns
+        waiting = [asyncio.create_task(c.take("data.db")) for c in (second, third)]
+        await asyncio.sleep(0.1)
+        assert not any(task.done() for task in waiting)  # the turn is first's
+        first.give_back("data.db")
+        assert await waiting[0] is True  # second asked first
+        assert not waiting[1].done()
+        await second.close()  # a worker dies holding its turn: the next one gets it
+        assert await waiting[1] is True
+        third.give_back("data.db")
+        assert await first.take("data.db")
+        await first.close()
+        await third.close()
+
+
+@pytest.mark.anyio
+async def test_an_abandoned_turn_request_is_withdrawn() -> None:
+    async with running_hub() as server:
+        holder, impatient = await connected(server), await connected(server)
+        assert await holder.take("data.db")
+        asking = asyncio.create_task(impatient.take("data.db"))
+        await asyncio.sleep(0.05)
+        asking.cancel()  # e.g. the request that wanted to write went away
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+        await asyncio.sleep(0.05)
+        holder.give_back("data.db")
+        assert await holder.take("data.db")  # nobody else was left waiting
+        await holder.close()
+        await impatient.close()
