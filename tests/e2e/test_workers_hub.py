@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from queue import Empty
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.e2e.test_realtime_nodes import ADMIN, Stream, superuser_token
+from tests.pg import STORES, fresh_database
 
 TICK_HOOKS = """
 import os
@@ -221,3 +223,40 @@ def test_workers_stop_when_the_supervisor_is_killed(served: tuple[ServerProcess,
     assert "the keelbase serve supervisor is gone; this worker stops" in server.log()
     with pytest.raises(httpx.HTTPError):
         httpx.get(server.url + "/api/health", timeout=2)
+
+
+@pytest.mark.skipif("postgres" not in STORES, reason="KEELBASE_TEST_STORES leaves PostgreSQL out")
+def test_postgres_workers_without_redis_share_realtime(tmp_path: Path) -> None:
+    """PostgreSQL on one machine without Redis: the same hub joins the workers."""
+    with fresh_database() as url:
+        data = tmp_path / "kb_data"
+        subprocess.run([sys.executable, "-m", "keelbase", "superuser", "upsert", *ADMIN, "--dir", str(data), "--db", url],
+                       check=True, capture_output=True)  # fmt: skip
+        server = ServerProcess(data, "--workers", "2", "--db", url, ready_timeout=90)
+        try:
+            token = superuser_token(server.url)
+            with fresh(server.url) as client:
+                created = client.post("/api/collections", headers={"Authorization": token}, json={
+                    "name": "pgw", "listRule": "", "createRule": "", "fields": [{"name": "n", "type": "number"}]})  # fmt: skip
+                assert created.status_code == 200, created.text
+                time.sleep(0.5)
+                streams = [Stream(server.url) for _ in range(4)]
+                try:
+                    for stream in streams:
+                        stream.subscribe("pgw/*", via=server.url)
+                    for n in range(10):
+                        assert (
+                            client.post("/api/collections/pgw/records", json={"n": n}).status_code
+                            == 200
+                        )
+                    for stream in streams:
+                        assert sorted(stream.next()[1]["record"]["n"] for _ in range(10)) == list(
+                            range(10)
+                        )  # type: ignore[index]
+                        with pytest.raises(Empty):
+                            stream.next(timeout=0.3)
+                finally:
+                    for stream in streams:
+                        stream.close()
+        finally:
+            server.stop()
