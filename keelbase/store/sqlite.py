@@ -733,13 +733,13 @@ class SqliteStore:
         group.done.set_result(None)
 
     async def _begin(self, link: _Link) -> None:
-        """BEGIN IMMEDIATE: with another process writing, after this process's turn (if turns
-        are kept) or waiting for SQLite's lock on the writer thread, never on the loop."""
-        granted = False
+        """BEGIN IMMEDIATE: with other processes on the file, after this process's turn (when
+        turns are kept), on the writer thread: whatever else holds SQLite's lock (a process
+        outside the turns, a restore) is waited for there, never on the loop."""
         if self.turns is not None:
-            granted = self._turn_held = await self.turns.take(str(self.path))
+            self._turn_held = await self.turns.take(str(self.path))
         try:
-            await link.execute("BEGIN IMMEDIATE", heavy=self.shared and not granted)
+            await link.execute("BEGIN IMMEDIATE", heavy=self.shared)
         except BaseException:
             self._give_turn_back()
             raise
@@ -796,12 +796,16 @@ class SqliteStore:
         writer = self._writer
         loop = asyncio.get_running_loop()
         async with self._writer_idle():
+            if self.turns is not None:  # the other workers wait for their turn, not on SQLite
+                self._turn_held = await self.turns.take(str(self.path))
             try:
                 if keep is not None:
                     await loop.run_in_executor(self._writer_executor, _backup_from, writer, keep)
                 await loop.run_in_executor(self._writer_executor, _backup_into, source, writer)
             except sqlite3.Error as error:
                 raise translate(error) from error
+            finally:
+                self._give_turn_back()
             self._writes += 1
 
     async def run_script(self, script: str) -> None:
