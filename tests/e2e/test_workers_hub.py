@@ -209,6 +209,34 @@ def test_a_killed_worker_is_replaced_and_rejoins(served: tuple[ServerProcess, st
     test_realtime_reaches_subscribers_on_every_worker_exactly_once(served)
 
 
+def test_a_restore_through_one_worker_is_what_every_worker_serves(
+    served: tuple[ServerProcess, str],
+) -> None:
+    server, token = served
+    auth = {"Authorization": token}
+    with fresh(server.url) as client:
+        kept = client.post("/api/collections/hubw/records", json={"n": -1}).json()["id"]
+        assert (
+            client.post("/api/backups", headers=auth, json={"name": "hub_before.zip"}).status_code
+            == 204
+        )
+        assert (
+            client.delete(f"/api/collections/hubw/records/{kept}", headers=auth).status_code == 204
+        )
+        later = client.post(
+            "/api/collections", headers=auth, json={"name": "hublater", "listRule": ""}
+        )
+        assert later.status_code == 200, later.text
+        restored = client.post("/api/backups/hub_before.zip/restore", headers=auth)
+        assert restored.status_code == 204, restored.text
+        time.sleep(1.2)  # the other worker hears it at once, or at its one-second check
+        # fresh connections: both workers serve the restored data and schema
+        for _ in range(10):
+            assert client.get(f"/api/collections/hubw/records/{kept}").status_code == 200
+            assert client.get("/api/collections/hublater/records").status_code == 404
+        assert client.post("/api/collections/hubw/records", json={"n": -2}).status_code == 200
+
+
 def test_workers_stop_when_the_supervisor_is_killed(served: tuple[ServerProcess, str]) -> None:
     """Last in this module: it ends the module's server."""
     server, _ = served
