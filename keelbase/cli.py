@@ -440,20 +440,21 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     log_level = "info" if config.dev else "warning"
     if workers > 1:
-        try:
-            asyncio.run(_check_settings(config))
-        except SettingsKeyError as error:
-            _error(args.log_format, str(error))
-            return 1
         # Applied once, here, before any worker starts; the workers find nothing pending.
-        # This app also prints the first-superuser link, once rather than per worker.
+        # This app also prints the first-superuser link, once rather than per worker, and
+        # reads the stored settings: a wrong or missing ``--encryptionEnv`` key is one clear
+        # error here, not a failed start inside every worker.
         migrating = App(config)
         try:
             migrating.load_hooks()
         except HooksError as error:
             print(f"Error: {error}", file=sys.stderr)
             return 1
-        if asyncio.run(_apply_migrations(migrating)) != 0:
+        try:
+            if asyncio.run(_apply_migrations(migrating)) != 0:
+                return 1
+        except SettingsKeyError as error:
+            _error(args.log_format, str(error))
             return 1
         _print_started(config)
         print(f"├─ workers:   {workers} ({_sharing(config)})", flush=True)
@@ -647,23 +648,6 @@ def _print_started(config: Config) -> None:
     print(f"├─ REST API:  {scheme}://{config.http}/api/", flush=True)
     if config.redirect_http:
         print(f"├─ redirect:  http://{config.redirect_http} → HTTPS", flush=True)
-
-
-async def _check_settings(config: Config) -> None:
-    """Read the stored settings once before the workers start, so that a wrong or missing
-    ``--encryptionEnv`` key is a clear error, not a failed start inside every worker.
-
-    A single process skips it: its own start reads them, and a second app would
-    double the time to the first answer."""
-    from keelbase.app import App
-
-    app = App(config)
-    await app.store.open()
-    try:
-        await app.collections.bootstrap()  # a new data folder gets its tables first
-        await app.settings.load()
-    finally:
-        await app.store.close()
 
 
 STOP_GRACE = 5.0  # seconds in-flight statements get to finish once shutdown begins
