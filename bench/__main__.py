@@ -3,11 +3,21 @@
     python -m bench [--smoke] [--seeds 10000,100000] [--concurrency 32,256]
                     [--duration 10] [--rounds 2] [--workloads view,list,...]
                     [--db postgresql://postgres@127.0.0.1:5432/test] [--logs on|off|both]
+                    [--modes pinned,allcores,shared]
 
 Both servers get the same collections and data. Each workload runs on each
-server in turn (A, B, A, B) with wrk on the other core (servers pinned to core
-0 with taskset, wrk to core 1). The bare Starlette + uvicorn + sqlite3 app sets
-the ceiling for reading one record and one page. Results go to
+server in turn (A, B, A, B), in each mode:
+
+- ``pinned``: each server on one core (taskset, core 0; Keelbase ``--workers 1``),
+  wrk on another (core 1).
+- ``allcores``: each server may use every core but the last (Keelbase's default,
+  one worker per usable core; PocketBase's GOMAXPROCS follows the same
+  affinity), wrk on the last core.
+- ``shared``: no pinning at all: the servers and wrk (one thread per core) share
+  every core, as on a laptop.
+
+The bare Starlette + uvicorn + sqlite3 app (one process) sets the ceiling for
+reading one record and one page; it runs in the pinned mode only. Results go to
 ``bench/results/`` as JSON and a markdown table is printed.
 
 ``--logs both`` runs every Keelbase workload twice, with request logging on
@@ -91,8 +101,33 @@ WORKLOADS = [
 ]
 
 
+@dataclass(frozen=True)
+class Mode:
+    """Where the servers and wrk may run: taskset core lists (None: anywhere)."""
+
+    name: str
+    servers: str | None
+    wrk: str | None
+    wrk_threads: int
+    workers: int | None  # Keelbase's --workers (None: its default)
+
+
+def modes(names: list[str]) -> list[Mode]:
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2 or not shutil.which("taskset"):
+        # one core, or no taskset: only the shared mode means anything
+        return [Mode("shared", None, None, max(1, len(cores)), None)]
+    known = {
+        "pinned": Mode("pinned", str(cores[0]), str(cores[1]), 1, 1),
+        "allcores": Mode("allcores", ",".join(map(str, cores[:-1])), str(cores[-1]), 1, None),
+        "shared": Mode("shared", None, None, len(cores), None),
+    }
+    return [known[name] for name in names]
+
+
 @dataclass
 class Result:
+    mode: str
     server: str
     workload: str
     seed: int
@@ -176,7 +211,7 @@ def user_token(server: Server) -> str:
 
 
 def run_wrk(server: Server, workload: Workload, ids_file: Path | None, concurrency: int, duration: float,
-            token: str) -> tuple[float, float, float, int]:  # fmt: skip
+            token: str, mode: Mode) -> tuple[float, float, float, int]:  # fmt: skip
     env = {
         **os.environ,
         "KB_PATH": workload.path,
@@ -190,7 +225,7 @@ def run_wrk(server: Server, workload: Workload, ids_file: Path | None, concurren
         env["KB_IDS"] = str(ids_file)
     command = [
         "wrk",
-        "-t1",
+        f"-t{mode.wrk_threads}",
         f"-c{concurrency}",
         f"-d{duration:g}s",
         "--timeout",
@@ -199,8 +234,8 @@ def run_wrk(server: Server, workload: Workload, ids_file: Path | None, concurren
         str(LUA),
         server.url,
     ]
-    if shutil.which("taskset"):
-        command = ["taskset", "-c", "1", *command]
+    if mode.wrk is not None:
+        command = ["taskset", "-c", mode.wrk, *command]
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     line = next((line for line in done.stdout.splitlines() if line.startswith("KB_RESULT")), None)
     if done.returncode != 0 or line is None:
@@ -265,6 +300,12 @@ def main() -> int:
         default="on",
         help="Keelbase's request logging: on (the default), off (logs.maxDays 0), or both in turn",
     )
+    parser.add_argument(
+        "--modes",
+        default="pinned,allcores,shared",
+        help="where servers and wrk run: pinned (one core each), allcores (servers on every "
+        "core but the last, wrk on it), shared (all share every core)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.seeds, args.concurrency, args.duration, args.rounds = "200", "8", 1, 1
@@ -279,28 +320,31 @@ def main() -> int:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        for seed_count in (int(s) for s in args.seeds.split(",")):
+        for mode, seed_count in (
+            (m, int(s)) for m in modes(args.modes.split(",")) for s in args.seeds.split(",")
+        ):
             servers: dict[str, Server] = {}
             stack = contextlib.ExitStack()
             try:
                 ids: dict[str, list[str]] = {}
                 for kind in kinds:
-                    print(f"# seeding {seed_count} records into {kind}", flush=True)
+                    print(f"# {mode.name}: seeding {seed_count} records into {kind}", flush=True)
                     db_url = ""
                     if kind == "keelbase" and args.db:
                         db_url = stack.enter_context(
                             fresh_postgres(args.db, f"kb_bench_{os.getpid()}_{seed_count}")
                         )
-                    servers[kind] = Server(kind, workdir, cpu=0, db_url=db_url)
+                    servers[kind] = Server(kind, workdir, cpu=mode.servers, db_url=db_url,
+                                           workers=mode.workers)  # fmt: skip
                     setup_collections(servers[kind])
                     ids = seed(servers[kind], seed_count, random.Random(seed_count))
                 files = {}
                 for key, values in ids.items():
                     files[key] = workdir / f"{key}.txt"
                     files[key].write_text("\n".join(values) + "\n")
-                if "keelbase" in servers and not args.db:
+                if "keelbase" in servers and not args.db and mode.name == "pinned":
                     servers["bare"] = BareServer(
-                        servers["keelbase"].data / "data.db", workdir, cpu=0
+                        servers["keelbase"].data / "data.db", workdir, cpu=mode.servers
                     )
                 tokens = {
                     kind: user_token(server) for kind, server in servers.items() if kind != "bare"
@@ -316,8 +360,8 @@ def main() -> int:
                                 cpu = server.cpu_seconds()
                                 ids_file = files.get(workload.ids) if workload.ids else None
                                 rps, p50, p99, errors = run_wrk(server, workload, ids_file, concurrency,
-                                                                args.duration, tokens.get(kind, ""))  # fmt: skip
-                                result = Result(label, workload.name, seed_count, concurrency, round_number, rps,
+                                                                args.duration, tokens.get(kind, ""), mode)  # fmt: skip
+                                result = Result(mode.name, label, workload.name, seed_count, concurrency, round_number, rps,
                                                 p50, p99, errors, server.cpu_seconds() - cpu, server.peak_rss_mb())  # fmt: skip
                                 results.append(result)
                                 print(json.dumps(asdict(result)), flush=True)
@@ -339,22 +383,21 @@ def main() -> int:
 
 
 def table(results: list[Result]) -> str:
-    """One row per (seed, workload, concurrency): means over the rounds, and the ratios."""
-    groups: dict[tuple[int, str, int], dict[str, list[Result]]] = {}
+    """One row per (mode, seed, workload, concurrency): means over the rounds, and the ratios."""
+    groups: dict[tuple[str, int, str, int], dict[str, list[Result]]] = {}
     for r in results:
-        groups.setdefault((r.seed, r.workload, r.concurrency), {}).setdefault(r.server, []).append(
-            r
-        )
+        key = (r.mode, r.seed, r.workload, r.concurrency)
+        groups.setdefault(key, {}).setdefault(r.server, []).append(r)
     lines = [
-        "| seed | workload | c | Keelbase rps | PocketBase rps | ratio | KB p50/p99 ms | PB p50/p99 ms "
+        "| mode | seed | workload | c | Keelbase rps | PocketBase rps | ratio | KB p50/p99 ms | PB p50/p99 ms "
         "| KB/PB errors | KB/PB CPU s | KB/PB peak RSS MB | bare rps | KB/bare |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def mean(rows: list[Result], attr: str) -> float:
         return statistics.fmean(getattr(r, attr) for r in rows) if rows else float("nan")
 
-    for (seed_count, workload, concurrency), by_server in groups.items():
+    for (mode, seed_count, workload, concurrency), by_server in groups.items():
         kb, pb, bare = (
             by_server.get("keelbase", []),
             by_server.get("pocketbase", []),
@@ -362,7 +405,7 @@ def table(results: list[Result]) -> str:
         )
         kb_rps, pb_rps, bare_rps = mean(kb, "rps"), mean(pb, "rps"), mean(bare, "rps")
         lines.append(
-            f"| {seed_count} | {workload} | {concurrency} | {kb_rps:.0f} | {pb_rps:.0f} | {kb_rps / pb_rps:.2f} "
+            f"| {mode} | {seed_count} | {workload} | {concurrency} | {kb_rps:.0f} | {pb_rps:.0f} | {kb_rps / pb_rps:.2f} "
             f"| {mean(kb, 'p50_ms'):.1f}/{mean(kb, 'p99_ms'):.1f} | {mean(pb, 'p50_ms'):.1f}/{mean(pb, 'p99_ms'):.1f} "
             f"| {sum(r.errors for r in kb)}/{sum(r.errors for r in pb)} "
             f"| {mean(kb, 'cpu_s'):.1f}/{mean(pb, 'cpu_s'):.1f} "
@@ -376,7 +419,7 @@ def logs_table(results: list[Result]) -> str:
     """Keelbase with request logging on and off: what logging costs, per workload."""
     groups: dict[tuple[int, str, int], dict[str, list[Result]]] = {}
     for r in results:
-        if r.server in ("keelbase", "keelbase-nologs"):
+        if r.server in ("keelbase", "keelbase-nologs") and r.mode == "pinned":
             key = (r.seed, r.workload, r.concurrency)
             groups.setdefault(key, {}).setdefault(r.server, []).append(r)
     lines = [

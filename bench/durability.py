@@ -47,7 +47,7 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(data.parent / f"serve-{mode}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            _keelbase("serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(data),
+            _keelbase("serve", "--workers", "1", "--http", f"127.0.0.1:{self.port}", "--dir", str(data),
                       "--durability", mode, *extra),
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -35,8 +35,16 @@ class Server:
     """One server process on a free port with a fresh data folder and a superuser."""
 
     def __init__(
-        self, kind: str, workdir: Path, cpu: int | None = None, db_url: str = "", port: int = 0
+        self,
+        kind: str,
+        workdir: Path,
+        cpu: int | str | None = None,
+        db_url: str = "",
+        port: int = 0,
+        workers: int | None = None,
     ) -> None:
+        """``cpu``: the cores it may use (taskset list: ``0`` or ``0,1``; None: all).
+        ``workers``: Keelbase's ``--workers`` (None: its default, one per usable core)."""
         self.kind = kind
         self.data = workdir / f"{kind}_data"
         self.port = port or free_port()
@@ -49,18 +57,20 @@ class Server:
         else:
             prefix = [sys.executable, "-m", "keelbase"]
             extra = ["--db", db_url] if db_url else []
+        serve_extra = ["--workers", str(workers)] if kind != "pocketbase" and workers else []
         subprocess.run(
             [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data), *extra],
             check=True,
             capture_output=True,
         )
-        command = [*prefix, "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(data), *extra]
+        command = [*prefix, "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(data), *extra,
+                   *serve_extra]  # fmt: skip
         if cpu is not None and shutil.which("taskset"):
             command = ["taskset", "-c", str(cpu), *command]
         self.log = open(workdir / f"{kind}.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             command, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=_raise_fd_limit,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={k: v for k, v in {**os.environ, "PYTHONUNBUFFERED": "1"}.items() if k != "KEELBASE_WORKERS"},
         )  # fmt: skip
         self._wait_ready()
         self.token = httpx.post(self.url + "/api/collections/_superusers/auth-with-password",
@@ -83,22 +93,44 @@ class Server:
         """The server's own pid (taskset execs, so it is the same process)."""
         return self.proc.pid
 
+    def processes(self) -> list[int]:
+        """The server and its descendants (Keelbase's workers, uvicorn's helpers)."""
+        found, todo = [], [self.server_pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                with suppress(OSError):
+                    todo.extend(int(child) for child in task.read_text().split())
+        return found
+
     def rss_mb(self) -> float:
         return self._status("VmRSS:")
 
     def peak_rss_mb(self) -> float:
+        """The sum of every process's peak (an upper bound of the tree's peak)."""
         return self._status("VmHWM:")
 
     def _status(self, key: str) -> float:
-        for line in Path(f"/proc/{self.server_pid}/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        total = 0.0
+        for pid in self.processes():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue
+            total += next((int(x.split()[1]) / 1024 for x in lines if x.startswith(key)), 0.0)
+        return total
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.server_pid}/stat").read_text().rsplit(")", 1)[1].split()
         ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        total = 0.0
+        for pid in self.processes():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -113,7 +145,7 @@ class Server:
 class BareServer(Server):
     """The bare-stack ceiling app, reading a copy of Keelbase's data file."""
 
-    def __init__(self, db_path: Path, workdir: Path, cpu: int | None = None) -> None:
+    def __init__(self, db_path: Path, workdir: Path, cpu: int | str | None = None) -> None:
         self.kind = "bare"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

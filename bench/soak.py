@@ -253,7 +253,7 @@ def serve(data: Path, db_url: str) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     log = data.parent / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([*keelbase, "serve", "--http", f"127.0.0.1:{port}", "--dir", str(data), *db],
+        proc = subprocess.Popen([*keelbase, "serve", "--workers", "1", "--http", f"127.0.0.1:{port}", "--dir", str(data), *db],
                                 stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

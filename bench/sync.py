@@ -191,7 +191,7 @@ def run(big: int, db_url: str, port: int = 0) -> dict[str, object]:
         url = f"http://127.0.0.1:{port}"
         with open(work / "server.log", "wb") as log:
             server = subprocess.Popen(
-                keelbase("serve", "--http", f"127.0.0.1:{port}", "--dir", str(data), *extra),
+                keelbase("serve", "--workers", "1", "--http", f"127.0.0.1:{port}", "--dir", str(data), *extra),
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
             try:

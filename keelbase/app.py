@@ -75,6 +75,7 @@ from keelbase.store.sqlite import SqliteStore
 from keelbase.user_code import Reloader, load_all
 
 if TYPE_CHECKING:
+    from keelbase.adapters.hub.client import HubClient
     from keelbase.adapters.tracing import Tracing
 
 log = logging.getLogger("keelbase")
@@ -103,9 +104,13 @@ class App(Extensions):
         self.aggregates = Aggregator(self.store, lambda: self.records.schema)
         self.settings = SettingsService(self.store, encryption_key)
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
-        self.counters = self._counters()
+        # The workers of one ``keelbase serve`` without Redis share through the local hub.
+        self.hub = self._hub()
+        if self.hub is not None and isinstance(self.store, SqliteStore):
+            self.store.turns = self.hub  # write turns handed over in order, not polled for
+        self.counters = self._counters("limits")
         # Sign-in and OTP attempts: apart from the rate limits, whose settings reset theirs.
-        self.auth_counters = self._counters()
+        self.auth_counters = self._counters("auth")
         self.superuser_ips = SuperuserIPs(self.settings)
         self.auth = AuthService(
             self.records,
@@ -217,6 +222,7 @@ class App(Extensions):
             log_sql=self.config.dev,
             query_timeout=self.config.query_timeout,
             durability=self.config.durability,
+            shared=self.config.shares_sqlite,
         )
 
     def _logs(self) -> LogsService:
@@ -233,7 +239,9 @@ class App(Extensions):
             self.config.data_dir / AUXILIARY_DB,
             read_pool_size=2,
             durability=self.config.durability,
+            shared=self.config.shares_sqlite,
         )
+        auxiliary.turns = self.hub
         return LogsService(
             auxiliary,
             SQLITE_SCHEMA,
@@ -307,27 +315,48 @@ class App(Extensions):
             html = "<p>" + text.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
             await self.mailer.send(emails, subject, html + "</p>", text)
 
+    def _hub(self) -> HubClient | None:
+        """The connection to the local hub: with ``hub_socket`` and no Redis (which wins)."""
+        if self.config.redis_url or not self.config.hub_socket:
+            return None
+        from keelbase.adapters.hub.client import HubClient
+
+        return HubClient(self.config.hub_socket, self.config.hub_supervisor)
+
     def _broker(self) -> Broker:
+        """Redis when configured (nodes and workers), else the local hub (workers), else in-process."""
         if self.config.redis_url:
             from keelbase.adapters.broker.redis import RedisBroker
 
             return RedisBroker(self.config.redis_url, self.config.redis_channel)
+        if self.hub is not None:
+            from keelbase.adapters.broker.hub import HubBroker
+
+            return HubBroker(self.hub)
         return LocalBroker()
 
     def _presence(self) -> PresenceStore:
-        """Realtime presence: in Redis when configured, so all nodes see who is where."""
+        """Realtime presence: in Redis or the hub when there, so all nodes see who is where."""
         if self.config.redis_url:
             from keelbase.adapters.presence.redis import RedisPresence
 
             return RedisPresence(self.config.redis_url, f"{self.config.redis_channel}:")
+        if self.hub is not None:
+            from keelbase.adapters.presence.hub import HubPresence
+
+            return HubPresence(self.hub)
         return MemoryPresence()
 
-    def _counters(self) -> Counters:
-        """Rate-limit and sign-in counters: in Redis when configured, so all nodes share them."""
+    def _counters(self, space: str) -> Counters:
+        """Rate-limit and sign-in counters: in Redis or the hub when there, so all share them."""
         if self.config.redis_url:
             from keelbase.adapters.counters.redis import RedisCounters
 
             return RedisCounters(self.config.redis_url, f"{self.config.redis_channel}:")
+        if self.hub is not None:
+            from keelbase.adapters.counters.hub import HubCounters
+
+            return HubCounters(self.hub, space)
         return MemoryCounters()
 
     def _metrics(self) -> MetricsService:
@@ -339,6 +368,10 @@ class App(Extensions):
 
             # the same buckets for every node of this app (apps on one Redis differ by channel)
             buckets = RedisBuckets(self.config.redis_url, f"{self.config.redis_channel}:figures:")
+        elif self.hub is not None:
+            from keelbase.adapters.figures.hub import HubBuckets
+
+            buckets = HubBuckets(self.hub)
         return MetricsService(
             self.store,
             self.meter,

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+from types import FrameType
 
 from keelbase.api.application import KeelbaseApp
 from keelbase.app import App
 from keelbase.config import Config
+from keelbase.log_format import TEXT_FORMAT
+
+STOP_GRACE = 5.0  # as ``keelbase serve`` in one process: statements' time once shutdown begins
 
 
 def from_environment() -> KeelbaseApp:
     """Each worker process builds its own ``App`` from the configuration the CLI left in the environment."""
     raw = os.environ.get("KEELBASE_CONFIG_JSON")
     config = Config.model_validate_json(raw) if raw else Config()
+    if not logging.getLogger().handlers:
+        # uvicorn set up only its own loggers in this worker (the text format): Keelbase's
+        # warnings reach stderr as in a single process, not only the logs table.
+        logging.basicConfig(level="DEBUG" if config.dev else "INFO", format=TEXT_FORMAT)
     app = App(config)
     app.load_hooks()
+    _end_streams_at_shutdown(app)
     return app.asgi
+
+
+def _end_streams_at_shutdown(app: App) -> None:
+    """End realtime streams as soon as this worker is told to stop, as one process does.
+
+    uvicorn has set its own signal handlers when it builds the app; this wraps
+    them, so open SSE streams do not hold the graceful shutdown for its whole
+    timeout. (uvicorn restores the originals when it is done serving.)
+    """
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handle(number: int, frame: FrameType | None, previous=previous) -> None:  # type: ignore[no-untyped-def]
+            app.realtime.close_all()
+            app.store.stop_statements(STOP_GRACE)
+            previous(number, frame)
+
+        signal.signal(sig, handle)

@@ -203,8 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=int,
-        default=int(env_default("WORKERS", "1") or 1),
-        help="worker processes (more than one needs --redis)",
+        default=int(env_default("WORKERS", "0") or 0) or None,
+        help="worker processes (default: one per usable CPU core; 1 with --dev or with --http "
+        "beside --https); workers share events and limits through a local hub, or --redis "
+        "(env KEELBASE_WORKERS)",
     )
     serve.add_argument(
         "--db",
@@ -399,7 +401,7 @@ def _serve(args: argparse.Namespace) -> int:
         autocert, problem = _autocert_of(args)
         https, http = args.https or "0.0.0.0:443", args.http or "0.0.0.0:80"
         problem = problem or address_problem("--https", https) or address_problem("--http", http)
-        if problem is None and args.workers > 1:
+        if problem is None and args.workers is not None and args.workers > 1:
             problem = (
                 "automatic certificates (domain arguments) are served by one process, which "
                 "also renews them; leave out --workers"
@@ -416,7 +418,12 @@ def _serve(args: argparse.Namespace) -> int:
         if problem:
             _error(args.log_format, problem + ".")
             return 2
-    if https and args.http and args.workers > 1:
+    # automatic certificates: one process, which also renews them
+    workers = 1 if args.domains else _worker_count(args)
+    if workers < 1:
+        _error(args.log_format, f"--workers must be at least 1 (got {workers}).")
+        return 2
+    if https and args.http and workers > 1:
         _error(
             args.log_format,
             "--http beside --https (the redirect to HTTPS) is served by one process only; "
@@ -467,45 +474,42 @@ def _serve(args: argparse.Namespace) -> int:
         log_config = uvicorn.config.LOGGING_CONFIG
     if _pocketbase_refusal(args.dir, args.db):
         return 1
-    if args.workers > 1 and not config.redis_url:
-        _error(
-            args.log_format,
-            "--workers needs --redis (or KEELBASE_REDIS_URL). Each worker is its own "
-            "process, and realtime subscribers connected to one worker would miss the changes "
-            "made through another; Redis carries every event to every worker.",
-        )
-        return 2
     log_level = "info" if config.dev else "warning"
-    if args.workers > 1:
-        try:
-            asyncio.run(_check_settings(config))
-        except SettingsKeyError as error:
-            _error(args.log_format, str(error))
-            return 1
+    if workers > 1:
         # Applied once, here, before any worker starts; the workers find nothing pending.
-        # This app also prints the first-superuser link, once rather than per worker.
+        # This app also prints the first-superuser link, once rather than per worker, and
+        # reads the stored settings: a wrong or missing ``--encryptionEnv`` key is one clear
+        # error here, not a failed start inside every worker.
         migrating = App(config)
         try:
             migrating.load_hooks()
         except HooksError as error:
             print(f"Error: {error}", file=sys.stderr)
             return 1
-        if asyncio.run(_apply_migrations(migrating)) != 0:
+        try:
+            if asyncio.run(_apply_migrations(migrating)) != 0:
+                return 1
+        except SettingsKeyError as error:
+            _error(args.log_format, str(error))
             return 1
         _print_started(config)
-        config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
-        os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
-        with _metrics_folder():
+        print(f"├─ workers:   {workers} ({_sharing(config)})", flush=True)
+        with _metrics_folder(), _local_hub(config) as config:
+            config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
+            os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
             uvicorn.run(
                 "keelbase.asgi:from_environment",
                 factory=True,
-                workers=args.workers,
+                workers=workers,
                 host=config.host,
                 port=config.port,
                 log_level=log_level,
                 log_config=log_config,
                 access_log=config.dev,
                 timeout_graceful_shutdown=10,
+                proxy_headers=False,  # X-Forwarded-* is trusted only when configured
+                server_header=False,
+                ws="none",  # no WebSocket routes (realtime is SSE)
                 ssl_certfile=config.https_cert or None,  # --https: TLS with these files
                 ssl_keyfile=config.https_key or None,
             )
@@ -714,6 +718,52 @@ async def _serve_with_autocert(
         await app.stop()
 
 
+def _worker_count(args: argparse.Namespace) -> int:
+    """``--workers``, else one per CPU core this process may use (``taskset`` counts).
+
+    One process when a single one is needed: ``--dev`` (hooks reload in place,
+    one log to read) and ``--http`` beside ``--https`` (the redirect listener).
+    """
+    if args.workers is not None:
+        return int(args.workers)
+    if args.dev or (args.https and args.http):
+        return 1
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _sharing(config: Config) -> str:
+    return "sharing through Redis" if config.redis_url else "sharing through the local hub"
+
+
+@contextlib.contextmanager
+def _local_hub(config: Config) -> Iterator[Config]:
+    """Without Redis, the hub the workers share events, counters, presence and figures through.
+
+    It runs on a thread of this, the supervisor process, on a Unix socket in a
+    private folder (mode 0700, a short path: socket paths are limited to 108
+    bytes); the workers find it in their config. With Redis, Redis does that.
+    """
+    if config.redis_url:
+        yield config
+        return
+    from keelbase.adapters.hub import HubThread
+
+    base = tempfile.gettempdir()
+    folder = tempfile.mkdtemp(prefix="kb-hub-", dir=base if len(base) < 64 else "/tmp")
+    hub = HubThread(os.path.join(folder, "hub.sock"))
+    try:
+        hub.start()
+        yield config.model_copy(
+            update={"hub_socket": hub.server.path, "hub_supervisor": os.getpid()}
+        )
+    finally:
+        hub.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _metrics_folder() -> Iterator[None]:
     """A folder where the workers of this serve leave their Prometheus figures, for any to add up.
@@ -757,23 +807,6 @@ def _print_started(config: Config, base_url: str = "") -> None:
     print(f"├─ REST API:  {base_url}/api/", flush=True)
     if config.redirect_http:
         print(f"├─ redirect:  http://{config.redirect_http} → HTTPS", flush=True)
-
-
-async def _check_settings(config: Config) -> None:
-    """Read the stored settings once before the workers start, so that a wrong or missing
-    ``--encryptionEnv`` key is a clear error, not a failed start inside every worker.
-
-    A single process skips it: its own start reads them, and a second app would
-    double the time to the first answer."""
-    from keelbase.app import App
-
-    app = App(config)
-    await app.store.open()
-    try:
-        await app.collections.bootstrap()  # a new data folder gets its tables first
-        await app.settings.load()
-    finally:
-        await app.store.close()
 
 
 STOP_GRACE = 5.0  # seconds in-flight statements get to finish once shutdown begins

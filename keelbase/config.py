@@ -67,6 +67,11 @@ class Config(BaseModel):
     redis_url: str = ""
     # The pub/sub channel: apps that share one Redis need different channels.
     redis_channel: str = "keelbase:events"
+    # The local hub's Unix socket, set by ``keelbase serve --workers N`` without Redis: the
+    # workers of one serve share realtime events, counters, presence and figures through it.
+    hub_socket: str = ""
+    # The pid of the supervisor running that hub: a worker whose parent it no longer is stops.
+    hub_supervisor: int = 0
     # Bytes of event JSON the realtime replay buffer keeps for clients that reconnect with
     # Last-Event-ID (besides its 2,000 events and 5 minutes); env KEELBASE_REALTIME_REPLAY_BYTES.
     realtime_replay_bytes: int = Field(
@@ -113,6 +118,11 @@ class Config(BaseModel):
                 f"not {len(key.encode())}"
             )
         return key
+
+    @property
+    def shares_sqlite(self) -> bool:
+        """Whether other processes may write the same SQLite files (workers, or nodes with Redis)."""
+        return bool(self.hub_socket or self.redis_url)
 
     @property
     def host(self) -> str:

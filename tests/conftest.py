@@ -22,6 +22,10 @@ from tests.pg import STORES, fresh_database
 # full: a sync per commit doubles the API tests' time. tests/store/ (SqliteStore's own
 # default is full) and the durability tests cover full.
 os.environ.setdefault("KEELBASE_DURABILITY", "normal")
+# Every other ``keelbase serve`` a test starts (subprocess.run, the differential and browser
+# servers) runs one process, as before serve's default became one worker per core; the
+# tests of several workers pass ``--workers`` themselves.
+os.environ.setdefault("KEELBASE_WORKERS", "1")
 
 
 def free_port() -> int:
@@ -76,6 +80,8 @@ class ServerProcess:
                 f"127.0.0.1:{self.port}",
                 "--dir",
                 str(data_dir),
+                # one process unless the test asks for workers: serve's default is one per core
+                *(() if "--workers" in extra else ("--workers", "1")),
                 *extra,
             ],
             stdout=self._log,

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
@@ -55,6 +55,21 @@ from keelbase.store.sqlite_dialect import SqliteDialect
 
 log = logging.getLogger("keelbase.sql")
 T = TypeVar("T")
+
+
+class WriteTurns(Protocol):
+    """Turns at writing one SQLite file, taken by the processes that share it (the local hub).
+
+    SQLite's own lock is what keeps writes apart; a process that finds it taken
+    polls for it with growing sleeps (1 to 100 ms, ``busy_timeout``). Turns
+    handed over in order by a lock server cost one round trip instead. A turn
+    not granted in time (``False``) leaves the process to SQLite's lock as before.
+    """
+
+    async def take(self, name: str) -> bool: ...
+
+    def give_back(self, name: str) -> None: ...
+
 
 WAL_RESET_PAGES = 4096  # a WAL longer than this after a checkpoint is reset under the write lock
 CHECKPOINT_SECONDS = 1.0  # how often the background checkpoint looks at the WAL
@@ -271,8 +286,15 @@ class SqliteStore:
         inline_budget: int = 20_000,
         query_timeout: float = 30.0,
         durability: str = "full",
+        shared: bool = False,
     ) -> None:
         self.path = path
+        # Other processes write this file too (the workers of one ``keelbase serve``): BEGIN
+        # then waits for their write lock (busy_timeout) on the writer thread, not on the loop.
+        self.shared = shared
+        # Set by the app when workers share this file through the local hub.
+        self.turns: WriteTurns | None = None
+        self._turn_held = False
         if durability not in SYNCHRONOUS:
             raise ValueError(f"durability must be full or normal, not {durability!r}")
         # ``--durability``: "full" syncs every commit to disk before it is answered, with
@@ -559,10 +581,11 @@ class SqliteStore:
             link = _Link(self, self._writer, self._writer_executor)
             token = _current.set(link)
             try:
-                await link.execute("BEGIN IMMEDIATE")
+                await self._begin(link)
                 try:
                     yield link
                     await link.execute("COMMIT")
+                    self._give_turn_back()
                     self.commits += 1
                 except BaseException:
                     await self._roll_back(link)
@@ -603,7 +626,7 @@ class SqliteStore:
             token = _current.set(link)
             try:
                 if group is None:
-                    await link.execute("BEGIN IMMEDIATE")
+                    await self._begin(link)
                     group = self._group = _Group()
                 await link.execute(f"SAVEPOINT {MEMBER}")
                 try:
@@ -706,8 +729,29 @@ class SqliteStore:
             if link.conn.in_transaction:
                 await self._roll_back(link)
             return
+        finally:
+            assert link.conn is not None
+            if not link.conn.in_transaction:
+                self._give_turn_back()
         self.commits += 1
         group.done.set_result(None)
+
+    async def _begin(self, link: _Link) -> None:
+        """BEGIN IMMEDIATE: with other processes on the file, after this process's turn (when
+        turns are kept), on the writer thread: whatever else holds SQLite's lock (a process
+        outside the turns, a restore) is waited for there, never on the loop."""
+        if self.turns is not None:
+            self._turn_held = await self.turns.take(str(self.path))
+        try:
+            await link.execute("BEGIN IMMEDIATE", heavy=self.shared)
+        except BaseException:
+            self._give_turn_back()
+            raise
+
+    def _give_turn_back(self) -> None:
+        if self._turn_held and self.turns is not None:
+            self._turn_held = False
+            self.turns.give_back(str(self.path))
 
     async def _roll_back(self, link: _Link) -> None:
         """Roll the transaction back, then run its rollback callbacks, whatever ROLLBACK says.
@@ -729,6 +773,7 @@ class SqliteStore:
             else:
                 log.warning("ROLLBACK after the database had rolled back already: %s", error)
         finally:
+            self._give_turn_back()
             await run_callbacks(list(reversed(link.rollback_callbacks)))
 
     async def copy_to(self, target: Path) -> None:
@@ -755,12 +800,16 @@ class SqliteStore:
         writer = self._writer
         loop = asyncio.get_running_loop()
         async with self._writer_idle():
+            if self.turns is not None:  # the other workers wait for their turn, not on SQLite
+                self._turn_held = await self.turns.take(str(self.path))
             try:
                 if keep is not None:
                     await loop.run_in_executor(self._writer_executor, _backup_from, writer, keep)
                 await loop.run_in_executor(self._writer_executor, _backup_into, source, writer)
             except sqlite3.Error as error:
                 raise translate(error) from error
+            finally:
+                self._give_turn_back()
             self._writes += 1
 
     async def run_script(self, script: str) -> None:

@@ -67,6 +67,9 @@ def translate(error: sqlite3.Error) -> Exception:
         return StorageFull(f"the database cannot write: {error}")
     if code == sqlite3.SQLITE_IOERR:
         return StoreUnavailable(f"the database cannot write: {error}")
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        # another process (a worker, a CLI command) held the write lock past busy_timeout
+        return StoreUnavailable(f"the database is busy, try again: {error}")
     if isinstance(error, sqlite3.OperationalError | sqlite3.ProgrammingError):
         return InvalidStatement(str(error))
     return StoreError(str(error))

@@ -25,10 +25,19 @@ def redis_available() -> bool:
     return True
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "hub", "redis"])
 async def counters(request: pytest.FixtureRequest) -> AsyncIterator[Counters]:
     if request.param == "memory":
         yield MemoryCounters()
+        return
+    if request.param == "hub":
+        from keelbase.adapters.counters.hub import HubCounters
+        from tests.adapters.hub.running import connected, running_hub
+
+        async with running_hub() as server:
+            client = await connected(server)
+            yield HubCounters(client, "test")
+            await client.close()
         return
     if not redis_available():
         if os.environ.get("CI") == "true":

@@ -14,12 +14,28 @@ from tests.adapters.test_counters import REDIS_URL, redis_available
 Make = Callable[[], PresenceStore]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "hub", "redis"])
 async def make(request: pytest.FixtureRequest) -> AsyncIterator[Make]:
     """Makes stores that share their data (two nodes of one app)."""
     if request.param == "memory":
         shared = MemoryPresence()
         yield lambda: shared
+        return
+    if request.param == "hub":
+        from keelbase.adapters.hub import HubClient
+        from keelbase.adapters.presence.hub import HubPresence
+        from tests.adapters.hub.running import running_hub
+
+        async with running_hub() as server:
+            clients: list[HubClient] = []
+            # each store its own connection, as each worker has; started before the test uses it
+            for _ in range(2):
+                clients.append(HubClient(server.path))
+                await clients[-1].start()
+            stores = iter([HubPresence(c) for c in clients] * 8)
+            yield lambda: next(stores)
+            for client in clients:
+                await client.close()
         return
     if not redis_available():
         import os

@@ -1,4 +1,5 @@
-"""Two workers of one ``keelbase serve`` over Redis: one scrape and one health answer count them all.
+"""Two workers of one ``keelbase serve`` (over Redis, or the local hub): one scrape and one
+health answer count them all.
 
 Each request goes on a fresh connection, so the kernel hands it to either
 worker; whichever worker answers the scrape or the health check, the counts
@@ -52,18 +53,20 @@ def scrape(url: str) -> str:
     return answer.text
 
 
+@pytest.mark.parametrize("sharing", ["redis", "hub"])
 def test_two_workers_reach_one_scrape_and_one_health_answer(
-    data_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, sharing: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KEELBASE_REDIS_CHANNEL", f"keelbase-test:{uuid.uuid4().hex}")
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    server = ServerProcess(data_dir, "--redis", redis_url, "--workers", "2")
+    redis = ("--redis", request.getfixturevalue("redis_url")) if sharing == "redis" else ()
+    server = ServerProcess(data_dir, *redis, "--workers", "2")
     try:
         admin = {"Authorization": superuser_token(server.url)}
         saved = httpx.patch(server.url + "/api/settings", headers=admin,
                             json={"metrics": {"enabled": True, "token": TOKEN}})  # fmt: skip
         assert saved.status_code == 200, saved.text
-        # the other worker hears of the settings through Redis
+        # the other worker hears of the settings through Redis or the hub
         deadline = time.monotonic() + 10
         while True:
             answers = {httpx.get(server.url + "/api/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).status_code for _ in range(6)}  # fmt: skip
@@ -95,11 +98,12 @@ def test_two_workers_reach_one_scrape_and_one_health_answer(
             seen.add(frozenset(pids))
         assert len(seen) == 1
 
-        # the health figures: both workers add to the same buckets in Redis
+        # the health figures: both workers add to the same buckets in Redis or the hub
         time.sleep(2.5)  # each worker adds its counts every two seconds
         for _ in range(6):
             health = httpx.get(server.url + "/api/health", headers=admin).json()["data"]
-            assert health["redis"] == {"configured": True, "reachable": True}
+            if redis:
+                assert health["redis"] == {"configured": True, "reachable": True}
             routes = {(r["method"], r["route"]): r for r in health["requests"]["5m"]["routes"]}
             figures = routes[("GET", "/api/collections/{collection}/records/{id}")]
             assert figures["requests"] == REQUESTS and figures["successRate"] == 1.0

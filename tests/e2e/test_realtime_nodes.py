@@ -141,15 +141,6 @@ def test_a_write_on_one_node_reaches_a_subscriber_on_the_other_once(
         stream.close()
 
 
-def test_workers_without_redis_are_refused(data_dir: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "keelbase", "serve", "--workers", "2", "--dir", str(data_dir), "--http", "127.0.0.1:1"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    assert done.returncode == 2
-    assert "--workers needs --redis" in done.stderr
-
-
 def test_shutdown_ends_open_streams_quickly(data_dir: Path) -> None:
     server = ServerProcess(data_dir)
     stream = Stream(server.url)

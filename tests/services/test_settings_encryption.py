@@ -98,6 +98,9 @@ def test_cli_commands_say_error_and_exit_1(
     assert capsys.readouterr().err.startswith("Error: the stored settings cannot be decrypted")
     assert main(["serve", "--dir", data, "--encryptionEnv", VAR, "--http", "127.0.0.1:1"]) == 1
     assert capsys.readouterr().err.startswith("Error: the stored settings cannot be decrypted")
+    # with workers: one error from the supervisor, before any worker starts
+    assert main(["serve", "--dir", data, "--encryptionEnv", VAR, "--http", "127.0.0.1:1", "--workers", "2"]) == 1  # fmt: skip
+    assert capsys.readouterr().err.startswith("Error: the stored settings cannot be decrypted")
     monkeypatch.setenv("KEELBASE_ENCRYPTION_ENV", "")
     assert main(["--dir", data, "serve", "--http", "127.0.0.1:1"]) == 1
     assert capsys.readouterr().err.startswith("Error: the stored settings are encrypted")

@@ -242,3 +242,55 @@ async def test_steady_writes_do_not_grow_the_wal_forever(
         assert wal < written * 4096, (wal, written)
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("durability", ["full", "normal"])
+async def test_another_process_writing_is_waited_for_off_the_loop_then_a_clear_503(
+    tmp_path: Path, durability: str
+) -> None:
+    """A file shared with other processes (workers): BEGIN waits for their write lock on the
+    writer thread, so the loop goes on; past busy_timeout the error is StoreUnavailable (503)."""
+    import sqlite3
+
+    from keelbase.store.base import StoreUnavailable
+
+    store = SqliteStore(tmp_path / "data.db", durability=durability, shared=True)
+    await store.open()
+    other = sqlite3.connect(tmp_path / "data.db", isolation_level=None)  # the other process
+    try:
+        async with store.transaction() as conn:
+            await conn.execute("CREATE TABLE t (n INTEGER)")
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticking = asyncio.create_task(ticker())
+
+        async def write() -> None:
+            async with store.transaction() as conn:
+                await conn.execute("INSERT INTO t VALUES (1)")
+
+        waiting = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and ticks >= 10  # waiting, and the loop turns meanwhile
+        other.execute("COMMIT")
+        await waiting  # the lock came free: the write went through
+        assert other.execute("SELECT count(*) FROM t").fetchone() == (1,)
+        # held past busy_timeout: a clear "busy, try again", not a 400 or a 500
+        assert store._writer is not None
+        await asyncio.get_running_loop().run_in_executor(
+            store._writer_executor, store._writer.execute, "PRAGMA busy_timeout = 100"
+        )
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreUnavailable, match="busy"):
+            await write()
+        other.execute("ROLLBACK")
+        ticking.cancel()
+    finally:
+        other.close()
+        await store.close()
