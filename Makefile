@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HTTP ?= 127.0.0.1:8090
 DATA ?= ./kb_data
 
-.PHONY: run test test-fast lint format bench bench-smoke bench-observability soak wrk chromium hypopg pebble dashboard clean
+.PHONY: run test test-fast lint format bench bench-smoke bench-observability soak wrk chromium hypopg pebble dashboard screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ format: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev tests/e2e/node_modules/.installed clients/js-sync/node_modules/.installed $(DASHBOARD_DIST) chromium wrk hypopg pebble lint
 	$(BIN)/pytest
+
+# The screenshots in docs/dashboard.md, taken by a browser test on SQLite (docs/images/dashboard/).
+screenshots: $(VENV)/.installed-dev $(DASHBOARD_DIST) chromium
+	KEELBASE_SCREENSHOTS=docs/images/dashboard KEELBASE_TEST_STORES=sqlite $(BIN)/pytest -q tests/browser/test_screenshots.py
 
 # Unit, store, service and API tests on SQLite only: no browser, no npm, no wrk, no PostgreSQL.
 test-fast: $(VENV)/.installed-dev
