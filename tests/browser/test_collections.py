@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -322,3 +323,41 @@ def test_duplicate_truncate_and_a_view_preview(page: Any, node: Node) -> None:
     expect(table.get_by_role("cell", name="three")).to_be_visible()
     for name in ("posts_copy", "articles"):
         node.api.delete(f"/api/collections/{name}").raise_for_status()
+
+
+def test_fields_reordered_by_dragging_and_by_keyboard(page: Any, node: Node) -> None:
+    name = f"drag_fields_{int(time.time() * 1000)}"
+    node.post("/api/collections", {
+        "name": name, "type": "base",
+        "fields": [{"name": n, "type": "text"} for n in ("alpha", "beta", "gamma", "delta")],
+    })  # fmt: skip
+    try:
+        # Tall enough for every row to be on screen: Playwright's drag does not scroll mid-way.
+        page.set_viewport_size({"width": 1280, "height": 1100})
+        sign_in(page, node)
+        page.get_by_role("link", name=f"{name} base", exact=True).click()
+        page.get_by_role("button", name="Edit collection").click()
+        dialog = page.get_by_role("dialog")
+        rows = dialog.locator(".field-row")
+        expect(rows).to_have_count(5)  # id first
+
+        # delta's handle dropped on beta's row: delta takes beta's place.
+        handle = rows.nth(4).locator(".drag-handle")
+        expect(rows.nth(4).get_by_label("Field name")).to_have_value("delta")
+        handle.drag_to(rows.nth(2))
+        names = [r.get_by_label("Field name") for r in (rows.nth(i) for i in range(5))]
+        for box, expected in zip(names, ["id", "alpha", "delta", "beta", "gamma"], strict=True):
+            expect(box).to_have_value(expected)
+        # Dragged downwards: alpha dropped on gamma's row goes to its place.
+        rows.nth(1).locator(".drag-handle").drag_to(rows.nth(4))
+        for box, expected in zip(names, ["id", "delta", "beta", "gamma", "alpha"], strict=True):
+            expect(box).to_have_value(expected)
+        # The keyboard's way: the move buttons, named after their field.
+        dialog.get_by_role("button", name="Move gamma up", exact=True).press("Enter")
+        dialog.get_by_role("button", name="Save collection").click()
+        expect(dialog).to_be_hidden()
+
+        fields = node.api.get(f"/api/collections/{name}").json()["fields"]
+        assert [f["name"] for f in fields] == ["id", "delta", "gamma", "beta", "alpha"]
+    finally:
+        node.api.delete(f"/api/collections/{name}")

@@ -68,6 +68,39 @@ export function CollectionPanel({ collection, collections, onClose }) {
   });
   // Errors name fields by position: after a move they would point at the wrong one, so they go.
   const move = (i, by) => { moveField(i, by); setErrors({}); };
+  // Drag and drop: a field's handle dropped on another field's row takes that field's place.
+  const [dragging, setDragging] = useState({ from: -1, over: -1 });
+  const moveTo = (from, to) => {
+    if (from === to || from < 0 || to < 0) return;
+    setDraft((d) => {
+      const fields = [...d.fields];
+      const [moved] = fields.splice(from, 1);
+      fields.splice(to, 0, moved);
+      return { ...d, fields };
+    });
+    setErrors({});
+  };
+  const drag = {
+    ...dragging,
+    start: (e, i) => {
+      e.dataTransfer.effectAllowed = "move";
+      e.dataTransfer.setData("text/x-keelbase-field", String(i));
+      setDragging({ from: i, over: -1 });
+    },
+    overRow: (e, i) => {
+      if (dragging.from < 0) return; // not one of our fields (a file, some text)
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+      if (dragging.over !== i) setDragging({ ...dragging, over: i });
+    },
+    drop: (e, i) => {
+      if (dragging.from < 0) return;
+      e.preventDefault();
+      moveTo(dragging.from, i);
+      setDragging({ from: -1, over: -1 });
+    },
+    end: () => setDragging({ from: -1, over: -1 }),
+  };
 
   async function save(e) {
     e.preventDefault();
@@ -139,7 +172,7 @@ export function CollectionPanel({ collection, collections, onClose }) {
                 <legend>Fields</legend>
                 {draft.fields.map((field, i) => (
                   <FieldEditor key={field._k} index={i} count={draft.fields.length} field={field} errors={errors} others={others}
-                    onChange={(patch) => setField(i, patch)} onRemove={() => removeField(i)} onMove={(by) => move(i, by)} />
+                    onChange={(patch) => setField(i, patch)} onRemove={() => removeField(i)} onMove={(by) => move(i, by)} drag={drag} />
                 ))}
                 <Problem id="collection-fields-error" message={errors.fields} />
                 <button type="button" class="secondary" onClick={addField}>Add field</button>

@@ -1,5 +1,6 @@
 // One field of a collection: name, type, the flags every field has, and every option of its type
-// (as the API's field JSON names them), with up/down buttons to reorder.
+// (as the API's field JSON names them). Reordered by dragging its handle onto another field, or
+// with the up/down buttons (the keyboard's way).
 import { Problem, invalid, idOf, TextOption, NumberOption, CheckOption, ListOption } from "./controls.jsx";
 
 export const FIELD_TYPES = ["text", "number", "bool", "email", "url", "editor", "date", "autodate",
@@ -24,7 +25,7 @@ export const TYPE_DEFAULTS = {
   password: { min: 8, max: 0, pattern: "", cost: 0 },
 };
 
-export function FieldEditor({ index, count, field, errors, others, onChange, onRemove, onMove }) {
+export function FieldEditor({ index, count, field, errors, others, onChange, onRemove, onMove, drag }) {
   const base = `fields.${index}.`;
   const label = field.name || `field ${index + 1}`;
   const common = (name) => ({ path: base + name, value: field[name], errors, onChange: (v) => onChange({ [name]: v }) });
@@ -34,7 +35,8 @@ export function FieldEditor({ index, count, field, errors, others, onChange, onR
   // Options with an error are opened, so the error is seen where it belongs.
   const optionError = Object.keys(errors).some((k) => k.startsWith(base) && k !== base + "name" && k !== base + "type");
   return (
-    <div class="field-row" role="group" aria-label={`Field ${index + 1}`}>
+    <div class={drag.over === index && drag.from !== index ? "field-row drop-here" : "field-row"} role="group" aria-label={`Field ${index + 1}`}
+      data-field={field.name} onDragOver={(e) => drag.overRow(e, index)} onDrop={(e) => drag.drop(e, index)}>
       <div class="field">
         <label for={nameId}>Field name</label>
         <input type="text" {...invalid(nameId, errors[base + "name"])} value={field.name} disabled={field.system}
@@ -50,11 +52,13 @@ export function FieldEditor({ index, count, field, errors, others, onChange, onR
         <Problem id={typeId + "-error"} message={errors[base + "type"]} />
       </div>
       <div class="field-moves">
+        <span class="drag-handle" draggable="true" title={`Drag to move ${label}`} aria-hidden="true"
+          onDragStart={(e) => drag.start(e, index)} onDragEnd={drag.end}>⠿</span>
         <button type="button" class="secondary small" disabled={index === 0} onClick={() => onMove(-1)}>
-          ↑<span class="sr-only"> Move {label} up</span>
+          <span aria-hidden="true">↑</span><span class="sr-only">Move {label} up</span>
         </button>
         <button type="button" class="secondary small" disabled={index === count - 1} onClick={() => onMove(1)}>
-          ↓<span class="sr-only"> Move {label} down</span>
+          <span aria-hidden="true">↓</span><span class="sr-only">Move {label} down</span>
         </button>
       </div>
       <details class="field-options" open={field._open || optionError || undefined}>
