@@ -16,7 +16,9 @@ const slug = (tag) => "tag-" + tag.replace(/[^A-Za-z0-9_-]/g, "-");
 function superuserToken() {
   try {
     const kept = JSON.parse(window.localStorage.getItem("__kb_superuser_auth__") || "null");
-    return kept && typeof kept.token === "string" ? kept.token : "";
+    // An editor's session (a user of another auth collection) is kept there too: not a superuser's.
+    const superuser = kept?.record?.collectionName === "_superusers";
+    return superuser && typeof kept.token === "string" ? kept.token : "";
   } catch {
     return "";
   }

@@ -2,7 +2,7 @@
 // screen the sections, the account and sign out sit behind a Menu button (closed on navigation).
 import { useState } from "preact/hooks";
 import { navigationCount, useHashPath } from "./router.js";
-import { pb } from "./pb.js";
+import { pb, isEditor } from "./pb.js";
 
 const SECTIONS = [
   ["collections", "Collections"], ["logs", "Logs"], ["health", "Health"], ["settings", "Settings"],
@@ -25,10 +25,10 @@ export function Frame({ section, superuser, sidebar, children }) {
           onClick={() => setOpen(!open)}>Menu</button>
         <div class="menu" id="topbar-menu">
           <nav aria-label="Sections" class="sections">
-            {SECTIONS.map(([path, title]) => (
+            {(isEditor() ? SECTIONS.slice(0, 1) : SECTIONS).map(([path, title]) => (
               <a key={path} href={"#/" + path} aria-current={section === path ? "page" : undefined}>{title}</a>
             ))}
-            <a href="./api-docs/">API reference</a>
+            {!isEditor() && <a href="./api-docs/">API reference</a>}
           </nav>
           <span class="who">{superuser.email}</span>
           <button type="button" class="secondary" onClick={() => pb.authStore.clear()}>Sign out</button>

@@ -1,7 +1,7 @@
 import "./app.css";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { pb } from "./pb.js";
+import { pb, isEditor } from "./pb.js";
 import { match, navigate, useHashPath } from "./router.js";
 import { SignIn } from "./pages/SignIn.jsx";
 import { Install } from "./pages/Install.jsx";
@@ -48,22 +48,22 @@ function Lazy({ load, name }) {
   return Page ? <Page /> : <p>Loading…</p>;
 }
 
-function useSuperuser() {
-  const [model, setModel] = useState(pb.authStore.isSuperuser ? pb.authStore.record : null);
-  useEffect(() => pb.authStore.onChange(() => {
-    setModel(pb.authStore.isSuperuser ? pb.authStore.record : null);
-  }), []);
+// The signed-in account: a superuser, or an editor (a user of an auth collection, see isEditor).
+const signedIn = () => (pb.authStore.isValid ? pb.authStore.record : null);
+function useAccount() {
+  const [model, setModel] = useState(signedIn);
+  useEffect(() => pb.authStore.onChange(() => setModel(signedIn())), []);
   return model;
 }
 
 function App() {
   const path = useHashPath();
-  const superuser = useSuperuser();
+  const superuser = useAccount();
 
   // Check a kept session once: an expired or revoked token sends us back to sign in.
   useEffect(() => {
-    if (pb.authStore.isSuperuser) {
-      pb.collection("_superusers").authRefresh().catch(() => pb.authStore.clear());
+    if (pb.authStore.isValid) {
+      pb.collection(pb.authStore.record.collectionName).authRefresh().catch(() => pb.authStore.clear());
     }
   }, []);
 
@@ -72,7 +72,8 @@ function App() {
     if (params) return <Page token={params.token} />;
   }
   if (!superuser) return <SignIn />;
-  if (path === "/login" || path === "/") {
+  // An editor has the records pages only: anything else leads to them.
+  if (path === "/login" || path === "/" || (isEditor() && !match("/collections/:name", path) && path !== "/collections")) {
     navigate("/collections");
     return null;
   }

@@ -1,7 +1,7 @@
 // A relation input: the ids as text, the picked records shown by their label, and a search of
 // the related collection that adds ids.
 import { useEffect, useState } from "preact/hooks";
-import { pb } from "./pb.js";
+import { pb, collectionById } from "./pb.js";
 
 const SEARCHED = new Set(["text", "email", "url"]);
 
@@ -32,7 +32,7 @@ export function RelationInput({ field, value, onChange, common, many }) {
   const [found, setFound] = useState([]);
 
   useEffect(() => {
-    pb.collections.getOne(field.collectionId).then(setRelated).catch(() => setRelated(null));
+    collectionById(field.collectionId).then(setRelated).catch(() => setRelated(null));
   }, [field.collectionId]);
 
   useEffect(() => {

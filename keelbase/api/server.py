@@ -19,6 +19,7 @@ from keelbase.api import (
     collections,
     crons,
     dashboard,
+    dashboard_access,
     files,
     health,
     installer,
@@ -128,6 +129,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         *openapi.routes,
         *payments.routes,
         *push.routes,
+        *dashboard_access.routes,
         *installer.routes,
         *webhooks.routes,
     ]

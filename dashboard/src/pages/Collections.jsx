@@ -1,12 +1,25 @@
 // The signed-in layout: collections in a sidebar, the chosen collection's records beside it.
 import { useEffect, useState } from "preact/hooks";
-import { pb, errorsOf } from "../pb.js";
+import { pb, errorsOf, isEditor, setEditorCollections } from "../pb.js";
 import { navigate } from "../router.js";
 import { Records } from "./Records.jsx";
 import { Frame, useClosingOnNavigation } from "../frame.jsx";
 import { CollectionPanel } from "./CollectionPanel.jsx";
 
+// An editor (a user of an auth collection) cannot read /api/collections: its list comes from
+// GET /api/dashboard/collections, the collections whose list rule is not superuser-only.
+async function loadCollections() {
+  if (!isEditor()) {
+    setEditorCollections(null);
+    return pb.collections.getFullList({ sort: "name" });
+  }
+  const { items } = await pb.send("/api/dashboard/collections", {});
+  setEditorCollections(items);
+  return items;
+}
+
 export function Collections({ name, superuser }) {
+  const editor = isEditor();
   const [collections, setCollections] = useState(null);
   const [error, setError] = useState("");
   const [search, setSearch] = useState("");
@@ -15,7 +28,7 @@ export function Collections({ name, superuser }) {
   const [listOpen, setListOpen] = useClosingOnNavigation(); // narrow screens only
 
   useEffect(() => {
-    pb.collections.getFullList({ sort: "name" })
+    loadCollections()
       .then(setCollections)
       .catch((err) => setError(errorsOf(err).message));
   }, []);
@@ -25,7 +38,7 @@ export function Collections({ name, superuser }) {
     setEditing(null);
     if (!result) return;
     try {
-      setCollections(await pb.collections.getFullList({ sort: "name" }));
+      setCollections(await loadCollections());
     } catch (err) {
       setError(errorsOf(err).message);
     }
@@ -67,16 +80,16 @@ export function Collections({ name, superuser }) {
           </ul>
         </section>
       ))}
-      <button type="button" class="new secondary" onClick={() => setEditing("new")}>New collection</button>
-      <a class="diagram-link" href="#/diagram">Relations diagram</a>
+      {!editor && <button type="button" class="new secondary" onClick={() => setEditing("new")}>New collection</button>}
+      {!editor && <a class="diagram-link" href="#/diagram">Relations diagram</a>}
     </nav>
     </div>
   );
   return (
     <Frame section="collections" superuser={superuser} sidebar={sidebar}>
       {current
-        ? <Records key={current.id + ":" + reload} collection={current} collections={collections} onEditCollection={() => setEditing(current)} />
-        : collections && <p>No collection yet.</p>}
+        ? <Records key={current.id + ":" + reload} collection={current} collections={collections} onEditCollection={editor ? null : () => setEditing(current)} />
+        : collections && <p>{editor ? "No collection is open to you." : "No collection yet."}</p>}
       {editing && (
         <CollectionPanel key={editing === "new" ? "new" : editing.id} collection={editing === "new" ? null : editing}
           collections={collections || []} onClose={closed} />

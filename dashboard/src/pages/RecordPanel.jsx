@@ -1,6 +1,6 @@
 // View, create, edit or delete one record. The API's field errors are shown next to each input.
 import { useEffect, useState } from "preact/hooks";
-import { pb, errorsOf } from "../pb.js";
+import { pb, errorsOf, accessOf, isEditor } from "../pb.js";
 import { FieldInput, editedFields, formState, requestBody } from "../fields.jsx";
 import { AuthActions } from "./AuthActions.jsx";
 
@@ -11,7 +11,8 @@ export function RecordPanel({ collection, record, onClose }) {
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const readOnly = collection.type === "view";
+  const can = accessOf(collection);
+  const readOnly = collection.type === "view" || (!isNew && !can.update);
 
   useEffect(() => {
     const onKey = (e) => { if (e.key === "Escape") onClose(false); };
@@ -86,11 +87,11 @@ export function RecordPanel({ collection, record, onClose }) {
             </div>
           ))}
           {message && <p class="error" role="alert">{message}</p>}
-          {!isNew && collection.type === "auth" && <AuthActions collection={collection} record={record} />}
+          {!isNew && collection.type === "auth" && !isEditor() && <AuthActions collection={collection} record={record} />}
           <div class="actions">
             {!readOnly && <button type="submit" disabled={busy}>{isNew ? "Create" : "Save changes"}</button>}
             <button type="button" class="secondary" onClick={() => onClose(false)}>Close</button>
-            {!isNew && !readOnly && (confirmDelete
+            {!isNew && collection.type !== "view" && can.delete && (confirmDelete
               ? <button type="button" class="danger" disabled={busy} onClick={remove}>Yes, delete this record</button>
               : <button type="button" class="danger secondary" onClick={() => setConfirmDelete(true)}>Delete</button>)}
           </div>

@@ -1,7 +1,7 @@
 // A collection's records: server-side paging, click-to-sort columns, a filter in the filter language,
 // export and import, keyboard shortcuts.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { pb, errorsOf } from "../pb.js";
+import { pb, errorsOf, accessOf } from "../pb.js";
 import { RecordPanel } from "./RecordPanel.jsx";
 import { ImportPanel } from "./ImportPanel.jsx";
 import { cellText, listedFields } from "../fields.jsx";
@@ -27,6 +27,7 @@ export function Records({ collection, collections, onEditCollection }) {
   const filterInput = useRef(null);
   const hiddenKey = "__kb_hidden_columns__" + collection.id;
   const [hidden, setHidden] = useState(() => new Set(JSON.parse(localStorage.getItem(hiddenKey) || "[]")));
+  const can = accessOf(collection);
   const allColumns = listedFields(collection);
   const columns = allColumns.filter((f) => f.name === "id" || !hidden.has(f.name));
 
@@ -94,7 +95,7 @@ export function Records({ collection, collections, onEditCollection }) {
       const target = e.target;
       if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
       if (e.key === "/") { e.preventDefault(); filterInput.current?.focus(); }
-      else if (e.key === "n" && collection.type !== "view") { e.preventDefault(); setEditing("new"); }
+      else if (e.key === "n" && collection.type !== "view" && can.create) { e.preventDefault(); setEditing("new"); }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -149,14 +150,14 @@ export function Records({ collection, collections, onEditCollection }) {
       <div class="toolbar">
         <h1 id="records-title">{collection.name}</h1>
         <div class="actions">
-          <button type="button" class="secondary" onClick={onEditCollection}>Edit collection</button>
+          {onEditCollection && <button type="button" class="secondary" onClick={onEditCollection}>Edit collection</button>}
           <button type="button" class="secondary" disabled={!!exporting} onClick={() => exportAs("csv")}>
             {exporting === "csv" ? "Exporting…" : "Export CSV"}</button>
           <button type="button" class="secondary" disabled={!!exporting} onClick={() => exportAs("json")}>
             {exporting === "json" ? "Exporting…" : "Export JSON"}</button>
-          {collection.type !== "view" &&
+          {collection.type !== "view" && can.create &&
             <button type="button" class="secondary" onClick={() => setImporting(true)}>Import CSV</button>}
-          {collection.type !== "view" &&
+          {collection.type !== "view" && can.create &&
             <button type="button" onClick={() => setEditing("new")} aria-keyshortcuts="n">New record</button>}
         </div>
       </div>
@@ -179,7 +180,7 @@ export function Records({ collection, collections, onEditCollection }) {
             ))}
           </fieldset>
         </details>
-        {selected.size > 0 && collection.type !== "view" && (
+        {selected.size > 0 && collection.type !== "view" && can.delete && (
           <div class="actions">
             <span>{selected.size} selected</span>
             {confirmBulk

@@ -1,11 +1,14 @@
-// Superuser sign in: password, a one-time code by mail, or both when _superusers requires MFA.
+// Sign in: password, a one-time code by mail, or both when the collection requires MFA. A superuser
+// (_superusers) by default; an editor signs in to an auth collection it names (docs/dashboard.md).
 import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 import { FieldError } from "../ui.jsx";
 
-const superusers = () => pb.collection("_superusers");
-
 export function SignIn() {
+  const [editor, setEditor] = useState(false);
+  const [authCollection, setAuthCollection] = useState("users");
+  const source = editor ? authCollection.trim() : "_superusers";
+  const superusers = () => pb.collection(source);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
@@ -16,8 +19,9 @@ export function SignIn() {
   const [otp, setOtp] = useState(null);
 
   useEffect(() => {
+    if (!source) return;
     superusers().listAuthMethods().then(setMethods).catch(() => setMethods(null));
-  }, []);
+  }, [source]);
 
   async function run(action) {
     setBusy(true);
@@ -58,7 +62,7 @@ export function SignIn() {
     return (
       <main class="center">
         <form class="card" onSubmit={signInWithCode} aria-labelledby="signin-title">
-          <h1 id="signin-title">Superuser sign in</h1>
+          <h1 id="signin-title">{editor ? "Editor sign in" : "Superuser sign in"}</h1>
           <p role="status">
             {otp.mfaId ? "A second step is required: we" : "We"} sent a one-time code to <strong>{email}</strong>.
           </p>
@@ -83,7 +87,18 @@ export function SignIn() {
   return (
     <main class="center">
       <form class="card" onSubmit={signInWithPassword} aria-labelledby="signin-title">
-        <h1 id="signin-title">Superuser sign in</h1>
+        <h1 id="signin-title">{editor ? "Editor sign in" : "Superuser sign in"}</h1>
+        <label class="inline">
+          <input type="checkbox" checked={editor} onChange={(e) => { setEditor(e.currentTarget.checked); setError(null); }} />
+          Sign in as a user of an auth collection (editor)
+        </label>
+        {editor && (
+          <label>
+            Auth collection
+            <input type="text" name="collection" required value={authCollection}
+              onInput={(e) => setAuthCollection(e.currentTarget.value)} />
+          </label>
+        )}
         <label>
           Email
           <input type="email" name="email" required autocomplete="username" autofocus

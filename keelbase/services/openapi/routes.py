@@ -13,6 +13,7 @@ from typing import Any
 
 SUPERUSER = "superuser"
 ANYONE = "anyone"
+SIGNED_IN = "signed in"  # any auth record
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,9 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
         "Create the first superuser from the link serve printed",
         ANYONE,
         INSTALLER_BODY,
+    ),
+    ("GET", "/api/dashboard/collections"): RouteInfo(
+        "dashboard", "The collections an editor's dashboard shows", SIGNED_IN
     ),
     ("GET", "/api/webhooks"): RouteInfo("webhooks", "List webhooks"),
     ("POST", "/api/webhooks"): RouteInfo("webhooks", "Create a webhook", body=WEBHOOK_BODY),

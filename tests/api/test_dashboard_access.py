@@ -1,0 +1,55 @@
+"""``GET /api/dashboard/collections``: the collections an editor's dashboard offers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.scenario import World
+
+
+def _make(world: World, body: dict[str, Any]) -> None:
+    made = world.client.post("/api/collections", json=body, headers=world.headers("superuser"))
+    assert made.status_code == 200, made.text
+
+
+def test_editors_see_collections_open_to_listing_without_rules_or_hidden_fields(
+    world: World,
+) -> None:
+    _make(world, {
+        "name": "notes", "type": "base",
+        "listRule": "owner = @request.auth.id", "viewRule": "owner = @request.auth.id",
+        "createRule": '@request.auth.id != ""', "updateRule": None, "deleteRule": None,
+        "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "secret", "type": "text", "hidden": True},
+            {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 1},
+        ],
+    })  # fmt: skip
+    _make(world, {"name": "private", "type": "base", "fields": [{"name": "x", "type": "text"}]})
+    _make(world, {"name": "notes_view", "type": "view", "listRule": "",
+                  "viewQuery": "SELECT id, title FROM notes"})  # fmt: skip
+
+    assert world.client.get("/api/dashboard/collections").status_code == 401
+    answer = world.client.get("/api/dashboard/collections", headers=world.headers("user1"))
+    assert answer.status_code == 200, answer.text
+    items = {c["name"]: c for c in answer.json()["items"]}
+    # users' list rule in the base world is "id = @request.auth.id": listed too.
+    assert "users" in items and "private" not in items and "_superusers" not in items
+    notes = items["notes"]
+    assert [f["name"] for f in notes["fields"]] == ["id", "title", "owner"]
+    assert notes["access"] == {
+        "list": True, "view": True, "create": True, "update": False, "delete": False,
+    }  # fmt: skip
+    assert not any(key.endswith("Rule") for key in notes)
+    assert items["notes_view"]["access"] == {
+        "list": True, "view": False, "create": False, "update": False, "delete": False,
+    }  # fmt: skip
+    # The records API still applies the rules: user1 lists only its own notes.
+    other = world.client.post(
+        "/api/collections/notes/records",
+        json={"title": "theirs", "owner": world.ids["user2"]},
+        headers=world.headers("user2"),
+    )
+    assert other.status_code == 200, other.text
+    listed = world.client.get("/api/collections/notes/records", headers=world.headers("user1"))
+    assert listed.json()["items"] == []
