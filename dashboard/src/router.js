@@ -16,6 +16,9 @@ export function useHashPath() {
   useEffect(() => {
     const update = () => setPath(currentPath());
     window.addEventListener("hashchange", update);
+    // A change made before this effect ran (a navigate() during the first render, when a kept
+    // session opens /_/) fired no event we heard: read the hash once now.
+    update();
     return () => window.removeEventListener("hashchange", update);
   }, []);
   return path;

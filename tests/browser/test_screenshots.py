@@ -28,6 +28,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 # Where `make screenshots` puts the docs' copies (relative to the repository root).
 TARGET = os.environ.get("KEELBASE_SCREENSHOTS", "")
 ROOT = Path(__file__).parents[2]
+EDITOR_PASSWORD = "editor-pass-123"
 
 BOOKS = [
     ("The Left Hand of Darkness", "ursula", 304, True, "novel"),
@@ -103,9 +104,20 @@ def library(node: Node) -> Iterator[tuple[str, str]]:
                 "kind": kind,
             },
         )
+    editor = node.post(
+        "/api/collections/users/records",
+        {"email": f"editor{suffix}@example.com", "password": EDITOR_PASSWORD,
+         "passwordConfirm": EDITOR_PASSWORD},
+    )  # fmt: skip
     yield writers, books
+    node.api.delete(f"/api/collections/users/records/{editor['id']}")
     node.api.delete(f"/api/collections/{books}")
     node.api.delete(f"/api/collections/{writers}")
+
+
+def _editor_email(books: str) -> str:
+    """The editor the ``library`` fixture made, named with the same suffix as ``books``."""
+    return f"editor{books.removeprefix('books')}@example.com"
 
 
 class Camera:
@@ -206,6 +218,21 @@ def test_screenshots_of_each_page(
     page.wait_for_load_state("networkidle")
     camera.shoot("api-reference")
 
+    # An editor (a user of `users`): the records pages of the collections its rules open.
+    page.goto(node.url + "/_/")  # the kept session: the page opens signed in
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Sign in as a user of an auth collection (editor)").check()
+    page.get_by_label("Auth collection", exact=True).fill("users")
+    page.get_by_label("Email").fill(_editor_email(books))
+    page.get_by_label("Password").fill(EDITOR_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("navigation", name="Collections").get_by_role(
+        "link", name=f"{books} base", exact=True
+    ).click()
+    expect(page.locator("table.grid tbody tr")).to_have_count(len(BOOKS))
+    expect(page.get_by_text(f"· {len(BOOKS)} records")).to_be_visible()
+    camera.shoot("editor-records")
+
     # The first-run page needs a node with no superuser: one of its own, briefly.
     fresh = ServerProcess(tmp_path / "kb_install")
     try:
@@ -218,6 +245,6 @@ def test_screenshots_of_each_page(
     finally:
         fresh.stop()
 
-    assert len(camera.taken) == 15
+    assert len(camera.taken) == 16
     for name in camera.taken:
         assert (tmp_path / f"{name}.png").stat().st_size > 3_000  # a page, not a blank
