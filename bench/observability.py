@@ -43,7 +43,16 @@ from pathlib import Path
 import httpx
 
 from bench import logs_api, logs_lag
-from bench.__main__ import LUA, WORKLOADS, Workload, run_wrk, seed, setup_collections, use_logs
+from bench.__main__ import (
+    LUA,
+    WORKLOADS,
+    Workload,
+    modes,
+    run_wrk,
+    seed,
+    setup_collections,
+    use_logs,
+)
 from bench.servers import Server, fresh_postgres
 
 
@@ -56,7 +65,8 @@ def cost(
 ) -> list[dict[str, object]]:
     """Rows of (workload, logs, round, rps, p50, p99, errors, cpu µs per request)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    server = Server("keelbase", workdir, cpu=0, port=port)
+    server = Server("keelbase", workdir, cpu=0, port=port, workers=1)
+    pinned = modes(["pinned"])[0]  # the server on the first core, wrk on the second
     rows: list[dict[str, object]] = []
     try:
         setup_collections(server)
@@ -72,7 +82,7 @@ def cost(
                     cpu = server.cpu_seconds()
                     rps, p50, p99, errors = run_wrk(
                         server, workload, ids_file if workload.ids else None,
-                        concurrency, duration, "",
+                        concurrency, duration, "", pinned,
                     )  # fmt: skip
                     used = server.cpu_seconds() - cpu
                     row = {

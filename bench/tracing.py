@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench.__main__ import WORKLOADS, run_wrk, seed, setup_collections
+from bench.__main__ import WORKLOADS, modes, run_wrk, seed, setup_collections
 from bench.servers import Server
 
 HERE = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def start(variant: str, workdir: Path, source: Path, sink: str) -> Server:
     try:
         folder = workdir / variant
         folder.mkdir()
-        return Server("keelbase", folder, cpu=0)
+        return Server("keelbase", folder, cpu=0, workers=1)
     finally:
         os.environ.clear()
         os.environ.update(env)
@@ -91,6 +91,7 @@ def main() -> int:
         variants = {"baseline": args.baseline.resolve(), **variants}
     workloads = [w for w in WORKLOADS if w.name in args.workloads.split(",")]
     rps: dict[tuple[str, str], list[float]] = {}
+    pinned = modes(["pinned"])[0]  # the servers on the first core, wrk on the second
     with otlp_sink() as sink, tempfile.TemporaryDirectory() as tmp:
         servers = {name: start(name, Path(tmp), source, sink) for name, source in variants.items()}
         try:
@@ -104,7 +105,7 @@ def main() -> int:
                 for workload in workloads:
                     for name, server in servers.items():
                         result = run_wrk(server, workload, ids_file if "{id}" in workload.path else None,
-                                         args.concurrency, args.duration, "")  # fmt: skip
+                                         args.concurrency, args.duration, "", pinned)  # fmt: skip
                         rps.setdefault((workload.name, name), []).append(result[0])
                         print(f"round {round_number + 1} {workload.name:8} {name:8} "
                               f"{result[0]:8.0f} req/s  p50 {result[1]:.2f} ms  p99 {result[2]:.2f} ms  "

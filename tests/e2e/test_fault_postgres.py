@@ -41,6 +41,7 @@ class Proxy:
         self.loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
+        self._up = True
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self._call(self._listen())
 
@@ -48,13 +49,21 @@ class Proxy:
         asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=5)  # type: ignore[arg-type]
 
     async def _listen(self) -> None:
+        self._up = True
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._up:  # accepted just before the cut: it must not get through
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.close()
+            return
+        if not self._up:  # cut while this link was being made
+            writer.transport.abort()
+            up_writer.transport.abort()
             return
         self._links |= {writer, up_writer}
 
@@ -73,6 +82,7 @@ class Proxy:
 
     async def _cut(self) -> None:
         assert self._server is not None
+        self._up = False
         self._server.close()  # new connections are refused
         for writer in list(self._links):
             transport = writer.transport
