@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from keelbase.services.backups.archive import BackupInvalid
-from keelbase.services.transfer.archive import ArchiveError, ArchiveReader, Checksum, canonical
+from keelbase.services.transfer.archive import (
+    FAST_LEVEL,
+    ArchiveError,
+    ArchiveReader,
+    Checksum,
+    canonical,
+)
 from keelbase.services.transfer.service import TransferError, TransferService
 
 if TYPE_CHECKING:
@@ -238,7 +244,7 @@ def _export_snapshot(url: str, path: str) -> None:
         await store.open()
         try:
             async with store.snapshot():
-                await TransferService(store).export(Path(path))
+                await TransferService(store).export(Path(path), FAST_LEVEL)
         finally:
             await store.close()
 
