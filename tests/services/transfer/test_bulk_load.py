@@ -11,10 +11,12 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from keelbase import App, Config
 from keelbase.core.request_info import SYSTEM
 from keelbase.services.transfer.archive import records_member
-from keelbase.services.transfer.service import TransferService
+from keelbase.services.transfer.service import TransferError, TransferService
 from keelbase.store import postgres_counts
 from keelbase.store.base import Store
 from tests.pg import fresh_database
@@ -211,3 +213,41 @@ def test_row_counts_stay_exact_after_a_restore(tmp_path: Path, fresh_db_url: str
             await counts_match(app.store, tables)
 
     asyncio.run(main())
+
+
+def test_a_refused_record_rolls_the_bulk_load_back_and_a_rerun_works(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """The same id twice: the bulk load fails, nothing of the import stays, and the
+    connection is sound for the next import."""
+
+    async def main(target_url: str) -> None:
+        good = tmp_path / "good.zip"
+        bad = tmp_path / "bad.zip"
+        async with App(Config(data_dir=tmp_path / "source", db_url=fresh_db_url)) as source:
+            await fill(source)
+            manifest = await TransferService(source.store).export(good)
+        kinds = next(c for c in manifest["collections"] if c["name"] == "kinds")
+        member = records_member(kinds["id"])
+        with zipfile.ZipFile(good) as opened, zipfile.ZipFile(bad, "w") as out:
+            for name in opened.namelist():
+                content = opened.read(name)
+                if name == member:
+                    content += content.split(b"\n")[0] + b"\n"
+                out.writestr(name, content)
+        async with App(Config(data_dir=tmp_path / "target", db_url=target_url)) as target:
+            with pytest.raises(TransferError, match=r"lines 1-46: the target store refused"):
+                await TransferService(target.store).import_(bad)
+            assert target.collections.schema.get("kinds") is None
+            async with target.store.read() as conn:
+                assert await conn.fetch_value('SELECT COUNT(*) FROM "users"') == 0
+            await TransferService(target.store).import_(good)
+            await counts_match(target.store, ["kinds", "users"])
+            async with target.store.read() as conn:
+                assert await conn.fetch_value('SELECT COUNT(*) FROM "kinds"') == 45
+
+    if fresh_db_url:
+        with fresh_database() as target_url:
+            asyncio.run(main(target_url))
+    else:
+        asyncio.run(main(""))
