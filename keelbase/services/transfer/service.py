@@ -262,32 +262,45 @@ class TransferService:
         self, conn: Connection, reader: ArchiveReader, collection: Collection, entry: dict[str, Any]
     ) -> None:
         """Insert the collection's lines a page at a time, through the store's bulk insert
-        (PostgreSQL: one ``COPY`` a page; SQLite: multi-row ``INSERT``s)."""
+        (PostgreSQL: one ``COPY`` a page; SQLite: multi-row ``INSERT``s).
+
+        The next page is read and parsed on a thread while the database stores
+        this one; it is always awaited, so nothing reads the archive after this returns.
+        """
         fields = collection.fields
         columns = [f.name for f in fields]
         total = entry["count"]
         checksum = Checksum()
         lines = reader.records(collection.id)
-        while True:
-            page = await asyncio.to_thread(_next_page, lines, self.page_size)
-            if not page:
-                break
-            rows: list[list[Any]] = []
-            for _, record in page:
-                checksum.add(canonical(record))
-                rows.append(
-                    [f.to_db(record[f.name] if f.name in record else f.empty()) for f in fields]
-                )
-            try:
-                await conn.insert_many(collection.name, columns, rows)
-            except StoreError as error:
-                first, last = page[0][0], page[-1][0]
-                where = f"line {first}" if first == last else f"lines {first}-{last}"
-                raise TransferError(
-                    f"{records_member(collection.id)} {where}: "
-                    f"the target store refused the record: {error}"
-                ) from error
-            self.report.step(f"import {collection.name}: {checksum.count}/{total} records")
+        ahead = asyncio.ensure_future(asyncio.to_thread(_next_page, lines, self.page_size))
+        try:
+            while True:
+                page = await ahead
+                if not page:
+                    break
+                ahead = asyncio.ensure_future(asyncio.to_thread(_next_page, lines, self.page_size))
+                rows: list[list[Any]] = []
+                for _, record in page:
+                    checksum.add(canonical(record))
+                    rows.append(
+                        [f.to_db(record[f.name] if f.name in record else f.empty()) for f in fields]
+                    )
+                try:
+                    await conn.insert_many(collection.name, columns, rows)
+                except StoreError as error:
+                    first, last = page[0][0], page[-1][0]
+                    where = f"line {first}" if first == last else f"lines {first}-{last}"
+                    raise TransferError(
+                        f"{records_member(collection.id)} {where}: "
+                        f"the target store refused the record: {error}"
+                    ) from error
+                self.report.step(f"import {collection.name}: {checksum.count}/{total} records")
+        finally:
+            # The page read ahead: wait for it (its thread cannot be stopped) and take
+            # its error, if any, which the error already raised makes moot.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()
         self.report.done(f"import {collection.name}: {checksum.count}/{total} records")
         _compare(collection.name, "archive", checksum, entry)
 
