@@ -186,8 +186,9 @@ class PostgresEngine:
 
     async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
         aside.mkdir(parents=True, exist_ok=True)
-        await in_child(_export_snapshot, self.store.url, str(aside / APP_ARCHIVE))
-        await in_child(_import, self.store.url, str(archive))
+        await in_child(
+            _keep_aside_and_import, self.store.url, str(aside / APP_ARCHIVE), str(archive)
+        )
 
     async def put_back(self, aside: Path) -> None:
         await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
@@ -249,6 +250,13 @@ def _export_snapshot(url: str, path: str) -> None:
             await store.close()
 
     asyncio.run(export())
+
+
+def _keep_aside_and_import(url: str, aside: str, path: str) -> None:
+    """In one child (one process start less): the current app exported to ``aside``,
+    then the archive at ``path`` imported in its place."""
+    _export_snapshot(url, aside)
+    _import(url, path)
 
 
 def _import(url: str, path: str) -> None:
