@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,6 +98,18 @@ class Connection(Protocol):
         """
         ...
 
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` (values in ``columns`` order) into ``table`` in this transaction.
+
+        For loading many rows at once (an import): each value is converted exactly
+        as ``execute`` converts a bound parameter for that column, but the rows go
+        in far fewer statements (PostgreSQL: one ``COPY``). ``table`` and
+        ``columns`` must come from the validated schema.
+        """
+        ...
+
     def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         """Run ``callback`` once the outermost transaction has committed (never on rollback)."""
         ...
@@ -179,6 +191,40 @@ class Store(Protocol):
         """The query's plan and cost without and with the index ``index_sql``; nothing
         of the index stays (``store/index_trial.py``)."""
         ...
+
+
+# Bound parameters in one INSERT of many rows: within SQLite's oldest limit (999).
+MAX_INSERT_PARAMS = 999
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def multi_row_inserts(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``rows`` as INSERT statements of as many rows as fit under ``MAX_INSERT_PARAMS``."""
+    names = ", ".join(quote_name(c) for c in columns)
+    width = max(1, len(columns))
+    per_statement = max(1, MAX_INSERT_PARAMS // width)
+    statements: dict[int, str] = {}
+    for start in range(0, len(rows), per_statement):
+        batch = rows[start : start + per_statement]
+        sql = statements.get(len(batch))
+        if sql is None:
+            groups = ", ".join(
+                "(" + ", ".join(f":r{r}c{i}" for i in range(len(columns))) + ")"
+                for r in range(len(batch))
+            )
+            sql = statements[len(batch)] = (
+                f"INSERT INTO {quote_name(table)} ({names}) VALUES {groups}"
+            )
+        params: dict[str, Any] = {}
+        for r, row in enumerate(batch):
+            for i, value in enumerate(row):
+                params[f"r{r}c{i}"] = value
+        yield sql, params
 
 
 async def run_callbacks(callbacks: list[Callable[[], Awaitable[None] | None]]) -> None:

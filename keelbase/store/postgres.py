@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import io
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +40,8 @@ from keelbase.store.base import (
     StoreUnavailable,
     UniqueViolation,
     WriteConflict,
+    multi_row_inserts,
+    quote_name,
     run_callbacks,
 )
 from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
@@ -184,6 +187,57 @@ def _decode_numeric(text: str) -> int | float:
     if number == number.to_integral_value() and abs(number) < 2**63:
         return int(number)
     return float(number)
+
+
+def _copy_text(value: str) -> str:
+    """A string as a field of COPY's text format (backslash escapes for the separators)."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\t" in value:
+        value = value.replace("\t", "\\t")
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r", "\\r")
+    return value
+
+
+def _copy_float(value: float) -> str:
+    return repr(value)  # the shortest text that reads back as the same double ('inf', 'nan' too)
+
+
+def _copy_bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+# For each column type, the parameter conversion ``execute`` applies, then the value
+# written as COPY's text format reads it. Other types fall back to multi-row INSERTs.
+_COPY: dict[str, tuple[Callable[[Any], Any], Callable[[Any], str]]] = {
+    "text": (_text, _copy_text),
+    "varchar": (_text, _copy_text),
+    "bpchar": (_text, _copy_text),
+    "float8": (_float, _copy_float),
+    "int2": (_integer, str),
+    "int4": (_integer, str),
+    "int8": (_integer, str),
+    "bool": (_boolean, _copy_bool),
+    "jsonb": (_json_param, _copy_text),
+    "json": (_json_param, _copy_text),
+}
+
+
+def _copy_data(
+    rows: Sequence[Sequence[Any]], kinds: list[tuple[Callable[[Any], Any], Callable[[Any], str]]]
+) -> bytes:
+    lines: list[str] = []
+    for row in rows:
+        fields: list[str] = []
+        for (adapt, write), value in zip(kinds, row, strict=True):
+            adapted = adapt(value)
+            fields.append("\\N" if adapted is None else write(adapted))
+        lines.append("\t".join(fields))
+    lines.append("")
+    return "\n".join(lines).encode()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -353,6 +407,42 @@ class _Link:
             status = await self._call("execute", sql, params)
         last = str(status).rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
+
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """One ``COPY ... FROM STDIN`` (text format) of all ``rows``.
+
+        Each value goes through the same conversion as a bound parameter of the
+        column's type (``_ADAPT``), then is written as text PostgreSQL reads back
+        to the same value (floats by ``repr``, which round-trips exactly). The
+        table's statement-level triggers (the row counts) fire once for the COPY.
+        A column of another type makes it fall back to multi-row INSERTs.
+        """
+        if not rows:
+            return
+        self.check_usable()
+        names = ", ".join(quote_name(c) for c in columns)
+        sql = f"COPY {quote_name(table)} ({names}) FROM STDIN"
+        tracer = self.store.tracer
+        with nullcontext() if tracer is None else tracer.statement(sql):
+            try:
+                probe = await self.conn.prepare(f"SELECT {names} FROM {quote_name(table)} LIMIT 0")
+                types = [a.type.name for a in probe.get_attributes()]
+                if not all(kind in _COPY for kind in types):
+                    for statement, params in multi_row_inserts(table, columns, rows):
+                        await self._call_now("execute", statement, params)
+                    return
+                data = _copy_data(rows, [_COPY[kind] for kind in types])
+                timing = self.store.timing
+                began = time.perf_counter() if timing is not None else 0.0
+                await self.conn.copy_to_table(
+                    table, source=io.BytesIO(data), columns=list(columns), format="text"
+                )
+                if timing is not None:
+                    timing.query("write", time.perf_counter() - began)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                raise _translate(error) from error
 
     def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self.commit_callbacks.append(callback)

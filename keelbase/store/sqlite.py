@@ -24,7 +24,7 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
@@ -38,6 +38,7 @@ from keelbase.store.base import (
     StatementTracer,
     StoreError,
     StoreTiming,
+    multi_row_inserts,
     run_callbacks,
 )
 from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
@@ -247,6 +248,13 @@ class _Link:
                 timing.query("write", time.perf_counter() - began)
         self.store._writes += 1
         return result
+
+    async def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Multi-row INSERTs of up to 999 parameters each, in this transaction."""
+        for sql, params in multi_row_inserts(table, columns, rows):
+            await self.execute(sql, params)
 
     def on_commit(self, callback: Callable[[], Awaitable[None] | None]) -> None:
         self.commit_callbacks.append(callback)

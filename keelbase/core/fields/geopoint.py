@@ -44,6 +44,10 @@ class GeoPointField(Field):
             )
 
     def to_db(self, value: Any) -> Any:
+        if isinstance(value, dict) and value.keys() == {"lon", "lat"}:
+            # Always lon first, as a record write stores it: an import brings the
+            # point with sorted keys, and SQLite keeps the JSON text as given.
+            value = {"lon": value["lon"], "lat": value["lat"]}
         return orjson.dumps(value).decode()
 
     def from_db(self, raw: Any) -> Any:

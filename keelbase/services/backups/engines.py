@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from keelbase.services.backups.archive import BackupInvalid
-from keelbase.services.transfer.archive import ArchiveError, ArchiveReader, Checksum, canonical
+from keelbase.services.transfer.archive import (
+    FAST_LEVEL,
+    ArchiveError,
+    ArchiveReader,
+    Checksum,
+    canonical,
+)
 from keelbase.services.transfer.service import TransferError, TransferService
 
 if TYPE_CHECKING:
@@ -180,8 +186,9 @@ class PostgresEngine:
 
     async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
         aside.mkdir(parents=True, exist_ok=True)
-        await in_child(_export_snapshot, self.store.url, str(aside / APP_ARCHIVE))
-        await in_child(_import, self.store.url, str(archive))
+        await in_child(
+            _keep_aside_and_import, self.store.url, str(aside / APP_ARCHIVE), str(archive)
+        )
 
     async def put_back(self, aside: Path) -> None:
         await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
@@ -238,11 +245,18 @@ def _export_snapshot(url: str, path: str) -> None:
         await store.open()
         try:
             async with store.snapshot():
-                await TransferService(store).export(Path(path))
+                await TransferService(store).export(Path(path), FAST_LEVEL)
         finally:
             await store.close()
 
     asyncio.run(export())
+
+
+def _keep_aside_and_import(url: str, aside: str, path: str) -> None:
+    """In one child (one process start less): the current app exported to ``aside``,
+    then the archive at ``path`` imported in its place."""
+    _export_snapshot(url, aside)
+    _import(url, path)
 
 
 def _import(url: str, path: str) -> None:

@@ -33,6 +33,7 @@ from keelbase.core.collections.system import initial_collections
 from keelbase.core.dates import now_string
 from keelbase.services.records.codec import RecordCodec
 from keelbase.services.transfer.archive import (
+    DEFAULT_LEVEL,
     FORMAT,
     VERSION,
     ArchiveError,
@@ -53,8 +54,6 @@ __all__ = ["Progress", "TransferError", "TransferService"]
 
 Progress = Callable[[str], None]
 PAGE_SIZE = 1000
-# Bound parameters in one INSERT of many rows: within SQLite's oldest limit (999).
-_MAX_PARAMS = 999
 PROGRESS_SECONDS = 1.0
 # Not carried: the target counts its own schema changes so running nodes notice the import.
 _LOCAL_PARAMS = frozenset({system.SCHEMA_VERSION_KEY})
@@ -96,13 +95,15 @@ class TransferService:
 
     # Export ---------------------------------------------------------------
 
-    async def export(self, path: Path) -> dict[str, Any]:
+    async def export(self, path: Path, compresslevel: int = DEFAULT_LEVEL) -> dict[str, Any]:
         """Write the whole app to ``path``; returns the manifest.
+
+        ``compresslevel``: zlib's level for the records (any level reads the same).
 
         The export reads inside one transaction, so it is a consistent snapshot
         even while a server writes (on SQLite those writes wait until it ends).
         """
-        writer = await asyncio.to_thread(ArchiveWriter, path)
+        writer = await asyncio.to_thread(ArchiveWriter, path, compresslevel)
         try:
             async with self.store.transaction() as conn:
                 collections = await system.load_collections(conn)
@@ -260,48 +261,46 @@ class TransferService:
     async def _load(
         self, conn: Connection, reader: ArchiveReader, collection: Collection, entry: dict[str, Any]
     ) -> None:
-        """Insert the collection's lines, many rows per ``INSERT`` (one round trip each)."""
+        """Insert the collection's lines a page at a time, through the store's bulk insert
+        (PostgreSQL: one ``COPY`` a page; SQLite: multi-row ``INSERT``s).
+
+        The next page is read and parsed on a thread while the database stores
+        this one; it is always awaited, so nothing reads the archive after this returns.
+        """
         fields = collection.fields
-        columns = ", ".join(_quote(f.name) for f in fields)
-        per_statement = max(1, _MAX_PARAMS // max(1, len(fields)))
-        statements: dict[int, str] = {}
-
-        def sql_for(rows: int) -> str:
-            if rows not in statements:
-                groups = ", ".join(
-                    "(" + ", ".join(f":r{r}c{i}" for i in range(len(fields))) + ")"
-                    for r in range(rows)
-                )
-                statements[rows] = (
-                    f"INSERT INTO {_quote(collection.name)} ({columns}) VALUES {groups}"
-                )
-            return statements[rows]
-
+        columns = [f.name for f in fields]
         total = entry["count"]
         checksum = Checksum()
         lines = reader.records(collection.id)
-        while True:
-            page = await asyncio.to_thread(_next_page, lines, self.page_size)
-            if not page:
-                break
-            for start in range(0, len(page), per_statement):
-                batch = page[start : start + per_statement]
-                params: dict[str, Any] = {}
-                for r, (_, record) in enumerate(batch):
+        ahead = asyncio.ensure_future(asyncio.to_thread(_next_page, lines, self.page_size))
+        try:
+            while True:
+                page = await ahead
+                if not page:
+                    break
+                ahead = asyncio.ensure_future(asyncio.to_thread(_next_page, lines, self.page_size))
+                rows: list[list[Any]] = []
+                for _, record in page:
                     checksum.add(canonical(record))
-                    for i, f in enumerate(fields):
-                        value = record[f.name] if f.name in record else f.empty()
-                        params[f"r{r}c{i}"] = f.to_db(value)
+                    rows.append(
+                        [f.to_db(record[f.name] if f.name in record else f.empty()) for f in fields]
+                    )
                 try:
-                    await conn.execute(sql_for(len(batch)), params)
+                    await conn.insert_many(collection.name, columns, rows)
                 except StoreError as error:
-                    first, last = batch[0][0], batch[-1][0]
+                    first, last = page[0][0], page[-1][0]
                     where = f"line {first}" if first == last else f"lines {first}-{last}"
                     raise TransferError(
                         f"{records_member(collection.id)} {where}: "
                         f"the target store refused the record: {error}"
                     ) from error
-            self.report.step(f"import {collection.name}: {checksum.count}/{total} records")
+                self.report.step(f"import {collection.name}: {checksum.count}/{total} records")
+        finally:
+            # The page read ahead: wait for it (its thread cannot be stopped) and take
+            # its error, if any, which the error already raised makes moot.
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()
         self.report.done(f"import {collection.name}: {checksum.count}/{total} records")
         _compare(collection.name, "archive", checksum, entry)
 
