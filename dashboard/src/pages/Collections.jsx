@@ -18,6 +18,17 @@ async function loadCollections() {
   return items;
 }
 
+// Pinned collections (their ids) are kept in this browser, per signed-in superuser or editor.
+const pinKey = () => "__kb_pinned_" + (pb.authStore.record?.collectionId || "") + "_" + (pb.authStore.record?.id || "");
+function readPins() {
+  try {
+    const list = JSON.parse(localStorage.getItem(pinKey()) || "[]");
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
 export function Collections({ name, superuser }) {
   const editor = isEditor();
   const [collections, setCollections] = useState(null);
@@ -26,6 +37,16 @@ export function Collections({ name, superuser }) {
   const [editing, setEditing] = useState(null); // null, "new" or a collection
   const [reload, setReload] = useState(0);
   const [listOpen, setListOpen] = useClosingOnNavigation(); // narrow screens only
+  const [pins, setPins] = useState(readPins);
+  function togglePin(id) {
+    const next = pins.includes(id) ? pins.filter((p) => p !== id) : [...pins, id];
+    setPins(next);
+    try {
+      localStorage.setItem(pinKey(), JSON.stringify(next));
+    } catch {
+      // No storage (private mode): the pin lasts until the page reloads.
+    }
+  }
 
   useEffect(() => {
     loadCollections()
@@ -55,7 +76,9 @@ export function Collections({ name, superuser }) {
   }, [collections, current]);
 
   const shown = (collections || []).filter((c) => c.name.toLowerCase().includes(search.toLowerCase()));
-  const groups = [["Collections", shown.filter((c) => !c.system)], ["System", shown.filter((c) => c.system)]];
+  const pinned = shown.filter((c) => pins.includes(c.id));
+  const unpinned = shown.filter((c) => !pins.includes(c.id));
+  const groups = [["Pinned", pinned], ["Collections", unpinned.filter((c) => !c.system)], ["System", unpinned.filter((c) => c.system)]];
 
   const sidebar = (
     <div class={listOpen ? "side open" : "side"}>
@@ -70,11 +93,16 @@ export function Collections({ name, superuser }) {
           <h2>{title}</h2>
           <ul>
             {list.map((c) => (
-              <li key={c.id}>
+              <li key={c.id} class="pinnable">
                 <a href={"#/collections/" + encodeURIComponent(c.name)} onClick={() => setListOpen(false)}
                   aria-current={current?.id === c.id ? "page" : undefined}>
                   {c.name} <small class="kind">{c.type}</small>
                 </a>
+                <button type="button" class="pin" aria-pressed={pins.includes(c.id) ? "true" : "false"}
+                  aria-label={(pins.includes(c.id) ? "Unpin " : "Pin ") + c.name}
+                  title={pins.includes(c.id) ? "Unpin" : "Pin"} onClick={() => togglePin(c.id)}>
+                  <span aria-hidden="true">{pins.includes(c.id) ? "\u2605" : "\u2606"}</span>
+                </button>
               </li>
             ))}
           </ul>
