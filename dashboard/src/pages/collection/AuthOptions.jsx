@@ -1,6 +1,7 @@
 // The options of an auth collection, as the API shapes them: password auth, OTP, MFA, token
 // durations, OAuth2 providers (client secrets are write-only) and mail templates with a preview.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import { pb } from "../../pb.js";
 import { TextOption, NumberOption, CheckOption, ListOption } from "./controls.jsx";
 
 const TOKENS = [["authToken", "Auth token"], ["verificationToken", "Verification token"],
@@ -89,8 +90,24 @@ function Template({ label, path, bind, draft }) {
 const PROVIDER_KEYS = [["clientId", "Client id"], ["authURL", "Auth URL"], ["tokenURL", "Token URL"],
   ["userInfoURL", "User info URL"], ["displayName", "Display name"]];
 
+// The providers the server knows (name, displayName, logo), asked once per page load.
+let catalogAsked = null;
+function useProviderCatalog() {
+  const [catalog, setCatalog] = useState([]);
+  useEffect(() => {
+    catalogAsked = catalogAsked || pb.send("/api/collections/meta/oauth2-providers", {})
+      .then((list) => (Array.isArray(list) ? list : list?.items || []))
+      .catch(() => { catalogAsked = null; return []; });
+    catalogAsked.then(setCatalog);
+  }, []);
+  return catalog;
+}
+
 function OAuth2({ draft, errors, bind, onChange }) {
   const providers = draft.oauth2?.providers || [];
+  const catalog = useProviderCatalog();
+  const [toAdd, setToAdd] = useState("");
+  const displayName = (name) => catalog.find((c) => c.name === name)?.displayName;
   const setProviders = (list) => onChange((d) => setIn(d, "oauth2.providers", list));
   const setProvider = (i, patch) => setProviders(providers.map((p, j) => (j === i ? { ...p, ...patch } : p)));
   return (
@@ -103,8 +120,8 @@ function OAuth2({ draft, errors, bind, onChange }) {
           onChange: (v) => setProvider(i, { [key]: v }) });
         return (
           <fieldset key={i} class="provider">
-            <legend>Provider {i + 1}{p.name ? `: ${p.name}` : ""}</legend>
-            <TextOption {...opt("name", "Name")} placeholder="google, github, oidc, ..." />
+            <legend>Provider {i + 1}{p.name ? `: ${displayName(p.name) || p.name}` : ""}</legend>
+            <TextOption {...opt("name", "Name")} placeholder="google, github, oidc, ..." list="oauth2-provider-names" />
             {PROVIDER_KEYS.map(([key, label]) => <TextOption key={key} {...opt(key, label)} />)}
             {/* Never shown by the API; empty keeps the stored one. */}
             <TextOption {...opt("clientSecret", "Client secret")} placeholder="unchanged when empty" />
@@ -115,7 +132,22 @@ function OAuth2({ draft, errors, bind, onChange }) {
           </fieldset>
         );
       })}
-      <button type="button" class="secondary" onClick={() => setProviders([...providers, { name: "", clientId: "", clientSecret: "" }])}>
+      <datalist id="oauth2-provider-names">
+        {catalog.map((c) => <option key={c.name} value={c.name}>{c.displayName}</option>)}
+      </datalist>
+      <div class="field">
+        <label for="oauth2-provider-to-add">OAuth2 provider to add</label>
+        <select id="oauth2-provider-to-add" value={toAdd} onChange={(e) => setToAdd(e.currentTarget.value)}>
+          <option value="">Other (type its name)</option>
+          {catalog.map((c) => (
+            <option key={c.name} value={c.name} disabled={providers.some((p) => p.name === c.name)}>{c.displayName}</option>
+          ))}
+        </select>
+      </div>
+      <button type="button" class="secondary" onClick={() => {
+        setProviders([...providers, { name: toAdd, clientId: "", clientSecret: "" }]);
+        setToAdd("");
+      }}>
         Add OAuth2 provider
       </button>
       <div class="options-grid">

@@ -12,14 +12,14 @@ export function invalid(id, message) {
 // An id usable in HTML from a dotted API path (fields.3.min -> opt-fields-3-min).
 export const idOf = (path) => "opt-" + path.replace(/[^A-Za-z0-9_-]/g, "-");
 
-export function TextOption({ path, label, value, errors, onChange, placeholder, disabled, mono, area }) {
+export function TextOption({ path, label, value, errors, onChange, placeholder, disabled, mono, area, list }) {
   const id = idOf(path);
   const Tag = area ? "textarea" : "input";
   return (
     <div class="field">
       <label for={id}>{label}</label>
       <Tag type={area ? undefined : "text"} rows={area ? 6 : undefined} class={mono || area ? "mono" : undefined}
-        {...invalid(id, errors[path])} value={value ?? ""} placeholder={placeholder} disabled={disabled}
+        {...invalid(id, errors[path])} value={value ?? ""} placeholder={placeholder} disabled={disabled} list={list}
         onInput={(e) => onChange(e.currentTarget.value)} />
       <Problem id={id + "-error"} message={errors[path]} />
     </div>
