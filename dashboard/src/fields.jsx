@@ -2,6 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { pb } from "./pb.js";
 import { RelationInput } from "./relation.jsx";
+import { RichText } from "./richtext.jsx";
 
 const NOT_LISTED = new Set(["password"]);
 
@@ -136,8 +137,17 @@ export function FieldInput({ field, value, onChange, error, record, collection, 
       input = <input type={field.type} {...common} value={value} onInput={(e) => onChange(e.currentTarget.value)} />;
       break;
     case "editor":
-      input = <textarea rows={6} {...common} value={value} onInput={(e) => onChange(e.currentTarget.value)} />;
-      break;
+      // The label names the editing area (a contenteditable, not a labelable element).
+      return (
+        <div class="field">
+          <label id={id + "-label"} onClick={() => document.getElementById(id)?.focus()}>
+            {field.name} <small class="kind">{field.type}{field.required ? " · required" : ""}</small>
+          </label>
+          <RichText id={id} labelId={id + "-label"} value={value} onChange={onChange}
+            invalid={common["aria-invalid"]} describedBy={common["aria-describedby"]} />
+          {problem}
+        </div>
+      );
     case "json":
       input = <textarea rows={5} class="mono" {...common} value={value} onInput={(e) => onChange(e.currentTarget.value)} />;
       break;
