@@ -7,13 +7,20 @@ import Underline from "quill/formats/underline";
 import Link from "quill/formats/link";
 import Header from "quill/formats/header";
 import { ListContainer, default as ListItem } from "quill/formats/list";
+import Strike from "quill/formats/strike";
+import Blockquote from "quill/formats/blockquote";
+import Image from "quill/formats/image";
+import { Code, CodeBlockContainer, default as CodeBlock } from "quill/formats/code";
 
+// The toolbar's formats, and a few more kept when a value written elsewhere is loaded and edited.
 Quill.register({
   "formats/bold": Bold, "formats/italic": Italic, "formats/underline": Underline, "formats/link": Link,
   "formats/header": Header, "formats/list": ListItem, "formats/list-container": ListContainer,
+  "formats/strike": Strike, "formats/blockquote": Blockquote, "formats/image": Image, "formats/code": Code,
+  "formats/code-block": CodeBlock, "formats/code-block-container": CodeBlockContainer,
 }, true);
 
-export const FORMATS = ["bold", "italic", "underline", "link", "header", "list"];
+export const FORMATS = ["bold", "italic", "underline", "link", "header", "list", "strike", "blockquote", "image", "code", "code-block"];
 
 /**
  * An editor in `host` holding the HTML `value`; `onHtml(html)` after each change ("" when empty),

@@ -57,3 +57,28 @@ def test_bold_text_typed_in_the_editor_is_saved_as_html(page: Any, node: Node) -
         expect(area.locator("strong")).to_have_text("strong words")
     finally:
         node.api.delete(f"/api/collections/{name}")
+
+
+def test_an_untouched_editor_value_is_saved_unchanged(page: Any, node: Node) -> None:
+    # A table: markup the editor cannot represent, so loading it must not rewrite the value.
+    html = '<table class="t"><tr><td>kept</td></tr></table><p style="color: red">as is</p>'
+    name = "rich_text_kept"
+    node.post("/api/collections", {
+        "name": name, "type": "base", "listRule": None,
+        "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "editor"}],
+    })  # fmt: skip
+    try:
+        record = node.post(f"/api/collections/{name}/records", {"title": "old", "body": html})
+        sign_in(page, node)
+        page.get_by_role("link", name=f"{name} base", exact=True).click()
+        page.get_by_role("cell", name="old", exact=True).click()
+        dialog = page.get_by_role("dialog")
+        area = dialog.get_by_role("textbox", name=re.compile(r"^body\b"))
+        expect(area).to_contain_text("kept")
+        dialog.get_by_label("title").fill("new")
+        dialog.get_by_role("button", name="Save changes").click()
+        expect(dialog).to_be_hidden()
+        saved = node.api.get(f"/api/collections/{name}/records/{record['id']}").json()
+        assert (saved["title"], saved["body"]) == ("new", html)
+    finally:
+        node.api.delete(f"/api/collections/{name}")
