@@ -212,6 +212,10 @@ def test_auth_options_saved_and_a_bad_one_refused_in_place(page: Any, node: Node
     preview = dialog.get_by_role("region", name="OTP mail preview")
     expect(preview).to_contain_text("Your Acme code")
     expect(preview).to_contain_text("Your one-time password is: 12345678")
+    # and as HTML, in a frame that runs no script and cannot reach the dashboard
+    frame = preview.get_by_title("OTP mail as HTML")
+    expect(frame).to_have_attribute("sandbox", "")
+    expect(preview.frame_locator("iframe").locator("strong")).to_have_text("12345678")
 
     # An OAuth2 provider whose name the API does not know.
     dialog.get_by_label("OAuth2 enabled").check()

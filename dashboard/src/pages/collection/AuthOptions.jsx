@@ -28,6 +28,16 @@ export function previewOf(text) {
   return (doc.body.textContent || "").replace(/\n\s*\n+/g, "\n\n").trim();
 }
 
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+// A mail as HTML, for a sandboxed frame (no scripts, no access to this page): the sample
+// values go in escaped, as the server escapes a record's values.
+export function htmlPreviewOf(text) {
+  let out = text || "";
+  for (const [key, value] of Object.entries(SAMPLE)) out = out.split(key).join(escapeHtml(value));
+  return out.replace(/\{RECORD:\w+\}/g, "…");
+}
+
 export function AuthOptions({ draft, errors, onChange }) {
   const bind = (path, label, extra = {}) => ({ path, label, value: get(draft, path), errors,
     onChange: (v) => onChange((d) => setIn(d, path, v)), ...extra });
@@ -80,6 +90,8 @@ function Template({ label, path, bind, draft }) {
       {preview && (
         <section class="mail-preview" aria-label={`${label} mail preview`}>
           <p><strong>{previewOf(tpl.subject)}</strong></p>
+          <iframe class="mail-frame" title={`${label} mail as HTML`} sandbox="" srcdoc={htmlPreviewOf(tpl.body)} />
+          <p class="muted">As text, for mail clients that show no HTML:</p>
           <pre>{previewOf(tpl.body)}</pre>
         </section>
       )}
