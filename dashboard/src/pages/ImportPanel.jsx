@@ -1,6 +1,6 @@
 // Import records from a CSV file: preview the first rows mapped to fields, then create them one by
 // one through the API, listing each refused row with the API's errors.
-import { useEffect, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
 import { importValue, importableFields, parseCSV } from "../transfer.js";
 
@@ -12,7 +12,9 @@ export function ImportPanel({ collection, onClose }) {
   const [progress, setProgress] = useState(null); // {done, created, failures: [{row, field, message}]}
   const [running, setRunning] = useState(false);
 
-  useEffect(() => {
+  // Before the panel is painted (not after, as useEffect would): an Escape pressed as soon
+  // as it shows must close it.
+  useLayoutEffect(() => {
     const onKey = (e) => { if (e.key === "Escape" && !running) onClose(progress?.created > 0); };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);

@@ -1,5 +1,5 @@
 // View, create, edit or delete one record. The API's field errors are shown next to each input.
-import { useEffect, useState } from "preact/hooks";
+import { useLayoutEffect, useState } from "preact/hooks";
 import { pb, errorsOf, accessOf, isEditor } from "../pb.js";
 import { FieldInput, editedFields, formState, requestBody } from "../fields.jsx";
 import { AuthActions } from "./AuthActions.jsx";
@@ -14,7 +14,9 @@ export function RecordPanel({ collection, record, onClose }) {
   const can = accessOf(collection);
   const readOnly = collection.type === "view" || (!isNew && !can.update);
 
-  useEffect(() => {
+  // Before the panel is painted (not after, as useEffect would): an Escape pressed as soon
+  // as it shows must close it.
+  useLayoutEffect(() => {
     const onKey = (e) => { if (e.key === "Escape") onClose(false); };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);

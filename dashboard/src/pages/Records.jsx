@@ -1,6 +1,6 @@
 // A collection's records: server-side paging, click-to-sort columns, a filter in the filter language,
 // export and import, keyboard shortcuts.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState, useLayoutEffect } from "preact/hooks";
 import { pb, errorsOf, accessOf } from "../pb.js";
 import { RecordPanel } from "./RecordPanel.jsx";
 import { ImportPanel } from "./ImportPanel.jsx";
@@ -88,7 +88,9 @@ export function Records({ collection, collections, onEditCollection }) {
   }, [collection.name, filter, reload]);
 
   // Keyboard: "/" focuses the filter, "n" opens a new record (not while typing or with a panel open).
-  useEffect(() => {
+  // Registered before the page is painted (useLayoutEffect): once a closed panel is gone from
+  // the screen, "n" already sees it closed.
+  useLayoutEffect(() => {
     const onKey = (e) => {
       // Not with a panel open (ours or the collection panel), nor with a modifier key.
       if (editing || importing || e.ctrlKey || e.metaKey || e.altKey || document.querySelector('[aria-modal="true"]')) return;
