@@ -234,3 +234,58 @@ def test_a_deadlock_victim_is_a_write_conflict_and_the_other_commits(url: str) -
             await store.close()
 
     asyncio.run(main())
+
+
+def test_a_pooled_read_is_one_round_trip_and_leaves_nothing_behind(url: str) -> None:
+    """Giving a connection back sends no reset query (it doubled a single-row read), yet
+    the next user of the connection finds no transaction and no advisory lock."""
+
+    async def main() -> None:
+        store = PgStore(url, min_size=1, max_size=1)
+        await store.open()
+        try:
+            sent: list[str] = []
+            async with store.read() as conn:
+                conn.conn.add_query_logger(lambda record: sent.append(record.query))
+            for _ in range(20):
+                async with store.read() as conn:
+                    assert await conn.fetch_value("SELECT 1") == 1
+            assert sent == ["SELECT 1"] * 20
+
+            # a transaction left open is rolled back before the next user
+            with pytest.raises(InvalidStatement):
+                async with store.read() as conn:
+                    await conn.conn.execute("BEGIN")
+                    await conn.fetch_value("SELECT 1 / 0")
+            async with store.read() as conn:
+                assert not conn.conn.is_in_transaction()
+                assert await conn.fetch_value("SELECT 1") == 1
+
+            # an advisory lock is given back by its block, and a cancelled block closes
+            # its connection rather than leave the lock on a pooled one
+            async with store.advisory_lock("job") as got:
+                assert got
+            async with store.advisory_lock("job") as got:
+                assert got
+
+            async def hold() -> None:
+                async with store.advisory_lock("job2") as got:
+                    assert got
+                    await asyncio.sleep(10)
+
+            task = asyncio.create_task(hold())
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            other = PgStore(url, min_size=1, max_size=1)
+            await other.open()
+            try:
+                async with other.advisory_lock("job2") as got:
+                    assert got
+            finally:
+                await other.close()
+        finally:
+            await store.close()
+
+    asyncio.run(main())
