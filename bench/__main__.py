@@ -76,6 +76,11 @@ WORKLOADS = [
         "/api/collections/posts/records?perPage=30&filter=title%3D{id}",
         ids="titles",
     ),
+    Workload(  # a contains-scan with its total, as an app's search box sends
+        "filter_scan",
+        "/api/collections/posts/records?perPage=30&filter=title~%27post%2099%27",
+        ids="",
+    ),
     Workload(
         "create",
         "/api/collections/posts/records",
