@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 from types import FrameType
 
 from keelbase.api.application import KeelbaseApp
@@ -19,6 +20,8 @@ def from_environment() -> KeelbaseApp:
     """Each worker process builds its own ``App`` from the configuration the CLI left in the environment."""
     raw = os.environ.get("KEELBASE_CONFIG_JSON")
     config = Config.model_validate_json(raw) if raw else Config()
+    if config.hub_supervisor:
+        _stop_with_supervisor(config.hub_supervisor)
     if not logging.getLogger().handlers:
         # uvicorn set up only its own loggers in this worker (the text format): Keelbase's
         # warnings reach stderr as in a single process, not only the logs table.
@@ -27,6 +30,27 @@ def from_environment() -> KeelbaseApp:
     app.load_hooks()
     _end_streams_at_shutdown(app)
     return app.asgi
+
+
+def _stop_with_supervisor(supervisor: int) -> None:
+    """Have the kernel send this worker SIGTERM when the ``keelbase serve`` that started it dies.
+
+    A worker also notices through the hub, but only once every copy of the hub's
+    side of its connection is closed, and workers forked later hold copies. On
+    Linux only (``prctl``); elsewhere the hub's notice is the way.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0) != 0:
+        logging.getLogger("keelbase").warning(
+            "could not ask to stop with the supervisor: %s", os.strerror(ctypes.get_errno())
+        )
+    if os.getppid() != supervisor:  # gone before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _end_streams_at_shutdown(app: App) -> None:

@@ -70,7 +70,8 @@ class Config(BaseModel):
     # The local hub's Unix socket, set by ``keelbase serve --workers N`` without Redis: the
     # workers of one serve share realtime events, counters, presence and figures through it.
     hub_socket: str = ""
-    # The pid of the supervisor running that hub: a worker whose parent it no longer is stops.
+    # The pid of the ``keelbase serve --workers N`` supervisor (with the hub or Redis): a
+    # worker whose parent it no longer is stops.
     hub_supervisor: int = 0
     # Bytes of event JSON the realtime replay buffer keeps for clients that reconnect with
     # Last-Event-ID (besides its 2,000 events and 5 minutes); env KEELBASE_REALTIME_REPLAY_BYTES.

@@ -95,7 +95,11 @@ class HubClient:
             try:
                 reader, writer = await asyncio.open_unix_connection(self.path)
                 try:
-                    kind, _hello = await read_frame(reader)
+                    # a listening socket kept open by a dead hub's forked copies
+                    # accepts no one: without a greeting in time (TimeoutError is an
+                    # OSError), try again
+                    async with asyncio.timeout(CONNECT_TIMEOUT):
+                        kind, _hello = await read_frame(reader)
                     if kind != HELLO:
                         raise ConnectionError("the hub did not greet")
                     self._writer = writer

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import threading
 from collections import deque
 from typing import Any
@@ -71,7 +72,7 @@ class HubServer:
         if self._server is not None:
             self._server.close()
         for writer in list(self._writers):
-            writer.transport.abort()
+            _hang_up(writer)
         self._writers.clear()
         if self._server is not None:
             with contextlib.suppress(Exception):
@@ -99,7 +100,7 @@ class HubServer:
             log.error("%s; closing that connection", error)
         finally:
             self._writers.discard(writer)
-            writer.transport.abort()
+            _hang_up(writer)
             for name in list(self._turns):
                 self._give_back(writer, name)  # a worker that died holding a turn
 
@@ -116,7 +117,7 @@ class HubServer:
                 self.max_backlog,
             )
             self._writers.discard(writer)
-            writer.transport.abort()
+            _hang_up(writer)
 
     async def _on_call(self, writer: asyncio.StreamWriter, body: bytes) -> None:
         """Answer one call; a write turn is answered when it is granted (others go on meanwhile)."""
@@ -208,6 +209,20 @@ class HubServer:
         if operation == "ping":
             return True
         raise ValueError(f"unknown hub operation {operation!r}")
+
+
+def _hang_up(writer: asyncio.StreamWriter) -> None:
+    """Close a worker's connection so that the worker sees it end.
+
+    Workers are forked from this process, so each holds copies of the hub's side
+    of the connections made before it was born; closing this descriptor alone
+    would leave the socket open through those. ``shutdown`` ends the socket itself.
+    """
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    writer.transport.abort()
 
 
 class HubThread:

@@ -4,6 +4,7 @@ a slow worker dropped without holding the others, oversized frames, and reconnec
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
@@ -109,6 +110,29 @@ async def test_an_oversized_frame_closes_that_connection_only() -> None:
         assert await good.call("ping") is True
         await good.close()
         writer.close()
+
+
+@pytest.mark.anyio
+async def test_a_hang_up_ends_the_connection_while_forked_workers_hold_copies_of_it() -> None:
+    """Workers are forked from the hub's process, so they hold copies of the hub's side of
+    the connections made before them (a ``dup`` here): the hub's hang-up still ends it."""
+    async with running_hub() as server:
+        reader, writer = await asyncio.open_unix_connection(server.path)
+        await read_frame(reader)
+        await until(lambda: server.connections == 1)
+        copies = [
+            os.dup(each.get_extra_info("socket").fileno())
+            for each in server._writers  # the hub's side, as a fork copies it
+        ]
+        try:
+            writer.write(HEADER.pack(1 << 31))
+            await writer.drain()
+            async with asyncio.timeout(5):
+                assert await reader.read() == b""
+        finally:
+            for fd in copies:
+                os.close(fd)
+            writer.close()
 
 
 @pytest.mark.anyio
