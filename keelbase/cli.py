@@ -480,7 +480,9 @@ def _serve(args: argparse.Namespace) -> int:
         # This app also prints the first-superuser link, once rather than per worker, and
         # reads the stored settings: a wrong or missing ``--encryptionEnv`` key is one clear
         # error here, not a failed start inside every worker.
-        migrating = App(config)
+        # Without tracing: OpenTelemetry's global provider can be set once a process, and
+        # the workers forked from this one set their own.
+        migrating = App(config.model_copy(update={"tracing": False}))
         try:
             migrating.load_hooks()
         except HooksError as error:
