@@ -398,6 +398,59 @@ def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> 
     asyncio.run(body())
 
 
+def test_a_matrix_that_grows_by_catching_up_keeps_the_cache_within_its_budget(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Two matrices that fit the budget together; new rows make one grow as it
+    catches up (no full load): the other goes, so the total never passes the budget."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            two = {
+                "name": "vecgrow",
+                "type": "base",
+                "listRule": "",
+                "createRule": "",
+                "fields": [
+                    {"name": "a", "type": "vector", "dimensions": 4},
+                    {"name": "b", "type": "vector", "dimensions": 4},
+                ],
+            }
+            created = await client.post("/api/collections", json=two, headers=su)
+            assert created.status_code == 200, created.text
+            rng = np.random.default_rng(9)
+
+            async def add(names: tuple[str, ...]) -> None:
+                sent = {name: rng.normal(size=4).tolist() for name in names}
+                answer = await client.post("/api/collections/vecgrow/records", json=sent)
+                assert answer.status_code == 200, answer.text
+
+            for _ in range(20):
+                await add(("a", "b"))
+            cache = app.vectors.cache
+            cache.budget = 13_000  # two matrices of 20 rows (about 3 KB each)
+            query = {"vector": [0.3, -1.0, 2.0, 0.5], "k": 3}
+
+            async def search(name: str) -> None:
+                answer = await client.post(
+                    "/api/collections/vecgrow/nearest", json={"field": name, **query}
+                )
+                assert answer.status_code == 200, answer.text
+
+            await search("a")
+            await search("b")
+            assert cache.loads == 2 and len(cache._entries) == 2
+            for _ in range(30):  # caught up from the log, not loaded again: "a" grows (12 KB)
+                await add(("a",))
+            await search("a")
+            assert cache.loads == 2
+            used = sum(entry.nbytes for entry in cache._entries.values())
+            assert used <= cache.budget, f"{used} bytes cached, over the {cache.budget} budget"
+
+    asyncio.run(body())
+
+
 class _RolledBack(Exception):
     pass
 

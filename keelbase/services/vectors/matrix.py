@@ -271,6 +271,7 @@ class VectorCache:
             if entry is not None:
                 self._entries[key] = entry
                 self._entries.move_to_end(key)
+                self._make_room(0)  # a matrix that grew as it caught up: others may go
             yield entry
 
     async def _load(
@@ -386,7 +387,8 @@ class VectorCache:
         entry.put(found.items())
 
     def _make_room(self, needed: int) -> bool:
-        """Drop the least recently searched matrices until ``needed`` bytes fit the budget."""
+        """Drop the least recently searched matrices until ``needed`` bytes fit the budget
+        (the most recently searched is the last to go; no entry is over the budget)."""
         if needed > self.budget:
             return False
         while self._entries and sum(e.nbytes for e in self._entries.values()) + needed > (
