@@ -451,6 +451,56 @@ def test_a_matrix_that_grows_by_catching_up_keeps_the_cache_within_its_budget(
     asyncio.run(body())
 
 
+def test_matrices_loaded_at_once_share_the_budget_while_they_load(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Two fields searched at once, whose matrices do not fit the budget together:
+    the one loading holds its share, so the other streams instead of loading too
+    (both in memory at once, twice the budget). Both answers are exact."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            two = {
+                "name": "vecboth",
+                "type": "base",
+                "listRule": "",
+                "createRule": "",
+                "fields": [
+                    {"name": "a", "type": "vector", "dimensions": 4},
+                    {"name": "b", "type": "vector", "dimensions": 4},
+                ],
+            }
+            created = await client.post("/api/collections", json=two, headers=su)
+            assert created.status_code == 200, created.text
+            rng = np.random.default_rng(11)
+            vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
+            for _ in range(20):
+                sent = {name: rng.normal(size=4).tolist() for name in ("a", "b")}
+                answer = await client.post("/api/collections/vecboth/records", json=sent)
+                assert answer.status_code == 200, answer.text
+                for name in ("a", "b"):
+                    vectors[name][answer.json()["id"]] = answer.json()[name]
+            cache = app.vectors.cache
+            cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
+            cache.load_chunk = 1  # a load of many reads, which the other search overlaps
+            query = [0.3, -1.0, 2.0, 0.5]
+
+            async def search(name: str) -> list[str]:
+                answer = await client.post(
+                    "/api/collections/vecboth/nearest",
+                    json={"field": name, "vector": query, "k": 4, "metric": "l2"},
+                )
+                assert answer.status_code == 200, answer.text
+                return [item["record"]["id"] for item in answer.json()["items"]]
+
+            got = await asyncio.gather(search("a"), search("b"))
+            assert got == [_expected(vectors[name], query, "l2", 4) for name in ("a", "b")]
+            assert cache.loads == 1
+
+    asyncio.run(body())
+
+
 class _RolledBack(Exception):
     pass
 
