@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,38 @@ def test_a_change_committed_behind_an_older_transaction_is_not_skipped(
     asyncio.run(body())
 
 
+async def _two_vector_fields(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str, seed: int
+) -> tuple[dict[str, dict[str, list[float]]], Callable[..., Awaitable[None]]]:
+    """A collection ``name`` with vector fields ``a`` and ``b`` (4 dimensions) and 20
+    records: their vectors by field and id, and a function that adds one more."""
+    two = {
+        "name": name,
+        "type": "base",
+        "listRule": "",
+        "createRule": "",
+        "fields": [
+            {"name": "a", "type": "vector", "dimensions": 4},
+            {"name": "b", "type": "vector", "dimensions": 4},
+        ],
+    }
+    created = await client.post("/api/collections", json=two, headers=headers)
+    assert created.status_code == 200, created.text
+    rng = np.random.default_rng(seed)
+    vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
+
+    async def add(names: tuple[str, ...] = ("a", "b")) -> None:
+        sent = {field: rng.normal(size=4).tolist() for field in names}
+        answer = await client.post(f"/api/collections/{name}/records", json=sent)
+        assert answer.status_code == 200, answer.text
+        for field in names:
+            vectors[field][answer.json()["id"]] = answer.json()[field]
+
+    for _ in range(20):
+        await add()
+    return vectors, add
+
+
 def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> None:
     """Two fields whose matrices do not fit the budget together: the least recently
     searched one goes, and every answer stays exact."""
@@ -363,26 +396,7 @@ def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> 
     async def body() -> None:
         async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
             su = await superuser_headers(app, client)
-            two = {
-                "name": "vectwo",
-                "type": "base",
-                "listRule": "",
-                "createRule": "",
-                "fields": [
-                    {"name": "a", "type": "vector", "dimensions": 4},
-                    {"name": "b", "type": "vector", "dimensions": 4},
-                ],
-            }
-            created = await client.post("/api/collections", json=two, headers=su)
-            assert created.status_code == 200, created.text
-            rng = np.random.default_rng(5)
-            vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
-            for _ in range(20):
-                sent = {name: rng.normal(size=4).tolist() for name in ("a", "b")}
-                answer = await client.post("/api/collections/vectwo/records", json=sent)
-                assert answer.status_code == 200, answer.text
-                for name in ("a", "b"):
-                    vectors[name][answer.json()["id"]] = answer.json()[name]
+            vectors, _ = await _two_vector_fields(client, su, "vectwo", 5)
             app.vectors.cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
             query = [0.3, -1.0, 2.0, 0.5]
             for n, name in enumerate(["a", "b", "a", "a", "b"]):
@@ -407,27 +421,7 @@ def test_a_matrix_that_grows_by_catching_up_keeps_the_cache_within_its_budget(
     async def body() -> None:
         async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
             su = await superuser_headers(app, client)
-            two = {
-                "name": "vecgrow",
-                "type": "base",
-                "listRule": "",
-                "createRule": "",
-                "fields": [
-                    {"name": "a", "type": "vector", "dimensions": 4},
-                    {"name": "b", "type": "vector", "dimensions": 4},
-                ],
-            }
-            created = await client.post("/api/collections", json=two, headers=su)
-            assert created.status_code == 200, created.text
-            rng = np.random.default_rng(9)
-
-            async def add(names: tuple[str, ...]) -> None:
-                sent = {name: rng.normal(size=4).tolist() for name in names}
-                answer = await client.post("/api/collections/vecgrow/records", json=sent)
-                assert answer.status_code == 200, answer.text
-
-            for _ in range(20):
-                await add(("a", "b"))
+            _, add = await _two_vector_fields(client, su, "vecgrow", 9)
             cache = app.vectors.cache
             cache.budget = 13_000  # two matrices of 20 rows (about 3 KB each)
             query = {"vector": [0.3, -1.0, 2.0, 0.5], "k": 3}
@@ -461,26 +455,7 @@ def test_matrices_loaded_at_once_share_the_budget_while_they_load(
     async def body() -> None:
         async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
             su = await superuser_headers(app, client)
-            two = {
-                "name": "vecboth",
-                "type": "base",
-                "listRule": "",
-                "createRule": "",
-                "fields": [
-                    {"name": "a", "type": "vector", "dimensions": 4},
-                    {"name": "b", "type": "vector", "dimensions": 4},
-                ],
-            }
-            created = await client.post("/api/collections", json=two, headers=su)
-            assert created.status_code == 200, created.text
-            rng = np.random.default_rng(11)
-            vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
-            for _ in range(20):
-                sent = {name: rng.normal(size=4).tolist() for name in ("a", "b")}
-                answer = await client.post("/api/collections/vecboth/records", json=sent)
-                assert answer.status_code == 200, answer.text
-                for name in ("a", "b"):
-                    vectors[name][answer.json()["id"]] = answer.json()[name]
+            vectors, _ = await _two_vector_fields(client, su, "vecboth", 11)
             cache = app.vectors.cache
             cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
             cache.load_chunk = 1  # a load of many reads, which the other search overlaps
