@@ -162,7 +162,8 @@ class Autocert:
         if certificate is None:
             return False
         try:
-            self.context.load_cert_chain(self.certificate_path)
+            # a key with a pass phrase fails here: OpenSSL must not ask for one on a terminal
+            self.context.load_cert_chain(self.certificate_path, password=_no_passphrase)
         except (ssl.SSLError, OSError) as error:
             log.warning("autocert: the cached %s is unusable (%s)", self.certificate_path, error)
             return False
@@ -297,6 +298,10 @@ class Autocert:
             ):
                 # A certificate due as soon as it is issued (a forced threshold): not again at once.
                 await asyncio.sleep(RETRY_AFTER.total_seconds())
+
+
+def _no_passphrase() -> bytes:
+    return b""
 
 
 async def _off_loop(work: Callable[[], None]) -> None:

@@ -169,3 +169,64 @@ async def test_a_failed_renewal_keeps_serving_and_is_logged(
         closed.close()
     assert f"trying again in an hour: cannot reach the ACME directory {directory}" in caplog.text
     assert keeper.not_after == served and keeper.cached() is not None
+
+
+_LOAD_ON_A_TERMINAL = """
+import os, sys
+from pathlib import Path
+from keelbase.autocert import Autocert
+os.setsid()
+os.close(os.open(sys.argv[1], os.O_RDWR))  # the terminal becomes this process's own
+keeper = Autocert(["site.example"], "https://acme.example/dir", Path(sys.argv[2]))
+print("LOADED", keeper.load(), flush=True)
+"""
+
+
+def test_a_cached_key_with_a_passphrase_is_refused_without_a_prompt(tmp_path: Path) -> None:
+    """Started from a terminal, a cached certificate whose key is encrypted must not
+    make OpenSSL ask for a pass phrase there (the start would wait for it): it is
+    unusable, and a new certificate is obtained."""
+    import os
+    import select
+    import subprocess
+    import sys
+
+    keeper = Autocert(["site.example"], "https://acme.example/dir", tmp_path / "cache")
+    keeper.folder.mkdir(parents=True)
+    plain = _certificate(tmp_path, "site.example", 90).read_bytes()
+    key = serialization.load_pem_private_key(plain, None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"secret"),
+    )
+    certificate = plain[plain.index(b"-----BEGIN CERTIFICATE-----") :]
+    keeper.certificate_path.write_bytes(encrypted + certificate)
+    master, slave = os.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _LOAD_ON_A_TERMINAL, os.ttyname(slave), str(tmp_path / "cache")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        assert child.stdout is not None
+        while b"LOADED" not in seen and b"pass phrase" not in seen:
+            ready, _, _ = select.select([child.stdout, master], [], [], 30)
+            assert ready, f"neither loaded nor prompted: {seen!r}"
+            for source in ready:
+                fd = source if isinstance(source, int) else source.fileno()
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:  # the terminal closed with the child
+                    data = b""
+                assert data or child.poll() is None, f"the child ended: {seen!r}"
+                seen += data
+    finally:
+        child.kill()
+        child.wait()
+        os.close(master)
+    assert b"pass phrase" not in seen
+    assert b"LOADED False" in seen

@@ -53,3 +53,23 @@ def test_editors_see_collections_open_to_listing_without_rules_or_hidden_fields(
     assert other.status_code == 200, other.text
     listed = world.client.get("/api/collections/notes/records", headers=world.headers("user1"))
     assert listed.json()["items"] == []
+
+
+def test_a_hidden_field_is_not_named_in_another_fields_options(world: World) -> None:
+    """A vector field embedding a hidden text field: the editor sees the vector field,
+    but not the hidden field's name in its ``embedFrom``."""
+    _make(world, {
+        "name": "docs_hidden", "type": "base", "listRule": "",
+        "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "salaryNotes", "type": "text", "hidden": True},
+            {"name": "embedding", "type": "vector", "dimensions": 8,
+             "embedFrom": ["title", "salaryNotes"]},
+        ],
+    })  # fmt: skip
+    answer = world.client.get("/api/dashboard/collections", headers=world.headers("user1"))
+    assert answer.status_code == 200, answer.text
+    docs = next(c for c in answer.json()["items"] if c["name"] == "docs_hidden")
+    embedding = next(f for f in docs["fields"] if f["name"] == "embedding")
+    assert embedding["embedFrom"] == ["title"]
+    assert "salaryNotes" not in answer.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,38 @@ def test_a_change_committed_behind_an_older_transaction_is_not_skipped(
     asyncio.run(body())
 
 
+async def _two_vector_fields(
+    client: httpx.AsyncClient, headers: dict[str, str], name: str, seed: int
+) -> tuple[dict[str, dict[str, list[float]]], Callable[..., Awaitable[None]]]:
+    """A collection ``name`` with vector fields ``a`` and ``b`` (4 dimensions) and 20
+    records: their vectors by field and id, and a function that adds one more."""
+    two = {
+        "name": name,
+        "type": "base",
+        "listRule": "",
+        "createRule": "",
+        "fields": [
+            {"name": "a", "type": "vector", "dimensions": 4},
+            {"name": "b", "type": "vector", "dimensions": 4},
+        ],
+    }
+    created = await client.post("/api/collections", json=two, headers=headers)
+    assert created.status_code == 200, created.text
+    rng = np.random.default_rng(seed)
+    vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
+
+    async def add(names: tuple[str, ...] = ("a", "b")) -> None:
+        sent = {field: rng.normal(size=4).tolist() for field in names}
+        answer = await client.post(f"/api/collections/{name}/records", json=sent)
+        assert answer.status_code == 200, answer.text
+        for field in names:
+            vectors[field][answer.json()["id"]] = answer.json()[field]
+
+    for _ in range(20):
+        await add()
+    return vectors, add
+
+
 def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> None:
     """Two fields whose matrices do not fit the budget together: the least recently
     searched one goes, and every answer stays exact."""
@@ -363,26 +396,7 @@ def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> 
     async def body() -> None:
         async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
             su = await superuser_headers(app, client)
-            two = {
-                "name": "vectwo",
-                "type": "base",
-                "listRule": "",
-                "createRule": "",
-                "fields": [
-                    {"name": "a", "type": "vector", "dimensions": 4},
-                    {"name": "b", "type": "vector", "dimensions": 4},
-                ],
-            }
-            created = await client.post("/api/collections", json=two, headers=su)
-            assert created.status_code == 200, created.text
-            rng = np.random.default_rng(5)
-            vectors: dict[str, dict[str, list[float]]] = {"a": {}, "b": {}}
-            for _ in range(20):
-                sent = {name: rng.normal(size=4).tolist() for name in ("a", "b")}
-                answer = await client.post("/api/collections/vectwo/records", json=sent)
-                assert answer.status_code == 200, answer.text
-                for name in ("a", "b"):
-                    vectors[name][answer.json()["id"]] = answer.json()[name]
+            vectors, _ = await _two_vector_fields(client, su, "vectwo", 5)
             app.vectors.cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
             query = [0.3, -1.0, 2.0, 0.5]
             for n, name in enumerate(["a", "b", "a", "a", "b"]):
@@ -394,6 +408,70 @@ def test_matrices_share_the_memory_budget(tmp_path: Path, fresh_db_url: str) -> 
                 got = [item["record"]["id"] for item in answer.json()["items"]]
                 assert got == _expected(vectors[name], query, "l2", 4)
                 assert app.vectors.cache.loads == [1, 2, 3, 3, 4][n]
+
+    asyncio.run(body())
+
+
+def test_a_matrix_that_grows_by_catching_up_keeps_the_cache_within_its_budget(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Two matrices that fit the budget together; new rows make one grow as it
+    catches up (no full load): the other goes, so the total never passes the budget."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            _, add = await _two_vector_fields(client, su, "vecgrow", 9)
+            cache = app.vectors.cache
+            cache.budget = 13_000  # two matrices of 20 rows (about 3 KB each)
+            query = {"vector": [0.3, -1.0, 2.0, 0.5], "k": 3}
+
+            async def search(name: str) -> None:
+                answer = await client.post(
+                    "/api/collections/vecgrow/nearest", json={"field": name, **query}
+                )
+                assert answer.status_code == 200, answer.text
+
+            await search("a")
+            await search("b")
+            assert cache.loads == 2 and len(cache._entries) == 2
+            for _ in range(30):  # caught up from the log, not loaded again: "a" grows (12 KB)
+                await add(("a",))
+            await search("a")
+            assert cache.loads == 2
+            used = sum(entry.nbytes for entry in cache._entries.values())
+            assert used <= cache.budget, f"{used} bytes cached, over the {cache.budget} budget"
+
+    asyncio.run(body())
+
+
+def test_matrices_loaded_at_once_share_the_budget_while_they_load(
+    tmp_path: Path, fresh_db_url: str
+) -> None:
+    """Two fields searched at once, whose matrices do not fit the budget together:
+    the one loading holds its share, so the other streams instead of loading too
+    (both in memory at once, twice the budget). Both answers are exact."""
+
+    async def body() -> None:
+        async with serving(tmp_path / "kb_data", fresh_db_url) as (app, client):
+            su = await superuser_headers(app, client)
+            vectors, _ = await _two_vector_fields(client, su, "vecboth", 11)
+            cache = app.vectors.cache
+            cache.budget = 4000  # one matrix of 20 rows (about 3 KB), not two
+            cache.load_chunk = 1  # a load of many reads, which the other search overlaps
+            query = [0.3, -1.0, 2.0, 0.5]
+
+            async def search(name: str) -> list[str]:
+                answer = await client.post(
+                    "/api/collections/vecboth/nearest",
+                    json={"field": name, "vector": query, "k": 4, "metric": "l2"},
+                )
+                assert answer.status_code == 200, answer.text
+                return [item["record"]["id"] for item in answer.json()["items"]]
+
+            got = await asyncio.gather(search("a"), search("b"))
+            assert got == [_expected(vectors[name], query, "l2", 4) for name in ("a", "b")]
+            assert cache.loads == 1
 
     asyncio.run(body())
 

@@ -8,7 +8,12 @@ loop: writes are queued on the transport, and a call waits at most
 
 When the connection is lost the worker logs it once, keeps serving alone (the
 adapters fall back to their in-process versions) and reconnects every
-``RETRY_DELAY`` seconds, logging once more when it is back. When the hub was
+``RETRY_DELAY`` seconds, logging once more when it is back.
+
+Messages wait for the handler in an inbox of at most ``MAX_INBOX`` bytes: a
+handler stuck or slower than the messages come does not grow the worker's
+memory without bound. Past it, messages are dropped (logged once per spell)
+while calls are still answered, as the hub drops a worker that stops reading. When the hub was
 this worker's parent (the ``keelbase serve`` supervisor) and that parent is
 gone (this process was handed to another parent), the worker stops itself (SIGTERM, a graceful shutdown): no supervisor
 would restart it or stop it later.
@@ -42,6 +47,7 @@ CALL_TIMEOUT = 1.0
 TURN_TIMEOUT = 5.0  # waiting for a write turn, before SQLite's own lock decides
 CONNECT_TIMEOUT = 5.0  # at start, before a worker serves alone
 RETRY_DELAY = 0.5
+MAX_INBOX = 64 << 20  # bytes of messages waiting for the handler before more are dropped
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -66,6 +72,10 @@ class HubClient:
         self._task: asyncio.Task[None] | None = None
         self._delivery: asyncio.Task[None] | None = None
         self._down = False
+        self.max_inbox = MAX_INBOX
+        self._inbox_bytes = 0
+        self.dropped = 0  # messages dropped for a full inbox
+        self._dropping = False
 
     @property
     def connected(self) -> bool:
@@ -143,7 +153,7 @@ class HubClient:
             kind, body = await read_frame(reader)
             if kind == MESSAGE:
                 if self._inbox is not None:
-                    self._inbox.put_nowait(body)
+                    self._queue(body)
             elif kind == RESULT:
                 call_id, ok, value = orjson.loads(body)
                 future = self._calls.pop(call_id, None)
@@ -153,9 +163,26 @@ class HubClient:
                     else:
                         future.set_exception(HubUnavailable(f"the hub refused the call: {value}"))
 
+    def _queue(self, body: bytes) -> None:
+        assert self._inbox is not None
+        if self._inbox_bytes + len(body) > self.max_inbox:
+            self.dropped += 1
+            if not self._dropping:
+                self._dropping = True
+                log.error(
+                    "this worker's broker handler is behind by more than %d bytes of hub "
+                    "messages; dropping new ones until it catches up",
+                    self.max_inbox,
+                )
+            return
+        self._dropping = False
+        self._inbox_bytes += len(body)
+        self._inbox.put_nowait(body)
+
     async def _deliver(self, handler: Handler) -> None:
         assert self._inbox is not None
         while (body := await self._inbox.get()) is not None:
+            self._inbox_bytes -= len(body)
             try:
                 await handler(orjson.loads(body))
             except Exception:

@@ -7,11 +7,12 @@ pub/sub. Counters, presence entries and figure buckets live in the hub's memory
 (the in-process adapters, shared); the hub runs one call at a time, so each
 call is atomic across workers.
 
-A worker that stops reading (its handler stuck, its loop blocked) must not hold
-the others back or grow the hub's memory without bound: once more than
+A worker that stops reading (its loop blocked) must not hold the others back
+or grow the hub's memory without bound: once more than
 ``MAX_BACKLOG`` bytes wait for it, the hub drops its connection (logged). The
 worker notices, logs once, reconnects, and misses what was queued for it, as a
-Redis pub/sub client does past Redis's output buffer limit.
+Redis pub/sub client does past Redis's output buffer limit. (A worker whose
+handler is stuck reads on and bounds its own inbox: see ``client.py``.)
 """
 
 from __future__ import annotations

@@ -19,9 +19,10 @@ same id, a backup restored, which every node notices as a schema change).
 Everything here reads through ``Store.read_only``, never a caller's open write
 transaction: the shared matrices hold committed data only.
 
-The matrices share one memory budget (``Config.vector_cache_mb``); the least
-recently searched go first, and a field whose matrix does not fit is not
-cached (``VectorCache.current`` gives ``None``: the caller streams instead).
+The matrices share one memory budget (``Config.vector_cache_mb``), those being
+loaded included; the least recently searched go first, and a field whose matrix
+does not fit is not cached (``VectorCache.current`` gives ``None``: the caller
+streams instead).
 """
 
 from __future__ import annotations
@@ -233,6 +234,7 @@ class VectorCache:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.loads = 0  # full loads done, for tests and figures
+        self._loading = 0  # bytes set aside for the matrices being loaded
         self.load_chunk = LOAD_CHUNK
 
     def _lock(self, key: Key) -> asyncio.Lock:
@@ -271,13 +273,13 @@ class VectorCache:
             if entry is not None:
                 self._entries[key] = entry
                 self._entries.move_to_end(key)
+                self._make_room(0)  # a matrix that grew as it caught up: others may go
             yield entry
 
     async def _load(
         self, collection: Collection, field: VectorField, schema_version: int
     ) -> FieldVectors | None:
-        q = self.store.dialect.quote
-        table, column = q(collection.name), q(field.name)
+        table = self.store.dialect.quote(collection.name)
         async with self.store.read_only() as conn:
             # the log's position first: whatever is written while the rows are read is
             # above it and applied again by the catch-up below
@@ -286,8 +288,30 @@ class VectorCache:
             row = await conn.fetch_one(f'SELECT COUNT(*) AS "n" FROM {table}')
         count = int(row["n"]) if row else 0
         capacity = max(count + count // 20, 16)  # room for some growth before a copy
-        if not self._make_room(capacity * row_bytes(field.dimensions)):
+        reserved = capacity * row_bytes(field.dimensions)
+        if not self._make_room(reserved):
             return None
+        self._loading += reserved  # a load of another field at once fits beside it, or streams
+        try:
+            entry = await self._fill(collection, field, schema_version, capacity, head, pruned)
+        finally:
+            self._loading -= reserved
+        if entry is None or not self._make_room(entry.nbytes):
+            return None
+        return entry
+
+    async def _fill(
+        self,
+        collection: Collection,
+        field: VectorField,
+        schema_version: int,
+        capacity: int,
+        head: Position,
+        pruned: Position,
+    ) -> FieldVectors | None:
+        """Read every row into a new matrix and catch it up (``None``: load again later)."""
+        q = self.store.dialect.quote
+        table, column = q(collection.name), q(field.name)
         entry = FieldVectors(field.dimensions, schema_version, capacity)
         entry.cursor, entry.pruned = max(head, pruned), pruned
         sql = (
@@ -314,9 +338,7 @@ class VectorCache:
             if pending is not None:
                 pending.cancel()
         self.loads += 1
-        if not await self._catch_up(entry, collection, field) or not self._make_room(entry.nbytes):
-            return None
-        return entry
+        return entry if await self._catch_up(entry, collection, field) else None
 
     async def _head(self, conn: Connection, collection_id: str) -> Position:
         row = await conn.fetch_one(
@@ -386,7 +408,9 @@ class VectorCache:
         entry.put(found.items())
 
     def _make_room(self, needed: int) -> bool:
-        """Drop the least recently searched matrices until ``needed`` bytes fit the budget."""
+        """Drop the least recently searched matrices until ``needed`` bytes fit the budget
+        (the most recently searched is the last to go; no entry is over the budget)."""
+        needed += self._loading
         if needed > self.budget:
             return False
         while self._entries and sum(e.nbytes for e in self._entries.values()) + needed > (

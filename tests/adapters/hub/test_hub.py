@@ -190,3 +190,37 @@ async def test_an_abandoned_turn_request_is_withdrawn() -> None:
         assert await holder.take("data.db")  # nobody else was left waiting
         await holder.close()
         await impatient.close()
+
+
+@pytest.mark.anyio
+async def test_a_stuck_handler_does_not_queue_messages_without_bound() -> None:
+    """The worker reads on (calls are answered) while its handler is stuck, but what
+    waits for the handler stays within the worker's inbox limit: the rest is dropped."""
+    async with running_hub() as server:
+        release = asyncio.Event()
+        delivered: list[dict[str, Any]] = []
+
+        async def stuck(message: dict[str, Any]) -> None:
+            delivered.append(message)
+            await release.wait()
+
+        slow_client = HubClient(server.path)
+        slow_client.max_inbox = 256 << 10
+        slow = HubBroker(slow_client)
+        await slow.start(stuck)
+        heard: list[dict[str, Any]] = []
+        fast = await broker_of(server, heard)
+        await until(lambda: server.connections == 2)
+        for n in range(2000):  # about 8 MB, far past the slow worker's inbox
+            await fast.publish({"kind": "n", "n": n, "pad": "x" * 4000})
+        await until(lambda: len(heard) == 2000, timeout=10)
+        assert await slow_client.call("ping") is True  # after every message, in order
+        assert server.dropped == 0  # the worker kept reading
+        release.set()
+        inbox = slow_client._inbox
+        assert inbox is not None
+        await until(inbox.empty)
+        assert len(delivered) <= (256 << 10) // 4000 + 2
+        assert slow_client.dropped == 2000 - len(delivered)
+        await slow.close()
+        await fast.close()
