@@ -1,4 +1,5 @@
-"""``GET /api/dashboard/collections``: what the dashboard shows a signed-in editor.
+"""What the dashboard shows an editor: ``GET /api/dashboard/collections`` once signed in,
+``GET /api/dashboard/auth-collections`` at its sign-in page.
 
 An editor is a record of an auth collection other than ``_superusers``. It may not
 read ``/api/collections``, so this route tells the dashboard which collections to
@@ -9,6 +10,12 @@ each action, whether its rule lets anyone but superusers try (``false`` when the
 rule is ``null``).
 The rules' text is not sent: the records API applies them to every request, so
 this route grants nothing. A guest gets 401; a superuser gets the same list.
+
+The sign-in page offers the auth collections an editor may sign in to: the names
+of those other than ``_superusers`` with password, OTP or OAuth2 sign-in on. It
+is public (nobody is signed in yet) and answers names only: each of them already
+answers ``GET /api/collections/{name}/auth-methods`` to anyone, so the list
+saves a guess, nothing more.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from keelbase.api.request import app_of, request_info, require_auth
 from keelbase.api.responses import json_response
 from keelbase.core.collections.collection import Collection
 from keelbase.core.fields import Field, VectorField
+from keelbase.core.request_info import SUPERUSERS
 
 ACTIONS = (
     ("list", "listRule"),
@@ -66,4 +74,20 @@ async def editor_collections(request: Request) -> Response:
     return json_response({"items": [editor_view(c) for c in shown]})
 
 
-routes = [Route("/api/dashboard/collections", editor_collections, methods=["GET"])]
+def _signs_in(collection: Collection) -> bool:
+    options = collection.auth
+    if options is None or collection.name == SUPERUSERS:
+        return False
+    return options.passwordAuth.enabled or options.otp.enabled or options.oauth2.enabled
+
+
+async def editor_auth_collections(request: Request) -> Response:
+    schema = app_of(request).collections.schema
+    names = sorted(c.name for c in schema if _signs_in(c))
+    return json_response({"items": [{"name": name} for name in names]})
+
+
+routes = [
+    Route("/api/dashboard/collections", editor_collections, methods=["GET"]),
+    Route("/api/dashboard/auth-collections", editor_auth_collections, methods=["GET"]),
+]

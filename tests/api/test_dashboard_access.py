@@ -73,3 +73,19 @@ def test_a_hidden_field_is_not_named_in_another_fields_options(world: World) -> 
     embedding = next(f for f in docs["fields"] if f["name"] == "embedding")
     assert embedding["embedFrom"] == ["title"]
     assert "salaryNotes" not in answer.text
+
+
+def test_the_sign_in_page_lists_auth_collections_that_sign_in_by_name_only(world: World) -> None:
+    _make(world, {"name": "staff", "type": "auth", "fields": []})
+    _make(world, {
+        "name": "locked", "type": "auth", "fields": [],
+        "passwordAuth": {"enabled": False}, "otp": {"enabled": False},
+    })  # fmt: skip
+    _make(world, {
+        "name": "by_code", "type": "auth", "fields": [],
+        "passwordAuth": {"enabled": False}, "otp": {"enabled": True},
+    })  # fmt: skip
+    # Public: nobody is signed in at the sign-in page.
+    answer = world.client.get("/api/dashboard/auth-collections")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"items": [{"name": "by_code"}, {"name": "staff"}, {"name": "users"}]}

@@ -61,7 +61,7 @@ def test_an_editor_sees_and_edits_only_what_its_rules_allow(
     page.goto(node.url + "/_/")
     page.get_by_label("Sign in as a user of an auth collection (editor)").check()
     expect(page.get_by_role("heading", name="Editor sign in")).to_be_visible()
-    page.get_by_label("Auth collection", exact=True).fill("users")
+    page.get_by_label("Auth collection", exact=True).select_option("users")
     page.get_by_label("Email").fill(setup["me_email"])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()

@@ -222,7 +222,7 @@ def test_screenshots_of_each_page(
     page.goto(node.url + "/_/")  # the kept session: the page opens signed in
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("Sign in as a user of an auth collection (editor)").check()
-    page.get_by_label("Auth collection", exact=True).fill("users")
+    page.get_by_label("Auth collection", exact=True).select_option("users")
     page.get_by_label("Email").fill(_editor_email(books))
     page.get_by_label("Password").fill(EDITOR_PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
