@@ -82,3 +82,59 @@ def test_an_untouched_editor_value_is_saved_unchanged(page: Any, node: Node) -> 
         assert (saved["title"], saved["body"]) == ("new", html)
     finally:
         node.api.delete(f"/api/collections/{name}")
+
+
+def test_a_link_and_an_image_made_in_the_toolbar_are_saved_in_the_html(
+    page: Any, node: Node
+) -> None:
+    name = "dash16d_rich_links"
+    node.post("/api/collections", {
+        "name": name, "type": "base", "listRule": None,
+        "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "editor"}],
+    })  # fmt: skip
+    try:
+        sign_in(page, node)
+        page.get_by_role("link", name=f"{name} base", exact=True).click()
+        page.get_by_role("button", name="New record").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("title").fill("linked")
+        area = dialog.get_by_role("textbox", name=re.compile(r"^body\b"))
+        area.click()
+        page.keyboard.type("read the docs")
+        # Select "docs" (the last 4 characters), then Link: an address, Enter (not the form's submit).
+        for _ in range(4):
+            page.keyboard.press("Shift+ArrowLeft")
+        dialog.get_by_role("button", name="Link", exact=True).click()
+        address = dialog.get_by_label("Link address")
+        address.fill("https://example.com/docs")
+        address.press("Enter")
+        expect(area.get_by_role("link", name="docs")).to_have_attribute(
+            "href", "https://example.com/docs"
+        )
+        expect(dialog.get_by_role("button", name="Link", exact=True)).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        # An image by its address, after the text.
+        page.keyboard.press("End")
+        dialog.get_by_role("button", name="Image", exact=True).click()
+        dialog.get_by_label("Image address").fill("https://example.com/cat.png")
+        dialog.get_by_role("button", name="Insert image").click()
+        expect(dialog.get_by_text("Describe the image")).to_be_visible()  # no alt text yet
+        dialog.get_by_label("Image description").fill("a cat")
+        dialog.get_by_role("button", name="Insert image").click()
+        expect(area.get_by_role("img", name="a cat")).to_have_attribute(
+            "src", "https://example.com/cat.png"
+        )
+        assert accessibility_problems(page) == []
+        dialog.get_by_role("button", name="Create").click()
+        expect(dialog).to_be_hidden()
+
+        (item,) = node.api.get(f"/api/collections/{name}/records").json()["items"]
+        body = item["body"]
+        assert re.fullmatch(
+            r'<p>read the <a href="https://example\.com/docs"[^>]*>docs</a>'
+            r'<img src="https://example\.com/cat\.png" alt="a cat"></p>',
+            body,
+        ), body
+    finally:
+        node.api.delete(f"/api/collections/{name}")
