@@ -7,6 +7,7 @@ import secrets
 import time
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -148,3 +149,64 @@ def test_the_other_settings_sections_act_through_the_api(page: Any, node: Node) 
     # S3 is off on this node: the check says why instead of pretending
     page.get_by_role("button", name="Test S3 connection").click()
     expect(page.get_by_text(re.compile("^S3 failed: "))).to_be_visible()
+
+
+def stored_rate_limits(node: Node, rules: int) -> dict[str, Any]:
+    """The stored rate limits once they hold this many rules (the save's answer may lag its click)."""
+    deadline = time.monotonic() + 15
+    while True:
+        stored: dict[str, Any] = node.api.get("/api/settings").json()["rateLimits"]
+        if len(stored["rules"]) == rules or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.1)
+
+
+def test_a_rate_limit_rule_added_in_the_form_refuses_with_429(page: Any, node: Node) -> None:
+    name = "dash16d_limited"
+    node.post("/api/collections", {"name": name, "type": "base", "listRule": "",
+                                   "fields": [{"name": "x", "type": "text"}]})  # fmt: skip
+    before = node.api.get("/api/settings").json()["rateLimits"]
+    path = f"/api/collections/{name}/records"
+    try:
+        sign_in(page, node)
+        page.get_by_role("navigation", name="Sections").get_by_role("link", name="Settings").click()
+        rules = len(before["rules"])
+        # The stored rules are shown one per row.
+        expect(page.get_by_label(f"Label (rule {rules})", exact=True)).to_have_value(
+            before["rules"][-1]["label"]
+        )
+        page.get_by_role("button", name="Add rule").click()
+        new = rules + 1
+        page.get_by_label(f"Label (rule {new})", exact=True).fill(f"GET {path}")
+        page.get_by_label(f"Most requests (rule {new})", exact=True).fill("0")
+        page.get_by_label("Limit request rates").check()
+        page.get_by_role("button", name="Save settings").click()
+        # The API's error shows next to the input it names.
+        expect(page.locator(f"#rate-rule-{new - 1}-maxRequests-error")).to_be_visible()
+        assert node.api.get("/api/settings").json()["rateLimits"]["enabled"] is False
+
+        page.get_by_label(f"Most requests (rule {new})", exact=True).fill("2")
+        page.get_by_label(f"Per seconds (rule {new})", exact=True).fill("60")
+        page.get_by_label(f"Audience (rule {new})", exact=True).select_option(label="Guests only")
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_text("Settings saved.")).to_be_visible()
+
+        saved = stored_rate_limits(node, len(before["rules"]) + 1)
+        assert saved["enabled"] is True
+        assert saved["rules"][-1] == {
+            "label": f"GET {path}", "maxRequests": 2, "duration": 60, "audience": "@guest",
+        }  # fmt: skip
+        # It acts: a guest gets two answers, then 429; a superuser is not a guest.
+        statuses = [httpx.get(node.url + path).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429], statuses
+        assert node.api.get(path).status_code == 200
+
+        # Removed in the form, it acts no more.
+        page.get_by_role("button", name=f"Remove rule {new}").click()
+        expect(page.get_by_label(f"Label (rule {new})", exact=True)).to_have_count(0)
+        page.get_by_role("button", name="Save settings").click()
+        stored_rate_limits(node, len(before["rules"]))
+        assert httpx.get(node.url + path).status_code == 200
+    finally:
+        node.api.patch("/api/settings", json={"rateLimits": before}).raise_for_status()
+        node.api.delete(f"/api/collections/{name}")

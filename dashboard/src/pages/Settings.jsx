@@ -2,6 +2,7 @@
 // batch, trusted proxy and rate limits; a test mail through the SMTP server and an S3 check.
 import { useEffect, useState } from "preact/hooks";
 import { pb, errorsOf } from "../pb.js";
+import { RateLimitRules } from "./RateLimitRules.jsx";
 
 const TEXT = "text";
 
@@ -52,13 +53,12 @@ const SECTIONS = [
   ]],
   ["rateLimits", "Rate limits", [
     ["enabled", "Limit request rates", "bool"],
-    ["rules", "Rules (JSON: [{label, maxRequests, duration, audience}])", "json"],
+    ["rules", "Rules", "rules"],
   ]],
 ];
 
 // How a setting is shown in its input, and read back from it.
-const shown = (kind, value) =>
-  kind === "list" ? (value || []).join(", ") : kind === "json" ? JSON.stringify(value ?? [], null, 2) : value ?? "";
+const shown = (kind, value) => (kind === "list" ? (value || []).join(", ") : value ?? "");
 function parsed(kind, text) {
   if (kind === "number") return Number(text);
   if (kind === "list") return text.split(",").map((t) => t.trim()).filter(Boolean);
@@ -93,18 +93,7 @@ export function Settings() {
       for (const [name, , kind] of fields) {
         // An empty password keeps the stored one (the API never sends it back).
         if (kind === "password" && !settings[group]?.[name]) continue;
-        let value = settings[group]?.[name];
-        if (kind === "json" && typeof value === "string") {
-          try {
-            value = JSON.parse(value);
-          } catch {
-            setErrors({ [`${group}.${name}`]: "Must be valid JSON." });
-            setMessage("Fix the errors below.");
-            setBusy(false);
-            return;
-          }
-        }
-        body[group][name] = value;
+        body[group][name] = settings[group]?.[name];
       }
     }
     try {
@@ -167,16 +156,9 @@ export function Settings() {
                   </div>
                 );
               }
-              if (kind === "json") {
-                return (
-                  <div class="field" key={name}>
-                    <label for={id}>{label}</label>
-                    <textarea {...aria} rows={6} spellcheck={false}
-                      value={typeof value === "string" ? value : shown(kind, value)}
-                      onInput={(e) => set(group, name, e.currentTarget.value)} />
-                    {problem}
-                  </div>
-                );
+              if (kind === "rules") {
+                return <RateLimitRules key={name} rules={value} errors={errors}
+                  onChange={(rules) => set(group, name, rules)} />;
               }
               return (
                 <div class="field" key={name}>
