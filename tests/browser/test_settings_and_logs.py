@@ -126,13 +126,14 @@ def test_the_other_settings_sections_act_through_the_api(page: Any, node: Node) 
         "X-Real-IP, CF-Connecting-IP"
     )
     page.get_by_label("Days kept (0: request logs off)").fill("9")
-    rules = page.get_by_label("Rules (JSON: [{label, maxRequests, duration, audience}])")
-    rules.fill("[not json")
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.locator("#setting-rateLimits-rules-error")).to_have_text("Must be valid JSON.")
-    assert node.api.get("/api/settings").json()["batch"]["maxRequests"] != 21
-
-    rules.fill('[{"label": "/api/", "maxRequests": 500, "duration": 10, "audience": ""}]')
+    # The rate limit rules: all removed in the form, then one added.
+    remove = page.get_by_role("button", name=re.compile(r"^Remove rule \d+$"))
+    while remove.count():
+        remove.first.click()
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_label("Label (rule 1)", exact=True).fill("/api/")
+    page.get_by_label("Most requests (rule 1)", exact=True).fill("500")
+    page.get_by_label("Per seconds (rule 1)", exact=True).fill("10")
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Settings saved.")).to_be_visible()
     saved = node.api.get("/api/settings").json()

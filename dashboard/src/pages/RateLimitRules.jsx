@@ -44,8 +44,9 @@ export function RateLimitRules({ rules, onChange, errors }) {
                 </select>
               </td>
               <td>
-                <button type="button" class="secondary" onClick={() => onChange(list.filter((_, j) => j !== i))}>
-                  Remove rule {i + 1}
+                <button type="button" class="secondary" aria-label={`Remove rule ${i + 1}`}
+                  onClick={() => onChange(list.filter((_, j) => j !== i))}>
+                  Remove
                 </button>
               </td>
             </tr>

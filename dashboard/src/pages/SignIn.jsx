@@ -8,7 +8,7 @@ import { FieldError } from "../ui.jsx";
 // The second factor names the first one's MFA id (a query parameter, as the API allows).
 const withMfa = (mfaId) => (mfaId ? { query: { mfaId } } : {});
 
-/** The auth collections an editor may sign in to; null while unknown, [] to type the name. */
+/** The auth collections an editor may sign in to: null while asked for, [] when none is known (the name is typed). */
 function useAuthCollections(wanted) {
   const [names, setNames] = useState(null);
   useEffect(() => {
@@ -136,13 +136,13 @@ export function SignIn() {
             Sign in as a user of an auth collection (editor)
           </label>
         )}
-        {editor && !mfa && (choices?.length ? (
+        {editor && !mfa && (choices?.length !== 0 ? (
           <>
             {/* Not wrapping the select: its chosen option would join the label's name. */}
             <label for="signin-collection">Auth collection</label>
-            <select id="signin-collection" name="collection" value={authCollection}
+            <select id="signin-collection" name="collection" value={authCollection} disabled={!choices}
               onChange={(e) => setAuthCollection(e.currentTarget.value)}>
-              {choices.map((name) => <option key={name} value={name}>{name}</option>)}
+              {(choices || []).map((name) => <option key={name} value={name}>{name}</option>)}
             </select>
           </>
         ) : (
