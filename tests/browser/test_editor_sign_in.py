@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Node
+from tests.browser.conftest import Node, accessibility_problems
 from tests.mail_catcher import CODE, html_of
 from tests.oidc_provider import OIDCProvider, running_provider
 
@@ -106,7 +106,9 @@ def oauth2_popup(page: Any) -> None:
     """The SDK opens a popup; the provider approves at once and the redirect page closes it."""
     with page.expect_popup() as opened:
         page.get_by_role("button", name="Sign in with Test OIDC").click()
-    opened.value.wait_for_event("close")
+    popup = opened.value
+    if not popup.is_closed():  # it may have closed already
+        popup.wait_for_event("close")
 
 
 def test_an_editor_signs_in_with_oauth2_in_a_popup(
@@ -114,6 +116,8 @@ def test_an_editor_signs_in_with_oauth2_in_a_popup(
 ) -> None:
     oauth2_on(node, staff, provider)
     open_editor_sign_in(page, node, staff)
+    expect(page.get_by_role("button", name="Sign in with Test OIDC")).to_be_visible()
+    assert accessibility_problems(page) == []  # the chooser and a button per provider
     oauth2_popup(page)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     expect(page.get_by_text(staff["email"])).to_be_visible()
@@ -128,6 +132,7 @@ def test_with_mfa_oauth2_is_one_factor_and_the_password_the_other(
     oauth2_popup(page)
     expect(page.get_by_role("status")).to_contain_text("A second step is required")
     expect(page.get_by_role("button", name="Sign in with Test OIDC")).to_have_count(0)
+    assert accessibility_problems(page) == []
     page.get_by_label("Email").fill(staff["email"])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
