@@ -11,6 +11,7 @@ import Strike from "quill/formats/strike";
 import Blockquote from "quill/formats/blockquote";
 import Image from "quill/formats/image";
 import { Code, CodeBlockContainer, default as CodeBlock } from "quill/formats/code";
+import Table from "quill/modules/table";
 
 // The toolbar's formats, and a few more kept when a value written elsewhere is loaded and edited.
 Quill.register({
@@ -18,16 +19,20 @@ Quill.register({
   "formats/header": Header, "formats/list": ListItem, "formats/list-container": ListContainer,
   "formats/strike": Strike, "formats/blockquote": Blockquote, "formats/image": Image, "formats/code": Code,
   "formats/code-block": CodeBlock, "formats/code-block-container": CodeBlockContainer,
+  "modules/table": Table, // registers the table formats too
 }, true);
 
-export const FORMATS = ["bold", "italic", "underline", "link", "header", "list", "strike", "blockquote", "image", "code", "code-block"];
+export const FORMATS = [
+  "bold", "italic", "underline", "link", "header", "list", "strike", "blockquote", "image", "code", "code-block",
+  "table", "table-row", "table-body", "table-container",
+];
 
 /**
  * An editor in `host` holding the HTML `value`; `onHtml(html)` after each change ("" when empty),
  * `onFormats(formats)` when the selection's formats change. The editing area is named by `attrs`.
  */
 export function createEditor(host, value, attrs, onHtml, onFormats) {
-  const quill = new Quill(host, { formats: FORMATS });
+  const quill = new Quill(host, { formats: FORMATS, modules: { table: true } });
   if (value) quill.setContents(quill.clipboard.convert({ html: value }), "silent");
   for (const [k, v] of Object.entries(attrs)) if (v) quill.root.setAttribute(k, v);
   quill.root.setAttribute("role", "textbox");

@@ -66,6 +66,20 @@ export function RichText({ id, labelId, value, onChange, invalid, describedBy })
     setAskError("");
     setAsking({ kind, range });
   }
+  // Tables (Quill's table module): a 2x2 table, then rows and columns around the cell of the cursor.
+  function table(action) {
+    const quill = editor.current;
+    quill.focus();
+    const module = quill.getModule("table");
+    if (action === "insert") module.insertTable(2, 2);
+    else module[action]();
+    setFormats(quill.getFormat());
+  }
+  const TABLE_TOOLS = [
+    ["insertRowBelow", "Add row"], ["insertColumnRight", "Add column"],
+    ["deleteRow", "Delete row"], ["deleteColumn", "Delete column"], ["deleteTable", "Delete table"],
+  ];
+
   function insert() {
     const quill = editor.current;
     const url = address.trim();
@@ -110,6 +124,16 @@ export function RichText({ id, labelId, value, onChange, invalid, describedBy })
           <button type="button" class="secondary" onMouseDown={(e) => e.preventDefault()} onClick={() => ask("image")}>
             Image
           </button>
+          {formats.table ? TABLE_TOOLS.map(([action, title]) => (
+            <button key={action} type="button" class="secondary" onMouseDown={(e) => e.preventDefault()}
+              onClick={() => table(action)}>
+              {title}
+            </button>
+          )) : (
+            <button type="button" class="secondary" onMouseDown={(e) => e.preventDefault()} onClick={() => table("insert")}>
+              Table
+            </button>
+          )}
         </div>
       )}
       {asking && (

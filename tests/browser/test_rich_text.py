@@ -138,3 +138,51 @@ def test_a_link_and_an_image_made_in_the_toolbar_are_saved_in_the_html(
         ), body
     finally:
         node.api.delete(f"/api/collections/{name}")
+
+
+def test_a_table_made_in_the_toolbar_is_saved_and_shown_again(page: Any, node: Node) -> None:
+    name = "dash16d_rich_tables"
+    node.post("/api/collections", {
+        "name": name, "type": "base", "listRule": None,
+        "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "editor"}],
+    })  # fmt: skip
+    try:
+        sign_in(page, node)
+        page.get_by_role("link", name=f"{name} base", exact=True).click()
+        page.get_by_role("button", name="New record").click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_label("title").fill("tabled")
+        area = dialog.get_by_role("textbox", name=re.compile(r"^body\b"))
+        area.click()
+        page.keyboard.type("prices")
+        page.keyboard.press("Enter")
+        dialog.get_by_role("button", name="Table", exact=True).click()
+        # In a cell the toolbar offers rows and columns; Tab goes to the next cell.
+        expect(dialog.get_by_role("button", name="Add row")).to_be_visible()
+        for text in ("tea", "2", "cake"):
+            page.keyboard.type(text)
+            page.keyboard.press("Tab")
+        page.keyboard.type("3")
+        dialog.get_by_role("button", name="Add row").click()
+        expect(area.locator("tr")).to_have_count(3)
+        dialog.get_by_role("button", name="Add column").click()
+        expect(area.locator("tr").first.locator("td")).to_have_count(3)
+        # The cursor stays in its cell; Tab goes into the new column, which is then deleted.
+        page.keyboard.press("Tab")
+        dialog.get_by_role("button", name="Delete column").click()
+        expect(area.locator("tr").first.locator("td")).to_have_count(2)
+        assert accessibility_problems(page) == []
+        dialog.get_by_role("button", name="Create").click()
+        expect(dialog).to_be_hidden()
+
+        (item,) = node.api.get(f"/api/collections/{name}/records").json()["items"]
+        body = item["body"]
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", body)
+        assert body.startswith("<p>prices</p><table"), body
+        assert cells == ["tea", "2", "cake", "3", "", ""], body
+
+        page.get_by_role("cell", name="tabled", exact=True).click()
+        area = page.get_by_role("dialog").get_by_role("textbox", name=re.compile(r"^body\b"))
+        expect(area.locator("td")).to_have_text(["tea", "2", "cake", "3", "", ""])
+    finally:
+        node.api.delete(f"/api/collections/{name}")
