@@ -60,7 +60,7 @@ def test_bold_text_typed_in_the_editor_is_saved_as_html(page: Any, node: Node) -
 
 
 def test_an_untouched_editor_value_is_saved_unchanged(page: Any, node: Node) -> None:
-    # A table: markup the editor cannot represent, so loading it must not rewrite the value.
+    # A table's class and a paragraph's style: markup the editor drops, so loading it must not rewrite the value.
     html = '<table class="t"><tr><td>kept</td></tr></table><p style="color: red">as is</p>'
     name = "rich_text_kept"
     node.post("/api/collections", {

@@ -189,11 +189,12 @@ def test_a_rate_limit_rule_added_in_the_form_refuses_with_429(page: Any, node: N
         page.get_by_label(f"Most requests (rule {new})", exact=True).fill("2")
         page.get_by_label(f"Per seconds (rule {new})", exact=True).fill("60")
         page.get_by_label(f"Audience (rule {new})", exact=True).select_option(label="Guests only")
+        page.get_by_label(re.compile(r"^Never limited: IPs or subnets")).fill("10.0.0.0/8")
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_text("Settings saved.")).to_be_visible()
 
         saved = stored_rate_limits(node, len(before["rules"]) + 1)
-        assert saved["enabled"] is True
+        assert saved["enabled"] is True and saved["excludedIPs"] == ["10.0.0.0/8"]
         assert saved["rules"][-1] == {
             "label": f"GET {path}", "maxRequests": 2, "duration": 60, "audience": "@guest",
         }  # fmt: skip

@@ -54,6 +54,7 @@ const SECTIONS = [
   ["rateLimits", "Rate limits", [
     ["enabled", "Limit request rates", "bool"],
     ["rules", "Rules", "rules"],
+    ["excludedIPs", "Never limited: IPs or subnets (comma separated, e.g. 10.0.0.0/8)", "list"],
   ]],
 ];
 
