@@ -198,6 +198,8 @@ def test_screenshots_of_each_page(
     sections.get_by_role("link", name="Settings").click()
     expect(page.get_by_label("Application name")).to_be_visible()
     camera.shoot("settings")
+    page.get_by_role("group", name="Rate limits").evaluate("e => e.scrollIntoView()")
+    camera.shoot("rate-limits")
 
     subnav = page.get_by_role("navigation", name="Settings pages")
     for title, heading, name in (
@@ -245,6 +247,6 @@ def test_screenshots_of_each_page(
     finally:
         fresh.stop()
 
-    assert len(camera.taken) == 16
+    assert len(camera.taken) == 17
     for name in camera.taken:
         assert (tmp_path / f"{name}.png").stat().st_size > 3_000  # a page, not a blank

@@ -23,7 +23,7 @@ export function RateLimitRules({ rules, onChange, errors }) {
     <div class="field rate-rules">
       <table>
         <caption>Rules: a label is a path prefix (<code>/api/</code>), a method and path
-          (<code>POST /api/batch</code>) or a collection and action (<code>posts:create</code>,
+          (<code>POST /api/batch</code>) or a collection and action (<code>posts:create</code>,{" "}
           <code>*:auth</code>)</caption>
         <thead>
           <tr><th scope="col">Label</th><th scope="col">Most requests</th><th scope="col">Per seconds</th>
