@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -70,4 +71,28 @@ def test_with_mfa_the_password_is_followed_by_a_code_from_the_mail(page: Any, no
         node.api.patch(
             "/api/collections/_superusers",
             json={"mfa": {"enabled": False}, "otp": {"enabled": False}},
+        ).raise_for_status()
+
+
+def test_with_otp_on_a_mailed_code_signs_in_without_the_password(page: Any, node: Node) -> None:
+    node.api.patch(
+        "/api/collections/_superusers", json={"otp": {"enabled": True}}
+    ).raise_for_status()
+    try:
+        before = len(node.mail.to(ADMIN[0]))
+        page.goto(node.url + "/_/")
+        # No OAuth2 for superusers (as PocketBase): no provider buttons.
+        expect(page.get_by_role("button", name="Email me a one-time code")).to_be_visible()
+        expect(page.get_by_role("button", name=re.compile("^Sign in with "))).to_have_count(0)
+        page.get_by_label("Email").fill(ADMIN[0])
+        page.get_by_role("button", name="Email me a one-time code").click()
+        expect(page.get_by_role("status")).to_contain_text("We sent a one-time code")
+        found = CODE.search(html_of(node.mail.wait_for(ADMIN[0], count=before + 1)))
+        assert found
+        page.get_by_label("One-time code").fill(found.group(1))
+        page.get_by_role("button", name="Sign in with the code").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    finally:
+        node.api.patch(
+            "/api/collections/_superusers", json={"otp": {"enabled": False}}
         ).raise_for_status()

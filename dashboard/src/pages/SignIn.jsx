@@ -67,8 +67,10 @@ export function SignIn() {
     } catch (err) {
       const mfaId = err?.response?.mfaId;
       if (!mfaId || mfa) throw err;
-      // A right password goes on to a mailed code at once when OTP is on (as PocketBase's dashboard).
-      if (first === "password" && methods?.otp?.enabled) return sendCode(mfaId);
+      // A right password goes on to a mailed code at once when OTP is on (as PocketBase's dashboard);
+      // the methods are asked for again if the page's request has not answered yet.
+      const known = methods || (await collection().listAuthMethods().catch(() => null));
+      if (first === "password" && known?.otp?.enabled) return sendCode(mfaId);
       setOtp(null);
       setCode("");
       setMfa({ mfaId, first });
