@@ -5,7 +5,11 @@ a data folder's tables look the same to anyone who inspects them.
 
 SQLAlchemy is imported by the functions that render, not by this module: a
 server restarting on an existing schema renders no table, and importing it
-would cost a fifth of the time to the first answer.
+would cost a fifth of the time to the first answer. The system tables of a new
+data folder are rendered too, but ahead of time: ``store/ddl_known.py`` holds
+SQLAlchemy's output for them, written by ``write_known_tables()`` and
+checked against a fresh rendering by ``tests/store/test_ddl.py``, so SQLAlchemy
+stays the one source of the DDL and a first start need not import it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import parse_index
 from keelbase.core.fields import Field, RelationField, Storage, TextField
+from keelbase.store.ddl_known import KNOWN_TABLES, TableSpec
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -118,12 +124,54 @@ def _table(
     return sa.Table(collection.name, sa.MetaData(), *columns)
 
 
+def table_spec(collection: Collection, dialect_name: str) -> TableSpec:
+    """All that ``create_table``'s answer depends on: the dialect, the table's name and
+    each column's name and kind (``_sa_column`` reads nothing else of a field)."""
+    columns = tuple(
+        (
+            f.name,
+            "primary key" if isinstance(f, TextField) and f.primaryKey else f.storage_kind.value,
+        )
+        for f in collection.fields
+    )
+    return (dialect_name, collection.name, columns)
+
+
 def create_table(collection: Collection, dialect_name: str) -> str:
+    """The ``CREATE TABLE``: rendered ahead of time for a new folder's system tables."""
+    known = KNOWN_TABLES.get(table_spec(collection, dialect_name))
+    return known if known is not None else render_create_table(collection, dialect_name)
+
+
+def render_create_table(collection: Collection, dialect_name: str) -> str:
     from sqlalchemy.schema import CreateTable
 
     return str(
         CreateTable(_table(collection, dialect_name)).compile(dialect=sa_dialect(dialect_name))
     )
+
+
+def render_known_tables() -> dict[TableSpec, str]:
+    """SQLAlchemy's DDL of a new data folder's tables on both dialects: ``ddl_known.py``."""
+    from keelbase.core.collections.system import initial_collections
+
+    return {
+        table_spec(collection, dialect): render_create_table(collection, dialect)
+        for dialect in ("sqlite", "postgresql")
+        for collection in initial_collections()
+    }
+
+
+def write_known_tables(path: Path | None = None) -> None:
+    """Write ``ddl_known.py`` (then ``ruff format`` it): after changing a system collection or
+    the column types, ``python -c "from keelbase.store.ddl import write_known_tables as w; w()"``."""
+    path = path or Path(__file__).with_name("ddl_known.py")
+    head = path.read_text().partition(KNOWN_START)[0]  # the docstring and the type, kept
+    lines = [f"    {spec!r}: {sql!r}," for spec, sql in render_known_tables().items()]
+    path.write_text(head + KNOWN_START + "\n" + "\n".join(lines) + "\n}\n")
+
+
+KNOWN_START = "KNOWN_TABLES: dict[TableSpec, str] = {"
 
 
 def column_definition(field: Field, dialect_name: str) -> str:
