@@ -1,5 +1,6 @@
 """The real ``keelbase serve`` process starts, answers and stops cleanly."""
 
+import contextlib
 import os
 import re
 import subprocess
@@ -102,3 +103,38 @@ def test_several_workers_print_one_link(tmp_path: Path) -> None:
         assert httpx.post(server.url + "/api/installer", json=body).status_code == 204
     finally:
         server.stop()
+
+
+def test_the_cycle_collector_is_off_while_starting_and_on_once_serving(tmp_path: Path) -> None:
+    """``python -m keelbase serve`` starts without Python's cycle collector (nothing to
+    free, much to scan) and turns it on, with the start's survivors frozen, once it listens."""
+    hooks = tmp_path / "kb_hooks"
+    hooks.mkdir()
+    (hooks / "gc_state.py").write_text(
+        "import gc\n"
+        "AT_LOAD = gc.isenabled()\n"
+        "def setup(app):\n"
+        "    @app.route('/api/gc', methods=['GET'])\n"
+        "    async def state(e):\n"
+        "        return {'atLoad': AT_LOAD, 'now': gc.isenabled(), 'frozen': gc.get_freeze_count()}\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
+         "--http", f"127.0.0.1:{port}", "--hooksDir", str(hooks)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/api/gc"
+        state: dict[str, object] = {}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and state.get("now") is not True:
+            with contextlib.suppress(httpx.HTTPError):
+                state = httpx.get(url, timeout=1).json()
+            time.sleep(0.1)
+        assert state["atLoad"] is False  # hooks load during the start
+        assert state["now"] is True
+        assert isinstance(state["frozen"], int) and state["frozen"] > 10_000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
