@@ -1,6 +1,7 @@
 """A fresh server loads only what serving needs: the heavy libraries of optional
 features (S3, payments, push, vectors, images, tracing, error reports) wait for their
-first use. SQLAlchemy renders the DDL of record tables, so a server loads it only when it
+first use, as do the password hashes (the first sign-in) and file type detection (the
+first upload). SQLAlchemy renders the DDL of record tables, so a server loads it only when it
 creates one of its own: a new folder's system tables were rendered ahead of time
 (store/ddl_known.py), so neither a first start nor a restart loads it. A property of the imports, checked in a
 fresh interpreter, not a timing."""
@@ -16,7 +17,7 @@ HEAVY = {
     "boto3", "botocore", "stripe", "numpy", "PIL", "pywebpush", "py_vapid", "aiohttp",
     "requests", "httpx", "sqlalchemy", "jwt", "cryptography", "sentry_sdk", "opentelemetry",
     "authlib", "joserfc", "asyncpg", "redis", "aiosmtplib", "wordllama", "websockets",
-    "prometheus_client",
+    "prometheus_client", "argon2", "bcrypt", "filetype",
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """

@@ -2,12 +2,10 @@
 
 Binary formats come from ``filetype``'s signatures; text formats (SVG, HTML,
 JSON, plain text) from a look at the text itself. Unknown binary data is
-``application/octet-stream``.
+``application/octet-stream``. ``filetype`` is imported with the first file.
 """
 
 from __future__ import annotations
-
-import filetype
 
 SNIFF_BYTES = 8192
 OCTET_STREAM = "application/octet-stream"
@@ -44,6 +42,8 @@ def sniff(head: bytes) -> str:
     """The MIME type of content starting with ``head``."""
     if not head:
         return TEXT_PLAIN
+    import filetype
+
     kind = filetype.guess(head)
     if kind is not None:
         return str(kind.mime)
