@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +34,6 @@ from keelbase.services.auth.impersonation import ImpersonationService
 from keelbase.services.auth.installer import Installer
 from keelbase.services.auth.login_guard import LoginGuard
 from keelbase.services.auth.mail_flows import AuthMailService
-from keelbase.services.auth.oauth2 import OAuth2Service
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
 from keelbase.services.auth.superuser_ips import SuperuserIPs
@@ -51,7 +51,6 @@ from keelbase.services.metrics.meter import Meter
 from keelbase.services.metrics.service import MetricsService
 from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
-from keelbase.services.openapi import OpenApiService
 from keelbase.services.payments.service import PaymentsService
 from keelbase.services.push import PushService
 from keelbase.services.push.subscriptions import POSTGRES_SCHEMA as PUSH_PG
@@ -62,10 +61,8 @@ from keelbase.services.records.aggregate import AggregateParams, Aggregator
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
-from keelbase.services.sql_console import SqlConsole
 from keelbase.services.sync.service import SyncService
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
-from keelbase.services.vectors.service import VectorSearch
 from keelbase.services.webhooks import WebhooksService
 from keelbase.services.webhooks.outbox import POSTGRES_SCHEMA as WEBHOOKS_PG
 from keelbase.services.webhooks.outbox import SQLITE_SCHEMA as WEBHOOKS_SQLITE
@@ -77,6 +74,10 @@ from keelbase.user_code import Reloader, load_all
 if TYPE_CHECKING:
     from keelbase.adapters.hub.client import HubClient
     from keelbase.adapters.tracing import Tracing
+    from keelbase.services.auth.oauth2 import OAuth2Service
+    from keelbase.services.openapi import OpenApiService
+    from keelbase.services.sql_console import SqlConsole
+    from keelbase.services.vectors.service import VectorSearch
 
 log = logging.getLogger("keelbase")
 SCHEMA_CHECK_SECONDS = 1.0
@@ -119,7 +120,6 @@ class App(Extensions):
             alerts=AuthAlerts(self.records, self.mailer, self.settings),
             superuser_ips=self.superuser_ips,
         )
-        self.oauth2 = OAuth2Service(self.auth, self.records)
         self.batch = BatchService(self.records, self.settings)
         self.superusers = SuperusersService(self.records)
         self.installer = Installer(self.superusers)
@@ -155,10 +155,8 @@ class App(Extensions):
         self.logs = self._logs()
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
-        self.sql_console = SqlConsole(self.store)
+        # Listens to timed lists from the start (the index advisor's input).
         self.advisor = AdvisorService(self.store, self.records, self.collections)
-        self.vectors = VectorSearch(self.records, self.config.vector_cache_mb << 20)
-        self.openapi = OpenApiService(lambda: self.collections.schema, _package_version())
         system_jobs.register(self.crons, self.store, self.records)
         self.sync = SyncService(self.records, self.config.sync_window)
         self.collections.on_saved(self.sync.on_schema_saved)
@@ -201,6 +199,32 @@ class App(Extensions):
         self.settings.on_write(lambda: self.broker.publish(encode(SettingsChanged())))
         self._asgi: KeelbaseApp | None = None
         self.started = False
+
+    # Services that nothing at start needs are built, and their modules imported, on first
+    # use (a route, a hook): a start imports less. Each is the same object from then on.
+    @functools.cached_property
+    def oauth2(self) -> OAuth2Service:
+        from keelbase.services.auth.oauth2 import OAuth2Service
+
+        return OAuth2Service(self.auth, self.records)
+
+    @functools.cached_property
+    def sql_console(self) -> SqlConsole:
+        from keelbase.services.sql_console import SqlConsole
+
+        return SqlConsole(self.store)
+
+    @functools.cached_property
+    def vectors(self) -> VectorSearch:
+        from keelbase.services.vectors.service import VectorSearch
+
+        return VectorSearch(self.records, self.config.vector_cache_mb << 20)
+
+    @functools.cached_property
+    def openapi(self) -> OpenApiService:
+        from keelbase.services.openapi import OpenApiService
+
+        return OpenApiService(lambda: self.collections.schema, _package_version())
 
     async def _payments_settings_saved(self) -> None:
         await self.payments.ensure_collections()
@@ -548,7 +572,8 @@ class App(Extensions):
         await self.crons.stop()
         await self.metrics.stop()
         await self.mailer.close()
-        await self.oauth2.close()
+        if "oauth2" in self.__dict__:  # built (its HTTP client opened) by a sign-in
+            await self.oauth2.close()
         await self.realtime.stop()
         await self.push.stop()
         await self.webhooks.stop()
