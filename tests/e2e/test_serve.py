@@ -107,22 +107,25 @@ def test_several_workers_print_one_link(tmp_path: Path) -> None:
 
 def test_the_cycle_collector_is_off_while_starting_and_on_once_serving(tmp_path: Path) -> None:
     """``python -m keelbase serve`` starts without Python's cycle collector (nothing to
-    free, much to scan) and turns it on, with the start's survivors frozen, once it listens."""
+    free, much to scan) and turns it on, with the start's survivors frozen, once it listens;
+    pydantic does not look for plugins."""
     hooks = tmp_path / "kb_hooks"
     hooks.mkdir()
     (hooks / "gc_state.py").write_text(
-        "import gc\n"
+        "import gc, os\n"
         "AT_LOAD = gc.isenabled()\n"
         "def setup(app):\n"
         "    @app.route('/api/gc', methods=['GET'])\n"
         "    async def state(e):\n"
-        "        return {'atLoad': AT_LOAD, 'now': gc.isenabled(), 'frozen': gc.get_freeze_count()}\n"
+        "        return {'atLoad': AT_LOAD, 'now': gc.isenabled(), 'frozen': gc.get_freeze_count(),\n"
+        "                'plugins': os.environ.get('PYDANTIC_DISABLE_PLUGINS')}\n"
     )
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
          "--http", f"127.0.0.1:{port}", "--hooksDir", str(hooks)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"},
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/api/gc"
@@ -135,6 +138,7 @@ def test_the_cycle_collector_is_off_while_starting_and_on_once_serving(tmp_path:
         assert state["atLoad"] is False  # hooks load during the start
         assert state["now"] is True
         assert isinstance(state["frozen"], int) and state["frozen"] > 10_000
+        assert state["plugins"] == "__all__"
     finally:
         proc.terminate()
         proc.wait(timeout=15)
