@@ -4,23 +4,31 @@ Each tick a node takes a lease in the store (an insert that only one node can
 make) before it runs a job, so with several nodes exactly one runs it. A sixth
 leading field for seconds is accepted (``*/10 * * * * *``), which PocketBase's
 cron does not have.
+
+croniter reads the schedules. It is imported when first needed (a schedule that
+is not plain, or the first tick that checks one, off the event loop): importing
+it runs ``file`` on the Python binary (a subprocess), which would hold up a
+start by tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-
-from croniter import croniter
+from typing import TYPE_CHECKING
 
 from keelbase.services.metrics.meter import Meter
 from keelbase.store.base import Store, UniqueViolation
+
+if TYPE_CHECKING:
+    from croniter import croniter
 
 log = logging.getLogger("keelbase.cron")
 JobFunction = Callable[[], Awaitable[None] | None]
@@ -49,7 +57,15 @@ class Job:
             expression = " ".join([*parts[1:], parts[0]])
         elif moment.second != 0:
             return False
-        return bool(croniter.match(expression, moment))
+        return bool(_croniter().match(expression, moment))
+
+
+# The class, imported once: nothing invalidates it.
+@functools.cache
+def _croniter() -> type[croniter]:
+    from croniter import croniter
+
+    return croniter
 
 
 # PocketBase's macros, as the five fields they stand for.
@@ -73,10 +89,33 @@ def check_expression(expression: str) -> str:
     fields = expression.split()
     if len(fields) not in (5, 6):
         return MSG_SEGMENTS
+    if _plainly_valid(fields):
+        return ""
     test = expression if len(fields) == 5 else " ".join([*fields[1:], fields[0]])
-    if not croniter.is_valid(test):
+    if not _croniter().is_valid(test):
         return "invalid cron expression"
     return ""
+
+
+# Each field's range: minutes, hours, day of the month, month, day of the week.
+_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+
+
+def _plainly_valid(fields: list[str]) -> bool:
+    """Whether each field is ``*``, a number in its range or ``*/step`` (1 to the range's top):
+    forms croniter certainly accepts (``tests/services/test_cron.py`` holds it to that),
+    told without importing croniter, so the schedules of a start (``0 * * * *``) need none."""
+    ranges = _RANGES if len(fields) == 5 else ((0, 59), *_RANGES)
+    for text, (low, high) in zip(fields, ranges, strict=True):
+        step = text.startswith("*/")
+        number = text[2:] if step else text
+        if text == "*":
+            continue
+        if not (number.isascii() and number.isdigit()):
+            return False
+        if not (1 if step else low) <= int(number) <= high:
+            return False
+    return True
 
 
 @dataclass
@@ -119,7 +158,12 @@ class CronService:
             now = time.time()
             await asyncio.sleep(1 - (now % 1) + 0.001)  # wake just after each whole second
             moment = datetime.fromtimestamp(int(time.time()), UTC)
-            for job in list(self.jobs.values()):
+            jobs = list(self.jobs.values())
+            if not _croniter.cache_info().currsize and any(
+                moment.second == 0 or job.with_seconds for job in jobs
+            ):
+                await asyncio.to_thread(_croniter)  # once, off the loop, before its first use
+            for job in jobs:
                 if job.due(moment) and await self._lease(job, moment):
                     self._spawn(job)
             if moment.second == 0 and moment.minute == 0:
