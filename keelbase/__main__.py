@@ -2,12 +2,9 @@
 
 Two things make the command start sooner than importing ``keelbase.cli`` would:
 
-- Python's cycle collector is off while the command starts: importing the server
-  and building its app make hundreds of thousands of objects and free almost
-  none, so the collections that would run meanwhile (a full one among them)
-  find nothing to free and cost a server about a tenth of its start. The command
-  turns it on again once it has started (``serve``: a second after it listens,
-  see ``cli.collect_garbage_again``; any other command: before it does its work).
+- Python's cycle collector is off while the command starts (``collector.py``):
+  ``serve`` turns it on a second after its app started, any other command
+  before it does its work.
 - pydantic looks for plugins in the metadata of every installed package when
   its first model is made (tens of milliseconds in a large environment);
   Keelbase has none, so ``PYDANTIC_DISABLE_PLUGINS`` is ``__all__`` unless the
@@ -16,12 +13,13 @@ Two things make the command start sooner than importing ``keelbase.cli`` would:
 
 from __future__ import annotations
 
-import gc
 import os
+
+from keelbase import collector
 
 
 def run() -> int:
-    gc.disable()
+    collector.pause()
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from keelbase.cli import main
 

@@ -8,16 +8,21 @@ import signal
 import sys
 from types import FrameType
 
-from keelbase.api.application import KeelbaseApp
-from keelbase.app import App
-from keelbase.config import Config
-from keelbase.log_format import TEXT_FORMAT
+from keelbase import collector
+
+collector.pause()  # a spawned worker imports as the command does (collector.py)
+
+from keelbase.api.application import KeelbaseApp  # noqa: E402
+from keelbase.app import App  # noqa: E402
+from keelbase.config import Config  # noqa: E402
+from keelbase.log_format import TEXT_FORMAT  # noqa: E402
 
 STOP_GRACE = 5.0  # as ``keelbase serve`` in one process: statements' time once shutdown begins
 
 
 def from_environment() -> KeelbaseApp:
     """Each worker process builds its own ``App`` from the configuration the CLI left in the environment."""
+    collector.pause()  # until the app's lifespan has started it (a forked worker too)
     raw = os.environ.get("KEELBASE_CONFIG_JSON")
     config = Config.model_validate_json(raw) if raw else Config()
     if config.hub_supervisor:

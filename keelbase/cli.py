@@ -6,12 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import datetime
-import gc
 import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -19,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from keelbase import collector
 from keelbase.cli_backups import add_commands as add_backup_commands
 from keelbase.cli_backups import run as run_backups
 from keelbase.cli_migrations import add_commands as add_migrations_commands
@@ -502,9 +501,10 @@ def _serve(args: argparse.Namespace) -> int:
             config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
             os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
             del migrating
-            # The start is over: its survivors frozen, shared by the forked workers as they are.
-            collect_garbage_again()
             _fork_workers()
+            # This process's start is over: its survivors frozen, so that the workers forked
+            # from it share them as they are (no collection of theirs touches them).
+            collector.resume()
             uvicorn.run(
                 "keelbase.asgi:from_environment",
                 factory=True,
@@ -678,7 +678,7 @@ async def _serve_with_autocert(
     and exit code 1."""
     from keelbase.autocert import AcmeProblem
 
-    collect_garbage_again()  # the certificate may take a while
+    collector.resume()  # the certificate may take a while
     plain = asyncio.create_task(redirect.serve())
     renewals: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
@@ -843,20 +843,6 @@ def _print_started(config: Config, base_url: str = "") -> None:
 
 
 STOP_GRACE = 5.0  # seconds in-flight statements get to finish once shutdown begins
-GC_AFTER_START = 1.0  # seconds after the server listens: its first answers come first
-
-
-def collect_garbage_again() -> None:
-    """Turn Python's cycle collector on again after a start made without it (``__main__.py``).
-
-    One full collection frees the start's garbage; what survives it (modules, classes, the
-    app) is then frozen, so that later collections never scan it again and stay short.
-    """
-    if gc.isenabled():
-        return
-    gc.collect()
-    gc.freeze()
-    gc.enable()
 
 
 def _make_server(
@@ -871,10 +857,6 @@ def _make_server(
     import uvicorn
 
     class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
-            asyncio.get_running_loop().call_later(GC_AFTER_START, collect_garbage_again)
-
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             app.realtime.close_all()
             app.store.stop_statements(STOP_GRACE)
@@ -914,7 +896,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.command == "serve":
         return _serve(args)
-    collect_garbage_again()  # the command's own work runs with the collector
+    collector.resume()  # the command's own work runs with the collector
     if args.command == "superuser":
         return asyncio.run(_superuser(args))
     if args.command == "migrations":

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from keelbase import collector
 from keelbase.api import (
     advisor,
     aggregates,
@@ -137,6 +138,7 @@ def build_asgi(app: App) -> KeelbaseApp:
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
         await app.start()
+        collector.resume_soon()  # after a start made without it (collector.py)
         try:
             yield
         finally:

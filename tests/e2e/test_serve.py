@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ServerProcess, free_port
 
@@ -105,10 +106,13 @@ def test_several_workers_print_one_link(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_the_cycle_collector_is_off_while_starting_and_on_once_serving(tmp_path: Path) -> None:
-    """``python -m keelbase serve`` starts without Python's cycle collector (nothing to
-    free, much to scan) and turns it on, with the start's survivors frozen, once it listens;
-    pydantic does not look for plugins."""
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_cycle_collector_is_off_while_starting_and_on_once_serving(
+    tmp_path: Path, workers: str
+) -> None:
+    """``python -m keelbase serve`` (and each of its workers) starts without Python's cycle
+    collector (nothing to free, much to scan) and turns it on, with the start's survivors
+    frozen, once its app started; pydantic does not look for plugins."""
     hooks = tmp_path / "kb_hooks"
     hooks.mkdir()
     (hooks / "gc_state.py").write_text(
@@ -123,7 +127,7 @@ def test_the_cycle_collector_is_off_while_starting_and_on_once_serving(tmp_path:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "keelbase", "serve", "--dir", str(tmp_path / "kb_data"),
-         "--http", f"127.0.0.1:{port}", "--hooksDir", str(hooks)],
+         "--http", f"127.0.0.1:{port}", "--hooksDir", str(hooks), "--workers", workers],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"},
     )  # fmt: skip
