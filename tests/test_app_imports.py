@@ -1,10 +1,10 @@
 """A fresh server loads only what serving needs: the heavy libraries of optional
 features (S3, payments, push, vectors, images, tracing, error reports) wait for their
 first use, as do the password hashes (the first sign-in) and file type detection (the
-first upload). SQLAlchemy renders the DDL of record tables, so a server loads it only when it
-creates one of its own: a new folder's system tables were rendered ahead of time
-(store/ddl_known.py), so neither a first start nor a restart loads it. A property of the imports, checked in a
-fresh interpreter, not a timing."""
+first upload). SQLAlchemy renders the DDL of record tables, so a server loads it only
+when it creates one of its own: a new folder's system tables were rendered ahead of
+time (store/ddl_known.py), so neither a first start nor a restart loads it. A property
+of the imports, checked in a fresh interpreter, not a timing."""
 
 from __future__ import annotations
 
