@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Node, sign_in
+from tests.browser.conftest import Node, accessibility_problems, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -61,6 +61,7 @@ def test_a_record_changed_meanwhile_is_not_overwritten_silently(
     )
     expect(alert).to_be_visible()
     assert body_of(node, record["id"]) == "theirs"
+    assert accessibility_problems(page) == []
 
     # Save anyway overwrites it.
     alert.get_by_role("button", name="Save anyway", exact=True).click()
@@ -104,3 +105,48 @@ def test_a_collection_changed_meanwhile_is_not_overwritten_silently(
     dialog.get_by_role("button", name="Save collection", exact=True).click()
     expect(dialog).to_be_hidden()
     assert node.api.get(f"/api/collections/{NAME}").json()["listRule"] == "body != ''"
+
+
+def test_shortcuts_help_and_go_to_sections(page: Any, node: Node, notes: dict[str, Any]) -> None:
+    open_notes(page, node)
+    page.locator("body").press("?")
+    help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts", exact=True)
+    expect(help_dialog).to_be_visible()
+    table = help_dialog.get_by_role("table", name="Keyboard shortcuts", exact=True)
+    for keys, does in [
+        ("?", "Show this list of shortcuts"),
+        ("/", "Records: focus the filter"),
+        ("n", "Records: new record"),
+        ("Enter", "Records: open the focused row"),
+        ("Escape", "Close the open panel or dialog"),
+        ("g then c", "Go to Collections"),
+        ("g then l", "Go to Logs"),
+        ("g then s", "Go to Settings"),
+    ]:
+        expect(table.get_by_role("row", name=f"{keys} {does}", exact=True)).to_be_visible()
+    expect(help_dialog.get_by_role("button", name="Close", exact=True)).to_be_focused()
+    assert accessibility_problems(page) == []
+    # The records page's own keys wait while the help is open.
+    page.keyboard.press("n")
+    expect(page.get_by_role("dialog", name=f"New {NAME} record")).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_be_hidden()
+
+    page.keyboard.press("g")
+    page.keyboard.press("l")
+    expect(page).to_have_url(node.url + "/_/#/logs")
+    page.keyboard.press("g")
+    page.keyboard.press("s")
+    expect(page).to_have_url(node.url + "/_/#/settings")
+    page.keyboard.press("g")
+    page.keyboard.press("c")
+    expect(page).to_have_url(node.url + "/_/#/collections")
+    # Not while typing: "g" and "l" in a field stay text.
+    page.get_by_role("link", name=f"{NAME} base", exact=True).click()
+    page.get_by_label("Filter").press("g")
+    page.get_by_label("Filter").press("l")
+    expect(page.get_by_label("Filter")).to_have_value("gl")
+    expect(page).to_have_url(node.url + f"/_/#/collections/{NAME}")
+    # "?" typed in a field is text too.
+    page.get_by_label("Filter").press("?")
+    expect(help_dialog).to_have_count(0)

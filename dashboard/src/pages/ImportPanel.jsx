@@ -141,7 +141,7 @@ export function ImportPanel({ collection, onClose }) {
         }
       }
       done += chunk.length;
-      setProgress({ done, ...counts, failures: [...failures] });
+      setProgress({ done, ...counts, failures: [...failures].sort((a, b) => a.row - b.row) });
     }
     setRunning(false);
   }
