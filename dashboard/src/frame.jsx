@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { navigationCount, useHashPath } from "./router.js";
 import { pb, isEditor } from "./pb.js";
+import { Shortcuts } from "./shortcuts.jsx";
 
 const SECTIONS = [
   ["collections", "Collections"], ["logs", "Logs"], ["health", "Health"], ["settings", "Settings"],
@@ -36,6 +37,7 @@ export function Frame({ section, superuser, sidebar, children }) {
       </header>
       {sidebar}
       <main class="content">{children}</main>
+      <Shortcuts />
     </div>
   );
 }

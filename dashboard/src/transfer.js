@@ -1,18 +1,35 @@
-// Export of a filtered list to CSV or JSON, and CSV parsing for the import (RFC 4180).
+// Export of a filtered list to CSV or JSON (streamed page by page into a Blob), and CSV parsing for the import (RFC 4180).
 import { pb } from "./pb.js";
 import { listedFields } from "./fields.jsx";
 
 export const EXPORT_PAGE = 500;
 
-/** Every record of the filter and sort, fetched through the SDK in pages of 500 (no total asked). */
-export async function fetchAll(collection, { filter, sort }, onProgress) {
-  const all = [];
+/** The pages of records of the filter and sort, one after the other, through the SDK (500 a page, no total asked). */
+export async function* pagesOf(collection, { filter, sort }) {
   for (let page = 1; ; page++) {
     const r = await pb.collection(collection.name).getList(page, EXPORT_PAGE, { filter, sort, skipTotal: true });
-    all.push(...r.items);
-    if (onProgress) onProgress(all.length);
-    if (r.items.length < EXPORT_PAGE) return all;
+    yield r.items;
+    if (r.items.length < EXPORT_PAGE) return;
   }
+}
+
+/**
+ * The file of every record of the filter and sort, as a Blob built from one part a page: no
+ * one string of the whole file is ever made, and each page's records are dropped once written.
+ * onProgress hears the count of records written so far.
+ */
+export async function exportBlob(collection, kind, { filter, sort }, onProgress) {
+  const csv = kind === "csv";
+  const names = listedFields(collection).map((f) => f.name);
+  const parts = [csv ? names.map(quote).join(",") + "\r\n" : "["];
+  let count = 0;
+  for await (const items of pagesOf(collection, { filter, sort })) {
+    if (items.length) parts.push(csv ? csvLines(names, items) : (count ? "," : "") + jsonItems(items));
+    count += items.length;
+    if (onProgress) onProgress(count);
+  }
+  parts.push(csv ? "" : count ? "\n]\n" : "]\n");
+  return new Blob(parts, { type: csv ? "text/csv" : "application/json" });
 }
 
 /** One CSV cell: strings as they are, numbers and bools as text, arrays and objects as JSON. */
@@ -26,21 +43,23 @@ function quote(text) {
   return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
 }
 
-/** The records as CSV (RFC 4180: CRLF line ends, quotes doubled), a header of the listed fields. */
-export function toCSV(collection, records) {
-  const names = listedFields(collection).map((f) => f.name);
-  const lines = [names.map(quote).join(",")];
-  for (const record of records) lines.push(names.map((n) => quote(cell(record[n]))).join(","));
-  return lines.join("\r\n") + "\r\n";
+/** CSV lines of records (RFC 4180: CRLF line ends, quotes doubled), in the order of the names. */
+function csvLines(names, records) {
+  return records.map((record) => names.map((n) => quote(cell(record[n]))).join(",") + "\r\n").join("");
 }
 
-/** The records as a JSON array, without the SDK's bookkeeping. */
-export function toJSON(records) {
-  return JSON.stringify(records, null, 2) + "\n";
+/** Records as the items of a JSON array indented by 2, as JSON.stringify(list, null, 2) lays them out. */
+function jsonItems(records) {
+  // JSON escapes line breaks inside strings, so every line break here is layout.
+  return records.map((r) => "\n  " + JSON.stringify(r, null, 2).replace(/\n/g, "\n  ")).join(",");
 }
 
 export function download(name, type, text) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  downloadBlob(name, new Blob([text], { type }));
+}
+
+export function downloadBlob(name, blob) {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;
   a.download = name;

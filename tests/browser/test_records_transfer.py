@@ -162,7 +162,9 @@ def test_csv_import_creates_good_rows_and_lists_bad_ones(
     assert accessibility_problems(page) == []
 
     dialog.get_by_role("button", name="Import 5 rows").click()
-    expect(dialog.get_by_role("status")).to_have_text("Import finished: 3 created, 2 refused.")
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Import finished: 3 created, 0 updated, 2 refused."
+    )
     refused = dialog.get_by_role("table", name="Refused rows").locator("tbody tr")
     expect(refused).to_have_count(2)
     # Rows are named by the line of the file they start on (the header is line 1).
@@ -338,3 +340,120 @@ def test_a_large_collection_opens_and_filters_promptly(
           f"filter {filtered:.3f}s, clear+next {next_page:.3f}s")  # fmt: skip
     assert first_page < 1.0
     assert filtered < 1.0
+
+
+UPSERT = "d16e_upsert"
+
+
+@pytest.fixture
+def upsert(node: Node) -> Iterator[dict[str, Any]]:
+    fields = [{"name": "name", "type": "text", "required": True}, {"name": "qty", "type": "number"}]
+    created = node.post("/api/collections", {"name": UPSERT, "type": "base", "fields": fields})
+    before = node.api.get("/api/settings").json()["batch"]
+    yield created
+    node.api.patch("/api/settings", json={"batch": before}).raise_for_status()
+    node.api.delete(f"/api/collections/{UPSERT}").raise_for_status()
+
+
+def import_csv(page: Any, text: str, rows: int) -> Any:
+    page.get_by_role("button", name="Import CSV", exact=True).click()
+    dialog = page.get_by_role("dialog", name=f"Import {UPSERT} records from CSV", exact=True)
+    dialog.get_by_label("CSV file").set_input_files(
+        [{"name": "upsert.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+    )
+    dialog.get_by_role("button", name=f"Import {rows} rows", exact=True).click()
+    return dialog
+
+
+def test_csv_import_goes_in_batches_and_updates_existing_ids(
+    page: Any, node: Node, upsert: dict[str, Any]
+) -> None:
+    # Batch requests of at most 2: the 5 rows go in chunks of 2, 2 and 1.
+    node.api.patch(
+        "/api/settings", json={"batch": {"enabled": True, "maxRequests": 2, "timeout": 10}}
+    ).raise_for_status()
+    existing = node.post(f"/api/collections/{UPSERT}/records", {"name": "old", "qty": 1})
+    batches: list[int] = []  # the rows of each /api/batch request (the SDK sends form data)
+
+    def on_request(request: Any) -> None:
+        if request.url.endswith("/api/batch"):
+            batches.append(request.post_data.count('"method"'))
+
+    page.on("request", on_request)
+    open_collection(page, node, UPSERT)
+    dialog = import_csv(
+        page,
+        "id,name,qty\r\n"
+        ",new one,2\r\n"
+        f"{existing['id']},renamed,10\r\n"
+        ",,3\r\n"  # refused by the server: name is required
+        ",new two,4\r\n"
+        "newid000000001a,new three,5\r\n",
+        5,
+    )
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Import finished: 3 created, 1 updated, 1 refused."
+    )
+    refused = dialog.get_by_role("table", name="Refused rows").locator("tbody tr")
+    expect(refused).to_have_count(1)
+    expect(refused.nth(0)).to_contain_text("4name")
+    expect(refused.nth(0)).to_contain_text("Cannot be blank.")
+    got = {i["name"]: (i["id"], i["qty"]) for i in all_items(node, UPSERT)}
+    assert got == {
+        "renamed": (existing["id"], 10),
+        "new one": (got["new one"][0], 2),
+        "new two": (got["new two"][0], 4),
+        "new three": ("newid000000001a", 5),
+    }
+    # Chunks of 2 (the refused row's chunk sent again without it); the last chunk, a single
+    # row, goes as a plain request.
+    assert batches == [2, 2, 1], batches
+    dialog.get_by_role("button", name="Close", exact=True).click()
+    expect(dialog).to_be_hidden()
+
+    # Batch turned off: one request a row, and the existing id still updates.
+    node.api.patch("/api/settings", json={"batch": {"enabled": False}}).raise_for_status()
+    page.reload()
+    expect(page.get_by_role("heading", name=UPSERT, exact=True)).to_be_visible()
+    batches.clear()
+    dialog = import_csv(page, f"id,name,qty\r\n{existing['id']},again,11\r\n,fresh,12\r\n", 2)
+    expect(dialog.get_by_role("status")).to_have_text(
+        "Import finished: 1 created, 1 updated, 0 refused."
+    )
+    assert batches == []
+    got = {i["name"]: i["qty"] for i in all_items(node, UPSERT)}
+    assert got["again"] == 11 and got["fresh"] == 12 and "renamed" not in got
+
+
+def test_a_large_export_shows_its_progress_and_builds_the_file_in_parts(
+    page: Any, node: Node, stock: dict[str, Any]
+) -> None:
+    # Counts the parts each Blob is built from.
+    page.add_init_script(
+        "const B = window.Blob; window.__parts = [];"
+        "window.Blob = class extends B { constructor(p, o) { super(p, o);"
+        " window.__parts.push(p ? p.length : 0); } };"
+    )
+    open_collection(page, node, "stock")
+    # The second page of the export waits until the progress has been seen.
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        if "page=2" in route.request.url and "perPage=500" in route.request.url:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/collections/stock/records?*", hold)
+    page.get_by_role("button", name="Export CSV", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Exporting CSV: 500 records so far…")
+    expect(page.get_by_role("button", name="Exporting…", exact=True)).to_be_disabled()
+    assert len(held) == 1
+    with page.expect_download(timeout=30000) as info:
+        held[0].continue_()
+    with open(info.value.path(), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["id"] for r in rows) == sorted(i["id"] for i in all_items(node, "stock"))
+    expect(page.get_by_role("status")).to_have_count(0)
+    # The header, one part a page of 500, and the (empty) end: no one string of the whole file.
+    assert page.evaluate("window.__parts.filter((n) => n > 1)") == [4]

@@ -10,6 +10,7 @@ import { AuthOptions, authBody } from "./collection/AuthOptions.jsx";
 import { ViewPreview } from "./collection/ViewPreview.jsx";
 import { Duplicate, Truncate } from "./collection/Actions.jsx";
 import { FilterInput } from "../autocomplete.jsx";
+import { ConflictAlert, changedSince } from "../ui.jsx";
 
 const RULES = [["listRule", "List/Search rule"], ["viewRule", "View rule"], ["createRule", "Create rule"],
   ["updateRule", "Update rule"], ["deleteRule", "Delete rule"]];
@@ -26,10 +27,15 @@ let nextKey = 1;
 const keyed = (fields) => (fields || []).map((f) => ({ ...f, _k: f._k || nextKey++ }));
 export const unkeyed = (fields) => (fields || []).map(({ _k, _open, ...f }) => f);
 
-export function CollectionPanel({ collection, collections, onClose }) {
-  const isNew = !collection;
-  const [draft, setDraft] = useState(() => collection
-    ? { ...structuredClone(collection), fields: keyed(structuredClone(collection.fields)) }
+const draftOf = (collection) => ({ ...structuredClone(collection), fields: keyed(structuredClone(collection.fields)) });
+
+export function CollectionPanel({ collection: opened, collections, onClose }) {
+  const isNew = !opened;
+  // The collection as loaded (again after Reload): what a save checks for a change made meanwhile.
+  const [collection, setCollection] = useState(opened);
+  const [conflict, setConflict] = useState(false);
+  const [draft, setDraft] = useState(() => opened
+    ? draftOf(opened)
     : { name: "", type: "base", fields: keyed(structuredClone(DEFAULT_FIELDS)), viewQuery: "", indexes: [],
         listRule: null, viewRule: null, createRule: null, updateRule: null, deleteRule: null });
   const [errors, setErrors] = useState({});
@@ -102,7 +108,7 @@ export function CollectionPanel({ collection, collections, onClose }) {
     end: () => setDragging({ from: -1, over: -1 }),
   };
 
-  async function save(e) {
+  async function save(e, anyway = false) {
     e.preventDefault();
     setBusy(true);
     setErrors({});
@@ -112,6 +118,12 @@ export function CollectionPanel({ collection, collections, onClose }) {
     else delete body.viewQuery;
     if (body.type === "auth") body = authBody(body);
     try {
+      // No If-Match in the API: the collection is read again just before saving.
+      if (!isNew && !anyway && changedSince(collection, await pb.collections.getOne(collection.id))) {
+        setConflict(true);
+        setBusy(false);
+        return;
+      }
       const saved = isNew ? await pb.collections.create(body) : await pb.collections.update(collection.id, body);
       onClose(saved);
     } catch (err) {
@@ -120,6 +132,20 @@ export function CollectionPanel({ collection, collections, onClose }) {
       setMessage(text);
       setBusy(false);
     }
+  }
+
+  async function reload() {
+    setBusy(true);
+    try {
+      const current = await pb.collections.getOne(collection.id);
+      setCollection(current);
+      setDraft(draftOf(current));
+      setErrors({});
+      setConflict(false);
+    } catch (err) {
+      setMessage(errorsOf(err).message);
+    }
+    setBusy(false);
   }
 
   async function remove() {
@@ -211,8 +237,9 @@ export function CollectionPanel({ collection, collections, onClose }) {
             </details>
           )}
           {message && <p class="error" role="alert">{message}</p>}
+          {conflict && <ConflictAlert busy={busy} onReload={reload} onSaveAnyway={(e) => { setConflict(false); save(e, true); }} />}
           <div class="actions">
-            <button type="submit" disabled={busy || (isNew && !scaffolds)}>{isNew ? "Create collection" : "Save collection"}</button>
+            <button type="submit" disabled={busy || conflict || (isNew && !scaffolds)}>{isNew ? "Create collection" : "Save collection"}</button>
             <button type="button" class="secondary" onClick={() => onClose(null)}>Close</button>
             {!isNew && !collection.system && (confirmDelete
               ? <button type="button" class="danger" disabled={busy} onClick={remove}>Yes, delete the collection and its records</button>

@@ -3,10 +3,15 @@ import { useLayoutEffect, useState } from "preact/hooks";
 import { pb, errorsOf, accessOf, isEditor } from "../pb.js";
 import { FieldInput, editedFields, formState, requestBody } from "../fields.jsx";
 import { AuthActions } from "./AuthActions.jsx";
+import { ConflictAlert, changedSince } from "../ui.jsx";
 
-export function RecordPanel({ collection, record, onClose }) {
-  const isNew = !record;
-  const [state, setState] = useState(() => ({ id: "", ...formState(collection, record) }));
+export function RecordPanel({ collection, record: opened, onClose }) {
+  const isNew = !opened;
+  // The record as loaded (again after Reload): what a save checks for a change made meanwhile.
+  const [record, setRecord] = useState(opened);
+  const [generation, setGeneration] = useState(0); // a Reload remounts the inputs
+  const [conflict, setConflict] = useState(false);
+  const [state, setState] = useState(() => ({ id: "", ...formState(collection, opened) }));
   const [errors, setErrors] = useState({});
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
@@ -24,7 +29,7 @@ export function RecordPanel({ collection, record, onClose }) {
 
   const set = (name) => (value) => setState((s) => ({ ...s, [name]: value }));
 
-  async function save(e) {
+  async function save(e, anyway = false) {
     e.preventDefault();
     const { body, errors: local } = requestBody(collection, state, isNew);
     setErrors(local);
@@ -34,7 +39,15 @@ export function RecordPanel({ collection, record, onClose }) {
     try {
       const records = pb.collection(collection.name);
       if (isNew) await records.create(body);
-      else await records.update(record.id, body);
+      else {
+        // No If-Match in the API: the record is read again just before saving.
+        if (!anyway && changedSince(record, await records.getOne(record.id))) {
+          setConflict(true);
+          setBusy(false);
+          return;
+        }
+        await records.update(record.id, body);
+      }
       onClose(true);
     } catch (err) {
       const { message: text, fields } = errorsOf(err);
@@ -42,6 +55,21 @@ export function RecordPanel({ collection, record, onClose }) {
       setMessage(text);
       setBusy(false);
     }
+  }
+
+  async function reload() {
+    setBusy(true);
+    try {
+      const current = await pb.collection(collection.name).getOne(record.id);
+      setRecord(current);
+      setState({ id: "", ...formState(collection, current) });
+      setErrors({});
+      setConflict(false);
+      setGeneration((n) => n + 1);
+    } catch (err) {
+      setMessage(errorsOf(err).message);
+    }
+    setBusy(false);
   }
 
   async function remove() {
@@ -72,7 +100,7 @@ export function RecordPanel({ collection, record, onClose }) {
             )
             : <p class="muted">id <code>{record.id}</code></p>}
           {editedFields(collection).map((field) => (
-            <div key={field.name}>
+            <div key={field.name + "/" + generation}>
               <FieldInput field={field} value={state[field.name]} onChange={set(field.name)}
                 error={errors[field.name]} record={record} collection={collection} state={state} />
               {field.type === "password" && (
@@ -89,9 +117,10 @@ export function RecordPanel({ collection, record, onClose }) {
             </div>
           ))}
           {message && <p class="error" role="alert">{message}</p>}
+          {conflict && <ConflictAlert busy={busy} onReload={reload} onSaveAnyway={(e) => { setConflict(false); save(e, true); }} />}
           {!isNew && collection.type === "auth" && !isEditor() && <AuthActions collection={collection} record={record} />}
           <div class="actions">
-            {!readOnly && <button type="submit" disabled={busy}>{isNew ? "Create" : "Save changes"}</button>}
+            {!readOnly && <button type="submit" disabled={busy || conflict}>{isNew ? "Create" : "Save changes"}</button>}
             <button type="button" class="secondary" onClick={() => onClose(false)}>Close</button>
             {!isNew && collection.type !== "view" && can.delete && (confirmDelete
               ? <button type="button" class="danger" disabled={busy} onClick={remove}>Yes, delete this record</button>

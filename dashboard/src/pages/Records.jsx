@@ -5,7 +5,7 @@ import { pb, errorsOf, accessOf } from "../pb.js";
 import { RecordPanel } from "./RecordPanel.jsx";
 import { ImportPanel } from "./ImportPanel.jsx";
 import { cellText, listedFields } from "../fields.jsx";
-import { download, fetchAll, toCSV, toJSON } from "../transfer.js";
+import { downloadBlob, exportBlob } from "../transfer.js";
 import { FilterInput } from "../autocomplete.jsx";
 
 const PER_PAGE = 50;
@@ -23,6 +23,7 @@ export function Records({ collection, collections, onEditCollection }) {
   const [confirmBulk, setConfirmBulk] = useState(false);
   const [total, setTotal] = useState(null); // counted apart from the page, so a page never waits for a count
   const [exporting, setExporting] = useState("");
+  const [exported, setExported] = useState(null); // records written so far by the running export
   const [importing, setImporting] = useState(false);
   const filterInput = useRef(null);
   const hiddenKey = "__kb_hidden_columns__" + collection.id;
@@ -105,15 +106,16 @@ export function Records({ collection, collections, onEditCollection }) {
 
   async function exportAs(kind) {
     setExporting(kind);
+    setExported(0);
     try {
-      const records = await fetchAll(collection, { filter, sort });
-      if (kind === "csv") download(collection.name + ".csv", "text/csv", toCSV(collection, records));
-      else download(collection.name + ".json", "application/json", toJSON(records));
+      const blob = await exportBlob(collection, kind, { filter, sort }, setExported);
+      downloadBlob(collection.name + "." + kind, blob);
       setError("");
     } catch (err) {
       setError(errorsOf(err).message);
     } finally {
       setExporting("");
+      setExported(null);
     }
   }
 
@@ -192,6 +194,7 @@ export function Records({ collection, collections, onEditCollection }) {
           </div>
         )}
       </div>
+      {exporting && <p role="status">Exporting {exporting.toUpperCase()}: {exported} records so far…</p>}
       {error && <p id="records-error" role="alert" class="error">{error}</p>}
       <div class="grid-wrap">
         <table class="grid">
