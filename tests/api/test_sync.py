@@ -149,9 +149,13 @@ async def test_feed_bad_input(tmp_path: Path, db_url: str) -> None:
             {"cursor": "s.-1.2.x"},
             {"limit": "-3"},
             {"limit": "x"},
+            {"limit": "\u00b2"},  # a digit to str.isdigit, not to int()
         ):
             answer = await client.get("/api/sync/notes/changes", params=params)
             assert answer.status_code == 400, (params, answer.text)
+        # more digits than int() reads: the most a page holds
+        huge = await client.get("/api/sync/notes/changes", params={"limit": "1" * 5000})
+        assert huge.status_code == 200, huge.text
         assert (await client.get("/api/sync/missing/changes")).status_code == 404
         assert (await client.get("/api/sync/vnotes/changes")).status_code == 400
         assert (await client.get("/api/sync/vnotes/checkpoint")).status_code == 400
