@@ -76,6 +76,13 @@ def checksum(records: list[dict[str, Any]]) -> str:
     return digest.hexdigest()
 
 
+async def enable_batch(app: App, client: httpx.AsyncClient) -> None:
+    """Batches on, by the superuser."""
+    admin = await superuser_headers(app, client)
+    enabled = await client.patch("/api/settings", json={"batch": {"enabled": True}}, headers=admin)
+    assert enabled.status_code == 200, enabled.text
+
+
 async def make(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
     made = await client.post("/api/collections/notes/records", json=body)
     assert made.status_code == 200, made.text
@@ -206,11 +213,7 @@ async def test_if_match_turns_a_lost_update_into_409(tmp_path: Path, db_url: str
         assert stale.status_code == 409
         assert stale.json()["data"]["record"]["title"] == "b"
         assert stale.json()["data"]["record"]["updated"] == first.json()["updated"]
-        admin = await superuser_headers(app, client)
-        enabled = await client.patch(
-            "/api/settings", json={"batch": {"enabled": True}}, headers=admin
-        )
-        assert enabled.status_code == 200, enabled.text
+        await enable_batch(app, client)
         stale_item = {"method": "PATCH", "url": url, "body": {"title": "d"}}
         batch = await client.post(
             "/api/batch",
@@ -306,11 +309,7 @@ async def test_a_retried_batch_with_client_chosen_ids_makes_no_second_record(
 ) -> None:
     async with serving(tmp_path / "kb_data", db_url) as (app, client):
         await app.collections.create(NOTES)
-        admin = await superuser_headers(app, client)
-        enabled = await client.patch(
-            "/api/settings", json={"batch": {"enabled": True}}, headers=admin
-        )
-        assert enabled.status_code == 200, enabled.text
+        await enable_batch(app, client)
         batch = {
             "requests": [
                 {"method": "POST", "url": "/api/collections/notes/records",
@@ -374,3 +373,25 @@ async def test_a_pull_reads_indexes_not_the_collection(tmp_path: Path, db_url: s
             assert log_plan.count("USING INDEX _kbChanges_position") == 2, log_plan
             assert "SCAN notes" not in records_plan, records_plan
             assert "USING INDEX" in records_plan, records_plan
+
+
+async def test_each_update_is_a_new_version_even_within_a_millisecond(
+    tmp_path: Path, db_url: str
+) -> None:
+    """``updated`` is the version ``If-Match`` compares: two writes in one millisecond must
+    not share it, or a client holding the earlier one overwrites the later write."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        await enable_batch(app, client)
+        note = await make(client, title="a", public=True)
+        url = f"/api/collections/notes/records/{note['id']}"
+        # A batch's writes follow each other within well under a millisecond.
+        steps = [{"method": "PATCH", "url": url, "body": {"title": f"t{i}"}} for i in range(20)]
+        done = await client.post("/api/batch", json={"requests": steps})
+        assert done.status_code == 200, done.text
+        versions = [note["updated"], *(item["body"]["updated"] for item in done.json())]
+        assert versions == sorted(set(versions)), versions
+        # A client holding any earlier version gets its 409.
+        for held in versions[:-1]:
+            stale = await client.patch(url, json={"title": "lost"}, headers={"If-Match": held})
+            assert stale.status_code == 409, (held, versions)

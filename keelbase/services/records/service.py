@@ -566,7 +566,7 @@ class RecordsService:
                 )
                 if collection.is_auth and e.record.get("email") != existing.get("email"):
                     e.record.data["tokenKey"] = ""  # a new email ends every earlier token
-                await finish_fields(e.record, resolved, new=False)
+                await finish_fields(e.record, resolved, new=False, previous=existing)
                 await self._update_row(conn, e.record, existing)
                 resolved.files.removed = removed_names(collection, existing.data, e.record.data)
                 await self.files.apply(conn, e.record, resolved.files)
