@@ -224,14 +224,14 @@ async def finish_fields(
         elif isinstance(field, AutodateField) and (
             (new and field.onCreate) or (not new and field.onUpdate)
         ):
-            record.data[field.name] = format_datetime(_after(at, previous, field.name))
+            record.data[field.name] = format_datetime(update_time(at, previous, field.name))
     token_key = collection.field("tokenKey")
     if collection.is_auth and isinstance(token_key, TextField) and not record.get("tokenKey"):
         record.data["tokenKey"] = token_key.generate()
     await _embed_texts(record, resolved, new)
 
 
-def _after(at: datetime, previous: Record | None, name: str) -> datetime:
+def update_time(at: datetime, previous: Record | None, name: str) -> datetime:
     """``at``, or a millisecond after ``previous``'s value of ``name`` when that is not earlier."""
     before = previous.get(name) if previous is not None else None
     last = parse_datetime(before) if isinstance(before, str) and before else None
