@@ -69,6 +69,11 @@ async def pull_all(
             return puts, removes, cursor
 
 
+def digest(record_id: str) -> str:
+    """How the feed names a record to remove: the SHA-256 of its id."""
+    return hashlib.sha256(record_id.encode()).hexdigest()
+
+
 def checksum(records: list[dict[str, Any]]) -> str:
     digest = hashlib.sha256()
     for record in sorted(records, key=lambda r: r["id"]):
@@ -99,7 +104,7 @@ async def test_feed_puts_visible_records_and_removes_the_rest(tmp_path: Path, db
         puts, removes, cursor = await pull_all(client, limit=1)
         assert sorted(puts) == sorted([a["id"], b["id"]])
         # Changes still settling when the snapshot started come again: c as a remove.
-        assert set(removes) <= {c["id"]}
+        assert set(removes) <= {digest(c["id"])}
         assert cursor.startswith("c.")
         # Nothing new: an empty page that keeps the cursor.
         again = (await client.get("/api/sync/notes/changes", params={"cursor": cursor})).json()
@@ -116,7 +121,7 @@ async def test_feed_puts_visible_records_and_removes_the_rest(tmp_path: Path, db
         puts, removes, cursor = await pull_all(client, cursor, limit=2)
         assert list(puts) == [d["id"]]
         assert puts[d["id"]]["title"] == "d"
-        assert set(removes) == {a["id"], b["id"], c["id"]}
+        assert set(removes) == {digest(a["id"]), digest(b["id"]), digest(c["id"])}
 
         # A retried create with the same client-chosen id makes no second record.
         again_made = await client.post(
@@ -395,3 +400,25 @@ async def test_each_update_is_a_new_version_even_within_a_millisecond(
         for held in versions[:-1]:
             stale = await client.patch(url, json={"title": "lost"}, headers={"If-Match": held})
             assert stale.status_code == 409, (held, versions)
+
+
+async def test_removes_never_name_a_record_the_caller_could_not_list(
+    tmp_path: Path, db_url: str
+) -> None:
+    """NOTES lists public notes only but shows any note by id (an "unlisted" note): the
+    feed's removes must not hand out the ids of unlisted notes, or anyone could read them."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        secret = await make(client, title="unlisted", public=False)
+        shown = await client.get(f"/api/collections/notes/records/{secret['id']}")
+        assert shown.status_code == 200  # whoever has the id reads it
+        made = await make(client, title="listed, then unlisted", public=True)
+        _, _, cursor = await pull_all(client)
+        await client.patch(f"/api/collections/notes/records/{made['id']}", json={"public": False})
+        await client.patch(f"/api/collections/notes/records/{secret['id']}", json={"title": "x"})
+        for start in ("c.0.0", cursor):
+            page = await client.get("/api/sync/notes/changes", params={"cursor": start})
+            assert page.status_code == 200
+            assert secret["id"] not in page.text and made["id"] not in page.text, page.text
+            # What a client holding them needs: the digest of each id, to drop its copy.
+            assert {digest(secret["id"]), digest(made["id"])} <= set(page.json()["remove"])
