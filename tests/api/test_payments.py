@@ -364,6 +364,10 @@ async def test_checkout_input_is_checked(
             ("https://shop.example.evil.example/ok", 400),
             ("http://shop.example/ok", 400),
             (f"{APP_URL}@evil.example/ok", 400),
+            # a browser goes to evil.example (a backslash ends its host), Python reads
+            # the rest as user info; and a user name has no place in a redirect
+            ("https://evil.example\\@shop.example/ok", 400),
+            ("https://someone@shop.example/ok", 400),
             ("https://other.example/ok", 400),
             ("//evil.example/ok", 400),
         ):
