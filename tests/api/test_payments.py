@@ -476,6 +476,26 @@ async def test_webhook_verification_duplicates_and_limits(
 
 
 @sync
+async def test_one_event_delivered_many_times_at_once_has_one_effect(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
+    async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
+
+        @s.app.on_payment_event("product.created")
+        async def note(e: PaymentEvent) -> None:
+            await e.next()
+            await s.app.create_record("posts", {"title": f"about {e.object['name']}"})
+
+        event = event_of("product.created", {"id": "prod_once", "object": "product",
+                                             "name": "Once", "active": True})  # fmt: skip
+        answers = await asyncio.gather(*(s.webhook(event) for _ in range(6)))
+        assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+        assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 5
+        titles = [p["title"] for p in await s.records("posts")]
+        assert titles.count("about Once") == 1, titles
+
+
+@sync
 async def test_two_nodes_apply_one_event_once(
     tmp_path: Path, db_url: str, stripe_api: StripeServer
 ) -> None:
