@@ -20,9 +20,15 @@ from keelbase.core.request_info import RequestInfo
 from keelbase.errors import ApiError, NotFoundError
 from keelbase.services.auth import tokens
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+# Beyond any file's size; int() refuses more than 4300 digits, so longer numbers are this.
+_PAST_ANY_END = 2**63
 CACHE_CONTROL = "max-age=2592000, stale-while-revalidate=86400"
 CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) < 19 else _PAST_ANY_END
 
 
 def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -32,15 +38,15 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = _RANGE.match(header.strip())
     if match is None:
         return None  # several ranges or another unit: send everything, as servers may
-    first, last = match.groups()
-    if not first and not last:
+    first, last = (_position(n) if n else None for n in match.groups())
+    if first is None and last is None:
         return None
-    if not first:
-        length = int(last)
-        start, end = max(size - length, 0), size - 1
+    if first is None:
+        assert last is not None
+        start, end = max(size - last, 0), size - 1
     else:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
+        start = first
+        end = min(last, size - 1) if last is not None else size - 1
     if start >= size or start > end:
         raise ApiError(416, "Range Not Satisfiable.")
     return start, end

@@ -10,7 +10,7 @@ from keelbase.api.request import app_of, fields_tree, query_of, request_info
 from keelbase.api.responses import json_response
 from keelbase.core.records.fields_picker import pick
 from keelbase.services.records.listing import MAX_FILTER_LENGTH, invalid_query
-from keelbase.services.sync.service import DEFAULT_LIMIT
+from keelbase.services.sync.service import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def _filter(query: dict[str, str]) -> str:
@@ -26,14 +26,15 @@ async def changes(request: Request) -> Response:
     query = query_of(request)
     tree = fields_tree(request)
     raw_limit = query.get("limit") or str(DEFAULT_LIMIT)
-    if not raw_limit.isdigit():
+    # ASCII digits only: str.isdigit takes "²", which int() refuses
+    if not (raw_limit.isascii() and raw_limit.isdigit()):
         raise invalid_query("limit", "Must be a whole number.")
     info = await request_info(request)
     page = await app.sync.changes(
         collection,
         query.get("cursor", ""),
         info,
-        limit=int(raw_limit),
+        limit=int(raw_limit) if len(raw_limit) <= len(str(MAX_LIMIT)) else MAX_LIMIT,
         filter=_filter(query),
         expand=query.get("expand", ""),
     )

@@ -50,7 +50,8 @@ def _positive(query: dict[str, str], key: str, default: int, most: int) -> int:
     raw = query.get(key, "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    # ASCII digits only (str.isdigit takes "²", int() does not), and few of them
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not 1 <= int(raw) <= most:
         raise BadRequestError(
             data={key: field_error("validation_invalid_number", f"Must be 1 to {most}.")}
         )

@@ -108,6 +108,12 @@ def test_ranges(files_world: World) -> None:
     assert w.client.get(url, headers={"Range": "bytes=-3"}).content == b"789"
     assert w.client.get(url, headers={"Range": "bytes=8-"}).content == b"89"
     assert w.client.get(url, headers={"Range": "bytes=50-60"}).status_code == 416
+    # more digits than int() reads: still a position past any file's end
+    huge = "9" * 5000
+    assert w.client.get(url, headers={"Range": f"bytes={huge}-"}).status_code == 416
+    for span in (f"bytes=0-{huge}", f"bytes=-{huge}"):
+        whole = w.client.get(url, headers={"Range": span})
+        assert whole.status_code == 206 and whole.content == b"0123456789", span
 
 
 def test_upload_errors(files_world: World) -> None:

@@ -364,6 +364,10 @@ async def test_checkout_input_is_checked(
             ("https://shop.example.evil.example/ok", 400),
             ("http://shop.example/ok", 400),
             (f"{APP_URL}@evil.example/ok", 400),
+            # a browser goes to evil.example (a backslash ends its host), Python reads
+            # the rest as user info; and a user name has no place in a redirect
+            ("https://evil.example\\@shop.example/ok", 400),
+            ("https://someone@shop.example/ok", 400),
             ("https://other.example/ok", 400),
             ("//evil.example/ok", 400),
         ):
@@ -469,6 +473,26 @@ async def test_webhook_verification_duplicates_and_limits(
         again = await s.webhook(retry)
         assert (again.status_code, again.json()["duplicate"]) == (200, True)
         assert len(await s.records("posts")) == 2
+
+
+@sync
+async def test_one_event_delivered_many_times_at_once_has_one_effect(
+    tmp_path: Path, db_url: str, stripe_api: StripeServer
+) -> None:
+    async with shop(tmp_path / "kb_data", db_url, stripe_api) as s:
+
+        @s.app.on_payment_event("product.created")
+        async def note(e: PaymentEvent) -> None:
+            await e.next()
+            await s.app.create_record("posts", {"title": f"about {e.object['name']}"})
+
+        event = event_of("product.created", {"id": "prod_once", "object": "product",
+                                             "name": "Once", "active": True})  # fmt: skip
+        answers = await asyncio.gather(*(s.webhook(event) for _ in range(6)))
+        assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+        assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 5
+        titles = [p["title"] for p in await s.records("posts")]
+        assert titles.count("about Once") == 1, titles
 
 
 @sync

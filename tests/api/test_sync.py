@@ -69,11 +69,23 @@ async def pull_all(
             return puts, removes, cursor
 
 
+def digest(record_id: str) -> str:
+    """How the feed names a record to remove: the SHA-256 of its id."""
+    return hashlib.sha256(record_id.encode()).hexdigest()
+
+
 def checksum(records: list[dict[str, Any]]) -> str:
     digest = hashlib.sha256()
     for record in sorted(records, key=lambda r: r["id"]):
         digest.update(f"{record['id']}\t{record['updated']}\n".encode())
     return digest.hexdigest()
+
+
+async def enable_batch(app: App, client: httpx.AsyncClient) -> None:
+    """Batches on, by the superuser."""
+    admin = await superuser_headers(app, client)
+    enabled = await client.patch("/api/settings", json={"batch": {"enabled": True}}, headers=admin)
+    assert enabled.status_code == 200, enabled.text
 
 
 async def make(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -92,7 +104,7 @@ async def test_feed_puts_visible_records_and_removes_the_rest(tmp_path: Path, db
         puts, removes, cursor = await pull_all(client, limit=1)
         assert sorted(puts) == sorted([a["id"], b["id"]])
         # Changes still settling when the snapshot started come again: c as a remove.
-        assert set(removes) <= {c["id"]}
+        assert set(removes) <= {digest(c["id"])}
         assert cursor.startswith("c.")
         # Nothing new: an empty page that keeps the cursor.
         again = (await client.get("/api/sync/notes/changes", params={"cursor": cursor})).json()
@@ -109,7 +121,7 @@ async def test_feed_puts_visible_records_and_removes_the_rest(tmp_path: Path, db
         puts, removes, cursor = await pull_all(client, cursor, limit=2)
         assert list(puts) == [d["id"]]
         assert puts[d["id"]]["title"] == "d"
-        assert set(removes) == {a["id"], b["id"], c["id"]}
+        assert set(removes) == {digest(a["id"]), digest(b["id"]), digest(c["id"])}
 
         # A retried create with the same client-chosen id makes no second record.
         again_made = await client.post(
@@ -149,9 +161,13 @@ async def test_feed_bad_input(tmp_path: Path, db_url: str) -> None:
             {"cursor": "s.-1.2.x"},
             {"limit": "-3"},
             {"limit": "x"},
+            {"limit": "\u00b2"},  # a digit to str.isdigit, not to int()
         ):
             answer = await client.get("/api/sync/notes/changes", params=params)
             assert answer.status_code == 400, (params, answer.text)
+        # more digits than int() reads: the most a page holds
+        huge = await client.get("/api/sync/notes/changes", params={"limit": "1" * 5000})
+        assert huge.status_code == 200, huge.text
         assert (await client.get("/api/sync/missing/changes")).status_code == 404
         assert (await client.get("/api/sync/vnotes/changes")).status_code == 400
         assert (await client.get("/api/sync/vnotes/checkpoint")).status_code == 400
@@ -202,11 +218,7 @@ async def test_if_match_turns_a_lost_update_into_409(tmp_path: Path, db_url: str
         assert stale.status_code == 409
         assert stale.json()["data"]["record"]["title"] == "b"
         assert stale.json()["data"]["record"]["updated"] == first.json()["updated"]
-        admin = await superuser_headers(app, client)
-        enabled = await client.patch(
-            "/api/settings", json={"batch": {"enabled": True}}, headers=admin
-        )
-        assert enabled.status_code == 200, enabled.text
+        await enable_batch(app, client)
         stale_item = {"method": "PATCH", "url": url, "body": {"title": "d"}}
         batch = await client.post(
             "/api/batch",
@@ -302,11 +314,7 @@ async def test_a_retried_batch_with_client_chosen_ids_makes_no_second_record(
 ) -> None:
     async with serving(tmp_path / "kb_data", db_url) as (app, client):
         await app.collections.create(NOTES)
-        admin = await superuser_headers(app, client)
-        enabled = await client.patch(
-            "/api/settings", json={"batch": {"enabled": True}}, headers=admin
-        )
-        assert enabled.status_code == 200, enabled.text
+        await enable_batch(app, client)
         batch = {
             "requests": [
                 {"method": "POST", "url": "/api/collections/notes/records",
@@ -370,3 +378,47 @@ async def test_a_pull_reads_indexes_not_the_collection(tmp_path: Path, db_url: s
             assert log_plan.count("USING INDEX _kbChanges_position") == 2, log_plan
             assert "SCAN notes" not in records_plan, records_plan
             assert "USING INDEX" in records_plan, records_plan
+
+
+async def test_each_update_is_a_new_version_even_within_a_millisecond(
+    tmp_path: Path, db_url: str
+) -> None:
+    """``updated`` is the version ``If-Match`` compares: two writes in one millisecond must
+    not share it, or a client holding the earlier one overwrites the later write."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        await enable_batch(app, client)
+        note = await make(client, title="a", public=True)
+        url = f"/api/collections/notes/records/{note['id']}"
+        # A batch's writes follow each other within well under a millisecond.
+        steps = [{"method": "PATCH", "url": url, "body": {"title": f"t{i}"}} for i in range(20)]
+        done = await client.post("/api/batch", json={"requests": steps})
+        assert done.status_code == 200, done.text
+        versions = [note["updated"], *(item["body"]["updated"] for item in done.json())]
+        assert versions == sorted(set(versions)), versions
+        # A client holding any earlier version gets its 409.
+        for held in versions[:-1]:
+            stale = await client.patch(url, json={"title": "lost"}, headers={"If-Match": held})
+            assert stale.status_code == 409, (held, versions)
+
+
+async def test_removes_never_name_a_record_the_caller_could_not_list(
+    tmp_path: Path, db_url: str
+) -> None:
+    """NOTES lists public notes only but shows any note by id (an "unlisted" note): the
+    feed's removes must not hand out the ids of unlisted notes, or anyone could read them."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        secret = await make(client, title="unlisted", public=False)
+        shown = await client.get(f"/api/collections/notes/records/{secret['id']}")
+        assert shown.status_code == 200  # whoever has the id reads it
+        made = await make(client, title="listed, then unlisted", public=True)
+        _, _, cursor = await pull_all(client)
+        await client.patch(f"/api/collections/notes/records/{made['id']}", json={"public": False})
+        await client.patch(f"/api/collections/notes/records/{secret['id']}", json={"title": "x"})
+        for start in ("c.0.0", cursor):
+            page = await client.get("/api/sync/notes/changes", params={"cursor": start})
+            assert page.status_code == 200
+            assert secret["id"] not in page.text and made["id"] not in page.text, page.text
+            # What a client holding them needs: the digest of each id, to drop its copy.
+            assert {digest(secret["id"]), digest(made["id"])} <= set(page.json()["remove"])

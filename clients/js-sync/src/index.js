@@ -51,7 +51,12 @@ export async function checksum(records) {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([id, updated]) => `${id}\t${updated}\n`)
     .join('');
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(lines));
+  return sha256(lines);
+}
+
+/** The hex SHA-256 of a text. */
+async function sha256(text) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
@@ -84,6 +89,8 @@ export class SyncClient {
     this.verifiedAt = -Infinity;
     /** @type {Map<string, Map<string, RecordData>>} */
     this.server = new Map();
+    /** @type {Map<string, string>} the digests of held ids, as the feed's ``remove`` names them */
+    this.digests = new Map();
     /** @type {Map<string, string>} */
     this.cursors = new Map();
     /** @type {Operation[]} */
@@ -338,9 +345,17 @@ export class SyncClient {
         entries.push([`r/${name}/${record.id}`, record]);
         seen?.add(record.id);
       }
-      for (const id of page.remove) {
-        records.delete(id);
-        removed.push(`r/${name}/${id}`);
+      if (page.remove.length) {
+        // The feed names a record to remove by the SHA-256 of its id, never the id itself
+        // (it would hand out ids of records this user may not list): compare with ours.
+        const gone = new Set(page.remove);
+        for (const id of [...records.keys()]) {
+          if (gone.has(await this.removalDigest(id))) {
+            records.delete(id);
+            this.digests.delete(id);
+            removed.push(`r/${name}/${id}`);
+          }
+        }
       }
       if (seen && page.cursor.startsWith('c.')) {
         // The snapshot is read: what it did not name is no longer ours to hold.
@@ -364,6 +379,16 @@ export class SyncClient {
       }
       if (!page.hasMore) return true;
     }
+  }
+
+  /** The SHA-256 of a held id, kept while the record is. */
+  async removalDigest(id) {
+    let digest = this.digests.get(id);
+    if (digest === undefined) {
+      digest = await sha256(id);
+      this.digests.set(id, digest);
+    }
+    return digest;
   }
 
   /**

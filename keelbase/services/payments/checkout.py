@@ -37,8 +37,12 @@ class CheckoutRequest:
 
 
 def _origin(url: str) -> str:
+    # Browsers end a host at a backslash and drop tabs and newlines where Python reads
+    # them as part of the user info: such URLs, and any user info, lead elsewhere.
+    if not url.isascii() or not url.isprintable() or "\\" in url or " " in url:
+        return ""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         return ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname}{port}".lower()

@@ -149,7 +149,10 @@ class BatchService:
         self, item: dict[str, Any], info: RequestInfo, limit: LimitCheck | None = None
     ) -> dict[str, Any]:
         method = str(item["method"]).upper()
-        parts = urlsplit(str(item["url"]))
+        try:
+            parts = urlsplit(str(item["url"]))
+        except ValueError as error:  # "http://[::1/..."
+            raise BadRequestError() from error
         match = _RECORDS_URL.match(parts.path)
         if match is None or method == "GET":
             raise BadRequestError()

@@ -20,7 +20,7 @@ from typing import Any
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.schema import Schema
 from keelbase.core.collections.schema_cache import SchemaCache
-from keelbase.core.dates import now_string
+from keelbase.core.dates import format_datetime, now
 from keelbase.core.fields import (
     AutodateField,
     RelationField,
@@ -56,6 +56,7 @@ from keelbase.services.records.validation import (
     auth_update_errors,
     finish_fields,
     unique_error,
+    update_time,
 )
 from keelbase.store.base import Connection, Store, UniqueViolation
 
@@ -566,7 +567,7 @@ class RecordsService:
                 )
                 if collection.is_auth and e.record.get("email") != existing.get("email"):
                     e.record.data["tokenKey"] = ""  # a new email ends every earlier token
-                await finish_fields(e.record, resolved, new=False)
+                await finish_fields(e.record, resolved, new=False, previous=existing)
                 await self._update_row(conn, e.record, existing)
                 resolved.files.removed = removed_names(collection, existing.data, e.record.data)
                 await self.files.apply(conn, e.record, resolved.files)
@@ -755,10 +756,10 @@ class RecordsService:
         checked against the ``tokenKey`` it was signed with, so of two requests
         racing with one token exactly one writes; the other gets ``False``.
         """
-        now = now_string()
+        at = now()
         for field in record.collection.fields:
             if isinstance(field, AutodateField) and field.onUpdate:
-                record.data[field.name] = now
+                record.data[field.name] = format_datetime(update_time(at, record, field.name))
                 changed = [*changed, field.name]
         async with self.store.transaction() as conn:
             try:

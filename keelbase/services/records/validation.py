@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from keelbase.adapters import embeddings
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.schema import Schema
-from keelbase.core.dates import now_string
+from keelbase.core.dates import format_datetime, now, parse_datetime
 from keelbase.core.dialect import Dialect
 from keelbase.core.fields import (
     AutodateField,
@@ -201,10 +202,18 @@ async def auth_update_errors(
     return errors
 
 
-async def finish_fields(record: Record, resolved: ResolvedInput, new: bool) -> None:
-    """Server-set values: hashes, tokenKey, autodates."""
+async def finish_fields(
+    record: Record, resolved: ResolvedInput, new: bool, previous: Record | None = None
+) -> None:
+    """Server-set values: hashes, tokenKey, autodates.
+
+    An update's autodates (``previous`` the record it replaces) come after the values
+    they replace, by a millisecond at least: ``updated`` is the version ``If-Match``
+    compares, so two writes in one millisecond (or by a node whose clock is behind)
+    never share one, and a client holding the earlier gets its 409.
+    """
     collection = record.collection
-    now = now_string()
+    at = now()
     for field in collection.fields:
         if isinstance(field, PasswordField):
             plain = resolved.passwords.get(field.name)
@@ -215,11 +224,23 @@ async def finish_fields(record: Record, resolved: ResolvedInput, new: bool) -> N
         elif isinstance(field, AutodateField) and (
             (new and field.onCreate) or (not new and field.onUpdate)
         ):
-            record.data[field.name] = now
+            record.data[field.name] = format_datetime(update_time(at, previous, field.name))
     token_key = collection.field("tokenKey")
     if collection.is_auth and isinstance(token_key, TextField) and not record.get("tokenKey"):
         record.data["tokenKey"] = token_key.generate()
     await _embed_texts(record, resolved, new)
+
+
+def update_time(at: datetime, previous: Record | None, name: str) -> datetime:
+    """``at``, or a millisecond after ``previous``'s value of ``name`` when that is not earlier."""
+    before = previous.get(name) if previous is not None else None
+    last = parse_datetime(before) if isinstance(before, str) and before else None
+    if last is None or at.replace(microsecond=at.microsecond // 1000 * 1000) > last:
+        return at
+    try:
+        return last + timedelta(milliseconds=1)
+    except OverflowError:  # the year 9999's last millisecond
+        return at
 
 
 async def _embed_texts(record: Record, resolved: ResolvedInput, new: bool) -> None:

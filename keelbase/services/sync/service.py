@@ -4,8 +4,8 @@ A pull reads a range of the change log (``changelog.py``) and then the records
 it names through the list rule, the client's filter and the caller's auth in
 one SQL query: a record still there and listable is a ``put`` (exported as
 the list API would export it), anything else (deleted, or no longer visible to
-this caller) is a ``remove``. The cost follows the number of changes, not the
-size of the collection.
+this caller) is a ``remove``, named by the digest of its id (``removal_digest``).
+The cost follows the number of changes, not the size of the collection.
 
 A client without a cursor first pages through the collection itself (a
 snapshot, by id) from a start taken before it reads, then follows the log
@@ -187,7 +187,7 @@ class SyncService:
         records = self.records.codec.from_rows(collection, rows)
         puts = await self.records.export_many(records, info, expand)
         present = {record.id for record in records}
-        removes = [i for i in ids if i not in present]
+        removes = [removal_digest(i) for i in ids if i not in present]
         next_cursor = Cursor(page.changes[-1].position)
         return _page(puts, removes, next_cursor, page.more, held=page.held)
 
@@ -232,6 +232,17 @@ class SyncService:
         cutoff = now_ms() - int(self.window_seconds * 1000)
         async with self.store.transaction() as conn:
             return await self.log.prune(conn, cutoff)
+
+
+def removal_digest(record_id: str) -> str:
+    """How a ``remove`` names a record: the hex SHA-256 of its id, never the id itself.
+
+    A remove goes to every caller whose view a change left or never reached, so
+    plain ids would hand out those of records the caller may not list (and, with a
+    view rule open to anyone holding the id, their contents). A client compares the
+    digests with those of the ids it holds.
+    """
+    return hashlib.sha256(record_id.encode()).hexdigest()
 
 
 def _page(
