@@ -523,3 +523,29 @@ def test_deleted_record_leaves_no_working_link(world: World, provider: OIDCProvi
         "GET", "/api/collections/_externalAuths/records?filter=providerId='sub-gone'", "superuser"
     )
     assert [x["recordRef"] for x in links.json()["items"]] == [again.json()["record"]["id"]]
+
+
+def test_an_avatar_elsewhere_than_the_provider_is_fetched_only_from_a_public_address(
+    world: World, provider: OIDCProvider
+) -> None:
+    """The avatar's address is the provider's answer about the user, which some providers let
+    the user choose: the server must not fetch its own networks for them. "localhost" is
+    the provider's own server on loopback, but not the origin configured for it."""
+    configure(
+        world,
+        [provider.provider_config()],
+        mappedFields={"name": "name", "avatarURL": "avatar", "id": "", "username": ""},
+    )
+    provider.avatar = png(8, 8)
+    try:
+        home = sign_in(world, provider, person("av-home", "av-home@example.com",
+                                                picture=f"{provider.url}/avatar.png"))  # fmt: skip
+        assert home.status_code == 200, home.text
+        assert home.json()["record"]["avatar"].endswith(".png")  # the provider's own origin
+        elsewhere = provider.url.replace("127.0.0.1", "localhost")
+        for n, url in enumerate((f"{elsewhere}/avatar.png", "http://[::1/avatar.png")):
+            other = sign_in(world, provider, person(f"av-{n}", f"av{n}@example.com", picture=url))
+            assert other.status_code == 200, other.text
+            assert other.json()["record"]["avatar"] == ""
+    finally:
+        configure(world, [provider.provider_config()])

@@ -150,7 +150,8 @@ class OAuth2Service:
         provider = provider_for(form.provider, self.http())
         assert provider is not None
         user = await self._fetch_user(provider, form)
-        record, is_new = await self._sign_in(collection, form, user, info)
+        homes = _origins(provider.auth_url, provider.token_url, provider.user_info_url)
+        record, is_new = await self._sign_in(collection, form, user, info, homes)
         mfa_id = body.get("mfaId") if isinstance(body, dict) else None
         result = await self.auth.auth_response(
             record, info.with_body({}), expand, "oauth2", mfa_id=mfa_id
@@ -216,7 +217,12 @@ class OAuth2Service:
         return user
 
     async def _sign_in(
-        self, collection: Collection, form: SignInForm, user: AuthUser, info: RequestInfo
+        self,
+        collection: Collection,
+        form: SignInForm,
+        user: AuthUser,
+        info: RequestInfo,
+        homes: frozenset[str],
     ) -> tuple[Record, bool]:
         """Find, link or create the record, in one transaction; True when it is new."""
         links = self.records.collection(EXTERNAL_AUTHS)
@@ -224,7 +230,7 @@ class OAuth2Service:
         avatar: DownloadedFile | None = None
         if (await self._lookup(links, collection, name, user, info))[1] is None:
             # Likely a sign-up: fetch the avatar now, not while holding the write transaction.
-            avatar = await self._avatar_file(collection, user)
+            avatar = await self._avatar_file(collection, user, homes)
         async with self.records.transaction() as conn:
             link, record = await self._lookup(links, collection, name, user, info)
             if link is not None and str(link.get("recordRef")) != (record.id if record else ""):
@@ -390,22 +396,48 @@ class OAuth2Service:
         )  # fmt: skip
         return not unique or await self.records.find_first(collection, name, value) is None
 
-    async def _avatar_file(self, collection: Collection, user: AuthUser) -> DownloadedFile | None:
+    async def _avatar_file(
+        self, collection: Collection, user: AuthUser, homes: frozenset[str]
+    ) -> DownloadedFile | None:
         """The avatar, when the collection maps it to a file field it will fill."""
         assert collection.auth is not None
         target = collection.field(collection.auth.oauth2.mappedFields.avatarURL)
         if not isinstance(target, FileField) or not user.avatar_url:
             return None
-        return await self._download(user.avatar_url, target.maxSize or DEFAULT_MAX_SIZE)
+        return await self._download(user.avatar_url, target.maxSize or DEFAULT_MAX_SIZE, homes)
 
-    async def _download(self, url: str, limit: int) -> DownloadedFile | None:
-        """The provider's avatar; a failure only leaves the field empty."""
+    async def _download(self, url: str, limit: int, homes: frozenset[str]) -> DownloadedFile | None:
+        """The provider's avatar; a failure only leaves the field empty.
+
+        The address comes from the provider's answer about the user, which some
+        providers let the user choose: fetched blindly, it would make the server
+        read its own networks (cloud metadata, internal services) and hand the
+        answer back as a file. So it is fetched from the origin of one of the
+        provider's own URLs, which the superuser configured (a self-hosted
+        provider serves its avatars there), or else only from public addresses,
+        connecting to the address that was checked.
+        """
         import httpx
 
-        if urlparse(url).scheme not in ("http", "https"):
+        from keelbase.services.webhooks import ssrf
+
+        if ssrf.url_problem(url) is not None:
             return None
+        headers: dict[str, str] = {}
+        extensions: dict[str, Any] = {}
+        if _origins(url) - homes:
+            try:
+                checked = await ssrf.resolve(url, allow_private=False)
+            except ssrf.Refused as refused:
+                log.warning("OAuth2 avatar not downloaded: %s", refused)
+                return None
+            url, headers["host"] = checked.url, checked.host_header
+            if checked.sni_hostname:
+                extensions["sni_hostname"] = checked.sni_hostname
         try:
-            async with self.http().stream("GET", url, timeout=AVATAR_TIMEOUT) as answer:
+            async with self.http().stream(
+                "GET", url, timeout=AVATAR_TIMEOUT, headers=headers, extensions=extensions
+            ) as answer:
                 if answer.status_code >= 400:
                     return None
                 content = bytearray()
@@ -418,6 +450,20 @@ class OAuth2Service:
             return None
         filename = PurePosixPath(urlparse(url).path).name or "avatar"
         return DownloadedFile(filename, io.BytesIO(bytes(content)), len(content))
+
+
+def _origins(*urls: str) -> frozenset[str]:
+    """``scheme://host:port`` of each URL that has one (the port spelled out)."""
+    found = set()
+    for url in urls:
+        try:
+            parts = urlparse(url)
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        except ValueError:
+            continue
+        if parts.hostname and port:
+            found.add(f"{parts.scheme}://{parts.hostname.lower()}:{port}")
+    return frozenset(found)
 
 
 def _enabled(collection: Collection) -> bool:
