@@ -255,7 +255,12 @@ def main() -> None:
     except ImportError:
         pass
     counts = [int(c) for c in args.subscribers.split(",")]
-    floor_us = loopback_floor() if hasattr(os, "sched_setaffinity") else float("nan")
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    floor_us = (
+        loopback_floor(min(5000, (files - 100) // 2))
+        if hasattr(os, "sched_setaffinity") and files > 1000
+        else float("nan")
+    )
     print(json.dumps({"loopback_write_us": floor_us}), flush=True)
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
