@@ -2,21 +2,25 @@
 
     .venv/bin/python -m bench.realtime [--subscribers 1000,10000] [--events 20] [--cycles 10000]
 
-For each server and subscriber count: connect N streams (raw asyncio sockets, so
-the load client stays light), subscribe each to ``feed/*``, create records one
-by one and time each event from the moment the create is sent to its arrival
-at every subscriber. Prints delivered events/s, delay p50/p99, server memory
-per 1,000 connections, and the client's own CPU use (it must not be the
-bottleneck). ``--cycles`` also measures connect/disconnect churn on Keelbase.
+For each server and subscriber count: connect N streams (bare asyncio protocols,
+so the load client stays light), subscribe each to ``feed/*``, create records
+one by one and time each event from the moment the create is sent to its
+arrival at every subscriber. Prints delivered events/s, delay p50/p99, the
+server's CPU per event, its memory (RSS, and per 1,000 connections), the
+client's own CPU use (it must not be the bottleneck) and the machine's load
+average (the pinned server shares its core with whatever else runs).
+``--cycles`` also measures connect/disconnect churn on Keelbase.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -27,51 +31,62 @@ from bench import servers
 from bench.servers import Server
 
 
-class Subscriber:
-    """One SSE stream read with plain asyncio streams in large chunks.
+class Subscriber(asyncio.Protocol):
+    """One SSE stream read by a bare protocol: no task, reader or buffer per stream.
 
     Events are sent one at a time and each is awaited at every subscriber before
     the next, so an arrival is counted for the current event without parsing
-    JSON: the client stays far from saturating its core.
+    JSON: each chunk the socket gives is timed once and its events counted. The
+    client stays far from saturating its core, so the delays are the server's.
     """
 
     def __init__(self, port: int, arrivals: list[float]) -> None:
         self.port = port
         self.arrivals = arrivals
         self.client_id = ""
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.transport: asyncio.Transport | None = None
+        self.opening = b""  # what came before PB_CONNECT's clientId
+        self.tail = b""  # the last bytes of the previous chunk: a marker may span two
+        self.ready: asyncio.Future[None] | None = None
 
     async def connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.writer.write(
+        loop = asyncio.get_running_loop()
+        self.ready = loop.create_future()
+        transport, _ = await loop.create_connection(lambda: self, "127.0.0.1", self.port)
+        self.transport = transport
+        transport.write(
             f"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: text/event-stream\r\n\r\n".encode()
         )
-        await self.writer.drain()
-        while True:
-            line = await self.reader.readline()
-            if line.startswith(b"data:") and b"clientId" in line:
-                self.client_id = json.loads(line[5:])["clientId"]
-                break
-            if not line:
-                raise ConnectionError("stream closed before PB_CONNECT")
-        self.task = asyncio.create_task(self.read())
+        await self.ready
 
-    async def read(self) -> None:
-        assert self.reader is not None
-        arrivals = self.arrivals
-        while chunk := await self.reader.read(65536):
-            count = chunk.count(b'"action"')
-            if count:
-                now = time.perf_counter()
-                arrivals.extend([now] * count)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        if not self.client_id:
+            self.opening += data
+            for line in self.opening.split(b"\n")[:-1]:  # complete lines only
+                if line.startswith(b"data:") and b"clientId" in line:
+                    self.client_id = json.loads(line[5:])["clientId"]
+                    self.opening = b""
+                    if self.ready is not None and not self.ready.done():
+                        self.ready.set_result(None)
+                    break
+            return
+        chunk = self.tail + data
+        self.tail = data[-7:]
+        count = chunk.count(b'"action"')
+        if count:
+            now = time.perf_counter()
+            self.arrivals.extend([now] * count)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.ready is not None and not self.ready.done():
+            self.ready.set_exception(ConnectionError("stream closed before PB_CONNECT"))
 
     def close(self) -> None:
-        if self.task:
-            self.task.cancel()
-        if self.writer:
-            self.writer.close()
+        if self.transport is not None:
+            self.transport.close()
 
 
 def _cpu_split(pid: int) -> tuple[float, float]:
@@ -113,6 +128,11 @@ async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
         await asyncio.gather(*(subscribe(s) for s in subscribers))
         await asyncio.sleep(1)
         rss_connected = server.rss_mb()
+        # The client's own 10,000 streams make a full collection of its heap take long
+        # enough to show in the delays it measures: none runs while it times events.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         cpu_client = time.process_time()
         cpu_server = server.cpu_seconds()
         user_server, system_server = _cpu_split(server.server_pid)
@@ -130,6 +150,8 @@ async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
                 await asyncio.sleep(0.002)
             delays.extend((t - t0) * 1000 for t in arrivals)
         elapsed = time.perf_counter() - began
+        gc.enable()
+        gc.unfreeze()
         delivered = len(delays)
         result = {
             "subscribers": count,
@@ -142,12 +164,15 @@ async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
             "mb_per_1000": (rss_connected - rss_before) / count * 1000,
             "server_rss_mb": rss_connected,
             "server_cpu_s": server.cpu_seconds() - cpu_server,
+            "server_cpu_ms_per_event": (server.cpu_seconds() - cpu_server) / events * 1000,
             "server_cpu_us_per_delivery": (server.cpu_seconds() - cpu_server)
             / max(1, delivered)
             * 1e6,
             "server_user_s": _cpu_split(server.server_pid)[0] - user_server,
             "server_system_s": _cpu_split(server.server_pid)[1] - system_server,
             "client_cpu_pct": 100 * (time.process_time() - cpu_client) / elapsed,
+            # the machine's other work competes with the pinned server: say how much there was
+            "loadavg": float(Path("/proc/loadavg").read_text().split()[0]),
         }
         for s in subscribers:
             s.close()
@@ -166,6 +191,43 @@ async def churn(server: Server, cycles: int) -> dict[str, float]:
         await asyncio.sleep(0)
     await asyncio.sleep(2)
     return {"cycles": cycles, "rss_before_mb": rss_before, "rss_after_mb": server.rss_mb()}
+
+
+def loopback_floor(sends: int = 5000, rounds: int = 5) -> float:
+    """The kernel's own cost of one small write to a loopback TCP connection, in µs of the
+    server's core (best of ``rounds``).
+
+    On loopback the receiver's half of TCP runs in the sender's system call, so this is
+    what a server pays per subscriber and per event whatever it is written in: the floor
+    under its delays (at 10,000 subscribers, 10,000 times this before the last one has it).
+    """
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {0})  # the server's core
+    listener = socket.create_server(("127.0.0.1", 0))
+    pairs: list[tuple[socket.socket, socket.socket]] = []
+    try:
+        port = listener.getsockname()[1]
+        for _ in range(sends):
+            near = socket.create_connection(("127.0.0.1", port))
+            far, _ = listener.accept()
+            far.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            pairs.append((far, near))
+        chunk = b"x" * 250  # about one event's chunk
+        best = float("inf")
+        for _ in range(rounds):
+            before = time.process_time()
+            for far, _near in pairs:
+                far.send(chunk)
+            best = min(best, time.process_time() - before)
+            for _far, near in pairs:
+                near.recv(4096)
+        return best / sends * 1e6
+    finally:
+        for far, near in pairs:
+            far.close()
+            near.close()
+        listener.close()
+        os.sched_setaffinity(0, affinity)
 
 
 def main() -> None:
@@ -193,6 +255,13 @@ def main() -> None:
     except ImportError:
         pass
     counts = [int(c) for c in args.subscribers.split(",")]
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    floor_us = (
+        loopback_floor(min(5000, (files - 100) // 2))
+        if hasattr(os, "sched_setaffinity") and files > 1000
+        else float("nan")
+    )
+    print(json.dumps({"loopback_write_us": floor_us}), flush=True)
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.servers.split(","):
@@ -211,15 +280,23 @@ def main() -> None:
                 server.stop()
     print()
     print(
-        "| server | subscribers | delivered | events/s | p50 ms | p99 ms | MB per 1k conns | client CPU % |"
+        "| server | subscribers | delivered | events/s | p50 ms | p99 ms | server CPU ms per event"
+        " | RSS MB | MB per 1k conns | client CPU % | load average |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(
             f"| {row['server']} | {row['subscribers']} | {row['delivered']}/{row['expected']} | "
             f"{row['events_per_s']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
-            f"{row['mb_per_1000']:.1f} | {row['client_cpu_pct']:.0f} |"
+            f"{row['server_cpu_ms_per_event']:.0f} | {row['server_rss_mb']:.0f} | "
+            f"{row['mb_per_1000']:.1f} | {row['client_cpu_pct']:.0f} | {row['loadavg']:.1f} |"
         )
+    print()
+    print(
+        f"The kernel's share of a loopback write on the server's core: {floor_us:.1f} µs, so "
+        + ", ".join(f"{count * floor_us / 1000:.0f} ms per event at {count}" for count in counts)
+        + " for any server."
+    )
 
 
 if __name__ == "__main__":

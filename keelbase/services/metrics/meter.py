@@ -23,9 +23,9 @@ class Meter:
         if self.instruments is not None:
             self.instruments.realtime_connections.set(count)
 
-    def realtime_sent(self) -> None:
-        if self.instruments is not None:
-            self.instruments.realtime_sent.inc()
+    def realtime_sent(self, count: int = 1) -> None:
+        if self.instruments is not None and count:
+            self.instruments.realtime_sent.inc(count)
 
     def realtime_dropped(self, count: int) -> None:
         if self.instruments is not None and count:

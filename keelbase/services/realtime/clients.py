@@ -71,7 +71,9 @@ class Client:
         self.meter = meter or Meter()
         self.auth: Record | None = None
         self.subscriptions: dict[str, Subscription] = {}
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(queue_limit)
+        # Made when first used: a stream written through a sink never needs one (3 kB each).
+        self._queue: asyncio.Queue[Message | None] | None = None
+        self.queue_limit = queue_limit
         self.discarded = False
         self.last_message = time.monotonic()
         # Last-Event-ID it reconnected with: replayed from there at its first subscription.
@@ -85,19 +87,33 @@ class Client:
         # Set once the stream writes to the connection itself: messages go there, not the queue.
         self.sink: Sink | None = None
 
+    @property
+    def queue(self) -> asyncio.Queue[Message | None]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self.queue_limit)
+        return self._queue
+
     def send(self, name: str, data: str, event_id: str = "") -> None:
         self.send_message(Message(name, data, event_id))
 
-    def send_message(self, message: Message) -> None:
-        """A live message (held back while a replay runs); it may be shared with other clients."""
+    def send_message(self, message: Message, now: float | None = None) -> bool:
+        """A live message (held back while a replay runs); it may be shared with other clients.
+
+        True when it was written to the connection at once: the caller that sends one
+        event to many clients counts those (and reads the clock, ``now``) once for all."""
         if self.held is not None:
             self.held.append(message)
-            return
-        self.put(message)
+            return False
+        return self._put(message, time.monotonic() if now is None else now)
 
     def put(self, message: Message) -> None:
+        if self._put(message, time.monotonic()):
+            self.meter.realtime_sent()
+
+    def _put(self, message: Message, now: float) -> bool:
+        """Write or queue one message; True when written to the sink (not a ping)."""
         if self.discarded:
-            return
+            return False
         sink = self.sink
         if sink is not None:
             unsent = sink.unsent()
@@ -106,12 +122,12 @@ class Client:
                 self.meter.realtime_dropped(1)
                 sink.drop()
                 self.close()
-                return
+                return False
             sink.write(message, self.id)
-            if message is not PING:
-                self.last_message = time.monotonic()
-                self.meter.realtime_sent()
-            return
+            if message is PING:
+                return False
+            self.last_message = now
+            return True
         try:
             if (
                 self.queued_bytes + len(message.data) > self.queue_bytes_limit
@@ -125,6 +141,7 @@ class Client:
             # this message and those still queued are lost
             self.meter.realtime_dropped(1 + self.queue.qsize())
             self.close()
+        return False
 
     def close(self) -> None:
         """End the stream (the queue is emptied so the end marker always fits)."""
@@ -141,7 +158,7 @@ class Client:
 
     def attach(self, sink: Sink) -> None:
         """From now on write to ``sink``; what was queued goes first, in order."""
-        while not self.queue.empty():
+        while self._queue is not None and not self._queue.empty():
             message = self.queue.get_nowait()
             if message is None:
                 return  # closed meanwhile
@@ -153,7 +170,7 @@ class Client:
         """Nothing waits to be sent (a keep-alive comment is due on a quiet stream)."""
         if self.sink is not None:
             return self.sink.unsent() == 0
-        return self.queue.empty()
+        return self._queue is None or self._queue.empty()
 
     def taken(self, message: Message) -> None:
         """The stream took ``message`` from the queue: its bytes no longer count."""

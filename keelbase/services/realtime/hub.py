@@ -529,6 +529,7 @@ class RealtimeHub:
         payloads: dict[tuple[Any, ...], str | None] = {}
         messages: dict[tuple[Any, ...], Message] = {}
         hooked = bool(self.hooks.realtime_message.bindings)
+        now, sent = time.monotonic(), 0  # read and counted once for the whole event
         for client in [only] if only is not None else list(self.clients.values()):
             for subscription in list(client.subscriptions.values()):
                 if subscription.base not in rules:
@@ -567,7 +568,8 @@ class RealtimeHub:
                 message = messages.get(message_key)
                 if message is None:
                     message = messages[message_key] = Message(subscription.topic, payload, event_id)
-                client.send_message(message)
+                sent += client.send_message(message, now)
+        self.meter.realtime_sent(sent)
 
     async def _send(
         self, client: Client, name: str, data: str, event_id: str = "", direct: bool = False
