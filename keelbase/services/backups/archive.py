@@ -134,8 +134,9 @@ def write_and_check(
     database: tuple[str, str] | None,
     storage: tuple[str, str],
     fields: dict[str, Any],
-) -> dict[str, Any]:
-    """Write the backup at ``temp`` and check it; its manifest. Run in a child process.
+) -> tuple[dict[str, Any], float]:
+    """Write the backup at ``temp`` and check it; its manifest and when (``time.time()``)
+    the check began. Run in a child process.
 
     ``start`` is a zip to extend (a PostgreSQL app archive), ``database`` a
     ``(member, file)`` to add (a SQLite snapshot), ``storage`` the
@@ -160,8 +161,9 @@ def write_and_check(
             raise
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as error:
         raise BackupWriteFailed(str(error)) from error
+    check_started = time.time()
     check(path, None)
-    return manifest
+    return manifest, check_started
 
 
 def _safe_member(name: str) -> bool:

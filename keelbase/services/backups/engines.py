@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
 import time
 import zipfile
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from keelbase.store.postgres import PgStore
     from keelbase.store.sqlite import SqliteStore
 
+log = logging.getLogger("keelbase.backups")
 DATABASE = "data.db"
 LOCK_FILE = ".kb_temp/backups.lock"
 LOCK_NAME = "keelbase-backups"
@@ -63,6 +65,30 @@ class Snapshot:
     database: Path | None = None
 
 
+class Phases:
+    """The steps of one backup, each logged as it ends with its wall-clock start and end
+    (``extra``: ``backup_phase``, ``phase_start``, ``phase_end``), so that what a
+    server did at a given moment can be told from its log (``bench/backups.py`` does)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def add(self, phase: str, start: float, end: float) -> None:
+        log.info(
+            "backup %s: %s took %.2fs",
+            self.name,
+            phase,
+            end - start,
+            extra={"backup_phase": phase, "phase_start": start, "phase_end": end},
+        )
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.time()
+        yield
+        self.add(phase, start, time.time())
+
+
 class Engine(Protocol):
     kind: str
 
@@ -70,7 +96,7 @@ class Engine(Protocol):
         """Whether no other process or node runs a backup or restore; held until the block ends."""
         ...
 
-    async def snapshot(self, work: Path) -> Snapshot:
+    async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         """Take a consistent snapshot of the database into ``work``, writers going on."""
         ...
 
@@ -114,10 +140,12 @@ class SqliteEngine:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    async def snapshot(self, work: Path) -> Snapshot:
+    async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         copy = work / DATABASE
-        await self.store.copy_to(copy)
-        counts = await asyncio.to_thread(_check_database, copy, None, "the snapshot")
+        with phases("copy"):
+            await self.store.copy_to(copy)
+        with phases("quick-check"):
+            counts = await asyncio.to_thread(_check_database, copy, None, "the snapshot")
         return Snapshot({"store": self.kind, "counts": counts}, database=copy)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
@@ -176,9 +204,10 @@ class PostgresEngine:
     def exclusive(self) -> AbstractAsyncContextManager[bool]:
         return self.store.advisory_lock(LOCK_NAME)
 
-    async def snapshot(self, work: Path) -> Snapshot:
+    async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         archive = work / APP_ARCHIVE
-        await in_child(_export_snapshot, self.store.url, str(archive))
+        with phases("export"):
+            await in_child(_export_snapshot, self.store.url, str(archive))
         return Snapshot({"store": self.kind}, start=archive)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
