@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import httpx
 from bench.servers import ADMIN, free_port, fresh_postgres
 
 ROW_BYTES = 1000
+BEFORE = 5  # seconds of writes before the backup
 
 
 def keelbase(*args: str) -> list[str]:
@@ -185,13 +185,15 @@ def sample(server: int, client: int, db_url: str, out: str, stop: Any) -> None:
             import asyncpg
 
             conn = await asyncpg.connect(db_url)
+            sampler_backend = await conn.fetchval("SELECT pg_backend_pid()")
+        exporting: set[int] = set()
         tree: dict[int, str] = {}
         scanned = 0.0
         with open(out, "w") as handle:
             while not stop.is_set():
                 now = time.time()
                 if now - scanned > Sampler.SCAN:
-                    tree = {**_tree(server), client: "client"}
+                    tree = {**_tree(server), client: "client", os.getpid(): "sampler"}
                     scanned = now
                 entry: dict[str, Any] = {"t": now}
                 with open("/proc/loadavg") as load:
@@ -203,8 +205,11 @@ def sample(server: int, client: int, db_url: str, out: str, stop: Any) -> None:
                 roles = dict(tree)
                 if conn is not None:
                     activity = await conn.fetch(PG_ACTIVITY)
-                    for pid, *_rest, ours in activity:
-                        roles[pid] = "backend" if ours else "bg"
+                    for pid, _kind, _state, _wtype, _wevent, query, ours in activity:
+                        if (query or "").startswith("SELECT r.*"):
+                            exporting.add(pid)  # the backend that reads for the export
+                        roles[pid] = "export" if pid in exporting else "backend" if ours else "bg"
+                    roles[sampler_backend] = "sampler"
                     entry["pg"] = [
                         list(row)[:6] for row in activity if row[2] not in (None, "idle")
                         or row[3] not in (None, "Activity")
@@ -260,7 +265,7 @@ class Trace:
                     )
         for pid, (role, cpu, delay) in latest.items():
             before = a["procs"].get(pid)
-            if before is None and role in ("server", "client", "bg"):
+            if before is None and role in ("server", "client", "bg", "sampler"):
                 continue  # seen only later: its totals since it started are not this window's
             cpu0, delay0 = (before[1], before[2]) if before else (0, 0)
             used[role] = used.get(role, 0.0) + (cpu - cpu0) / 1e6
@@ -309,6 +314,7 @@ def report(
     end: float,
     phases: list[tuple[str, float, float]],
     trace: Trace,
+    after: float,
 ) -> None:
     """The per-phase figures and the ten slowest writes during the backup, with what went on."""
     out = sys.stderr
@@ -322,7 +328,8 @@ def report(
         return [f - s for s, f in writes if s < b and f > a]
 
     print(
-        "\nphase            seconds  writes   p50 ms   max ms  | evidence over the phase", file=out
+        "\nphase            seconds  writes   p50 ms   p99 ms   max ms | evidence over the phase",
+        file=out,
     )
     rows = (
         [("before", begin - 3, begin)]
@@ -330,10 +337,9 @@ def report(
         + [("backup", begin, end)]
     )
     for name, a, b in rows:
-        lat = latencies(a, b)
-        p50 = statistics.median(lat) * 1000 if lat else 0.0
-        top = max(lat) * 1000 if lat else 0.0
-        print(f"{name:15} {b - a:8.2f} {len(lat):7d} {p50:8.1f} {top:8.0f}  | "
+        lat = sorted(latencies(a, b))
+        p50, p99, top = (_quantile(lat, q) * 1000 for q in (0.5, 0.99, 1.0))
+        print(f"{name:15} {b - a:8.2f} {len(lat):7d} {p50:8.1f} {p99:8.0f} {top:8.0f} | "
               f"{describe(trace.window(a, b))}", file=out)  # fmt: skip
     during = sorted(((f - s, s, f) for s, f in writes if s < end and f > begin), reverse=True)
     print("\nslowest writes during the backup:", file=out)
@@ -352,8 +358,10 @@ async def load_and_backup(
     db_url: str = "",
     log: Path | None = None,
     trace_file: Path | None = None,
+    after: float = 60,
 ) -> dict[str, float]:
-    """Writers at a steady pace; a backup in the middle; latencies before and during it."""
+    """Writers at a steady pace; a backup in the middle; latencies during it, and without
+    one: ``BEFORE`` seconds before it and as long as it took (at most ``after``) after it."""
     import multiprocessing
 
     results: list[tuple[float, float]] = []
@@ -379,18 +387,18 @@ async def load_and_backup(
 
     async with httpx.AsyncClient(base_url=url, timeout=1200) as client:
         tasks = [asyncio.create_task(writer(client)) for _ in range(writers)]
-        await asyncio.sleep(3)
+        await asyncio.sleep(BEFORE)
         begin = time.time()
         made = await client.post("/api/backups", headers=headers, json={"name": "bench.zip"})
         end = time.time()
         assert made.status_code == 204, made.text
-        await asyncio.sleep(1)
+        await asyncio.sleep(min(end - begin, after))  # as long again, without a backup
         stop.set()
         await asyncio.gather(*tasks)
         stop_sampling.set()
         sampler.join(30)
-        before = [f - s for s, f in results if f < begin]
-        during = [f - s for s, f in results if s < end and f > begin]
+        without = sorted(f - s for s, f in results if f < begin or s > end)
+        during = sorted(f - s for s, f in results if s < end and f > begin)
         loaded = [json.loads(line) for line in samples.read_text().splitlines() if line]
         samples.unlink()
         phases = phases_from_log(log) if log is not None else []
@@ -398,7 +406,7 @@ async def load_and_backup(
             trace_file.write_text(json.dumps({"writes": results, "begin": begin, "end": end,
                 "phases": phases, "samples": loaded}))  # fmt: skip
         trace = Trace(loaded)
-        report(results, begin, end, phases, trace)
+        report(results, begin, end, phases, trace, min(end - begin, after))
         size = next(b["size"] for b in (await client.get("/api/backups", headers=headers)).json())
         restore_seconds = float("nan")
         if restore:
@@ -410,14 +418,20 @@ async def load_and_backup(
         "backup_s": end - begin,
         "backup_mb": size / 1e6,
         "writes_during": len(during),
-        "before_p50_ms": statistics.median(before) * 1000,
-        "before_max_ms": max(before) * 1000,
-        "during_p50_ms": statistics.median(during) * 1000 if during else 0,
-        "during_max_ms": max(during) * 1000 if during else 0,
+        "without_p50_ms": _quantile(without, 0.5) * 1000,
+        "without_p99_ms": _quantile(without, 0.99) * 1000,
+        "without_max_ms": without[-1] * 1000,
+        "during_p50_ms": _quantile(during, 0.5) * 1000,
+        "during_p99_ms": _quantile(during, 0.99) * 1000,
+        "during_max_ms": during[-1] * 1000 if during else 0,
         "restore_s": restore_seconds,
-        "load_before": trace.window(begin - 3, begin)["load"],
+        "load_without": trace.window(begin - BEFORE, begin)["load"],
         "load_during": trace.window(begin, end)["load"],
     }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
 
 
 def run(
@@ -428,6 +442,7 @@ def run(
     port: int = 0,
     restore: bool = True,
     trace_file: Path | None = None,
+    after: float = 60,
 ) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="kb-bench-backups-"))
     data = work / "kb_data"
@@ -460,7 +475,7 @@ def run(
                 token = httpx.post(url + "/api/collections/_superusers/auth-with-password",
                     json={"identity": ADMIN[0], "password": ADMIN[1]}).json()["token"]  # fmt: skip
                 return asyncio.run(load_and_backup(url, token, writers, pace, restore,
-                    server.pid, db_url, work / "server.log", trace_file))  # fmt: skip
+                    server.pid, db_url, work / "server.log", trace_file, after))  # fmt: skip
             finally:
                 server.terminate()
                 server.wait(30)
@@ -476,6 +491,8 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=0.02, help="seconds between a writer's posts")
     parser.add_argument("--port", type=int, default=0, help="the server's port (a free one if 0)")
     parser.add_argument("--no-restore", action="store_true", help="time the backup only")
+    parser.add_argument("--after", type=float, default=60,
+        help="writes go on after the backup as long as it took, at most this many seconds")  # fmt: skip
     parser.add_argument(
         "--trace", type=Path, help="keep the writes, phases and samples here (JSON)"
     )
@@ -483,21 +500,25 @@ def main() -> None:
     restore = not args.no_restore
     if args.db:
         with fresh_postgres(args.db, f"kb_bench_backups_{os.getpid()}") as url:
-            figures = run(args.mb, url, args.writers, args.pace, args.port, restore, args.trace)
+            figures = run(
+                args.mb, url, args.writers, args.pace, args.port, restore, args.trace, args.after
+            )
     else:
-        figures = run(args.mb, "", args.writers, args.pace, args.port, restore, args.trace)
+        figures = run(
+            args.mb, "", args.writers, args.pace, args.port, restore, args.trace, args.after
+        )
     store = "postgres" if args.db else "sqlite"
     print(
-        "| store | data | backup | zip | writes during | p50 before / during | max before / during | restore |"
+        "| store | data | backup | zip | writes during | p50 without / during "
+        "| p99 without / during | max without / during | restore | load without / during |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    print(
-        f"| {store} | ~{args.mb} MB | {figures['backup_s']:.1f} s | {figures['backup_mb']:.0f} MB "
-        f"| {figures['writes_during']:.0f} | {figures['before_p50_ms']:.1f} / "
-        f"{figures['during_p50_ms']:.1f} ms | {figures['before_max_ms']:.0f} / "
-        f"{figures['during_max_ms']:.0f} ms | {figures['restore_s']:.1f} s |"
-        f" load {figures['load_before']:.1f} / {figures['load_during']:.1f}"
-    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    f = figures
+    print(f"| {store} | ~{args.mb} MB | {f['backup_s']:.1f} s | {f['backup_mb']:.0f} MB "
+          f"| {f['writes_during']:.0f} | {f['without_p50_ms']:.1f} / {f['during_p50_ms']:.1f} ms "
+          f"| {f['without_p99_ms']:.0f} / {f['during_p99_ms']:.0f} ms "
+          f"| {f['without_max_ms']:.0f} / {f['during_max_ms']:.0f} ms | {f['restore_s']:.1f} s "
+          f"| {f['load_without']:.1f} / {f['load_during']:.1f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from keelbase.services.backups.archive import BackupInvalid
+from keelbase.services.backups.archive import BackupInvalid, written_behind
 from keelbase.services.transfer.archive import (
     FAST_LEVEL,
     ArchiveError,
@@ -143,9 +143,7 @@ class SqliteEngine:
     async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         copy = work / DATABASE
         with phases("copy"):
-            await self.store.copy_to(copy)
-        with phases("quick-check"):
-            counts = await asyncio.to_thread(_check_database, copy, None, "the snapshot")
+            counts = await in_child(_copy_and_count, str(self.store.path), str(copy))
         return Snapshot({"store": self.kind, "counts": counts}, database=copy)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
@@ -161,6 +159,20 @@ class SqliteEngine:
 
     async def put_back(self, aside: Path) -> None:
         await self.store.replace_with(aside / DATABASE)
+
+
+def _copy_and_count(source: str, target: str) -> dict[str, int]:
+    """In the child: the online backup of the database at ``source`` (a WAL read snapshot:
+    the server's writer goes on) into ``target``, checked; its records per collection.
+
+    In the server's process the copy and the check of a large database would take
+    CPU and disk time at the server's priority; here they take only idle time.
+    """
+    from keelbase.store.sqlite import _backup_file
+
+    with written_behind(Path(target)):
+        _backup_file(Path(source), Path(target))
+    return _check_database(Path(target), None, "the snapshot")
 
 
 def _collections(conn: sqlite3.Connection) -> list[str]:
@@ -211,29 +223,86 @@ class PostgresEngine:
         return Snapshot({"store": self.kind}, start=archive)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
-        await in_child(_check_records, archive)
+        await in_child(_check_records, archive, idle=unpacked is None)  # a restore: waited for
 
     async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
         aside.mkdir(parents=True, exist_ok=True)
         await in_child(
-            _keep_aside_and_import, self.store.url, str(aside / APP_ARCHIVE), str(archive)
+            _keep_aside_and_import,
+            self.store.url,
+            str(aside / APP_ARCHIVE),
+            str(archive),
+            idle=False,
         )
 
     async def put_back(self, aside: Path) -> None:
-        await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
+        await in_child(_import, self.store.url, str(aside / APP_ARCHIVE), idle=False)
 
 
 PARENT_CHECK_SECONDS = 0.5
-CHILD_NICENESS = 10  # added to the server's; a backup runs when the server leaves CPU over
+RESTORE_NICENESS = 10  # added to the server's: a restore is waited for, yet yields to requests
+IOPRIO_SET = {"x86_64": 251, "aarch64": 30}  # the ioprio_set system call's number
+IOPRIO_IDLE = 3 << 13  # class idle: disk time nobody else wants
 
 
-async def in_child(function: Callable[..., Any], *args: Any) -> Any:
+async def in_child(function: Callable[..., Any], *args: Any, idle: bool = True) -> Any:
     """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
 
-    Starting the process and waiting for it to exit take a thread, never the
-    event loop: a child's exit can take a good part of a second.
+    ``idle``: the process runs only on CPU and disk time nobody else wants (a
+    backup's work, see ``lowest_priority``); else a little below the server
+    (a restore, which someone waits for). The process is started by a thread of
+    its own that takes that priority first, so the child is born with it: its
+    start (a Python interpreter importing Keelbase, half a second of CPU) yields
+    too. Starting the process and waiting for it to exit never take the event loop.
     """
-    return await asyncio.to_thread(_run_in_child, function, *args)
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        if idle:
+            lowest_priority()
+        else:
+            with contextlib.suppress(OSError):
+                os.nice(RESTORE_NICENESS)
+        try:
+            result = _run_in_child(function, *args)
+        except BaseException as error:
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="keelbase-backup-child", daemon=True).start()
+    return await future
+
+
+def lowest_priority() -> None:
+    """The calling thread, and every process and thread it starts, runs only when the
+    CPU and the disk have nothing else to do.
+
+    ``SCHED_IDLE`` (Linux): any other process that wakes up (the server with a
+    request, a PostgreSQL backend with a write) takes the core at once, where a
+    ``nice`` process still gets its share of every time slice; niceness 19 as
+    well for systems without it; the idle I/O class for the disk. What the
+    system does not allow is skipped: the backup then runs at the same priority.
+    """
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, 19)  # 0: this thread only, on Linux
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    number = IOPRIO_SET.get(os.uname().machine)
+    if number is not None:
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).syscall(number, 1, 0, IOPRIO_IDLE)  # 1: one thread
 
 
 def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
@@ -249,13 +318,7 @@ def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
 
 def _exit_with_parent(parent: int) -> None:
     """In the child: end when the server that started it is gone (killed or stopped
-    mid-backup), instead of going on as an orphan that holds the data and the disk.
-
-    The child also yields the CPU to the server: a backup is not in a hurry, and on a
-    machine with few cores an export at full priority slows every request while it runs.
-    """
-    with contextlib.suppress(OSError):  # not allowed: the backup runs at the same priority
-        os.nice(CHILD_NICENESS)
+    mid-backup), instead of going on as an orphan that holds the data and the disk."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -274,7 +337,9 @@ def _export_snapshot(url: str, path: str) -> None:
         await store.open()
         try:
             async with store.snapshot():
-                await TransferService(store).export(Path(path), FAST_LEVEL)
+                target = Path(path)
+                with written_behind(target.with_name(f".{target.name}.partial")):
+                    await TransferService(store).export(target, FAST_LEVEL)
         finally:
             await store.close()
 
