@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -104,15 +105,20 @@ class Sampler:
     SCAN = 0.5  # how often the process tree is listed again
 
 
-def _schedstat(pid: int) -> tuple[int, int]:
-    """CPU time (ns, in ticks of 10 ms, threads that ended included) and time spent
-    waiting for a CPU (ns, run queue, over the live threads)."""
+def _schedstat(pid: int) -> tuple[int, int, int]:
+    """CPU time (ns, in ticks of 10 ms, threads that ended included), time spent waiting
+    for a CPU (ns, run queue, over the live threads) and bytes read from or written to
+    the disk (written: when dirtied in the page cache)."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             stat = handle.read()
         tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return 0, 0
+        return 0, 0, 0
+    io = 0
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/io") as handle:
+        counters = dict(line.split(": ") for line in handle.read().splitlines())
+        io = int(counters["read_bytes"]) + int(counters["write_bytes"])
     fields = stat[stat.rindex(")") + 2 :].split()
     cpu = (int(fields[11]) + int(fields[12])) * 10_000_000
     delay = 0
@@ -122,7 +128,7 @@ def _schedstat(pid: int) -> tuple[int, int]:
                 delay += int(handle.read().split()[1])
         except OSError:
             continue
-    return cpu, delay
+    return cpu, delay, io
 
 
 def _tree(root: int) -> dict[int, str]:
@@ -202,6 +208,12 @@ def sample(server: int, client: int, db_url: str, out: str, stop: Any) -> None:
                 with open("/proc/stat") as stat:  # every CPU's busy time, in ns (ticks of 10 ms)
                     ticks = [int(v) for v in stat.readline().split()[1:]]
                 entry["busy"] = (sum(ticks[:8]) - ticks[3] - ticks[4]) * 10_000_000
+                with open("/proc/diskstats") as disks:  # bytes read and written, every disk
+                    entry["disk"] = sum(
+                        (int(f[5]) + int(f[9])) * 512
+                        for f in (line.split() for line in disks)
+                        if not f[2].startswith(("loop", "ram", "dm-")) and not f[2][-1].isdigit()
+                    )
                 roles = dict(tree)
                 if conn is not None:
                     activity = await conn.fetch(PG_ACTIVITY)
@@ -241,6 +253,12 @@ class Trace:
     def __init__(self, samples: list[dict[str, Any]]) -> None:
         self.samples = samples
         self.times = [s["t"] for s in samples]
+        # A process's role: a child is listed as the server until it runs its own command.
+        self.roles: dict[str, str] = {}
+        for sampled in samples:
+            for pid, (role, *_values) in sampled["procs"].items():
+                if self.roles.get(pid) not in ("child", "export"):
+                    self.roles[pid] = role
 
     def _index(self, moment: float) -> int:
         import bisect
@@ -263,15 +281,20 @@ class Trace:
                     latest[pid] = (
                         values if seen is None else [values[0], *map(max, seen[1:], values[1:])]
                     )
-        for pid, (role, cpu, delay) in latest.items():
+        io: dict[str, float] = {}
+        for pid, (_role, cpu, delay, *rest) in latest.items():
+            role = self.roles[pid]
             before = a["procs"].get(pid)
             if before is None and role in ("server", "client", "bg", "sampler"):
                 continue  # seen only later: its totals since it started are not this window's
-            cpu0, delay0 = (before[1], before[2]) if before else (0, 0)
+            cpu0, delay0, *rest0 = before[1:] if before else (0, 0, 0)
             used[role] = used.get(role, 0.0) + (cpu - cpu0) / 1e6
             waited[role] = waited.get(role, 0.0) + (delay - delay0) / 1e6
+            if rest:
+                io[role] = io.get(role, 0.0) + (rest[0] - (rest0[0] if rest0 else 0)) / 1e6
         busy = (b.get("busy", 0) - a.get("busy", 0)) / 1e6
         used["others"] = max(0.0, busy - sum(used.values()))
+        io["disk"] = (b.get("disk", 0) - a.get("disk", 0)) / 1e6
         waits: dict[str, int] = {}
         locks: set[str] = set()
         for sampled in self.samples[first : last + 1]:
@@ -290,6 +313,7 @@ class Trace:
             "cpu_ms": used,
             "runq_ms": waited,
             "psi_ms": psi,
+            "io_mb": io,
             "waits": waits,
             "locks": sorted(locks),
         }
@@ -303,7 +327,8 @@ def describe(figures: dict[str, Any]) -> str:
     return (
         f"load {figures['load']:.1f}; cpu ms: {roles(figures['cpu_ms'])}; "
         f"run-queue wait ms: {roles(figures['runq_ms'])}; "
-        f"psi ms: {roles(figures['psi_ms'])}; pg waits: {waits or '-'}"
+        f"psi ms: {roles(figures['psi_ms'])}; io MB: {roles(figures.get('io_mb', {}))}; "
+        f"pg waits: {waits or '-'}"
         + (f"; locks not granted: {figures['locks']}" if figures["locks"] else "")
     )
 
@@ -496,7 +521,22 @@ def main() -> None:
     parser.add_argument(
         "--trace", type=Path, help="keep the writes, phases and samples here (JSON)"
     )
+    parser.add_argument("--analyse", type=Path, help="only report on a trace kept by --trace")
     args = parser.parse_args()
+    if args.analyse:
+        kept = json.loads(args.analyse.read_text())
+        begin, end = kept["begin"], kept["end"]
+        writes = [(s, f) for s, f in kept["writes"]]
+        last = max(f for _s, f in writes)
+        report(
+            writes,
+            begin,
+            end,
+            kept["phases"],
+            Trace(kept["samples"]),
+            min(last, end + args.after) - end,
+        )
+        return
     restore = not args.no_restore
     if args.db:
         with fresh_postgres(args.db, f"kb_bench_backups_{os.getpid()}") as url:

@@ -168,10 +168,10 @@ def _copy_and_count(source: str, target: str) -> dict[str, int]:
     In the server's process the copy and the check of a large database would take
     CPU and disk time at the server's priority; here they take only idle time.
     """
-    from keelbase.store.sqlite import _backup_file
+    from keelbase.store.sqlite import backup_file
 
     with written_behind(Path(target)):
-        _backup_file(Path(source), Path(target))
+        backup_file(Path(source), Path(target))
     return _check_database(Path(target), None, "the snapshot")
 
 
