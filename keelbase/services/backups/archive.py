@@ -133,15 +133,16 @@ _SYNC_FILE_RANGE_WRITE_AND_WAIT = 2 | 4  # SYNC_FILE_RANGE_WRITE | SYNC_FILE_RAN
 @contextlib.contextmanager
 def written_behind(*paths: Path) -> Iterator[None]:
     """While the block runs, the files at ``paths`` (once they exist) go to the disk as
-    they are written, a fifth of a second at a time, and leave the page cache.
+    they are written, a fifth of a second at a time.
 
     Left to the kernel, a backup's hundreds of megabytes stay dirty in memory and
     are written out in bursts of seconds, during which every ``fsync`` of the
     database (PostgreSQL's WAL at each commit, SQLite's checkpoints) waits its
-    turn behind them: the slowest writes during a backup. Written out here, by
-    the thread of the backup's child (idle I/O class), they never pile up, and
-    they do not push the database's own pages out of the cache. Only the data
-    of the files is written (``sync_file_range``): no journal commit is forced.
+    turn behind them. Written out here, by the thread of the backup's child (idle
+    I/O class), they never pile up. Only the data of the files is written
+    (``sync_file_range``): no journal commit is forced. The pages stay in the
+    cache, clean: the backup reads them again (the check, the zip), and the
+    kernel drops clean pages first when memory is wanted.
     Where the call is missing (not Linux), the kernel writes as it likes.
     """
     try:
@@ -162,8 +163,6 @@ def written_behind(*paths: Path) -> Iterator[None]:
 
     def push(fd: int) -> None:
         sync_file_range(fd, 0, 0, _SYNC_FILE_RANGE_WRITE_AND_WAIT)
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
     def run() -> None:
         handles: dict[Path, int] = {}
