@@ -138,8 +138,8 @@ def written_behind(*paths: Path) -> Iterator[None]:
     Left to the kernel, a backup's hundreds of megabytes stay dirty in memory and
     are written out in bursts of seconds, during which every ``fsync`` of the
     database (PostgreSQL's WAL at each commit, SQLite's checkpoints) waits its
-    turn behind them. Written out here, by the thread of the backup's child (idle
-    I/O class), they never pile up. Only the data of the files is written
+    turn behind them. Written out here, by a thread of the backup's child, they
+    never pile up. Only the data of the files is written
     (``sync_file_range``): no journal commit is forced. The pages stay in the
     cache, clean: the backup reads them again (the check, the zip), and the
     kernel drops clean pages first when memory is wanted.

@@ -166,7 +166,7 @@ def _copy_and_count(source: str, target: str) -> dict[str, int]:
     the server's writer goes on) into ``target``, checked; its records per collection.
 
     In the server's process the copy and the check of a large database would take
-    CPU and disk time at the server's priority; here they take only idle time.
+    CPU and disk time at the server's priority; here they yield to it.
     """
     from keelbase.store.sqlite import backup_file
 
@@ -223,7 +223,7 @@ class PostgresEngine:
         return Snapshot({"store": self.kind}, start=archive)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
-        await in_child(_check_records, archive, idle=unpacked is None)  # a restore: waited for
+        await in_child(_check_records, archive)
 
     async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
         aside.mkdir(parents=True, exist_ok=True)
@@ -232,28 +232,28 @@ class PostgresEngine:
             self.store.url,
             str(aside / APP_ARCHIVE),
             str(archive),
-            idle=False,
         )
 
     async def put_back(self, aside: Path) -> None:
-        await in_child(_import, self.store.url, str(aside / APP_ARCHIVE), idle=False)
+        await in_child(_import, self.store.url, str(aside / APP_ARCHIVE))
 
 
 PARENT_CHECK_SECONDS = 0.5
-RESTORE_NICENESS = 10  # added to the server's: a restore is waited for, yet yields to requests
-IOPRIO_SET = {"x86_64": 251, "aarch64": 30}  # the ioprio_set system call's number
-IOPRIO_IDLE = 3 << 13  # class idle: disk time nobody else wants
+# Added to the server's niceness: a backup runs when the server leaves CPU over. Not
+# SCHED_IDLE nor the idle I/O class: a process at those can be kept off the CPU for
+# long moments while it holds the file system's journal open (every write of a file
+# does, briefly), and then every fsync of the database waits for it (measured: WAL
+# flushes of 0.3 to 0.7 s during backups at SCHED_IDLE, none at niceness +10).
+CHILD_NICENESS = 10
 
 
-async def in_child(function: Callable[..., Any], *args: Any, idle: bool = True) -> Any:
+async def in_child(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
 
-    ``idle``: the process runs only on CPU and disk time nobody else wants (a
-    backup's work, see ``lowest_priority``); else a little below the server
-    (a restore, which someone waits for). The process is started by a thread of
-    its own that takes that priority first, so the child is born with it: its
-    start (a Python interpreter importing Keelbase, half a second of CPU) yields
-    too. Starting the process and waiting for it to exit never take the event loop.
+    The process is started by a thread of its own that lowers its priority first
+    (``CHILD_NICENESS``), so the child is born with it: even its start (a Python
+    interpreter importing Keelbase, half a second of CPU) yields to the server.
+    Starting the process and waiting for it to exit never take the event loop.
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
@@ -267,11 +267,8 @@ async def in_child(function: Callable[..., Any], *args: Any, idle: bool = True) 
             future.set_result(result)
 
     def run() -> None:
-        if idle:
-            lowest_priority()
-        else:
-            with contextlib.suppress(OSError):
-                os.nice(RESTORE_NICENESS)
+        with contextlib.suppress(OSError):  # not allowed: the child runs at the same priority
+            os.nice(CHILD_NICENESS)  # this thread only, on Linux
         try:
             result = _run_in_child(function, *args)
         except BaseException as error:
@@ -281,28 +278,6 @@ async def in_child(function: Callable[..., Any], *args: Any, idle: bool = True) 
 
     threading.Thread(target=run, name="keelbase-backup-child", daemon=True).start()
     return await future
-
-
-def lowest_priority() -> None:
-    """The calling thread, and every process and thread it starts, runs only when the
-    CPU and the disk have nothing else to do.
-
-    ``SCHED_IDLE`` (Linux): any other process that wakes up (the server with a
-    request, a PostgreSQL backend with a write) takes the core at once, where a
-    ``nice`` process still gets its share of every time slice; niceness 19 as
-    well for systems without it; the idle I/O class for the disk. What the
-    system does not allow is skipped: the backup then runs at the same priority.
-    """
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, 0, 19)  # 0: this thread only, on Linux
-    with contextlib.suppress(OSError, AttributeError):
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    number = IOPRIO_SET.get(os.uname().machine)
-    if number is not None:
-        import ctypes
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).syscall(number, 1, 0, IOPRIO_IDLE)  # 1: one thread
 
 
 def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:

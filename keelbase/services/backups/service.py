@@ -269,10 +269,9 @@ class BackupsService:
         (``None``: compare the hashes only); raises ``BackupInvalid``.
 
         ``check`` runs in a child process: decompressing and hashing the whole
-        file would otherwise hold this process's GIL against its requests. Someone
-        waits for it (a restore, an upload), so it is not left to idle CPU time.
+        file would otherwise hold this process's GIL against its requests.
         """
-        manifest: dict[str, Any] = await in_child(check, path, unpack_to, idle=False)
+        manifest: dict[str, Any] = await in_child(check, path, unpack_to)
         if manifest["store"] != self.engine.kind:
             raise BackupInvalid(
                 f"it is a backup of a {manifest['store']} app; this app runs on "

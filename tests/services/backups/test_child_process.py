@@ -63,32 +63,12 @@ def test_the_child_ends_when_its_server_is_killed() -> None:
             server.wait()
 
 
-def test_a_backup_child_runs_only_on_idle_time() -> None:
-    """A backup's child takes the CPU and the disk only when nothing else wants them."""
-    from keelbase.services.backups.engines import in_child
-
-    policy, nice, ioprio = asyncio.run(in_child(_priorities))
-    assert policy == os.SCHED_IDLE
-    assert nice == 19
-    assert ioprio >> 13 == 3  # the idle I/O class
-    # The server's own threads keep their priority.
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER
-    assert os.getpriority(os.PRIO_PROCESS, 0) < 19
-
-
-def test_a_restore_child_runs_a_little_below_the_server() -> None:
-    """A restore is waited for: lower than the server, yet not only on idle time."""
-    from keelbase.services.backups.engines import RESTORE_NICENESS, in_child
+def test_the_child_is_born_at_a_lower_priority() -> None:
+    """The child yields the CPU to the server from its start; the server's threads
+    keep their priority."""
+    from keelbase.services.backups.engines import CHILD_NICENESS, in_child
 
     parent = os.getpriority(os.PRIO_PROCESS, 0)
-    policy, nice, _ioprio = asyncio.run(in_child(_priorities, idle=False))
-    assert policy == os.SCHED_OTHER
-    assert nice == min(parent + RESTORE_NICENESS, 19)
-
-
-def _priorities() -> tuple[int, int, int]:
-    """In the child: its scheduling policy, niceness and I/O priority (ioprio_get)."""
-    import ctypes
-
-    ioprio = ctypes.CDLL(None, use_errno=True).syscall(252, 1, 0)  # x86_64's ioprio_get
-    return os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0), ioprio
+    child = asyncio.run(in_child(os.getpriority, os.PRIO_PROCESS, 0))
+    assert child == min(parent + CHILD_NICENESS, 19)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == parent
