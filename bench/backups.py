@@ -7,8 +7,12 @@ A ``keelbase serve`` process gets a ``posts`` collection filled to about
 ``--mb`` megabytes (written straight into the database, which is quick), then
 ``--writers`` clients create posts at a steady pace while ``POST /api/backups``
 runs. Each write's latency is kept with its start time; the report compares
-writes during the backup with writes before it. Then the backup is restored
-(``POST /api/backups/{key}/restore``) and timed.
+writes during the backup with writes without one (before it, and as long again
+after it). A ``Sampler`` process records every 50 ms where the time goes; with
+the server's log of each backup step, the report tells, per step and for the
+ten slowest writes during the backup, what the server, the backup's children,
+PostgreSQL and the rest of the machine did then (``--trace``/``--analyse``).
+Then the backup is restored (``POST /api/backups/{key}/restore``) and timed.
 """
 
 from __future__ import annotations
