@@ -784,16 +784,6 @@ class SqliteStore:
             self._give_turn_back()
             await run_callbacks(list(reversed(link.rollback_callbacks)))
 
-    async def copy_to(self, target: Path) -> None:
-        """A consistent copy of the database at ``target``, without holding up writers.
-
-        The copy is SQLite's online backup in one step, on a connection of its
-        own: in WAL mode its read snapshot never blocks the writer, and in one
-        step (unlike several with pauses between) a write by the store cannot
-        restart it. The GIL is released while SQLite copies pages.
-        """
-        await asyncio.to_thread(_backup_file, self.path, target)
-
     async def replace_with(self, source: Path, keep: Path | None = None) -> None:
         """Make the database the one at ``source``, atomically, under the write lock.
 
@@ -835,7 +825,15 @@ async def _query_plan(conn: _Link, sql: str, params: Params) -> str:
     return "; ".join(str(row["detail"]) for row in rows)
 
 
-def _backup_file(source: Path, target: Path) -> None:
+def backup_file(source: Path, target: Path) -> None:
+    """A consistent copy of the database at ``source`` into ``target``, without holding up
+    writers (a backup's snapshot, in any process).
+
+    SQLite's online backup in one step, on a connection of its own: in WAL mode
+    its read snapshot never blocks the writer, and in one step (unlike several
+    with pauses between) a write by the store cannot restart it. The GIL is
+    released while SQLite copies pages.
+    """
     src = connect(source)
     try:
         dst = sqlite3.connect(target)

@@ -1,4 +1,4 @@
-"""SqliteStore.copy_to and replace_with: the pieces that let backups leave writers alone."""
+"""backup_file (a backup's snapshot) and SqliteStore.replace_with: the pieces that let backups leave writers alone."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from keelbase.store.sqlite import SqliteStore
+from keelbase.store.sqlite import SqliteStore, backup_file
 
 
 def test_sqlite_snapshot_does_not_wait_for_an_open_write(tmp_path: Path) -> None:
@@ -23,7 +23,9 @@ def test_sqlite_snapshot_does_not_wait_for_an_open_write(tmp_path: Path) -> None
             async with store.transaction() as conn:
                 await conn.execute("INSERT INTO t VALUES (2)")
                 # the writer holds the write lock here; the snapshot must not need it
-                await asyncio.wait_for(store.copy_to(tmp_path / "copy.db"), timeout=10)
+                await asyncio.wait_for(
+                    asyncio.to_thread(backup_file, store.path, tmp_path / "copy.db"), timeout=10
+                )
         finally:
             await store.close()
         copy = sqlite3.connect(tmp_path / "copy.db")
@@ -46,7 +48,9 @@ def test_writes_go_on_while_the_snapshot_copies(tmp_path: Path) -> None:
                     await conn.execute(
                         "INSERT INTO t VALUES (:n, :pad)", {"n": n, "pad": "x" * 4000}
                     )
-            copying = asyncio.create_task(store.copy_to(tmp_path / "copy.db"))
+            copying = asyncio.create_task(
+                asyncio.to_thread(backup_file, store.path, tmp_path / "copy.db")
+            )
             committed = 0
             while not copying.done():
                 async with store.transaction() as conn:

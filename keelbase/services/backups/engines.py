@@ -18,19 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
 import time
 import zipfile
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from keelbase.services.backups.archive import BackupInvalid
+from keelbase.services.backups.archive import BackupInvalid, written_behind
 from keelbase.services.transfer.archive import (
     FAST_LEVEL,
     ArchiveError,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from keelbase.store.postgres import PgStore
     from keelbase.store.sqlite import SqliteStore
 
+log = logging.getLogger("keelbase.backups")
 DATABASE = "data.db"
 LOCK_FILE = ".kb_temp/backups.lock"
 LOCK_NAME = "keelbase-backups"
@@ -63,6 +65,30 @@ class Snapshot:
     database: Path | None = None
 
 
+class Phases:
+    """The steps of one backup, each logged as it ends with its wall-clock start and end
+    (``extra``: ``backup_phase``, ``phase_start``, ``phase_end``), so that what a
+    server did at a given moment can be told from its log (``bench/backups.py`` does)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def add(self, phase: str, start: float, end: float) -> None:
+        log.info(
+            "backup %s: %s took %.2fs",
+            self.name,
+            phase,
+            end - start,
+            extra={"backup_phase": phase, "phase_start": start, "phase_end": end},
+        )
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.time()
+        yield
+        self.add(phase, start, time.time())
+
+
 class Engine(Protocol):
     kind: str
 
@@ -70,7 +96,7 @@ class Engine(Protocol):
         """Whether no other process or node runs a backup or restore; held until the block ends."""
         ...
 
-    async def snapshot(self, work: Path) -> Snapshot:
+    async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         """Take a consistent snapshot of the database into ``work``, writers going on."""
         ...
 
@@ -114,10 +140,10 @@ class SqliteEngine:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    async def snapshot(self, work: Path) -> Snapshot:
+    async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         copy = work / DATABASE
-        await self.store.copy_to(copy)
-        counts = await asyncio.to_thread(_check_database, copy, None, "the snapshot")
+        with phases("copy"):
+            counts = await in_child(_copy_and_count, str(self.store.path), str(copy))
         return Snapshot({"store": self.kind, "counts": counts}, database=copy)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
@@ -133,6 +159,20 @@ class SqliteEngine:
 
     async def put_back(self, aside: Path) -> None:
         await self.store.replace_with(aside / DATABASE)
+
+
+def _copy_and_count(source: str, target: str) -> dict[str, int]:
+    """In the child: the online backup of the database at ``source`` (a WAL read snapshot:
+    the server's writer goes on) into ``target``, checked; its records per collection.
+
+    In the server's process the copy and the check of a large database would take
+    CPU and disk time at the server's priority; here they yield to it.
+    """
+    from keelbase.store.sqlite import backup_file
+
+    with written_behind(Path(target)):
+        backup_file(Path(source), Path(target))
+    return _check_database(Path(target), None, "the snapshot")
 
 
 def _collections(conn: sqlite3.Connection) -> list[str]:
@@ -176,9 +216,10 @@ class PostgresEngine:
     def exclusive(self) -> AbstractAsyncContextManager[bool]:
         return self.store.advisory_lock(LOCK_NAME)
 
-    async def snapshot(self, work: Path) -> Snapshot:
+    async def snapshot(self, work: Path, phases: Phases) -> Snapshot:
         archive = work / APP_ARCHIVE
-        await in_child(_export_snapshot, self.store.url, str(archive))
+        with phases("export"):
+            await in_child(_export_snapshot, self.store.url, str(archive))
         return Snapshot({"store": self.kind}, start=archive)
 
     async def check(self, archive: Path, unpacked: Path | None, manifest: dict[str, Any]) -> None:
@@ -187,7 +228,10 @@ class PostgresEngine:
     async def replace(self, archive: Path, unpacked: Path, aside: Path) -> None:
         aside.mkdir(parents=True, exist_ok=True)
         await in_child(
-            _keep_aside_and_import, self.store.url, str(aside / APP_ARCHIVE), str(archive)
+            _keep_aside_and_import,
+            self.store.url,
+            str(aside / APP_ARCHIVE),
+            str(archive),
         )
 
     async def put_back(self, aside: Path) -> None:
@@ -195,16 +239,45 @@ class PostgresEngine:
 
 
 PARENT_CHECK_SECONDS = 0.5
-CHILD_NICENESS = 10  # added to the server's; a backup runs when the server leaves CPU over
+# Added to the server's niceness: a backup runs when the server leaves CPU over. Not
+# SCHED_IDLE nor the idle I/O class: a process at those can be kept off the CPU for
+# long moments while it holds the file system's journal open (every write of a file
+# does, briefly), and then every fsync of the database waits for it (measured: WAL
+# flushes of 0.3 to 0.7 s during backups at SCHED_IDLE, none at niceness +10).
+CHILD_NICENESS = 10
 
 
 async def in_child(function: Callable[..., Any], *args: Any) -> Any:
     """Run ``function`` in a new process (spawned: no copy of this one's threads and loop).
 
-    Starting the process and waiting for it to exit take a thread, never the
-    event loop: a child's exit can take a good part of a second.
+    The process is started by a thread of its own that lowers its priority first
+    (``CHILD_NICENESS``), so the child is born with it: even its start (a Python
+    interpreter importing Keelbase, half a second of CPU) yields to the server.
+    Starting the process and waiting for it to exit never take the event loop.
     """
-    return await asyncio.to_thread(_run_in_child, function, *args)
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def run() -> None:
+        with contextlib.suppress(OSError):  # not allowed: the child runs at the same priority
+            os.nice(CHILD_NICENESS)  # this thread only, on Linux
+        try:
+            result = _run_in_child(function, *args)
+        except BaseException as error:
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="keelbase-backup-child", daemon=True).start()
+    return await future
 
 
 def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
@@ -220,13 +293,7 @@ def _run_in_child(function: Callable[..., Any], *args: Any) -> Any:
 
 def _exit_with_parent(parent: int) -> None:
     """In the child: end when the server that started it is gone (killed or stopped
-    mid-backup), instead of going on as an orphan that holds the data and the disk.
-
-    The child also yields the CPU to the server: a backup is not in a hurry, and on a
-    machine with few cores an export at full priority slows every request while it runs.
-    """
-    with contextlib.suppress(OSError):  # not allowed: the backup runs at the same priority
-        os.nice(CHILD_NICENESS)
+    mid-backup), instead of going on as an orphan that holds the data and the disk."""
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -245,7 +312,9 @@ def _export_snapshot(url: str, path: str) -> None:
         await store.open()
         try:
             async with store.snapshot():
-                await TransferService(store).export(Path(path), FAST_LEVEL)
+                target = Path(path)
+                with written_behind(target.with_name(f".{target.name}.partial")):
+                    await TransferService(store).export(target, FAST_LEVEL)
         finally:
             await store.close()
 

@@ -40,7 +40,7 @@ from keelbase.services.backups.archive import (
     check,
     write_and_check,
 )
-from keelbase.services.backups.engines import DATABASE, Engine, in_child
+from keelbase.services.backups.engines import DATABASE, Engine, Phases, in_child
 from keelbase.services.cron import CronService
 from keelbase.services.settings import Settings, SettingsService
 
@@ -204,14 +204,16 @@ class BackupsService:
     async def _create(self, name: str, work: Path) -> dict[str, Any]:
         started = time.monotonic()
         temp = work / f"{name}.partial"
+        phases = Phases(name)
         try:
-            snapshot = await self.engine.snapshot(work)
+            snapshot = await self.engine.snapshot(work, phases)
         except Exception as error:
             raise BackupFailed(f"the database snapshot failed: {error}") from error
         log.info("backup %s: database snapshot taken in %.2fs", name, time.monotonic() - started)
         fields = {**snapshot.fields, "created": now_string(), "name": name}
         try:
-            manifest: dict[str, Any] = await in_child(
+            zip_started = time.time()
+            manifest, check_started = await in_child(
                 write_and_check,
                 str(temp),
                 str(snapshot.start) if snapshot.start is not None else None,
@@ -219,7 +221,10 @@ class BackupsService:
                 (STORAGE_DIR, str(self.data_dir / STORAGE_DIR)),
                 fields,
             )
-            await self.engine.check(temp, None, manifest)
+            phases.add("zip", zip_started, check_started)
+            phases.add("check", check_started, time.time())
+            with phases("check-records"):
+                await self.engine.check(temp, None, manifest)
         except BackupWriteFailed as error:
             raise BackupFailed(f"writing the backup failed: {error}") from error
         except BackupInvalid as error:
@@ -227,8 +232,10 @@ class BackupsService:
             raise BackupFailed(f"the backup failed its check: {error}") from error
         size = temp.stat().st_size
         if snapshot.database is not None:  # freeing a large file's blocks takes a while
-            await asyncio.to_thread(snapshot.database.unlink, True)
-        await self._store(name, temp)
+            with phases("unlink"):
+                await asyncio.to_thread(snapshot.database.unlink, True)
+        with phases("store"):
+            await self._store(name, temp)
         log.info(
             "backup %s written and checked in %.2fs (%d bytes)",
             name,

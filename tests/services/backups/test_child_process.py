@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -62,10 +63,12 @@ def test_the_child_ends_when_its_server_is_killed() -> None:
             server.wait()
 
 
-def test_the_child_runs_at_a_lower_priority() -> None:
-    """The export yields the CPU to the server that answers requests."""
-    from keelbase.services.backups.engines import CHILD_NICENESS, _run_in_child
+def test_the_child_is_born_at_a_lower_priority() -> None:
+    """The child yields the CPU to the server from its start; the server's threads
+    keep their priority."""
+    from keelbase.services.backups.engines import CHILD_NICENESS, in_child
 
     parent = os.getpriority(os.PRIO_PROCESS, 0)
-    child = _run_in_child(os.getpriority, os.PRIO_PROCESS, 0)
+    child = asyncio.run(in_child(os.getpriority, os.PRIO_PROCESS, 0))
     assert child == min(parent + CHILD_NICENESS, 19)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == parent
