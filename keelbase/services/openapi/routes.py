@@ -242,6 +242,9 @@ SYSTEM_ROUTES: dict[tuple[str, str], RouteInfo] = {
     ("GET", "/api/dashboard/collections"): RouteInfo(
         "dashboard", "The collections an editor's dashboard shows", SIGNED_IN
     ),
+    ("GET", "/api/dashboard/auth-collections"): RouteInfo(
+        "dashboard", "The auth collections an editor may sign in to (names only)", ANYONE
+    ),
     ("GET", "/api/webhooks"): RouteInfo("webhooks", "List webhooks"),
     ("POST", "/api/webhooks"): RouteInfo("webhooks", "Create a webhook", body=WEBHOOK_BODY),
     ("GET", "/api/webhooks/{id}"): RouteInfo("webhooks", "View a webhook"),
