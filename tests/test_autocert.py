@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import re
 import socket
 import ssl
 import threading
@@ -213,7 +214,8 @@ def test_a_cached_key_with_a_passphrase_is_refused_without_a_prompt(tmp_path: Pa
     seen = b""
     try:
         assert child.stdout is not None
-        while b"LOADED" not in seen and b"pass phrase" not in seen:
+        # until the child's whole answer line is in (a read may end inside it)
+        while b"pass phrase" not in seen and not re.search(rb"LOADED [^\n]*\n", seen):
             ready, _, _ = select.select([child.stdout, master], [], [], 30)
             assert ready, f"neither loaded nor prompted: {seen!r}"
             for source in ready:
