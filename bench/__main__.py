@@ -144,6 +144,27 @@ class Result:
     errors: int
     cpu_s: float
     peak_rss_mb: float
+    settled_s: float = 0.0  # waited before the run for every server to go idle (``settle``)
+
+
+def settle(servers: dict[str, Server], window: float = 0.5, limit: float = 30.0) -> float:
+    """Wait until no server is still working off an earlier run; the seconds waited.
+
+    Servers share cores in every mode, and a server can go on working for seconds
+    after wrk stops: PocketBase, after 8 s of ``view`` at c=256, used 85 % of its
+    core for another 3.5 s (requests it had queued). The next server measured on
+    that core would lose half of it for half its run, so each run starts only once
+    every server used less than 4 % of a core over ``window`` seconds.
+    """
+    began = time.monotonic()
+    while time.monotonic() - began < limit:
+        before = {kind: server.cpu_seconds() for kind, server in servers.items()}
+        time.sleep(window)
+        busy = [kind for kind, server in servers.items()
+                if server.cpu_seconds() - before[kind] > 0.04 * window]  # fmt: skip
+        if not busy:
+            break
+    return time.monotonic() - began - window
 
 
 def setup_collections(server: Server) -> None:
@@ -362,12 +383,13 @@ def main() -> int:
                                     continue
                                 if kind == "keelbase":
                                     use_logs(server, label == "keelbase")
+                                settled = settle(servers)
                                 cpu = server.cpu_seconds()
                                 ids_file = files.get(workload.ids) if workload.ids else None
                                 rps, p50, p99, errors = run_wrk(server, workload, ids_file, concurrency,
                                                                 args.duration, tokens.get(kind, ""), mode)  # fmt: skip
                                 result = Result(mode.name, label, workload.name, seed_count, concurrency, round_number, rps,
-                                                p50, p99, errors, server.cpu_seconds() - cpu, server.peak_rss_mb())  # fmt: skip
+                                                p50, p99, errors, server.cpu_seconds() - cpu, server.peak_rss_mb(), settled)  # fmt: skip
                                 results.append(result)
                                 print(json.dumps(asdict(result)), flush=True)
             finally:
