@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import random
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 
@@ -59,10 +59,16 @@ def _safely(call: Callable[..., None], *args: object) -> None:
 
 
 def request_id(incoming: bytes) -> bytes:
-    """The request's id: the client's (or proxy's) when well-formed, else a new one."""
+    """The request's id: the client's (or proxy's) when well-formed, else a new one.
+
+    A new id only has to be unique, not secret (it names the request in logs and
+    traces, and the client sees it): 96 bits of ``random`` cost a tenth of
+    ``secrets`` (a system call per request, 2-3 % of a record view). The module's
+    generator is seeded from the system at import and again in every forked child.
+    """
     if incoming and _REQUEST_ID.fullmatch(incoming):
         return incoming
-    return secrets.token_hex(12).encode()
+    return b"%024x" % random.getrandbits(96)
 
 
 def http_error(exc: HTTPException, method: str) -> ApiError:

@@ -18,8 +18,11 @@ def now() -> datetime:
 
 
 def format_datetime(value: datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    """``isoformat`` rather than ``strftime``: a third faster (every write formats two or
+    three dates), and years before 1000 keep four digits, as Go's layout writes them."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "milliseconds") + "Z"
 
 
 def now_string() -> str:
