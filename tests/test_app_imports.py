@@ -20,10 +20,15 @@ HEAVY = {
     "prometheus_client", "argon2", "bcrypt", "filetype",
 }  # fmt: skip
 
-# Services the app builds on first use (``App.oauth2``, ``vectors``, ``openapi``).
+# Services the app builds on first use (``App.oauth2``, ``vectors``, ``openapi``,
+# ``payments``, ``sync``, ``advisor``, ``auth_mail``, ``auth_alerts``, ...).
 LAZY_SERVICES = {
     "keelbase.services.auth.oauth2", "keelbase.services.vectors.service",
     "keelbase.services.openapi.service", "keelbase.services.openapi.document",
+    "keelbase.services.payments.service", "keelbase.services.sync.service",
+    "keelbase.services.advisor.service", "keelbase.services.auth.mail_flows",
+    "keelbase.services.auth.impersonation", "keelbase.services.mail.probe",
+    "keelbase.services.auth.alerts", "keelbase.services.migrations.automigrate",
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
