@@ -35,7 +35,6 @@ from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
 from keelbase.services.auth.superuser_ips import SuperuserIPs
 from keelbase.services.auth.superusers import SuperusersService
-from keelbase.services.backups.engines import Engine
 from keelbase.services.backups.service import BackupsService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
@@ -74,6 +73,7 @@ if TYPE_CHECKING:
     from keelbase.services.auth.impersonation import ImpersonationService
     from keelbase.services.auth.mail_flows import AuthMailService
     from keelbase.services.auth.oauth2 import OAuth2Service
+    from keelbase.services.backups.engines import Engine
     from keelbase.services.collections.changes import SchemaChange
     from keelbase.services.mail.probe import MailProbe
     from keelbase.services.migrations.automigrate import AutoMigrate
@@ -178,7 +178,7 @@ class App(Extensions):
         self.applied_at_start: list[str] = []
         self.backups = BackupsService(
             self.config.data_dir,
-            self._backup_engine(),
+            self._backup_engine,
             self.settings,
             self.crons,
             self._reload_restored,
@@ -383,7 +383,7 @@ class App(Extensions):
         return tracing
 
     def _backup_engine(self) -> Engine:
-        """How backups snapshot and restore this app's store."""
+        """How backups snapshot and restore this app's store (made at the first of either)."""
         if self.config.uses_postgres:
             from keelbase.services.backups.engines import PostgresEngine
             from keelbase.store.postgres import PgStore

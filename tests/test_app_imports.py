@@ -29,6 +29,7 @@ LAZY_SERVICES = {
     "keelbase.services.advisor.service", "keelbase.services.auth.mail_flows",
     "keelbase.services.auth.impersonation", "keelbase.services.mail.probe",
     "keelbase.services.auth.alerts", "keelbase.services.migrations.automigrate",
+    "keelbase.services.backups.engines", "keelbase.services.transfer.service",
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
