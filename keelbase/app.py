@@ -45,9 +45,9 @@ from keelbase.services.mail.sender import Mailer
 from keelbase.services.metrics.meter import Meter
 from keelbase.services.metrics.service import MetricsService
 from keelbase.services.migrations.runner import MigrationsRunner
-from keelbase.services.push import PushService
 from keelbase.services.push.subscriptions import POSTGRES_SCHEMA as PUSH_PG
 from keelbase.services.push.subscriptions import SQLITE_SCHEMA as PUSH_SQLITE
+from keelbase.services.push.subscriptions import PushSubscriptions
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
 from keelbase.services.records.aggregate import AggregateParams, Aggregator
@@ -79,6 +79,7 @@ if TYPE_CHECKING:
     from keelbase.services.migrations.automigrate import AutoMigrate
     from keelbase.services.openapi import OpenApiService
     from keelbase.services.payments.service import PaymentsService
+    from keelbase.services.push.service import PushService
     from keelbase.services.sql_console import SqlConsole
     from keelbase.services.sync.service import SyncService
     from keelbase.services.vectors.service import VectorSearch
@@ -138,14 +139,9 @@ class App(Extensions):
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
         self.messages.on(SettingsChanged, lambda _message: self.settings.load())
         self.realtime.listen(self.messages)
-        # Web Push: ``app.push.send(user, payload)`` from hooks and routes.
-        self.push = PushService(
-            self.store,
-            PUSH_PG if self.config.uses_postgres else PUSH_SQLITE,
-            self.records,
-            lambda: self.settings.current.meta.senderAddress,
-            self.settings.encryption_key,
-        )
+        # Web Push (``app.push``, built on first use): its rules hear every record event.
+        self.records.on_event(self._push_forget_deleted_owner)
+        self.records.on_event(self._push_record_event)
         # Outbound webhooks: ``/api/webhooks``, ``app.webhooks.emit(name, payload)`` from hooks.
         self.webhooks = WebhooksService(
             self.records,
@@ -287,6 +283,30 @@ class App(Extensions):
 
             self._automigrator = AutoMigrate(self.migrations.folder)
         await self._automigrator.record(conn, change)
+
+    @property
+    def _push_schema(self) -> list[str]:
+        return PUSH_PG if self.config.uses_postgres else PUSH_SQLITE
+
+    @functools.cached_property
+    def push(self) -> PushService:
+        """Web Push: ``app.push.send(user, payload)`` from hooks and routes."""
+        from keelbase.services.push.service import PushService
+
+        return PushService(
+            self.store,
+            self._push_schema,
+            self.records,
+            lambda: self.settings.current.meta.senderAddress,
+            self.settings.encryption_key,
+            listen=False,
+        )
+
+    async def _push_forget_deleted_owner(self, action: str, record: Record) -> None:
+        await self.push.forget_deleted_owner(action, record)
+
+    async def _push_record_event(self, action: str, record: Record) -> None:
+        await self.push.on_record_event(action, record)
 
     @functools.cached_property
     def payments(self) -> PaymentsService:
@@ -611,7 +631,8 @@ class App(Extensions):
             await self.store.close()
             raise
         await self.logs.start(self.crons)
-        await self.push.start()
+        # The subscriptions table, as ``push.start`` makes it (the service waits for its use).
+        await PushSubscriptions(self.store, self._push_schema).create_table()
         self.webhooks.start()
         self.metrics.start()
         self.crons.start()
@@ -658,7 +679,8 @@ class App(Extensions):
         if "oauth2" in self.__dict__:  # built (its HTTP client opened) by a sign-in
             await self.oauth2.close()
         await self.realtime.stop()
-        await self.push.stop()
+        if "push" in self.__dict__:  # built by a record event, a route or a hook
+            await self.push.stop()
         await self.webhooks.stop()
         await self.broker.close()
         await self.counters.close()

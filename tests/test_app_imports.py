@@ -21,7 +21,8 @@ HEAVY = {
 }  # fmt: skip
 
 # Services the app builds on first use (``App.oauth2``, ``vectors``, ``openapi``,
-# ``payments``, ``sync``, ``advisor``, ``auth_mail``, ``auth_alerts``, ...).
+# ``payments``, ``push``, ``sync``, ``advisor``, ``auth_mail``, ``auth_alerts``, ...;
+# ``backups.engine`` at the first backup).
 LAZY_SERVICES = {
     "keelbase.services.auth.oauth2", "keelbase.services.vectors.service",
     "keelbase.services.openapi.service", "keelbase.services.openapi.document",
@@ -30,6 +31,7 @@ LAZY_SERVICES = {
     "keelbase.services.auth.impersonation", "keelbase.services.mail.probe",
     "keelbase.services.auth.alerts", "keelbase.services.migrations.automigrate",
     "keelbase.services.backups.engines", "keelbase.services.transfer.service",
+    "keelbase.services.push.service", "keelbase.services.push.rules",
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
