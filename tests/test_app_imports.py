@@ -32,6 +32,7 @@ LAZY_SERVICES = {
     "keelbase.services.auth.alerts", "keelbase.services.migrations.automigrate",
     "keelbase.services.backups.engines", "keelbase.services.transfer.service",
     "keelbase.services.push.service", "keelbase.services.push.rules",
+    "keelbase.core.auth.oauth2_providers",  # the providers table: with the first one named
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
