@@ -33,6 +33,7 @@ LAZY_SERVICES = {
     "keelbase.services.backups.engines", "keelbase.services.transfer.service",
     "keelbase.services.push.service", "keelbase.services.push.rules",
     "keelbase.core.auth.oauth2_providers",  # the providers table: with the first one named
+    "keelbase.core.records.html_text",  # html.parser: with the first :excerpt
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
