@@ -34,6 +34,7 @@ LAZY_SERVICES = {
     "keelbase.services.push.service", "keelbase.services.push.rules",
     "keelbase.core.auth.oauth2_providers",  # the providers table: with the first one named
     "keelbase.core.records.html_text",  # html.parser: with the first :excerpt
+    "keelbase.store.index_trial",  # the index advisor's trials (SQLite)
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
