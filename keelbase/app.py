@@ -50,7 +50,6 @@ from keelbase.services.push.subscriptions import SQLITE_SCHEMA as PUSH_SQLITE
 from keelbase.services.push.subscriptions import PushSubscriptions
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
-from keelbase.services.records.aggregate import AggregateParams, Aggregator
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
@@ -80,6 +79,7 @@ if TYPE_CHECKING:
     from keelbase.services.openapi import OpenApiService
     from keelbase.services.payments.service import PaymentsService
     from keelbase.services.push.service import PushService
+    from keelbase.services.records.aggregate import Aggregator
     from keelbase.services.sql_console import SqlConsole
     from keelbase.services.sync.service import SyncService
     from keelbase.services.vectors.service import VectorSearch
@@ -108,7 +108,6 @@ class App(Extensions):
         encryption_key = self.config.encryption_key()
         self.collections = CollectionsService(self.store, self.files, encryption_key)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
-        self.aggregates = Aggregator(self.store, lambda: self.records.schema)
         self.settings = SettingsService(self.store, encryption_key)
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
         # The workers of one ``keelbase serve`` without Redis share through the local hub.
@@ -221,6 +220,13 @@ class App(Extensions):
         from keelbase.services.openapi import OpenApiService
 
         return OpenApiService(lambda: self.collections.schema, _package_version())
+
+    @functools.cached_property
+    def aggregates(self) -> Aggregator:
+        """Counts and sums (``GET .../aggregate``, ``App.aggregate``)."""
+        from keelbase.services.records.aggregate import Aggregator
+
+        return Aggregator(self.store, lambda: self.records.schema)
 
     @functools.cached_property
     def auth_mail(self) -> AuthMailService:
@@ -583,6 +589,8 @@ class App(Extensions):
         ``info`` the collection's list rule does. ``{:name}`` in ``filter`` is bound
         from ``params``.
         """
+        from keelbase.services.records.aggregate import AggregateParams
+
         query = AggregateParams(
             group_by=tuple(group_by),
             sum=tuple(sum),

@@ -35,6 +35,7 @@ LAZY_SERVICES = {
     "keelbase.core.auth.oauth2_providers",  # the providers table: with the first one named
     "keelbase.core.records.html_text",  # html.parser: with the first :excerpt
     "keelbase.store.index_trial",  # the index advisor's trials (SQLite)
+    "keelbase.services.records.aggregate", "keelbase.core.collections.view_query",
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """
