@@ -23,45 +23,36 @@ from keelbase.adapters.figures import Buckets, MemoryBuckets
 from keelbase.adapters.presence import MemoryPresence, PresenceStore
 from keelbase.api.application import KeelbaseApp
 from keelbase.config import Config
+from keelbase.core.collections.payments import CUSTOMERS
 from keelbase.core.dates import now_string
 from keelbase.core.request_info import SYSTEM, RequestInfo
 from keelbase.extending import Extensions
 from keelbase.hooks import Hooks
 from keelbase.services import system_jobs
-from keelbase.services.advisor.service import AdvisorService
-from keelbase.services.auth.alerts import AuthAlerts
-from keelbase.services.auth.impersonation import ImpersonationService
 from keelbase.services.auth.installer import Installer
 from keelbase.services.auth.login_guard import LoginGuard
-from keelbase.services.auth.mail_flows import AuthMailService
 from keelbase.services.auth.otp import OtpService
 from keelbase.services.auth.password import AuthService
 from keelbase.services.auth.superuser_ips import SuperuserIPs
 from keelbase.services.auth.superusers import SuperusersService
-from keelbase.services.backups.engines import Engine
 from keelbase.services.backups.service import BackupsService
 from keelbase.services.collections.service import CollectionsService
 from keelbase.services.cron import CronService
 from keelbase.services.files.service import FilesService
 from keelbase.services.logs import AppLogger, LogsService
 from keelbase.services.logs.store import POSTGRES_SCHEMA, SQLITE_SCHEMA
-from keelbase.services.mail.probe import MailProbe
 from keelbase.services.mail.sender import Mailer
 from keelbase.services.metrics.meter import Meter
 from keelbase.services.metrics.service import MetricsService
-from keelbase.services.migrations.automigrate import AutoMigrate
 from keelbase.services.migrations.runner import MigrationsRunner
-from keelbase.services.payments.service import PaymentsService
-from keelbase.services.push import PushService
 from keelbase.services.push.subscriptions import POSTGRES_SCHEMA as PUSH_PG
 from keelbase.services.push.subscriptions import SQLITE_SCHEMA as PUSH_SQLITE
+from keelbase.services.push.subscriptions import PushSubscriptions
 from keelbase.services.rate_limits import RateLimitService
 from keelbase.services.realtime.hub import RealtimeHub
-from keelbase.services.records.aggregate import AggregateParams, Aggregator
 from keelbase.services.records.batch import BatchService
 from keelbase.services.records.service import RecordsService
 from keelbase.services.settings import SettingsService
-from keelbase.services.sync.service import SyncService
 from keelbase.services.transfer.pocketbase import refuse_pocketbase_folder
 from keelbase.services.webhooks import WebhooksService
 from keelbase.services.webhooks.outbox import POSTGRES_SCHEMA as WEBHOOKS_PG
@@ -74,10 +65,25 @@ from keelbase.user_code import Reloader, load_all
 if TYPE_CHECKING:
     from keelbase.adapters.hub.client import HubClient
     from keelbase.adapters.tracing import Tracing
+    from keelbase.core.collections.collection import Collection
+    from keelbase.core.records.record import Record
+    from keelbase.services.advisor.service import AdvisorService
+    from keelbase.services.auth.alerts import AuthAlerts
+    from keelbase.services.auth.impersonation import ImpersonationService
+    from keelbase.services.auth.mail_flows import AuthMailService
     from keelbase.services.auth.oauth2 import OAuth2Service
+    from keelbase.services.backups.engines import Engine
+    from keelbase.services.collections.changes import SchemaChange
+    from keelbase.services.mail.probe import MailProbe
+    from keelbase.services.migrations.automigrate import AutoMigrate
     from keelbase.services.openapi import OpenApiService
+    from keelbase.services.payments.service import PaymentsService
+    from keelbase.services.push.service import PushService
+    from keelbase.services.records.aggregate import Aggregator
     from keelbase.services.sql_console import SqlConsole
+    from keelbase.services.sync.service import SyncService
     from keelbase.services.vectors.service import VectorSearch
+    from keelbase.store.base import Connection
 
 log = logging.getLogger("keelbase")
 SCHEMA_CHECK_SECONDS = 1.0
@@ -102,7 +108,6 @@ class App(Extensions):
         encryption_key = self.config.encryption_key()
         self.collections = CollectionsService(self.store, self.files, encryption_key)
         self.records = RecordsService(self.store, self.collections, self.files, self.hooks)
-        self.aggregates = Aggregator(self.store, lambda: self.records.schema)
         self.settings = SettingsService(self.store, encryption_key)
         self.mailer = Mailer(self.settings, self.hooks, self.meter)
         # The workers of one ``keelbase serve`` without Redis share through the local hub.
@@ -117,7 +122,7 @@ class App(Extensions):
             self.records,
             self.hooks,
             login_guard=LoginGuard(self.auth_counters),
-            alerts=AuthAlerts(self.records, self.mailer, self.settings),
+            alerts=_SignInAlerts(self),
             superuser_ips=self.superuser_ips,
         )
         self.batch = BatchService(self.records, self.settings)
@@ -133,36 +138,27 @@ class App(Extensions):
         self.messages.on(SchemaChanged, lambda _message: self.collections.reload())
         self.messages.on(SettingsChanged, lambda _message: self.settings.load())
         self.realtime.listen(self.messages)
-        # Web Push: ``app.push.send(user, payload)`` from hooks and routes.
-        self.push = PushService(
-            self.store,
-            PUSH_PG if self.config.uses_postgres else PUSH_SQLITE,
-            self.records,
-            lambda: self.settings.current.meta.senderAddress,
-            self.settings.encryption_key,
-        )
+        # Web Push (``app.push``, built on first use): its rules hear every record event.
+        self.records.on_event(self._push_forget_deleted_owner)
+        self.records.on_event(self._push_record_event)
         # Outbound webhooks: ``/api/webhooks``, ``app.webhooks.emit(name, payload)`` from hooks.
         self.webhooks = WebhooksService(
             self.records,
             WEBHOOKS_PG if self.config.uses_postgres else WEBHOOKS_SQLITE,
             self._alert_superusers,
         )
-        self.auth_mail = AuthMailService(self.auth, self.mailer, self.settings)
-        self.impersonation = ImpersonationService(self.auth_mail, self.hooks)
-        self.mail_probe = MailProbe(self.auth_mail)
         self.otp = OtpService(self.auth, self.mailer, self.settings, self.auth_counters)
         self.crons = CronService(self.store, meter=self.meter)
         self.logs = self._logs()
         # for hook code: app.logger.info("message", key=value)
         self.logger: AppLogger = self.logs.logger
-        # Listens to timed lists from the start (the index advisor's input).
-        self.advisor = AdvisorService(self.store, self.records, self.collections)
+        # Timed lists are the index advisor's input from the start (built at the first one).
+        self.records.on_list_timed(self._list_timed)
         system_jobs.register(self.crons, self.store, self.records)
-        self.sync = SyncService(self.records, self.config.sync_window)
-        self.collections.on_saved(self.sync.on_schema_saved)
-        self.crons.add(
-            "__kbSyncPrune__", "15 * * * *", self.sync.prune_job, system_jobs.SYSTEM_OWNER
-        )
+        # Sync's change log records every write from the start (built at the first one).
+        self.records.on_written(self._sync_written)
+        self.collections.on_saved(self._sync_schema_saved)
+        self.crons.add("__kbSyncPrune__", "15 * * * *", self._sync_prune, system_jobs.SYSTEM_OWNER)
         self.rate_limits = RateLimitService(
             self.settings, lambda: self.records.schema, self.counters, self.meter
         )
@@ -172,23 +168,22 @@ class App(Extensions):
             self.store, self.collections, self.config.resolved_migrations_dir, self
         )
         if self.config.automigrates:
-            self.collections.on_saved(AutoMigrate(self.migrations.folder).record)
+            self.collections.on_saved(self._automigrate)
         # The migrations this start applied (``apply_migrations``), for ``serve`` to list.
         self.applied_at_start: list[str] = []
         self.backups = BackupsService(
             self.config.data_dir,
-            self._backup_engine(),
+            self._backup_engine,
             self.settings,
             self.crons,
             self._reload_restored,
             self._alert_superusers,
         )
         self.settings.on_change(self.backups.apply_settings)
-        # Stripe: checkout, portal, webhooks (app.payments.checkout(...) from a custom route).
-        self.payments = PaymentsService(
-            self.records, self.collections, self.settings, self.hooks, lambda: self.config.origins
-        )
+        # Stripe (``app.payments``, built on first use): a deleted user's subscriptions go.
+        self.records.on_delete(self._payments_owner_deleted)
         self.settings.on_write(self._payments_settings_saved)
+        self._automigrator: AutoMigrate | None = None
         self._reloader: Reloader | None = None
         self._watcher: asyncio.Task[None] | None = None
         self.collections.on_change(lambda _schema: self.store.forget_statements())
@@ -226,8 +221,122 @@ class App(Extensions):
 
         return OpenApiService(lambda: self.collections.schema, _package_version())
 
+    @functools.cached_property
+    def aggregates(self) -> Aggregator:
+        """Counts and sums (``GET .../aggregate``, ``App.aggregate``)."""
+        from keelbase.services.records.aggregate import Aggregator
+
+        return Aggregator(self.store, lambda: self.records.schema)
+
+    @functools.cached_property
+    def auth_mail(self) -> AuthMailService:
+        from keelbase.services.auth.mail_flows import AuthMailService
+
+        return AuthMailService(self.auth, self.mailer, self.settings)
+
+    @functools.cached_property
+    def impersonation(self) -> ImpersonationService:
+        from keelbase.services.auth.impersonation import ImpersonationService
+
+        return ImpersonationService(self.auth_mail, self.hooks)
+
+    @functools.cached_property
+    def mail_probe(self) -> MailProbe:
+        from keelbase.services.mail.probe import MailProbe
+
+        return MailProbe(self.auth_mail)
+
+    @functools.cached_property
+    def auth_alerts(self) -> AuthAlerts:
+        """The new-location mails of sign-ins (``AuthService`` calls it through ``_SignInAlerts``)."""
+        from keelbase.services.auth.alerts import AuthAlerts
+
+        return AuthAlerts(self.records, self.mailer, self.settings)
+
+    @functools.cached_property
+    def advisor(self) -> AdvisorService:
+        from keelbase.services.advisor.service import AdvisorService
+
+        return AdvisorService(self.store, self.records, self.collections, listen=False)
+
+    def _list_timed(
+        self, collection: Collection, filter_text: str, sort: str, rule: str, seconds: float
+    ) -> None:
+        self.advisor.timed(collection, filter_text, sort, rule, seconds)
+
+    @functools.cached_property
+    def sync(self) -> SyncService:
+        from keelbase.services.sync.service import SyncService
+
+        return SyncService(self.records, self.config.sync_window, listen=False)
+
+    async def _sync_written(
+        self, conn: Connection, collection: Collection, record_id: str, action: str,
+        record: Record | None,
+    ) -> None:  # fmt: skip
+        await self.sync.log.write(conn, collection, record_id, action, record)
+
+    async def _sync_schema_saved(self, conn: Connection, change: SchemaChange) -> None:
+        await self.sync.on_schema_saved(conn, change)
+
+    async def _sync_prune(self) -> None:
+        await self.sync.prune_job()
+
+    async def _automigrate(self, conn: Connection, change: SchemaChange) -> None:
+        """Write a migration file for a collection change (``config.automigrates``)."""
+        if self._automigrator is None:
+            from keelbase.services.migrations.automigrate import AutoMigrate
+
+            self._automigrator = AutoMigrate(self.migrations.folder)
+        await self._automigrator.record(conn, change)
+
+    @property
+    def _push_schema(self) -> list[str]:
+        return PUSH_PG if self.config.uses_postgres else PUSH_SQLITE
+
+    @functools.cached_property
+    def push(self) -> PushService:
+        """Web Push: ``app.push.send(user, payload)`` from hooks and routes."""
+        from keelbase.services.push.service import PushService
+
+        return PushService(
+            self.store,
+            self._push_schema,
+            self.records,
+            lambda: self.settings.current.meta.senderAddress,
+            self.settings.encryption_key,
+            listen=False,
+        )
+
+    async def _push_forget_deleted_owner(self, action: str, record: Record) -> None:
+        await self.push.forget_deleted_owner(action, record)
+
+    async def _push_record_event(self, action: str, record: Record) -> None:
+        await self.push.on_record_event(action, record)
+
+    @functools.cached_property
+    def payments(self) -> PaymentsService:
+        """Stripe: checkout, portal, webhooks (``app.payments.checkout(...)`` from a custom route)."""
+        from keelbase.services.payments.service import PaymentsService
+
+        return PaymentsService(
+            self.records,
+            self.collections,
+            self.settings,
+            self.hooks,
+            lambda: self.config.origins,
+            listen=False,
+        )
+
+    async def _payments_owner_deleted(self, conn: Connection, owner: Record, depth: int) -> None:
+        # Without the customers collection no owner has anything to cancel or delete.
+        if "payments" in self.__dict__ or self.records.schema.get(CUSTOMERS) is not None:
+            await self.payments.owner_deleted(conn, owner, depth)
+
     async def _payments_settings_saved(self) -> None:
-        await self.payments.ensure_collections()
+        """Create the payments collections once Stripe is configured."""
+        if self.settings.current.payments.stripe.secretKey:  # else ensure_collections does nothing
+            await self.payments.ensure_collections()
 
     def _store(self) -> Store:
         """SQLite in the data folder, or PostgreSQL when ``db_url`` names it."""
@@ -300,7 +409,7 @@ class App(Extensions):
         return tracing
 
     def _backup_engine(self) -> Engine:
-        """How backups snapshot and restore this app's store."""
+        """How backups snapshot and restore this app's store (made at the first of either)."""
         if self.config.uses_postgres:
             from keelbase.services.backups.engines import PostgresEngine
             from keelbase.store.postgres import PgStore
@@ -480,6 +589,8 @@ class App(Extensions):
         ``info`` the collection's list rule does. ``{:name}`` in ``filter`` is bound
         from ``params``.
         """
+        from keelbase.services.records.aggregate import AggregateParams
+
         query = AggregateParams(
             group_by=tuple(group_by),
             sum=tuple(sum),
@@ -521,14 +632,15 @@ class App(Extensions):
             # Before anything serves or runs on a schedule: all of it may expect the new schema.
             if self.config.apply_migrations:
                 self.applied_at_start = await self.migrations.up()
-            await self.payments.ensure_collections()
+            await self._payments_settings_saved()
         except BaseException:
             if broker_started:
                 await self.broker.close()
             await self.store.close()
             raise
         await self.logs.start(self.crons)
-        await self.push.start()
+        # The subscriptions table, as ``push.start`` makes it (the service waits for its use).
+        await PushSubscriptions(self.store, self._push_schema).create_table()
         self.webhooks.start()
         self.metrics.start()
         self.crons.start()
@@ -575,7 +687,8 @@ class App(Extensions):
         if "oauth2" in self.__dict__:  # built (its HTTP client opened) by a sign-in
             await self.oauth2.close()
         await self.realtime.stop()
-        await self.push.stop()
+        if "push" in self.__dict__:  # built by a record event, a route or a hook
+            await self.push.stop()
         await self.webhooks.stop()
         await self.broker.close()
         await self.counters.close()
@@ -597,6 +710,16 @@ class App(Extensions):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+class _SignInAlerts:
+    """What ``AuthService`` calls after each sign-in: ``App.auth_alerts``, built at the first."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def signed_in(self, record: Record, info: RequestInfo, method: str) -> None:
+        await self._app.auth_alerts.signed_in(record, info, method)
 
 
 def _package_version() -> str:

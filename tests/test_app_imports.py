@@ -20,10 +20,22 @@ HEAVY = {
     "prometheus_client", "argon2", "bcrypt", "filetype",
 }  # fmt: skip
 
-# Services the app builds on first use (``App.oauth2``, ``vectors``, ``openapi``).
+# Services the app builds on first use (``App.oauth2``, ``vectors``, ``openapi``,
+# ``payments``, ``push``, ``sync``, ``advisor``, ``auth_mail``, ``auth_alerts``, ...;
+# ``backups.engine`` at the first backup).
 LAZY_SERVICES = {
     "keelbase.services.auth.oauth2", "keelbase.services.vectors.service",
     "keelbase.services.openapi.service", "keelbase.services.openapi.document",
+    "keelbase.services.payments.service", "keelbase.services.sync.service",
+    "keelbase.services.advisor.service", "keelbase.services.auth.mail_flows",
+    "keelbase.services.auth.impersonation", "keelbase.services.mail.probe",
+    "keelbase.services.auth.alerts", "keelbase.services.migrations.automigrate",
+    "keelbase.services.backups.engines", "keelbase.services.transfer.service",
+    "keelbase.services.push.service", "keelbase.services.push.rules",
+    "keelbase.core.auth.oauth2_providers",  # the providers table: with the first one named
+    "keelbase.core.records.html_text",  # html.parser: with the first :excerpt
+    "keelbase.store.index_trial",  # the index advisor's trials (SQLite)
+    "keelbase.services.records.aggregate", "keelbase.core.collections.view_query",
 }  # fmt: skip
 
 START_AND_ANSWER_HEALTH = """

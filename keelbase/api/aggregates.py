@@ -8,10 +8,12 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, query_of, request_info
 from keelbase.api.responses import json_response
-from keelbase.services.records.aggregate import AggregateParams
 
 
 async def aggregate_records(request: Request) -> Response:
+    # Imported here: the aggregator is built on first use, not at start (``App.aggregates``).
+    from keelbase.services.records.aggregate import AggregateParams
+
     app = app_of(request)
     collection = app.records.collection(request.path_params["collection"])
     params = AggregateParams.from_query(query_of(request))

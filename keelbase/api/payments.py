@@ -12,7 +12,6 @@ from starlette.routing import Route
 
 from keelbase.api.request import app_of, read_body, read_raw, request_info
 from keelbase.api.responses import json_response
-from keelbase.services.payments.service import WEBHOOK_BODY_LIMIT
 
 
 async def checkout(request: Request) -> Response:
@@ -32,6 +31,9 @@ async def config(request: Request) -> Response:
 
 
 async def webhook(request: Request) -> Response:
+    # Imported here: the payments service is built on first use, not at start (``App.payments``).
+    from keelbase.services.payments.service import WEBHOOK_BODY_LIMIT
+
     payload = await read_raw(request, WEBHOOK_BODY_LIMIT)
     signature = request.headers.get("stripe-signature", "")
     return json_response(await app_of(request).payments.receive_webhook(payload, signature))

@@ -10,7 +10,6 @@ from keelbase.api.request import app_of, fields_tree, query_of, request_info
 from keelbase.api.responses import json_response
 from keelbase.core.records.fields_picker import pick
 from keelbase.services.records.listing import MAX_FILTER_LENGTH, invalid_query
-from keelbase.services.sync.service import DEFAULT_LIMIT, MAX_LIMIT
 
 
 def _filter(query: dict[str, str]) -> str:
@@ -21,6 +20,9 @@ def _filter(query: dict[str, str]) -> str:
 
 
 async def changes(request: Request) -> Response:
+    # Imported here: the sync service is built on first use, not at start (``App.sync``).
+    from keelbase.services.sync.service import DEFAULT_LIMIT, MAX_LIMIT
+
     app = app_of(request)
     collection = app.records.collection(request.path_params["collection"])
     query = query_of(request)

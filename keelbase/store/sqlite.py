@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from keelbase.core.dialect import Dialect
 from keelbase.store.base import (
@@ -41,7 +41,6 @@ from keelbase.store.base import (
     multi_row_inserts,
     run_callbacks,
 )
-from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
 from keelbase.store.sqlite_connection import (
     SYNCHRONOUS,
     InlineReader,
@@ -53,6 +52,9 @@ from keelbase.store.sqlite_connection import (
     translate,
 )
 from keelbase.store.sqlite_dialect import SqliteDialect
+
+if TYPE_CHECKING:
+    from keelbase.store.index_trial import IndexTrial
 
 log = logging.getLogger("keelbase.sql")
 T = TypeVar("T")
@@ -452,6 +454,9 @@ class SqliteStore:
     async def try_index(self, index_sql: str, query_sql: str, params: Params) -> IndexTrial:
         """Timed runs and ``EXPLAIN QUERY PLAN`` before and after building the index in a
         write transaction that is then rolled back (writers wait for its build)."""
+        # Imported by the index advisor's first trial, not by every start.
+        from keelbase.store.index_trial import IndexTrial, RolledBack, best_time_ms
+
         trial: IndexTrial | None = None
         try:
             async with self.transaction() as conn:

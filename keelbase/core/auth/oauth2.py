@@ -11,11 +11,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from keelbase.core.auth.oauth2_providers import PROVIDER_NAMES
 from keelbase.core.auth.options import AuthOptions, OAuth2Provider
 from keelbase.errors import field_error, required_error
 
-__all__ = ["PROVIDER_NAMES", "oauth2_errors"]
+__all__ = ["oauth2_errors"]
 
 URL_FIELDS = ("authURL", "tokenURL", "userInfoURL")
 HOST = re.compile(r"^[\w.:-]+$")
@@ -23,6 +22,11 @@ HOST = re.compile(r"^[\w.:-]+$")
 
 def oauth2_errors(options: AuthOptions) -> dict[str, Any]:
     """Per-provider errors keyed by position, as PocketBase reports them (empty when valid)."""
+    if not options.oauth2.providers:
+        return {}
+    # The providers' table is imported by the first collection that names one, not at start.
+    from keelbase.core.auth.oauth2_providers import PROVIDER_NAMES
+
     errors: dict[str, Any] = {}
     seen: set[str] = set()
     for position, provider in enumerate(options.oauth2.providers):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 
 from keelbase.core.filter.errors import FilterError
@@ -84,39 +83,11 @@ def pick_list_result(result: dict[str, Any], tree: Tree) -> dict[str, Any]:
     return {**result, "items": pick(result["items"], tree)}
 
 
-_SKIPPED_TAGS = frozenset(
-    {"head", "style", "script", "iframe", "embed", "applet", "object", "svg", "img", "picture",
-     "dialog", "template", "button", "form", "textarea", "input", "select", "option"}
-)  # fmt: skip
-_WHITESPACE = re.compile(r"\s+")
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skipping += 1
-        self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS and self.skipping:
-            self.skipping -= 1
-        self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
 def excerpt(text: str, spec: Excerpt) -> str:
-    parser = _TextExtractor()
-    parser.feed(text)
-    parser.close()
-    plain = _WHITESPACE.sub(" ", "".join(parser.parts)).strip()
+    # html.parser is imported by the first excerpt, not by every start.
+    from keelbase.core.records.html_text import plain_text
+
+    plain = plain_text(text)
     if len(plain) <= spec.max:
         return plain
     cut = plain[: spec.max].strip()

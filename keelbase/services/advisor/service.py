@@ -41,14 +41,19 @@ class AdvisorService:
         records: RecordsService,
         collections: CollectionsService,
         recorder: ShapeRecorder | None = None,
+        *,
+        listen: bool = True,
     ) -> None:
+        """With ``listen`` it hears every timed list page itself; without, the owner
+        passes them to ``timed`` (``App`` builds the advisor on first use)."""
         self.store = store
         self.records = records
         self.collections = collections
         self.recorder = recorder or ShapeRecorder()
-        records.on_list_timed(self._timed)
+        if listen:
+            records.on_list_timed(self.timed)
 
-    def _timed(
+    def timed(
         self, collection: Collection, filter_text: str, sort: str, rule: str, seconds: float
     ) -> None:
         if not collection.is_view:

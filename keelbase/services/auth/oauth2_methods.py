@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from keelbase.core.auth.oauth2_providers import catalog
 from keelbase.core.auth.options import OAuth2Provider
 from keelbase.core.collections.collection import Collection
 from keelbase.core.ids import random_string
@@ -55,4 +54,6 @@ def oauth2_methods(collection: Collection) -> dict[str, Any]:
 
 def provider_catalog() -> list[dict[str, str]]:
     """PocketBase's ``meta/oauth2-providers``: every provider, enabled anywhere or not."""
+    from keelbase.core.auth.oauth2_providers import catalog  # not needed at start
+
     return catalog()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.indexes import column_name, parse_index
@@ -42,7 +42,6 @@ from keelbase.services.auth.passwords import (
 from keelbase.services.records.service import RecordsService
 
 if TYPE_CHECKING:
-    from keelbase.services.auth.alerts import AuthAlerts
     from keelbase.services.auth.superuser_ips import SuperuserIPs
 
 MSG_MISSING_COLLECTION = "Missing or invalid collection context."
@@ -54,13 +53,19 @@ CHANGES_KEPT = 10_000
 CACHE_SECONDS = 30.0
 
 
+class SignInAlerts(Protocol):
+    """What is told of each sign-in (``AuthAlerts``: a new location's mail)."""
+
+    async def signed_in(self, record: Record, info: RequestInfo, method: str) -> None: ...
+
+
 class AuthService:
     def __init__(
         self,
         records: RecordsService,
         hooks: Hooks,
         login_guard: LoginGuard | None = None,
-        alerts: AuthAlerts | None = None,
+        alerts: SignInAlerts | None = None,
         superuser_ips: SuperuserIPs | None = None,
     ) -> None:
         """``login_guard`` counts sign-in attempts against brute force; ``alerts`` mails

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -28,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from keelbase.adapters.blobs.base import BlobNotFound, BlobStore
 from keelbase.adapters.blobs.local import LocalBlobStore
@@ -40,9 +41,11 @@ from keelbase.services.backups.archive import (
     check,
     write_and_check,
 )
-from keelbase.services.backups.engines import DATABASE, Engine, Phases, in_child
 from keelbase.services.cron import CronService
 from keelbase.services.settings import Settings, SettingsService
+
+if TYPE_CHECKING:
+    from keelbase.services.backups.engines import Engine
 
 log = logging.getLogger("keelbase.backups")
 CRON_JOB = "__pbAutoBackup__"
@@ -76,14 +79,14 @@ class BackupsService:
     def __init__(
         self,
         data_dir: Path,
-        engine: Engine,
+        make_engine: Callable[[], Engine],
         settings: SettingsService,
         crons: CronService,
         reload: Reload,
         alert: Alert,
     ) -> None:
         self.data_dir = data_dir
-        self.engine = engine
+        self._make_engine = make_engine
         self.settings = settings
         self.crons = crons
         self.reload = reload
@@ -91,6 +94,12 @@ class BackupsService:
         # The key of the backup being made or restored, if any (PocketBase's ``@activeBackup``).
         self.active: str | None = None
         self._cron = ""
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        """How backups snapshot and restore the store: made at the first backup or restore
+        (``engines`` is not imported by a server that never makes one)."""
+        return self._make_engine()
 
     # Where backups live ---------------------------------------------------------
 
@@ -202,6 +211,8 @@ class BackupsService:
                 await asyncio.to_thread(shutil.rmtree, work, True)
 
     async def _create(self, name: str, work: Path) -> dict[str, Any]:
+        from keelbase.services.backups.engines import DATABASE, Phases, in_child
+
         started = time.monotonic()
         temp = work / f"{name}.partial"
         phases = Phases(name)
@@ -271,6 +282,8 @@ class BackupsService:
         ``check`` runs in a child process: decompressing and hashing the whole
         file would otherwise hold this process's GIL against its requests.
         """
+        from keelbase.services.backups.engines import in_child
+
         manifest: dict[str, Any] = await in_child(check, path, unpack_to)
         if manifest["store"] != self.engine.kind:
             raise BackupInvalid(

@@ -17,7 +17,6 @@ from typing import Any
 
 from keelbase.core.collections.collection import Collection, id_field
 from keelbase.core.collections.schema import Schema
-from keelbase.core.collections.view_query import read_columns
 from keelbase.core.fields import Field, JsonField, NumberField, TextField
 from keelbase.errors import BadRequestError, field_error, required_error
 from keelbase.store.base import Connection, QueryTimeout, Store, StoreError
@@ -127,6 +126,9 @@ class Views:
         return {}
 
     def _fields(self, query: str, names: list[str], previous: dict[str, Field]) -> list[Field]:
+        # The view query reader is imported by the first view saved, not by every start.
+        from keelbase.core.collections.view_query import read_columns
+
         columns, tables = read_columns(query)
         by_name = {c.name: c for c in columns}
         default_table = next(iter(tables.values()), None)

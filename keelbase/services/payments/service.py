@@ -70,7 +70,11 @@ class PaymentsService:
         settings: SettingsService,
         hooks: Hooks,
         origins: Callable[[], list[str]],
+        *,
+        listen: bool = True,
     ) -> None:
+        """With ``listen`` it hears deletes itself; without, the owner calls
+        ``owner_deleted`` (``App`` builds the service on first use)."""
         self.records = records
         self.collections = collections
         self.settings = settings
@@ -78,7 +82,8 @@ class PaymentsService:
         self.applier = EventApplier(records, hooks)
         self.mirror = Mirror(records)
         self._gateway: StripeGateway | None = None
-        records.on_delete(self.owner_deleted)
+        if listen:
+            records.on_delete(self.owner_deleted)
 
     # Configuration ------------------------------------------------------------
 

@@ -67,7 +67,11 @@ class PushService:
         records: RecordsService,
         subject: Callable[[], str],
         encryption_key: str = "",
+        *,
+        listen: bool = True,
     ) -> None:
+        """With ``listen`` it hears record events itself; without, the owner passes them to
+        ``forget_deleted_owner`` and ``on_record_event`` (``App`` builds it on first use)."""
         self.store = store
         self._encryption_key = encryption_key  # seals the VAPID private key at rest
         self.records = records
@@ -81,8 +85,9 @@ class PushService:
         self.allow_private_endpoints = False
         self.retry_delays: tuple[float, ...] = RETRY_DELAYS
         self.rules = push_rules.PushRules(store)
-        records.on_event(self._forget_deleted_owner)
-        records.on_event(self._on_record_event)
+        if listen:
+            records.on_event(self.forget_deleted_owner)
+            records.on_event(self.on_record_event)
 
     async def start(self) -> None:
         await self.subscriptions.create_table()
@@ -135,7 +140,7 @@ class PushService:
             )
         return await self.subscriptions.remove(endpoint, auth.collection.id, auth.id)
 
-    async def _forget_deleted_owner(self, action: str, record: Record) -> None:
+    async def forget_deleted_owner(self, action: str, record: Record) -> None:
         if action == "delete" and record.collection.is_auth:
             await self.subscriptions.remove_owner(record.collection.id, record.id)
 
@@ -177,7 +182,7 @@ class PushService:
                 {"recipients": {"code": "validation_invalid_filter", "message": error.message}},
             ) from error
 
-    async def _on_record_event(self, action: str, record: Record) -> None:
+    async def on_record_event(self, action: str, record: Record) -> None:
         """After a commit: queue the push of every active rule for this event (in the background)."""
         if record.collection.is_view:
             return

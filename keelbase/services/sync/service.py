@@ -80,13 +80,20 @@ class Cursor:
 
 class SyncService:
     def __init__(
-        self, records: RecordsService, window_seconds: float = DEFAULT_WINDOW_SECONDS
+        self,
+        records: RecordsService,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        *,
+        listen: bool = True,
     ) -> None:
+        """With ``listen`` it hears every write itself; without, the owner passes them to
+        ``log.write`` (``App`` builds the service on first use)."""
         self.records = records
         self.store = records.store
         self.log = ChangeLog(records.store.dialect)
         self.window_seconds = window_seconds
-        records.on_written(self.log.write)
+        if listen:
+            records.on_written(self.log.write)
 
     async def on_schema_saved(self, conn: Connection, change: SchemaChange) -> None:
         """Inside a collection change's transaction: a new list rule or new fields change what

@@ -25,7 +25,6 @@ from typing import Any
 
 import orjson
 
-from keelbase.core.auth.oauth2_providers import PROVIDER_NAMES
 from keelbase.services.transfer.archive import TransferError
 
 __all__ = [
@@ -283,6 +282,8 @@ def left_behind(folder: PocketBaseFolder, collections: list[dict[str, Any]]) -> 
     has no client for is carried with its settings but not offered, so it is
     named here too.
     """
+    from keelbase.core.auth.oauth2_providers import PROVIDER_NAMES  # not needed at start
+
     lines: list[str] = []
     for collection in collections:
         oauth2 = collection.get("oauth2") or {}
