@@ -30,6 +30,10 @@ import httpx
 from bench import servers
 from bench.servers import Server
 
+# Idle connections are dropped before the server's keep-alive timeout (5 s) could close
+# them as a request goes out (an httpx ReadError, once in several runs).
+LIMITS = httpx.Limits(max_connections=50, keepalive_expiry=2)
+
 
 class Subscriber(asyncio.Protocol):
     """One SSE stream read by a bare protocol: no task, reader or buffer per stream.
@@ -49,10 +53,14 @@ class Subscriber(asyncio.Protocol):
         self.tail = b""  # the last bytes of the previous chunk: a marker may span two
         self.ready: asyncio.Future[None] | None = None
 
-    async def connect(self) -> None:
+    async def connect(self, source: str | None = None) -> None:
+        """``source``: the loopback address to connect from (each has its own ~28,000
+        ephemeral ports toward one server port, so 50,000 streams need several)."""
         loop = asyncio.get_running_loop()
         self.ready = loop.create_future()
-        transport, _ = await loop.create_connection(lambda: self, "127.0.0.1", self.port)
+        transport, _ = await loop.create_connection(
+            lambda: self, "127.0.0.1", self.port, local_addr=(source, 0) if source else None
+        )
         self.transport = transport
         transport.write(
             f"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: text/event-stream\r\n\r\n".encode()
@@ -103,9 +111,7 @@ def percentile(values: list[float], q: float) -> float:
 
 async def fan_out(server: Server, count: int, events: int) -> dict[str, float]:
     headers = {"Authorization": server.token}
-    async with httpx.AsyncClient(
-        base_url=server.url, timeout=120, limits=httpx.Limits(max_connections=50)
-    ) as http:
+    async with httpx.AsyncClient(base_url=server.url, timeout=120, limits=LIMITS) as http:
         collection = await http.post("/api/collections", headers=headers, json={
             "name": f"feed{count}", "listRule": "", "viewRule": "", "createRule": "",
             "fields": [{"name": "n", "type": "number"}]})  # fmt: skip
@@ -193,6 +199,43 @@ async def churn(server: Server, cycles: int) -> dict[str, float]:
     return {"cycles": cycles, "rss_before_mb": rss_before, "rss_after_mb": server.rss_mb()}
 
 
+def all_cores(
+    kinds: list[str], counts: list[int], events: int, workers: int, per_client: int
+) -> list[dict[str, object]]:
+    """Each server on every core (Keelbase with ``workers`` workers), the streams held by
+    several client processes on the same cores, as on a machine serving everything."""
+    from bench.realtime_spread import fan_out_spread
+
+    every = set(range(os.cpu_count() or 1))
+    os.sched_setaffinity(0, every)
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            processes = workers if kind == "keelbase" else 1
+            label = f"{kind} ({workers} workers)" if kind == "keelbase" else f"{kind} (all cores)"
+            server = Server(kind, Path(tmp), workers=workers if kind == "keelbase" else None)
+            try:
+                for count in counts:
+                    # one server process holds at most its open-file limit of sockets
+                    if count / processes > files - 500:
+                        row: dict[str, object] = {
+                            "server": label, "subscribers": count,
+                            "skipped": f"{count} streams in {processes} process(es) exceed the "
+                            f"open-file limit of {files} per process",
+                        }  # fmt: skip
+                    else:
+                        row = {
+                            "server": label,
+                            **asyncio.run(fan_out_spread(server, count, events, per_client)),
+                        }
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+            finally:
+                server.stop()
+    return rows
+
+
 def loopback_floor(sends: int = 5000, rounds: int = 5) -> float:
     """The kernel's own cost of one small write to a loopback TCP connection, in µs of the
     server's core (best of ``rounds``).
@@ -239,6 +282,21 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=10000)
     parser.add_argument("--servers", default="keelbase,pocketbase")
     parser.add_argument(
+        "--allcores",
+        default="10000,50000",
+        help="subscriber counts for the all-cores mode: servers on every core, the streams "
+        "held by several client processes ('' to skip)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=4, help="Keelbase's --workers in the all-cores mode"
+    )
+    parser.add_argument(
+        "--streams-per-client",
+        type=int,
+        default=15_000,
+        help="streams one client process holds in the all-cores mode (under its open-file limit)",
+    )
+    parser.add_argument(
         "--port", type=int, default=0, help="the servers' port (default: any free one)"
     )
     args = parser.parse_args()
@@ -254,7 +312,7 @@ def main() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    counts = [int(c) for c in args.subscribers.split(",")]
+    counts = [int(c) for c in args.subscribers.split(",") if c.strip()]
     files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     floor_us = (
         loopback_floor(min(5000, (files - 100) // 2))
@@ -264,7 +322,7 @@ def main() -> None:
     print(json.dumps({"loopback_write_us": floor_us}), flush=True)
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.servers.split(","):
+        for kind in args.servers.split(",") if counts or args.cycles else []:
             server = Server(kind, Path(tmp), cpu=0)
             try:
                 for count in counts:
@@ -278,6 +336,13 @@ def main() -> None:
                     )
             finally:
                 server.stop()
+    spread = [int(c) for c in args.allcores.split(",") if c.strip()]
+    if spread:
+        rows.extend(
+            all_cores(
+                args.servers.split(","), spread, args.events, args.workers, args.streams_per_client
+            )
+        )
     print()
     print(
         "| server | subscribers | delivered | events/s | p50 ms | p99 ms | server CPU ms per event"
@@ -285,6 +350,9 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
+        if "skipped" in row:
+            print(f"| {row['server']} | {row['subscribers']} | skipped: {row['skipped']} |")
+            continue
         print(
             f"| {row['server']} | {row['subscribers']} | {row['delivered']}/{row['expected']} | "
             f"{row['events_per_s']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
@@ -294,7 +362,10 @@ def main() -> None:
     print()
     print(
         f"The kernel's share of a loopback write on the server's core: {floor_us:.1f} µs, so "
-        + ", ".join(f"{count * floor_us / 1000:.0f} ms per event at {count}" for count in counts)
+        + ", ".join(
+            f"{count * floor_us / 1000:.0f} ms of CPU per event at {count}"
+            for count in counts + spread
+        )
         + " for any server."
     )
 

@@ -86,3 +86,20 @@ def test_cold_start_bench_smoke_run() -> None:
     row = next(line for line in done.stdout.splitlines() if line.startswith("| keelbase |"))
     ready, cpu, idle_rss, token_rss = (float(cell) for cell in row.split("|")[2:6])
     assert ready > 0 and cpu > 0 and 10 < idle_rss <= token_rss
+
+
+def test_realtime_all_cores_smoke_run() -> None:
+    """The all-cores fan-out: streams held by two client processes, Keelbase on two workers."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.realtime", "--subscribers", "", "--allcores", "300",
+         "--workers", "2", "--streams-per-client", "200", "--events", "3", "--cycles", "0",
+         "--servers", "keelbase"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"server"')]
+    assert len(rows) == 1, done.stdout
+    row = rows[0]
+    assert row["client_processes"] == 2
+    assert row["delivered"] == row["expected"] == 900, row
+    assert sum(row["streams_per_server_process"]) >= 300, row
