@@ -36,7 +36,9 @@ def groups_for(count: int, per_process: int = PER_PROCESS) -> list[int]:
     return [share + (1 if i < extra else 0) for i in range(processes)]
 
 
-def _child(conn: Connection, port: int, source: str, count: int, cpus: set[int] | None) -> None:
+def _child(
+    conn: Connection, port: int, source: str, count: int, topic: str, cpus: set[int] | None
+) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if cpus and hasattr(os, "sched_setaffinity"):
@@ -47,21 +49,41 @@ def _child(conn: Connection, port: int, source: str, count: int, cpus: set[int] 
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(_hold(conn, port, source, count))
+    asyncio.run(_hold(conn, port, source, count, topic))
 
 
-async def _hold(conn: Connection, port: int, source: str, count: int) -> None:
-    """Connect ``count`` streams, then answer the parent's commands until told to close."""
+async def _hold(conn: Connection, port: int, source: str, count: int, topic: str) -> None:
+    """Connect ``count`` streams and subscribe them to ``topic``, then answer the parent's
+    commands until told to close. Subscriptions go from the streams' own address: both
+    servers refuse them from another."""
+    import httpx
+
+    from bench.realtime import LIMITS
+
     loop = asyncio.get_running_loop()
     arrivals: list[float] = []
     subscribers = [Subscriber(port, arrivals) for _ in range(count)]
     try:
         for start in range(0, count, 200):
             await asyncio.gather(*(s.connect(source) for s in subscribers[start : start + 200]))
-    except OSError as error:
+        transport = httpx.AsyncHTTPTransport(local_address=source, limits=LIMITS)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=f"http://127.0.0.1:{port}", timeout=120
+        ) as http:
+            semaphore = asyncio.Semaphore(50)
+
+            async def subscribe(s: Subscriber) -> None:
+                async with semaphore:
+                    r = await http.post(
+                        "/api/realtime", json={"clientId": s.client_id, "subscriptions": [topic]}
+                    )
+                    r.raise_for_status()
+
+            await asyncio.gather(*(subscribe(s) for s in subscribers))
+    except (OSError, httpx.HTTPError) as error:
         conn.send(("error", f"{type(error).__name__}: {error}"))
         return
-    conn.send(("ids", [s.client_id for s in subscribers]))
+    conn.send(("ready", count))
     commands: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
     loop.add_reader(conn.fileno(), lambda: commands.put_nowait(conn.recv()))
     gc.collect()
@@ -91,7 +113,12 @@ class Clients:
     """The child processes holding ``count`` streams to the server on ``port``."""
 
     def __init__(
-        self, port: int, count: int, per_process: int = PER_PROCESS, cpus: set[int] | None = None
+        self,
+        port: int,
+        count: int,
+        topic: str,
+        per_process: int = PER_PROCESS,
+        cpus: set[int] | None = None,
     ) -> None:
         context = multiprocessing.get_context("fork")
         self.links: list[Connection] = []
@@ -99,22 +126,25 @@ class Clients:
         for index, share in enumerate(groups_for(count, per_process)):
             parent, child = context.Pipe()
             process = context.Process(
-                target=_child, args=(child, port, f"127.0.0.{index + 2}", share, cpus), daemon=True
+                target=_child,
+                args=(child, port, f"127.0.0.{index + 2}", share, topic, cpus),
+                daemon=True,
             )
             process.start()
             self.links.append(parent)
             self.processes.append(process)
 
-    def client_ids(self, timeout: float = 300) -> list[str]:
-        ids: list[str] = []
+    def ready(self, timeout: float = 300) -> int:
+        """Wait until every process connected and subscribed its streams; how many in all."""
+        total = 0
         for link in self.links:
             if not link.poll(timeout):
                 raise TimeoutError("a client process did not connect its streams in time")
             kind, value = link.recv()
             if kind == "error":
                 raise ConnectionError(f"a client process could not connect: {value}")
-            ids.extend(value)
-        return ids
+            total += value
+        return total
 
     def arm(self) -> None:
         for link in self.links:
@@ -161,20 +191,9 @@ async def fan_out_spread(
             "fields": [{"name": "n", "type": "number"}]})  # fmt: skip
         created.raise_for_status()
         rss_before = server.rss_mb()
-        clients = Clients(server.port, count, per_process)
+        clients = Clients(server.port, count, f"{name}/*", per_process)
         try:
-            ids = clients.client_ids()
-            semaphore = asyncio.Semaphore(50)
-
-            async def subscribe(client_id: str) -> None:
-                async with semaphore:
-                    r = await http.post(
-                        "/api/realtime",
-                        json={"clientId": client_id, "subscriptions": [f"{name}/*"]},
-                    )
-                    r.raise_for_status()
-
-            await asyncio.gather(*(subscribe(i) for i in ids))
+            clients.ready()
             await asyncio.sleep(1)
             rss_connected = server.rss_mb()
             streams = _streams_per_process(server)

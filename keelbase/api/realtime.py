@@ -11,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from keelbase.api.rate_limit import client_ip
 from keelbase.api.request import app_of, read_body, request_info
 from keelbase.api.responses import json_response, no_content
 from keelbase.errors import MSG_BAD_REQUEST
@@ -33,7 +34,7 @@ async def connect(request: Request) -> Response:
     hub = app_of(request).realtime
     # a reconnecting client gets what it missed (EventSource sends the header by itself)
     last_event_id = request.headers.get("last-event-id") or request.query_params.get("lastEventId")
-    client = hub.connect(last_event_id or "")
+    client = hub.connect(last_event_id or "", client_ip(app_of(request), request.scope))
     transport = _transport_of(request.scope)
     if transport is None:
         return StreamingResponse(hub.stream(client), media_type=MEDIA_TYPE, headers=SSE_HEADERS)
@@ -158,8 +159,9 @@ def _transport_of(scope: Scope) -> Any:
 async def set_subscriptions(request: Request) -> Response:
     info = await request_info(request)
     body = await read_body(request, MSG_BAD_REQUEST)  # PocketBase's message for a bad body here
-    await app_of(request).realtime.subscribe(
-        body.get("clientId"), body.get("subscriptions"), info.auth
+    app = app_of(request)
+    await app.realtime.subscribe(
+        body.get("clientId"), body.get("subscriptions"), info.auth, client_ip(app, request.scope)
     )
     return no_content()
 
@@ -175,18 +177,22 @@ async def broadcast(request: Request) -> Response:
 async def set_presence(request: Request) -> Response:
     info = await request_info(request)
     body = await read_body(request, LOAD_ERROR)
-    await app_of(request).realtime.set_presence(
-        body.get("clientId"), body.get("topic"), body.get("state"), info.auth
-    )
+    app = app_of(request)
+    await app.realtime.set_presence(
+        body.get("clientId"), body.get("topic"), body.get("state"), info.auth,
+        ip=client_ip(app, request.scope),
+    )  # fmt: skip
     return no_content()
 
 
 async def leave_presence(request: Request) -> Response:
     info = await request_info(request)
     body = await read_body(request, LOAD_ERROR)
-    await app_of(request).realtime.set_presence(
-        body.get("clientId"), body.get("topic"), None, info.auth, leave=True
-    )
+    app = app_of(request)
+    await app.realtime.set_presence(
+        body.get("clientId"), body.get("topic"), None, info.auth, leave=True,
+        ip=client_ip(app, request.scope),
+    )  # fmt: skip
     return no_content()
 
 

@@ -58,6 +58,7 @@ def test_wire_shape_is_kind_plus_camel_case_fields() -> None:
         "clientId": "c",
         "topics": ["t"],
         "auth": None,
+        "ip": "",
     }
 
 

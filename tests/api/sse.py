@@ -19,8 +19,18 @@ from keelbase import App
 class SseStream:
     """One open ``GET /api/realtime``; ``client_id`` is known once ``open`` returns."""
 
-    def __init__(self, app: App, last_event_id: str = "", query: str = "") -> None:
+    def __init__(
+        self,
+        app: App,
+        last_event_id: str = "",
+        query: str = "",
+        ip: str = "127.0.0.1",
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """``ip``: the peer's address (httpx's ASGI transport uses 127.0.0.1 too)."""
         self.app = app
+        self.ip = ip
+        self.headers = headers or []
         self.last_event_id = last_event_id  # sent as Last-Event-ID, as EventSource does
         self.query = query
         self.client_id = ""
@@ -44,7 +54,7 @@ class SseStream:
             "raw_path": b"/api/realtime", "query_string": self.query.encode(), "root_path": "",
             "headers": [(b"host", b"test")] + (
                 [(b"last-event-id", self.last_event_id.encode())] if self.last_event_id else []
-            ), "client": ("127.0.0.1", 50000),
+            ) + self.headers, "client": (self.ip, 50000),
             "server": ("test", 80),
         }  # fmt: skip
         requested = False

@@ -130,6 +130,13 @@ def test_a_write_on_one_node_reaches_a_subscriber_on_the_other_once(
     try:
         # the load balancer may send the subscription to the other node: it is forwarded
         stream.subscribe("shared/*", "chat:lobby", via=second.url)
+        # only from the stream's own address (as PocketBase), on its node or forwarded
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+            for url in (first.url, second.url):
+                refused = other.post(url + "/api/realtime", json={
+                    "clientId": stream.client_id, "subscriptions": ["shared/*"]})  # fmt: skip
+                assert refused.status_code == 400, refused.text
+                assert refused.json()["message"] == "Invalid realtime client."
         for n in range(5):
             response = httpx.post(second.url + "/api/collections/shared/records", json={"n": n})
             assert response.status_code == 200, response.text

@@ -68,6 +68,7 @@ class SubscribeRequest(BrokerMessage):
     client_id: str = ""
     topics: list[str] = field(default_factory=list)
     auth: list[str] | None = None  # [collection id, record id] of the caller, or None
+    ip: str = ""  # the caller's address, which must be the stream's
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class PresenceRequest(BrokerMessage):
     state: Any = None
     auth: list[str] | None = None
     leave: bool = False
+    ip: str = ""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,9 @@ class Client:
     def __init__(self, queue_limit: int = QUEUE_LIMIT, meter: Meter | None = None) -> None:
         self.id = random_string(40)
         self.meter = meter or Meter()
+        # The address its stream came from: only requests from there may change its
+        # subscriptions (as PocketBase: a guessed client id is no use from elsewhere).
+        self.ip = ""
         self.auth: Record | None = None
         self.subscriptions: dict[str, Subscription] = {}
         # Made when first used: a stream written through a sink never needs one (3 kB each).

@@ -146,11 +146,12 @@ class RealtimeHub:
         for client in list(self.clients.values()):
             client.close()
 
-    def connect(self, last_event_id: str = "") -> Client:
+    def connect(self, last_event_id: str = "", ip: str = "") -> Client:
         """A new stream; ``last_event_id`` (a reconnecting client's) is replayed from at its
-        first subscription."""
+        first subscription. ``ip``: the client's address (see ``Client.ip``)."""
         client = Client(self.queue_limit, self.meter)
         client.resume_from = last_event_id[:100] or None
+        client.ip = ip
         self.clients[client.id] = client
         self.replay.connected(client.id)
         self.meter.realtime_connections(len(self.clients))
@@ -171,19 +172,22 @@ class RealtimeHub:
         """Add a check ``(client, topic) -> bool`` for custom topics; False refuses the topic."""
         self._guards.append(check)
 
-    async def subscribe(self, client_id: Any, topics: Any, auth: Record | None) -> None:
+    async def subscribe(
+        self, client_id: Any, topics: Any, auth: Record | None, ip: str = ""
+    ) -> None:
+        """``ip``: the caller's address; it must be the stream's (see ``Client.ip``)."""
         topics = check_subscribe_request(client_id, topics)
         client = self.clients.get(client_id)
         if client is None and self.distributed:
-            await self._forward_subscribe(client_id, topics, auth)
+            await self._forward_subscribe(client_id, topics, auth, ip)
             return
-        await self._apply_subscribe(client, topics, auth)
+        await self._apply_subscribe(client, topics, auth, ip)
 
     async def _apply_subscribe(
-        self, client: Client | None, topics: list[str], auth: Record | None
+        self, client: Client | None, topics: list[str], auth: Record | None, ip: str
     ) -> None:
-        if client is None or client.discarded:
-            raise NotFoundError("Missing or invalid client id.")
+        _check_client(client, ip)
+        assert client is not None
         if client.auth is not None and (auth is None or auth.identity != client.auth.identity):
             raise ForbiddenError("The current and the previous request authorization don't match.")
         event = RealtimeSubscribeEvent(client.id, auth, list(topics))
@@ -220,11 +224,11 @@ class RealtimeHub:
                     raise ForbiddenError(f"You are not allowed to subscribe to {base!r}.")
 
     async def _forward_subscribe(
-        self, client_id: str, topics: list[str], auth: Record | None
+        self, client_id: str, topics: list[str], auth: Record | None, ip: str
     ) -> None:
         """The stream is on another node (or worker): ask it, through the broker, and wait."""
         reference = _reference(auth)
-        await self._ask_holder(lambda rid: SubscribeRequest(rid, client_id, topics, reference))
+        await self._ask_holder(lambda rid: SubscribeRequest(rid, client_id, topics, reference, ip))
 
     async def _ask_holder(self, request: Callable[[str], BrokerMessage]) -> None:
         """Publish the request made for a new request id; raise the holder's error, if any
@@ -270,7 +274,7 @@ class RealtimeHub:
         await self._answer_for_holder(
             message.request_id,
             message.auth,
-            lambda auth: self._apply_subscribe(client, topics, auth),
+            lambda auth: self._apply_subscribe(client, topics, auth, str(message.ip)),
         )
 
     async def _on_result(self, message: SubscribeResult | ClientMessageResult) -> None:
@@ -424,9 +428,17 @@ class RealtimeHub:
         await self.publish(topic, {"data": data, "sender": sender})
 
     async def set_presence(
-        self, client_id: Any, topic: Any, state: Any, auth: Record | None, leave: bool = False
+        self,
+        client_id: Any,
+        topic: Any,
+        state: Any,
+        auth: Record | None,
+        leave: bool = False,
+        ip: str = "",
     ) -> None:
-        """Join (or update, or with ``leave`` drop) a client's presence on a topic it subscribed to."""
+        """Join (or update, or with ``leave`` drop) a client's presence on a topic it subscribed to.
+
+        ``ip``: the caller's address, which must be the stream's, as for subscriptions."""
         if not isinstance(client_id, str) or not client_id:
             raise BadRequestError(data={"clientId": required_error()})
         topic = check_custom_topic(topic, self._is_collection_topic)
@@ -435,10 +447,10 @@ class RealtimeHub:
         if client is None and self.distributed:
             reference = _reference(auth)
             await self._ask_holder(
-                lambda rid: PresenceRequest(rid, client_id, topic, state, reference, leave)
+                lambda rid: PresenceRequest(rid, client_id, topic, state, reference, leave, ip)
             )
             return
-        await self._apply_presence(client, topic, state, auth, leave)
+        await self._apply_presence(client, topic, state, auth, leave, ip)
 
     async def _apply_presence(
         self,
@@ -447,9 +459,10 @@ class RealtimeHub:
         state: dict[str, Any],
         auth: Record | None,
         leave: bool,
+        ip: str,
     ) -> None:
-        if client is None or client.discarded:
-            raise NotFoundError("Missing or invalid client id.")
+        _check_client(client, ip)
+        assert client is not None
         same = (auth.identity if auth else None) == (client.auth.identity if client.auth else None)
         if not same:
             raise ForbiddenError("The current and the previous request authorization don't match.")
@@ -476,7 +489,7 @@ class RealtimeHub:
             message.request_id,
             message.auth,
             lambda auth: self._apply_presence(
-                client, str(message.topic), state, auth, bool(message.leave)
+                client, str(message.topic), state, auth, bool(message.leave), str(message.ip)
             ),
         )
 
@@ -675,6 +688,16 @@ class RealtimeHub:
                 elif client.queue.empty():
                     with contextlib.suppress(asyncio.QueueFull):
                         client.queue.put_nowait(PING)
+
+
+def _check_client(client: Client | None, ip: str) -> None:
+    """The client exists and the request comes from its stream's address (PocketBase's
+    answers: 404, then 400). A client made without an address (``connect`` from code) is
+    not checked."""
+    if client is None or client.discarded:
+        raise NotFoundError("Missing or invalid client id.")
+    if client.ip and client.ip != ip:
+        raise BadRequestError("Invalid realtime client.")
 
 
 def _event(event_id: str, name: str, data: str) -> bytes:
