@@ -242,6 +242,38 @@ async def test_if_match_turns_a_lost_update_into_409(tmp_path: Path, db_url: str
         ).status_code == 200
 
 
+async def test_if_match_on_a_delete_keeps_a_record_changed_since(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A delete made on an old version must not remove what someone changed since."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        await app.collections.create(NOTES)
+        note = await make(client, title="a", public=True)
+        url = f"/api/collections/notes/records/{note['id']}"
+        changed = await client.patch(url, json={"title": "b"})
+        assert changed.status_code == 200
+        stale = await client.delete(url, headers={"If-Match": note["updated"]})
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["data"]["record"]["title"] == "b"
+        assert (await client.get(url)).status_code == 200  # still there
+        await enable_batch(app, client)
+        batch = await client.post("/api/batch", json={"requests": [
+            {"method": "DELETE", "url": url, "headers": {"If-Match": note["updated"]}}]})  # fmt: skip
+        assert batch.status_code == 400, batch.text
+        assert batch.json()["data"]["requests"]["0"]["response"]["status"] == 409
+        assert (await client.get(url)).status_code == 200
+        # Concurrent deletes expecting the current version: one removes it, the rest find nothing.
+        current = changed.json()["updated"]
+        answers = await asyncio.gather(
+            *(client.delete(url, headers={"If-Match": current}) for _ in range(4))
+        )
+        assert sorted(a.status_code for a in answers) == [204, 404, 404, 404]
+        other = await make(client, title="c", public=True)
+        other_url = f"/api/collections/notes/records/{other['id']}"
+        assert (await client.patch(other_url, json={"title": "d"})).status_code == 200
+        assert (await client.delete(other_url, headers={"If-Match": "*"})).status_code == 204
+
+
 async def test_a_slower_transaction_committing_a_lower_sequence_is_not_skipped(
     tmp_path: Path, db_url: str
 ) -> None:

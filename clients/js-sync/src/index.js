@@ -230,11 +230,13 @@ export class SyncClient {
       const send = async () => {
         if (op.action === 'create') {
           return service.create({ ...op.data, id: op.id }, { ...options, expand: this.expand[op.collection] });
-        } else if (op.action === 'update') {
-          const headers = op.base ? { 'If-Match': op.base } : {};
+        }
+        // Updates and deletes name the version they were made on: one made since wins.
+        const headers = op.base ? { 'If-Match': op.base } : {};
+        if (op.action === 'update') {
           return service.update(op.id, op.data, { ...options, headers, expand: this.expand[op.collection] });
         }
-        return service.delete(op.id, options);
+        return service.delete(op.id, { ...options, headers });
       };
       try {
         try {

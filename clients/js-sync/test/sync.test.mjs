@@ -168,6 +168,31 @@ test('two devices edit one record: the server wins, the loser keeps its change a
   assert.deepEqual(localTodos(a), await serverTodos(me));
 });
 
+test('a delete made on an old version leaves the newer one, as a conflict', async () => {
+  const pb = await user('gone');
+  const me = pb.authStore.record.id;
+  const heard = [];
+  const record = await admin.collection('todos').create({ title: 'kept', owner: me });
+  const a = await new SyncClient(pb, { collections: ['todos'], realtime: false, onConflict: (c) => { heard.push(c); } }).start();
+  pb.offline = true;
+  await a.collection('todos').delete(record.id);
+  assert.equal(a.collection('todos').get(record.id), undefined);
+  await admin.collection('todos').update(record.id, { title: 'changed meanwhile' });
+  pb.offline = false;
+  await a.sync();
+  assert.equal(heard.length, 1);
+  assert.equal(heard[0].kind, 'conflict');
+  assert.equal(heard[0].operation.action, 'delete');
+  assert.equal(heard[0].server.title, 'changed meanwhile');
+  assert.equal(a.collection('todos').get(record.id).title, 'changed meanwhile');
+  assert.deepEqual(localTodos(a), await serverTodos(me));
+  // A delete made on the version the server holds goes through.
+  await a.collection('todos').delete(record.id);
+  await a.sync();
+  assert.equal(heard.length, 1);
+  assert.deepEqual(await serverTodos(me), []);
+});
+
 test('a hook may write its own change on top of the server version', async () => {
   const pb = await user('merge');
   const me = pb.authStore.record.id;

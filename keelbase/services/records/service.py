@@ -578,7 +578,8 @@ class RecordsService:
         return event.record
 
     async def _check_expected(self, conn: Connection, existing: Record, info: RequestInfo) -> None:
-        """Our ``If-Match: <updated>``: a lost update becomes a 409 with the server's copy.
+        """Our ``If-Match: <updated>``: a lost update (or a delete of a record changed since
+        the client saw it) becomes a 409 with the server's copy.
 
         Checked on the row locked for this update, so it is a compare-and-set: of
         two clients expecting one version, the second gets the 409.
@@ -608,11 +609,13 @@ class RecordsService:
         async with self.store.transaction() as conn:
             # Locked first: of two deletes at once, the second waits and then finds
             # nothing (404), so the delete hooks and events run once.
-            if await self.find_locked(conn, collection, record_id) is None:
+            locked = await self.find_locked(conn, collection, record_id)
+            if locked is None:
                 raise NotFoundError()
             record = await self.find_with_rule(collection, record_id, rule, info)
             if record is None:
                 raise NotFoundError()
+            await self._check_expected(conn, locked, info)  # on the locked row: compare-and-set
             await self.delete_record(conn, record, info=info)
 
     async def delete_record(
