@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from keelbase.app import App
     from keelbase.autocert import Autocert
+    from keelbase.serve_granian import GranianServer
 
 
 def _version() -> str:
@@ -208,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (default: one per usable CPU core; 1 with --dev or with --http "
         "beside --https); workers share events and limits through a local hub, or --redis "
         "(env KEELBASE_WORKERS)",
+    )
+    serve.add_argument(
+        "--http-server",
+        dest="http_server",
+        metavar="NAME",
+        default=env_default("HTTP_SERVER", "uvicorn"),
+        help="the HTTP server: uvicorn (default) or granian (faster; one process, plain "
+        "HTTP only) (env KEELBASE_HTTP_SERVER)",
     )
     serve.add_argument(
         "--db",
@@ -395,6 +404,21 @@ def _serve(args: argparse.Namespace) -> int:
     if sentry_pii is None:
         print("Error: KEELBASE_SENTRY_PII must be true or false.", file=sys.stderr)
         return 2
+    from keelbase.serve_granian import HTTP_SERVERS, refusal
+
+    if args.http_server not in HTTP_SERVERS:
+        _error(
+            args.log_format,
+            f"unknown HTTP server {args.http_server!r} (--http-server, KEELBASE_HTTP_SERVER); "
+            f"choose one of {', '.join(HTTP_SERVERS)}.",
+        )
+        return 2
+    granian = args.http_server == "granian"
+    if granian and (
+        problem := refusal(https=args.https or "", domains=args.domains, workers=args.workers)
+    ):
+        _error(args.log_format, problem + ".")
+        return 2
     from keelbase.https import address_problem, certificate_problem
 
     autocert = None
@@ -419,8 +443,8 @@ def _serve(args: argparse.Namespace) -> int:
         if problem:
             _error(args.log_format, problem + ".")
             return 2
-    # automatic certificates: one process, which also renews them
-    workers = 1 if args.domains else _worker_count(args)
+    # automatic certificates: one process, which also renews them; granian: one process
+    workers = 1 if args.domains or granian else _worker_count(args)
     if workers < 1:
         _error(args.log_format, f"--workers must be at least 1 (got {workers}).")
         return 2
@@ -470,7 +494,8 @@ def _serve(args: argparse.Namespace) -> int:
         if problem:
             print(f"Error: KEELBASE_SENTRY_DSN is not a Sentry DSN: {problem}.", file=sys.stderr)
             return 2
-    log_config = configure(args.log_format, "DEBUG" if config.dev else "INFO")
+    own_log_config = configure(args.log_format, "DEBUG" if config.dev else "INFO")
+    log_config = own_log_config
     if log_config is None:
         log_config = uvicorn.config.LOGGING_CONFIG
     if _pocketbase_refusal(args.dir, args.db):
@@ -528,6 +553,8 @@ def _serve(args: argparse.Namespace) -> int:
     except HooksError as error:
         _error(args.log_format, str(error))
         return 1
+    if granian:
+        return _serve_granian(app, loaded, log_level, own_log_config, args.log_format)
     server_config = (uvicorn.Config if autocert is None else _autocert_config(autocert))(
         app.asgi,
         host=config.host,
@@ -550,6 +577,30 @@ def _serve(args: argparse.Namespace) -> int:
         except SettingsKeyError as error:  # the settings are read once, by the start itself
             _error(args.log_format, str(error))
             return 1
+
+
+def _serve_granian(
+    app: App,
+    hooks: list[Path],
+    log_level: str,
+    log_config: dict[str, object] | None,
+    log_format: str,
+) -> int:
+    """``--http-server granian``: the same start and stop, granian in front (serve_granian)."""
+    from keelbase.serve_granian import GranianServer, ListenError, loop_factory
+    from keelbase.services.settings import SettingsKeyError
+
+    server = GranianServer(app, app.config, log_level, log_config)
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        try:
+            code = runner.run(_start_and_serve(app, server, hooks))
+        except SettingsKeyError as error:  # the settings are read once, by the start itself
+            _error(log_format, str(error))
+            return 1
+        except ListenError as error:
+            _error(log_format, str(error))
+            return 1
+    return 1 if code == 0 and server.failed else code
 
 
 def _autocert_of(args: argparse.Namespace) -> tuple[Autocert | None, str | None]:
@@ -635,7 +686,7 @@ def _redirect_server(
 
 async def _start_and_serve(
     app: App,
-    server: uvicorn.Server,
+    server: uvicorn.Server | GranianServer,
     hooks: list[Path],
     redirect: uvicorn.Server | None = None,
     autocert: Autocert | None = None,
@@ -650,6 +701,9 @@ async def _start_and_serve(
     if await _apply_migrations(app, keep_running=True) != 0:
         return 1
     if autocert is not None and redirect is not None:
+        from keelbase.serve_granian import GranianServer
+
+        assert not isinstance(server, GranianServer)  # refused with domain arguments
         return await _serve_with_autocert(app, server, hooks, redirect, autocert)
     _print_started(app.config)
     for path in hooks:
