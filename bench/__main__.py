@@ -23,6 +23,10 @@ reading one record and one page; it runs in the pinned mode only. Results go to
 ``--logs both`` runs every Keelbase workload twice, with request logging on
 (``logs.maxDays: 5``, the default) and off (``logs.maxDays: 0``), reported as
 ``keelbase`` and ``keelbase-nologs``: the cost of logging is their ratio.
+
+``--servers keelbase,keelbase-granian,pocketbase`` adds Keelbase served by
+granian (``serve --http-server granian``, one process in every mode) as a third
+server; the table gets its figures and its ratio to PocketBase.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ HERE = Path(__file__).parent
 LUA = HERE / "lua" / "ids.lua"
 RESULTS = HERE / "results"
 USERS = 10
+KEELBASES = ("keelbase", "keelbase-granian")  # Keelbase under uvicorn, under granian
 PASSWORD = "Passw0rd123"
 
 
@@ -275,12 +280,10 @@ def runs(servers: dict[str, Server], logs: str, round_number: int) -> list[tuple
     request logs, in an order that alternates between rounds."""
     out: list[tuple[str, Server, str]] = []
     for kind, server in servers.items():
-        if kind != "keelbase":
+        if kind not in KEELBASES:
             out.append((kind, server, kind))
             continue
-        labels = {"on": ["keelbase"], "off": ["keelbase-nologs"]}.get(
-            logs, ["keelbase", "keelbase-nologs"]
-        )
+        labels = {"on": [kind], "off": [f"{kind}-nologs"]}.get(logs, [kind, f"{kind}-nologs"])
         if round_number % 2:
             labels.reverse()
         out.extend((kind, server, label) for label in labels)
@@ -381,8 +384,8 @@ def main() -> int:
                             for kind, server, label in runs(servers, args.logs, round_number):
                                 if kind == "bare" and not workload.bare:
                                     continue
-                                if kind == "keelbase":
-                                    use_logs(server, label == "keelbase")
+                                if kind in KEELBASES:
+                                    use_logs(server, label == kind)
                                 settled = settle(servers)
                                 cpu = server.cpu_seconds()
                                 ids_file = files.get(workload.ids) if workload.ids else None
@@ -431,14 +434,25 @@ def table(results: list[Result]) -> str:
             by_server.get("bare", []),
         )
         kb_rps, pb_rps, bare_rps = mean(kb, "rps"), mean(pb, "rps"), mean(bare, "rps")
+        granian, extra = by_server.get("keelbase-granian", []), ""
+        if granian:  # a third server: its figures after the row's usual ones
+            granian_rps = mean(granian, "rps")
+            extra = (
+                f" {granian_rps:.0f} | {granian_rps / pb_rps:.2f} "
+                f"| {mean(granian, 'p50_ms'):.1f}/{mean(granian, 'p99_ms'):.1f} "
+                f"| {sum(r.errors for r in granian)} |"
+            )
         lines.append(
             f"| {mode} | {seed_count} | {workload} | {concurrency} | {kb_rps:.0f} | {pb_rps:.0f} | {kb_rps / pb_rps:.2f} "
             f"| {mean(kb, 'p50_ms'):.1f}/{mean(kb, 'p99_ms'):.1f} | {mean(pb, 'p50_ms'):.1f}/{mean(pb, 'p99_ms'):.1f} "
             f"| {sum(r.errors for r in kb)}/{sum(r.errors for r in pb)} "
             f"| {mean(kb, 'cpu_s'):.1f}/{mean(pb, 'cpu_s'):.1f} "
             f"| {max((r.peak_rss_mb for r in kb), default=0):.0f}/{max((r.peak_rss_mb for r in pb), default=0):.0f} "
-            f"| {bare_rps:.0f} | {kb_rps / bare_rps:.2f} |"
+            f"| {bare_rps:.0f} | {kb_rps / bare_rps:.2f} |{extra}"
         )
+    if any(r.server == "keelbase-granian" for r in results):
+        lines[0] += " granian rps | granian/PB | granian p50/p99 ms | granian errors |"
+        lines[1] += "---|---|---|---|"
     return "\n".join(lines)
 
 

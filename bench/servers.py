@@ -43,7 +43,9 @@ class Server:
         port: int = 0,
         workers: int | None = None,
     ) -> None:
-        """``cpu``: the cores it may use (taskset list: ``0`` or ``0,1``; None: all).
+        """``kind``: ``pocketbase``, ``keelbase`` or ``keelbase-granian`` (Keelbase served by
+        granian, ``--http-server granian``: one process whatever the mode).
+        ``cpu``: the cores it may use (taskset list: ``0`` or ``0,1``; None: all).
         ``workers``: Keelbase's ``--workers`` (None: its default, one per usable core)."""
         self.kind = kind
         self.data = workdir / f"{kind}_data"
@@ -58,6 +60,8 @@ class Server:
             prefix = [sys.executable, "-m", "keelbase"]
             extra = ["--db", db_url] if db_url else []
         serve_extra = ["--workers", str(workers)] if kind != "pocketbase" and workers else []
+        if kind == "keelbase-granian":
+            serve_extra = ["--http-server", "granian"]  # one process: its only mode
         subprocess.run(
             [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data), *extra],
             check=True,

@@ -35,6 +35,26 @@ def test_bench_smoke_run() -> None:
     assert all(row["rps"] > 0 and row["errors"] == 0 for row in rows), rows
 
 
+def test_bench_smoke_run_with_granian() -> None:
+    """``--servers ...,keelbase-granian``: Keelbase served by granian, a column of its own."""
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed: `make test` installs it")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--servers", "keelbase,keelbase-granian",
+         "--workloads", "view", "--modes", "pinned"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "granian rps | granian/PB |" in done.stdout
+    result_file = next(
+        line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("results: ")
+    )
+    rows = json.loads(Path(result_file).read_text())
+    Path(result_file).unlink()
+    assert {row["server"] for row in rows} == {"keelbase", "keelbase-granian", "bare"}
+    assert all(row["rps"] > 0 and row["errors"] == 0 for row in rows), rows
+
+
 def test_bench_smoke_run_on_postgresql() -> None:
     from tests.pg import PG_URL, require_postgres
 
