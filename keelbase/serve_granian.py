@@ -175,7 +175,7 @@ class GranianServer:
         self._deadline = loop.time() + SHUTDOWN_GRACE
         # granian waits for the requests of open connections before it returns: they get
         # the grace from now, as under uvicorn, not from the end of its wait.
-        loop.call_at(self._deadline, self.served.cancel)
+        loop.call_at(self._deadline, self._give_up)
         self.app.realtime.close_all()
         self.app.store.stop_statements(STOP_GRACE)
         if self._server is not None:
@@ -184,7 +184,6 @@ class GranianServer:
     async def serve(self) -> None:
         from granian._granian import SocketHolder
         from granian.constants import HTTPModes, Interfaces
-        from granian.http import HTTP1Settings
         from granian.log import LogLevels
         from granian.server.embed import Server
 
@@ -206,7 +205,6 @@ class GranianServer:
             websockets=False,  # no WebSocket routes (realtime is SSE)
             backlog=backlog,
             backpressure=CONCURRENCY,
-            http1_settings=HTTP1Settings(keep_alive=True),
             log_level=LogLevels(self.log_level),
             log_dictconfig=_log_config(self.log_config),
             log_access=self.config.dev,
@@ -230,20 +228,22 @@ class GranianServer:
                 with contextlib.suppress(OSError):
                     listener.close()
 
+    def _give_up(self) -> None:
+        """The grace is over: what still runs is cancelled, as uvicorn does."""
+        if self.served.requests:
+            print(
+                f"Cancelling {len(self.served.requests)} request(s) still running after "
+                f"{SHUTDOWN_GRACE:g}s.",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.served.cancel()
+
     async def _drain(self) -> None:
-        """Wait for the requests still running (those whose client left too), then cancel them."""
+        """Wait for the requests still running, those whose client left included."""
         loop = asyncio.get_running_loop()
-        deadline = self._deadline if self._deadline is not None else loop.time() + SHUTDOWN_GRACE
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.served.idle.wait(), max(0.0, deadline - loop.time()))
-        if not self.served.requests:
-            return
-        print(
-            f"Cancelling {len(self.served.requests)} request(s) still running after "
-            f"{SHUTDOWN_GRACE:g}s.",
-            file=sys.stderr,
-            flush=True,
-        )
-        self.served.cancel()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.served.idle.wait(), 1.0)
+        if self._deadline is None:  # granian stopped on its own: the grace starts now
+            self._deadline = loop.time() + SHUTDOWN_GRACE
+            loop.call_at(self._deadline, self._give_up)
+        with contextlib.suppress(TimeoutError):  # a second for the cancelled to finish
+            await asyncio.wait_for(self.served.idle.wait(), self._deadline + 1 - loop.time())

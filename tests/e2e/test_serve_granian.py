@@ -8,6 +8,7 @@ granian with ``KEELBASE_HTTP_SERVER=granian`` (docs/contributing.md).
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -250,8 +251,9 @@ def test_sigterm_with_an_open_stream_stops_at_once_and_cleanly(tmp_path: Path) -
     assert "Traceback" not in log and "experimental" not in log
 
 
-def test_a_request_in_flight_finishes_before_the_stop(tmp_path: Path) -> None:
-    """Hooks run in the app's own loop (uvloop); a slow route's answer still goes out."""
+def test_requests_in_flight_finish_and_a_second_ctrl_c_cancels_the_rest(tmp_path: Path) -> None:
+    """Hooks run in the app's own loop (uvloop); at the stop, a slow route's answer still goes
+    out, and a stuck one holds the stop until a second Ctrl-C cancels it."""
     hooks = tmp_path / "kb_hooks"
     hooks.mkdir()
     (hooks / "slow.py").write_text(textwrap.dedent("""
@@ -264,16 +266,37 @@ def test_a_request_in_flight_finishes_before_the_stop(tmp_path: Path) -> None:
             async def slow(e: RouteEvent):
                 await asyncio.sleep(1)
                 return {"loop": type(asyncio.get_running_loop()).__module__}
+
+            @app.route("/api/stuck", methods=["GET"])
+            async def stuck(e: RouteEvent):
+                await asyncio.sleep(600)
         """))  # fmt: skip
     server = ServerProcess(tmp_path / "kb_data", *GRANIAN)
-    answers: list[httpx.Response] = []
-    thread = threading.Thread(target=lambda: answers.append(httpx.get(server.url + "/api/slow")))
-    thread.start()
+    answers: dict[str, httpx.Response | Exception] = {}
+
+    def call(path: str) -> None:
+        try:
+            answers[path] = httpx.get(server.url + path, timeout=30)
+        except httpx.HTTPError as error:
+            answers[path] = error
+
+    threads = [threading.Thread(target=call, args=(path,)) for path in ("/api/slow", "/api/stuck")]
+    for thread in threads:
+        thread.start()
     time.sleep(0.3)
-    assert server.stop() == 0
-    thread.join(5)
-    assert answers and answers[0].status_code == 200
-    assert answers[0].json() == {"loop": "uvloop"}
+    server.proc.send_signal(signal.SIGINT)
+    threads[0].join(5)
+    slow = answers["/api/slow"]
+    assert isinstance(slow, httpx.Response) and slow.status_code == 200
+    assert slow.json() == {"loop": "uvloop"}
+    time.sleep(0.3)
+    assert server.proc.poll() is None, "the stuck request gets its grace"
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=5) == 0
+    threads[1].join(5)
+    stuck = answers["/api/stuck"]
+    assert isinstance(stuck, Exception) or stuck.status_code == 500
+    server.stop()
     assert "keelbase stopped cleanly" in server.log()
 
 
