@@ -62,6 +62,8 @@ class Server:
         serve_extra = ["--workers", str(workers)] if kind != "pocketbase" and workers else []
         if kind == "keelbase-granian":
             serve_extra = ["--http-server", "granian"]  # one process: its only mode
+        elif kind == "keelbase":
+            serve_extra.extend(["--http-server", "uvicorn"])  # whatever KEELBASE_HTTP_SERVER says
         subprocess.run(
             [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data), *extra],
             check=True,
