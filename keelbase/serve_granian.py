@@ -15,8 +15,8 @@ see the same as uvicorn's:
   ``SHUTDOWN_GRACE`` seconds before it is cancelled (uvicorn's
   ``timeout_graceful_shutdown``); SIGTERM and SIGINT end realtime streams at once;
   a second SIGINT cancels what still runs;
-- the scope is given as uvicorn gives it: the peer's port as a number and
-  ``http_version`` ``"1.0"`` (granian says ``"1"``);
+- the scope is given as uvicorn gives it: the ports of ``client`` and ``server``
+  as numbers and ``http_version`` ``"1.0"`` (granian says ``"1"``);
 - no limit on concurrent requests below the system's: granian's default
   (its "backpressure", 128) would count every open realtime stream and leave
   the 129th client waiting.
@@ -78,9 +78,11 @@ class _Served:
         self.idle.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
+        client, server = scope.get("client"), scope.get("server")
         if client:
             scope["client"] = (client[0], int(client[1]))
+        if server:
+            scope["server"] = (server[0], int(server[1]))
         if scope.get("http_version") == "1":
             scope["http_version"] = "1.0"
         task = asyncio.current_task()

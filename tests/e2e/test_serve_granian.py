@@ -38,6 +38,7 @@ def setup(app):
         scope = e.request.scope
         return {
             "client": list(scope["client"]),
+            "server": list(scope["server"]),
             "http_version": scope["http_version"],
             "path": scope["path"],
             "raw_path": scope["raw_path"].decode(),
@@ -151,6 +152,7 @@ def test_records_crud_with_a_file(posts: str) -> None:
 def test_the_scope_is_as_uvicorn_gives_it(granian: ServerProcess) -> None:
     seen = httpx.get(granian.url + "/api/scope/a%2Fb/c%20d?q=%20x&y=%2F").json()
     assert seen["client"][0] == "127.0.0.1" and isinstance(seen["client"][1], int)
+    assert seen["server"] == ["127.0.0.1", granian.port]
     assert seen["http_version"] == "1.1"
     assert (seen["path"], seen["raw_path"]) == ("/api/scope/a/b/c d", "/api/scope/a%2Fb/c%20d")
     assert seen["query"] == "q=%20x&y=%2F"
