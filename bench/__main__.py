@@ -25,8 +25,9 @@ reading one record and one page; it runs in the pinned mode only. Results go to
 ``keelbase`` and ``keelbase-nologs``: the cost of logging is their ratio.
 
 ``--servers keelbase,keelbase-granian,pocketbase`` adds Keelbase served by
-granian (``serve --http-server granian``, one process in every mode) as a third
-server; the table gets its figures and its ratio to PocketBase.
+granian (``serve --http-server granian``, with the same ``--workers`` as
+Keelbase in each mode) as a third server; the table gets its figures and its
+ratio to PocketBase.
 """
 
 from __future__ import annotations

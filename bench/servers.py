@@ -44,7 +44,7 @@ class Server:
         workers: int | None = None,
     ) -> None:
         """``kind``: ``pocketbase``, ``keelbase`` or ``keelbase-granian`` (Keelbase served by
-        granian, ``--http-server granian``: one process whatever the mode).
+        granian, ``--http-server granian``).
         ``cpu``: the cores it may use (taskset list: ``0`` or ``0,1``; None: all).
         ``workers``: Keelbase's ``--workers`` (None: its default, one per usable core)."""
         self.kind = kind
@@ -60,10 +60,8 @@ class Server:
             prefix = [sys.executable, "-m", "keelbase"]
             extra = ["--db", db_url] if db_url else []
         serve_extra = ["--workers", str(workers)] if kind != "pocketbase" and workers else []
-        if kind == "keelbase-granian":
-            serve_extra = ["--http-server", "granian"]  # one process: its only mode
-        elif kind == "keelbase":
-            serve_extra.extend(["--http-server", "uvicorn"])  # whatever KEELBASE_HTTP_SERVER says
+        if kind != "pocketbase":  # the kind says which, whatever KEELBASE_HTTP_SERVER says
+            serve_extra += ["--http-server", "granian" if kind == "keelbase-granian" else "uvicorn"]
         subprocess.run(
             [*prefix, "superuser", "upsert", *ADMIN, "--dir", str(data), *extra],
             check=True,

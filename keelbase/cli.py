@@ -215,8 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="http_server",
         metavar="NAME",
         default=env_default("HTTP_SERVER", "uvicorn"),
-        help="the HTTP server: uvicorn (default) or granian (faster; one process, plain "
-        "HTTP only) (env KEELBASE_HTTP_SERVER)",
+        help="the HTTP server: uvicorn (default) or granian (faster; plain HTTP only) "
+        "(env KEELBASE_HTTP_SERVER)",
     )
     serve.add_argument(
         "--db",
@@ -443,8 +443,8 @@ def _serve(args: argparse.Namespace) -> int:
         if problem:
             _error(args.log_format, problem + ".")
             return 2
-    # automatic certificates: one process, which also renews them; granian: one process
-    workers = 1 if args.domains or granian else _worker_count(args)
+    # automatic certificates: one process, which also renews them
+    workers = 1 if args.domains else _worker_count(args)
     if workers < 1:
         _error(args.log_format, f"--workers must be at least 1 (got {workers}).")
         return 2
@@ -526,6 +526,8 @@ def _serve(args: argparse.Namespace) -> int:
             config = config.model_copy(update={"apply_migrations": False, "hint_superuser": False})
             os.environ["KEELBASE_CONFIG_JSON"] = config.model_dump_json()
             del migrating
+            if granian:
+                return _serve_granian_workers(config, workers, log_level, own_log_config, args)
             _fork_workers()
             # This process's start is over: its survivors frozen, so that the workers forked
             # from it share them as they are (no collection of theirs touches them).
@@ -601,6 +603,25 @@ def _serve_granian(
             _error(log_format, str(error))
             return 1
     return 1 if code == 0 and server.failed else code
+
+
+def _serve_granian_workers(
+    config: Config,
+    workers: int,
+    log_level: str,
+    log_config: dict[str, object] | None,
+    args: argparse.Namespace,
+) -> int:
+    """``--http-server granian --workers N``: forked workers (serve_granian_workers)."""
+    from keelbase.serve_granian import ListenError
+    from keelbase.serve_granian_workers import serve_workers
+
+    collector.resume()  # as before uvicorn's workers: what survived the start is frozen
+    try:
+        return serve_workers(config, workers, log_level, log_config)
+    except ListenError as error:
+        _error(args.log_format, str(error))
+        return 1
 
 
 def _autocert_of(args: argparse.Namespace) -> tuple[Autocert | None, str | None]:

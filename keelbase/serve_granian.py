@@ -1,4 +1,5 @@
-"""``keelbase serve --http-server granian``: one process, plain HTTP, served by granian.
+"""``keelbase serve --http-server granian``: plain HTTP served by granian, in one process
+(or in each worker: ``serve_granian_workers``).
 
 granian is an HTTP server written in Rust; in front of the same ASGI app it
 answers about a fifth more single-record reads than uvicorn. It runs *embedded*
@@ -21,8 +22,8 @@ see the same as uvicorn's:
   (its "backpressure", 128) would count every open realtime stream and leave
   the 129th client waiting.
 
-Not served here, and refused by the command: HTTPS, domain arguments and
-several workers.
+Several workers: ``serve_granian_workers``. Not served, and refused by the
+command: HTTPS and domain arguments.
 """
 
 from __future__ import annotations
@@ -59,10 +60,10 @@ def refusal(*, https: str, domains: list[str], workers: int | None) -> str | Non
         )
     if https:
         return "--http-server granian serves plain HTTP only; --https needs --http-server uvicorn"
-    if workers is not None and workers != 1:
+    if workers is not None and workers > 1 and not sys.platform.startswith("linux"):
         return (
-            f"--http-server granian serves one process; --workers {workers} needs "
-            "--http-server uvicorn"
+            f"--http-server granian forks its workers, on Linux only; --workers {workers} "
+            "needs --http-server uvicorn here"
         )
     return None
 
@@ -107,7 +108,7 @@ class ListenError(Exception):
     """The address cannot be listened on (in use, not this machine's, not allowed)."""
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     """The listening socket, as uvicorn makes it (``SO_REUSEADDR``, no ``SO_REUSEPORT``)."""
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -155,8 +156,18 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 class GranianServer:
     """``serve()`` as ``uvicorn.Server.serve`` does it: lifespan, serving, signals, graceful stop."""
 
-    def __init__(self, app: App, config: Config, log_level: str, log_config: dict[str, Any] | None):
+    def __init__(
+        self,
+        app: App,
+        config: Config,
+        log_level: str,
+        log_config: dict[str, Any] | None,
+        listener: socket.socket | None = None,
+    ):
+        """``listener``: a socket already bound (a worker's, from its supervisor); else one
+        is bound for ``config.http`` when serving starts."""
         self.app = app
+        self.listener = listener
         self.config = config
         self.log_level = log_level
         self.log_config = log_config
@@ -189,7 +200,7 @@ class GranianServer:
         from granian.log import LogLevels
         from granian.server.embed import Server
 
-        listener = _bind(self.config.host, self.config.port)
+        listener = self.listener or bind(self.config.host, self.config.port)
         backlog = BACKLOG
 
         class Embedded(Server):

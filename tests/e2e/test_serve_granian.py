@@ -312,11 +312,28 @@ def test_a_busy_port_is_an_error_not_a_shared_port(granian: ServerProcess, tmp_p
     assert f"cannot listen on 127.0.0.1:{granian.port}" in done.stderr
 
 
+def test_workers_serve_and_stop_at_once_with_open_streams(tmp_path: Path) -> None:
+    """``--workers 2``: forked workers on one socket; SIGTERM ends their streams and them."""
+    server = ServerProcess(tmp_path / "kb_data", *GRANIAN, "--workers", "2")
+    try:
+        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text()
+        assert len(children.split()) == 2
+        streams = [Stream(server.url) for _ in range(6)]
+        assert all(stream.client_id for stream in streams)
+        started = time.monotonic()
+        assert server.stop() == 0
+        assert time.monotonic() - started < 5, "an open stream held the shutdown"
+    finally:
+        log = server.log()
+    assert "├─ workers:   2 (sharing through the local hub)" in log
+    assert log.count("keelbase stopped cleanly") == 3  # the supervisor's start, then each worker
+    assert "Traceback" not in log
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
         (("--http-server", "hypercorn"), "unknown HTTP server 'hypercorn'"),
-        ((*GRANIAN, "--workers", "2"), "--workers 2 needs --http-server uvicorn"),
         ((*GRANIAN, "--https", "127.0.0.1:0", "--httpsCert", "c.pem", "--httpsKey", "k.pem"),
          "--https needs --http-server uvicorn"),
         ((*GRANIAN, "example.com"), "domain arguments (automatic HTTPS) need --http-server uvicorn"),
