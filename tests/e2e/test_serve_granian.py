@@ -48,11 +48,17 @@ def setup(app):
 """
 
 
+PUBLIC_BLOB = bytes(range(256)) * 1200  # a public file: granian sends it itself (pathsend)
+
+
 def make_data(tmp_path: Path) -> Path:
     data = tmp_path / "kb_data"
     hooks = tmp_path / "kb_hooks"
     hooks.mkdir()
     (hooks / "scope.py").write_text(textwrap.dedent(SCOPE_HOOK))
+    public = tmp_path / "kb_public"
+    public.mkdir()
+    (public / "blob.bin").write_bytes(PUBLIC_BLOB)
     subprocess.run([sys.executable, "-m", "keelbase", "superuser", "upsert", *ADMIN, "--dir", str(data)],
                    check=True, capture_output=True)  # fmt: skip
     return data
@@ -147,6 +153,19 @@ def test_records_crud_with_a_file(posts: str) -> None:
     missing = httpx.get(f"{posts}/{record['id']}")
     assert missing.status_code == 404
     assert set(missing.json()) == {"data", "message", "status"}  # PocketBase's error shape
+
+
+def test_public_files_whole_in_ranges_and_head(granian: ServerProcess) -> None:
+    url = granian.url + "/blob.bin"
+    whole = httpx.get(url)
+    assert whole.status_code == 200 and whole.content == PUBLIC_BLOB
+    assert whole.headers["content-length"] == str(len(PUBLIC_BLOB)) and whole.headers["etag"]
+    assert whole.headers["x-request-id"] and whole.headers["x-frame-options"] == "SAMEORIGIN"
+    part = httpx.get(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == PUBLIC_BLOB[10:20]
+    head = httpx.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(PUBLIC_BLOB))
 
 
 def test_the_scope_is_as_uvicorn_gives_it(granian: ServerProcess) -> None:
