@@ -23,11 +23,14 @@ import socket
 import sys
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keelbase import collector
 from keelbase.config import Config
 from keelbase.serve_granian import GranianServer, bind, loop_factory
+
+if TYPE_CHECKING:
+    from keelbase.app import App
 
 log = logging.getLogger("keelbase")
 RESPAWN_PAUSE = 0.5  # seconds between replacing workers that die at once: no tight fork loop
@@ -121,7 +124,8 @@ def _worker(
     return 1 if server.failed else 0
 
 
-async def _serve(app: Any, server: GranianServer) -> None:
+async def _serve(app: App, server: GranianServer) -> None:
+    """The worker's app stops even when granian could not serve."""
     try:
         await server.serve()
     finally:
