@@ -310,6 +310,22 @@ def _translate(error: Exception) -> Exception:
     return StoreError(str(error))
 
 
+# Statements that change what a prepared statement or a cached plan was made for.
+_SCHEMA_VERBS = frozenset({"CREATE", "ALTER", "DROP", "COMMENT", "REINDEX"})
+
+
+def _changes_schema(sql: str) -> bool:
+    """Whether ``sql`` is DDL, after which every pooled connection is replaced.
+
+    ``heavy`` also marks long writes that are not DDL (the request logs' batch
+    inserts, a truncating ``DELETE``); replacing the pool after each of those
+    opened a new PostgreSQL connection every couple of requests and cut reads
+    tenfold. Only a statement that changes the schema needs it.
+    """
+    words = sql.lstrip().split(None, 1)
+    return bool(words) and words[0].upper() in _SCHEMA_VERBS
+
+
 class _Link:
     """One pooled connection, in a read or a transaction."""
 
@@ -394,7 +410,7 @@ class _Link:
 
     async def execute(self, sql: str, params: Params = (), heavy: bool = False) -> int:
         self.check_usable()
-        if heavy:
+        if heavy and _changes_schema(sql):
             self.store.forget_statements()
         if not params and heavy:
             tracer = self.store.tracer

@@ -289,3 +289,37 @@ def test_a_pooled_read_is_one_round_trip_and_leaves_nothing_behind(url: str) -> 
             await store.close()
 
     asyncio.run(main())
+
+
+def test_long_writes_keep_the_pool_and_only_ddl_renews_it(url: str) -> None:
+    """``heavy`` marks DDL and long writes alike (the request logs' batch inserts); only DDL
+    may replace the pool's connections. Replacing them after every log batch opened a new
+    PostgreSQL connection every couple of requests and cut reads tenfold."""
+
+    async def main() -> None:
+        store = PgStore(url, min_size=1, max_size=1)
+        await store.open()
+        try:
+
+            async def backend() -> int:
+                async with store.read() as conn:
+                    return int(await conn.fetch_value("SELECT pg_backend_pid()"))
+
+            async with store.transaction() as conn:
+                await conn.execute('CREATE TABLE t ("id" TEXT PRIMARY KEY)', heavy=True)
+            await asyncio.sleep(0.1)  # the pool's renewal runs as a task
+            first = await backend()
+            for n in range(5):
+                async with store.transaction() as conn:
+                    await conn.execute("INSERT INTO t VALUES (:id)", {"id": f"r{n}"}, heavy=True)
+                    await conn.execute("DELETE FROM t WHERE id = :id", {"id": "x"}, heavy=True)
+                await asyncio.sleep(0.02)
+                assert await backend() == first  # the same connection all along
+            async with store.transaction() as conn:
+                await conn.execute('ALTER TABLE t ADD COLUMN "n" INTEGER', heavy=True)
+            await asyncio.sleep(0.1)
+            assert await backend() != first  # plans made before the change are gone
+        finally:
+            await store.close()
+
+    asyncio.run(main())
