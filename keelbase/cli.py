@@ -390,6 +390,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from keelbase.app import App
+    from keelbase.http_protocol import BatchedHttpProtocol
     from keelbase.services.settings import SettingsKeyError
     from keelbase.user_code import HooksError
 
@@ -545,6 +546,7 @@ def _serve(args: argparse.Namespace) -> int:
                 proxy_headers=False,  # X-Forwarded-* is trusted only when configured
                 server_header=False,
                 ws="none",  # no WebSocket routes (realtime is SSE)
+                http=BatchedHttpProtocol,  # each loop turn's answers written together
                 ssl_certfile=config.https_cert or None,  # --https: TLS with these files
                 ssl_keyfile=config.https_key or None,
             )
@@ -568,6 +570,7 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # X-Forwarded-* is trusted only when configured (settings.trustedProxy)
         server_header=False,
         ws="none",  # no WebSocket routes (realtime is SSE): spares importing websockets
+        http=BatchedHttpProtocol,  # each loop turn's answers written together (http_protocol.py)
         ssl_certfile=config.https_cert or None,  # --https: TLS with these files
         ssl_keyfile=config.https_key or None,
     )

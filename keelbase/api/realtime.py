@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from keelbase.api.rate_limit import client_ip
 from keelbase.api.request import app_of, read_body, request_info
 from keelbase.api.responses import json_response, no_content
+from keelbase.batched_transport import unbatched
 from keelbase.errors import MSG_BAD_REQUEST
 from keelbase.services.realtime.clients import PING, Client, Message
 from keelbase.services.realtime.hub import RealtimeHub
@@ -116,7 +117,8 @@ class EventStream(Response):
             await send(
                 {"type": "http.response.body", "body": hub.opened(client), "more_body": True}
             )
-            sink = TransportSink(self.transport, asyncio.current_task())
+            # from here on events are written straight to the connection, after what it holds
+            sink = TransportSink(unbatched(self.transport), asyncio.current_task())
             hub.attach(client, sink)
             if not client.discarded and not sink.ended:
                 sink.waiting = True
