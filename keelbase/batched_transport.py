@@ -22,8 +22,12 @@ writes what is held before handing it over.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
+from collections.abc import Iterable
 from typing import Any
+
+log = logging.getLogger("keelbase")
 
 # A connection never holds more than this: a long body is written as it comes.
 HOLD_LIMIT = 64 * 1024
@@ -47,7 +51,11 @@ class _Turn:
         self.scheduled = False
         holding, self.holding = self.holding, []
         for transport in holding:
-            transport.flush()
+            try:
+                transport.flush()
+            except Exception:  # one broken connection must not keep the others' answers
+                log.exception("writing an answer failed; the connection is closed")
+                transport.abort()
 
 
 _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turn] = weakref.WeakKeyDictionary()
@@ -93,6 +101,14 @@ class BatchedTransport:
         self._held_size = 0
         if not self.real.is_closing():
             self.real.write(held)
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def write_eof(self) -> None:
+        self.flush()
+        self.real.write_eof()
 
     def close(self) -> None:
         self.flush()

@@ -46,6 +46,14 @@ class Recording(asyncio.Transport):
     def get_write_buffer_size(self) -> int:
         return 7
 
+    def write_eof(self) -> None:
+        self.writes.append(b"<eof>")
+
+
+class Broken(Recording):
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("the connection broke")
+
 
 def batched() -> tuple[BatchedTransport, Recording]:
     real = Recording()
@@ -96,6 +104,26 @@ async def test_closing_writes_what_is_held_first_and_abort_drops_it() -> None:
     transport.abort()
     await asyncio.sleep(0)
     assert real.writes == [] and real.aborted
+
+
+@pytest.mark.anyio
+async def test_writelines_and_write_eof_keep_the_order() -> None:
+    transport, real = batched()
+    transport.writelines([b"a", b"b"])
+    transport.write_eof()
+    assert real.writes == [b"ab", b"<eof>"]
+
+
+@pytest.mark.anyio
+async def test_a_broken_connection_does_not_keep_the_others_answers() -> None:
+    broken_real = Broken()
+    broken = BatchedTransport(broken_real, turn_of(asyncio.get_running_loop()))
+    healthy, healthy_real = batched()
+    broken.write(b"lost")
+    healthy.write(b"answer")
+    await asyncio.sleep(0)
+    assert healthy_real.writes == [b"answer"]
+    assert broken_real.aborted
 
 
 @pytest.mark.anyio
