@@ -349,11 +349,14 @@ async def test_a_retried_batch_with_client_chosen_ids_makes_no_second_record(
         await enable_batch(app, client)
         batch = {
             "requests": [
-                {"method": "POST", "url": "/api/collections/notes/records",
-                 "body": {"id": f"batchretry{i:05d}", "title": f"n{i}", "public": True}}
+                {
+                    "method": "POST",
+                    "url": "/api/collections/notes/records",
+                    "body": {"id": f"batchretry{i:05d}", "title": f"n{i}", "public": True},
+                }
                 for i in range(3)
             ]
-        }  # fmt: skip
+        }
         first = await client.post("/api/batch", json=batch)
         assert first.status_code == 200, first.text
         # The answer was lost; the app sends the same batch again: refused whole, nothing doubled.
@@ -454,3 +457,41 @@ async def test_removes_never_name_a_record_the_caller_could_not_list(
             assert secret["id"] not in page.text and made["id"] not in page.text, page.text
             # What a client holding them needs: the digest of each id, to drop its copy.
             assert {digest(secret["id"]), digest(made["id"])} <= set(page.json()["remove"])
+
+
+async def test_checkpoint_under_a_rule_through_a_relation_counts_each_record_once(
+    tmp_path: Path, db_url: str
+) -> None:
+    """The checkpoint reads ids and versions only; a rule joining a multi-relation
+    (one row per matching tag) must still count a record once."""
+    async with serving(tmp_path / "kb_data", db_url) as (app, client):
+        tags = await app.collections.create(
+            {
+                "name": "tags",
+                "listRule": "",
+                "viewRule": "",
+                "createRule": "",
+                "fields": [{"name": "name", "type": "text"}],
+            }
+        )
+        await app.collections.create(
+            {
+                **NOTES,
+                "listRule": "tags.name ?= 'open'",
+                "fields": [
+                    *NOTES["fields"],
+                    {"name": "tags", "type": "relation", "collectionId": tags.id, "maxSelect": 5},
+                ],
+            }
+        )
+        made_tags = {}
+        for name in ("open", "open", "closed"):
+            tag = await client.post("/api/collections/tags/records", json={"name": name})
+            assert tag.status_code == 200, tag.text
+            made_tags.setdefault(name, []).append(tag.json()["id"])
+        twice_open = await make(client, title="a", tags=made_tags["open"])
+        await make(client, title="b", tags=made_tags["closed"])
+        point = (await client.get("/api/sync/notes/checkpoint")).json()
+        assert point["count"] == 1 and point["checksum"] == checksum([twice_open])
+        narrowed = await client.get("/api/sync/notes/checkpoint", params={"filter": "title = 'b'"})
+        assert narrowed.json()["count"] == 0

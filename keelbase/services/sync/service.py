@@ -218,10 +218,17 @@ class SyncService:
         """
         self._check(collection, info)
         query = self._query(collection, info, filter)
+        has_updated = collection.field("updated") is not None
+        # only what the checksum reads: a large collection's records are never all loaded
+        alias = query.q(query.alias)
+        columns = [f"{alias}.{query.q('id')}"]
+        if has_updated:
+            columns.append(f"{alias}.{query.q('updated')}")
+        distinct = "DISTINCT " if query.resolver.has_joins else ""
+        sql = f"SELECT {distinct}{', '.join(columns)} {query.from_sql()} WHERE {query.where_sql()}"
         async with self.store.read() as conn:
             cursor = Cursor(await self.log.head(conn))
-            rows = await conn.fetch_all(query.select_sql(limit=False), query.params)
-        has_updated = collection.field("updated") is not None
+            rows = await conn.fetch_all(sql, query.params)
         lines = sorted(
             (str(row["id"]), str(row["updated"] or "") if has_updated else "") for row in rows
         )
