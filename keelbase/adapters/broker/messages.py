@@ -137,11 +137,25 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+_WIRE_FIELDS: dict[type[BrokerMessage], tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _wire_fields(cls: type[BrokerMessage]) -> tuple[tuple[str, str, bool], ...]:
+    """Each field's name, its camelCase wire name, and whether it defaults to None: worked
+    out once per class, since every record written sends a message."""
+    found = _WIRE_FIELDS.get(cls)
+    if found is None:
+        found = _WIRE_FIELDS[cls] = tuple(
+            (item.name, _camel(item.name), item.default is None) for item in dataclasses.fields(cls)
+        )
+    return found
+
+
 def encode(message: BrokerMessage) -> dict[str, Any]:
     """The wire form: ``kind`` plus each field under its camelCase name."""
     wire: dict[str, Any] = {"kind": message.kind}
-    for item in dataclasses.fields(message):
-        wire[_camel(item.name)] = getattr(message, item.name)
+    for name, key, _ in _wire_fields(type(message)):
+        wire[key] = getattr(message, name)
     return wire
 
 
@@ -151,12 +165,11 @@ def decode(wire: dict[str, Any]) -> BrokerMessage | None:
     if cls is None:
         return None
     values: dict[str, Any] = {}
-    for item in dataclasses.fields(cls):
-        key = _camel(item.name)
+    for name, key, defaults_to_none in _wire_fields(cls):
         if key in wire and wire[key] is not None:
-            values[item.name] = wire[key]
-        elif key in wire and item.default is None:
-            values[item.name] = None
+            values[name] = wire[key]
+        elif key in wire and defaults_to_none:
+            values[name] = None
     try:
         message = cls(**values)
     except TypeError:
