@@ -14,6 +14,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
@@ -30,6 +31,9 @@ from keelbase.core.request_outcome import (
 )
 from keelbase.errors import MSG_BAD_REQUEST, MSG_INTERNAL, MSG_NOT_FOUND, ApiError
 from keelbase.store.base import QueryTimeout, StorageFull, StoreUnavailable, WriteConflict
+
+if TYPE_CHECKING:
+    from keelbase.app import App
 
 log = logging.getLogger("keelbase.api")
 MSG_FILE_NOT_FOUND = "File not found."
@@ -86,6 +90,7 @@ class KeelbaseApp:
     def __init__(self, router: Router, origins: list[str]) -> None:
         self.router = router
         self.state = State()
+        self.keelbase: App | None = None  # the app it serves (set with ``state.keelbase``)
         self.any_origin = "*" in origins
         self.origins = {o.encode() for o in origins}
         # Runs before routing when set (rate limits); may raise ApiError to answer instead.

@@ -39,7 +39,11 @@ _NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
 
 
 def app_of(request: Request) -> App:
-    app: App = request.scope["app"].state.keelbase
+    holder = request.scope["app"]
+    app: App | None = getattr(holder, "keelbase", None)
+    if app is None:  # an app built without ``build_asgi`` (tests' own Starlette apps)
+        app = holder.state.keelbase
+    assert app is not None
     return app
 
 

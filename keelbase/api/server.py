@@ -154,6 +154,7 @@ def build_asgi(app: App) -> KeelbaseApp:
         routes.append(Mount("/", public_files, name="public"))
     asgi = KeelbaseApp(Router(routes=routes, lifespan=lifespan), app.config.origins)
     asgi.state.keelbase = app
+    asgi.keelbase = app  # what ``app_of`` reads: an attribute, not State's __getattr__
     asgi.user_ip = lambda scope: client_ip(scope, app.settings.current.trustedProxy)
     rate_limit.install(app, asgi)
     metrics.install(app, asgi)

@@ -81,6 +81,30 @@ GROUP_SECONDS = 0.05  # a group older than this commits before another transacti
 MEMBER = "kb_member"  # the savepoint of one transaction of a group
 
 
+class _Reading:
+    """``store.read()``: the transaction's link inside one, else a reader's.
+
+    A plain class rather than ``@asynccontextmanager``: every record read enters
+    one, and a generator-based manager costs a generator and two steps of it.
+    """
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def __aenter__(self) -> _Link:
+        store = self.store
+        current = _current.get()
+        if current is not None and current.store is store:
+            return current
+        assert store._reader_executor is not None, "store is not open"
+        return _Link(store, None, store._reader_executor)
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
 class _Group:
     """Transactions run one after another inside one SQLite transaction, made durable by one COMMIT.
 
@@ -537,14 +561,8 @@ class SqliteStore:
                 self._clocks.append(clock)
         return conn
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[_Link]:
-        current = _current.get()
-        if current is not None and current.store is self:
-            yield current
-            return
-        assert self._reader_executor is not None, "store is not open"
-        yield _Link(self, None, self._reader_executor)
+    def read(self) -> _Reading:
+        return _Reading(self)
 
     def in_transaction(self) -> bool:
         current = _current.get()
