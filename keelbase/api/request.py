@@ -39,10 +39,7 @@ _NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
 
 
 def app_of(request: Request) -> App:
-    holder = request.scope["app"]
-    app: App | None = getattr(holder, "keelbase", None)
-    if app is None:  # an app built without ``build_asgi`` (tests' own Starlette apps)
-        app = holder.state.keelbase
+    app: App | None = request.scope["app"].keelbase  # set by ``build_asgi``
     assert app is not None
     return app
 
