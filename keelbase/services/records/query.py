@@ -104,6 +104,10 @@ class RecordQuery:
                         raise invalid_query("sort", str(error)) from error
                     continue
                 if name == "@rowid":
+                    if self.collection.is_view and self.dialect.name != "sqlite":
+                        # A PostgreSQL view has no rowid: its rows stay in the view's
+                        # own order, as SQLite's view rowids follow its rows' order.
+                        continue
                     self.order.append(f"{self.dialect.rowid(self.q(self.alias))} {direction}")
                     continue
                 try:
