@@ -192,6 +192,13 @@ class Store(Protocol):
         of the index stays (``store/index_trial.py``)."""
         ...
 
+    async def scans_in_rowid_order(self, sql: str, params: Params) -> bool:
+        """Whether ``sql``, one table's rows selected without a sort, comes back in rowid
+        order as it is, so that adding ``ORDER BY`` the rowid changes neither the plan nor
+        the order (a list's total is then counted past its page's last row, not again
+        from the start: ``services/records/service.py``)."""
+        ...
+
 
 # Bound parameters in one INSERT of many rows: within SQLite's oldest limit (999).
 MAX_INSERT_PARAMS = 999

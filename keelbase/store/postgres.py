@@ -705,6 +705,11 @@ class PgStore:
             async with self._pool.acquire() as conn:
                 await conn.execute("ANALYZE")
 
+    async def scans_in_rowid_order(self, sql: str, params: Params) -> bool:
+        """Always: the dialect sorts every table's select by ``_rowid_`` last, so one
+        without a sort of its own is already in rowid order."""
+        return True
+
     async def try_index(self, index_sql: str, query_sql: str, params: Params) -> IndexTrial:
         """With ``hypopg``: the planner's cost without and with a hypothetical index
         (nothing is built). Without it: timed runs before and after building the

@@ -496,6 +496,16 @@ class SqliteStore:
         assert trial is not None
         return trial
 
+    async def scans_in_rowid_order(self, sql: str, params: Params) -> bool:
+        """A plan of one plain ``SCAN`` walks the table's b-tree, which is rowid order;
+        an index, a subquery or a sorter gives another order, or another plan line."""
+        async with self.read() as conn:
+            rows = await conn.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)
+        if len(rows) != 1:
+            return False
+        detail = str(rows[0]["detail"])
+        return detail.startswith("SCAN ") and " USING " not in detail
+
     def remember_heavy(self, sql: str) -> None:
         if len(self._heavy) >= 512:
             self._heavy.pop(next(iter(self._heavy)))

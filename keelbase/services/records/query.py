@@ -159,6 +159,34 @@ class RecordQuery:
             sql += " LIMIT :__limit OFFSET :__offset"
         return sql
 
+    def resumable(self) -> bool:
+        """A filtered list of one table's own rows without a sort: its total may be
+        counted on from the page's last row (``select_after_sql``/``count_after_sql``)."""
+        return (
+            not self.collection.is_view
+            and not self.order
+            and not self.resolver.has_joins
+            and bool(self.conditions or self.resolver.join_checks)
+        )
+
+    def select_in_rowid_order_sql(self) -> str:
+        """The page in rowid order, each row with its rowid as ``__rowid`` (for
+        ``count_after_sql``). Used only where the plain select's plan already walks the
+        table in rowid order, so the rows and their order stay what they were."""
+        rowid = self.dialect.rowid(self.q(self.alias))
+        return (
+            f'SELECT {self.q(self.alias)}.*, {rowid} AS "__rowid" {self.from_sql()} '
+            f"WHERE {self.where_sql()} ORDER BY {rowid} LIMIT :__limit OFFSET :__offset"
+        )
+
+    def count_after_sql(self) -> str:
+        """The matches past rowid ``:__after``: with a full page's offset and length,
+        the total, from one pass over the table instead of two."""
+        rowid = self.dialect.rowid(self.q(self.alias))
+        return (
+            f"SELECT COUNT(*) {self.from_sql()} WHERE ({self.where_sql()}) AND {rowid} > :__after"
+        )
+
     def count_sql(self) -> str:
         if self.resolver.has_joins:
             key = (

@@ -88,6 +88,10 @@ class RecordsService:
         self._static_sql: SchemaCache[tuple[str, str], tuple[str, str]] = SchemaCache(
             lambda: self.collections.schema
         )
+        # Whether a filtered select's plan walks its table in rowid order, by its SQL.
+        self._rowid_scans: SchemaCache[str, bool] = SchemaCache(
+            lambda: self.collections.schema, limit=1024
+        )
         # Rows to records and records to JSON; its plans are invalidated by any schema change.
         self.codec = RecordCodec(lambda: self.collections.schema)
         self._validator = RecordValidator(lambda: self.collections.schema, store.dialect)
@@ -254,6 +258,8 @@ class RecordsService:
         static = self._unconditional(collection, rule, info) and not params.filter.strip()
         key = ("list-su" if info.is_superuser else "list", params.sort)
         cached = self._static_sql.get(collection, key) if static else None
+        count_after_sql = ""
+        page = {"__limit": params.per_page, "__offset": params.offset}
         if cached is None:
             query = RecordQuery(self.store, self.schema, collection, info)
             query.add_rule(rule)
@@ -263,18 +269,29 @@ class RecordsService:
             # Joins (a sort by a relation) may carry the caller's rules: keep only plain ones.
             if static and not values and not query.resolver.joins:
                 self._static_sql.put(collection, key, (select_sql, count_sql))
+            if (
+                not params.skip_total
+                and query.resumable()
+                and await self._scans_in_rowid_order(collection, select_sql, {**values, **page})
+            ):
+                select_sql = query.select_in_rowid_order_sql()
+                count_after_sql = query.count_after_sql()
         else:
             select_sql, count_sql = cached
             values = {}
         began = time.perf_counter()
         async with self.store.read() as conn:
-            rows = await conn.fetch_all(
-                select_sql, {**values, "__limit": params.per_page, "__offset": params.offset}
-            )
+            rows = await conn.fetch_all(select_sql, {**values, **page})
             total = None
             if not params.skip_total:
                 total = known_total(len(rows), params)
-                if total is None:
+                if total is None and count_after_sql and rows:
+                    # A full page of a scan in rowid order: the matches it passed are the
+                    # offset and the page, so only the rest of the table is counted.
+                    after = {**values, "__after": rows[-1]["__rowid"]}
+                    rest = await conn.fetch_value(count_after_sql, after)
+                    total = params.offset + len(rows) + int(rest or 0)
+                elif total is None:
                     total = int(await conn.fetch_value(count_sql, values) or 0)
         if self._list_timers:
             seconds = time.perf_counter() - began
@@ -284,6 +301,15 @@ class RecordsService:
         records = self.codec.from_rows(collection, rows)
         items = await self.export_many(records, info, expand)
         event.result = page_result(items, params, total)
+
+    async def _scans_in_rowid_order(
+        self, collection: Collection, select_sql: str, values: dict[str, Any]
+    ) -> bool:
+        known = self._rowid_scans.get(collection, select_sql)
+        if known is None:
+            known = await self.store.scans_in_rowid_order(select_sql, values)
+            self._rowid_scans.put(collection, select_sql, known)
+        return known
 
     async def view(
         self, collection: Collection, record_id: str, info: RequestInfo, expand: str = ""
