@@ -161,7 +161,7 @@ class RecordQuery:
 
     def resumable(self) -> bool:
         """A filtered list of one table's own rows without a sort: its total may be
-        counted on from the page's last row (``select_after_sql``/``count_after_sql``)."""
+        counted on from the page's last row (``select_in_rowid_order_sql``, ``count_after_sql``)."""
         return (
             not self.collection.is_view
             and not self.order
