@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 from keelbase.core.collections.collection import Collection
 from keelbase.core.collections.schema import Schema
@@ -71,6 +71,22 @@ MSG_LAST_SUPERUSER = "You can't delete the only existing superuser."
 MSG_VERSION_CONFLICT = "The record was changed since the version the request expected."
 
 
+class _ListSql(NamedTuple):
+    """A list's statements and their values (without the page's limit and offset)."""
+
+    select_sql: str
+    count_sql: str
+    count_after_sql: str  # "": counted from the first row (``RecordQuery.resumable``)
+    values: dict[str, Any]
+
+
+def _keepable(params: ListParams) -> bool:
+    """Whether the filter's text alone decides its SQL and values: no ``@`` (``@now`` and
+    the other macros are read at each request, ``@request`` is the caller's), and no
+    values bound from server code."""
+    return params.filter_params is None and "@" not in params.filter
+
+
 class RecordsService:
     def __init__(
         self,
@@ -84,13 +100,17 @@ class RecordsService:
         self.collections = collections
         self.files = files
         self._auth_listeners: list[Callable[[Record], None]] = []
-        # SQL no caller's data changes, by (kind, sort); invalidated by any schema change.
+        # A record view's SQL where no rule applies; invalidated by any schema change.
         self._static_sql: SchemaCache[tuple[str, str], tuple[str, str]] = SchemaCache(
             lambda: self.collections.schema
         )
         # Whether a filtered select's plan walks its table in rowid order, by its SQL.
         self._rowid_scans: SchemaCache[str, bool] = SchemaCache(
             lambda: self.collections.schema, limit=1024
+        )
+        # A list's SQL where only its sort and filter text decide it, by (kind, sort, filter).
+        self._list_sql: SchemaCache[tuple[str, str, str], _ListSql] = SchemaCache(
+            lambda: self.collections.schema
         )
         # Rows to records and records to JSON; its plans are invalidated by any schema change.
         self.codec = RecordCodec(lambda: self.collections.schema)
@@ -255,30 +275,29 @@ class RecordsService:
         rule = collection.listRule
         if rule is None and not info.is_superuser:
             raise ForbiddenError(MSG_SUPERUSER_ONLY)
-        static = self._unconditional(collection, rule, info) and not params.filter.strip()
-        key = ("list-su" if info.is_superuser else "list", params.sort)
-        cached = self._static_sql.get(collection, key) if static else None
-        count_after_sql = ""
+        keep = self._unconditional(collection, rule, info) and _keepable(params)
+        key = ("list-su" if info.is_superuser else "list", params.sort, params.filter)
+        plan = self._list_sql.get(collection, key) if keep else None
         page = {"__limit": params.per_page, "__offset": params.offset}
-        if cached is None:
+        if plan is None:
             query = RecordQuery(self.store, self.schema, collection, info)
             query.add_rule(rule)
             query.add_client_filter(params.filter, params.filter_params)
             query.add_sort(params.sort)
-            select_sql, count_sql, values = query.select_sql(), query.count_sql(), query.params
-            # Joins (a sort by a relation) may carry the caller's rules: keep only plain ones.
-            if static and not values and not query.resolver.joins:
-                self._static_sql.put(collection, key, (select_sql, count_sql))
-            if (
-                not params.skip_total
-                and query.resumable()
-                and await self._scans_in_rowid_order(collection, select_sql, {**values, **page})
+            plan = _ListSql(query.select_sql(), query.count_sql(), "", query.params)
+            if query.resumable() and await self._scans_in_rowid_order(
+                collection, plan.select_sql, {**plan.values, **page}
             ):
-                select_sql = query.select_in_rowid_order_sql()
-                count_after_sql = query.count_after_sql()
-        else:
-            select_sql, count_sql = cached
-            values = {}
+                plan = _ListSql(
+                    query.select_in_rowid_order_sql(),
+                    plan.count_sql,
+                    query.count_after_sql(),
+                    plan.values,
+                )
+            # Joins (a sort by a relation) may carry the caller's rules: keep only plain ones.
+            if keep and not query.resolver.joins:
+                self._list_sql.put(collection, key, plan)
+        select_sql, count_sql, count_after_sql, values = plan
         began = time.perf_counter()
         async with self.store.read() as conn:
             rows = await conn.fetch_all(select_sql, {**values, **page})
