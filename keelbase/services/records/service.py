@@ -80,11 +80,20 @@ class _ListSql(NamedTuple):
     values: dict[str, Any]
 
 
+_FIXED_SORTS = ("@rowid", "@random", "@rank")
+
+
 def _keepable(params: ListParams) -> bool:
-    """Whether the filter's text alone decides its SQL and values: no ``@`` (``@now`` and
-    the other macros are read at each request, ``@request`` is the caller's), and no
+    """Whether the filter's and sort's text alone decide the SQL and values: no ``@``
+    (``@now`` and the other macros are read at each request, ``@request`` is the
+    caller's; a superuser may sort by it) but the sorts that name no value, and no
     values bound from server code."""
-    return params.filter_params is None and "@" not in params.filter
+    if params.filter_params is not None or "@" in params.filter:
+        return False
+    sort = params.sort
+    for fixed in _FIXED_SORTS:
+        sort = sort.replace(fixed, "")
+    return "@" not in sort
 
 
 class RecordsService:
